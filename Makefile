@@ -1,0 +1,46 @@
+# The README's two commands: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: setup run test test-pg translations migrate seed clean
+
+$(VENV)/.installed: requirements.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d evalapp/translations
+
+setup: $(VENV)/.installed translations
+
+instance/config.py:
+	mkdir -p instance
+	$(BIN)/python -c 'import secrets; print("SECRET_KEY = %r" % secrets.token_hex(32))' > $@
+
+migrate: setup instance/config.py
+	$(FLASK) db upgrade
+
+# Fresh machine → set up, migrate, seed the demo when the database is empty, serve on 127.0.0.1:$(PORT).
+# EVALAPP_ENV=development: served over plain http on loopback, so cookies go without the Secure flag.
+run: migrate
+	EVALAPP_ENV=development $(FLASK) seed-demo-if-empty
+	EVALAPP_ENV=development $(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
+		--access-logfile - wsgi:app
+
+seed: migrate
+	$(FLASK) seed-demo
+
+# The whole suite. TEST_DATABASE_URL=postgresql+psycopg://... runs it against PostgreSQL.
+test: setup
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q
+
+test-pg: setup
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,77 @@
+"""evalapp: evaluation and acceptance of the Yunxi "党建+社会救助" pilot."""
+import os
+
+from flask import Flask, request, session
+
+from .config import Defaults, database_url_from_env
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with this configuration."""
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then EVALAPP_* / DATABASE_URL, then test_config."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("EVALAPP")
+    if url := database_url_from_env():
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if test_config:
+        app.config.update(test_config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        path = os.path.join(app.instance_path, "evalapp.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Wait for a writer instead of failing with "database is locked".
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 10}}
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+
+    development = app.config["ENV"] == "development" or app.config.get("TESTING")
+    if not app.config.get("SECRET_KEY"):
+        if not development:
+            raise ConfigError(
+                "SECRET_KEY 未设置：请在 instance/config.py 或环境变量 EVALAPP_SECRET_KEY 中设置（生产环境必须）。"
+            )
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+    if development:
+        # Plain http://127.0.0.1 in development and tests: cookies without Secure.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from . import models  # noqa: F401  (every table known to Flask-Migrate)
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .inspection import bp as inspection_bp
+    from .selfassess import bp as selfassess_bp
+    from .results import bp as results_bp
+    from .finance import bp as finance_bp
+    from .admin import bp as admin_bp
+
+    for bp in (main_bp, auth_bp, inspection_bp, selfassess_bp, results_bp, finance_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    from . import cli, errors, security, templating
+
+    cli.register(app)
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    return app
+
+
+def _select_locale() -> str:
+    """The language the user chose (stored in the session), else Simplified Chinese."""
+    chosen = session.get("lang") if request else None
+    return chosen if chosen in Defaults.LANGUAGES else Defaults.BABEL_DEFAULT_LOCALE

@@ -1,0 +1,104 @@
+"""Who may see and change what: role decorators and object-scope checks, in one place."""
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import exists, select
+
+from .extensions import db
+from .models import OrgUnit, RoundUnit, Sheet, Team, TeamMember, User
+
+ALL_SEEING = ("admin", "district", "finance")
+
+
+def role_required(*roles: str):
+    """Log-in required, and one of these roles (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def township_of(unit: OrgUnit) -> OrgUnit | None:
+    """The township a unit belongs to (itself for a township)."""
+    node = unit
+    while node is not None and node.level not in ("township", "district"):
+        node = node.parent
+    return node if node is not None and node.level == "township" else None
+
+
+def can_view_unit(user: User, unit: OrgUnit) -> bool:
+    """Scope by unit: all-seeing roles see all; a township lead its township and villages; a village itself."""
+    if user.role in ALL_SEEING:
+        return True
+    if user.role == "township":
+        own = township_of(unit)
+        return own is not None and own.id == user.unit_id
+    if user.role == "village":
+        return unit.id == user.unit_id
+    if user.role == "inspector":
+        return db.session.scalar(
+            select(exists().where(
+                RoundUnit.unit_id == unit.id,
+                RoundUnit.team_id == TeamMember.team_id,
+                TeamMember.user_id == user.id,
+            ))
+        )
+    return False
+
+
+def inspector_team_covers(user: User, sheet: Sheet) -> bool:
+    """True when the sheet's unit is assigned, in the sheet's round, to a team the user belongs to."""
+    return db.session.scalar(
+        select(exists().where(
+            RoundUnit.round_id == sheet.round_id,
+            RoundUnit.unit_id == sheet.unit_id,
+            RoundUnit.team_id == TeamMember.team_id,
+            TeamMember.user_id == user.id,
+        ))
+    )
+
+
+def team_leader_id(sheet: Sheet) -> int | None:
+    """The leader of the team the sheet's unit is assigned to in the sheet's round."""
+    return db.session.scalar(
+        select(Team.leader_id).join(RoundUnit, RoundUnit.team_id == Team.id)
+        .where(RoundUnit.round_id == sheet.round_id, RoundUnit.unit_id == sheet.unit_id)
+    )
+
+
+def can_view_sheet(user: User, sheet: Sheet) -> bool:
+    """May this user read this sheet? Scoped roles see their own units' self sheets; inspectors their team's."""
+    if user.role in ALL_SEEING:
+        return True
+    if user.role in ("township", "village"):
+        return sheet.kind == "self" and can_view_unit(user, sheet.unit)
+    if user.role == "inspector":
+        if sheet.kind == "self" and sheet.round.status in ("setup", "self_assessment"):
+            return False  # an inspector cannot see a self sheet before inspection opens
+        return inspector_team_covers(user, sheet)
+    return False
+
+
+def can_edit_sheet(user: User, sheet: Sheet) -> bool:
+    """May this user change this sheet's scores now? Only its owner, only while it is open."""
+    round_ = sheet.round
+    if sheet.status not in ("draft", "returned") or round_.status == "published":
+        return False
+    if sheet.kind == "self":
+        return (user.role in ("township", "village") and sheet.unit_id == user.unit_id
+                and round_.status == "self_assessment")
+    if sheet.kind == "inspector":
+        return user.role == "inspector" and sheet.inspector_id == user.id and round_.status == "inspection"
+    if sheet.kind == "final":
+        return (user.role == "inspector" and team_leader_id(sheet) == user.id
+                and round_.status in ("inspection", "review"))
+    return False

@@ -1,0 +1,64 @@
+"""Log-in and log-out."""
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db, login_manager
+from ..services import accounts
+from . import bp
+from .forms import EmptyForm, LoginForm
+
+LOGIN_FAILED = "用户名或密码不正确"
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+login_manager.login_message_category = "warning"
+
+
+@login_manager.user_loader
+def load_user(token: str):
+    return accounts.load_session_user(token)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go to after log-in, or None (never another host, scheme or `//host`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data or "", form.password.data or "")
+        if user is not None:
+            lang = session.get("lang")
+            session.clear()  # a fresh session at log-in (no fixation)
+            if lang:
+                session["lang"] = lang
+            accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+        flash(LOGIN_FAILED, "danger")
+    elif request.method == "POST":
+        flash(LOGIN_FAILED, "danger")
+    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+@bp.post("/logout")
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        accounts.end_session(current_user.session_token)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("您已安全退出", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,32 @@
+"""Thin click commands over the services."""
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Load the demo data (idempotent). Demo only: never on a production database."""
+        from .services.seed import seed_demo
+
+        password = current_app.config["DEMO_PASSWORD"]
+        summary = seed_demo(password)
+        click.echo(f"演示数据已就绪：{summary['units']} 个单位，{summary['rounds']} 个批次。")
+        click.echo(f"演示账号（仅供演示）：{', '.join(summary['users'])}")
+        click.echo(f"演示密码：{password}")
+
+    @app.cli.command("seed-demo-if-empty")
+    def seed_demo_if_empty_command():
+        """Seed the demo only when the database has no users yet (what `make run` does)."""
+        from .models import User
+        from .services.seed import seed_demo
+
+        if db.session.scalar(select(func.count(User.id))):
+            click.echo("数据库已有数据，跳过演示数据。")
+            return
+        password = current_app.config["DEMO_PASSWORD"]
+        summary = seed_demo(password)
+        click.echo(f"演示数据已载入。演示账号：{', '.join(summary['users'])}；演示密码：{password}")

@@ -1,0 +1,37 @@
+"""Configuration defaults. Secrets come from instance/config.py or EVALAPP_* environment variables."""
+import os
+
+
+class Defaults:
+    # "production" unless told otherwise: a missing SECRET_KEY then refuses to start.
+    ENV = "production"
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None  # filled in create_app(): SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+    # argon2id; OWASP's first recommended setting is m=19 MiB, t=2, p=1, this is stronger.
+    PASSWORD_HASH = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+    DEMO_PASSWORD = "demo-pass-2021"
+    UPLOAD_FOLDER = None  # filled in create_app(): instance/uploads
+
+
+def database_url_from_env() -> str | None:
+    """DATABASE_URL as SQLAlchemy wants it (psycopg 3 driver for postgres URLs)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

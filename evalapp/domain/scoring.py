@@ -1,0 +1,167 @@
+"""Rules 1–4 of DESIGN.md: indicator scores, unit totals, results, and the team's proposed final scores."""
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from .numbers import HALF, InvalidInput, is_multiple_of, q2
+
+ZERO = Decimal("0.00")
+MAX_COUNT = 99
+MAX_REASON = 500
+MAX_NOTE = 2000
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A deduction rule: `per` points per occurrence, or `void` (the indicator scores 0)."""
+
+    code: str
+    per: Decimal | None = None
+    void: bool = False
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    code: str
+    max_points: Decimal
+    rules: tuple[RuleSpec, ...] = ()
+
+    def rule(self, code: str) -> RuleSpec | None:
+        for rule in self.rules:
+            if rule.code == code:
+                return rule
+        return None
+
+
+@dataclass(frozen=True)
+class ScoreEntry:
+    """What an inspector entered for one indicator: deductions (rule code → count) or a direct score."""
+
+    deductions: Mapping[str, int] = field(default_factory=dict)
+    free_deduction: Decimal = ZERO
+    direct: Decimal | None = None
+    reason: str = ""
+    note: str = ""
+
+
+def _text_problem(text: str, limit: int) -> str | None:
+    if "\x00" in text:
+        return "不能包含空字符"
+    if len(text) > limit:
+        return f"不能超过{limit}个字"
+    return None
+
+
+def validate_entry(spec: IndicatorSpec, entry: ScoreEntry) -> dict[str, str]:
+    """Every problem with an entry, by field; empty when the entry is valid."""
+    errors: dict[str, str] = {}
+    for name, text, limit in (("reason", entry.reason, MAX_REASON), ("note", entry.note, MAX_NOTE)):
+        problem = _text_problem(text, limit)
+        if problem:
+            errors[name] = ("理由" if name == "reason" else "备注") + problem
+    reason_given = bool(entry.reason.strip()) and "reason" not in errors
+
+    if entry.direct is not None:
+        if any(entry.deductions.values()) or entry.free_deduction:
+            errors["score"] = "直接打分时不能同时选择扣分项"
+        elif entry.direct < 0 or entry.direct > spec.max_points:
+            errors["score"] = f"得分须在0到{spec.max_points}之间"
+        elif not is_multiple_of(entry.direct, HALF):
+            errors["score"] = "得分须为0.5的整数倍"
+        elif entry.direct < spec.max_points and not reason_given and "reason" not in errors:
+            errors["reason"] = "得分低于满分时须填写理由"
+        return errors
+
+    for code, count in entry.deductions.items():
+        rule = spec.rule(code)
+        if rule is None:
+            errors["deductions"] = f"未知的扣分项：{code}"
+        elif isinstance(count, bool) or not isinstance(count, int):
+            errors["deductions"] = f"扣分项 {code} 的次数须为整数"
+        elif count < 0:
+            errors["deductions"] = f"扣分项 {code} 的次数不能为负数"
+        elif rule.void and count > 1:
+            errors["deductions"] = f"扣分项 {code} 只能选择是或否"
+        elif count > MAX_COUNT:
+            errors["deductions"] = f"扣分项 {code} 的次数不能超过{MAX_COUNT}"
+    if entry.free_deduction < 0 or entry.free_deduction > spec.max_points:
+        errors["free_deduction"] = f"其他扣分须在0到{spec.max_points}之间"
+    elif entry.free_deduction > 0 and not reason_given and "reason" not in errors:
+        errors["reason"] = "其他扣分须填写理由"
+    return errors
+
+
+def indicator_score(spec: IndicatorSpec, entry: ScoreEntry) -> Decimal:
+    """Max points − Σ(per × count) − free deduction, floored at 0; a void rule gives 0; or the direct score.
+
+    Raises InvalidInput when the entry breaks a rule.
+    """
+    errors = validate_entry(spec, entry)
+    if errors:
+        raise InvalidInput(errors)
+    if entry.direct is not None:
+        return q2(entry.direct)
+    taken = ZERO
+    for code, count in entry.deductions.items():
+        if not count:
+            continue
+        rule = spec.rule(code)
+        if rule.void:
+            return ZERO
+        taken += rule.per * count
+    return q2(max(spec.max_points - taken - entry.free_deduction, ZERO))
+
+
+def unit_total(indicator_scores: Iterable[Decimal], bonus_points: Iterable[Decimal], bonus_cap: Decimal) -> Decimal:
+    """Σ indicator scores + min(Σ bonus, cap), two decimals, half-up."""
+    return q2(sum(indicator_scores, ZERO) + min(sum(bonus_points, ZERO), bonus_cap))
+
+
+class Result(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    VETO = "veto"
+    INCOMPLETE = "incomplete"
+
+    @property
+    def label(self) -> str:
+        return RESULT_LABELS[self]
+
+
+RESULT_LABELS = {
+    Result.PASS: "合格",
+    Result.FAIL: "不合格",
+    Result.VETO: "不合格(一票否决)",
+    Result.INCOMPLETE: "未完成",
+}
+
+
+def evaluate(total: Decimal | None, threshold: Decimal, *, veto: bool, complete: bool) -> Result:
+    """合格 ⇔ complete, no veto and total ≥ threshold ("95分以上" includes 95)."""
+    if not complete or total is None:
+        return Result.INCOMPLETE
+    if veto:
+        return Result.VETO
+    return Result.PASS if q2(total) >= q2(threshold) else Result.FAIL
+
+
+def points_missing(total: Decimal | None, threshold: Decimal) -> Decimal | None:
+    """How many points a total lacks to reach the threshold (0 when it reaches it)."""
+    if total is None:
+        return None
+    return q2(max(threshold - total, ZERO))
+
+
+def proposed_final(member_scores: Iterable[Decimal]) -> Decimal | None:
+    """The members' mean, quantized to 0.01 half-up; None when no member has scored."""
+    values = list(member_scores)
+    if not values:
+        return None
+    return q2(sum(values, ZERO) / len(values))
+
+
+def members_disagree(member_scores: Iterable[Decimal], tolerance: Decimal) -> bool:
+    """True when members' scores differ by more than the tolerance (flagged for the leader)."""
+    values = list(member_scores)
+    return len(values) > 1 and max(values) - min(values) > tolerance

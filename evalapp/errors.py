@@ -1,0 +1,48 @@
+"""Error pages in Chinese (JSON under /api/), with the session rolled back on a crash."""
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "您没有权限访问此页面",
+    404: "页面不存在",
+    405: "不支持此操作",
+    409: "数据已被他人修改，请刷新后再试",
+    413: "文件过大",
+    422: "输入有误",
+    429: "操作过于频繁，请稍后再试",
+    500: "服务器出错了，请稍后再试",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        message = MESSAGES.get(code, exc.name)
+        if _wants_json():
+            return jsonify(error=message, fields={}), code
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = "页面已过期或来源不明（安全校验失败），请刷新页面后重试；已填写的内容请先复制保存。"
+        if _wants_json():
+            return jsonify(error="安全校验失败（CSRF），请刷新页面后重试", fields={}), 400
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return jsonify(error=MESSAGES[500], fields={}), 500
+        return render_template("error.html", code=500, message=MESSAGES[500]), 500

@@ -1,0 +1,16 @@
+"""All models, imported here so that Flask-Migrate sees every table."""
+from .audit import AuditEvent
+from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
+from .org import OrgUnit
+from .round import Round, RoundUnit, SubsidyBand, SubsidyRule, Team, TeamMember
+from .sheet import (
+    EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
+)
+from .user import User, UserSession
+
+__all__ = [
+    "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "EvidenceFile", "Indicator",
+    "OrgUnit", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
+    "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
+    "VetoItem",
+]

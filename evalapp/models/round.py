@@ -1,0 +1,147 @@
+"""Evaluation rounds (评估验收批次), the units in scope, teams and subsidy rules."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import Points, UTCDateTime, utcnow
+from .catalogue import CatalogueVersion
+from .org import OrgUnit
+from .user import User
+
+ROUND_STATUSES = ("setup", "self_assessment", "inspection", "review", "published")
+ROUND_STATUS_LABELS = {
+    "setup": "筹备中",
+    "self_assessment": "自评阶段",
+    "inspection": "实地评估",
+    "review": "审核阶段",
+    "published": "已公布",
+}
+
+
+class Round(db.Model):
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('setup', 'self_assessment', 'inspection', 'review', 'published')", name="status"
+        ),
+        CheckConstraint("threshold > 0", name="threshold"),
+        CheckConstraint("tolerance >= 0", name="tolerance"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="setup")
+    threshold: Mapped[Decimal] = mapped_column(Points, default=Decimal("95.00"))
+    tolerance: Mapped[Decimal] = mapped_column(Points, default=Decimal("1.00"))
+    township_catalogue_id: Mapped[int] = mapped_column(ForeignKey("catalogue_versions.id"))
+    village_catalogue_id: Mapped[int] = mapped_column(ForeignKey("catalogue_versions.id"))
+    self_due: Mapped[date | None] = mapped_column(Date)  # villages submit to the township
+    township_due: Mapped[date | None] = mapped_column(Date)  # townships submit to the district
+    inspection_start: Mapped[date | None] = mapped_column(Date)
+    inspection_end: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when an admin unlocks a sheet of a published round, cleared on republication.
+    changed_since_publication: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    township_catalogue: Mapped[CatalogueVersion] = relationship(foreign_keys=[township_catalogue_id])
+    village_catalogue: Mapped[CatalogueVersion] = relationship(foreign_keys=[village_catalogue_id])
+    scope: Mapped[list["RoundUnit"]] = relationship(back_populates="round", cascade="all, delete-orphan")
+    teams: Mapped[list["Team"]] = relationship(back_populates="round", cascade="all, delete-orphan")
+
+    @property
+    def status_label(self) -> str:
+        return ROUND_STATUS_LABELS[self.status]
+
+    def catalogue_for(self, level: str) -> CatalogueVersion:
+        return self.township_catalogue if level == "township" else self.village_catalogue
+
+
+class Team(db.Model):
+    """工作组: members score, the leader (组长) owns the final sheet."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("round_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    round: Mapped[Round] = relationship(back_populates="teams")
+    leader: Mapped[User | None] = relationship()
+    members: Mapped[list["TeamMember"]] = relationship(back_populates="team", cascade="all, delete-orphan")
+    units: Mapped[list["RoundUnit"]] = relationship(back_populates="team")
+
+
+class TeamMember(db.Model):
+    __tablename__ = "team_members"
+    # One team per inspector per round.
+    __table_args__ = (UniqueConstraint("round_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    team: Mapped[Team] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class RoundUnit(db.Model):
+    """A unit in a round's scope; `team_id` assigns it to exactly one team."""
+
+    __tablename__ = "round_units"
+    __table_args__ = (UniqueConstraint("round_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+
+    round: Mapped[Round] = relationship(back_populates="scope")
+    unit: Mapped[OrgUnit] = relationship()
+    team: Mapped[Team | None] = relationship(back_populates="units")
+
+
+class SubsidyRule(db.Model):
+    """奖补 rule for one level in one round: fixed amount, score bands, or a shared pool. Money in fen."""
+
+    __tablename__ = "subsidy_rules"
+    __table_args__ = (
+        UniqueConstraint("round_id", "level"),
+        CheckConstraint("level IN ('township', 'village')", name="level"),
+        CheckConstraint("mode IN ('fixed', 'bands', 'pool')", name="mode"),
+        CheckConstraint("amount_fen IS NULL OR amount_fen >= 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(8))
+    # fixed: per passing unit; pool: the whole pool.
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    bands: Mapped[list["SubsidyBand"]] = relationship(
+        order_by="SubsidyBand.min_total", cascade="all, delete-orphan"
+    )
+
+
+class SubsidyBand(db.Model):
+    """Totals in [min_total, max_total) get amount_fen; max_total NULL means no upper bound."""
+
+    __tablename__ = "subsidy_bands"
+    __table_args__ = (CheckConstraint("amount_fen >= 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("subsidy_rules.id", ondelete="CASCADE"), index=True)
+    min_total: Mapped[Decimal] = mapped_column(Points)
+    max_total: Mapped[Decimal | None] = mapped_column(Points)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(50), default="")

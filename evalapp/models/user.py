@@ -1,0 +1,77 @@
+"""Users and their server-side sessions."""
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .org import OrgUnit
+
+ROLES = ("admin", "district", "inspector", "township", "village", "finance")
+ROLE_LABELS = {
+    "admin": "系统管理员",
+    "district": "区级审核",
+    "inspector": "工作组成员",
+    "township": "镇(街道)负责人",
+    "village": "村(社区)协理员",
+    "finance": "区财政局",
+}
+# Roles whose scope is a unit: their unit decides what they see.
+SCOPED_ROLES = ("township", "village")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'district', 'inspector', 'township', 'village', 'finance')", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[OrgUnit | None] = relationship()
+
+    # Set by the user loader: the server-side session this request runs under.
+    session_token = None  # str | None; not a column
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login stores the server-side session token, not the user id, in the cookie."""
+        return self.session_token or ""
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One log-in. Log-out and deactivation end it here, so a replayed cookie is refused."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship()

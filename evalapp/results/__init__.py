@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+from . import routes  # noqa: E402,F401

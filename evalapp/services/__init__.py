@@ -1,0 +1,1 @@
+"""Queries, transactions and calls into the domain rules; used by the views, the API and the CLI."""

@@ -1,0 +1,213 @@
+"""Sheets and scores: reading them with totals, saving a score, moving a sheet through its statuses."""
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..domain.numbers import InvalidInput
+from ..domain.scoring import ZERO, ScoreEntry, indicator_score, unit_total
+from ..domain.workflow import can_move_sheet
+from ..extensions import db
+from ..models import (
+    BonusItem, CatalogueVersion, Indicator, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto, User,
+)
+from ..models.base import utcnow
+from ..models.sheet import SHEET_STATUS_LABELS
+from . import audit
+from .catalogues import indicator_spec
+from .errors import Conflict, Invalid, NotFound
+
+
+@dataclass(frozen=True)
+class SheetFigures:
+    """Aggregates of one sheet, computed in SQL."""
+
+    score_sum: Decimal
+    scored: int
+    bonus_sum: Decimal
+    veto: bool
+
+
+def catalogue_for_sheet(sheet: Sheet) -> CatalogueVersion:
+    """The catalogue a sheet is scored against (by the level of its unit)."""
+    return sheet.round.catalogue_for(sheet.unit.level)
+
+
+def sheet_figures(sheet_ids: Iterable[int]) -> dict[int, SheetFigures]:
+    """Score sums, counts, bonus sums and veto flags for many sheets in three GROUP BY queries."""
+    ids = list(sheet_ids)
+    if not ids:
+        return {}
+    scores = {
+        row.sheet_id: row
+        for row in db.session.execute(
+            select(Score.sheet_id, func.sum(Score.points).label("total"), func.count(Score.id).label("n"))
+            .where(Score.sheet_id.in_(ids)).group_by(Score.sheet_id)
+        )
+    }
+    bonuses = dict(db.session.execute(
+        select(SheetBonus.sheet_id, func.sum(BonusItem.points))
+        .join(BonusItem, BonusItem.id == SheetBonus.bonus_item_id)
+        .where(SheetBonus.sheet_id.in_(ids)).group_by(SheetBonus.sheet_id)
+    ).all())
+    vetoes = set(db.session.scalars(select(SheetVeto.sheet_id).where(SheetVeto.sheet_id.in_(ids)).distinct()))
+    out = {}
+    for sid in ids:
+        row = scores.get(sid)
+        out[sid] = SheetFigures(
+            score_sum=Decimal(row.total or 0) if row else ZERO,
+            scored=row.n if row else 0,
+            bonus_sum=Decimal(bonuses.get(sid) or 0),
+            veto=sid in vetoes,
+        )
+    return out
+
+
+def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
+    """A sheet's running total: its scores plus the capped bonus."""
+    return unit_total([figures.score_sum], [figures.bonus_sum], bonus_cap)
+
+
+def get_sheet(sheet_id: int) -> Sheet:
+    """A sheet by id, or NotFound."""
+    sheet = db.session.get(Sheet, sheet_id)
+    if sheet is None:
+        raise NotFound("评分表不存在")
+    return sheet
+
+
+def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
+    """The sheet's scores keyed by indicator id, deductions loaded."""
+    rows = db.session.scalars(
+        select(Score).where(Score.sheet_id == sheet.id).options(selectinload(Score.deductions)
+                                                                  .selectinload(ScoreDeduction.rule))
+    )
+    return {s.indicator_id: s for s in rows}
+
+
+def find_indicator(sheet: Sheet, code: str) -> Indicator:
+    """The indicator with this code in the sheet's catalogue, or NotFound."""
+    catalogue = catalogue_for_sheet(sheet)
+    indicator = db.session.scalar(
+        select(Indicator).where(Indicator.catalogue_id == catalogue.id, Indicator.code == code)
+        .options(selectinload(Indicator.rules))
+    )
+    if indicator is None:
+        raise NotFound(f"指标 {code} 不在本评分表中")
+    return indicator
+
+
+def score_state(score: Score | None) -> dict:
+    """A score as plain data (what the API returns and the audit log keeps)."""
+    if score is None:
+        return {"score": None, "version": 0}
+    return {
+        "score": f"{score.points:.2f}",
+        "direct_score": None if score.direct_score is None else f"{score.direct_score:.2f}",
+        "deductions": sorted(({"code": d.rule.code, "count": d.count} for d in score.deductions),
+                             key=lambda d: d["code"]),
+        "free_deduction": f"{score.free_deduction:.2f}",
+        "reason": score.reason,
+        "note": score.note,
+        "version": score.version,
+        "updated_at": score.updated_at.isoformat() if score.updated_at else None,
+        "updated_by": score.updated_by.display_name if score.updated_by else None,
+    }
+
+
+def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score:
+    """Save one indicator's entry against the version the client last saw.
+
+    The version check is a conditional UPDATE (or a unique INSERT for a first score), so of two concurrent writers
+    with the same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike. The score,
+    its deductions and the audit row commit together or not at all. The caller checks permission first.
+    """
+    indicator = find_indicator(sheet, code)
+    try:
+        points = indicator_score(indicator_spec(indicator), entry)
+    except InvalidInput as exc:
+        raise Invalid("输入有误，请检查", exc.errors) from exc
+    rules = {r.code: r for r in indicator.rules}
+    existing = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id,
+                                                     Score.indicator_id == indicator.id))
+    old = score_state(existing)
+    now = utcnow()
+    values = dict(points=points, direct_score=entry.direct, free_deduction=entry.free_deduction,
+                  reason=entry.reason.strip(), note=entry.note.strip(), updated_by_id=user.id, updated_at=now)
+    try:
+        if existing is None:
+            if expected_version != 0:
+                raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
+            score = Score(sheet_id=sheet.id, indicator_id=indicator.id, version=1, **values)
+            db.session.add(score)
+            db.session.flush()
+        else:
+            result = db.session.execute(
+                update(Score).where(Score.id == existing.id, Score.version == expected_version)
+                .values(version=Score.version + 1, **values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                db.session.rollback()
+                current = db.session.get(Score, existing.id)
+                raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
+            db.session.expire(existing)
+            score = existing
+            db.session.execute(ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
+        for rule_code, count in sorted(entry.deductions.items()):
+            if count:
+                db.session.add(ScoreDeduction(score_id=score.id, rule_id=rules[rule_code].id, count=count))
+        sheet.updated_at = now
+        db.session.flush()
+        db.session.expire(score, ["deductions"])
+        audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                     old=old, new=score_state(score), detail=f"sheet={sheet.id} indicator={code}")
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        current = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id,
+                                                        Score.indicator_id == indicator.id))
+        raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current)) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return score
+
+
+def entry_from_plain(data: Mapping) -> ScoreEntry:
+    """Build a ScoreEntry from already-parsed values (used by the seed and the importers)."""
+    return ScoreEntry(
+        deductions=dict(data.get("deductions") or {}),
+        free_deduction=data.get("free_deduction") or ZERO,
+        direct=data.get("direct"),
+        reason=data.get("reason") or "",
+        note=data.get("note") or "",
+    )
+
+
+def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
+    """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row."""
+    if not can_move_sheet(sheet.status, to_status):
+        raise Conflict(f"评分表当前为“{SHEET_STATUS_LABELS[sheet.status]}”，不能改为"
+                       f"“{SHEET_STATUS_LABELS[to_status]}”，请刷新页面")
+    old = sheet.status
+    result = db.session.execute(
+        update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
+        .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
+                **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("评分表状态已被他人更改，请刷新页面")
+    db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
+                                   comment=comment))
+    audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                 old={"status": old}, new={"status": to_status}, detail=comment)
+    db.session.flush()
+    db.session.expire(sheet)
+    if commit:
+        db.session.commit()

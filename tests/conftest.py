@@ -1,0 +1,218 @@
+"""Fixtures: an app on a database of the test's own, one user per role, an outsider, and small factories.
+
+Databases: a migrated (and optionally demo-seeded) template is built once per session and cloned for each test —
+SQLite by the online backup API, PostgreSQL (TEST_DATABASE_URL) by CREATE DATABASE ... TEMPLATE.
+"""
+import contextvars
+import os
+import sqlite3
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from flask import has_app_context
+from flask.testing import FlaskClient
+
+from evalapp import create_app
+from evalapp.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+DEMO_PASSWORD = "demo-pass-2021"
+TEST_CONFIG = {
+    "TESTING": True,
+    "ENV": "testing",
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    # Cheap hashing in tests; production strength is tested on the production config.
+    "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+    "DEMO_PASSWORD": DEMO_PASSWORD,
+}
+ROLE_USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]
+# Personas outside the demo scopes: another township's lead and another village's user (路口镇, 路口村),
+# and an inspector on the other team.
+OUTSIDERS = {"outsider_township": ("township", "路口镇"), "outsider_village": ("village", "路口村")}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in a fresh context, as in production.
+
+    The fixtures keep an app context pushed for the test's own queries; without this, every request would share
+    that context's `g` (and with it Flask-Login's cached user and Flask-Babel's cached locale).
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()  # the test's own session sees what the request wrote
+        return response
+
+
+def make_app(url: str, **extra):
+    """An app on this database URL with the test configuration."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **extra})
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def _admin_engine():
+    return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+class Databases:
+    """Template databases built once, cloned per test."""
+
+    def __init__(self, tmp_dir):
+        self.tmp_dir = tmp_dir
+        self.templates: dict[str, str] = {}
+        self.created: list[str] = []
+
+    def new_url(self) -> str:
+        name = f"evalapp_t_{uuid.uuid4().hex[:12]}"
+        if PG_URL:
+            engine = _admin_engine()
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            engine.dispose()
+            self.created.append(name)
+            return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return f"sqlite:///{self.tmp_dir / (name + '.sqlite3')}"
+
+    def clone(self, template_url: str) -> str:
+        name = f"evalapp_t_{uuid.uuid4().hex[:12]}"
+        if PG_URL:
+            source = make_url(template_url).database
+            engine = _admin_engine()
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+            engine.dispose()
+            self.created.append(name)
+            return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        src = sqlite3.connect(make_url(template_url).database)
+        path = self.tmp_dir / (name + ".sqlite3")
+        dst = sqlite3.connect(path)
+        with dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+        return f"sqlite:///{path}"
+
+    def template(self, kind: str) -> str:
+        if kind not in self.templates:
+            url = self.new_url()
+            app = make_app(url)
+            with app.app_context():
+                from flask_migrate import upgrade
+
+                upgrade()
+                if kind == "demo":
+                    from evalapp.services.seed import seed_demo
+
+                    seed_demo(DEMO_PASSWORD)
+                    for username, (role, unit_name) in OUTSIDERS.items():
+                        make_user(username, role, unit_name)
+                db.session.remove()
+                db.engine.dispose()
+            self.templates[kind] = url
+        return self.templates[kind]
+
+    def drop(self, name: str) -> None:
+        engine = _admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    def drop_all(self) -> None:
+        if PG_URL:
+            for name in self.created:
+                self.drop(name)
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = Databases(tmp_path_factory.mktemp("db"))
+    yield dbs
+    dbs.drop_all()
+
+
+def _app_on(url):
+    app = make_app(url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(databases):
+    """The app on a fresh copy of the demo database (seeded, plus the outsider personas)."""
+    yield from _app_on(databases.clone(databases.template("demo")))
+
+
+@pytest.fixture
+def empty_app(databases):
+    """The app on a fresh, migrated, empty database."""
+    yield from _app_on(databases.clone(databases.template("empty")))
+
+
+@pytest.fixture
+def blank_db_url(databases):
+    """A database with no tables at all (for migration tests)."""
+    return databases.new_url()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_user(username: str, role: str, unit_name: str | None = None, password: str = DEMO_PASSWORD, **kw):
+    """Create a user (in the current app context) and return it."""
+    from sqlalchemy import select
+
+    from evalapp.models import OrgUnit, User
+    from evalapp.services.accounts import hash_password
+
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == unit_name)) if unit_name else None
+    user = User(username=username, display_name=kw.pop("display_name", username), role=role, unit=unit,
+                password_hash=hash_password(password), **kw)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+class AuthActions:
+    """Log in and out through the real form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username: str, password: str = DEMO_PASSWORD, **kw):
+        return self.client.post("/login", data={"username": username, "password": password}, **kw)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def login_as(app):
+    """A function returning a fresh test client logged in as the given user."""
+
+    def _login(username: str):
+        c = app.test_client()
+        response = AuthActions(c).login(username)
+        assert response.status_code == 302, f"log-in as {username} failed"
+        return c
+
+    return _login
