@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d evalapp/translations
+	$(BIN)/pybabel compile --statistics -d evalapp/translations
 
 setup: $(VENV)/.installed translations
 
