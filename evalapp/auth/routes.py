@@ -49,7 +49,7 @@ def login():
         flash(LOGIN_FAILED, "danger")
     elif request.method == "POST":
         flash(LOGIN_FAILED, "danger")
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+    return render_template("auth/login.html", form=form), 401 if request.method == "POST" else 200
 
 
 @bp.post("/logout")
