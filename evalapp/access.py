@@ -102,3 +102,24 @@ def can_edit_sheet(user: User, sheet: Sheet) -> bool:
         return (user.role == "inspector" and team_leader_id(sheet) == user.id
                 and round_.status in ("inspection", "review"))
     return False
+
+
+def visible_sheets(user: User, round_id: int):
+    """A query for the sheets of a round this user may see (the same rules as can_view_sheet, in SQL)."""
+    from .models import Round
+
+    query = select(Sheet).where(Sheet.round_id == round_id)
+    if user.role in ALL_SEEING:
+        return query
+    if user.role == "township":
+        own = select(OrgUnit.id).where((OrgUnit.id == user.unit_id) | (OrgUnit.parent_id == user.unit_id))
+        return query.where(Sheet.kind == "self", Sheet.unit_id.in_(own))
+    if user.role == "village":
+        return query.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
+    if user.role == "inspector":
+        team_units = (select(RoundUnit.unit_id).join(TeamMember, TeamMember.team_id == RoundUnit.team_id)
+                      .where(RoundUnit.round_id == round_id, TeamMember.user_id == user.id))
+        round_status = select(Round.status).where(Round.id == round_id).scalar_subquery()
+        return query.where(Sheet.unit_id.in_(team_units),
+                           (Sheet.kind != "self") | round_status.notin_(("setup", "self_assessment")))
+    return query.where(False)

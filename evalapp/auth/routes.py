@@ -1,7 +1,7 @@
 """Log-in and log-out."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db, login_manager
@@ -19,6 +19,18 @@ login_manager.login_message_category = "warning"
 @login_manager.user_loader
 def load_user(token: str):
     return accounts.load_session_user(token)
+
+
+@login_manager.request_loader
+def load_user_from_bearer(req):
+    """Programs call the API with `Authorization: Bearer <token>`."""
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
+        return None
+    user = accounts.load_token_user(header[7:].strip())
+    if user is not None:
+        g.bearer_auth = True
+    return user
 
 
 def safe_next(target: str | None) -> str | None:

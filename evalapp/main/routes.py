@@ -32,3 +32,22 @@ def set_language():
 @bp.get("/healthz")
 def healthz():
     return {"status": "ok"}
+
+
+@bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")
+@login_required
+def evidence_file(evidence_id: int, variant: str):
+    """An evidence photo, only for users who may see its sheet."""
+    from flask import abort, send_file
+
+    from ..access import can_view_sheet
+    from ..extensions import db
+    from ..models import EvidenceFile
+    from ..services.storage import storage
+
+    ev = db.session.get(EvidenceFile, evidence_id)
+    if ev is None or ev.deleted_at is not None or not can_view_sheet(current_user, ev.sheet):
+        abort(404)
+    key = ev.thumb_key if variant == "thumb" and ev.thumb_key else ev.storage_key
+    return send_file(storage().path(key), mimetype="image/jpeg", download_name=f"evidence-{ev.id}.jpg",
+                     max_age=0)

@@ -6,10 +6,10 @@ from .round import Round, RoundUnit, SubsidyBand, SubsidyRule, Team, TeamMember
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
-from .user import User, UserSession
+from .user import ApiToken, User, UserSession
 
 __all__ = [
-    "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "EvidenceFile", "Indicator",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "EvidenceFile", "Indicator",
     "OrgUnit", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",

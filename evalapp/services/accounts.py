@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import User, UserSession
+from ..models import ApiToken, User, UserSession
 from ..models.base import utcnow
 from . import audit
 
@@ -102,3 +102,26 @@ def end_all_sessions(user_id: int) -> None:
         update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+
+
+API_TOKEN_HOURS = 12
+
+
+def issue_api_token(user: User) -> tuple[str, "datetime"]:
+    """A new Bearer token for the API (12 hours); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(hours=API_TOKEN_HOURS)
+    db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires))
+    audit.record("api_token.issue", user=user, obj=user)
+    db.session.commit()
+    return token, expires
+
+
+def load_token_user(token: str) -> User | None:
+    """The active user of a live API token, or None."""
+    row = db.session.execute(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > utcnow(), User.active.is_(True))
+    ).scalar()
+    return row

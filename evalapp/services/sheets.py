@@ -1,23 +1,25 @@
 """Sheets and scores: reading them with totals, saving a score, moving a sheet through its statuses."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..domain.numbers import InvalidInput
-from ..domain.scoring import ZERO, ScoreEntry, indicator_score, unit_total
+from ..domain.scoring import ZERO, Result, ScoreEntry, evaluate, indicator_score, points_missing, unit_total
 from ..domain.workflow import can_move_sheet
 from ..extensions import db
 from ..models import (
-    BonusItem, CatalogueVersion, Indicator, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto, User,
+    BonusItem, CatalogueVersion, EvidenceFile, Indicator, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto, User,
 )
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit
-from .catalogues import indicator_spec
+from .catalogues import indicator_spec, indicators_of, load_tree
 from .errors import Conflict, Invalid, NotFound
 
 
@@ -211,3 +213,94 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
     db.session.expire(sheet)
     if commit:
         db.session.commit()
+
+
+@dataclass
+class SheetView:
+    """Everything the scoring page and the API show of one sheet, read in a fixed number of queries."""
+
+    sheet: Sheet
+    catalogue: CatalogueVersion
+    indicators: list[Indicator]
+    scores: dict[int, Score]
+    evidence: dict[int, list]
+    figures: SheetFigures
+    total: Decimal
+    result: Result
+
+    @property
+    def unscored(self) -> list[Indicator]:
+        return [i for i in self.indicators if i.id not in self.scores]
+
+    @property
+    def missing_to_threshold(self) -> Decimal:
+        return points_missing(self.total, self.sheet.round.threshold)
+
+
+def sheet_view(sheet: Sheet) -> SheetView:
+    """Load a sheet with its catalogue, scores, evidence and figures."""
+    catalogue = load_tree(catalogue_for_sheet(sheet).id)
+    indicators = indicators_of(catalogue)
+    scores = scores_by_indicator(sheet)
+    evidence: dict[int, list] = {}
+    for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.sheet_id == sheet.id,
+                                                            EvidenceFile.deleted_at.is_(None))
+                                 .order_by(EvidenceFile.id)):
+        evidence.setdefault(ev.indicator_id, []).append(ev)
+    figures = sheet_figures([sheet.id])[sheet.id]
+    total = sheet_total(figures, catalogue.bonus_cap)
+    result = evaluate(total, sheet.round.threshold, veto=figures.veto,
+                      complete=figures.scored == len(indicators))
+    return SheetView(sheet, catalogue, indicators, scores, evidence, figures, total, result)
+
+
+def sheet_payload(view: SheetView) -> dict:
+    """The API's representation of a sheet; Decimal values as strings with two decimals."""
+    sheet = view.sheet
+    indicators = []
+    for ind in view.indicators:
+        state = score_state(view.scores.get(ind.id))
+        indicators.append({
+            "code": ind.code,
+            "title": ind.title,
+            "max": f"{ind.points:.2f}",
+            "score": state["score"],
+            "deductions": state.get("deductions", []),
+            "free_deduction": state.get("free_deduction", "0.00"),
+            "direct_score": state.get("direct_score"),
+            "reason": state.get("reason", ""),
+            "note": state.get("note", ""),
+            "version": state["version"],
+            "photos": [{"id": ev.id, "name": ev.original_name} for ev in view.evidence.get(ind.id, [])],
+        })
+    return {
+        "id": sheet.id,
+        "round_id": sheet.round_id,
+        "unit": {"code": sheet.unit.code, "name": sheet.unit.name, "level": sheet.unit.level},
+        "kind": sheet.kind,
+        "status": sheet.status,
+        "version": sheet.version,
+        "total": f"{view.total:.2f}",
+        "result": view.result.value,
+        "scored": view.figures.scored,
+        "indicator_count": len(view.indicators),
+        "indicators": indicators,
+    }
+
+
+def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
+    """Submit a sheet; refused while any indicator is unscored (the message lists them)."""
+    view = sheet_view(sheet)
+    missing = view.unscored
+    if missing:
+        codes = [i.code for i in missing]
+        raise Invalid(f"尚有{len(codes)}项指标未评分：{'、'.join(codes)}", {"unscored": "、".join(codes)})
+    if sheet.kind == "self":
+        due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
+        sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
+    move_sheet(sheet, "submitted", user, comment)
+
+
+def today_local() -> date:
+    """Today in the district's time zone (deadlines are local dates)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()

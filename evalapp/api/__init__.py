@@ -1,0 +1,42 @@
+"""The JSON API (/api/v1): a second face over the same services, used by the tablet pages and by other systems.
+
+Browsers use their session and send the CSRF token in an X-CSRFToken header; programs use a Bearer token (no
+cookies, so no CSRF).
+"""
+from flask import Blueprint, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+CSRF_FREE = {"api.issue_token"}
+
+
+def error(message: str, status: int, fields: dict | None = None, **extra):
+    """An error response: {"error", "fields"} (and any extra keys)."""
+    return jsonify(error=message, fields=fields or {}, **extra), status
+
+
+@bp.before_request
+def check_csrf_for_session_clients():
+    if request.method not in UNSAFE or request.endpoint in CSRF_FREE:
+        return None
+    if current_user.is_authenticated and g.get("bearer_auth"):  # loads the user: a Bearer token sets the flag
+        return None
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except (ValidationError, CSRFError):
+        return error("安全校验失败（CSRF），请刷新页面后重试", 400, code="csrf")
+    return None
+
+
+@bp.before_request
+def require_login():
+    if request.endpoint in ("api.issue_token", "api.openapi") or current_user.is_authenticated:
+        return None
+    return error("请先登录", 401)
+
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,112 @@
+"""The OpenAPI 3 document of /api/v1."""
+
+DEC = {"type": "string", "pattern": r"^\d+\.\d{2}$", "example": "95.00"}
+ERROR = {
+    "type": "object",
+    "required": ["error", "fields"],
+    "properties": {"error": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+}
+
+
+def _resp(description: str, schema: dict | None = None) -> dict:
+    out = {"description": description}
+    if schema is not None:
+        out["content"] = {"application/json": {"schema": schema}}
+    return out
+
+
+ERR = {"$ref": "#/components/schemas/Error"}
+STANDARD_ERRORS = {"401": _resp("未登录", ERR), "403": _resp("无权限", ERR), "404": _resp("不存在", ERR)}
+
+
+def spec() -> dict:
+    """The document (built on request, so it always matches the routes)."""
+    sid = {"name": "sheet_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    rid = {"name": "round_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    code = {"name": "indicator_code", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "evalapp API", "version": "1.0",
+                 "description": "云溪区“党建+社会救助”试点评估验收。Decimal values travel as strings with two "
+                                "decimals. Browser sessions send X-CSRFToken on writes; programs use a Bearer token."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "schemas": {
+                "Error": ERROR,
+                "Decimal": DEC,
+                "Deduction": {"type": "object", "required": ["code", "count"],
+                              "properties": {"code": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}},
+                "ScoreInput": {"type": "object", "required": ["version"], "properties": {
+                    "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
+                    "free_deduction": DEC, "score": DEC, "reason": {"type": "string", "maxLength": 500},
+                    "note": {"type": "string", "maxLength": 2000}, "version": {"type": "integer", "minimum": 0}}},
+                "Score": {"type": "object", "properties": {
+                    "indicator": {"type": "string"}, "score": DEC, "version": {"type": "integer"},
+                    "sheet_total": DEC, "scored": {"type": "integer"}, "missing_to_threshold": DEC}},
+                "Sheet": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["self", "inspector", "final"]},
+                    "status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved"]},
+                    "unit": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                                                              "level": {"type": "string"}}},
+                    "total": DEC, "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]},
+                    "indicators": {"type": "array", "items": {"type": "object", "properties": {
+                        "code": {"type": "string"}, "max": DEC, "score": {"nullable": True, **DEC},
+                        "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
+                        "free_deduction": DEC, "reason": {"type": "string"}, "note": {"type": "string"},
+                        "version": {"type": "integer"}}}}}},
+                "UnitResult": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"},
+                    "township_code": {"type": "string", "nullable": True},
+                    "self_total": {"nullable": True, **DEC}, "final_total": {"nullable": True, **DEC},
+                    "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]}}},
+            },
+        },
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {
+            "/auth/token": {"post": {
+                "summary": "Exchange a username and password for a Bearer token (12 hours)", "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+                "responses": {"200": _resp("token", {"type": "object", "properties": {
+                    "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}}),
+                    "401": _resp("bad credentials", ERR)}}},
+            "/rounds": {"get": {"summary": "Rounds", "responses": {"200": _resp("rounds"), **STANDARD_ERRORS}}},
+            "/rounds/{round_id}/sheets": {"get": {
+                "summary": "Sheets of a round the caller may see", "parameters": [rid],
+                "responses": {"200": _resp("sheets"), **STANDARD_ERRORS}}},
+            "/rounds/{round_id}/results": {"get": {
+                "summary": "Per unit: totals and result", "parameters": [rid],
+                "responses": {"200": _resp("results", {"type": "object", "properties": {
+                    "units": {"type": "array", "items": {"$ref": "#/components/schemas/UnitResult"}}}}),
+                    **STANDARD_ERRORS}}},
+            "/sheets/{sheet_id}": {"get": {
+                "summary": "One sheet with every indicator's score", "parameters": [sid],
+                "responses": {"200": _resp("sheet", {"$ref": "#/components/schemas/Sheet"}), **STANDARD_ERRORS}}},
+            "/sheets/{sheet_id}/scores/{indicator_code}": {"put": {
+                "summary": "Save one indicator (autosave); refused with 409 on a stale version",
+                "parameters": [sid, code],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ScoreInput"}}}},
+                "responses": {"200": _resp("saved", {"$ref": "#/components/schemas/Score"}),
+                              "409": _resp("stale version; `current` holds the saved value", ERR),
+                              "422": _resp("invalid input, by field", ERR), **STANDARD_ERRORS}}},
+            "/sheets/{sheet_id}/scores/{indicator_code}/photos": {"post": {
+                "summary": "Add an evidence photo (JPEG, PNG or WebP, up to 15 MB)", "parameters": [sid, code],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
+                "responses": {"201": _resp("stored"), "413": _resp("too large", ERR),
+                              "422": _resp("not an accepted image", ERR), **STANDARD_ERRORS}}},
+            "/sheets/{sheet_id}/submit": {"post": {
+                "summary": "Submit a sheet", "parameters": [sid],
+                "responses": {"200": _resp("submitted"), "409": _resp("status changed meanwhile", ERR),
+                              "422": _resp("unscored indicators listed in fields.unscored", ERR),
+                              **STANDARD_ERRORS}}},
+            "/evidence/{evidence_id}": {"delete": {
+                "summary": "Withdraw a photo", "parameters": [{"name": "evidence_id", "in": "path",
+                                                               "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _resp("removed"), **STANDARD_ERRORS}}},
+        },
+    }

@@ -1,0 +1,141 @@
+"""API endpoints: thin, over the services."""
+from flask import jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
+
+from .. import access
+from ..extensions import db
+from ..models import EvidenceFile, Round, Sheet
+from ..services import accounts, evidence as evidence_service, sheets as sheet_service
+from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError
+from ..services.results import round_results
+from . import bp, error
+from .openapi import spec
+from .parsing import json_body, score_entry
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError):
+    extra = {"current": exc.current} if isinstance(exc, Conflict) and exc.current is not None else {}
+    return error(exc.message, exc.status, exc.fields, **extra)
+
+
+def _sheet_for(sheet_id: int, *, edit: bool = False) -> Sheet:
+    """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit."""
+    sheet = db.session.get(Sheet, sheet_id)
+    if sheet is None or not access.can_view_sheet(current_user, sheet):
+        raise NotFound("评分表不存在")
+    if edit and not access.can_edit_sheet(current_user, sheet):
+        raise NotAllowed(_why_read_only(sheet))
+    return sheet
+
+
+def _why_read_only(sheet: Sheet) -> str:
+    if sheet.round.status == "published":
+        return "评估结果已公布，评分表已锁定"
+    if sheet.status in ("submitted", "approved"):
+        return f"评分表{sheet.status_label}，不能再修改"
+    return "您不能修改此评分表"
+
+
+@bp.post("/auth/token")
+def issue_token():
+    data = json_body()
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return error("用户名或密码不正确", 401)
+    user = accounts.authenticate(username[:64], password[:256])
+    if user is None:
+        return error("用户名或密码不正确", 401)
+    token, expires = accounts.issue_api_token(user)
+    return jsonify(token=token, expires_at=expires.isoformat())
+
+
+@bp.get("/csrf")
+def csrf_token():
+    """A fresh CSRF token for a page whose token expired (the page keeps what was typed)."""
+    return jsonify(csrf_token=generate_csrf())
+
+
+@bp.get("/rounds")
+def rounds():
+    rows = db.session.scalars(select(Round).order_by(Round.id.desc()))
+    return jsonify(rounds=[{"id": r.id, "name": r.name, "status": r.status,
+                            "threshold": f"{r.threshold:.2f}", "tolerance": f"{r.tolerance:.2f}"} for r in rows])
+
+
+@bp.get("/rounds/<int:round_id>/sheets")
+def round_sheets(round_id: int):
+    if db.session.get(Round, round_id) is None:
+        return error("批次不存在", 404)
+    rows = db.session.scalars(access.visible_sheets(current_user, round_id).order_by(Sheet.id)).all()
+    figures = sheet_service.sheet_figures(s.id for s in rows)
+    return jsonify(sheets=[{
+        "id": s.id, "unit": {"code": s.unit.code, "name": s.unit.name, "level": s.unit.level},
+        "kind": s.kind, "status": s.status, "inspector_id": s.inspector_id, "scored": figures[s.id].scored,
+    } for s in rows])
+
+
+@bp.get("/sheets/<int:sheet_id>")
+def get_sheet(sheet_id: int):
+    sheet = _sheet_for(sheet_id)
+    payload = sheet_service.sheet_payload(sheet_service.sheet_view(sheet))
+    payload["editable"] = access.can_edit_sheet(current_user, sheet)
+    return jsonify(payload)
+
+
+@bp.put("/sheets/<int:sheet_id>/scores/<code>")
+def put_score(sheet_id: int, code: str):
+    sheet = _sheet_for(sheet_id, edit=True)
+    entry, version = score_entry(json_body())
+    score = sheet_service.save_score(sheet, code[:32], entry, current_user, version)
+    view = sheet_service.sheet_view(sheet)
+    state = sheet_service.score_state(score)
+    return jsonify(indicator=code, **state, sheet_total=f"{view.total:.2f}", scored=view.figures.scored,
+                   missing_to_threshold=f"{view.missing_to_threshold:.2f}")
+
+
+@bp.post("/sheets/<int:sheet_id>/submit")
+def submit(sheet_id: int):
+    sheet = _sheet_for(sheet_id, edit=True)
+    sheet_service.submit_sheet(sheet, current_user)
+    return jsonify(id=sheet.id, status=sheet.status)
+
+
+@bp.post("/sheets/<int:sheet_id>/scores/<code>/photos")
+def add_photo(sheet_id: int, code: str):
+    sheet = _sheet_for(sheet_id, edit=True)
+    indicator = sheet_service.find_indicator(sheet, code[:32])
+    upload = request.files.get("photo")
+    if upload is None:
+        return error("请选择照片", 422, {"photo": "请选择照片"})
+    ev = evidence_service.add_photo(sheet, indicator, upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
+                                    upload.filename or "", current_user)
+    return jsonify(id=ev.id, name=ev.original_name, url=evidence_service.evidence_url(ev),
+                   thumb=evidence_service.evidence_url(ev, thumb=True)), 201
+
+
+@bp.delete("/evidence/<int:evidence_id>")
+def delete_evidence(evidence_id: int):
+    ev = db.session.get(EvidenceFile, evidence_id)
+    if ev is None or ev.deleted_at is not None:
+        return error("照片不存在", 404)
+    _sheet_for(ev.sheet_id, edit=True)
+    evidence_service.remove(ev, current_user)
+    return jsonify(id=evidence_id, removed=True)
+
+
+@bp.get("/rounds/<int:round_id>/results")
+def results(round_id: int):
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        return error("批次不存在", 404)
+    if current_user.role not in access.ALL_SEEING:
+        return error("您没有权限查看评估结果", 403)
+    return jsonify(round_id=round_id, units=[row.as_json() for row in round_results(round_)])
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(spec())

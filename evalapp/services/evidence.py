@@ -1,0 +1,107 @@
+"""Evidence photos: checked, re-encoded and stored by generated names."""
+import hashlib
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..extensions import db
+from ..models import EvidenceFile, Indicator, Sheet, User
+from ..models.base import utcnow
+from . import audit
+from .errors import Invalid
+from .storage import storage
+
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
+MAX_PIXELS = 50_000_000  # a 50-megapixel photo is the largest a tablet or phone camera takes
+PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
+THUMB_SIZE = (320, 320)
+
+
+def _refuse(message: str):
+    raise Invalid(message, {"photo": message})
+
+
+def process_photo(data: bytes) -> tuple[bytes, bytes]:
+    """Check an uploaded image and return (re-encoded JPEG, thumbnail JPEG).
+
+    Only JPEG, PNG and WebP, by content; EXIF orientation applied (and EXIF dropped with it); decompression bombs
+    refused before any pixel is decoded.
+    """
+    if not data:
+        _refuse("照片文件为空")
+    if len(data) > MAX_PHOTO_BYTES:
+        _refuse("照片不能超过15MB")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in PHOTO_FORMATS:
+                    _refuse("只支持JPEG、PNG或WebP格式的照片")
+                if probe.width * probe.height > MAX_PIXELS:
+                    _refuse("照片像素过大，请降低分辨率后重试")
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                if img.mode in ("RGBA", "LA", "P"):
+                    img = img.convert("RGBA")
+                    background = Image.new("RGB", img.size, (255, 255, 255))
+                    background.paste(img, mask=img.getchannel("A"))
+                    img = background
+                elif img.mode != "RGB":
+                    img = img.convert("RGB")
+                out = io.BytesIO()
+                img.save(out, "JPEG", quality=85, optimize=True)
+                img.thumbnail(THUMB_SIZE)
+                thumb = io.BytesIO()
+                img.save(thumb, "JPEG", quality=80)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            _refuse("照片像素过大，请降低分辨率后重试")
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            _refuse("无法识别的图片文件，请上传JPEG、PNG或WebP格式的照片")
+    return out.getvalue(), thumb.getvalue()
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").replace("\x00", "").strip()
+    return (name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "photo")[:200]
+
+
+def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: str, user: User) -> EvidenceFile:
+    """Store a photo for one indicator of a sheet, with its audit row."""
+    image, thumb = process_photo(data)
+    store = storage()
+    key, thumb_key = store.new_key(".jpg"), store.new_key(".jpg")
+    store.save(key, image)
+    store.save(thumb_key, thumb)
+    try:
+        evidence = EvidenceFile(sheet_id=sheet.id, indicator_id=indicator.id, kind="photo", storage_key=key,
+                                thumb_key=thumb_key, original_name=_clean_name(original_name),
+                                sha256=hashlib.sha256(data).hexdigest(), content_type="image/jpeg",
+                                size=len(image), uploaded_by_id=user.id)
+        db.session.add(evidence)
+        db.session.flush()
+        audit.record("evidence.add", user=user, obj=evidence, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                     new={"indicator": indicator.code, "name": evidence.original_name, "sha256": evidence.sha256})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        store.delete(key)
+        store.delete(thumb_key)
+        raise
+    return evidence
+
+
+def remove(evidence: EvidenceFile, user: User) -> None:
+    """Withdraw a photo (kept on disk and in the audit log; no longer shown)."""
+    evidence.deleted_at = utcnow()
+    audit.record("evidence.remove", user=user, obj=evidence, unit_id=None, round_id=None,
+                 old={"name": evidence.original_name, "sha256": evidence.sha256})
+    db.session.commit()
+
+
+def evidence_url(evidence: EvidenceFile, thumb: bool = False) -> str:
+    from flask import url_for
+
+    return url_for("main.evidence_file", evidence_id=evidence.id, variant="thumb" if thumb else "full")
