@@ -38,7 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             raise ConfigError(
                 "SECRET_KEY 未设置：请在 instance/config.py 或环境变量 EVALAPP_SECRET_KEY 中设置（生产环境必须）。"
             )
-        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        app.config["SECRET_KEY"] = _development_secret(app.instance_path)
     if development:
         # Plain http://127.0.0.1 in development and tests: cookies without Secure.
         app.config["SESSION_COOKIE_SECURE"] = False
@@ -72,6 +72,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.register(app)
     templating.register(app)
     return app
+
+
+def _development_secret(instance_path: str) -> str:
+    """A secret kept in the instance folder, so that every worker and restart signs cookies alike."""
+    path = os.path.join(instance_path, ".dev-secret-key")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(os.urandom(32).hex())
+        try:
+            os.link(tmp, path)  # atomic: of workers starting together, exactly one secret wins
+        except FileExistsError:
+            pass
+        finally:
+            os.remove(tmp)
+    with open(path, encoding="ascii") as f:
+        return f.read().strip()
 
 
 def _select_locale() -> str:
