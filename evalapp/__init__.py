@@ -67,6 +67,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, errors, security, templating
 
+    @app.teardown_request
+    def close_uploads(exc):
+        request.close()  # spooled upload files are closed now, not whenever the garbage collector runs
+
     cli.register(app)
     errors.register(app)
     security.register(app)

@@ -43,7 +43,12 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # file responses are read and closed at once
         response = contextvars.Context().run(super().open, *args, **kwargs)
+        # Werkzeug's test client spools a large multipart body to a temporary file and never closes it.
+        stream = response.request.environ.get("wsgi.input")
+        if stream is not None and hasattr(stream, "close"):
+            stream.close()
         if has_app_context():
             db.session.expire_all()  # the test's own session sees what the request wrote
         return response
@@ -136,8 +141,8 @@ def databases(tmp_path_factory):
     dbs.drop_all()
 
 
-def _app_on(url):
-    app = make_app(url)
+def _app_on(url, uploads):
+    app = make_app(url, UPLOAD_FOLDER=str(uploads))
     with app.app_context():
         yield app
         db.session.remove()
@@ -145,15 +150,15 @@ def _app_on(url):
 
 
 @pytest.fixture
-def app(databases):
+def app(databases, tmp_path):
     """The app on a fresh copy of the demo database (seeded, plus the outsider personas)."""
-    yield from _app_on(databases.clone(databases.template("demo")))
+    yield from _app_on(databases.clone(databases.template("demo")), tmp_path / "uploads")
 
 
 @pytest.fixture
-def empty_app(databases):
+def empty_app(databases, tmp_path):
     """The app on a fresh, migrated, empty database."""
-    yield from _app_on(databases.clone(databases.template("empty")))
+    yield from _app_on(databases.clone(databases.template("empty")), tmp_path / "uploads")
 
 
 @pytest.fixture
