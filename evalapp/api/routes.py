@@ -103,6 +103,27 @@ def submit(sheet_id: int):
     return jsonify(id=sheet.id, status=sheet.status)
 
 
+def _reviewable(sheet_id: int) -> Sheet:
+    sheet = _sheet_for(sheet_id)
+    if not access.can_review_sheet(current_user, sheet):
+        raise NotAllowed("此评分表当前不能由您审核")
+    return sheet
+
+
+@bp.post("/sheets/<int:sheet_id>/approve")
+def approve(sheet_id: int):
+    sheet = _reviewable(sheet_id)
+    sheet_service.approve_sheet(sheet, current_user)
+    return jsonify(id=sheet.id, status=sheet.status)
+
+
+@bp.post("/sheets/<int:sheet_id>/return")
+def return_(sheet_id: int):
+    sheet = _reviewable(sheet_id)
+    sheet_service.return_sheet(sheet, current_user, str(json_body().get("comment") or ""))
+    return jsonify(id=sheet.id, status=sheet.status)
+
+
 @bp.post("/sheets/<int:sheet_id>/scores/<code>/photos")
 def add_photo(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True)

@@ -165,3 +165,16 @@ def members_disagree(member_scores: Iterable[Decimal], tolerance: Decimal) -> bo
     """True when members' scores differ by more than the tolerance (flagged for the leader)."""
     values = list(member_scores)
     return len(values) > 1 and max(values) - min(values) > tolerance
+
+
+def validate_final(value: Decimal, max_points: Decimal, proposed: Decimal | None, reason: str) -> dict[str, str]:
+    """The leader's final score: within 0..max; a value other than the members' mean needs a reason."""
+    errors: dict[str, str] = {}
+    problem = _text_problem(reason, MAX_REASON)
+    if problem:
+        errors["reason"] = "理由" + problem
+    if value < 0 or value > max_points:
+        errors["score"] = f"得分须在0到{max_points}之间"
+    elif (proposed is None or value != proposed) and not reason.strip() and "reason" not in errors:
+        errors["reason"] = "与成员平均分不同时须填写调整理由"
+    return errors

@@ -30,9 +30,12 @@ def _visible_sheet(sheet_id: int) -> Sheet:
 def sheet(sheet_id: int):
     sheet = _visible_sheet(sheet_id)
     view = sheet_service.sheet_view(sheet)
+    if sheet.kind == "final" and current_user.role == "inspector":
+        return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
+    back = url_for("inspection.worklist") if current_user.role == "inspector" else url_for("results.index")
     return render_template("scoring/sheet.html", view=view, editable=access.can_edit_sheet(current_user, sheet),
-                           submit_url=url_for("inspection.submit", sheet_id=sheet.id),
-                           back_url=url_for("inspection.worklist"), form=EmptyForm())
+                           submit_url=url_for("inspection.submit", sheet_id=sheet.id), back_url=back,
+                           form=EmptyForm(), can_review=access.can_review_sheet(current_user, sheet))
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")
@@ -52,3 +55,128 @@ def submit(sheet_id: int):
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     flash(f"{sheet.unit.name}的评分表已提交", "success")
     return redirect(url_for("inspection.worklist"))
+
+
+def _final_sheet(sheet_id: int) -> Sheet:
+    sheet = _visible_sheet(sheet_id)
+    if sheet.kind != "final":
+        abort(404)
+    return sheet
+
+
+def _render_reconcile(sheet: Sheet, errors: dict | None = None, typed: dict | None = None, status: int = 200):
+    from ..services.reconcile import reconciliation
+
+    return render_template("inspection/reconcile.html", rec=reconciliation(sheet),
+                           editable=access.can_edit_sheet(current_user, sheet), form=EmptyForm(),
+                           errors=errors or {}, typed=typed or {}), status
+
+
+@bp.get("/sheets/<int:sheet_id>/reconcile")
+@role_required("inspector", "district", "admin")
+def reconcile(sheet_id: int):
+    return _render_reconcile(_final_sheet(sheet_id))
+
+
+def _leader_post(sheet_id: int) -> Sheet:
+    sheet = _final_sheet(sheet_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not access.can_edit_sheet(current_user, sheet):
+        abort(403)
+    return sheet
+
+
+@bp.post("/sheets/<int:sheet_id>/reconcile/score")
+@role_required("inspector")
+def reconcile_score(sheet_id: int):
+    from flask import request
+
+    from ..services.reconcile import set_final_score
+
+    sheet = _leader_post(sheet_id)
+    code = request.form.get("code", "")[:32]
+    typed = {"code": code, "score": request.form.get("score", "")[:32], "reason": request.form.get("reason", "")}
+    try:
+        version = int(request.form.get("version", "0"))
+        set_final_score(sheet, code, typed["score"].strip(), typed["reason"], current_user, version)
+    except ValueError:
+        return _render_reconcile(sheet, {code: {"score": "版本号无效，请刷新页面"}}, typed, 422)
+    except ServiceError as exc:
+        return _render_reconcile(sheet, {code: exc.fields or {"score": exc.message}}, typed, exc.status)
+    flash(f"指标 {code} 的最终得分已保存", "success")
+    return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor=f"row-{code}"))
+
+
+@bp.post("/sheets/<int:sheet_id>/reconcile/accept-all")
+@role_required("inspector")
+def reconcile_accept_all(sheet_id: int):
+    from ..services.reconcile import accept_all_proposals
+
+    sheet = _leader_post(sheet_id)
+    try:
+        n = accept_all_proposals(sheet, current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(f"已对{n}项指标采用成员平均分", "success")
+    return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
+
+
+@bp.post("/sheets/<int:sheet_id>/reconcile/bonus-veto")
+@role_required("inspector")
+def reconcile_bonus_veto(sheet_id: int):
+    from flask import request
+
+    from ..services.reconcile import set_bonus_and_veto
+
+    sheet = _leader_post(sheet_id)
+    bonus = request.form.getlist("bonus")
+    veto = {code: request.form.get(f"veto_text_{code}", "") for code in request.form.getlist("veto")}
+    try:
+        set_bonus_and_veto(sheet, bonus, veto, current_user)
+    except ServiceError as exc:
+        typed = {"bonus": bonus, "veto": veto,
+                 "veto_text": {k[10:]: v for k, v in request.form.items() if k.startswith("veto_text_")}}
+        return _render_reconcile(sheet, {"bonus_veto": exc.fields}, typed, exc.status)
+    flash("加分项与一票否决情况已保存", "success")
+    return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor="bonus-veto"))
+
+
+@bp.post("/sheets/<int:sheet_id>/reconcile/submit")
+@role_required("inspector")
+def reconcile_submit(sheet_id: int):
+    sheet = _leader_post(sheet_id)
+    try:
+        sheet_service.submit_sheet(sheet, current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
+    flash(f"{sheet.unit.name}的工作组评分表已提交区级审核", "success")
+    return redirect(url_for("inspection.worklist"))
+
+
+@bp.post("/sheets/<int:sheet_id>/review")
+@role_required("district")
+def review(sheet_id: int):
+    from flask import request
+
+    sheet = _visible_sheet(sheet_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not access.can_review_sheet(current_user, sheet):
+        flash("此评分表当前不能审核（可能已被他人处理）", "warning")
+        return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
+    try:
+        if request.form.get("action") == "approve":
+            sheet_service.approve_sheet(sheet, current_user)
+            flash(f"{sheet.unit.name}的评分表已审核通过", "success")
+        else:
+            sheet_service.return_sheet(sheet, current_user, request.form.get("comment", ""))
+            flash(f"{sheet.unit.name}的评分表已退回", "info")
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return render_template("scoring/sheet.html", view=sheet_service.sheet_view(sheet), editable=False,
+                               submit_url="", back_url=url_for("results.index"), form=EmptyForm(),
+                               can_review=True, typed_comment=request.form.get("comment", "")), exc.status
+    return redirect(url_for("results.index"))

@@ -9,4 +9,5 @@ from . import bp
 @bp.get("/")
 @role_required("district", "admin")
 def index():
-    return render_template("results/index.html", rounds=overview.rounds_overview())
+    return render_template("results/index.html", rounds=overview.rounds_overview(),
+                           queue=overview.awaiting_district_review())

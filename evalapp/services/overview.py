@@ -106,3 +106,11 @@ def self_sheets_for_units(unit_ids: list[int], statuses=("self_assessment", "ins
 def days_left(due: date | None, today: date) -> int | None:
     """Days until a deadline (negative when late)."""
     return None if due is None else (due - today).days
+
+
+def awaiting_district_review() -> list[SheetRow]:
+    """Submitted final sheets and townships' own self sheets: the district reviewer's queue."""
+    sheets = _sheets(select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).where(
+        Sheet.status == "submitted",
+        (Sheet.kind == "final") | ((Sheet.kind == "self") & (OrgUnit.level == "township"))))
+    return sheet_rows(sheets)

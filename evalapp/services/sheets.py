@@ -121,24 +121,31 @@ def score_state(score: Score | None) -> dict:
 
 
 def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score:
-    """Save one indicator's entry against the version the client last saw.
-
-    The version check is a conditional UPDATE (or a unique INSERT for a first score), so of two concurrent writers
-    with the same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike. The score,
-    its deductions and the audit row commit together or not at all. The caller checks permission first.
-    """
+    """Save one indicator's entry (deductions or a direct score) against the version the client last saw."""
     indicator = find_indicator(sheet, code)
     try:
         points = indicator_score(indicator_spec(indicator), entry)
     except InvalidInput as exc:
         raise Invalid("输入有误，请检查", exc.errors) from exc
-    rules = {r.code: r for r in indicator.rules}
+    rules = {r.code: r.id for r in indicator.rules}
+    return store_score(sheet, indicator, user, expected_version, points=points, direct_score=entry.direct,
+                       free_deduction=entry.free_deduction, reason=entry.reason.strip(), note=entry.note.strip(),
+                       deductions={rules[c]: n for c, n in entry.deductions.items() if n})
+
+
+def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version: int, *,
+                deductions: Mapping[int, int], **values) -> Score:
+    """Write a computed score, its deductions (rule id → count) and the audit row, with the version check.
+
+    The check is a conditional UPDATE (or a unique INSERT for a first score), so of two concurrent writers with the
+    same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike. Everything commits
+    together or not at all. The caller checks permission first.
+    """
     existing = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id,
                                                      Score.indicator_id == indicator.id))
     old = score_state(existing)
     now = utcnow()
-    values = dict(points=points, direct_score=entry.direct, free_deduction=entry.free_deduction,
-                  reason=entry.reason.strip(), note=entry.note.strip(), updated_by_id=user.id, updated_at=now)
+    values.update(updated_by_id=user.id, updated_at=now)
     try:
         if existing is None:
             if expected_version != 0:
@@ -159,14 +166,13 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
             db.session.expire(existing)
             score = existing
             db.session.execute(ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
-        for rule_code, count in sorted(entry.deductions.items()):
-            if count:
-                db.session.add(ScoreDeduction(score_id=score.id, rule_id=rules[rule_code].id, count=count))
+        for rule_id, count in sorted(deductions.items()):
+            db.session.add(ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count))
         sheet.updated_at = now
         db.session.flush()
         db.session.expire(score, ["deductions"])
         audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     old=old, new=score_state(score), detail=f"sheet={sheet.id} indicator={code}")
+                     old=old, new=score_state(score), detail=f"sheet={sheet.id} indicator={indicator.code}")
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -177,17 +183,6 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
         db.session.rollback()
         raise
     return score
-
-
-def entry_from_plain(data: Mapping) -> ScoreEntry:
-    """Build a ScoreEntry from already-parsed values (used by the seed and the importers)."""
-    return ScoreEntry(
-        deductions=dict(data.get("deductions") or {}),
-        free_deduction=data.get("free_deduction") or ZERO,
-        direct=data.get("direct"),
-        reason=data.get("reason") or "",
-        note=data.get("note") or "",
-    )
 
 
 def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
@@ -289,7 +284,15 @@ def sheet_payload(view: SheetView) -> dict:
 
 
 def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
-    """Submit a sheet; refused while any indicator is unscored (the message lists them)."""
+    """Submit a sheet; refused while any indicator is unscored (the message lists them), and a final sheet while
+    a member of the team has not submitted."""
+    if sheet.kind == "final":
+        pending = db.session.scalars(select(Sheet).where(
+            Sheet.round_id == sheet.round_id, Sheet.unit_id == sheet.unit_id, Sheet.kind == "inspector",
+            Sheet.status.notin_(("submitted", "approved")))).all()
+        if pending:
+            names = "、".join(s.inspector.display_name for s in pending)
+            raise Conflict(f"以下成员尚未提交评分表：{names}")
     view = sheet_view(sheet)
     missing = view.unscored
     if missing:
@@ -304,3 +307,18 @@ def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
 def today_local() -> date:
     """Today in the district's time zone (deadlines are local dates)."""
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def approve_sheet(sheet: Sheet, user: User) -> None:
+    """Approve a submitted sheet."""
+    move_sheet(sheet, "approved", user)
+
+
+def return_sheet(sheet: Sheet, user: User, comment: str) -> None:
+    """Return a submitted sheet to its owner; a return needs a comment."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise Invalid("退回时须填写退回意见", {"comment": "请填写退回意见"})
+    if len(comment) > 2000 or "\x00" in comment:
+        raise Invalid("退回意见过长或含有无效字符", {"comment": "退回意见不能超过2000字"})
+    move_sheet(sheet, "returned", user, comment)
