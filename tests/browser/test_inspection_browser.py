@@ -1,0 +1,96 @@
+"""The inspector's day on a 768×1024 tablet, in real Chromium."""
+import io
+
+from PIL import Image
+
+from tests.browser.conftest import log_in
+
+
+def jpeg(path):
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(path, "JPEG")
+    return path
+
+
+def wait_saved(page, code):
+    page.wait_for_function(
+        "code => document.querySelector('#ind-' + code + ' [data-role=state]').textContent === '已保存'", arg=code)
+
+
+def test_inspector_scores_a_village_adds_a_photo_and_a_reload_keeps_everything(live_server, page, tmp_path):
+    log_in(page, live_server, "inspector")
+    assert page.url.endswith("/inspection/")
+    page.click("text=陆城村")
+    page.wait_for_selector("#ind-A1")
+    # two occurrences of A3-1 (1 point each) and the void switch of B1
+    page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")
+    page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")
+    assert page.inner_text("#ind-A3 [data-role=score]") == "6.00"  # shown at once, before the server answers
+    page.click("#ind-B1 [data-rule='B1-1'] input")
+    page.fill("#note-A3", "抽查5户，2户走访不足")
+    wait_saved(page, "A3")
+    wait_saved(page, "B1")
+    assert page.inner_text("[data-role=total]") == "6.00"
+    page.set_input_files("#ind-A3 [data-role=photo-input]", jpeg(tmp_path / "visit.jpg"))
+    page.wait_for_selector("#ind-A3 [data-photo] img")
+
+    page.reload()
+    page.wait_for_selector("#ind-A3")
+    assert page.inner_text("#ind-A3 [data-rule='A3-1'] [data-role=count]") == "2"
+    assert page.inner_text("#ind-A3 [data-role=score]") == "6.00"
+    assert page.input_value("#note-A3") == "抽查5户，2户走访不足"
+    assert page.is_checked("#ind-B1 [data-rule='B1-1'] input")
+    assert page.inner_text("#ind-B1 [data-role=score]") == "0.00"
+    assert page.locator("#ind-A3 [data-photo] img").count() == 1
+    assert page.inner_text("[data-role=scored]") == "2"
+
+
+def test_submit_is_refused_until_every_indicator_is_scored(live_server, page):
+    log_in(page, live_server, "inspector")
+    page.click("text=陆城村")
+    page.wait_for_selector("#ind-A1")
+    page.click("#ind-A1 [data-action=full]")
+    wait_saved(page, "A1")
+    page.click("text=提交评分表")
+    page.wait_for_selector(".alert-danger")
+    message = page.inner_text(".alert-danger")
+    assert "尚有19项指标未评分" in message and "A2" in message
+    codes = page.eval_on_selector_all(".indicator-card", "els => els.map(e => e.dataset.code)")
+    for code in codes:
+        if code != "A1":
+            page.click(f"#ind-{code} [data-action=full]")
+    for code in codes:
+        wait_saved(page, code)
+    assert page.inner_text("[data-role=total]") == "100.00"
+    assert page.inner_text("[data-role=missing]") == "0.00"
+    page.click("text=提交评分表")
+    page.wait_for_url("**/inspection/")
+    assert "陆城村的评分表已提交" in page.inner_text(".alert-success")
+
+
+def test_bad_direct_score_shows_a_field_error_and_keeps_the_saved_value(live_server, page):
+    page.console.allowed_statuses.add(422)
+    log_in(page, live_server, "inspector")
+    page.click("text=陆城村")
+    page.wait_for_selector("#ind-A1")
+    page.click("#ind-A1 [data-rule='A1-1'] [data-step='1']")
+    wait_saved(page, "A1")
+    page.fill("#direct-A1", "2.3")
+    page.wait_for_function("() => document.querySelector('#ind-A1 [data-role=state]').textContent.startsWith('保存失败')")
+    assert "0.5的整数倍" in page.inner_text("#ind-A1 [data-error=score]")
+    page.reload()
+    page.wait_for_selector("#ind-A1")
+    # the bad value is still on this tablet (kept locally, not lost) and the server still has 2.00
+    assert page.input_value("#direct-A1") == "2.3"
+
+
+def test_no_horizontal_scrolling_on_tablets_and_tap_targets_are_large(live_server, page):
+    log_in(page, live_server, "inspector")
+    page.click("text=陆城村")
+    page.wait_for_selector("#ind-A1")
+    for width, height in ((768, 1024), (1280, 800)):
+        page.set_viewport_size({"width": width, "height": height})
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    sizes = page.eval_on_selector_all(
+        ".stepper .btn, [data-action=full]",
+        "els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])")
+    assert sizes and all(w >= 44 and h >= 44 for w, h in sizes)
