@@ -137,3 +137,13 @@ def can_review_sheet(user: User, sheet: Sheet) -> bool:
             return user.role == "township" and sheet.unit.parent_id == user.unit_id
         return user.role == "district"
     return False
+
+
+def can_compare(user: User, self_sheet: Sheet) -> bool:
+    """Self vs final: the district, admin, finance and the team at any time; the unit's own people once the round's
+    results are published."""
+    if not can_view_sheet(user, self_sheet):
+        return False
+    if user.role in ("township", "village"):
+        return self_sheet.round.status == "published"
+    return True

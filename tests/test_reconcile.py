@@ -133,3 +133,31 @@ def test_only_the_district_reviews_final_sheets(team, login_as):
     assert leader.post(f"/api/v1/sheets/{final.id}/approve").status_code == 403
     assert login_as("township").post(f"/api/v1/sheets/{final.id}/approve").status_code == 404
     assert login_as("finance").post(f"/api/v1/sheets/{final.id}/approve").status_code == 403
+
+
+def test_self_versus_final_flags_inflated_self_scores(team, login_as):
+    final, leader = team["final"], team["leader"]
+    leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
+    version = next(i for i in leader.get(f"/api/v1/sheets/{final.id}").get_json()["indicators"]
+                   if i["code"] == "A3")["version"]
+    leader.post(f"/inspection/sheets/{final.id}/reconcile/score",
+                data={"code": "A3", "score": "5", "reason": "抽查发现走访不实", "version": str(version)})
+    self_sheet = sheet_of(None, "陆城村", kind="self")
+    district = login_as("district")
+    data = district.get(f"/api/v1/sheets/{self_sheet.id}").get_json()
+    a3 = next(i for i in data["indicators"] if i["code"] == "A3")
+    assert a3["final"] == "5.00"
+    from decimal import Decimal
+
+    expected_gap = Decimal(a3["score"]) - Decimal("5")
+    assert a3["gap"] == f"{expected_gap:.2f}" and a3["self_inflated"] is (expected_gap > 1)
+    assert expected_gap > 1  # the seeded self-assessment of A3 is at least 6.5 of 8
+    page = district.get(f"/results/sheets/{self_sheet.id}/compare").get_data(as_text=True)
+    assert '<tr class="table-danger" data-code="A3">' in page and "自评虚高" in page
+    totals = data["comparison"]
+    assert Decimal(totals["gap"]) == Decimal(totals["self_total"]) - Decimal(totals["final_total"])
+    results = district.get(f"/api/v1/rounds/{final.round_id}/results").get_json()["units"]
+    row = next(u for u in results if u["name"] == "陆城村")
+    assert row["self_gap"] == totals["gap"]
+    # the village sees the comparison only once results are published
+    assert login_as("village").get(f"/results/sheets/{self_sheet.id}/compare").status_code == 404

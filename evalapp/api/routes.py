@@ -7,7 +7,7 @@ from sqlalchemy import select
 from .. import access
 from ..extensions import db
 from ..models import EvidenceFile, Round, Sheet
-from ..services import accounts, evidence as evidence_service, sheets as sheet_service
+from ..services import accounts, compare as compare_service, evidence as evidence_service, sheets as sheet_service
 from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError
 from ..services.results import round_results
 from . import bp, error
@@ -80,8 +80,19 @@ def round_sheets(round_id: int):
 @bp.get("/sheets/<int:sheet_id>")
 def get_sheet(sheet_id: int):
     sheet = _sheet_for(sheet_id)
-    payload = sheet_service.sheet_payload(sheet_service.sheet_view(sheet))
+    view = sheet_service.sheet_view(sheet)
+    payload = sheet_service.sheet_payload(view)
     payload["editable"] = access.can_edit_sheet(current_user, sheet)
+    final = compare_service.final_for(sheet) if sheet.kind == "self" else None
+    if final is not None and access.can_compare(current_user, sheet):
+        cmp = compare_service.compare(sheet, final)
+        fmt = lambda v: None if v is None else f"{v:.2f}"  # noqa: E731
+        by_code = {ind.code: g for ind, g in cmp.rows}
+        for item in payload["indicators"]:
+            g = by_code[item["code"]]
+            item.update(final=fmt(g.final_score), gap=fmt(g.gap), self_inflated=g.inflated)
+        payload["comparison"] = {"self_total": fmt(cmp.total.self_score), "final_total": fmt(cmp.total.final_score),
+                                 "gap": fmt(cmp.total.gap), "self_inflated": cmp.total.inflated}
     return jsonify(payload)
 
 

@@ -11,3 +11,23 @@ from . import bp
 def index():
     return render_template("results/index.html", rounds=overview.rounds_overview(),
                            queue=overview.awaiting_district_review())
+
+
+@bp.get("/sheets/<int:sheet_id>/compare")
+@role_required("district", "admin", "finance", "inspector", "township", "village")
+def compare(sheet_id: int):
+    from flask import abort
+    from flask_login import current_user
+
+    from .. import access
+    from ..extensions import db
+    from ..models import Sheet
+    from ..services import compare as compare_service
+
+    sheet = db.session.get(Sheet, sheet_id)
+    if sheet is None or sheet.kind != "self" or not access.can_compare(current_user, sheet):
+        abort(404)
+    final = compare_service.final_for(sheet)
+    if final is None:
+        abort(404)
+    return render_template("results/compare.html", cmp=compare_service.compare(sheet, final))

@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from ..domain.aggregation import Gap, gap
 from ..domain.scoring import Result, evaluate
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, Sheet
@@ -22,11 +23,13 @@ class UnitResult:
     final_total: Decimal | None
     final_status: str | None
     result: Result
+    gap: Gap
 
     def as_json(self) -> dict:
         fmt = lambda v: None if v is None else f"{v:.2f}"  # noqa: E731
         return {"code": self.code, "name": self.name, "level": self.level, "township_code": self.township_code,
                 "self_total": fmt(self.self_total), "final_total": fmt(self.final_total),
+                "self_gap": fmt(self.gap.gap), "self_inflated": self.gap.inflated,
                 "result": self.result.value}
 
 
@@ -60,5 +63,6 @@ def round_results(round_: Round) -> list[UnitResult]:
             unit.id, unit.code, unit.name, unit.level, parent_code if unit.level == "village" else unit.code,
             self_total, final_total, final_sheet.status if final_sheet is not None else None,
             evaluate(final_total, round_.threshold, veto=bool(veto), complete=approved),
+            gap(self_total, final_total, round_.tolerance),
         ))
     return rows

@@ -164,3 +164,13 @@ def test_parse_points_accepts_plain_values():
     assert parse_points(7) == D("7.00")
     assert parse_points(D("0.25")) == D("0.25")
     assert parse_points("９４．５") == D("94.50")  # full-width, as a Chinese input method types it
+
+
+def test_self_above_final_by_more_than_tolerance_is_inflated():
+    from evalapp.domain.aggregation import gap
+
+    assert gap(D("8"), D("6.5"), D("1")).inflated
+    assert gap(D("8"), D("6.5"), D("1")).gap == D("1.5")
+    assert not gap(D("7.5"), D("6.5"), D("1")).inflated  # exactly the tolerance is not over it
+    assert not gap(D("5"), D("8"), D("1")).inflated       # modest self-assessment
+    assert gap(None, D("8"), D("1")).gap is None

@@ -1,0 +1,47 @@
+"""Self-assessment against the final sheet, per indicator and in total."""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..domain.aggregation import Gap, gap
+from ..extensions import db
+from ..models import Score, Sheet
+from .sheets import SheetView, sheet_view
+
+
+@dataclass
+class Comparison:
+    self_view: SheetView
+    final_view: SheetView
+    rows: list[tuple[object, Gap]]
+    total: Gap
+
+
+def final_for(sheet: Sheet) -> Sheet | None:
+    """The final sheet of the same unit and round, if one exists."""
+    return db.session.scalar(select(Sheet).where(Sheet.round_id == sheet.round_id, Sheet.unit_id == sheet.unit_id,
+                                                 Sheet.kind == "final"))
+
+
+def self_for(sheet: Sheet) -> Sheet | None:
+    return db.session.scalar(select(Sheet).where(Sheet.round_id == sheet.round_id, Sheet.unit_id == sheet.unit_id,
+                                                 Sheet.kind == "self"))
+
+
+def compare(self_sheet: Sheet, final_sheet: Sheet) -> Comparison:
+    """Per indicator: self, final, gap and the 自评虚高 flag; and the same for the totals."""
+    tolerance = self_sheet.round.tolerance
+    sv, fv = sheet_view(self_sheet), sheet_view(final_sheet)
+    rows = []
+    for ind in sv.indicators:
+        s, f = sv.scores.get(ind.id), fv.scores.get(ind.id)
+        rows.append((ind, gap(s.points if s else None, f.points if f else None, tolerance)))
+    totals = gap(sv.total if sv.figures.scored else None, fv.total if fv.figures.scored else None, tolerance)
+    return Comparison(sv, fv, rows, totals)
+
+
+def final_points(final_sheet: Sheet) -> dict[int, Decimal]:
+    """Indicator id → final score (for adding the gap to the API's self-sheet response)."""
+    return dict(db.session.execute(select(Score.indicator_id, Score.points)
+                                   .where(Score.sheet_id == final_sheet.id)).all())
