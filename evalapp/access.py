@@ -127,12 +127,14 @@ def visible_sheets(user: User, round_id: int):
 
 def can_review_sheet(user: User, sheet: Sheet) -> bool:
     """Who approves or returns a submitted sheet: the district for final sheets and townships' own self sheets,
-    the township lead for its villages' self sheets. Nobody once the round is published."""
+    the township lead for its villages' self sheets (during self-assessment). Nobody once the round is published."""
     if sheet.status != "submitted" or sheet.round.status == "published":
         return False
     if sheet.kind == "final":
         return user.role == "district"
     if sheet.kind == "self":
+        if sheet.round.status != "self_assessment":
+            return False  # once inspection opens, self-assessments are frozen as the teams found them
         if sheet.unit.level == "village":
             return user.role == "township" and sheet.unit.parent_id == user.unit_id
         return user.role == "district"

@@ -149,3 +149,50 @@ def test_real_xlsx_is_accepted(village, own):
     buf = io.BytesIO()
     Workbook().save(buf)
     assert _upload(village, own, buf.getvalue(), "台账.xlsx").status_code == 302
+
+
+def test_district_progress_counts_village_sheets_by_status_per_township(login_as, village, own):
+    fill_all(village, own)  # 陆城村 now 填报中
+    html = login_as("district").get("/results/").get_data(as_text=True)
+    round_id = own.round_id
+    table = html[html.index(f'data-testid="progress-{round_id}"'):]
+    row = table[table.index('data-township="430603101"'):table.index("</tr>", table.index('data-township="430603101"'))]
+    cells = [c.split("</td>")[0] for c in row.split('<td class="text-end">')[1:]]
+    # 陆城镇 has 10 villages: 道仁矶社区 submitted (seed), 陆城村 in progress, 8 not started
+    assert cells == ["8", "1", "1", "0", "0"]
+    assert "未开始" in row.split('<td class="text-end">')[-1]  # the township's own sheet
+
+
+def test_todos_on_home_pages(login_as, village, township, own):
+    assert "道仁矶社区" in township.get("/selfassess/township").get_data(as_text=True).split('data-testid="todos"')[1] \
+        .split("</section>")[0]
+    village_todos = village.get("/selfassess/").get_data(as_text=True).split('data-testid="todos"')[1] \
+        .split("</section>")[0]
+    assert "剩5天" in village_todos and "陆城村" in village_todos  # the seed sets the 2022 deadline 5 days out
+    fill_all(village, own)
+    village.post(f"/selfassess/sheets/{own.id}/submit")
+    township.post(f"/selfassess/sheets/{own.id}/review", data={"action": "return", "comment": "请补充"})
+    after = village.get("/selfassess/").get_data(as_text=True).split('data-testid="todos"')[1].split("</section>")[0]
+    assert "被退回" in after
+
+
+def test_self_sheets_are_frozen_for_review_once_inspection_opens(township, app):
+    frozen = sheet_of(None, "陆城村", kind="self")  # 2021: submitted, round in inspection
+    response = township.post(f"/selfassess/sheets/{frozen.id}/review", data={"action": "return", "comment": "x"},
+                             follow_redirects=True)
+    assert "不能审核" in response.get_data(as_text=True)
+    db.session.refresh(frozen)
+    assert frozen.status == "submitted"
+
+
+def test_township_submits_its_own_sheet_to_the_district(township, login_as, app):
+    own = sheet_of(None, "陆城镇", kind="self", round_name=ROUND_2022)
+    fill_all(township, own)
+    township.post(f"/selfassess/sheets/{own.id}/summary", data={"summary": "陆城镇试点工作总结"})
+    assert "已提交区级审核" in township.post(f"/selfassess/sheets/{own.id}/submit",
+                                       follow_redirects=True).get_data(as_text=True)
+    district = login_as("district")
+    assert f'data-sheet="{own.id}"' in district.get("/results/").get_data(as_text=True)
+    assert district.post(f"/selfassess/sheets/{own.id}/review", data={"action": "approve"}).status_code == 302
+    db.session.refresh(own)
+    assert own.status == "approved"

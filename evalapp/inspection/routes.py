@@ -15,7 +15,8 @@ from . import bp
 @bp.get("/")
 @role_required("inspector")
 def worklist():
-    return render_template("inspection/worklist.html", work=overview.inspector_worklist(current_user))
+    return render_template("inspection/worklist.html", work=overview.inspector_worklist(current_user),
+                           todos=overview.todos(current_user, sheet_service.today_local()))
 
 
 def _visible_sheet(sheet_id: int) -> Sheet:

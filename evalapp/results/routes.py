@@ -9,8 +9,14 @@ from . import bp
 @bp.get("/")
 @role_required("district", "admin")
 def index():
-    return render_template("results/index.html", rounds=overview.rounds_overview(),
-                           queue=overview.awaiting_district_review())
+    from flask_login import current_user
+
+    from ..services.sheets import today_local
+
+    rounds = overview.rounds_overview()
+    progress = [(s.round, overview.district_progress(s.round)) for s in rounds if s.round.status != "setup"]
+    return render_template("results/index.html", rounds=rounds, queue=overview.awaiting_district_review(),
+                           progress=progress, todos=overview.todos(current_user, today_local()))
 
 
 @bp.get("/sheets/<int:sheet_id>/compare")

@@ -1,6 +1,4 @@
 """Self-assessment: villages and townships fill their sheets; township leads review their villages'."""
-from datetime import date
-
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
@@ -19,8 +17,9 @@ from . import bp
 @role_required("village")
 def village_home():
     rows = overview.self_sheets_for_units([current_user.unit_id])
-    return render_template("selfassess/village_home.html", rows=rows, today=date.today(),
-                           days_left=overview.days_left)
+    today = sheet_service.today_local()
+    return render_template("selfassess/village_home.html", rows=rows, today=today, days_left=overview.days_left,
+                           todos=overview.todos(current_user, today))
 
 
 @bp.get("/township")
@@ -28,8 +27,9 @@ def village_home():
 def township_home():
     own = overview.self_sheets_for_units([current_user.unit_id])
     villages = overview.self_sheets_for_units(selfassess.township_village_ids(current_user.unit_id))
-    return render_template("selfassess/township_home.html", own=own, villages=villages, today=date.today(),
-                           days_left=overview.days_left, queue_status=selfassess.queue_status)
+    today = sheet_service.today_local()
+    return render_template("selfassess/township_home.html", own=own, villages=villages, today=today,
+                           days_left=overview.days_left, todos=overview.todos(current_user, today))
 
 
 def _self_sheet(sheet_id: int) -> Sheet:

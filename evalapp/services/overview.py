@@ -110,7 +110,85 @@ def days_left(due: date | None, today: date) -> int | None:
 
 def awaiting_district_review() -> list[SheetRow]:
     """Submitted final sheets and townships' own self sheets: the district reviewer's queue."""
-    sheets = _sheets(select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).where(
-        Sheet.status == "submitted",
-        (Sheet.kind == "final") | ((Sheet.kind == "self") & (OrgUnit.level == "township"))))
+    sheets = _sheets(select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
+                     .where(Sheet.status == "submitted", Round.status != "published",
+                            (Sheet.kind == "final") | ((Sheet.kind == "self") & (OrgUnit.level == "township")
+                                                       & (Round.status == "self_assessment"))))
     return sheet_rows(sheets)
+
+
+@dataclass
+class TownshipProgress:
+    township: OrgUnit
+    villages: dict[str, int]
+    own: str | None
+
+
+def district_progress(round_: Round) -> list[TownshipProgress]:
+    """Per township: its villages' self sheets by queue status, and its own sheet's status (two GROUP BYs)."""
+    from sqlalchemy import case, exists
+
+    from ..models import Score
+
+    started = exists().where(Score.sheet_id == Sheet.id)
+    status = case(
+        (Sheet.status == "draft", case((started | (Sheet.summary != ""), "填报中"), else_="未开始")),
+        (Sheet.status == "submitted", "已提交"), (Sheet.status == "returned", "已退回"), else_="已通过")
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for parent_id, label, n in db.session.execute(
+            select(OrgUnit.parent_id, status, func.count()).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "self", OrgUnit.level == "village")
+            .group_by(OrgUnit.parent_id, status)):
+        counts[parent_id][label] = n
+    own = dict(db.session.execute(
+        select(Sheet.unit_id, status).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+        .where(Sheet.round_id == round_.id, Sheet.kind == "self", OrgUnit.level == "township")).all())
+    townships = db.session.scalars(select(OrgUnit).join(RoundUnit, RoundUnit.unit_id == OrgUnit.id)
+                                   .where(RoundUnit.round_id == round_.id, OrgUnit.level == "township")
+                                   .order_by(OrgUnit.code)).all()
+    return [TownshipProgress(t, counts.get(t.id, {}), own.get(t.id)) for t in townships]
+
+
+@dataclass
+class Todos:
+    returned: list[Sheet]
+    to_review: list[Sheet]
+    due_soon: list[tuple[Sheet, int]]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.returned or self.to_review or self.due_soon)
+
+
+def todos(user: User, today: date) -> Todos:
+    """The home page's to-dos: sheets returned to me, sheets awaiting my review, my deadlines within 7 days."""
+    mine = select(Sheet).join(Round, Round.id == Sheet.round_id).where(Round.status != "published")
+    if user.role in ("village", "township"):
+        mine = mine.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
+    elif user.role == "inspector":
+        leader_units = select(RoundUnit.unit_id).join(Team, Team.id == RoundUnit.team_id).where(
+            Team.leader_id == user.id, RoundUnit.round_id == Sheet.round_id)
+        mine = mine.where((Sheet.inspector_id == user.id) |
+                          ((Sheet.kind == "final") & Sheet.unit_id.in_(leader_units)))
+    else:
+        mine = mine.where(False)
+    own = _sheets(mine)
+    returned = [s for s in own if s.status == "returned"]
+    due_soon = []
+    for s in own:
+        if s.status in ("draft", "returned"):
+            due = (s.round.self_due if s.unit.level == "village" else s.round.township_due) if s.kind == "self" \
+                else s.round.inspection_end
+            left = days_left(due, today)
+            if left is not None and 0 <= left <= 7:
+                due_soon.append((s, left))
+    if user.role == "township":
+        to_review = _sheets(select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+                            .join(Round, Round.id == Sheet.round_id).where(
+            Sheet.kind == "self", Sheet.status == "submitted", OrgUnit.parent_id == user.unit_id,
+            Round.status == "self_assessment"))
+    elif user.role == "district":
+        to_review = [row.sheet for row in awaiting_district_review()]
+    else:
+        to_review = []
+    return Todos(returned, to_review, sorted(due_soon, key=lambda x: x[1]))

@@ -13,7 +13,7 @@ from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, T
 from . import rounds as round_service
 from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
-from .sheets import move_sheet, save_score
+from .sheets import move_sheet, save_score, today_local
 
 ROUND_2021 = "2021年度试点评估验收"
 ROUND_2022 = "2022年度全面推行评估验收"
@@ -181,7 +181,7 @@ def seed_round_2021(units, catalogues, users) -> Round:
 
 def seed_round_2022(units, catalogues, users) -> Round:
     """The 2022 full roll-out, standing in self-assessment: one village already submitted for review."""
-    today = date.today()
+    today = today_local()
     scope = [u for u in units.values() if u.level in ("township", "village")]
     round_ = _make_round(ROUND_2022, catalogues, scope, self_due=today + timedelta(days=5),
                          township_due=today + timedelta(days=12), inspection_start=today + timedelta(days=15),
