@@ -91,7 +91,7 @@ def can_view_sheet(user: User, sheet: Sheet) -> bool:
 def can_edit_sheet(user: User, sheet: Sheet) -> bool:
     """May this user change this sheet's scores now? Only its owner, only while it is open."""
     round_ = sheet.round
-    if sheet.status not in ("draft", "returned") or round_.status == "published":
+    if sheet.status not in ("draft", "returned") or (round_.status == "published" and not sheet.unlocked):
         return False
     if sheet.kind == "self":
         return (user.role in ("township", "village") and sheet.unit_id == user.unit_id
@@ -100,7 +100,7 @@ def can_edit_sheet(user: User, sheet: Sheet) -> bool:
         return user.role == "inspector" and sheet.inspector_id == user.id and round_.status == "inspection"
     if sheet.kind == "final":
         return (user.role == "inspector" and team_leader_id(sheet) == user.id
-                and round_.status in ("inspection", "review"))
+                and round_.status in ("inspection", "review", "published"))
     return False
 
 
@@ -128,7 +128,7 @@ def visible_sheets(user: User, round_id: int):
 def can_review_sheet(user: User, sheet: Sheet) -> bool:
     """Who approves or returns a submitted sheet: the district for final sheets and townships' own self sheets,
     the township lead for its villages' self sheets (during self-assessment). Nobody once the round is published."""
-    if sheet.status != "submitted" or sheet.round.status == "published":
+    if sheet.status != "submitted" or (sheet.round.status == "published" and not sheet.unlocked):
         return False
     if sheet.kind == "final":
         return user.role == "district"

@@ -5,6 +5,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -45,6 +46,8 @@ class Sheet(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")  # 工作总结 (self sheets)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # submitted after the deadline (逾期)
+    # An admin unlocked this sheet of a published round (with a reason); cleared on republication.
+    unlocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -37,3 +37,150 @@ def compare(sheet_id: int):
     if final is None:
         abort(404)
     return render_template("results/compare.html", cmp=compare_service.compare(sheet, final))
+
+
+RESULT_FILTERS = {"pass": "合格", "fail": "不合格", "veto": "一票否决", "incomplete": "未完成"}
+SORTS = {
+    "code": lambda r: (r.unit.township_code or "", r.unit.level != "township", r.unit.code),
+    "total": lambda r: (r.unit.final_total is None, -(r.unit.final_total or 0)),
+    "rank": lambda r: (r.unit.level, r.rank is None, r.rank or 0),
+    "missing": lambda r: (r.missing is None, -(r.missing or 0)),
+}
+
+
+def _round_or_404(round_id: int):
+    from flask import abort
+
+    from ..extensions import db
+    from ..models import Round
+
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+@bp.get("/rounds/<int:round_id>")
+@role_required("district", "admin", "finance")
+def round_results(round_id: int):
+    from flask import request
+
+    from ..auth.forms import EmptyForm
+    from ..services.results import round_report
+
+    round_ = _round_or_404(round_id)
+    report = round_report(round_)
+    township, level, result = (request.args.get(k, "") for k in ("township", "level", "result"))
+    sort = request.args.get("sort", "code")
+    rows = [r for r in report.rows
+            if (not township or r.unit.township_code == township) and (not level or r.unit.level == level)
+            and (not result or r.unit.result.value == result)]
+    rows.sort(key=SORTS.get(sort, SORTS["code"]))
+    return render_template("results/round.html", report=report, rows=rows, form=EmptyForm(),
+                           filters={"township": township, "level": level, "result": result, "sort": sort},
+                           result_filters=RESULT_FILTERS)
+
+
+@bp.post("/rounds/<int:round_id>/publish")
+@role_required("district")
+def publish(round_id: int):
+    from flask import abort, flash, redirect, request, url_for
+    from flask_login import current_user
+
+    from ..auth.forms import EmptyForm
+    from ..services.errors import ServiceError
+    from ..services.publication import publish as publish_round
+
+    round_ = _round_or_404(round_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1")
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(f"{round_.name}的评估结果已公布，所有评分表已锁定", "success")
+    return redirect(url_for("results.round_results", round_id=round_id))
+
+
+@bp.post("/sheets/<int:sheet_id>/unlock")
+@role_required("admin")
+def unlock(sheet_id: int):
+    from flask import abort, flash, redirect, request, url_for
+    from flask_login import current_user
+
+    from ..auth.forms import EmptyForm
+    from ..extensions import db
+    from ..models import Sheet
+    from ..services.errors import ServiceError
+    from ..services.publication import unlock as unlock_sheet
+
+    sheet = db.session.get(Sheet, sheet_id)
+    if sheet is None:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        unlock_sheet(sheet, current_user, request.form.get("reason", ""))
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+    else:
+        flash(f"{sheet.unit.name}的评分表已解锁，退回工作组修改后须重新审核与公布", "warning")
+    return redirect(url_for("results.round_results", round_id=sheet.round_id))
+
+
+@bp.get("/rounds/<int:round_id>/dashboard")
+@role_required("district", "admin", "finance")
+def dashboard(round_id: int):
+    from ..services.dashboard import dashboard_data
+    from ..services.results import round_report
+
+    round_ = _round_or_404(round_id)
+    report = round_report(round_)
+    return render_template("results/dashboard.html", round=round_, data=dashboard_data(round_, report))
+
+
+@bp.get("/rounds/<int:round_id>/notice")
+@role_required("district", "admin")
+def notice(round_id: int):
+    from ..services.results import failing_units
+
+    round_ = _round_or_404(round_id)
+    return render_template("results/notice.html", round=round_, units=failing_units(round_))
+
+
+@bp.get("/sheets/<int:sheet_id>/print")
+@role_required("district", "admin", "finance", "inspector")
+def print_sheet(sheet_id: int):
+    from flask import abort
+    from flask_login import current_user
+
+    from .. import access
+    from ..extensions import db
+    from ..models import Sheet
+    from ..services.reconcile import member_sheets
+    from ..services.sheets import sheet_view
+
+    sheet = db.session.get(Sheet, sheet_id)
+    if sheet is None or sheet.kind != "final" or not access.can_view_sheet(current_user, sheet):
+        abort(404)
+    return render_template("results/print_sheet.html", view=sheet_view(sheet), members=member_sheets(sheet))
+
+
+@bp.get("/rounds/<int:round_id>/workbook.xlsx")
+@role_required("district", "admin")
+def workbook(round_id: int):
+    from flask import send_file
+    from flask_login import current_user
+
+    from ..services import audit
+    from ..extensions import db
+    from ..services.export import results_workbook
+
+    round_ = _round_or_404(round_id)
+    data, name = results_workbook(round_)
+    audit.record("export.results_workbook", user=current_user, obj=round_, round_id=round_.id,
+                 detail=name)
+    db.session.commit()
+    return send_file(data, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -5,8 +5,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from ..domain.aggregation import Gap, gap
-from ..domain.scoring import Result, evaluate
+from ..domain.aggregation import Gap, RollUp, competition_ranks, gap, roll_up
+from ..domain.scoring import Result, evaluate, points_missing
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, Sheet
 from .sheets import sheet_figures, sheet_total
@@ -24,6 +24,8 @@ class UnitResult:
     final_status: str | None
     result: Result
     gap: Gap
+    final_sheet_id: int | None = None
+    self_sheet_id: int | None = None
 
     def as_json(self) -> dict:
         fmt = lambda v: None if v is None else f"{v:.2f}"  # noqa: E731
@@ -64,5 +66,83 @@ def round_results(round_: Round) -> list[UnitResult]:
             self_total, final_total, final_sheet.status if final_sheet is not None else None,
             evaluate(final_total, round_.threshold, veto=bool(veto), complete=approved),
             gap(self_total, final_total, round_.tolerance),
+            final_sheet.id if final_sheet is not None else None,
+            self_sheet.id if self_sheet is not None else None,
         ))
     return rows
+
+
+@dataclass
+class ReportRow:
+    unit: UnitResult
+    township_name: str
+    rank: int | None
+    missing: Decimal | None
+
+
+@dataclass
+class TownshipRow:
+    township: ReportRow | None
+    villages: RollUp
+
+
+@dataclass
+class Report:
+    round: Round
+    rows: list[ReportRow]
+    townships: list[TownshipRow]
+    summary: dict[str, RollUp]
+
+
+def _roll(rows: list[UnitResult]) -> RollUp:
+    return roll_up([(r.final_total, r.result is not Result.INCOMPLETE, r.result is Result.PASS) for r in rows])
+
+
+def round_report(round_: Round) -> Report:
+    """Results with ranks within each level, points missing, township roll-ups and the district summary."""
+    units = round_results(round_)
+    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.level == "township")).all())
+    rows = []
+    for level in ("township", "village"):
+        of_level = [u for u in units if u.level == level]
+        ranks = competition_ranks([u.final_total if u.result is not Result.INCOMPLETE else None for u in of_level])
+        for u, rank in zip(of_level, ranks):
+            rows.append(ReportRow(u, names.get(u.township_code, ""), rank,
+                                  points_missing(u.final_total, round_.threshold)
+                                  if u.result is not Result.INCOMPLETE else None))
+    rows.sort(key=lambda r: (r.unit.township_code or "", r.unit.level != "township", r.unit.code))
+    townships = []
+    for code in sorted({r.unit.township_code for r in rows if r.unit.township_code}):
+        own = next((r for r in rows if r.unit.level == "township" and r.unit.code == code), None)
+        villages = [r.unit for r in rows if r.unit.level == "village" and r.unit.township_code == code]
+        townships.append(TownshipRow(own, _roll(villages)))
+    summary = {level: _roll([u for u in units if u.level == level]) for level in ("township", "village")}
+    return Report(round_, rows, townships, summary)
+
+
+@dataclass
+class FailingUnit:
+    unit: UnitResult
+    lowest: list[tuple[str, str, Decimal]]  # (code, title, points lost)
+    vetoes: list[tuple[str, str]]           # (item text, finding)
+
+
+def failing_units(round_: Round) -> list[FailingUnit]:
+    """The 通报 list: units that did not pass, each with its three weakest indicators and any veto finding."""
+    from ..models import Indicator, Score, SheetVeto, VetoItem
+
+    rows = [r for r in round_results(round_) if r.result is not Result.PASS]
+    sheet_ids = [r.final_sheet_id for r in rows if r.final_sheet_id]
+    lost: dict[int, list] = {}
+    for sheet_id, code, title, points_lost in db.session.execute(
+            select(Score.sheet_id, Indicator.code, Indicator.title, (Indicator.points - Score.points))
+            .join(Indicator, Indicator.id == Score.indicator_id)
+            .where(Score.sheet_id.in_(sheet_ids), Indicator.points > Score.points)):
+        lost.setdefault(sheet_id, []).append((code, title, Decimal(points_lost)))
+    vetoes: dict[int, list] = {}
+    for sheet_id, text, finding in db.session.execute(
+            select(SheetVeto.sheet_id, VetoItem.text, SheetVeto.description)
+            .join(VetoItem, VetoItem.id == SheetVeto.veto_item_id).where(SheetVeto.sheet_id.in_(sheet_ids))):
+        vetoes.setdefault(sheet_id, []).append((text, finding))
+    return [FailingUnit(r, sorted(lost.get(r.final_sheet_id, []), key=lambda x: (-x[2], x[0]))[:3],
+                        vetoes.get(r.final_sheet_id, [])) for r in rows]

@@ -178,6 +178,8 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
         db.session.rollback()
         current = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id,
                                                         Score.indicator_id == indicator.id))
+        if existing is not None or current is None:
+            raise  # not a lost race for the first score: a bug, not the user's conflict
         raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current)) from None
     except BaseException:
         db.session.rollback()

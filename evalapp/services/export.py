@@ -1,0 +1,81 @@
+"""Spreadsheets built in memory by xlsxwriter; views only send them."""
+import io
+import re
+
+import xlsxwriter
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import OrgUnit, Round, Score
+from .catalogues import indicators_of, load_tree
+from .results import round_results
+
+FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+
+
+def safe_text(value) -> str:
+    """User text as plain text: a leading = + - @ or tab is kept visible behind a quote, never run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if FORMULA_START.match(text) else text
+
+
+def district_name() -> str:
+    return db.session.scalar(select(OrgUnit.name).where(OrgUnit.level == "district")) or "云溪区"
+
+
+def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
+    """A workbook in constant_memory mode where nothing a user typed can become a formula or a link."""
+    return xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False, "strings_to_numbers": False})
+
+
+def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
+    """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis."""
+    results = round_results(round_)
+    final_ids = [r.final_sheet_id for r in results if r.final_sheet_id]
+    points = {(sid, iid): p for sid, iid, p in db.session.execute(
+        select(Score.sheet_id, Score.indicator_id, Score.points).where(Score.sheet_id.in_(final_ids)))}
+    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    buffer = io.BytesIO()
+    wb = new_workbook(buffer)
+    bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True})
+    num = wb.add_format({"num_format": "0.00"})
+    draft = "" if round_.status == "published" else "草稿 — 未公布"
+    for level, label in (("township", "镇(街道)"), ("village", "村(社区)")):
+        catalogue = load_tree(round_.catalogue_for(level).id)
+        indicators = indicators_of(catalogue)
+        ws = wb.add_worksheet(label)
+        head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果"] + \
+               [f"{i.code} {i.title}（{i.points:.2f}）" for i in indicators]
+        ws.write_row(0, 0, head, bold)
+        ws.freeze_panes(1, 3)
+        ws.set_column(0, 0, 6)
+        ws.set_column(1, 1, 14)
+        ws.set_column(2, 3, 16)
+        ws.set_column(4, 6, 10)
+        ws.set_column(7, 7 + len(indicators), 12)
+        if draft:
+            ws.set_header(f"&C{draft}")
+        rows = [r for r in results if r.level == level]
+        for n, r in enumerate(rows, start=1):
+            ws.write_number(n, 0, n)
+            ws.write_string(n, 1, r.code)
+            ws.write_string(n, 2, safe_text(r.name))
+            ws.write_string(n, 3, safe_text(names.get(r.township_code, "")))
+            for col, value in ((4, r.self_total), (5, r.final_total)):
+                if value is None:
+                    ws.write_blank(n, col, None)
+                else:
+                    ws.write_number(n, col, float(value), num)
+            ws.write_string(n, 6, r.result.label)
+            for j, ind in enumerate(indicators):
+                p = points.get((r.final_sheet_id, ind.id))
+                if p is None:
+                    ws.write_blank(n, 7 + j, None)
+                else:
+                    ws.write_number(n, 7 + j, float(p), num)
+        ws.autofilter(0, 0, max(len(rows), 1), len(head) - 1)
+    wb.close()
+    buffer.seek(0)
+    suffix = "" if round_.status == "published" else "_草稿"
+    return buffer, f"{district_name()}_{round_.name}_评估结果{suffix}.xlsx"
