@@ -30,3 +30,21 @@ def register(app: Flask) -> None:
         password = current_app.config["DEMO_PASSWORD"]
         summary = seed_demo(password)
         click.echo(f"演示数据已载入。演示账号：{', '.join(summary['users'])}；演示密码：{password}")
+
+    @app.cli.command("export-subsidy")
+    @click.option("--round", "round_id", type=int, required=True, help="批次编号")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+    @click.option("--user", "username", default="admin", show_default=True, help="记为生成人的用户")
+    def export_subsidy_command(round_id, output, username):
+        """Write the subsidy eligibility sheet of a round (the same file as the finance page's download)."""
+        from .models import Round, User
+        from .services.subsidy import eligibility_workbook
+
+        round_ = db.session.get(Round, round_id)
+        user = db.session.scalar(select(User).where(User.username == username))
+        if round_ is None or user is None:
+            raise click.ClickException("批次或用户不存在")
+        data, name, digest = eligibility_workbook(round_, user)
+        with open(output, "wb") as f:
+            f.write(data.getvalue())
+        click.echo(f"已写出 {output}（{name}，明细SHA-256 {digest}）")

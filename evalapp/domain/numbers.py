@@ -61,3 +61,9 @@ def parse_points(value: object) -> Decimal:
 def is_multiple_of(value: Decimal, step: Decimal) -> bool:
     """True when value is a whole multiple of step."""
     return value % step == 0
+
+
+def plain_number(value: Decimal) -> str:
+    """A number without trailing zeros, as people write it in prose ("95", "92.5")."""
+    text = format(value.normalize(), "f")
+    return text

@@ -1,8 +1,14 @@
-"""Finance: rounds and (once published) the subsidy eligibility sheet."""
-from flask import render_template
+"""Finance: subsidy rules, the summary by township, and the eligibility sheet."""
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
 from ..access import role_required
-from ..services import overview
+from ..auth.forms import EmptyForm
+from ..domain.subsidy import MODES, fen_to_yuan
+from ..extensions import db
+from ..models import Round
+from ..services import overview, subsidy
+from ..services.errors import ServiceError
 from . import bp
 
 
@@ -10,3 +16,47 @@ from . import bp
 @role_required("finance", "admin")
 def index():
     return render_template("finance/index.html", rounds=overview.rounds_overview())
+
+
+def _round(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+def _render(round_: Round, status: int = 200, errors: dict | None = None, typed: dict | None = None):
+    return render_template("finance/round.html", data=subsidy.eligibility(round_), form=EmptyForm(), modes=MODES,
+                           yuan=fen_to_yuan, describe=subsidy.describe_rule, errors=errors or {},
+                           typed=typed or {}, levels=subsidy.LEVEL_LABELS), status
+
+
+@bp.get("/rounds/<int:round_id>")
+@role_required("finance", "admin")
+def round_view(round_id: int):
+    return _render(_round(round_id))
+
+
+@bp.post("/rounds/<int:round_id>/rules/<level>")
+@role_required("finance", "admin")
+def save_rule(round_id: int, level: str):
+    round_ = _round(round_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    typed = {"level": level, "mode": request.form.get("mode", ""), "amount": request.form.get("amount", "")[:40],
+             "bands": request.form.get("bands", "")[:4000]}
+    try:
+        subsidy.save_rule(round_, level, typed["mode"], typed["amount"], typed["bands"], current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _render(round_, exc.status, {level: exc.message}, typed)
+    flash(f"{subsidy.LEVEL_LABELS.get(level, '')}奖补规则已保存", "success")
+    return redirect(url_for("finance.round_view", round_id=round_id))
+
+
+@bp.get("/rounds/<int:round_id>/eligibility.xlsx")
+@role_required("finance", "admin", "district")
+def download(round_id: int):
+    data, name, _ = subsidy.eligibility_workbook(_round(round_id), current_user)
+    return send_file(data, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

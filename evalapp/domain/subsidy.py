@@ -1,0 +1,129 @@
+"""Rule 6: the reward subsidy (奖补资金). Money is integer fen throughout; only 合格 units get any."""
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from .scoring import Result
+
+_YUAN = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+MODES = {"fixed": "固定金额", "bands": "按得分档次", "pool": "按得分比例分配资金池"}
+
+
+def parse_yuan(value: object) -> int:
+    """Yuan as typed ("50000", "1,234.5") → integer fen. Refuses negatives, more than two decimals, exponents."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("请输入金额")
+    text = str(value).strip().replace(",", "").replace("，", "")
+    if not text:
+        raise ValueError("请输入金额")
+    if text.startswith("-"):
+        raise ValueError("金额不能为负数")
+    if not _YUAN.match(text):
+        if re.match(r"^[0-9]+\.[0-9]{3,}$", text):
+            raise ValueError("金额最多两位小数（到分）")
+        raise ValueError("请输入有效的金额（元）")
+    yuan, _, cents = text.partition(".")
+    return int(yuan) * 100 + int(cents.ljust(2, "0"))
+
+
+def fen_to_yuan(fen: int) -> str:
+    """Integer fen as yuan with two decimals and thousands separators ("1,234.50")."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+@dataclass(frozen=True)
+class Band:
+    min_total: Decimal
+    max_total: Decimal | None  # exclusive; None: no upper bound
+    amount_fen: int
+    label: str = ""
+
+    def holds(self, total: Decimal) -> bool:
+        return total >= self.min_total and (self.max_total is None or total < self.max_total)
+
+    def describe(self) -> str:
+        upper = f"{self.max_total}分以下" if self.max_total is not None else "以上"
+        return self.label or f"{self.min_total}分(含){upper}"
+
+
+@dataclass(frozen=True)
+class SubsidyRule:
+    mode: str  # fixed | bands | pool
+    amount_fen: int = 0  # fixed: per passing unit; pool: the whole pool
+    bands: tuple[Band, ...] = ()
+
+
+def band_problems(bands: list[Band], threshold: Decimal) -> list[str]:
+    """Bands may not overlap, and every total ≥ the threshold must fall in exactly one."""
+    problems = []
+    if not bands:
+        return ["至少需要一个档次"]
+    ordered = sorted(bands, key=lambda b: b.min_total)
+    for b in ordered:
+        if b.max_total is not None and b.max_total <= b.min_total:
+            problems.append(f"档次 {b.min_total}–{b.max_total}：上限须大于下限")
+    if ordered[0].min_total > threshold:
+        problems.append(f"{threshold}分至{ordered[0].min_total}分之间的合格单位不在任何档次内")
+    for a, b in zip(ordered, ordered[1:]):
+        if a.max_total is None or a.max_total > b.min_total:
+            problems.append(f"档次 {a.describe()} 与 {b.describe()} 重叠")
+        elif a.max_total < b.min_total:
+            problems.append(f"{a.max_total}分至{b.min_total}分之间的合格单位不在任何档次内（档次有空缺）")
+    if ordered[-1].max_total is not None:
+        problems.append(f"{ordered[-1].max_total}分以上的合格单位不在任何档次内（最高档须不设上限）")
+    return problems
+
+
+@dataclass(frozen=True)
+class Candidate:
+    code: str
+    total: Decimal | None
+    result: Result
+
+
+@dataclass(frozen=True)
+class Award:
+    code: str
+    amount_fen: int
+    basis: str   # 奖补方式/档次
+    note: str    # why no money, when none
+
+
+NO_MONEY = {Result.FAIL: "未达到合格线，不予奖补", Result.VETO: "一票否决，不予奖补",
+            Result.INCOMPLETE: "评估未完成，不予奖补"}
+
+
+def allocate(rule: SubsidyRule | None, candidates: list[Candidate]) -> list[Award]:
+    """The award of every candidate (in the given order). Pool shares by the largest-remainder method on whole fen,
+    ties broken by unit code, so that the amounts add up to the pool exactly."""
+    passing = [c for c in candidates if c.result is Result.PASS]
+    amounts: dict[str, tuple[int, str]] = {}
+    if rule is None:
+        amounts = {c.code: (0, "未设置奖补规则") for c in passing}
+    elif rule.mode == "fixed":
+        amounts = {c.code: (rule.amount_fen, MODES["fixed"]) for c in passing}
+    elif rule.mode == "bands":
+        for c in passing:
+            band = next((b for b in rule.bands if b.holds(c.total)), None)
+            amounts[c.code] = (band.amount_fen, f"档次：{band.describe()}") if band else (0, "不在任何档次内")
+    elif rule.mode == "pool":
+        weight = sum((c.total for c in passing), Decimal(0))
+        if passing and weight > 0:
+            exact = {c.code: Fraction(rule.amount_fen) * Fraction(c.total) / Fraction(weight) for c in passing}
+            floors = {code: int(share) for code, share in exact.items()}
+            left = rule.amount_fen - sum(floors.values())
+            order = sorted(exact, key=lambda code: (-(exact[code] - floors[code]), code))
+            for code in order[:left]:
+                floors[code] += 1
+            amounts = {code: (fen, MODES["pool"]) for code, fen in floors.items()}
+    else:
+        raise ValueError(f"unknown subsidy mode {rule.mode}")
+    out = []
+    for c in candidates:
+        if c.result is Result.PASS:
+            fen, basis = amounts.get(c.code, (0, ""))
+            out.append(Award(c.code, fen, basis, ""))
+        else:
+            out.append(Award(c.code, 0, "—", NO_MONEY[c.result]))
+    return out

@@ -1,0 +1,267 @@
+"""Subsidy rules per round and level, the allocation, and finance's eligibility sheet."""
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+
+from ..domain.numbers import parse_points, plain_number
+from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
+from ..extensions import db
+from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
+from . import audit
+from .errors import Conflict, Invalid
+from .export import district_name, new_workbook, safe_text
+from .results import ReportRow, round_report
+
+LEVEL_LABELS = {"township": "镇(街道)", "village": "村(社区)"}
+
+
+def load_rules(round_: Round) -> dict[str, SubsidyRule | None]:
+    """The round's rules by level, as the domain's dataclasses."""
+    rules = {"township": None, "village": None}
+    for row in db.session.scalars(select(RuleRow).where(RuleRow.round_id == round_.id)):
+        rules[row.level] = SubsidyRule(row.mode, row.amount_fen or 0, tuple(
+            Band(b.min_total, b.max_total, b.amount_fen, b.label) for b in row.bands))
+    return rules
+
+
+def parse_bands(text_: str) -> list[Band]:
+    """Lines of `下限,上限,金额(元)[,名称]`; an empty upper bound means no upper bound."""
+    bands, problems = [], []
+    for n, line in enumerate((text_ or "").splitlines(), start=1):
+        line = line.strip().replace("，", ",")
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 3:
+            problems.append(f"第{n}行：应为“下限,上限,金额”")
+            continue
+        try:
+            low = parse_points(parts[0])
+            high = parse_points(parts[1]) if parts[1] else None
+            amount = parse_yuan(parts[2])
+        except ValueError as exc:
+            problems.append(f"第{n}行：{exc}")
+            continue
+        bands.append(Band(low, high, amount, parts[3][:50] if len(parts) > 3 else ""))
+    if problems:
+        raise Invalid("档次填写有误：" + "；".join(problems), {"bands": "；".join(problems)})
+    return bands
+
+
+def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str, user: User) -> None:
+    """Replace the rule of one level; refused (and the saved rule kept) on any problem or after publication."""
+    if round_.status == "published":
+        raise Conflict("评估结果已公布，奖补规则已锁定")
+    if level not in LEVEL_LABELS:
+        raise Invalid("层级无效", {"level": "层级无效"})
+    if mode not in MODES:
+        raise Invalid("请选择奖补方式", {"mode": "请选择奖补方式"})
+    amount_fen, bands = 0, []
+    if mode in ("fixed", "pool"):
+        try:
+            amount_fen = parse_yuan(amount)
+        except ValueError as exc:
+            raise Invalid(f"金额有误：{exc}", {"amount": str(exc)}) from None
+        if mode == "pool":
+            in_scope = db.session.scalar(select(func.count()).select_from(RoundUnit).join(
+                OrgUnit, OrgUnit.id == RoundUnit.unit_id).where(RoundUnit.round_id == round_.id,
+                                                                OrgUnit.level == level))
+            if amount_fen < in_scope:
+                raise Invalid(f"资金池过小：{in_scope}个参评单位每个至少须分得1分钱", {"amount": "资金池过小"})
+    else:
+        bands = parse_bands(bands_text)
+        problems = band_problems(bands, round_.threshold)
+        if problems:
+            raise Invalid("档次设置有误：" + "；".join(problems), {"bands": "；".join(problems)})
+    old = db.session.scalar(select(RuleRow).where(RuleRow.round_id == round_.id, RuleRow.level == level))
+    before = {"mode": old.mode, "amount_fen": old.amount_fen,
+              "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in old.bands]} if old else None
+    if old is not None:
+        db.session.delete(old)
+        db.session.flush()
+    row = RuleRow(round_id=round_.id, level=level, mode=mode, amount_fen=amount_fen if mode != "bands" else None)
+    row.bands = [SubsidyBand(min_total=b.min_total, max_total=b.max_total, amount_fen=b.amount_fen, label=b.label)
+                 for b in sorted(bands, key=lambda b: b.min_total)]
+    db.session.add(row)
+    audit.record("subsidy.rule", user=user, obj=round_, round_id=round_.id, old=before,
+                 new={"level": level, "mode": mode, "amount_fen": amount_fen,
+                      "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in bands]})
+    db.session.commit()
+
+
+def describe_rule(rule: SubsidyRule | None) -> str:
+    if rule is None:
+        return "未设置"
+    if rule.mode == "fixed":
+        return f"每个合格单位 {fen_to_yuan(rule.amount_fen)} 元"
+    if rule.mode == "pool":
+        return f"资金池 {fen_to_yuan(rule.amount_fen)} 元，按合格单位得分比例分配（最大余额法，精确到分）"
+    return "；".join(f"{b.describe()}：{fen_to_yuan(b.amount_fen)} 元" for b in rule.bands)
+
+
+@dataclass
+class Line:
+    row: ReportRow
+    award: Award
+
+
+@dataclass
+class Eligibility:
+    round: Round
+    lines: list[Line]
+    rules: dict[str, SubsidyRule | None]
+    by_township: list[dict]
+    total_fen: int
+    final: bool  # 正式 (published) or 草稿
+
+
+def eligibility(round_: Round) -> Eligibility:
+    """Every unit in scope with its award; summaries by township and level; from one consistent read."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection().execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+    report = round_report(round_)
+    rules = load_rules(round_)
+    lines = []
+    for level in ("township", "village"):
+        rows = [r for r in report.rows if r.unit.level == level]
+        awards = allocate(rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in rows])
+        lines += [Line(r, a) for r, a in zip(rows, awards)]
+    lines.sort(key=lambda x: (x.row.unit.township_code or "", x.row.unit.level != "township", x.row.unit.code))
+    groups: dict[tuple[str, str], dict] = {}
+    for line in lines:
+        key = (line.row.township_name, line.row.unit.level)
+        g = groups.setdefault(key, {"township": key[0], "level": LEVEL_LABELS[key[1]], "in_scope": 0, "passed": 0,
+                                    "amount_fen": 0})
+        g["in_scope"] += 1
+        g["passed"] += line.row.unit.result.value == "pass"
+        g["amount_fen"] += line.award.amount_fen
+    return Eligibility(round_, lines, rules, list(groups.values()), sum(x.award.amount_fen for x in lines),
+                       round_.status == "published")
+
+
+DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "是否符合奖补条件",
+               "奖补方式/档次", "奖补金额(元)", "备注"]
+
+
+def _remark(line: Line, vetoes: dict[str, str]) -> str:
+    parts = [vetoes[line.row.unit.code]] if line.row.unit.code in vetoes else []
+    if line.award.note:
+        parts.append(line.award.note)
+    return "；".join(parts)
+
+
+def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, str]:
+    """The 奖补资格表 (汇总, 明细, 说明) as xlsx; returns (file, name, SHA-256 of the detail rows). Audited."""
+    from .results import failing_units
+
+    data = eligibility(round_)
+    vetoes = {f.unit.code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in f.vetoes)
+              for f in failing_units(round_) if f.vetoes}
+    status = "正式" if data.final else "草稿"
+    header = "" if data.final else "&C草稿 — 未公布"
+    detail_rows = []
+    for n, line in enumerate(data.lines, start=1):
+        u = line.row.unit
+        detail_rows.append([n, u.code, u.name, LEVEL_LABELS[u.level], line.row.township_name,
+                            None if u.self_total is None else float(u.self_total),
+                            None if u.final_total is None else float(u.final_total), u.result.label,
+                            "是" if u.result.value == "pass" else "否", line.award.basis,
+                            line.award.amount_fen, _remark(line, vetoes)])
+    digest = hashlib.sha256("\n".join("|".join("" if v is None else str(v) for v in r)
+                                      for r in detail_rows).encode("utf-8")).hexdigest()
+    buffer = io.BytesIO()
+    wb = new_workbook(buffer)
+    bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    money = wb.add_format({"num_format": "#,##0.00"})
+    money_bold = wb.add_format({"num_format": "#,##0.00", "bold": True})
+    points = wb.add_format({"num_format": "0.00"})
+    text_fmt = wb.add_format({"num_format": "@"})
+    bold_plain = wb.add_format({"bold": True})
+
+    def setup(ws, widths, landscape=True):
+        for i, w in enumerate(widths):
+            ws.set_column(i, i, w)
+        if landscape:
+            ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        ws.set_header(header)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+
+    summary = wb.add_worksheet("汇总")
+    setup(summary, [18, 12, 12, 12, 18])
+    summary.write_row(0, 0, ["所属镇(街道)", "层级", "参评单位", "合格单位", "奖补金额(元)"], bold)
+    summary.freeze_panes(1, 0)
+    r = 0
+    for r, g in enumerate(data.by_township, start=1):
+        summary.write_string(r, 0, safe_text(g["township"]))
+        summary.write_string(r, 1, g["level"])
+        summary.write_number(r, 2, g["in_scope"])
+        summary.write_number(r, 3, g["passed"])
+        summary.write_number(r, 4, g["amount_fen"] / 100, money)
+    total_row = r + 1
+    summary.write_string(total_row, 0, "合计", bold_plain)
+    summary.write_blank(total_row, 1, None)
+    summary.write_formula(total_row, 2, f"=SUM(C2:C{total_row})", bold_plain, sum(g["in_scope"] for g in data.by_township))
+    summary.write_formula(total_row, 3, f"=SUM(D2:D{total_row})", bold_plain, sum(g["passed"] for g in data.by_township))
+    summary.write_formula(total_row, 4, f"=SUM(E2:E{total_row})", money_bold, data.total_fen / 100)
+    summary.autofilter(0, 0, max(total_row - 1, 1), 4)
+
+    detail = wb.add_worksheet("明细")
+    setup(detail, [6, 15, 18, 10, 14, 10, 10, 14, 10, 24, 14, 36])
+    detail.write_row(0, 0, DETAIL_HEAD, bold)
+    detail.freeze_panes(1, 0)
+    for i, row in enumerate(detail_rows, start=1):
+        detail.write_number(i, 0, row[0])
+        detail.write_string(i, 1, row[1], text_fmt)
+        detail.write_string(i, 2, safe_text(row[2]))
+        detail.write_string(i, 3, row[3])
+        detail.write_string(i, 4, safe_text(row[4]))
+        for col in (5, 6):
+            if row[col] is None:
+                detail.write_blank(i, col, None)
+            else:
+                detail.write_number(i, col, row[col], points)
+        detail.write_string(i, 7, row[7])
+        detail.write_string(i, 8, row[8])
+        detail.write_string(i, 9, safe_text(row[9]))
+        detail.write_number(i, 10, row[10] / 100, money)
+        detail.write_string(i, 11, safe_text(row[11]))
+    last = len(detail_rows) + 1
+    detail.write_string(last, 0, "合计", bold_plain)
+    detail.write_formula(last, 10, f"=SUM(K2:K{last})", money_bold, data.total_fen / 100)
+    detail.autofilter(0, 0, max(last - 1, 1), len(DETAIL_HEAD) - 1)
+
+    notes = wb.add_worksheet("说明")
+    setup(notes, [18, 90], landscape=False)
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    cut_off = round_.published_at.astimezone(ZoneInfo("Asia/Shanghai")) if round_.published_at else now
+    info = [
+        ("批次", round_.name),
+        ("合格标准", f"总分{plain_number(round_.threshold)}分以上(含{plain_number(round_.threshold)}分)为合格；"
+                     "一票否决者不合格；未完成评估者不计为合格"),
+        ("镇(街道)奖补规则", describe_rule(data.rules["township"])),
+        ("村(社区)奖补规则", describe_rule(data.rules["village"])),
+        ("奖补总额(元)", fen_to_yuan(data.total_fen)),
+        ("生成时间", now.strftime("%Y-%m-%d %H:%M:%S（北京时间）")),
+        ("生成人", safe_text(user.display_name)),
+        ("数据截止时间", cut_off.strftime("%Y-%m-%d %H:%M:%S（北京时间）")),
+        ("明细SHA-256", digest),
+        ("状态", status if data.final else "草稿 — 未公布"),
+    ]
+    notes.write_row(0, 0, ["项目", "内容"], bold)
+    for i, (k, v) in enumerate(info, start=1):
+        notes.write_string(i, 0, k)
+        notes.write_string(i, 1, v)
+    wb.close()
+    buffer.seek(0)
+    name = f"{district_name()}_{round_.name}_奖补资格表_{status}.xlsx"
+    audit.record("export.subsidy", user=user, obj=round_, round_id=round_.id,
+                 new={"status": status, "sha256": digest, "total_fen": data.total_fen}, detail=name)
+    db.session.commit()
+    return buffer, name, digest

@@ -1,0 +1,169 @@
+"""Subsidy rules and finance's eligibility sheet, read back with openpyxl."""
+import io
+from decimal import Decimal
+from urllib.parse import unquote
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from evalapp.extensions import db
+from evalapp.models import AuditEvent, OrgUnit, SheetVeto, SubsidyRule
+from tests.conftest import complete_round
+
+TOTALS = {"陆城村": "95.00", "道仁矶社区": "94.99", "路口村": "96.50", "南山村": "96.50", "坪田村": "90",
+          "洗马塘社区": "100", "陆城镇": "97", "路口镇": "93.5"}
+
+
+@pytest.fixture
+def completed(app):
+    round_ = complete_round(TOTALS, vetoes={"洗马塘社区": "V3"}, leave_out={"东风村"})
+    veto = db.session.scalar(select(SheetVeto))
+    veto.description = "@SUM(1)"
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "擂鼓台社区"))
+    unit.name = '=HYPERLINK("http://x")'
+    db.session.commit()
+    return round_
+
+
+@pytest.fixture
+def finance(login_as):
+    return login_as("finance")
+
+
+def set_rules(client, round_id):
+    r1 = client.post(f"/finance/rounds/{round_id}/rules/village", data={"mode": "pool", "amount": "100000.01"})
+    r2 = client.post(f"/finance/rounds/{round_id}/rules/township",
+                     data={"mode": "bands", "bands": "95,98,30000\n98,,50000"})
+    assert r1.status_code == 302 and r2.status_code == 302
+
+
+def read(response):
+    return load_workbook(io.BytesIO(response.data), data_only=True)  # cached values of formulas
+
+
+def test_eligibility_sheet_columns_totals_and_formats(completed, finance):
+    set_rules(finance, completed.id)
+    response = finance.get(f"/finance/rounds/{completed.id}/eligibility.xlsx")
+    assert response.status_code == 200
+    name = unquote(response.headers["Content-Disposition"].split("filename*=UTF-8''")[1])
+    assert name == "云溪区_2021年度试点评估验收_奖补资格表_草稿.xlsx"
+    wb = read(response)
+    assert wb.sheetnames == ["汇总", "明细", "说明"]
+    detail = wb["明细"]
+    header = [c.value for c in detail[1]]
+    assert header == ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果",
+                      "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
+    rows = list(detail.iter_rows(min_row=2, values_only=True))
+    body, totals = rows[:-1], rows[-1]
+    assert len(body) == 13
+    by_name = {r[2]: r for r in body}
+    # village pool of 100,000.01 yuan shared by the passing villages: 陆城村 95, 路口村 96.5, 南山村 96.5, 擂鼓台 100
+    village_fen = [round(r[10] * 100) for r in body if r[3] == "村(社区)"]
+    assert sum(village_fen) == 10_000_001
+    assert by_name["道仁矶社区"][10] == 0 and by_name["道仁矶社区"][8] == "否"
+    assert by_name["陆城镇"][9].startswith("档次") and by_name["陆城镇"][10] == 30000
+    assert "一票否决" in by_name["洗马塘社区"][11] and "@SUM(1)" in by_name["洗马塘社区"][11]
+    assert "评估未完成" in by_name["东风村"][11] and by_name["东风村"][6] is None
+    assert by_name["'=HYPERLINK(\"http://x\")"][10] > 0  # shown as text, never a formula or a link
+    assert isinstance(by_name["陆城村"][1], str) and by_name["陆城村"][1] == "430603101003"
+    assert by_name["陆城村"][6] == 95.0
+    assert round(totals[10] * 100) == sum(round(r[10] * 100) for r in body)
+    # the totals row is a formula whose cached value is the computed total
+    formulas = load_workbook(io.BytesIO(response.data), data_only=False)["明细"]
+    last = formulas.max_row
+    assert formulas.cell(last, 11).value == f"=SUM(K2:K{last - 1})"
+    assert detail.cell(2, 11).number_format == "#,##0.00"
+    assert detail.cell(2, 2).data_type == "s"
+    for row in detail.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type != "f" or cell.row == last
+            assert cell.hyperlink is None
+    assert detail.freeze_panes == "A2" and detail.auto_filter.ref
+    assert detail.page_setup.orientation == "landscape" and detail.page_setup.paperSize == 9
+    assert detail.print_title_rows == "$1:$1"
+    assert "草稿 — 未公布" in detail.oddHeader.center.text
+    assert "&P" in detail.oddFooter.center.text
+
+
+def test_summary_and_notes(completed, finance):
+    set_rules(finance, completed.id)
+    wb = read(finance.get(f"/finance/rounds/{completed.id}/eligibility.xlsx"))
+    summary = list(wb["汇总"].iter_rows(min_row=2, values_only=True))
+    lucheng = [r for r in summary if r[0] == "陆城镇"]
+    assert {r[1]: (r[2], r[3]) for r in lucheng} == {"镇(街道)": (1, 1), "村(社区)": (2, 1)}
+    assert summary[-1][0] == "合计" and summary[-1][2] == 13
+    notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "总分95分以上(含95分)为合格" in notes["合格标准"]
+    assert notes["状态"] == "草稿 — 未公布" and len(notes["明细SHA-256"]) == 64
+    assert "北京时间" in notes["生成时间"] and notes["生成人"] == "区财政局经办人"
+    assert "资金池" in notes["村(社区)奖补规则"] and "98.00分(含)以上" in notes["镇(街道)奖补规则"]
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export.subsidy"))
+    assert audit.new["sha256"] == notes["明细SHA-256"] and audit.new["status"] == "草稿"
+
+
+def test_after_publication_the_sheet_is_official(completed, finance, login_as):
+    set_rules(finance, completed.id)
+    login_as("district").post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
+    response = finance.get(f"/finance/rounds/{completed.id}/eligibility.xlsx")
+    assert "%E6%AD%A3%E5%BC%8F" in response.headers["Content-Disposition"]  # 正式
+    wb = read(response)
+    assert not wb["明细"].oddHeader.center.text
+    # rules are frozen once published
+    refused = finance.post(f"/finance/rounds/{completed.id}/rules/village", data={"mode": "fixed", "amount": "1"})
+    assert refused.status_code == 409
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"mode": "bands", "bands": "95,97,1000\n98,,2000"}, "空缺"),
+    ({"mode": "bands", "bands": "95,99,1000\n98,,2000"}, "重叠"),
+    ({"mode": "fixed", "amount": "-5"}, "负数"),
+    ({"mode": "fixed", "amount": "abc"}, "有效的金额"),
+    ({"mode": "fixed", "amount": "1.234"}, "两位小数"),
+    ({"mode": "pool", "amount": "0.01"}, "资金池过小"),
+    ({"mode": "bands", "bands": "95,abc,100"}, "第1行"),
+    ({"mode": "lottery", "amount": "1"}, "奖补方式"),
+])
+def test_bad_rules_are_refused_and_the_saved_rule_stays(completed, finance, form, message):
+    assert finance.post(f"/finance/rounds/{completed.id}/rules/village",
+                        data={"mode": "fixed", "amount": "20000"}).status_code == 302
+    response = finance.post(f"/finance/rounds/{completed.id}/rules/village", data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html
+    if form.get("amount"):
+        assert f'value="{form["amount"]}"' in html  # what was typed stays in the form
+    rule = db.session.scalar(select(SubsidyRule).where(SubsidyRule.round_id == completed.id))
+    assert (rule.mode, rule.amount_fen) == ("fixed", 2_000_000)
+
+
+@pytest.mark.parametrize("username", ["inspector", "village", "township", "leader"])
+def test_others_cannot_get_the_sheet(completed, login_as, username):
+    client = login_as(username)
+    assert client.get(f"/finance/rounds/{completed.id}/eligibility.xlsx").status_code == 403
+    assert client.post(f"/finance/rounds/{completed.id}/rules/village",
+                       data={"mode": "fixed", "amount": "1"}).status_code == 403
+
+
+def test_finance_cannot_change_scores(completed, finance):
+    from tests.conftest import sheet_of
+
+    final = sheet_of(None, "陆城村", kind="final")
+    assert finance.put(f"/api/v1/sheets/{final.id}/scores/A1", json={"score": "1", "reason": "x",
+                                                                     "version": 1}).status_code == 403
+    assert finance.post(f"/api/v1/sheets/{final.id}/approve").status_code == 403
+
+
+def test_finance_page_summary(completed, finance):
+    finance.post(f"/finance/rounds/{completed.id}/rules/village", data={"mode": "fixed", "amount": "20,000"})
+    html = finance.get(f"/finance/rounds/{completed.id}").get_data(as_text=True)
+    # passing villages: 陆城村, 路口村, 南山村, 擂鼓台社区 (100 by default) → 4 × 20,000
+    assert "80,000.00" in html and "草稿 — 未公布" in html
+
+
+def test_cli_writes_the_same_file(completed, app, tmp_path):
+    out = tmp_path / "subsidy.xlsx"
+    result = app.test_cli_runner().invoke(args=["export-subsidy", "--round", str(completed.id), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["汇总", "明细", "说明"] and wb["明细"].max_row == 15
