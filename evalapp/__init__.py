@@ -4,7 +4,7 @@ import os
 from flask import Flask, request, session
 
 from .config import Defaults, database_url_from_env
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 class ConfigError(RuntimeError):
@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
     from . import models  # noqa: F401  (every table known to Flask-Migrate)

@@ -24,6 +24,12 @@ class Defaults:
     PASSWORD_HASH = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
     DEMO_PASSWORD = "demo-pass-2021"
     UPLOAD_FOLDER = None  # filled in create_app(): instance/uploads
+    # Log-in throttling: failed attempts per typed username (known or not: no enumeration), and per client
+    # address generous enough for a whole township office behind one NAT address.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
 
 
 def database_url_from_env() -> str | None:

@@ -5,6 +5,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from .. import access
+from ..auth.routes import login_limits
 from ..extensions import db
 from ..models import EvidenceFile, Round, Sheet
 from ..services import accounts, compare as compare_service, evidence as evidence_service, sheets as sheet_service
@@ -40,6 +41,7 @@ def _why_read_only(sheet: Sheet) -> str:
 
 
 @bp.post("/auth/token")
+@login_limits
 def issue_token():
     data = json_body()
     username, password = data.get("username"), data.get("password")

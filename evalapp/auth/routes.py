@@ -1,10 +1,10 @@
 """Log-in and log-out."""
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from ..services import accounts
 from . import bp
 from .forms import EmptyForm, LoginForm
@@ -43,7 +43,30 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def login_username_key() -> str:
+    """The throttling key of a log-in attempt: the username as typed (form or JSON), case-folded."""
+    name = request.form.get("username")
+    if name is None:
+        body = request.get_json(silent=True)
+        name = body.get("username") if isinstance(body, dict) else ""
+    return "login:" + str(name or "").strip().casefold()[:64]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def login_limits(view):
+    """Count failed log-ins per username and per client address; refuse with 429 past the limits."""
+    per_account = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=login_username_key,
+                                methods=["POST"], deduct_when=_failed, scope="login-account")
+    per_address = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+                                deduct_when=_failed, scope="login-address")
+    return per_account(per_address(view))
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
