@@ -26,6 +26,8 @@ class Defaults:
     UPLOAD_FOLDER = None  # filled in create_app(): instance/uploads
     # Log-in throttling: failed attempts per typed username (known or not: no enumeration), and per client
     # address generous enough for a whole township office behind one NAT address.
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (0 = not behind one).
+    PROXY_FIX = 0
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
