@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test test-pg translations migrate seed clean
+.PHONY: setup run test test-pg translations migrate seed clean loadtest
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -44,3 +44,8 @@ test-pg: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Bounded load + fault test on loopback (docs/deploy.md): PostgreSQL, then SQLite (WAL).
+loadtest: setup
+	$(BIN)/python bench/loadtest.py --db postgresql --seconds $${SECONDS_:-60}
+	$(BIN)/python bench/loadtest.py --db sqlite --seconds $${SECONDS_:-60}

@@ -5,6 +5,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from .. import access
+from ..domain.scoring import points_missing
 from ..auth.routes import login_limits
 from ..extensions import db
 from ..models import EvidenceFile, Round, Sheet
@@ -103,10 +104,12 @@ def put_score(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True)
     entry, version = score_entry(json_body())
     score = sheet_service.save_score(sheet, code[:32], entry, current_user, version)
-    view = sheet_service.sheet_view(sheet)
     state = sheet_service.score_state(score)
-    return jsonify(indicator=code, **state, sheet_total=f"{view.total:.2f}", scored=view.figures.scored,
-                   missing_to_threshold=f"{view.missing_to_threshold:.2f}")
+    # The sheet's figures only (three aggregate queries), not the whole sheet: this runs on every autosave.
+    figures = sheet_service.sheet_figures([sheet.id])[sheet.id]
+    total = sheet_service.sheet_total(figures, sheet_service.catalogue_for_sheet(sheet).bonus_cap)
+    return jsonify(indicator=code, **state, sheet_total=f"{total:.2f}", scored=figures.scored,
+                   missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")

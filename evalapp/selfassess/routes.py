@@ -86,12 +86,12 @@ def summary(sheet_id: int):
 def upload_document(sheet_id: int):
     sheet = _posted(sheet_id, owner=True)
     upload = request.files.get("document")
-    if upload is None or not upload.filename:
+    data = upload.read(documents.MAX_DOCUMENT_BYTES + 1) if upload is not None else b""
+    if not data and not (upload and upload.filename):
         flash("请选择要上传的文件", "danger")
         return _render(sheet, 422)
     try:
-        documents.add_document(sheet, upload.read(documents.MAX_DOCUMENT_BYTES + 1), upload.filename,
-                               current_user)
+        documents.add_document(sheet, data, upload.filename or "材料", current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status)
