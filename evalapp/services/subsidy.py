@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from ..domain.numbers import parse_points, plain_number
 from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
@@ -122,7 +122,10 @@ class Eligibility:
 def eligibility(round_: Round) -> Eligibility:
     """Every unit in scope with its award; summaries by township and level; from one consistent read."""
     if db.engine.dialect.name == "postgresql":
-        db.session.connection().execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        # One snapshot for every query below: end whatever transaction the request had open, then start one at
+        # REPEATABLE READ (the isolation level can only be set before a transaction's first query).
+        db.session.commit()
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     report = round_report(round_)
     rules = load_rules(round_)
     lines = []

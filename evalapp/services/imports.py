@@ -1,0 +1,127 @@
+"""Spreadsheet imports: checked whole, written whole (or not at all)."""
+import io
+import zipfile
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
+from ..extensions import db
+from ..models import OrgUnit, User
+from . import audit
+from .errors import Invalid
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+UNIT_HEADERS = ["编码", "名称", "类型", "上级编码"]
+
+
+class ImportProblems(Invalid):
+    """An import refused; `problems` lists every one (row numbers where they apply)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("导入失败，未写入任何数据：" + "；".join(problems[:3]) + ("……" if len(problems) > 3 else ""),
+                         {"file": "；".join(problems)})
+        self.problems = problems
+
+
+def read_sheet(data: bytes, headers: list[str]) -> list[tuple[int, dict]]:
+    """Rows of the first worksheet as (row number, {header: value}); refuses anything but a plain xlsx."""
+    if not data:
+        raise ImportProblems(["文件为空"])
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportProblems(["文件过大（不超过5MB）"])
+    if not data.startswith(b"PK\x03\x04"):
+        raise ImportProblems(["不是Excel(.xlsx)文件；.xls 请先另存为 .xlsx"])
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError):
+        raise ImportProblems(["文件已损坏或不是Excel(.xlsx)文件"]) from None
+    if any(n.lower().endswith("vbaproject.bin") for n in names) or "macroEnabled" in types:
+        raise ImportProblems(["不接受含宏的文件(.xlsm)，请另存为 .xlsx"])
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=False, data_only=True)
+    except Exception:  # openpyxl raises many kinds on a broken file
+        raise ImportProblems(["无法读取该Excel文件"]) from None
+    ws = wb.worksheets[0]
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row == 1:
+            raise ImportProblems([f"表头不能有合并单元格（{merged.coord}）"])
+    header = [str(c.value).strip() if c.value is not None else "" for c in ws[1]] if ws.max_row >= 1 else []
+    missing = [h for h in headers if h not in header]
+    if missing:
+        raise ImportProblems([f"第1行缺少表头：{'、'.join(missing)}（应为：{'、'.join(headers)}）"])
+    index = {h: header.index(h) for h in headers}
+    rows = []
+    for n, cells in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
+        if all(v is None or str(v).strip() == "" for v in cells):
+            continue
+        rows.append((n, {h: cells[i] if i < len(cells) else None for h, i in index.items()}))
+    wb.close()
+    if not rows:
+        raise ImportProblems(["没有数据行"])
+    return rows
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def import_units(data: bytes, user: User) -> dict:
+    """Upsert units by code from an xlsx (编码, 名称, 类型, 上级编码); all or nothing."""
+    rows = [UnitRow(n, normalize_code(r["编码"]), _text(r["名称"]), _text(r["类型"]), normalize_code(r["上级编码"]))
+            for n, r in read_sheet(data, UNIT_HEADERS)]
+    units = {u.code: u for u in db.session.scalars(select(OrgUnit))}
+    existing = {code: (u.level, u.parent.code if u.parent else None) for code, u in units.items()}
+    problems = validate_units(rows, existing)
+    if problems:
+        raise ImportProblems(problems)
+    created = updated = 0
+    try:
+        # parents before children: the rows are valid, so order them by level
+        order = {"district": 0, "township": 1, "village": 2, "group": 3}
+        for r in sorted(rows, key=lambda r: order[KIND_LEVEL[r.kind]]):
+            unit = units.get(r.code)
+            values = dict(name=r.name, kind=r.kind, level=KIND_LEVEL[r.kind],
+                          parent=units.get(r.parent_code) if r.parent_code else None)
+            if unit is None:
+                unit = OrgUnit(code=r.code, **values)
+                db.session.add(unit)
+                units[r.code] = unit
+                created += 1
+            elif any(getattr(unit, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(unit, k, v)
+                updated += 1
+        db.session.flush()
+        audit.record("units.import", user=user, new={"rows": len(rows), "created": created, "updated": updated})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return {"rows": len(rows), "created": created, "updated": updated}
+
+
+def units_workbook(template: bool = False) -> io.BytesIO:
+    """The units as xlsx (codes as text, so Excel keeps leading zeros); the template has the headers only."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "单位"
+    ws.append(UNIT_HEADERS)
+    if template:
+        ws.append(["430603", "云溪区", "区", ""])
+        ws.append(["430603101", "陆城镇", "镇", "430603"])
+        ws.append(["430603101201", "示例村", "村", "430603101"])
+    else:
+        for u in db.session.scalars(select(OrgUnit).order_by(OrgUnit.code)):
+            ws.append([u.code, u.name, u.kind, u.parent.code if u.parent else ""])
+    for row in ws.iter_rows(min_row=2):
+        for cell in (row[0], row[3]):
+            cell.number_format = "@"
+    for col, width in zip("ABCD", (16, 20, 10, 16)):
+        ws.column_dimensions[col].width = width
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
