@@ -208,7 +208,9 @@ def run(args) -> dict:
         for (sheet_id, code), (version, note) in acknowledged.items():
             row = conn.execute(text("SELECT s.version, s.note FROM scores s JOIN indicators i ON i.id = s.indicator_id"
                                     " WHERE s.sheet_id = :s AND i.code = :c"), {"s": sheet_id, "c": code}).all()
-            if len(row) != 1 or row[0][0] != version or row[0][1] != note:
+            # A newer version than the last acknowledged one is fine: a save whose answer was lost when the worker
+            # died (the client then saw its own write as a 409). An older one, or the same with other data, is loss.
+            if len(row) != 1 or row[0][0] < version or (row[0][0] == version and row[0][1] != note):
                 lost.append((sheet_id, code, version, row))
         duplicates = conn.execute(text("SELECT count(*) FROM (SELECT sheet_id, indicator_id FROM scores "
                                        "GROUP BY sheet_id, indicator_id HAVING count(*) > 1) d")).scalar()

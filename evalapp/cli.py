@@ -69,3 +69,70 @@ def register(app: Flask) -> None:
         finally:
             source.close()
         click.echo(f"已备份到 {output}")
+
+    @app.cli.command("import-units")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def import_units_command(path):
+        """Import units from an xlsx (编码, 名称, 类型, 上级编码); all or nothing."""
+        from .services.imports import ImportProblems, import_units
+
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            result = import_units(data, None)
+        except ImportProblems as exc:
+            raise click.ClickException("未导入任何数据：\n" + "\n".join(exc.problems)) from None
+        click.echo(f"导入成功：{result['rows']}行，新增{result['created']}，更新{result['updated']}")
+
+    @app.cli.command("import-catalogue")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def import_catalogue_command(path):
+        """Import a catalogue from xlsx (the template's shape) or YAML (the default catalogue's form)."""
+        from .services import catalogue_io
+        from .services.imports import ImportProblems
+
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            versions = ([catalogue_io.import_xlsx(data, None)] if data.startswith(b"PK")
+                        else catalogue_io.import_yaml(data.decode("utf-8"), None))
+        except (ImportProblems, UnicodeDecodeError) as exc:
+            problems = getattr(exc, "problems", ["文件不是UTF-8编码"])
+            raise click.ClickException("未导入任何数据：\n" + "\n".join(problems)) from None
+        click.echo("已导入：" + "、".join(f"{v.code} 第{v.version}版" for v in versions))
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", required=True, type=click.Choice(["admin", "district", "inspector", "township",
+                                                               "village", "finance"]))
+    @click.option("--name", "display_name", default="")
+    @click.option("--unit", "unit_code", default="", help="镇(街道)或村(社区)编码（township/village 角色必填）")
+    @click.password_option()
+    def create_user_command(username, role, display_name, unit_code, password):
+        """Create a user (the password must be changed at first log-in)."""
+        from .services import users
+        from .services.errors import ServiceError
+
+        try:
+            user = users.create_user(username, display_name, role, unit_code, password, None)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"已创建用户 {user.username}")
+
+    @app.cli.command("set-password")
+    @click.argument("username")
+    @click.password_option()
+    def set_password_command(username, password):
+        """Set a user's password (to be changed at next log-in); their sessions end."""
+        from .models import User
+        from .services import users
+        from .services.errors import ServiceError
+
+        user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise click.ClickException("用户不存在")
+        try:
+            users.reset_password(user, password, None)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"已设置 {user.username} 的密码（下次登录须修改）")

@@ -1,8 +1,8 @@
 """Log-in and log-out."""
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login_manager
 from ..services import accounts
@@ -97,3 +97,38 @@ def logout():
         session.clear()
         flash("您已安全退出", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.before_app_request
+def require_password_change():
+    """A user whose password was set or reset by an admin changes it before doing anything else."""
+    if (current_user.is_authenticated and current_user.must_change_password and request.endpoint
+            and request.endpoint not in ("auth.change_password", "auth.logout", "static", "main.set_language")
+            and not request.path.startswith("/api/")):
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    from ..services import users as user_service
+    from ..services.errors import ServiceError
+
+    form = EmptyForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        new, again = request.form.get("password", ""), request.form.get("password2", "")
+        if new != again:
+            error = "两次输入的新密码不一致"
+        else:
+            try:
+                user_service.change_own_password(current_user, request.form.get("current", ""), new)
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                flash("密码已修改", "success")
+                return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form, error=error), 422 if error else 200

@@ -31,3 +31,38 @@ def record(action: str, *, user: User | None = None, obj=None, unit_id: int | No
     )
     db.session.add(event)
     return event
+
+
+def search(username: str = "", unit_code: str = "", action: str = "", date_from: str = "", date_to: str = "",
+           limit: int | None = 500):
+    """Audit events, newest first, filtered by user, unit, action (prefix) and date (Asia/Shanghai days)."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from ..models import OrgUnit
+
+    tz = ZoneInfo("Asia/Shanghai")
+    query = select(AuditEvent).options(selectinload(AuditEvent.user)).order_by(AuditEvent.id.desc())
+    if username:
+        query = query.join(User, User.id == AuditEvent.user_id).where(User.username == username.strip().lower())
+    if unit_code:
+        query = query.join(OrgUnit, OrgUnit.id == AuditEvent.unit_id).where(OrgUnit.code == unit_code.strip())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action.strip()[:64]))
+    for raw, op in ((date_from, "from"), (date_to, "to")):
+        if raw:
+            try:
+                day = date.fromisoformat(raw.strip())
+            except ValueError:
+                continue
+            start = datetime.combine(day, time.min, tz)
+            if op == "from":
+                query = query.where(AuditEvent.at >= start)
+            else:
+                query = query.where(AuditEvent.at < start + timedelta(days=1))
+    if limit:
+        query = query.limit(limit)
+    return db.session.scalars(query).all()

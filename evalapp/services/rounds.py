@@ -4,7 +4,7 @@ from sqlalchemy.orm import selectinload
 
 from ..domain.workflow import next_round_status
 from ..extensions import db
-from ..models import Round, RoundUnit, Sheet, Team, User
+from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_STATUS_LABELS
 from . import audit
 from .errors import Conflict
@@ -96,3 +96,115 @@ def advance(round_: Round, user: User | None) -> str:
                  detail=f"{ROUND_STATUS_LABELS[old]} → {ROUND_STATUS_LABELS[target]}")
     db.session.commit()
     return target
+
+
+def pilot_warnings(round_: Round) -> list[str]:
+    """The notice asks for one or two pilot villages per township: warn outside that (never block)."""
+    from ..models import OrgUnit
+
+    in_scope = set(db.session.scalars(select(RoundUnit.unit_id).where(RoundUnit.round_id == round_.id)))
+    warnings = []
+    for township in db.session.scalars(select(OrgUnit).where(OrgUnit.level == "township", OrgUnit.active.is_(True))
+                                       .order_by(OrgUnit.code).options(selectinload(OrgUnit.children))):
+        if township.id not in in_scope:
+            continue
+        n = sum(1 for v in township.children if v.id in in_scope)
+        if n not in (1, 2):
+            warnings.append(f"{township.name}：试点村(社区){n}个（通知要求每个镇(街道)1至2个）")
+    return warnings
+
+
+def _parse_settings(form: dict) -> dict:
+    from datetime import date
+
+    from ..domain.numbers import parse_points
+    from .errors import Invalid
+
+    errors, values = {}, {}
+    for key, label in (("threshold", "合格线"), ("tolerance", "分差容许值")):
+        try:
+            values[key] = parse_points(form.get(key, ""))
+        except ValueError as exc:
+            errors[key] = f"{label}：{exc}"
+    if "threshold" in values and not (0 < values["threshold"] <= 200):
+        errors["threshold"] = "合格线须在0到200之间"
+    for key in ("self_due", "township_due", "inspection_start", "inspection_end"):
+        raw = (form.get(key) or "").strip()
+        try:
+            values[key] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            errors[key] = f"日期“{raw[:20]}”无效，格式为 2021-11-25"
+    if not errors and values.get("inspection_start") and values.get("inspection_end") \
+            and values["inspection_end"] < values["inspection_start"]:
+        errors["inspection_end"] = "评估结束日期不能早于开始日期"
+    if errors:
+        raise Invalid("；".join(errors.values()), errors)
+    return values
+
+
+def create_round(form: dict, user: User) -> Round:
+    """A new round in set-up, from a township and a village catalogue version."""
+    from ..models import CatalogueVersion
+    from .errors import Invalid
+
+    name = (form.get("name") or "").strip()[:200]
+    if not name:
+        raise Invalid("请填写批次名称", {"name": "请填写批次名称"})
+    if db.session.scalar(select(Round).where(Round.name == name)):
+        raise Invalid(f"批次“{name}”已存在", {"name": "名称已存在"})
+    cats = {}
+    for level in ("township", "village"):
+        try:
+            cat = db.session.get(CatalogueVersion, int(form.get(f"{level}_catalogue_id") or 0))
+        except ValueError:
+            cat = None
+        if cat is None or cat.level != level:
+            raise Invalid("请选择镇(街道)和村(社区)的指标体系版本", {f"{level}_catalogue_id": "请选择"})
+        cats[level] = cat
+    values = _parse_settings(form)
+    round_ = Round(name=name, township_catalogue=cats["township"], village_catalogue=cats["village"], **values)
+    db.session.add(round_)
+    db.session.flush()
+    audit.record("round.create", user=user, obj=round_, round_id=round_.id, new={"name": name})
+    db.session.commit()
+    return round_
+
+
+def update_settings(round_: Round, form: dict, user: User) -> None:
+    from .errors import Conflict
+
+    if round_.status == "published":
+        raise Conflict("已公布的批次不能修改设置")
+    values = _parse_settings(form)
+    old = {k: str(getattr(round_, k)) for k in values}
+    for k, v in values.items():
+        setattr(round_, k, v)
+    audit.record("round.settings", user=user, obj=round_, round_id=round_.id, old=old,
+                 new={k: str(v) for k, v in values.items()})
+    db.session.commit()
+
+
+def set_scope(round_: Round, unit_ids: set[int], user: User) -> None:
+    """The units in scope (townships and pilot villages); only before inspection opens."""
+    from ..models import OrgUnit
+    from .errors import Conflict
+
+    if round_.status not in ("setup", "self_assessment"):
+        raise Conflict("实地评估开始后不能调整参评单位")
+    valid = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.id.in_(unit_ids),
+                                                            OrgUnit.level.in_(("township", "village")))))
+    current = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id))}
+    removed = set(current) - valid
+    if removed and db.session.scalar(select(Score.id).join(Sheet, Sheet.id == Score.sheet_id).where(
+            Sheet.round_id == round_.id, Sheet.unit_id.in_(removed)).limit(1)):
+        raise Conflict("已有评分数据的单位不能移出本批次")
+    for uid in removed:
+        db.session.delete(current[uid])
+    for uid in valid - set(current):
+        db.session.add(RoundUnit(round_id=round_.id, unit_id=uid))
+    db.session.flush()
+    if round_.status == "self_assessment":
+        create_self_sheets(round_)
+    audit.record("round.scope", user=user, obj=round_, round_id=round_.id,
+                 new={"added": sorted(valid - set(current)), "removed": sorted(removed)})
+    db.session.commit()

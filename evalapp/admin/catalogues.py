@@ -1,0 +1,112 @@
+"""Administration of catalogue versions: list, view as a tree, import (xlsx or YAML), edit a draft, clone."""
+import yaml
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..access import role_required
+from ..auth.forms import EmptyForm
+from ..extensions import db
+from ..models import CatalogueVersion
+from ..services import catalogue_io
+from ..services.catalogues import load_tree
+from ..services.imports import MAX_IMPORT_BYTES, ImportProblems
+from . import bp
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _list(status=200, **extra):
+    versions = db.session.scalars(select(CatalogueVersion).order_by(CatalogueVersion.code,
+                                                                    CatalogueVersion.version)).all()
+    frozen = {v.id: catalogue_io.is_frozen(v) for v in versions}
+    return render_template("admin/catalogues.html", versions=versions, frozen=frozen, form=EmptyForm(),
+                           **extra), status
+
+
+@bp.get("/catalogues")
+@role_required("admin")
+def catalogues():
+    return _list()
+
+
+def _post_ok():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/catalogues/import")
+@role_required("admin")
+def import_catalogue():
+    _post_ok()
+    upload = request.files.get("file")
+    data = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
+    try:
+        if data.startswith(b"PK"):
+            versions = [catalogue_io.import_xlsx(data, current_user)]
+        else:
+            if not data:
+                raise ImportProblems(["请选择文件（.xlsx 或 .yaml）"])
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ImportProblems(["文件既不是Excel(.xlsx)也不是UTF-8编码的YAML"]) from None
+            versions = catalogue_io.import_yaml(text, current_user)
+    except ImportProblems as exc:
+        flash("导入失败，未写入任何数据，请按下列问题修改后重新导入", "danger")
+        return _list(422, problems=exc.problems)
+    flash("已导入：" + "、".join(f"{v.code} 第{v.version}版" for v in versions), "success")
+    return redirect(url_for("admin.catalogues"))
+
+
+def _version(version_id: int) -> CatalogueVersion:
+    return db.session.get(CatalogueVersion, version_id) or abort(404)
+
+
+@bp.get("/catalogues/<int:version_id>")
+@role_required("admin")
+def catalogue(version_id: int):
+    version = _version(version_id)
+    return render_template("admin/catalogue.html", cat=load_tree(version.id), frozen=catalogue_io.is_frozen(version),
+                           yaml_text=yaml.safe_dump(catalogue_io.to_plain(version), allow_unicode=True,
+                                                    sort_keys=False, width=120), form=EmptyForm())
+
+
+@bp.post("/catalogues/<int:version_id>/edit")
+@role_required("admin")
+def edit_catalogue(version_id: int):
+    _post_ok()
+    version = _version(version_id)
+    text = request.form.get("yaml", "")[:500_000]
+    try:
+        new = catalogue_io.replace_draft(version, text, current_user)
+    except ImportProblems as exc:
+        flash("未保存，请按下列问题修改", "danger")
+        return render_template("admin/catalogue.html", cat=load_tree(version.id), frozen=catalogue_io.is_frozen(version),
+                               yaml_text=text, problems=exc.problems, form=EmptyForm()), 422
+    flash("草稿已保存", "success")
+    return redirect(url_for("admin.catalogue", version_id=new.id))
+
+
+@bp.post("/catalogues/<int:version_id>/clone")
+@role_required("admin")
+def clone_catalogue(version_id: int):
+    _post_ok()
+    new = catalogue_io.clone(_version(version_id), current_user)
+    flash(f"已复制为 {new.code} 第{new.version}版（草稿，可修改）", "success")
+    return redirect(url_for("admin.catalogue", version_id=new.id))
+
+
+@bp.get("/catalogues/<int:version_id>/export.xlsx")
+@role_required("admin")
+def export_catalogue(version_id: int):
+    version = _version(version_id)
+    return send_file(catalogue_io.catalogue_workbook(version), as_attachment=True,
+                     download_name=f"{version.code}_第{version.version}版.xlsx", mimetype=XLSX)
+
+
+@bp.get("/catalogues/template.xlsx")
+@role_required("admin")
+def catalogue_template():
+    return send_file(catalogue_io.catalogue_workbook(None), as_attachment=True, download_name="指标体系导入模板.xlsx",
+                     mimetype=XLSX)

@@ -1,0 +1,154 @@
+"""Administration of rounds (settings, scope, phases) and their inspection teams."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..access import role_required
+from ..auth.forms import EmptyForm
+from ..extensions import db
+from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
+from ..services import rounds as round_service, teams as team_service
+from ..services.errors import ServiceError
+from . import bp
+
+SETTINGS = ("threshold", "tolerance", "self_due", "township_due", "inspection_start", "inspection_end")
+
+
+def _post_ok():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+@bp.get("/rounds")
+@role_required("admin")
+def rounds(status=200, typed=None):
+    catalogues = db.session.scalars(select(CatalogueVersion).order_by(CatalogueVersion.code,
+                                                                      CatalogueVersion.version)).all()
+    return render_template("admin/rounds.html", rounds=db.session.scalars(select(Round).order_by(Round.id.desc())).all(),
+                           catalogues=catalogues, form=EmptyForm(), typed=typed or {}), status
+
+
+@bp.post("/rounds")
+@role_required("admin")
+def create_round():
+    _post_ok()
+    typed = {k: request.form.get(k, "")[:200] for k in ("name", "township_catalogue_id", "village_catalogue_id")
+             + SETTINGS}
+    try:
+        round_ = round_service.create_round(typed, current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return rounds(exc.status, typed)
+    flash(f"已创建批次：{round_.name}", "success")
+    return redirect(url_for("admin.round_detail", round_id=round_.id))
+
+
+def _round(round_id: int) -> Round:
+    return db.session.get(Round, round_id) or abort(404)
+
+
+def _detail(round_: Round, status=200, typed=None):
+    townships = db.session.scalars(select(OrgUnit).where(OrgUnit.level == "township").order_by(OrgUnit.code)
+                                   .options(selectinload(OrgUnit.children))).all()
+    scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id)
+                                                         .options(selectinload(RoundUnit.unit)))}
+    teams = db.session.scalars(select(Team).where(Team.round_id == round_.id).order_by(Team.id).options(
+        selectinload(Team.members), selectinload(Team.leader))).all()
+    return render_template(
+        "admin/round.html", round=round_, townships=townships, scope=scope, teams=teams, form=EmptyForm(),
+        warnings=round_service.pilot_warnings(round_), problems=round_service.inspection_problems(round_),
+        unassigned=[ru.unit for ru in scope.values() if ru.team_id is None], typed=typed or {},
+        inspectors=db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True))
+                                      .order_by(User.username)).all()), status
+
+
+@bp.get("/rounds/<int:round_id>")
+@role_required("admin")
+def round_detail(round_id: int):
+    return _detail(_round(round_id))
+
+
+def _act(round_: Round, action, done: str):
+    _post_ok()
+    try:
+        action()
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _detail(round_, exc.status, {k: request.form.get(k, "")[:200] for k in SETTINGS})
+    flash(done, "success")
+    return redirect(url_for("admin.round_detail", round_id=round_.id))
+
+
+@bp.post("/rounds/<int:round_id>/settings")
+@role_required("admin")
+def round_settings(round_id: int):
+    round_ = _round(round_id)
+    return _act(round_, lambda: round_service.update_settings(round_, request.form, current_user), "设置已保存")
+
+
+@bp.post("/rounds/<int:round_id>/scope")
+@role_required("admin")
+def round_scope(round_id: int):
+    round_ = _round(round_id)
+    ids = {int(x) for x in request.form.getlist("unit") if x.isdigit()}
+    return _act(round_, lambda: round_service.set_scope(round_, ids, current_user), "参评单位已保存")
+
+
+@bp.post("/rounds/<int:round_id>/advance")
+@role_required("admin")
+def round_advance(round_id: int):
+    round_ = _round(round_id)
+    return _act(round_, lambda: round_service.advance(round_, current_user), "批次已进入下一阶段")
+
+
+@bp.post("/rounds/<int:round_id>/teams")
+@role_required("admin")
+def create_team(round_id: int):
+    round_ = _round(round_id)
+    return _act(round_, lambda: team_service.create_team(round_, request.form.get("name", ""),
+                                                         request.form.get("leader", ""), current_user), "工作组已创建")
+
+
+def _team(round_: Round, team_id: int) -> Team:
+    team = db.session.get(Team, team_id)
+    if team is None or team.round_id != round_.id:
+        abort(404)
+    return team
+
+
+@bp.post("/rounds/<int:round_id>/teams/<int:team_id>/members")
+@role_required("admin")
+def add_member(round_id: int, team_id: int):
+    round_ = _round(round_id)
+    team = _team(round_, team_id)
+    return _act(round_, lambda: team_service.add_member(team, request.form.get("username", ""), current_user),
+                "成员已加入")
+
+
+@bp.post("/rounds/<int:round_id>/teams/<int:team_id>/members/<int:user_id>/remove")
+@role_required("admin")
+def remove_member(round_id: int, team_id: int, user_id: int):
+    round_ = _round(round_id)
+    team = _team(round_, team_id)
+    return _act(round_, lambda: team_service.remove_member(team, user_id, current_user), "成员已移出")
+
+
+@bp.post("/rounds/<int:round_id>/teams/<int:team_id>/leader")
+@role_required("admin")
+def set_leader(round_id: int, team_id: int):
+    round_ = _round(round_id)
+    team = _team(round_, team_id)
+    return _act(round_, lambda: team_service.set_leader(team, request.form.get("username", ""), current_user),
+                "组长已更换")
+
+
+@bp.post("/rounds/<int:round_id>/assign")
+@role_required("admin")
+def assign(round_id: int):
+    round_ = _round(round_id)
+    assignments = {}
+    for key, value in request.form.items():
+        if key.startswith("unit_") and key[5:].isdigit():
+            assignments[int(key[5:])] = int(value) if value.isdigit() else None
+    return _act(round_, lambda: team_service.assign(round_, assignments, current_user), "分配已保存")

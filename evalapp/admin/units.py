@@ -1,0 +1,101 @@
+"""Administration of units: the tree, create, edit/move, deactivate, xlsx import and export."""
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from ..access import role_required
+from ..auth.forms import EmptyForm
+from ..extensions import db
+from ..models import OrgUnit
+from ..services import imports, units as unit_service
+from ..services.errors import ServiceError
+from . import bp
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _page(status=200, **extra):
+    return render_template("admin/units.html", tree=unit_service.tree(), form=EmptyForm(), **extra), status
+
+
+@bp.get("/units")
+@role_required("admin")
+def units():
+    return _page()
+
+
+def _checked_post():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/units")
+@role_required("admin")
+def create_unit():
+    _checked_post()
+    typed = {k: request.form.get(k, "")[:200] for k in ("code", "name", "kind", "parent_code")}
+    try:
+        unit = unit_service.create_unit(typed["code"], typed["name"], typed["kind"], typed["parent_code"],
+                                        current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _page(exc.status, typed=typed)
+    flash(f"已新增单位：{unit.name}", "success")
+    return redirect(url_for("admin.units"))
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@role_required("admin")
+def edit_unit(unit_id: int):
+    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    form = EmptyForm()
+    typed = {"name": unit.name, "kind": unit.kind, "parent_code": unit.parent.code if unit.parent else ""}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        typed = {k: request.form.get(k, "")[:200] for k in ("name", "kind", "parent_code")}
+        try:
+            unit_service.update_unit(unit, typed["name"], typed["kind"], typed["parent_code"], current_user)
+        except ServiceError as exc:
+            flash(exc.message, "danger")
+            return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form), exc.status
+        flash(f"已保存：{unit.name}", "success")
+        return redirect(url_for("admin.units"))
+    return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form)
+
+
+@bp.post("/units/<int:unit_id>/active")
+@role_required("admin")
+def toggle_unit(unit_id: int):
+    _checked_post()
+    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    unit_service.set_active(unit, request.form.get("active") == "1", current_user)
+    flash(f"{unit.name}已{'启用' if unit.active else '停用'}", "info")
+    return redirect(url_for("admin.units"))
+
+
+@bp.post("/units/import")
+@role_required("admin")
+def import_units():
+    _checked_post()
+    upload = request.files.get("file")
+    data = upload.read(imports.MAX_IMPORT_BYTES + 1) if upload else b""
+    try:
+        result = imports.import_units(data, current_user)
+    except imports.ImportProblems as exc:
+        flash("导入失败，未写入任何数据，请按下列问题修改后重新导入", "danger")
+        return _page(422, problems=exc.problems)
+    flash(f"导入成功：共{result['rows']}行，新增{result['created']}个，更新{result['updated']}个", "success")
+    return redirect(url_for("admin.units"))
+
+
+@bp.get("/units/export.xlsx")
+@role_required("admin")
+def export_units():
+    return send_file(imports.units_workbook(), as_attachment=True, download_name="单位.xlsx", mimetype=XLSX)
+
+
+@bp.get("/units/template.xlsx")
+@role_required("admin")
+def units_template():
+    return send_file(imports.units_workbook(template=True), as_attachment=True, download_name="单位导入模板.xlsx",
+                     mimetype=XLSX)

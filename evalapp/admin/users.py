@@ -1,0 +1,94 @@
+"""Administration of users."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import role_required
+from ..auth.forms import EmptyForm
+from ..extensions import db
+from ..models import User
+from ..models.user import ROLE_LABELS
+from ..services import users as user_service
+from ..services.errors import ServiceError
+from . import bp
+
+FIELDS = ("username", "display_name", "role", "unit_code", "password")
+
+
+def _page(status=200, **extra):
+    filters = {k: request.args.get(k, "") for k in ("role", "unit_code", "active", "q")}
+    return render_template("admin/users.html", users=user_service.list_users(**filters), filters=filters,
+                           roles=ROLE_LABELS, form=EmptyForm(), **extra), status
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    return _page()
+
+
+def _post_ok():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/users")
+@role_required("admin")
+def create_user():
+    _post_ok()
+    typed = {k: request.form.get(k, "")[:256] for k in FIELDS}
+    try:
+        user = user_service.create_user(typed["username"], typed["display_name"], typed["role"], typed["unit_code"],
+                                        typed["password"], current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        typed["password"] = ""
+        return _page(exc.status, typed=typed)
+    flash(f"已创建用户 {user.username}（首次登录须修改密码）", "success")
+    return redirect(url_for("admin.users"))
+
+
+def _target(user_id: int) -> User:
+    return db.session.get(User, user_id) or abort(404)
+
+
+@bp.post("/users/<int:user_id>")
+@role_required("admin")
+def update_user(user_id: int):
+    _post_ok()
+    target = _target(user_id)
+    try:
+        user_service.update_user(target, request.form.get("display_name", ""), request.form.get("role", ""),
+                                 request.form.get("unit_code", ""), current_user)
+    except ServiceError as exc:
+        flash(f"{target.username}：{exc.message}", "danger")
+        return _page(exc.status)
+    flash(f"已保存 {target.username}", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required("admin")
+def toggle_user(user_id: int):
+    _post_ok()
+    target = _target(user_id)
+    try:
+        user_service.set_active(target, request.form.get("active") == "1", current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _page(exc.status)
+    flash(f"{target.username}已{'启用' if target.active else '停用，其登录会话已全部结束'}", "info")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@role_required("admin")
+def reset_password(user_id: int):
+    _post_ok()
+    target = _target(user_id)
+    try:
+        user_service.reset_password(target, request.form.get("password", ""), current_user)
+    except ServiceError as exc:
+        flash(f"{target.username}：{exc.message}", "danger")
+        return _page(exc.status)
+    flash(f"已重置 {target.username} 的密码，下次登录须修改", "success")
+    return redirect(url_for("admin.users"))

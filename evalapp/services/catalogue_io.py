@@ -1,0 +1,218 @@
+"""Catalogues in and out: the YAML form of the default catalogue, and an xlsx with one row per deduction rule."""
+import io
+
+import yaml
+from openpyxl import Workbook
+from sqlalchemy import exists, select
+
+from ..domain.catalogue import CatalogueData, CatalogueInvalid, validate_catalogue
+from ..extensions import db
+from ..models import CatalogueVersion, Round, User
+from . import audit
+from .catalogues import create_version, indicators_of, load_tree
+from .imports import ImportProblems, read_sheet
+
+RULE_HEADERS = ["一级指标编码", "一级指标名称", "一级指标分值", "二级指标编码", "二级指标名称", "二级指标分值", "评估方式",
+                "佐证材料", "扣分项编码", "扣分项内容", "每次扣分", "该项不得分"]
+META_KEYS = {"体系编码": "code", "层级": "level", "名称": "name", "总分": "total", "加分上限": "bonus_cap"}
+LEVEL_WORDS = {"township": "镇(街道)", "village": "村(社区)", "镇(街道)": "township", "村(社区)": "village"}
+
+
+def is_frozen(version: CatalogueVersion) -> bool:
+    """A version used by a round is frozen: changes make a new version."""
+    return db.session.scalar(select(exists().where(
+        (Round.township_catalogue_id == version.id) | (Round.village_catalogue_id == version.id))))
+
+
+def to_plain(version: CatalogueVersion) -> dict:
+    """The YAML form of a stored catalogue (what validate_catalogue reads)."""
+    cat = load_tree(version.id)
+    num = lambda d: int(d) if d == int(d) else float(d)  # noqa: E731  (YAML prints 0.5, 3)
+    return {
+        "code": cat.code, "level": cat.level, "name": cat.name, "total": num(cat.total), "bonus_cap": num(cat.bonus_cap),
+        "categories": [{"code": c.code, "name": c.name, "points": num(c.points), "indicators": [{
+            "code": i.code, "title": i.title, "points": num(i.points), "methods": i.method_list,
+            "evidence": i.evidence, "deductions": [
+                {"code": r.code, "text": r.text, "void": True} if r.void else
+                {"code": r.code, "text": r.text, "per": num(r.per)} for r in i.rules]} for i in c.indicators]}
+            for c in cat.categories],
+        "bonus": [{"code": b.code, "text": b.text, "points": num(b.points)} for b in cat.bonus_items],
+        "veto": [{"code": v.code, "text": v.text} for v in cat.veto_items],
+    }
+
+
+def _store(datas: list[CatalogueData], user: User, source: str) -> list[CatalogueVersion]:
+    try:
+        versions = [create_version(d) for d in datas]
+        for v in versions:
+            audit.record("catalogue.import", user=user, obj=v, new={"code": v.code, "version": v.version,
+                                                                     "source": source})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return versions
+
+
+def import_yaml(text: str, user: User) -> list[CatalogueVersion]:
+    """One or more catalogues (`catalogues:` list, or a single catalogue); each becomes a new version."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ImportProblems([f"YAML格式有误：{str(exc).splitlines()[0]}"]) from None
+    raw = data.get("catalogues") if isinstance(data, dict) and "catalogues" in data else [data]
+    if not isinstance(raw, list) or not raw:
+        raise ImportProblems(["没有找到指标体系"])
+    datas, problems = [], []
+    for item in raw:
+        try:
+            datas.append(validate_catalogue(item))
+        except CatalogueInvalid as exc:
+            problems += exc.problems
+    if problems:
+        raise ImportProblems(problems)
+    return _store(datas, user, "yaml")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
+    """An xlsx in the template's shape: sheet 1 one row per deduction rule; sheets 体系, 加分项, 否决项."""
+    rows = read_sheet(data, RULE_HEADERS)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), data_only=True)
+    problems = []
+    meta = {}
+    if "体系" not in wb.sheetnames:
+        problems.append("缺少工作表“体系”（体系编码、层级、名称、总分、加分上限）")
+    else:
+        for key, value, *_ in wb["体系"].iter_rows(min_row=1, values_only=True):
+            if _cell(key) in META_KEYS:
+                meta[META_KEYS[_cell(key)]] = _cell(value)
+    meta["level"] = LEVEL_WORDS.get(meta.get("level", ""), meta.get("level", ""))
+    plain = {**meta, "categories": [], "bonus": [], "veto": []}
+    cats: dict[str, dict] = {}
+    inds: dict[str, dict] = {}
+    for n, r in rows:
+        c_code, i_code = _cell(r["一级指标编码"]), _cell(r["二级指标编码"])
+        if not c_code or not i_code:
+            problems.append(f"第{n}行：缺少一级或二级指标编码")
+            continue
+        if c_code not in cats:
+            cats[c_code] = {"code": c_code, "name": _cell(r["一级指标名称"]), "points": _cell(r["一级指标分值"]),
+                            "indicators": []}
+            plain["categories"].append(cats[c_code])
+        if i_code not in inds:
+            inds[i_code] = {"code": i_code, "title": _cell(r["二级指标名称"]), "points": _cell(r["二级指标分值"]),
+                            "methods": _cell(r["评估方式"]), "evidence": _cell(r["佐证材料"]), "deductions": []}
+            cats[c_code]["indicators"].append(inds[i_code])
+        if _cell(r["扣分项编码"]):
+            void = _cell(r["该项不得分"]) in ("是", "Y", "y", "yes", "1")
+            rule = {"code": _cell(r["扣分项编码"]), "text": _cell(r["扣分项内容"])}
+            if void:
+                rule["void"] = True
+            elif _cell(r["每次扣分"]):
+                rule["per"] = _cell(r["每次扣分"])
+            inds[i_code]["deductions"].append(rule)
+    for sheet, key, with_points in (("加分项", "bonus", True), ("否决项", "veto", False)):
+        if sheet in wb.sheetnames:
+            for values in wb[sheet].iter_rows(min_row=2, values_only=True):
+                if values and _cell(values[0]):
+                    item = {"code": _cell(values[0]), "text": _cell(values[1] if len(values) > 1 else "")}
+                    if with_points:
+                        item["points"] = _cell(values[2] if len(values) > 2 else "")
+                    plain[key].append(item)
+    wb.close()
+    try:
+        catalogue = validate_catalogue(plain)
+    except CatalogueInvalid as exc:
+        problems += exc.problems
+    if problems:
+        raise ImportProblems(problems)
+    return _store([catalogue], user, "xlsx")[0]
+
+
+def catalogue_workbook(version: CatalogueVersion | None) -> io.BytesIO:
+    """The xlsx form of a catalogue (or the empty template when version is None)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "指标"
+    ws.append(RULE_HEADERS)
+    meta = wb.create_sheet("体系")
+    bonus = wb.create_sheet("加分项")
+    veto = wb.create_sheet("否决项")
+    bonus.append(["编码", "内容", "分值"])
+    veto.append(["编码", "内容"])
+    if version is None:
+        for k in META_KEYS:
+            meta.append([k, {"层级": "村(社区)", "总分": 100, "加分上限": 3}.get(k, "")])
+        ws.append(["A", "组织领导", 20, "A1", "示例指标", 20, "查阅资料", "会议记录", "A1-1", "示例扣分项", 1, "否"])
+    else:
+        cat = load_tree(version.id)
+        for k, attr in META_KEYS.items():
+            value = getattr(cat, attr)
+            meta.append([k, LEVEL_WORDS.get(value, value) if attr == "level" else
+                         (float(value) if attr in ("total", "bonus_cap") else value)])
+        for c in cat.categories:
+            for i in c.indicators:
+                base = [c.code, c.name, float(c.points), i.code, i.title, float(i.points), "、".join(i.method_list),
+                        i.evidence]
+                for r in i.rules or [None]:
+                    ws.append(base + ([r.code, r.text, None if r.void else float(r.per), "是" if r.void else "否"]
+                                      if r else ["", "", None, ""]))
+        for b in cat.bonus_items:
+            bonus.append([b.code, b.text, float(b.points)])
+        for v in cat.veto_items:
+            veto.append([v.code, v.text])
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+def clone(version: CatalogueVersion, user: User) -> CatalogueVersion:
+    """A new (draft) version with the same content."""
+    new = create_version(validate_catalogue(to_plain(version)))
+    audit.record("catalogue.clone", user=user, obj=new, old={"from": f"{version.code} v{version.version}"},
+                 new={"code": new.code, "version": new.version})
+    db.session.commit()
+    return new
+
+
+def replace_draft(version: CatalogueVersion, text: str, user: User) -> CatalogueVersion:
+    """Edit a draft: its YAML form, checked whole; a frozen version is refused."""
+    if is_frozen(version):
+        raise ImportProblems(["该版本已被批次使用，不能修改；请先“复制为新版本”"])
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ImportProblems([f"YAML格式有误：{str(exc).splitlines()[0]}"]) from None
+    try:
+        data = validate_catalogue(raw)
+    except CatalogueInvalid as exc:
+        raise ImportProblems(exc.problems) from None
+    if data.code != version.code:
+        raise ImportProblems([f"编码须保持为“{version.code}”"])
+    try:
+        number = version.version
+        db.session.delete(version)
+        db.session.flush()
+        new = create_version(data)
+        new.version = number
+        audit.record("catalogue.edit", user=user, obj=new, new={"code": new.code, "version": number})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return new
+
+
+def indicator_count(version: CatalogueVersion) -> int:
+    return len(indicators_of(load_tree(version.id)))

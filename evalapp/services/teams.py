@@ -1,0 +1,92 @@
+"""Inspection teams: members, one leader, and the units each team inspects (each unit in scope to one team)."""
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Round, RoundUnit, Team, TeamMember, User
+from . import audit
+from .errors import Conflict, Invalid
+from .rounds import create_inspection_sheets
+
+
+def _inspector(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    if user is None or user.role != "inspector" or not user.active:
+        raise Invalid(f"“{(username or '').strip()[:64]}”不是启用的工作组成员账号", {"username": "须为工作组成员"})
+    return user
+
+
+def create_team(round_: Round, name: str, leader_username: str, actor: User) -> Team:
+    name = (name or "").strip()[:100]
+    if not name:
+        raise Invalid("请填写工作组名称", {"name": "请填写名称"})
+    if db.session.scalar(select(Team).where(Team.round_id == round_.id, Team.name == name)):
+        raise Invalid(f"工作组“{name}”已存在", {"name": "名称已存在"})
+    leader = _inspector(leader_username)
+    if db.session.scalar(select(TeamMember).where(TeamMember.round_id == round_.id, TeamMember.user_id == leader.id)):
+        raise Invalid(f"{leader.display_name}已在本批次的其他工作组", {"username": "已在其他工作组"})
+    team = Team(round_id=round_.id, name=name, leader_id=leader.id)
+    db.session.add(team)
+    db.session.flush()
+    db.session.add(TeamMember(round_id=round_.id, team_id=team.id, user_id=leader.id))
+    audit.record("team.create", user=actor, obj=team, round_id=round_.id, new={"name": name, "leader": leader.username})
+    _after_change(round_)
+    db.session.commit()
+    return team
+
+
+def add_member(team: Team, username: str, actor: User) -> None:
+    user = _inspector(username)
+    if db.session.scalar(select(TeamMember).where(TeamMember.round_id == team.round_id, TeamMember.user_id == user.id)):
+        raise Invalid(f"{user.display_name}已在本批次的工作组中", {"username": "已在工作组中"})
+    db.session.add(TeamMember(round_id=team.round_id, team_id=team.id, user_id=user.id))
+    audit.record("team.add_member", user=actor, obj=team, round_id=team.round_id, new={"member": user.username})
+    _after_change(team.round)
+    db.session.commit()
+
+
+def remove_member(team: Team, user_id: int, actor: User) -> None:
+    if team.leader_id == user_id:
+        raise Conflict("不能移除组长；请先指定其他组长")
+    member = db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id))
+    if member is None:
+        raise Invalid("该成员不在本组", {"member": "不在本组"})
+    db.session.delete(member)
+    audit.record("team.remove_member", user=actor, obj=team, round_id=team.round_id, old={"member": user_id})
+    db.session.commit()
+
+
+def set_leader(team: Team, username: str, actor: User) -> None:
+    user = _inspector(username)
+    if not db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)):
+        raise Invalid("组长须为本组成员", {"username": "须为本组成员"})
+    old = team.leader_id
+    team.leader_id = user.id
+    audit.record("team.leader", user=actor, obj=team, round_id=team.round_id, old={"leader": old},
+                 new={"leader": user.id})
+    db.session.commit()
+
+
+def assign(round_: Round, assignments: dict[int, int | None], actor: User) -> None:
+    """Unit id → team id (or None); each unit in scope belongs to at most one team by construction."""
+    teams = {t.id for t in db.session.scalars(select(Team).where(Team.round_id == round_.id))}
+    scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id))}
+    bad = [uid for uid, tid in assignments.items() if uid not in scope or (tid is not None and tid not in teams)]
+    if bad:
+        raise Invalid("分配有误：单位或工作组不属于本批次", {"assign": "单位或工作组不属于本批次"})
+    changed = {}
+    for uid, tid in assignments.items():
+        if scope[uid].team_id != tid:
+            if round_.status not in ("setup", "self_assessment") and scope[uid].team_id is not None:
+                raise Conflict("实地评估开始后不能把单位改派给其他工作组")
+            scope[uid].team_id = tid
+            changed[uid] = tid
+    audit.record("team.assign", user=actor, obj=round_, round_id=round_.id, new={str(k): v for k, v in changed.items()})
+    _after_change(round_)
+    db.session.commit()
+
+
+def _after_change(round_: Round) -> None:
+    """A team changed during inspection: new members and newly assigned units get their sheets."""
+    db.session.flush()
+    if round_.status == "inspection":
+        create_inspection_sheets(round_)

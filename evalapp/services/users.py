@@ -1,0 +1,110 @@
+"""Users: create, edit role and scope, deactivate (ending their sessions at once), reset passwords."""
+import re
+
+from sqlalchemy import select
+
+from ..domain.passwords import password_problems
+from ..extensions import db
+from ..models import OrgUnit, User
+from ..models.user import ROLES
+from . import audit
+from .accounts import end_all_sessions, hash_password, verify_password
+from .errors import Invalid
+
+USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
+SCOPE_LEVEL = {"township": "township", "village": "village"}
+
+
+def _scope(role: str, unit_code: str) -> OrgUnit | None:
+    if role not in ROLES:
+        raise Invalid("角色无效", {"role": "请选择角色"})
+    unit_code = (unit_code or "").strip()
+    if role in SCOPE_LEVEL:
+        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        if unit is None or unit.level != SCOPE_LEVEL[role]:
+            what = "镇(街道)" if role == "township" else "村(社区)"
+            raise Invalid(f"该角色须指定所属{what}的编码", {"unit_code": f"请填写{what}编码"})
+        return unit
+    return None
+
+
+def _password(password: str, username: str) -> str:
+    problems = password_problems(password or "", username)
+    if problems:
+        raise Invalid("；".join(problems), {"password": "；".join(problems)})
+    return hash_password(password)
+
+
+def create_user(username: str, display_name: str, role: str, unit_code: str, password: str, actor: User | None,
+                must_change: bool = True) -> User:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise Invalid("用户名须为3到64位小写字母、数字或 _ . -", {"username": "用户名格式无效"})
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise Invalid(f"用户名“{username}”已存在", {"username": "用户名已存在"})
+    display_name = (display_name or "").strip()[:100] or username
+    user = User(username=username, display_name=display_name, role=role, unit=_scope(role, unit_code),
+                password_hash=_password(password, username), must_change_password=must_change)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", user=actor, obj=user, unit_id=user.unit_id,
+                 new={"username": username, "role": role, "unit": unit_code or None})
+    db.session.commit()
+    return user
+
+
+def update_user(target: User, display_name: str, role: str, unit_code: str, actor: User) -> None:
+    unit = _scope(role, unit_code)
+    old = {"display_name": target.display_name, "role": target.role, "unit": target.unit.code if target.unit else None}
+    target.display_name = (display_name or "").strip()[:100] or target.username
+    changed_access = target.role != role or target.unit_id != (unit.id if unit else None)
+    target.role, target.unit = role, unit
+    if changed_access:
+        end_all_sessions(target.id)  # new rights start with a new log-in
+    audit.record("user.role" if changed_access else "user.update", user=actor, obj=target, unit_id=target.unit_id,
+                 old=old, new={"display_name": target.display_name, "role": role, "unit": unit.code if unit else None})
+    db.session.commit()
+
+
+def set_active(target: User, active: bool, actor: User) -> None:
+    if target.id == actor.id and not active:
+        raise Invalid("不能停用自己的账号", {"active": "不能停用自己"})
+    target.active = active
+    if not active:
+        end_all_sessions(target.id)
+    audit.record("user.activate" if active else "user.deactivate", user=actor, obj=target, unit_id=target.unit_id)
+    db.session.commit()
+
+
+def reset_password(target: User, password: str, actor: User | None) -> None:
+    """Set a new password that must be changed at the next log-in; open sessions end."""
+    target.password_hash = _password(password, target.username)
+    target.must_change_password = True
+    end_all_sessions(target.id)
+    audit.record("user.reset_password", user=actor, obj=target, unit_id=target.unit_id)
+    db.session.commit()
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user, current or ""):
+        raise Invalid("当前密码不正确", {"current": "当前密码不正确"})
+    if current == new:
+        raise Invalid("新密码不能与当前密码相同", {"password": "新密码不能与当前密码相同"})
+    user.password_hash = _password(new, user.username)
+    user.must_change_password = False
+    audit.record("user.change_password", user=user, obj=user)
+    db.session.commit()
+
+
+def list_users(role: str = "", unit_code: str = "", active: str = "", q: str = "") -> list[User]:
+    query = select(User).order_by(User.role, User.username)
+    if role in ROLES:
+        query = query.where(User.role == role)
+    if unit_code:
+        query = query.join(OrgUnit, OrgUnit.id == User.unit_id).where(OrgUnit.code == unit_code.strip())
+    if active in ("1", "0"):
+        query = query.where(User.active.is_(active == "1"))
+    if q:
+        like = f"%{q.strip()[:50]}%"
+        query = query.where(User.username.like(like) | User.display_name.like(like))
+    return db.session.scalars(query).all()

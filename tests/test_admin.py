@@ -1,0 +1,332 @@
+"""Administration: units, users, catalogues, rounds, teams and the audit log — imports all or nothing."""
+import io
+import zipfile
+
+import pytest
+import yaml
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from evalapp.extensions import db
+from evalapp.models import AuditEvent, CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, User
+from evalapp.services.catalogue_io import to_plain
+
+DEFAULT = __import__("pathlib").Path(__file__).parent.parent / "evalapp" / "data" / "indicators-2021.yaml"
+
+
+@pytest.fixture
+def admin(login_as):
+    return login_as("admin")
+
+
+def xlsx(rows, headers=("编码", "名称", "类型", "上级编码"), merge_header=False, as_text=True):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(headers))
+    for r in rows:
+        ws.append(list(r))
+    if merge_header:
+        ws.merge_cells("A1:B1")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def upload(client, url, data, name="units.xlsx"):
+    return client.post(url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def snapshot():
+    return sorted(db.session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.kind, OrgUnit.parent_id)).all())
+
+
+# -- units ---------------------------------------------------------------------------------------------------
+
+def test_units_import_upserts_by_code_and_is_idempotent(admin):
+    data = xlsx([["430603101003", "陆城村（更名）", "村", "430603101"],
+                 ["430603101099", "新建村", "村", "430603101"],
+                 ["430603101099001", "一组", "村民小组", "430603101099"]])
+    assert upload(admin, "/admin/units/import", data).status_code == 302
+    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    assert names["430603101003"] == "陆城村（更名）" and names["430603101099001"] == "一组"
+    before = snapshot()
+    assert upload(admin, "/admin/units/import", data).status_code == 302
+    assert snapshot() == before
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "units.import")
+                              .order_by(AuditEvent.id.desc()))
+    assert event.new == {"rows": 3, "created": 0, "updated": 0}
+
+
+def test_codes_with_full_width_digits_trailing_spaces_and_numbers_are_read(admin):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["编码", "名称", "类型", "上级编码"])
+    ws.append(["４３０６０３１０１０９８", " 全角村 ", "村 ", 430603101])  # full-width code, spaces, numeric parent
+    out = io.BytesIO()
+    wb.save(out)
+    assert upload(admin, "/admin/units/import", out.getvalue()).status_code == 302
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "430603101098"))
+    assert unit.name == "全角村" and unit.parent.code == "430603101"
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([["430603101003", "重复", "村", "430603101"], ["430603101003", "重复2", "村", "430603101"]],
+     "第4行：编码“430603101003”与第3行重复"),
+    ([["430603101097", "无上级", "村", "430603999"]], "第3行：上级编码“430603999”不存在"),
+    ([["430603101097", "坏类型", "乡", "430603101"]], "第3行：类型“乡”无效"),
+    ([["43060310197", "丢了0", "村", "430603101"]], "第3行：编码“43060310197”应为12位数字（可能被Excel去掉了开头的0"),
+    ([["43060310１0九", "中文编码", "村", "430603101"]], "第3行：编码“4306031010九”无效，只能是数字"),
+    ([["430603201", "甲镇", "镇", "430603201"]], "第3行：上级关系形成循环"),
+])
+def test_any_bad_row_refuses_the_whole_file_listing_every_row(admin, rows, message):
+    before = snapshot()
+    good = ["430603101096", "好村", "村", "430603101"]
+    response = upload(admin, "/admin/units/import", xlsx([good] + rows))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert snapshot() == before  # not even the good row was written
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "文件为空"),
+    (b"x" * (5 * 1024 * 1024 + 10), "文件过大"),
+    (b"<html>not a spreadsheet</html>", "不是Excel"),
+    (b"PK\x03\x04broken", "文件已损坏"),
+])
+def test_files_that_are_not_plain_xlsx_are_refused(admin, data, message):
+    before = snapshot()
+    response = upload(admin, "/admin/units/import", data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert snapshot() == before
+
+
+def test_macro_files_and_merged_headers_are_refused(admin):
+    data = xlsx([["430603101095", "宏村", "村", "430603101"]])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        dst.writestr("xl/vbaProject.bin", b"\x00macro")
+    assert "含宏" in upload(admin, "/admin/units/import", buf.getvalue()).get_data(as_text=True)
+    merged = upload(admin, "/admin/units/import", xlsx([["430603101095", "村", "村", "430603101"]], merge_header=True))
+    assert merged.status_code == 422 and "合并单元格" in merged.get_data(as_text=True)
+
+
+def test_exported_units_reimport_to_identical_data(admin):
+    before = snapshot()
+    exported = admin.get("/admin/units/export.xlsx")
+    ws = load_workbook(io.BytesIO(exported.data)).active
+    assert [c.value for c in ws[1]] == ["编码", "名称", "类型", "上级编码"]
+    assert upload(admin, "/admin/units/import", exported.data).status_code == 302
+    assert snapshot() == before
+    assert admin.get("/admin/units/template.xlsx").status_code == 200
+
+
+def test_unit_create_edit_move_and_deactivate(admin):
+    r = admin.post("/admin/units", data={"code": "430603101094", "name": "新村", "kind": "村",
+                                         "parent_code": "430603101"})
+    assert r.status_code == 302
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "430603101094"))
+    bad = admin.post(f"/admin/units/{unit.id}/edit", data={"name": "新村", "kind": "村", "parent_code": "430603"})
+    assert bad.status_code == 422 and 'value="430603"' in bad.get_data(as_text=True)
+    admin.post(f"/admin/units/{unit.id}/edit", data={"name": "迁移村", "kind": "村", "parent_code": "430603102"})
+    db.session.refresh(unit)
+    assert unit.parent.code == "430603102" and unit.name == "迁移村"
+    admin.post(f"/admin/units/{unit.id}/active", data={"active": "0"})
+    db.session.refresh(unit)
+    assert unit.active is False
+
+
+# -- users ---------------------------------------------------------------------------------------------------
+
+def test_user_creation_enforces_the_password_policy_and_scope(admin, app):
+    weak = admin.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "village",
+                                            "unit_code": "430603101003", "password": "short"})
+    assert weak.status_code == 422 and "密码至少10个字符" in weak.get_data(as_text=True)
+    assert 'value="zhang"' in weak.get_data(as_text=True)
+    common = admin.post("/admin/users", data={"username": "zhang", "role": "village", "unit_code": "430603101003",
+                                              "password": "password123"})
+    assert "过于常见" in common.get_data(as_text=True)
+    no_scope = admin.post("/admin/users", data={"username": "zhang", "role": "village", "password": "长城-Yunxi-2026"})
+    assert "村(社区)的编码" in no_scope.get_data(as_text=True)
+    ok = admin.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "village",
+                                          "unit_code": "430603101003", "password": "长城-Yunxi-2026"})
+    assert ok.status_code == 302
+    user = db.session.scalar(select(User).where(User.username == "zhang"))
+    assert user.must_change_password and user.unit.name == "陆城村"
+
+
+def test_first_login_must_change_the_password(admin, app):
+    admin.post("/admin/users", data={"username": "li4", "role": "finance", "password": "Initial-pass-2026"})
+    client = app.test_client()
+    client.post("/login", data={"username": "li4", "password": "Initial-pass-2026"})
+    assert client.get("/finance/").headers["Location"] == "/account/password"
+    refused = client.post("/account/password", data={"current": "Initial-pass-2026", "password": "short",
+                                                     "password2": "short"})
+    assert refused.status_code == 422
+    client.post("/account/password", data={"current": "Initial-pass-2026", "password": "Changed-pass-2026",
+                                           "password2": "Changed-pass-2026"})
+    assert client.get("/finance/").status_code == 200
+
+
+def test_deactivation_ends_a_live_session_at_once(admin, login_as):
+    village = login_as("village")
+    assert village.get("/selfassess/").status_code == 200
+    target = db.session.scalar(select(User).where(User.username == "village"))
+    admin.post(f"/admin/users/{target.id}/active", data={"active": "0"})
+    assert village.get("/selfassess/").status_code == 302
+
+
+def test_role_change_and_password_reset(admin, login_as, app):
+    target = db.session.scalar(select(User).where(User.username == "finance"))
+    finance = login_as("finance")
+    admin.post(f"/admin/users/{target.id}", data={"display_name": "财政", "role": "district", "unit_code": ""})
+    db.session.refresh(target)
+    assert target.role == "district"
+    assert finance.get("/finance/").status_code == 302  # rights changed: the old session ended
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.role"))
+    assert event.old["role"] == "finance" and event.new["role"] == "district"
+    admin.post(f"/admin/users/{target.id}/password", data={"password": "Reset-pass-2026"})
+    db.session.refresh(target)
+    assert target.must_change_password
+
+
+def test_user_list_filters(admin):
+    html = admin.get("/admin/users?role=inspector").get_data(as_text=True)
+    assert 'data-user="leader"' in html and 'data-user="village"' not in html
+    html = admin.get("/admin/users?unit_code=430603101003").get_data(as_text=True)
+    assert 'data-user="village"' in html and 'data-user="leader"' not in html
+
+
+# -- catalogues ------------------------------------------------------------------------------------------------
+
+def test_catalogue_export_reimports_to_identical_content(admin):
+    version = db.session.scalar(select(CatalogueVersion).where(CatalogueVersion.code == "VC-2021"))
+    exported = admin.get(f"/admin/catalogues/{version.id}/export.xlsx")
+    assert upload(admin, "/admin/catalogues/import", exported.data, "vc.xlsx").status_code == 302
+    new = db.session.scalar(select(CatalogueVersion).where(CatalogueVersion.code == "VC-2021",
+                                                           CatalogueVersion.version == 2))
+    assert to_plain(new) == to_plain(version)
+
+
+def test_catalogue_yaml_import_and_every_problem_listed(admin):
+    raw = yaml.safe_load(DEFAULT.read_text(encoding="utf-8"))
+    broken = raw["catalogues"][1]
+    broken["categories"][0]["points"] = 21
+    broken["categories"][1]["indicators"][0]["deductions"][0].pop("void")
+    before = db.session.scalar(select(func.count(CatalogueVersion.id)))
+    response = upload(admin, "/admin/catalogues/import", yaml.safe_dump({"catalogues": [broken]},
+                                                                         allow_unicode=True).encode(), "c.yaml")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "一级指标 A：二级指标分值合计20.00，与一级指标分值21.00不符" in html and "扣分项 B1-1" in html
+    assert db.session.scalar(select(func.count(CatalogueVersion.id))) == before
+    ok = upload(admin, "/admin/catalogues/import", DEFAULT.read_bytes(), "d.yaml")
+    assert ok.status_code == 302
+    assert db.session.scalar(select(func.count(CatalogueVersion.id))) == before + 2
+
+
+def test_frozen_version_cannot_be_edited_and_clone_makes_a_draft(admin):
+    version = db.session.scalar(select(CatalogueVersion).where(CatalogueVersion.code == "VC-2021"))
+    text = yaml.safe_dump(to_plain(version), allow_unicode=True)
+    frozen = admin.post(f"/admin/catalogues/{version.id}/edit", data={"yaml": text})
+    assert frozen.status_code == 422 and "不能修改" in frozen.get_data(as_text=True)
+    admin.post(f"/admin/catalogues/{version.id}/clone")
+    draft = db.session.scalar(select(CatalogueVersion).where(CatalogueVersion.code == "VC-2021",
+                                                             CatalogueVersion.version == 2))
+    plain = to_plain(draft)
+    plain["name"] = "修订版"
+    bad = dict(plain, total=99)
+    refused = admin.post(f"/admin/catalogues/{draft.id}/edit", data={"yaml": yaml.safe_dump(bad, allow_unicode=True)})
+    assert refused.status_code == 422 and "与总分99.00不符" in refused.get_data(as_text=True)
+    saved = admin.post(f"/admin/catalogues/{draft.id}/edit", data={"yaml": yaml.safe_dump(plain, allow_unicode=True)})
+    assert saved.status_code == 302
+    edited = db.session.scalar(select(CatalogueVersion).where(CatalogueVersion.code == "VC-2021",
+                                                              CatalogueVersion.version == 2))
+    assert edited.name == "修订版"
+
+
+# -- rounds and teams ----------------------------------------------------------------------------------------------
+
+def _new_round(admin):
+    ts = db.session.scalar(select(CatalogueVersion.id).where(CatalogueVersion.code == "TS-2021"))
+    vc = db.session.scalar(select(CatalogueVersion.id).where(CatalogueVersion.code == "VC-2021"))
+    r = admin.post("/admin/rounds", data={"name": "2023年度评估验收", "township_catalogue_id": ts,
+                                          "village_catalogue_id": vc, "threshold": "95", "tolerance": "1",
+                                          "self_due": "2023-11-25", "inspection_start": "2023-12-01",
+                                          "inspection_end": "2023-12-20"})
+    assert r.status_code == 302
+    return db.session.scalar(select(Round).where(Round.name == "2023年度评估验收"))
+
+
+def test_round_settings_refuse_bad_input_and_keep_it(admin):
+    round_ = _new_round(admin)
+    bad = admin.post(f"/admin/rounds/{round_.id}/settings", data={"threshold": "nan", "tolerance": "1",
+                                                                  "self_due": "2023-13-45"})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "合格线" in html and "日期“2023-13-45”无效" in html
+    assert 'value="nan"' in html
+    db.session.refresh(round_)
+    assert round_.threshold == 95
+
+
+def test_phase_guards_pilot_warnings_and_one_team_per_unit(admin):
+    round_ = _new_round(admin)
+    lucheng = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "陆城镇"))
+    villages = [v.id for v in lucheng.children][:3]
+    admin.post(f"/admin/rounds/{round_.id}/scope", data={"unit": [lucheng.id, *villages]})
+    page = admin.get(f"/admin/rounds/{round_.id}").get_data(as_text=True)
+    assert "陆城镇：试点村(社区)3个" in page  # a warning, not a block
+    assert db.session.scalar(select(func.count()).select_from(RoundUnit).where(RoundUnit.round_id == round_.id)) == 4
+    admin.post(f"/admin/rounds/{round_.id}/advance")  # setup → self_assessment: self sheets
+    assert db.session.scalar(select(func.count(Sheet.id)).where(Sheet.round_id == round_.id)) == 4
+    refused = admin.post(f"/admin/rounds/{round_.id}/advance")
+    assert refused.status_code == 409 and "尚未分配工作组" in refused.get_data(as_text=True)
+    admin.post(f"/admin/rounds/{round_.id}/teams", data={"name": "甲组", "leader": "leader"})
+    admin.post(f"/admin/rounds/{round_.id}/teams", data={"name": "乙组", "leader": "leader2"})
+    teams = {t.name: t.id for t in db.session.scalars(select(Team).where(Team.round_id == round_.id))}
+    dup = admin.post(f"/admin/rounds/{round_.id}/teams/{teams['乙组']}/members", data={"username": "leader"})
+    assert dup.status_code == 422 and "已在本批次的工作组中" in dup.get_data(as_text=True)
+    admin.post(f"/admin/rounds/{round_.id}/teams/{teams['甲组']}/members", data={"username": "inspector"})
+    assign = {f"unit_{uid}": teams["甲组"] for uid in [lucheng.id, *villages]}
+    assign[f"unit_{villages[0]}"] = teams["乙组"]
+    admin.post(f"/admin/rounds/{round_.id}/assign", data=assign)
+    team_of = dict(db.session.execute(select(RoundUnit.unit_id, RoundUnit.team_id)
+                                      .where(RoundUnit.round_id == round_.id)).all())
+    assert team_of[villages[0]] == teams["乙组"] and team_of[lucheng.id] == teams["甲组"]
+    assert admin.post(f"/admin/rounds/{round_.id}/advance").status_code == 302
+    db.session.refresh(round_)
+    assert round_.status == "inspection"
+    # 甲组: 2 members × 3 units + 3 finals; 乙组: 1 member × 1 unit + 1 final; plus 4 self sheets
+    assert db.session.scalar(select(func.count(Sheet.id)).where(Sheet.round_id == round_.id)) == 4 + 9 + 2
+
+
+# -- audit log -------------------------------------------------------------------------------------------------
+
+def test_audit_view_filters_and_exports(admin, login_as):
+    login_as("village")
+    html = admin.get("/admin/audit?action=login&username=village").get_data(as_text=True)
+    assert 'data-action="login.success"' in html and 'data-action="unit' not in html
+    export = admin.get("/admin/audit/export.xlsx?action=login")
+    rows = list(load_workbook(io.BytesIO(export.data)).active.iter_rows(min_row=2, values_only=True))
+    assert rows and all(r[2].startswith("login") for r in rows)
+
+
+# -- CLI -------------------------------------------------------------------------------------------------------
+
+def test_cli_jobs(app, tmp_path):
+    runner = app.test_cli_runner()
+    path = tmp_path / "units.xlsx"
+    path.write_bytes(xlsx([["430603101093", "命令行村", "村", "430603101"]]))
+    assert runner.invoke(args=["import-units", str(path)]).exit_code == 0
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(xlsx([["430603101093", "命令行村", "乡", "430603101"]]))
+    result = runner.invoke(args=["import-units", str(bad)])
+    assert result.exit_code != 0 and "类型“乡”无效" in result.output
+    assert runner.invoke(args=["import-catalogue", str(DEFAULT)]).exit_code == 0
+    r = runner.invoke(args=["create-user", "wang5", "--role", "inspector", "--name", "王五"],
+                      input="Cli-pass-2026x\nCli-pass-2026x\n")
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(args=["set-password", "wang5"], input="Other-pass-2026\nOther-pass-2026\n")
+    assert r.exit_code == 0, r.output
+    assert db.session.scalar(select(User).where(User.username == "wang5")).must_change_password
