@@ -94,3 +94,24 @@ def test_no_horizontal_scrolling_on_tablets_and_tap_targets_are_large(live_serve
         ".stepper .btn, [data-action=full]",
         "els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])")
     assert sizes and all(w >= 44 and h >= 44 for w, h in sizes)
+
+
+def test_an_expired_csrf_token_never_throws_away_what_was_entered(app, live_server, page):
+    app.config["WTF_CSRF_ENABLED"] = True  # the real protection, as in production
+    page.console.allowed_statuses.add(400)
+    log_in(page, live_server, "inspector")
+    page.click("text=陆城村")
+    page.wait_for_selector("#ind-A1")
+    # the page's token expires (as after a long day offline); the next save is refused, renewed and retried
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    page.wait_for_timeout(2100)
+    saves = []
+    page.on("response", lambda r: saves.append(r.status) if r.request.method == "PUT" else None)
+    page.click("#ind-A2 [data-rule='A2-1'] [data-step='1']")
+    page.fill("#note-A2", "第3户未在名册中")
+    wait_saved(page, "A2")
+    assert saves[0] == 400 and saves[-1] == 200  # refused for the stale token, then saved with a fresh one
+    page.reload()
+    page.wait_for_selector("#ind-A2")
+    assert page.inner_text("#ind-A2 [data-role=score]") == "5.50"
+    assert page.input_value("#note-A2") == "第3户未在名册中"
