@@ -169,12 +169,9 @@ def review(sheet_id: int):
         flash("此评分表当前不能审核（可能已被他人处理）", "warning")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
-        if request.form.get("action") == "approve":
-            sheet_service.approve_sheet(sheet, current_user)
-            flash(f"{sheet.unit.name}的评分表已审核通过", "success")
-        else:
-            sheet_service.return_sheet(sheet, current_user, request.form.get("comment", ""))
-            flash(f"{sheet.unit.name}的评分表已退回", "info")
+        outcome = sheet_service.review_sheet(sheet, current_user, request.form.get("action", ""),
+                                             request.form.get("comment", ""))
+        flash(f"{sheet.unit.name}的评分表{outcome}", "success")
     except ServiceError as exc:
         flash(exc.message, "danger")
         return render_template("scoring/sheet.html", view=sheet_service.sheet_view(sheet), editable=False,

@@ -153,12 +153,9 @@ def review(sheet_id: int):
         flash("此自评表当前不能审核：可能已被退回、通过或撤回，请查看最新状态", "warning")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
-        if request.form.get("action") == "approve":
-            sheet_service.approve_sheet(sheet, current_user)
-            flash(f"{sheet.unit.name}的自评表已审核通过", "success")
-        else:
-            sheet_service.return_sheet(sheet, current_user, request.form.get("comment", ""))
-            flash(f"{sheet.unit.name}的自评表已退回", "info")
+        outcome = sheet_service.review_sheet(sheet, current_user, request.form.get("action", ""),
+                                             request.form.get("comment", ""))
+        flash(f"{sheet.unit.name}的自评表{outcome}", "success")
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status, typed_comment=request.form.get("comment", ""))

@@ -324,3 +324,12 @@ def return_sheet(sheet: Sheet, user: User, comment: str) -> None:
     if len(comment) > 2000 or "\x00" in comment:
         raise Invalid("退回意见过长或含有无效字符", {"comment": "退回意见不能超过2000字"})
     move_sheet(sheet, "returned", user, comment)
+
+
+def review_sheet(sheet: Sheet, user: User, action: str, comment: str) -> str:
+    """A reviewer's decision from a form: "approve", or a return (which needs a comment). Returns what happened."""
+    if action == "approve":
+        approve_sheet(sheet, user)
+        return "已审核通过"
+    return_sheet(sheet, user, comment)
+    return "已退回"
