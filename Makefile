@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test test-pg translations migrate seed clean loadtest
+.PHONY: setup run test test-pg translations migrate seed clean loadtest bench
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -49,3 +49,8 @@ clean:
 loadtest: setup
 	$(BIN)/python bench/loadtest.py --db postgresql --seconds $${SECONDS_:-60}
 	$(BIN)/python bench/loadtest.py --db sqlite --seconds $${SECONDS_:-60}
+
+# Benchmarks against same-run floors (bench/run.py), SQLite then PostgreSQL; SIZES=94x20 for a quick look.
+bench: setup
+	$(BIN)/python bench/run.py --db sqlite --sizes $${SIZES:-94x20,375x20,1500x20}
+	$(BIN)/python bench/run.py --db postgresql --sizes $${SIZES:-94x20,375x20,1500x20}

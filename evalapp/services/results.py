@@ -43,11 +43,9 @@ def round_results(round_: Round) -> list[UnitResult]:
         .outerjoin(parent, parent.id == OrgUnit.parent_id)
         .where(RoundUnit.round_id == round_.id).order_by(OrgUnit.code)
     ).all()
-    sheets = db.session.execute(
-        select(Sheet.id, Sheet.unit_id, Sheet.kind, Sheet.status)
-        .where(Sheet.round_id == round_.id, Sheet.kind.in_(("self", "final")))
-    ).all()
-    figures = sheet_figures(s.id for s in sheets)
+    in_round = (Sheet.round_id == round_.id, Sheet.kind.in_(("self", "final")))
+    sheets = db.session.execute(select(Sheet.id, Sheet.unit_id, Sheet.kind, Sheet.status).where(*in_round)).all()
+    figures = sheet_figures((s.id for s in sheets), scope=select(Sheet.id).where(*in_round))
     by_unit: dict[tuple[int, str], tuple] = {(s.unit_id, s.kind): s for s in sheets}
     caps = {"township": round_.township_catalogue.bonus_cap, "village": round_.village_catalogue.bonus_cap}
     rows = []
@@ -127,11 +125,11 @@ class FailingUnit:
     vetoes: list[tuple[str, str]]           # (item text, finding)
 
 
-def failing_units(round_: Round) -> list[FailingUnit]:
+def failing_units(round_: Round, results: list[UnitResult] | None = None) -> list[FailingUnit]:
     """The 通报 list: units that did not pass, each with its three weakest indicators and any veto finding."""
     from ..models import Indicator, Score, SheetVeto, VetoItem
 
-    rows = [r for r in round_results(round_) if r.result is not Result.PASS]
+    rows = [r for r in (results if results is not None else round_results(round_)) if r.result is not Result.PASS]
     sheet_ids = [r.final_sheet_id for r in rows if r.final_sheet_id]
     lost: dict[int, list] = {}
     for sheet_id, code, title, points_lost in db.session.execute(

@@ -163,7 +163,7 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
 
     data = eligibility(round_)
     vetoes = {f.unit.code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in f.vetoes)
-              for f in failing_units(round_) if f.vetoes}
+              for f in failing_units(round_, [line.row.unit for line in data.lines]) if f.vetoes}
     status = "正式" if data.final else "草稿"
     header = "" if data.final else "&C草稿 — 未公布"
     detail_rows = []
