@@ -115,3 +115,27 @@ def test_an_expired_csrf_token_never_throws_away_what_was_entered(app, live_serv
     page.wait_for_selector("#ind-A2")
     assert page.inner_text("#ind-A2 [data-role=score]") == "5.50"
     assert page.input_value("#note-A2") == "第3户未在名册中"
+
+
+def test_a_stale_version_shows_both_values_and_the_inspector_chooses(live_server, browser, page):
+    page.console.allowed_statuses.add(409)
+    log_in(page, live_server, "inspector")
+    page.click("text=陆城村")
+    page.wait_for_selector("#ind-A3")
+    url = page.url
+    other = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()  # the same inspector, 2nd tablet
+    log_in(other, live_server, "inspector")
+    other.goto(url)
+    other.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")
+    wait_saved(other, "A3")  # saved 7.00 as version 1
+    page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")
+    page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")  # this tablet still holds version 0: 6.00
+    page.wait_for_selector("#ind-A3 [data-role=conflict]:not([hidden])")
+    assert page.inner_text("#ind-A3 [data-role=mine]") == "6.00"
+    assert page.inner_text("#ind-A3 [data-role=theirs]") == "7.00"
+    page.click("#ind-A3 [data-action=keep-mine]")
+    wait_saved(page, "A3")
+    other.reload()
+    other.wait_for_selector("#ind-A3")
+    assert other.inner_text("#ind-A3 [data-role=score]") == "6.00"  # chosen, never silently overwritten
+    other.context.close()
