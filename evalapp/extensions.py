@@ -26,7 +26,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded values after a commit (no reload of the sheet, round and catalogue on every
+# autosave); code that changes rows behind the ORM's back (conditional UPDATEs) expires what it touched.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
