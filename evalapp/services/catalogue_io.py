@@ -9,7 +9,7 @@ from ..domain.catalogue import CatalogueData, CatalogueInvalid, validate_catalog
 from ..extensions import db
 from ..models import CatalogueVersion, Round, User
 from . import audit
-from .catalogues import create_version, indicators_of, load_tree
+from .catalogues import create_version, load_tree
 from .imports import ImportProblems, read_sheet
 
 RULE_HEADERS = ["一级指标编码", "一级指标名称", "一级指标分值", "二级指标编码", "二级指标名称", "二级指标分值", "评估方式",
@@ -212,7 +212,3 @@ def replace_draft(version: CatalogueVersion, text: str, user: User) -> Catalogue
         db.session.rollback()
         raise
     return new
-
-
-def indicator_count(version: CatalogueVersion) -> int:
-    return len(indicators_of(load_tree(version.id)))

@@ -72,13 +72,6 @@ def extras(sheet: Sheet) -> SelfExtras:
     return SelfExtras(comments, history, documents)
 
 
-def queue_status(sheet: Sheet, scored: int) -> str:
-    """The queue's words: 未开始 / 填报中 / 已提交 / 已退回 / 已通过."""
-    if sheet.status == "draft":
-        return "未开始" if scored == 0 and not sheet.summary else "填报中"
-    return {"submitted": "已提交", "returned": "已退回", "approved": "已通过"}[sheet.status]
-
-
 def township_village_ids(township_id: int) -> list[int]:
     return list(db.session.scalars(select(OrgUnit.id).where(OrgUnit.parent_id == township_id)))
 

@@ -78,14 +78,6 @@ def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
     return unit_total([figures.score_sum], [figures.bonus_sum], bonus_cap)
 
 
-def get_sheet(sheet_id: int) -> Sheet:
-    """A sheet by id, or NotFound."""
-    sheet = db.session.get(Sheet, sheet_id)
-    if sheet is None:
-        raise NotFound("评分表不存在")
-    return sheet
-
-
 def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
     """The sheet's scores keyed by indicator id, deductions loaded."""
     rows = db.session.scalars(
