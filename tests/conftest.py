@@ -260,7 +260,7 @@ def complete_round(totals: dict, *, vetoes: dict | None = None, bonus: dict | No
 
     from evalapp.models import BonusItem, Round, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
     from evalapp.services.catalogues import indicators_of, load_tree
-    from evalapp.services.sheets import move_sheet
+    from evalapp.services.sheets import move_sheet, refresh_figures
 
     round_ = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
     admin = db.session.scalar(select(User).where(User.username == "admin"))
@@ -286,6 +286,8 @@ def complete_round(totals: dict, *, vetoes: dict | None = None, bonus: dict | No
             item = db.session.scalar(select(VetoItem).where(VetoItem.catalogue_id == catalogue.id,
                                                             VetoItem.code == vetoes[name]))
             db.session.add(SheetVeto(sheet_id=sheet.id, veto_item_id=item.id, description="查实弄虚作假"))
+        db.session.flush()
+        refresh_figures(Sheet.id == sheet.id)  # what every service that writes scores does
         db.session.commit()
         for member in db.session.scalars(select(Sheet).where(
                 Sheet.round_id == round_.id, Sheet.unit_id == sheet.unit_id, Sheet.kind == "inspector")):

@@ -105,8 +105,8 @@ def put_score(sheet_id: int, code: str):
     entry, version = score_entry(json_body())
     score = sheet_service.save_score(sheet, code[:32], entry, current_user, version)
     state = sheet_service.score_state(score)
-    # The sheet's figures only (three aggregate queries), not the whole sheet: this runs on every autosave.
-    figures = sheet_service.sheet_figures([sheet.id])[sheet.id]
+    # The sheet's stored figures only (one row), not the whole sheet: this runs on every autosave.
+    figures = sheet_service.figures_of(sheet)
     total = sheet_service.sheet_total(figures, sheet_service.catalogue_for_sheet(sheet).bonus_cap)
     return jsonify(indicator=code, **state, sheet_total=f"{total:.2f}", scored=figures.scored,
                    missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")

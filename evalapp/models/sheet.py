@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint,
+    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,6 +50,14 @@ class Sheet(db.Model):
     unlocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The sheet's figures, kept by services.sheets.refresh_figures in the transaction of every change to its scores,
+    # bonus items or vetoes, so results read one row per sheet instead of summing every score.
+    score_sum: Mapped[Decimal] = mapped_column(Numeric(9, 2, asdecimal=True), default=Decimal("0.00"),
+                                               server_default="0")
+    scored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bonus_sum: Mapped[Decimal] = mapped_column(Numeric(9, 2, asdecimal=True), default=Decimal("0.00"),
+                                               server_default="0")
+    vetoed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     round: Mapped[Round] = relationship()
     unit: Mapped[OrgUnit] = relationship()

@@ -8,9 +8,10 @@ from ..domain.numbers import InvalidInput, parse_points
 from ..domain.scoring import members_disagree, proposed_final, validate_final
 from ..extensions import db
 from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
+from ..models.base import utcnow
 from . import audit
 from .errors import Invalid
-from .sheets import SheetView, find_indicator, sheet_view, store_score
+from .sheets import SheetView, find_indicator, refresh_sheet, sheet_view, store_score
 
 
 @dataclass
@@ -119,12 +120,17 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
     if errors:
         raise Invalid("输入有误，请检查", errors)
     old = {"bonus": sorted(b.item.code for b in final.bonuses), "veto": sorted(v.item.code for v in final.vetoes)}
-    # Delete, flush, insert: replacing the collections would insert before deleting and hit the unique keys.
+    # Delete, flush, insert: replacing the collections would insert before deleting and hit the unique keys. The old
+    # rows leave the session too, since a new row may reuse a deleted row's id.
+    for row in [*final.bonuses, *final.vetoes]:
+        db.session.expunge(row)
     db.session.execute(SheetBonus.__table__.delete().where(SheetBonus.sheet_id == final.id))
     db.session.execute(SheetVeto.__table__.delete().where(SheetVeto.sheet_id == final.id))
     db.session.add_all([SheetBonus(sheet_id=final.id, bonus_item_id=items[c].id) for c in sorted(set(bonus_codes))])
     db.session.add_all([SheetVeto(sheet_id=final.id, veto_item_id=vetoes[c].id, description=t.strip())
                         for c, t in sorted(veto.items())])
+    db.session.flush()
+    refresh_sheet(final, utcnow())
     db.session.expire(final, ["bonuses", "vetoes"])
     audit.record("sheet.bonus_veto", user=user, obj=final, unit_id=final.unit_id, round_id=final.round_id, old=old,
                  new={"bonus": sorted(set(bonus_codes)), "veto": sorted(veto)},

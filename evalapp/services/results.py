@@ -9,7 +9,7 @@ from ..domain.aggregation import Gap, RollUp, competition_ranks, gap, roll_up
 from ..domain.scoring import Result, evaluate, points_missing
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, Sheet
-from .sheets import sheet_figures, sheet_total
+from .sheets import figures_of, sheet_total
 
 
 @dataclass
@@ -36,34 +36,41 @@ class UnitResult:
 
 
 def round_results(round_: Round) -> list[UnitResult]:
-    """Per unit in scope: self and final totals and the result (未完成 unless the final sheet is approved)."""
+    """Per unit in scope: self and final totals and the result (未完成 unless the final sheet is approved).
+
+    Two queries whatever the size: the units, and their self and final sheets with the figures each sheet keeps.
+    """
     parent = aliased(OrgUnit)
     units = db.session.execute(
-        select(OrgUnit, parent.code).join(RoundUnit, RoundUnit.unit_id == OrgUnit.id)
+        select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.level, parent.code.label("parent_code"))
+        .join(RoundUnit, RoundUnit.unit_id == OrgUnit.id)
         .outerjoin(parent, parent.id == OrgUnit.parent_id)
         .where(RoundUnit.round_id == round_.id).order_by(OrgUnit.code)
     ).all()
-    in_round = (Sheet.round_id == round_.id, Sheet.kind.in_(("self", "final")))
-    sheets = db.session.execute(select(Sheet.id, Sheet.unit_id, Sheet.kind, Sheet.status).where(*in_round)).all()
-    figures = sheet_figures((s.id for s in sheets), scope=select(Sheet.id).where(*in_round))
+    sheets = db.session.execute(
+        select(Sheet.id, Sheet.unit_id, Sheet.kind, Sheet.status, Sheet.score_sum, Sheet.scored, Sheet.bonus_sum,
+               Sheet.vetoed).where(Sheet.round_id == round_.id, Sheet.kind.in_(("self", "final")))
+    ).all()
     by_unit: dict[tuple[int, str], tuple] = {(s.unit_id, s.kind): s for s in sheets}
     caps = {"township": round_.township_catalogue.bonus_cap, "village": round_.village_catalogue.bonus_cap}
+    threshold, tolerance = round_.threshold, round_.tolerance
     rows = []
-    for unit, parent_code in units:
+    for unit in units:
         cap = caps.get(unit.level, Decimal(0))
         self_sheet, final_sheet = by_unit.get((unit.id, "self")), by_unit.get((unit.id, "final"))
-        self_total = (sheet_total(figures[self_sheet.id], cap)
-                      if self_sheet is not None and figures[self_sheet.id].scored else None)
-        final_total = veto = None
-        if final_sheet is not None and figures[final_sheet.id].scored:
-            final_total = sheet_total(figures[final_sheet.id], cap)
-            veto = figures[final_sheet.id].veto
+        self_total = (sheet_total(figures_of(self_sheet), cap)
+                      if self_sheet is not None and self_sheet.scored else None)
+        final_total = None
+        veto = False
+        if final_sheet is not None and final_sheet.scored:
+            final_total = sheet_total(figures_of(final_sheet), cap)
+            veto = final_sheet.vetoed
         approved = final_sheet is not None and final_sheet.status == "approved"
         rows.append(UnitResult(
-            unit.id, unit.code, unit.name, unit.level, parent_code if unit.level == "village" else unit.code,
+            unit.id, unit.code, unit.name, unit.level, unit.parent_code if unit.level == "village" else unit.code,
             self_total, final_total, final_sheet.status if final_sheet is not None else None,
-            evaluate(final_total, round_.threshold, veto=bool(veto), complete=approved),
-            gap(self_total, final_total, round_.tolerance),
+            evaluate(final_total, threshold, veto=bool(veto), complete=approved),
+            gap(self_total, final_total, tolerance),
             final_sheet.id if final_sheet is not None else None,
             self_sheet.id if self_sheet is not None else None,
         ))
@@ -109,11 +116,15 @@ def round_report(round_: Round) -> Report:
                                   points_missing(u.final_total, round_.threshold)
                                   if u.result is not Result.INCOMPLETE else None))
     rows.sort(key=lambda r: (r.unit.township_code or "", r.unit.level != "township", r.unit.code))
-    townships = []
-    for code in sorted({r.unit.township_code for r in rows if r.unit.township_code}):
-        own = next((r for r in rows if r.unit.level == "township" and r.unit.code == code), None)
-        villages = [r.unit for r in rows if r.unit.level == "village" and r.unit.township_code == code]
-        townships.append(TownshipRow(own, _roll(villages)))
+    own: dict[str, ReportRow] = {}
+    villages: dict[str, list[UnitResult]] = {}
+    for r in rows:
+        if r.unit.level == "township":
+            own[r.unit.code] = r
+        elif r.unit.township_code:
+            villages.setdefault(r.unit.township_code, []).append(r.unit)
+    townships = [TownshipRow(own.get(code), _roll(villages.get(code, [])))
+                 for code in sorted(set(own) | set(villages))]
     summary = {level: _roll([u for u in units if u.level == level]) for level in ("township", "village")}
     return Report(round_, rows, townships, summary)
 
@@ -125,22 +136,36 @@ class FailingUnit:
     vetoes: list[tuple[str, str]]           # (item text, finding)
 
 
+def veto_findings(round_: Round) -> dict[int, list[tuple[str, str]]]:
+    """The veto findings of the round's final sheets: sheet id → [(item text, finding)]."""
+    from ..models import SheetVeto, VetoItem
+
+    found: dict[int, list] = {}
+    for sheet_id, text, finding in db.session.execute(
+            select(SheetVeto.sheet_id, VetoItem.text, SheetVeto.description)
+            .join(VetoItem, VetoItem.id == SheetVeto.veto_item_id)
+            .join(Sheet, Sheet.id == SheetVeto.sheet_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final").order_by(SheetVeto.id)):
+        found.setdefault(sheet_id, []).append((text, finding))
+    return found
+
+
 def failing_units(round_: Round, results: list[UnitResult] | None = None) -> list[FailingUnit]:
     """The 通报 list: units that did not pass, each with its three weakest indicators and any veto finding."""
-    from ..models import Indicator, Score, SheetVeto, VetoItem
+    from ..models import Indicator, Score
 
     rows = [r for r in (results if results is not None else round_results(round_)) if r.result is not Result.PASS]
-    sheet_ids = [r.final_sheet_id for r in rows if r.final_sheet_id]
+    failing = {r.final_sheet_id for r in rows if r.final_sheet_id}
     lost: dict[int, list] = {}
+    # The round's final sheets as a subquery, not a list of ids: a province has more failing units than a
+    # statement may carry parameters.
     for sheet_id, code, title, points_lost in db.session.execute(
             select(Score.sheet_id, Indicator.code, Indicator.title, (Indicator.points - Score.points))
             .join(Indicator, Indicator.id == Score.indicator_id)
-            .where(Score.sheet_id.in_(sheet_ids), Indicator.points > Score.points)):
-        lost.setdefault(sheet_id, []).append((code, title, Decimal(points_lost)))
-    vetoes: dict[int, list] = {}
-    for sheet_id, text, finding in db.session.execute(
-            select(SheetVeto.sheet_id, VetoItem.text, SheetVeto.description)
-            .join(VetoItem, VetoItem.id == SheetVeto.veto_item_id).where(SheetVeto.sheet_id.in_(sheet_ids))):
-        vetoes.setdefault(sheet_id, []).append((text, finding))
+            .join(Sheet, Sheet.id == Score.sheet_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.points > Score.points)):
+        if sheet_id in failing:
+            lost.setdefault(sheet_id, []).append((code, title, Decimal(points_lost)))
+    vetoes = veto_findings(round_)
     return [FailingUnit(r, sorted(lost.get(r.final_sheet_id, []), key=lambda x: (-x[2], x[0]))[:3],
                         vetoes.get(r.final_sheet_id, [])) for r in rows]

@@ -14,6 +14,7 @@ from ..models.base import utcnow
 from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
 from .seed import seed_catalogues
+from .sheets import refresh_figures
 
 CHUNK = 20_000
 
@@ -95,5 +96,6 @@ def generate(townships: int, villages_per_township: int, seed: int = 1) -> Round
                                  for sid, uid in finals if rng.random() < 0.1])
     _bulk(SheetVeto.__table__, [dict(sheet_id=sid, veto_item_id=veto[level_of[uid]], description="规模测试否决")
                                 for sid, uid in finals if rng.random() < 0.01])
+    refresh_figures(Sheet.round_id == round_.id)
     db.session.commit()
     return round_

@@ -39,38 +39,58 @@ def catalogue_for_sheet(sheet: Sheet) -> CatalogueVersion:
 
 
 def sheet_figures(sheet_ids: Iterable[int], scope=None) -> dict[int, SheetFigures]:
-    """Score sums, counts, bonus sums and veto flags for many sheets in three GROUP BY queries.
+    """The stored figures (score sum, count, bonus sum, veto) of many sheets, in one query.
 
-    `scope`, a SELECT of sheet ids, replaces the literal id list in the queries (a round's thousands of sheets are
+    `scope`, a SELECT of sheet ids, replaces the literal id list in the query (a round's thousands of sheets are
     better joined than listed); `sheet_ids` then only names the sheets to report.
     """
     ids = list(sheet_ids)
     if not ids:
         return {}
     members = scope if scope is not None else ids
-    scores = {
-        row.sheet_id: row
-        for row in db.session.execute(
-            select(Score.sheet_id, func.sum(Score.points).label("total"), func.count(Score.id).label("n"))
-            .where(Score.sheet_id.in_(members)).group_by(Score.sheet_id)
-        )
-    }
-    bonuses = dict(db.session.execute(
-        select(SheetBonus.sheet_id, func.sum(BonusItem.points))
-        .join(BonusItem, BonusItem.id == SheetBonus.bonus_item_id)
-        .where(SheetBonus.sheet_id.in_(members)).group_by(SheetBonus.sheet_id)
-    ).all())
-    vetoes = set(db.session.scalars(select(SheetVeto.sheet_id).where(SheetVeto.sheet_id.in_(members)).distinct()))
-    out = {}
-    for sid in ids:
-        row = scores.get(sid)
-        out[sid] = SheetFigures(
-            score_sum=Decimal(row.total or 0) if row else ZERO,
-            scored=row.n if row else 0,
-            bonus_sum=Decimal(bonuses.get(sid) or 0),
-            veto=sid in vetoes,
-        )
-    return out
+    rows = {row.id: row for row in db.session.execute(
+        select(Sheet.id, Sheet.score_sum, Sheet.scored, Sheet.bonus_sum, Sheet.vetoed).where(Sheet.id.in_(members)))}
+    return {sid: figures_of(rows[sid]) if sid in rows else SheetFigures(ZERO, 0, ZERO, False) for sid in ids}
+
+
+def figures_of(row) -> SheetFigures:
+    """SheetFigures from a row carrying a sheet's stored figure columns."""
+    return SheetFigures(score_sum=Decimal(row.score_sum), scored=row.scored, bonus_sum=Decimal(row.bonus_sum),
+                        veto=bool(row.vetoed))
+
+
+def refresh_figures(*where) -> None:
+    """Recompute the stored figures of the sheets matching `where` from their scores, bonus items and vetoes.
+
+    One UPDATE with correlated subqueries, so the figures are a function of the rows, never a running sum that could
+    drift. Callers that change one sheet use refresh_sheet, which takes the row lock first.
+    """
+    db.session.execute(update(Sheet).where(*where).values(
+        score_sum=func.coalesce(select(func.sum(Score.points)).where(Score.sheet_id == Sheet.id)
+                                .scalar_subquery(), 0),
+        scored=select(func.count(Score.id)).where(Score.sheet_id == Sheet.id).scalar_subquery(),
+        bonus_sum=func.coalesce(select(func.sum(BonusItem.points)).join(
+            SheetBonus, SheetBonus.bonus_item_id == BonusItem.id).where(SheetBonus.sheet_id == Sheet.id)
+            .scalar_subquery(), 0),
+        vetoed=select(SheetVeto.id).where(SheetVeto.sheet_id == Sheet.id).exists(),
+    ).execution_options(synchronize_session=False))
+
+
+FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed")
+
+
+def refresh_sheet(sheet: Sheet, now: datetime) -> None:
+    """Mark a sheet changed and recompute its stored figures, in the caller's transaction.
+
+    Two statements on purpose. The first UPDATE takes the sheet's row lock: on PostgreSQL a concurrent save of another
+    indicator of the same sheet waits there until the first commits, and the second statement then reads under a
+    fresh READ COMMITTED snapshot that holds both scores. (A single UPDATE would re-check the row after the wait but
+    evaluate its subqueries with the old snapshot, losing the other save.) SQLite serialises writers anyway.
+    """
+    sheet.updated_at = now
+    db.session.flush()
+    refresh_figures(Sheet.id == sheet.id)
+    db.session.expire(sheet, FIGURE_COLUMNS)
 
 
 def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
@@ -165,8 +185,8 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
             db.session.execute(ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
         for rule_id, count in sorted(deductions.items()):
             db.session.add(ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count))
-        sheet.updated_at = now
         db.session.flush()
+        refresh_sheet(sheet, now)
         db.session.expire(score, ["deductions"])
         audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
                      old=old, new=score_state(score), detail=f"sheet={sheet.id} indicator={indicator.code}")

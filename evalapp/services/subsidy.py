@@ -159,11 +159,13 @@ def _remark(line: Line, vetoes: dict[str, str]) -> str:
 
 def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, str]:
     """The 奖补资格表 (汇总, 明细, 说明) as xlsx; returns (file, name, SHA-256 of the detail rows). Audited."""
-    from .results import failing_units
+    from .results import veto_findings
 
     data = eligibility(round_)
-    vetoes = {f.unit.code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in f.vetoes)
-              for f in failing_units(round_, [line.row.unit for line in data.lines]) if f.vetoes}
+    findings = veto_findings(round_)
+    vetoes = {line.row.unit.code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in found)
+              for line in data.lines
+              if line.row.unit.result.value != "pass" and (found := findings.get(line.row.unit.final_sheet_id))}
     status = "正式" if data.final else "草稿"
     header = "" if data.final else "&C草稿 — 未公布"
     detail_rows = []

@@ -18,15 +18,17 @@ def _session_cookie(app, username):
     return client.get_cookie("session").value
 
 
-def _parallel(base, cookie, method, path, body, n=10):
+def _parallel(base, cookie, method, path, body=None, n=10):
+    """Send n requests at once (one path and body, or `path` as a list of (path, body), one request each)."""
     import http.client
     import json
     from urllib.parse import urlsplit
 
+    requests = list(path) if isinstance(path, list) else [(path, body)] * n
     statuses = []
-    barrier = threading.Barrier(n)
+    barrier = threading.Barrier(len(requests))
 
-    def one():
+    def one(path, body):
         parts = urlsplit(base)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         barrier.wait()
@@ -35,7 +37,7 @@ def _parallel(base, cookie, method, path, body, n=10):
         statuses.append(conn.getresponse().status)
         conn.close()
 
-    threads = [threading.Thread(target=one) for _ in range(n)]
+    threads = [threading.Thread(target=one, args=request) for request in requests]
     for t in threads:
         t.start()
     for t in threads:
