@@ -115,7 +115,12 @@ def indicator_score(spec: IndicatorSpec, entry: ScoreEntry) -> Decimal:
 
 def unit_total(indicator_scores: Iterable[Decimal], bonus_points: Iterable[Decimal], bonus_cap: Decimal) -> Decimal:
     """Σ indicator scores + min(Σ bonus, cap), two decimals, half-up."""
-    return q2(sum(indicator_scores, ZERO) + min(sum(bonus_points, ZERO), bonus_cap))
+    return capped_total(sum(indicator_scores, ZERO), sum(bonus_points, ZERO), bonus_cap)
+
+
+def capped_total(score_sum: Decimal, bonus_sum: Decimal, bonus_cap: Decimal) -> Decimal:
+    """unit_total from the sums a sheet keeps: the score sum + min(bonus sum, cap), two decimals, half-up."""
+    return q2(score_sum + min(bonus_sum, bonus_cap))
 
 
 class Result(str, Enum):

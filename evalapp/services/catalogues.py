@@ -1,4 +1,7 @@
 """Storing catalogues and reading them back as the domain's specs."""
+import threading
+from collections import OrderedDict
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -45,6 +48,40 @@ def load_tree(catalogue_id: int) -> CatalogueVersion:
             selectinload(CatalogueVersion.veto_items),
         )
     ).one()
+
+
+_trees: OrderedDict[tuple, CatalogueVersion] = OrderedDict()
+_trees_lock = threading.Lock()
+TREE_CACHE_SIZE = 16
+
+
+def cached_tree(version: CatalogueVersion) -> CatalogueVersion:
+    """A catalogue tree shared by the requests of this process, for reading only (the scoring page's hot path).
+
+    A version used by a round is frozen, and an edited draft is stored anew, so (id, created_at) names one
+    content for good. The tree is loaded whole (categories, indicators, rules, bonus and veto items) and detached
+    from the session that loaded it: never add it to a session or change it.
+    """
+    key = (version.id, version.created_at)
+    with _trees_lock:
+        tree = _trees.get(key)
+        if tree is not None:
+            _trees.move_to_end(key)
+            return tree
+    tree = load_tree(version.id)
+    objects = [tree, *tree.categories, *tree.bonus_items, *tree.veto_items]
+    for category in tree.categories:
+        objects += category.indicators
+        for indicator in category.indicators:
+            objects += indicator.rules
+    for obj in objects:  # detached, so no later session can expire or refresh what other requests read
+        if obj in db.session:  # (expunging the version cascades to most of its tree)
+            db.session.expunge(obj)
+    with _trees_lock:
+        _trees[key] = tree
+        while len(_trees) > TREE_CACHE_SIZE:
+            _trees.popitem(last=False)
+    return tree
 
 
 def indicator_spec(indicator: Indicator) -> IndicatorSpec:

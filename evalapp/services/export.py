@@ -3,10 +3,10 @@ import io
 import re
 
 import xlsxwriter
-from sqlalchemy import select
+from sqlalchemy import Float, cast, select
 
 from ..extensions import db
-from ..models import OrgUnit, Round, Score
+from ..models import Indicator, OrgUnit, Round, Score, Sheet
 from .catalogues import indicators_of, load_tree
 from .results import round_results
 
@@ -29,21 +29,37 @@ def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
                                         "strings_to_urls": False, "strings_to_numbers": False})
 
 
+def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> dict[int, list]:
+    """The final sheets' scores of one catalogue as a row of cells per sheet (column order of `columns`,
+    indicator id → position; None where unscored), from one streamed query; points as floats, as a cell holds them.
+    """
+    width = len(columns)
+    rows: dict[int, list] = {}
+    query = (select(Score.sheet_id, Score.indicator_id, cast(Score.points, Float))
+             .join(Sheet, Sheet.id == Score.sheet_id)
+             .join(Indicator, Indicator.id == Score.indicator_id)
+             .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.catalogue_id == catalogue_id))
+    for sheet_id, indicator_id, points in db.session.connection().execution_options(yield_per=10_000).execute(query):
+        row = rows.get(sheet_id)
+        if row is None:
+            row = rows[sheet_id] = [None] * width
+        row[columns[indicator_id]] = points
+    return rows
+
+
 def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
     """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis."""
     results = round_results(round_)
-    final_ids = [r.final_sheet_id for r in results if r.final_sheet_id]
-    points = {(sid, iid): p for sid, iid, p in db.session.execute(
-        select(Score.sheet_id, Score.indicator_id, Score.points).where(Score.sheet_id.in_(final_ids)))}
-    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all())
+    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.level == "township")).all())
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True})
     num = wb.add_format({"num_format": "0.00"})
     draft = "" if round_.status == "published" else "草稿 — 未公布"
     for level, label in (("township", "镇(街道)"), ("village", "村(社区)")):
-        catalogue = load_tree(round_.catalogue_for(level).id)
-        indicators = indicators_of(catalogue)
+        catalogue_id = round_.catalogue_for(level).id
+        indicators = indicators_of(load_tree(catalogue_id))
+        scores = final_scores(round_, catalogue_id, {ind.id: j for j, ind in enumerate(indicators)})
         ws = wb.add_worksheet(label)
         head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果"] + \
                [f"{i.code} {i.title}（{i.points:.2f}）" for i in indicators]
@@ -56,8 +72,12 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
         ws.set_column(7, 7 + len(indicators), 12)
         if draft:
             ws.set_header(f"&C{draft}")
-        rows = [r for r in results if r.level == level]
-        for n, r in enumerate(rows, start=1):
+        blank = [None] * len(indicators)
+        n = 0
+        for r in results:
+            if r.level != level:
+                continue
+            n += 1
             ws.write_number(n, 0, n)
             ws.write_string(n, 1, r.code)
             ws.write_string(n, 2, safe_text(r.name))
@@ -68,13 +88,10 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
                 else:
                     ws.write_number(n, col, float(value), num)
             ws.write_string(n, 6, r.result.label)
-            for j, ind in enumerate(indicators):
-                p = points.get((r.final_sheet_id, ind.id))
-                if p is None:
-                    ws.write_blank(n, 7 + j, None)
-                else:
-                    ws.write_number(n, 7 + j, float(p), num)
-        ws.autofilter(0, 0, max(len(rows), 1), len(head) - 1)
+            for col, points in enumerate(scores.get(r.final_sheet_id, blank), start=7):
+                if points is not None:  # an unscored cell stays empty
+                    ws.write_number(n, col, points, num)
+        ws.autofilter(0, 0, max(n, 1), len(head) - 1)
     wb.close()
     buffer.seek(0)
     suffix = "" if round_.status == "published" else "_草稿"

@@ -3,7 +3,7 @@ import random
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from ..extensions import db
 from ..models import (
@@ -20,6 +20,18 @@ CHUNK = 20_000
 
 
 def _bulk(table, rows: list[dict]) -> None:
+    """Insert many rows: COPY on PostgreSQL (several times faster than batched INSERTs), executemany elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
     for i in range(0, len(rows), CHUNK):
         db.session.execute(insert(table), rows[i:i + CHUNK])
 
@@ -97,5 +109,9 @@ def generate(townships: int, villages_per_township: int, seed: int = 1) -> Round
     _bulk(SheetVeto.__table__, [dict(sheet_id=sid, veto_item_id=veto[level_of[uid]], description="规模测试否决")
                                 for sid, uid in finals if rng.random() < 0.01])
     refresh_figures(Sheet.round_id == round_.id)
+    db.session.commit()
+    # Planner statistics for the new rows now, as autovacuum would later: without them PostgreSQL joins a
+    # million-row table by nested loops (round results took 119 s instead of 1 s at 1,500 × 20).
+    db.session.execute(text("ANALYZE"))
     db.session.commit()
     return round_

@@ -19,7 +19,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit
-from .catalogues import indicator_spec, indicators_of, load_tree
+from .catalogues import cached_tree, indicator_spec, indicators_of
 from .errors import Conflict, Invalid, NotFound
 
 
@@ -252,8 +252,8 @@ class SheetView:
 
 
 def sheet_view(sheet: Sheet) -> SheetView:
-    """Load a sheet with its catalogue, scores, evidence and figures."""
-    catalogue = load_tree(catalogue_for_sheet(sheet).id)
+    """Load a sheet with its catalogue (shared, read-only), scores, evidence and figures."""
+    catalogue = cached_tree(catalogue_for_sheet(sheet))
     indicators = indicators_of(catalogue)
     scores = scores_by_indicator(sheet)
     evidence: dict[int, list] = {}

@@ -1,0 +1,185 @@
+"""The pages people wait for, through gunicorn on loopback, each beside /healthz on the same server.
+
+Used by bench/run.py after it has generated a database: `measure(url, round_id)` serves that database with
+gunicorn, logs in an inspector and a district user, and times, with the same client and concurrency for each path:
+  healthz    GET /healthz                          (the floor: the server and the client, no application work)
+  scoring    GET /inspection/sheets/<id>           (the scoring page of a 20-to-25-indicator sheet)
+  autosave   PUT /api/v1/sheets/<id>/scores/<code> (one indicator saved, as the tablet does on every change)
+  results    GET /results/rounds/<id>              (the district's results page for the whole round)
+Returns p50/p95/p99 in milliseconds per path and each p50 as a ratio of the healthz p50.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "bench-pass-2021"
+CONCURRENCY = 4
+REQUESTS = 240  # per path, after a warm-up of 2 per client
+WARM_UP = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Client:
+    """One keep-alive connection with a session cookie and a CSRF token."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.cookie = ""
+        self.csrf = ""
+
+    def request(self, method: str, path: str, body=None, form: bool = False) -> tuple[int, bytes, float]:
+        headers = {"Cookie": self.cookie, "X-CSRFToken": self.csrf}
+        if form:
+            data = "&".join(f"{k}={v}" for k, v in body.items())
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            data = None if body is None else json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        start = time.perf_counter()
+        self.conn.request(method, path, body=data, headers=headers)
+        response = self.conn.getresponse()
+        payload = response.read()
+        elapsed = time.perf_counter() - start
+        for k, v in response.getheaders():
+            if k.lower() == "set-cookie" and v.startswith("session="):
+                self.cookie = v.split(";")[0]
+        return response.status, payload, elapsed
+
+    def login(self, username: str) -> None:
+        _, page, _ = self.request("GET", "/login")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1).decode()
+        status, _, _ = self.request("POST", "/login", {"csrf_token": token, "username": username,
+                                                       "password": PASSWORD}, form=True)
+        assert status == 302, f"log-in of {username} failed: {status}"
+        self.csrf = json.loads(self.request("GET", "/api/v1/csrf")[1])["csrf_token"]
+
+
+def prepare(round_id: int) -> dict:
+    """In the bench database (app context open): an editable inspector sheet, known passwords, a district user."""
+    from sqlalchemy import select, update
+
+    from evalapp.extensions import db
+    from evalapp.models import Round, Sheet, User
+    from evalapp.services.accounts import hash_password
+    from evalapp.services.catalogues import indicators_of, load_tree
+
+    round_ = db.session.get(Round, round_id)
+    inspector = db.session.scalar(select(User).where(User.role == "inspector").order_by(User.id))
+    sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == round_id, Sheet.inspector_id == inspector.id)
+                              .order_by(Sheet.id.desc()))  # a village: the larger catalogue
+    pw = hash_password(PASSWORD)
+    inspector.password_hash = pw
+    inspector.must_change_password = False
+    district = db.session.scalar(select(User).where(User.username == "bench-district"))
+    if district is None:
+        district = User(username="bench-district", display_name="区评估办", role="district", password_hash=pw)
+        db.session.add(district)
+    db.session.execute(update(Sheet).where(Sheet.id == sheet.id).values(status="draft"))
+    round_.status = "inspection"  # scoring is open again, so the autosave is accepted
+    codes = [i.code for i in indicators_of(load_tree(round_.catalogue_for(sheet.unit.level).id))]
+    db.session.commit()
+    return {"inspector": inspector.username, "sheet_id": sheet.id, "codes": codes}
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1)]
+
+
+def _timed(port: int, username: str, make_request, after=None) -> dict:
+    """REQUESTS requests from CONCURRENCY clients; make_request(client_index, n) → (method, path, body), and
+    after(client_index, status, payload) sees each answer."""
+    latencies, statuses, lock = [], {}, threading.Lock()
+    per_client = REQUESTS // CONCURRENCY
+    clients = [Client(port) for _ in range(CONCURRENCY)]
+    for c in clients:
+        if username:
+            c.login(username)
+    barrier = threading.Barrier(CONCURRENCY)
+
+    def run(i: int) -> None:
+        client = clients[i]
+        for n in range(WARM_UP):
+            status, payload, _ = client.request(*make_request(i, n))
+            after and after(i, status, payload)
+        barrier.wait()
+        for n in range(WARM_UP, WARM_UP + per_client):
+            status, payload, elapsed = client.request(*make_request(i, n))
+            after and after(i, status, payload)
+            with lock:
+                latencies.append(elapsed * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CONCURRENCY)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.conn.close()
+    return {"p50_ms": round(statistics.median(latencies), 2), "p95_ms": round(_percentile(latencies, 95), 2),
+            "p99_ms": round(_percentile(latencies, 99), 2), "requests": len(latencies),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+def measure(url: str, round_id: int, kind: str) -> dict:
+    """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the four paths."""
+    from evalapp.extensions import db
+
+    setup = prepare(round_id)
+    db.session.remove()
+    db.engine.dispose()
+    port = free_port()
+    env = dict(os.environ, EVALAPP_SECRET_KEY="bench", EVALAPP_ENV="development",
+               EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
+    env.pop("DATABASE_URL", None)
+    env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
+    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), "--workers", "2", "--threads", "4",
+                               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "wsgi:app"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        sheet, codes = setup["sheet_id"], setup["codes"]
+        versions: dict[int, int] = {}  # client → the version of its indicator it last saw
+
+        def autosave(i, n):  # one indicator per client: no client conflicts with another
+            return ("PUT", f"/api/v1/sheets/{sheet}/scores/{codes[i % len(codes)]}",
+                    {"deductions": [], "note": f"bench {n}", "version": versions.get(i, 0)})
+
+        def saved(i, status, payload):
+            if status == 200:
+                versions[i] = json.loads(payload)["version"]
+
+        report = {
+            "healthz": _timed(port, "", lambda i, n: ("GET", "/healthz", None)),
+            "scoring": _timed(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheet}", None)),
+            "autosave": _timed(port, setup["inspector"], autosave, saved),
+            "results": _timed(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None)),
+        }
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    floor = report["healthz"]["p50_ms"]
+    for path in ("scoring", "autosave", "results"):
+        report[path]["ratio_p50"] = round(report[path]["p50_ms"] / floor, 2)
+    report["server_errors"] = err.count("Traceback")
+    report["concurrency"] = CONCURRENCY
+    return report
