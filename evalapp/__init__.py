@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)
 
     from . import cli, errors, security, templating
+    from .services import versions  # noqa: F401  (registers the results change counter)
 
     @app.teardown_request
     def close_uploads(exc):

@@ -167,6 +167,16 @@ def blank_db_url(databases):
     return databases.new_url()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test starts with empty per-process caches (they are keyed by database; tests reuse names)."""
+    from evalapp.services import catalogues, results
+
+    catalogues._trees.clear()
+    results._reports.clear()
+    yield
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

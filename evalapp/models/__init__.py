@@ -7,9 +7,10 @@ from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
 from .user import ApiToken, User, UserSession
+from .version import DataVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "EvidenceFile", "Indicator",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DataVersion", "DeductionRule", "EvidenceFile", "Indicator",
     "OrgUnit", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",

@@ -63,20 +63,28 @@ def _round_or_404(round_id: int):
 @bp.get("/rounds/<int:round_id>")
 @role_required("district", "admin", "finance")
 def round_results(round_id: int):
-    from flask import request
+    from flask import current_app, request
 
     from ..auth.forms import EmptyForm
-    from ..services.results import round_report
+    from ..pagination import paginate
+    from ..services.results import cached_round_report
 
     round_ = _round_or_404(round_id)
-    report = round_report(round_)
+    report = cached_round_report(round_)
     township, level, result = (request.args.get(k, "") for k in ("township", "level", "result"))
     sort = request.args.get("sort", "code")
-    rows = [r for r in report.rows
-            if (not township or r.unit.township_code == township) and (not level or r.unit.level == level)
-            and (not result or r.unit.result.value == result)]
-    rows.sort(key=SORTS.get(sort, SORTS["code"]))
-    return render_template("results/round.html", report=report, rows=rows, form=EmptyForm(),
+    rows = report.rows
+    if township or level or result:
+        rows = [r for r in rows
+                if (not township or r.unit.township_code == township) and (not level or r.unit.level == level)
+                and (not result or r.unit.result.value == result)]
+    if sort in SORTS and sort != "code":  # the report is in unit order already
+        rows = sorted(rows, key=SORTS[sort])
+    townships = [t for t in report.townships if not township or (t.township and t.township.unit.code == township)]
+    size = current_app.config["RESULTS_PAGE_SIZE"]
+    return render_template("results/round.html", report=report, page=paginate(rows, request.args.get("page"), size),
+                           township_page=paginate(townships, request.args.get("tpage"), size // 2),
+                           form=EmptyForm(),
                            filters={"township": township, "level": level, "result": result, "sort": sort},
                            result_filters=RESULT_FILTERS)
 
@@ -133,10 +141,10 @@ def unlock(sheet_id: int):
 @role_required("district", "admin", "finance")
 def dashboard(round_id: int):
     from ..services.dashboard import dashboard_data
-    from ..services.results import round_report
+    from ..services.results import cached_round_report
 
     round_ = _round_or_404(round_id)
-    report = round_report(round_)
+    report = cached_round_report(round_)
     return render_template("results/dashboard.html", round=round_, data=dashboard_data(round_, report))
 
 

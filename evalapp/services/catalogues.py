@@ -62,7 +62,7 @@ def cached_tree(version: CatalogueVersion) -> CatalogueVersion:
     content for good. The tree is loaded whole (categories, indicators, rules, bonus and veto items) and detached
     from the session that loaded it: never add it to a session or change it.
     """
-    key = (version.id, version.created_at)
+    key = (db.engine.url.render_as_string(), version.id, version.created_at)
     with _trees_lock:
         tree = _trees.get(key)
         if tree is not None:

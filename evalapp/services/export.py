@@ -39,7 +39,8 @@ def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> d
              .join(Sheet, Sheet.id == Score.sheet_id)
              .join(Indicator, Indicator.id == Score.indicator_id)
              .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.catalogue_id == catalogue_id))
-    for sheet_id, indicator_id, points in db.session.connection().execution_options(yield_per=10_000).execute(query):
+    # Streamed in batches (a server-side cursor on PostgreSQL), for this statement only.
+    for sheet_id, indicator_id, points in db.session.connection().execute(query.execution_options(yield_per=10_000)):
         row = rows.get(sheet_id)
         if row is None:
             row = rows[sheet_id] = [None] * width

@@ -1,5 +1,6 @@
 """Round results: every unit in scope against the threshold, from SQL aggregates."""
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, select
@@ -9,6 +10,7 @@ from ..domain.aggregation import Gap, RollUp, competition_ranks, gap, roll_up
 from ..domain.scoring import Result, capped_total, evaluate, points_missing
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, Sheet
+from .versions import results_version
 
 
 @dataclass
@@ -87,7 +89,7 @@ class TownshipRow:
 
 @dataclass
 class Report:
-    round: Round
+    round: Round | None  # None only inside the per-process cache
     rows: list[ReportRow]
     townships: list[TownshipRow]
     summary: dict[str, RollUp]
@@ -121,6 +123,31 @@ def round_report(round_: Round) -> Report:
                  for code in sorted(set(own) | set(villages))]
     summary = {level: _roll([u for u in units if u.level == level]) for level in ("township", "village")}
     return Report(round_, rows, townships, summary)
+
+
+_reports: dict[tuple[str, int], tuple[int, Report]] = {}
+_reports_lock = threading.Lock()
+REPORT_CACHE_SIZE = 4
+
+
+def cached_round_report(round_: Round) -> Report:
+    """round_report, kept per process until anything it is computed from changes (services.versions).
+
+    The counter is read before the data, so a report is never filed under a newer counter than it has seen. A
+    province's report (31,500 units) takes about a second to compute and a dictionary lookup to reuse.
+    """
+    version = results_version()
+    key = (db.engine.url.render_as_string(), round_.id)  # one process may serve more than one database
+    with _reports_lock:
+        hit = _reports.get(key)
+    if hit is not None and hit[0] == version:
+        return replace(hit[1], round=round_)
+    report = round_report(round_)
+    with _reports_lock:
+        _reports[key] = (version, replace(report, round=None))
+        while len(_reports) > REPORT_CACHE_SIZE:
+            _reports.pop(next(iter(_reports)))
+    return report
 
 
 @dataclass

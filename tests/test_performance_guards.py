@@ -1,0 +1,169 @@
+"""Regression guards for issue 9: work that must not grow with the number of units, and the results cache.
+
+Query counts, not timings: the count of SQL statements is exact on any machine, and a query per row shows up as a
+count that grows from 10 units to 100.
+"""
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, select
+
+from evalapp.extensions import db
+from evalapp.models import Round, Sheet, User
+from evalapp.services.scale import generate
+from tests.conftest import make_user
+from tests.test_results import completed  # noqa: F401  (the 2021 round, scored and approved)
+
+
+@contextmanager
+def counting():
+    """Count the SQL statements run inside the block."""
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def _open_for_scoring(round_: Round) -> tuple[User, Sheet]:
+    """The round back in inspection with one inspector sheet editable, and that inspector able to log in."""
+    from evalapp.services.accounts import hash_password
+
+    sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == round_.id, Sheet.kind == "inspector")
+                              .order_by(Sheet.id.desc()))
+    inspector = sheet.inspector
+    inspector.password_hash = hash_password("demo-pass-2021")
+    sheet.status = "draft"
+    round_.status = "inspection"
+    db.session.commit()
+    return inspector, sheet
+
+
+def _costs(app, townships: int, villages: int, seed: int) -> dict[str, int]:
+    """Statements run by each hot path on a generated district of townships × (1 + villages) units."""
+    from evalapp.services.export import results_workbook
+    from evalapp.services.results import round_report
+    from evalapp.services.subsidy import eligibility_workbook
+
+    round_ = generate(townships, villages, seed=seed)
+    inspector, sheet = _open_for_scoring(round_)
+    make_user(f"district{seed}", "district")
+    db.session.commit()
+    costs = {}
+    for name, run in (
+        ("results", lambda: round_report(round_)),
+        ("workbook", lambda: results_workbook(round_)),
+        ("subsidy", lambda: eligibility_workbook(round_, inspector)),
+    ):
+        run()  # warm: the first call may load what later calls find in the session
+        db.session.expire_all()
+        with counting() as statements:
+            run()
+        costs[name] = len(statements)
+    client = app.test_client()
+    client.post("/login", data={"username": inspector.username, "password": "demo-pass-2021"})
+    assert client.get(f"/inspection/sheets/{sheet.id}").status_code == 200
+    with counting() as statements:
+        assert client.get(f"/inspection/sheets/{sheet.id}").status_code == 200
+    costs["scoring page"] = len(statements)
+    district = app.test_client()
+    district.post("/login", data={"username": f"district{seed}", "password": "demo-pass-2021"})
+    assert district.get(f"/results/rounds/{round_.id}").status_code == 200
+    with counting() as statements:
+        assert district.get(f"/results/rounds/{round_.id}?page=2").status_code == 200
+    costs["results page"] = len(statements)
+    return costs
+
+
+def test_query_counts_are_the_same_for_10_and_100_units(empty_app):
+    small = _costs(empty_app, 2, 4, seed=11)     # 2 × (1 + 4) = 10 units
+    large = _costs(empty_app, 5, 19, seed=12)    # 5 × (1 + 19) = 100 units
+    assert small == large, (small, large)
+    assert all(n > 0 for n in small.values())
+
+
+def test_the_results_counter_moves_with_result_data_only(app, login_as):
+    from evalapp.services.versions import results_version
+    from tests.conftest import sheet_of
+
+    before = results_version()
+    login_as("district")  # a log-in writes sessions and users, not results
+    assert results_version() == before
+    client = login_as("inspector")
+    sheet = sheet_of("inspector", "陆城村")
+    assert client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "version": 0}).status_code == 200
+    assert results_version() == before + 1
+    refused = client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "version": 0})
+    assert refused.status_code == 409  # rolled back: nothing changed, nothing counted
+    assert results_version() == before + 1
+
+
+def test_results_page_reuses_its_report_until_a_score_changes(completed, app, login_as):  # noqa: F811
+    from tests.conftest import sheet_of
+
+    district = login_as("district")
+    first = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
+    with counting() as statements:
+        again = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
+    assert again == first.replace(_csrf(first), _csrf(again))
+    assert not any("FROM scores" in s or "FROM sheets" in s for s in statements)  # served from the cache
+    # Publishing changes the round: the page shows it at once.
+    assert 'data-testid="draft"' in again
+    assert district.post(f"/results/rounds/{completed.id}/publish",
+                         data={"confirm_incomplete": "1"}).status_code in (302, 303)
+    published = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
+    assert 'data-testid="draft"' not in published
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    return found.group(1) if found else ""
+
+
+def test_results_page_is_paginated_and_keeps_the_filters(completed, app, login_as):  # noqa: F811
+    app.config["RESULTS_PAGE_SIZE"] = 4
+    district = login_as("district")
+    html = district.get(f"/results/rounds/{completed.id}?level=village").get_data(as_text=True)
+    units = html.split('data-testid="units"')[1].split("</table>")[0]
+    assert units.count("data-unit=") == 4
+    assert 'data-testid="pager-page"' in html and "第1/" in html
+    second = district.get(f"/results/rounds/{completed.id}?level=village&page=2").get_data(as_text=True)
+    page2 = second.split('data-testid="units"')[1].split("</table>")[0]
+    assert page2.count("data-unit=") >= 1 and not set(_units(page2)) & set(_units(units))
+    assert "level=village" in second.split('data-testid="pager-page"')[1].split("</nav>")[0]
+    for bad in ("abc", "-3", "99999", "1e9", "\x00"):
+        response = district.get(f"/results/rounds/{completed.id}", query_string={"page": bad})
+        assert response.status_code == 200
+
+
+def _units(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'data-unit="([^"]+)"', html)
+
+
+@pytest.mark.parametrize("total", [Decimal("95.00"), Decimal("94.99")])
+def test_cached_results_still_apply_the_threshold(completed, login_as, total):  # noqa: F811
+    """The counter sees a direct change of a stored total too (a refresh of the sheet's figures)."""
+    from evalapp.services.results import cached_round_report
+    from evalapp.services.sheets import refresh_figures
+
+    report = cached_round_report(completed)
+    final = next(r for r in report.rows if r.unit.level == "village" and r.unit.result.value == "pass")
+    sheet = db.session.get(Sheet, final.unit.final_sheet_id)
+    score = max(sheet.scores, key=lambda s: s.points)
+    score.points = score.points - (final.unit.final_total - total)
+    db.session.flush()
+    refresh_figures(Sheet.id == sheet.id)
+    db.session.commit()
+    again = next(r for r in cached_round_report(completed).rows if r.unit.code == final.unit.code)
+    assert again.unit.final_total == total
+    assert again.unit.result.value == ("pass" if total >= 95 else "fail")
