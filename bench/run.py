@@ -1,12 +1,17 @@
 """Benchmarks of the hot paths, each beside its floor measured in the same run (ratios hold on a noisy machine).
 
-    python bench/run.py --db sqlite|postgresql --sizes 94x20,375x20,1500x20 [--runs 5]
+    python bench/run.py --db sqlite|postgresql --sizes 94x20,375x20,1500x20 [--runs 5] [--no-http]
 
-For each size it builds a database with `demo-scale`, then times (median of --runs after a warm-up):
-  results   round_results() (totals, results, roll-up input)  vs  one plain SQL scan summing points by sheet
-  subsidy   the eligibility workbook                          vs  xlsxwriter constant_memory, same cells, constants
-  workbook  the district results workbook                     vs  the same floor for its cells
-and reports time per unit across sizes. Results go to bench/results/<date>-<db>.json.
+For each size (townships × villages per township) it builds a database with `demo-scale`, then times each path and
+its floor alternately, a warm-up pair first, and reports the medians of --runs pairs:
+  results   round_report(): totals, results, ranks, township roll-ups    vs  one SQL scan summing points by sheet
+  subsidy   the eligibility workbook (奖补资格表), all units               vs  the same cells written as constants
+  workbook  the district results workbook (unit × indicator)             vs  the same cells written as constants
+  http      scoring page GET, autosave PUT, results page GET (gunicorn)  vs  GET /healthz, same client and concurrency
+"The same cells as constants": the export runs once with its cell writes recorded (sheet, position, number or
+text, formatted or not); the floor replays those writes into a fresh constant_memory workbook with a constant
+value, so it has exactly the export's cells, types and formatting and none of its reading or computing.
+Results go to bench/results/<date>-<db>.json; `--check` exits non-zero when a bar is missed.
 """
 import argparse
 import datetime
@@ -21,27 +26,74 @@ import tracemalloc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 PG_ADMIN = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BARS = {"results": 2.0, "subsidy": 1.5, "workbook": 1.5, "scoring": 8.0, "autosave": 5.0, "results_page": 8.0,
+        "growth": 1.5, "subsidy_peak_mb": 200}
 
 
-def median_time(fn, runs: int) -> float:
-    fn()  # warm-up
-    times = []
+def paired(fn, floor, runs: int) -> tuple[float, float]:
+    """Median seconds of fn and of floor, run alternately (a warm-up pair first) so both see the same machine."""
+    fn(), floor()
+    times, floors = [], []
     for _ in range(runs):
+        start = time.perf_counter()
+        floor()
+        floors.append(time.perf_counter() - start)
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(floors)
 
 
-def floor_workbook(rows: int, cols: int) -> None:
+def record_cells(export) -> list[tuple]:
+    """Run an export once and record every cell it writes: (sheet number, row, col, "n"/"s"/"b"/"f", formatted)."""
+    from xlsxwriter import worksheet
+
+    cells: list[tuple] = []
+    sheets: dict[int, int] = {}
+    originals = {}
+
+    def recorder(name, kind):
+        original = getattr(worksheet.Worksheet, name)
+        originals[name] = original
+
+        def write(self, row, col, value, cell_format=None, *rest):
+            cells.append((sheets.setdefault(id(self), len(sheets)), row, col, kind, cell_format is not None))
+            return original(self, row, col, value, cell_format, *rest)
+        return write
+
+    for name, kind in (("_write_number", "n"), ("_write_string", "s"), ("_write_blank", "b"),
+                       ("_write_formula", "f")):
+        setattr(worksheet.Worksheet, name, recorder(name, kind))
+    try:
+        export()
+    finally:
+        for name, original in originals.items():
+            setattr(worksheet.Worksheet, name, original)
+    return cells
+
+
+def replay_floor(cells: list[tuple]) -> None:
+    """The least work that writes those cells: constants, one format, xlsxwriter constant_memory."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True})
-    ws = wb.add_worksheet()
-    for r in range(rows):
-        for c in range(cols):
-            ws.write_number(r, c, 95.5) if c % 2 else ws.write_string(r, c, "测试村")
+    fmt = wb.add_format({"num_format": "0.00"})
+    sheets = {}
+    for sheet, row, col, kind, formatted in cells:
+        ws = sheets.get(sheet)
+        if ws is None:
+            ws = sheets[sheet] = wb.add_worksheet()
+        f = fmt if formatted else None
+        if kind == "n":
+            ws.write_number(row, col, 95.5, f)
+        elif kind == "s":
+            ws.write_string(row, col, "测试村", f)
+        elif kind == "b":
+            ws.write_blank(row, col, None, f)
+        else:
+            ws.write_formula(row, col, "=SUM(A1:A2)", f, 0)
     wb.close()
 
 
@@ -63,15 +115,15 @@ def database(kind: str, name: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def bench_size(kind: str, townships: int, villages: int, runs: int) -> dict:
+def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import func, select, text
 
     from evalapp import create_app
     from evalapp.extensions import db
-    from evalapp.models import Score, User
+    from evalapp.models import Round, Score, User
     from evalapp.services.export import results_workbook
-    from evalapp.services.results import round_results
+    from evalapp.services.results import round_report
     from evalapp.services.scale import generate
     from evalapp.services.subsidy import eligibility_workbook
 
@@ -81,43 +133,75 @@ def bench_size(kind: str, townships: int, villages: int, runs: int) -> dict:
     with app.app_context():
         upgrade()
         start = time.perf_counter()
-        round_ = generate(townships, villages, seed=1)
+        rid = generate(townships, villages, seed=1).id
         generate_s = time.perf_counter() - start
         units = townships * (villages + 1)
         score_rows = db.session.scalar(select(func.count(Score.id)))
         user = db.session.scalar(select(User).where(User.role == "inspector"))
-        rid = round_.id
         floor_sql = text("SELECT s.sheet_id, SUM(s.points) FROM scores s JOIN sheets sh ON sh.id = s.sheet_id "
                          "WHERE sh.round_id = :r GROUP BY s.sheet_id")
 
         def fresh(fn):
             def run():
                 db.session.expire_all()
-                return fn()
+                return fn(db.session.get(Round, rid))
             return run
 
-        floor = median_time(fresh(lambda: db.session.execute(floor_sql, {"r": rid}).all()), runs)
-        results = median_time(fresh(lambda: round_results(db.session.get(type(round_), rid))), runs)
-        detail_cells = (units + 1) * 12
-        floor_xlsx = median_time(lambda: floor_workbook(units + 1, 12), runs)
-        subsidy = median_time(fresh(lambda: eligibility_workbook(db.session.get(type(round_), rid), user)), runs)
+        out = {"size": f"{townships}x{villages}", "units": units, "score_rows": score_rows,
+               "generate_s": round(generate_s, 1)}
+
+        def figure(name, fn, floor, **extra):
+            s, f = paired(fn, floor, runs)
+            out[name] = {"s": round(s, 4), "floor_s": round(f, 4), "ratio": round(s / f, 2),
+                         "per_unit_ms": round(s / units * 1000, 4), "bar": BARS[name], **extra}
+            print(f"  {out['size']} {name}: {s:.3f} s vs floor {f:.3f} s = {s / f:.2f}×", flush=True)
+
+        figure("results", fresh(round_report),
+               fresh(lambda r: db.session.execute(floor_sql, {"r": r.id}).all()))
+        subsidy = fresh(lambda r: eligibility_workbook(r, user))
+        cells = record_cells(subsidy)
         tracemalloc.start()
-        eligibility_workbook(db.session.get(type(round_), rid), user)
+        subsidy()
         peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-        wb_cols = 7 + 25  # the wider of the two sheets
-        floor_wb = median_time(lambda: floor_workbook(units + 1, wb_cols), runs)
-        workbook = median_time(fresh(lambda: results_workbook(db.session.get(type(round_), rid))), runs)
+        figure("subsidy", subsidy, lambda: replay_floor(cells), cells=len(cells), peak_mb=round(peak_mb, 1))
+        workbook = fresh(results_workbook)
+        cells = record_cells(workbook)
+        figure("workbook", workbook, lambda: replay_floor(cells), cells=len(cells))
+        if http:
+            import web
+
+            out["http"] = web.measure(url, rid, kind)
+            h = out["http"]
+            print(f"  {out['size']} http p50 ms: healthz {h['healthz']['p50_ms']}, scoring {h['scoring']['p50_ms']}"
+                  f" ({h['scoring']['ratio_p50']}×), autosave {h['autosave']['p50_ms']} ({h['autosave']['ratio_p50']}×),"
+                  f" results {h['results']['p50_ms']} ({h['results']['ratio_p50']}×)", flush=True)
         db.session.remove()
         db.engine.dispose()
-    return {
-        "size": f"{townships}x{villages}", "units": units, "score_rows": score_rows, "generate_s": round(generate_s, 1),
-        "results": {"s": round(results, 4), "floor_s": round(floor, 4), "ratio": round(results / floor, 2),
-                    "per_unit_ms": round(results / units * 1000, 4)},
-        "subsidy": {"s": round(subsidy, 4), "floor_s": round(floor_xlsx, 4), "ratio": round(subsidy / floor_xlsx, 2),
-                    "cells": detail_cells, "peak_mb": round(peak_mb, 1)},
-        "workbook": {"s": round(workbook, 4), "floor_s": round(floor_wb, 4), "ratio": round(workbook / floor_wb, 2)},
-    }
+    return out
+
+
+def misses(report: dict) -> list[str]:
+    """Every bar the figures do not reach."""
+    found = []
+    for size in report["sizes"]:
+        for name in ("results", "subsidy", "workbook"):
+            if size[name]["ratio"] > BARS[name]:
+                found.append(f"{size['size']} {name} {size[name]['ratio']}× > {BARS[name]}×")
+        if size["subsidy"]["peak_mb"] > BARS["subsidy_peak_mb"]:
+            found.append(f"{size['size']} subsidy peak {size['subsidy']['peak_mb']} MB")
+        http = size.get("http")
+        if http:
+            for name, bar in (("scoring", "scoring"), ("autosave", "autosave"), ("results", "results_page")):
+                if http[name]["ratio_p50"] > BARS[bar]:
+                    found.append(f"{size['size']} http {name} p50 {http[name]['ratio_p50']}× > {BARS[bar]}×")
+            if http["server_errors"] or any(int(k) >= 400 for p in ("scoring", "autosave", "results", "healthz")
+                                            for k in http[p]["statuses"]):
+                found.append(f"{size['size']} http errors")
+    for name, growth in report["growth_per_unit"].items():
+        if growth > BARS["growth"]:
+            found.append(f"growth of {name} per unit {growth}× > {BARS['growth']}×")
+    return found
 
 
 def main():
@@ -125,22 +209,30 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sizes", default="94x20,375x20,1500x20")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-http", dest="http", action="store_false")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a bar is missed")
     args = parser.parse_args()
+    started = time.perf_counter()
     report = {"date": datetime.date.today().isoformat(), "db": args.db, "cores": os.cpu_count(),
               "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
-              "python": platform.python_version(), "sizes": []}
+              "python": platform.python_version(), "runs": args.runs, "bars": BARS, "sizes": []}
     for size in args.sizes.split(","):
         t, v = (int(x) for x in size.split("x"))
-        result = bench_size(args.db, t, v, args.runs)
-        report["sizes"].append(result)
-        print(json.dumps(result, ensure_ascii=False), flush=True)
-    per_unit = [s["results"]["per_unit_ms"] for s in report["sizes"]]
-    report["growth_results_per_unit"] = round(max(per_unit) / min(per_unit), 2) if per_unit else None
+        report["sizes"].append(bench_size(args.db, t, v, args.runs, args.http))
+    report["growth_per_unit"] = {}
+    if len(report["sizes"]) > 1:
+        for name in ("results", "subsidy", "workbook"):
+            per_unit = [s[name]["per_unit_ms"] for s in report["sizes"]]
+            report["growth_per_unit"][name] = round(max(per_unit) / min(per_unit), 2)
+    report["seconds"] = round(time.perf_counter() - started)
+    report["misses"] = misses(report)
     out = os.path.join(ROOT, "bench", "results", f"{report['date']}-{args.db}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:
         json.dump(report, f, ensure_ascii=False, indent=2)
-    print(f"written {out}")
+    print(f"written {out} in {report['seconds']} s; bars missed: {report['misses'] or 'none'}")
+    if args.check and report["misses"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

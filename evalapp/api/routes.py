@@ -3,6 +3,7 @@ from flask import jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .. import access
 from ..domain.scoring import points_missing
@@ -25,7 +26,10 @@ def service_error(exc: ServiceError):
 
 def _sheet_for(sheet_id: int, *, edit: bool = False) -> Sheet:
     """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit."""
-    sheet = db.session.get(Sheet, sheet_id)
+    # With its round (and the round's catalogues) and unit in the same query: every check below reads them.
+    sheet = db.session.get(Sheet, sheet_id, options=[
+        joinedload(Sheet.round).joinedload(Round.township_catalogue),
+        joinedload(Sheet.round).joinedload(Round.village_catalogue), joinedload(Sheet.unit)])
     if sheet is None or not access.can_view_sheet(current_user, sheet):
         raise NotFound("评分表不存在")
     if edit and not access.can_edit_sheet(current_user, sheet):
@@ -104,7 +108,8 @@ def put_score(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True)
     entry, version = score_entry(json_body())
     score = sheet_service.save_score(sheet, code[:32], entry, current_user, version)
-    state = sheet_service.score_state(score)
+    rules = {r.id: r for r in sheet_service.find_indicator(sheet, code[:32]).rules}
+    state = sheet_service.score_state(score, rules)
     # The sheet's stored figures only (one row), not the whole sheet: this runs on every autosave.
     figures = sheet_service.figures_of(sheet)
     total = sheet_service.sheet_total(figures, sheet_service.catalogue_for_sheet(sheet).bonus_cap)

@@ -5,16 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain.numbers import InvalidInput
 from ..domain.scoring import ZERO, Result, ScoreEntry, evaluate, indicator_score, points_missing, unit_total
 from ..domain.workflow import can_move_sheet
 from ..extensions import db
 from ..models import (
-    BonusItem, CatalogueVersion, EvidenceFile, Indicator, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto, User,
+    BonusItem, CatalogueVersion, DeductionRule, EvidenceFile, Indicator, Score, ScoreDeduction, Sheet, SheetBonus,
+    SheetTransition, SheetVeto, User,
 )
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
@@ -59,13 +61,8 @@ def figures_of(row) -> SheetFigures:
                         veto=bool(row.vetoed))
 
 
-def refresh_figures(*where) -> None:
-    """Recompute the stored figures of the sheets matching `where` from their scores, bonus items and vetoes.
-
-    One UPDATE with correlated subqueries, so the figures are a function of the rows, never a running sum that could
-    drift. Callers that change one sheet use refresh_sheet, which takes the row lock first.
-    """
-    db.session.execute(update(Sheet).where(*where).values(
+def _refresh_statement(*where):
+    return update(Sheet).where(*where).values(
         score_sum=func.coalesce(select(func.sum(Score.points)).where(Score.sheet_id == Sheet.id)
                                 .scalar_subquery(), 0),
         scored=select(func.count(Score.id)).where(Score.sheet_id == Sheet.id).scalar_subquery(),
@@ -73,7 +70,27 @@ def refresh_figures(*where) -> None:
             SheetBonus, SheetBonus.bonus_item_id == BonusItem.id).where(SheetBonus.sheet_id == Sheet.id)
             .scalar_subquery(), 0),
         vetoed=select(SheetVeto.id).where(SheetVeto.sheet_id == Sheet.id).exists(),
-    ).execution_options(synchronize_session=False))
+    ).execution_options(synchronize_session=False)
+
+
+def refresh_figures(*where) -> None:
+    """Recompute the stored figures of the sheets matching `where` from their scores, bonus items and vetoes.
+
+    One UPDATE with correlated subqueries, so the figures are a function of the rows, never a running sum that could
+    drift. Callers that change one sheet use refresh_sheet, which takes the row lock first.
+    """
+    db.session.execute(_refresh_statement(*where))
+
+
+_refresh_one = None  # built once: an autosave should not rebuild a statement of four subqueries every time
+
+
+def _refresh_one_statement():
+    global _refresh_one
+    if _refresh_one is None:
+        _refresh_one = _refresh_statement(Sheet.id == bindparam("sheet_id")).returning(
+            Sheet.score_sum, Sheet.scored, Sheet.bonus_sum, Sheet.vetoed)
+    return _refresh_one
 
 
 FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed")
@@ -89,8 +106,9 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> None:
     """
     sheet.updated_at = now
     db.session.flush()
-    refresh_figures(Sheet.id == sheet.id)
-    db.session.expire(sheet, FIGURE_COLUMNS)
+    row = db.session.execute(_refresh_one_statement(), {"sheet_id": sheet.id}).one()
+    for column in FIGURE_COLUMNS:  # the new figures, without reading the sheet again
+        set_committed_value(sheet, column, getattr(row, column))
 
 
 def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
@@ -108,26 +126,23 @@ def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
 
 
 def find_indicator(sheet: Sheet, code: str) -> Indicator:
-    """The indicator with this code in the sheet's catalogue, or NotFound."""
-    catalogue = catalogue_for_sheet(sheet)
-    indicator = db.session.scalar(
-        select(Indicator).where(Indicator.catalogue_id == catalogue.id, Indicator.code == code)
-        .options(selectinload(Indicator.rules))
-    )
-    if indicator is None:
-        raise NotFound(f"指标 {code} 不在本评分表中")
-    return indicator
+    """The indicator with this code in the sheet's catalogue (from the shared, read-only tree), or NotFound."""
+    for indicator in indicators_of(cached_tree(catalogue_for_sheet(sheet))):
+        if indicator.code == code:
+            return indicator
+    raise NotFound(f"指标 {code} 不在本评分表中")
 
 
-def score_state(score: Score | None) -> dict:
-    """A score as plain data (what the API returns and the audit log keeps)."""
+def score_state(score: Score | None, rules: Mapping[int, DeductionRule] | None = None) -> dict:
+    """A score as plain data (what the API returns and the audit log keeps). `rules` (id → rule) names the
+    deductions without loading each deduction's rule."""
     if score is None:
         return {"score": None, "version": 0}
     return {
         "score": f"{score.points:.2f}",
         "direct_score": None if score.direct_score is None else f"{score.direct_score:.2f}",
-        "deductions": sorted(({"code": d.rule.code, "count": d.count} for d in score.deductions),
-                             key=lambda d: d["code"]),
+        "deductions": sorted(({"code": (rules[d.rule_id] if rules else d.rule).code, "count": d.count}
+                              for d in score.deductions), key=lambda d: d["code"]),
         "free_deduction": f"{score.free_deduction:.2f}",
         "reason": score.reason,
         "note": score.note,
@@ -158,9 +173,11 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike. Everything commits
     together or not at all. The caller checks permission first.
     """
-    existing = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id,
-                                                     Score.indicator_id == indicator.id))
-    old = score_state(existing)
+    existing = db.session.scalars(
+        select(Score).where(Score.sheet_id == sheet.id, Score.indicator_id == indicator.id)
+        .options(joinedload(Score.deductions))).unique().one_or_none()
+    rules = {r.id: r for r in indicator.rules}
+    old = score_state(existing, rules)
     now = utcnow()
     values.update(updated_by_id=user.id, updated_at=now)
     try:
@@ -180,16 +197,23 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
                 db.session.rollback()
                 current = db.session.get(Score, existing.id)
                 raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
-            db.session.expire(existing)
             score = existing
+            for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
+                db.session.expunge(gone)
+            # What the UPDATE wrote, set on the object rather than read back.
+            for key, value in dict(values, version=expected_version + 1).items():
+                set_committed_value(score, key, value)
             db.session.execute(ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
-        for rule_id, count in sorted(deductions.items()):
-            db.session.add(ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count))
+        added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
+                 for rule_id, count in sorted(deductions.items())]
+        db.session.add_all(added)
         db.session.flush()
+        set_committed_value(score, "deductions", added)
+        set_committed_value(score, "updated_by", user)
         refresh_sheet(sheet, now)
-        db.session.expire(score, ["deductions"])
+        new = score_state(score, rules)
         audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     old=old, new=score_state(score), detail=f"sheet={sheet.id} indicator={indicator.code}")
+                     old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
