@@ -22,7 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "bench-pass-2021"
 CONCURRENCY = 4
-REQUESTS = 240  # per path, after a warm-up of 2 per client
+REQUESTS = 256  # per path (in ROUNDS turns), after a warm-up of 3 per client
 WARM_UP = 2
 
 
@@ -99,40 +99,49 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1)]
 
 
-def _timed(port: int, username: str, make_request, after=None) -> dict:
-    """REQUESTS requests from CONCURRENCY clients; make_request(client_index, n) → (method, path, body), and
-    after(client_index, status, payload) sees each answer."""
-    latencies, statuses, lock = [], {}, threading.Lock()
-    per_client = REQUESTS // CONCURRENCY
-    clients = [Client(port) for _ in range(CONCURRENCY)]
-    for c in clients:
-        if username:
-            c.login(username)
-    barrier = threading.Barrier(CONCURRENCY)
+class Path:
+    """One timed path: its own logged-in clients, how to make each request, what to do with each answer."""
 
-    def run(i: int) -> None:
-        client = clients[i]
-        for n in range(WARM_UP + 1):  # the first autosave only learns the version
-            status, payload, _ = client.request(*make_request(i, n))
-            after and after(i, status, payload)
-        barrier.wait()
-        for n in range(WARM_UP, WARM_UP + per_client):
-            status, payload, elapsed = client.request(*make_request(i, n))
-            after and after(i, status, payload)
-            with lock:
-                latencies.append(elapsed * 1000)
-                statuses[status] = statuses.get(status, 0) + 1
+    def __init__(self, port: int, username: str, make_request, after=None):
+        self.clients = [Client(port) for _ in range(CONCURRENCY)]
+        for client in self.clients:
+            if username:
+                client.login(username)
+        self.make_request, self.after = make_request, after
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.sent = [0] * CONCURRENCY
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CONCURRENCY)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for c in clients:
-        c.conn.close()
-    return {"p50_ms": round(statistics.median(latencies), 2), "p95_ms": round(_percentile(latencies, 95), 2),
-            "p99_ms": round(_percentile(latencies, 99), 2), "requests": len(latencies),
-            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+    def batch(self, per_client: int, record: bool = True) -> None:
+        """per_client requests from each of the CONCURRENCY clients at once."""
+        lock = threading.Lock()
+
+        def run(i: int) -> None:
+            client = self.clients[i]
+            for _ in range(per_client):
+                status, payload, elapsed = client.request(*self.make_request(i, self.sent[i]))
+                self.sent[i] += 1
+                if self.after:
+                    self.after(i, status, payload)
+                if record:
+                    with lock:
+                        self.latencies.append(elapsed * 1000)
+                        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(CONCURRENCY)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def summary(self) -> dict:
+        return {"p50_ms": round(statistics.median(self.latencies), 2),
+                "p95_ms": round(_percentile(self.latencies, 95), 2),
+                "p99_ms": round(_percentile(self.latencies, 99), 2), "requests": len(self.latencies),
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+
+
+ROUNDS = 8  # the paths take turns, so a slow moment of the machine falls on all of them
 
 
 def measure(url: str, round_id: int, kind: str) -> dict:
@@ -170,12 +179,22 @@ def measure(url: str, round_id: int, kind: str) -> dict:
             elif status == 409:  # the generated sheet has every indicator scored already: take its version
                 versions[i] = (json.loads(payload).get("current") or {}).get("version", 0)
 
-        report = {
-            "healthz": _timed(port, "", lambda i, n: ("GET", "/healthz", None)),
-            "scoring": _timed(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheet}", None)),
-            "autosave": _timed(port, setup["inspector"], autosave, saved),
-            "results": _timed(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None)),
+        paths = {
+            "healthz": Path(port, "", lambda i, n: ("GET", "/healthz", None)),
+            "scoring": Path(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheet}", None)),
+            "autosave": Path(port, setup["inspector"], autosave, saved),
+            "results": Path(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None)),
         }
+        for path in paths.values():
+            path.batch(WARM_UP + 1, record=False)  # the first autosave only learns the version
+        per_client = REQUESTS // CONCURRENCY // ROUNDS
+        for _ in range(ROUNDS):
+            for path in paths.values():
+                path.batch(per_client)
+        for path in paths.values():
+            for client in path.clients:
+                client.conn.close()
+        report = {name: path.summary() for name, path in paths.items()}
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=60)

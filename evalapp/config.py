@@ -8,7 +8,7 @@ class Defaults:
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled in create_app(): SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    RESULTS_PAGE_SIZE = 100  # units per page of the results page (townships: half as many)
+    RESULTS_PAGE_SIZE = 50  # units per page of the results page (townships: half as many)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True

@@ -3,7 +3,6 @@ from flask import jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from .. import access
 from ..domain.scoring import points_missing
@@ -26,10 +25,7 @@ def service_error(exc: ServiceError):
 
 def _sheet_for(sheet_id: int, *, edit: bool = False) -> Sheet:
     """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit."""
-    # With its round (and the round's catalogues) and unit in the same query: every check below reads them.
-    sheet = db.session.get(Sheet, sheet_id, options=[
-        joinedload(Sheet.round).joinedload(Round.township_catalogue),
-        joinedload(Sheet.round).joinedload(Round.village_catalogue), joinedload(Sheet.unit)])
+    sheet = sheet_service.load_sheet(sheet_id)
     if sheet is None or not access.can_view_sheet(current_user, sheet):
         raise NotFound("评分表不存在")
     if edit and not access.can_edit_sheet(current_user, sheet):

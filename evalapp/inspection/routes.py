@@ -20,7 +20,7 @@ def worklist():
 
 
 def _visible_sheet(sheet_id: int) -> Sheet:
-    sheet = db.session.get(Sheet, sheet_id)
+    sheet = sheet_service.load_sheet(sheet_id)
     if sheet is None or sheet.kind == "self" or not access.can_view_sheet(current_user, sheet):
         abort(404)
     return sheet

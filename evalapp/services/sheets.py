@@ -15,7 +15,7 @@ from ..domain.scoring import ZERO, Result, ScoreEntry, evaluate, indicator_score
 from ..domain.workflow import can_move_sheet
 from ..extensions import db
 from ..models import (
-    BonusItem, CatalogueVersion, DeductionRule, EvidenceFile, Indicator, Score, ScoreDeduction, Sheet, SheetBonus,
+    BonusItem, CatalogueVersion, DeductionRule, EvidenceFile, Indicator, Round, Score, ScoreDeduction, Sheet, SheetBonus,
     SheetTransition, SheetVeto, User,
 )
 from ..models.base import utcnow
@@ -116,13 +116,25 @@ def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
     return unit_total([figures.score_sum], [figures.bonus_sum], bonus_cap)
 
 
-def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
-    """The sheet's scores keyed by indicator id, deductions loaded."""
-    rows = db.session.scalars(
-        select(Score).where(Score.sheet_id == sheet.id).options(selectinload(Score.deductions)
-                                                                  .selectinload(ScoreDeduction.rule))
-    )
-    return {s.indicator_id: s for s in rows}
+def load_sheet(sheet_id: int) -> Sheet | None:
+    """A sheet with its round (and the round's catalogues) and unit, in one query: every access check and page
+    reads them."""
+    return db.session.get(Sheet, sheet_id, options=[
+        joinedload(Sheet.round).joinedload(Round.township_catalogue),
+        joinedload(Sheet.round).joinedload(Round.village_catalogue), joinedload(Sheet.unit)])
+
+
+def scores_by_indicator(sheet: Sheet, catalogue: CatalogueVersion) -> dict[int, Score]:
+    """The sheet's scores keyed by indicator id, deductions loaded, each deduction's rule taken from the loaded
+    catalogue (not read again)."""
+    rules = {r.id: r for ind in indicators_of(catalogue) for r in ind.rules}
+    rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id).options(selectinload(Score.deductions)))
+    scores = {}
+    for score in rows:
+        for d in score.deductions:
+            set_committed_value(d, "rule", rules[d.rule_id])
+        scores[score.indicator_id] = score
+    return scores
 
 
 def find_indicator(sheet: Sheet, code: str) -> Indicator:
@@ -279,13 +291,13 @@ def sheet_view(sheet: Sheet) -> SheetView:
     """Load a sheet with its catalogue (shared, read-only), scores, evidence and figures."""
     catalogue = cached_tree(catalogue_for_sheet(sheet))
     indicators = indicators_of(catalogue)
-    scores = scores_by_indicator(sheet)
+    scores = scores_by_indicator(sheet, catalogue)
     evidence: dict[int, list] = {}
     for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.sheet_id == sheet.id,
                                                             EvidenceFile.deleted_at.is_(None))
                                  .order_by(EvidenceFile.id)):
         evidence.setdefault(ev.indicator_id, []).append(ev)
-    figures = sheet_figures([sheet.id])[sheet.id]
+    figures = figures_of(sheet)  # the sheet's own stored columns
     total = sheet_total(figures, catalogue.bonus_cap)
     result = evaluate(total, sheet.round.threshold, veto=figures.veto,
                       complete=figures.scored == len(indicators))
