@@ -8,9 +8,9 @@ its floor alternately, a warm-up pair first, and reports the medians of --runs p
   subsidy   the eligibility workbook (奖补资格表), all units               vs  the same cells written as constants
   workbook  the district results workbook (unit × indicator)             vs  the same cells written as constants
   http      scoring page GET, autosave PUT, results page GET (gunicorn)  vs  GET /healthz, same client and concurrency
-"The same cells as constants": the export runs once with its cell writes recorded (sheet, position, number or
-text, formatted or not); the floor replays those writes into a fresh constant_memory workbook with a constant
-value, so it has exactly the export's cells, types and formatting and none of its reading or computing.
+"The same cells as constants": the export runs once with its cell writes recorded (sheet, position, kind, value,
+formatted or not); the floor replays those values as constants into a fresh constant_memory workbook, so it writes
+the very same cells (the same text lengths, the same compressed size) and does none of the reading or computing.
 Results go to bench/results/<date>-<db>.json; `--check` exits non-zero when a bar is missed.
 """
 import argparse
@@ -47,7 +47,7 @@ def paired(fn, floor, runs: int) -> tuple[float, float]:
 
 
 def record_cells(export) -> list[tuple]:
-    """Run an export once and record every cell it writes: (sheet number, row, col, "n"/"s"/"b"/"f", formatted)."""
+    """Run an export once and record every cell it writes: (sheet, row, col, "n"/"s"/"b"/"f", value, formatted)."""
     from xlsxwriter import worksheet
 
     cells: list[tuple] = []
@@ -59,7 +59,7 @@ def record_cells(export) -> list[tuple]:
         originals[name] = original
 
         def write(self, row, col, value, cell_format=None, *rest):
-            cells.append((sheets.setdefault(id(self), len(sheets)), row, col, kind, cell_format is not None))
+            cells.append((sheets.setdefault(id(self), len(sheets)), row, col, kind, value, cell_format is not None))
             return original(self, row, col, value, cell_format, *rest)
         return write
 
@@ -75,25 +75,25 @@ def record_cells(export) -> list[tuple]:
 
 
 def replay_floor(cells: list[tuple]) -> None:
-    """The least work that writes those cells: constants, one format, xlsxwriter constant_memory."""
+    """The least work that writes those cells: the recorded values as constants, one format, constant_memory."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True})
     fmt = wb.add_format({"num_format": "0.00"})
     sheets = {}
-    for sheet, row, col, kind, formatted in cells:
+    for sheet, row, col, kind, value, formatted in cells:
         ws = sheets.get(sheet)
         if ws is None:
             ws = sheets[sheet] = wb.add_worksheet()
         f = fmt if formatted else None
         if kind == "n":
-            ws.write_number(row, col, 95.5, f)
+            ws.write_number(row, col, value, f)
         elif kind == "s":
-            ws.write_string(row, col, "测试村", f)
+            ws.write_string(row, col, value, f)
         elif kind == "b":
             ws.write_blank(row, col, None, f)
         else:
-            ws.write_formula(row, col, "=SUM(A1:A2)", f, 0)
+            ws.write_formula(row, col, value, f, 0)
     wb.close()
 
 

@@ -167,3 +167,17 @@ def test_cached_results_still_apply_the_threshold(completed, login_as, total):  
     again = next(r for r in cached_round_report(completed).rows if r.unit.code == final.unit.code)
     assert again.unit.final_total == total
     assert again.unit.result.value == ("pass" if total >= 95 else "fail")
+
+
+def test_with_many_townships_the_filter_is_typed_by_name_or_code(completed, login_as, monkeypatch):  # noqa: F811
+    from evalapp.results import routes
+
+    monkeypatch.setattr(routes, "TOWNSHIP_CHOICES", 2)  # the district's 5 townships count as "many" here
+    district = login_as("district")
+    html = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
+    assert '<input class="form-control" id="f-township" name="township"' in html
+    assert '<select class="form-select" id="f-township"' not in html
+    by_name = district.get(f"/results/rounds/{completed.id}", query_string={"township": "路口"}).get_data(as_text=True)
+    units = by_name.split('data-testid="units"')[1].split("</table>")[0]
+    assert "路口村" in units and "陆城村" not in units
+    assert 'value="路口"' in by_name  # what was typed stays in the box

@@ -48,6 +48,17 @@ SORTS = {
 }
 
 
+TOWNSHIP_CHOICES = 50  # up to this many townships the filter is a list; beyond, a typed name or code
+
+
+def township_codes(report, typed: str) -> set[str]:
+    """The townships a filter names: a code, or every township whose name contains the typed text."""
+    if not typed:
+        return set()
+    return {typed} | {t.township.unit.code for t in report.townships
+                      if t.township and typed in t.township.unit.name}
+
+
 def _round_or_404(round_id: int):
     from flask import abort
 
@@ -71,20 +82,21 @@ def round_results(round_id: int):
 
     round_ = _round_or_404(round_id)
     report = cached_round_report(round_)
-    township, level, result = (request.args.get(k, "") for k in ("township", "level", "result"))
+    township, level, result = (request.args.get(k, "")[:50].strip() for k in ("township", "level", "result"))
     sort = request.args.get("sort", "code")
+    codes = township_codes(report, township)
     rows = report.rows
     if township or level or result:
         rows = [r for r in rows
-                if (not township or r.unit.township_code == township) and (not level or r.unit.level == level)
+                if (not township or r.unit.township_code in codes) and (not level or r.unit.level == level)
                 and (not result or r.unit.result.value == result)]
     if sort in SORTS and sort != "code":  # the report is in unit order already
         rows = sorted(rows, key=SORTS[sort])
-    townships = [t for t in report.townships if not township or (t.township and t.township.unit.code == township)]
+    townships = [t for t in report.townships if not township or (t.township and t.township.unit.code in codes)]
     size = current_app.config["RESULTS_PAGE_SIZE"]
     return render_template("results/round.html", report=report, page=paginate(rows, request.args.get("page"), size),
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
-                           form=EmptyForm(),
+                           form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            filters={"township": township, "level": level, "result": result, "sort": sort},
                            result_filters=RESULT_FILTERS)
 

@@ -103,11 +103,15 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> None:
     indicator of the same sheet waits there until the first commits, and the second statement then reads under a
     fresh READ COMMITTED snapshot that holds both scores. (A single UPDATE would re-check the row after the wait but
     evaluate its subqueries with the old snapshot, losing the other save.) SQLite serialises writers anyway.
+    Both run as plain Core statements on the session's connection (this is on every autosave), and the values they
+    wrote are set on the object rather than read back.
     """
-    sheet.updated_at = now
     db.session.flush()
-    row = db.session.execute(_refresh_one_statement(), {"sheet_id": sheet.id}).one()
-    for column in FIGURE_COLUMNS:  # the new figures, without reading the sheet again
+    connection = db.session.connection()
+    connection.execute(update(Sheet).where(Sheet.id == sheet.id).values(updated_at=now))
+    row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id}).one()
+    set_committed_value(sheet, "updated_at", now)
+    for column in FIGURE_COLUMNS:
         set_committed_value(sheet, column, getattr(row, column))
 
 
@@ -200,10 +204,9 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
             db.session.add(score)
             db.session.flush()
         else:
-            result = db.session.execute(
+            result = db.session.connection().execute(  # Core: the ORM's bulk-update machinery costs more here
                 update(Score).where(Score.id == existing.id, Score.version == expected_version)
                 .values(version=Score.version + 1, **values)
-                .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:
                 db.session.rollback()
@@ -215,7 +218,8 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
             # What the UPDATE wrote, set on the object rather than read back.
             for key, value in dict(values, version=expected_version + 1).items():
                 set_committed_value(score, key, value)
-            db.session.execute(ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
+            db.session.connection().execute(
+                ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
         added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
                  for rule_id, count in sorted(deductions.items())]
         db.session.add_all(added)

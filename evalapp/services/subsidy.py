@@ -128,12 +128,12 @@ def eligibility(round_: Round) -> Eligibility:
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     report = round_report(round_)
     rules = load_rules(round_)
-    lines = []
+    awards: dict[str, Award] = {}
     for level in ("township", "village"):
         rows = [r for r in report.rows if r.unit.level == level]
-        awards = allocate(rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in rows])
-        lines += [Line(r, a) for r, a in zip(rows, awards)]
-    lines.sort(key=lambda x: (x.row.unit.township_code or "", x.row.unit.level != "township", x.row.unit.code))
+        awards.update(zip((r.unit.code for r in rows), allocate(
+            rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in rows])))
+    lines = [Line(r, awards[r.unit.code]) for r in report.rows]  # the report's order: township, its villages
     groups: dict[tuple[str, str], dict] = {}
     for line in lines:
         key = (line.row.township_name, line.row.unit.level)
