@@ -141,6 +141,8 @@ class Path:
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
 
 
+# The server as `make run` starts it (BENCH_GUNICORN overrides, e.g. "--workers 4" for sync workers).
+WORKERS = os.environ.get("BENCH_GUNICORN", "--workers 2 --threads 4")
 ROUNDS = 8  # the paths take turns, so a slow moment of the machine falls on all of them
 
 
@@ -156,7 +158,7 @@ def measure(url: str, round_id: int, kind: str) -> dict:
                EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
     env.pop("DATABASE_URL", None)
     env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
-    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), "--workers", "2", "--threads", "4",
+    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), *WORKERS.split(),
                                "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--keep-alive", "60", "wsgi:app"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

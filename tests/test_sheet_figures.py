@@ -100,3 +100,19 @@ def test_the_migration_fills_the_figures_of_existing_sheets(blank_db_url):
         assert stored(sheet.id) == from_rows(sheet.id) == (Decimal("7.50"), 1, Decimal("0.00"), False)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_changed_and_cleared_deductions_are_what_a_fresh_read_sees(login_as):
+    """The save sets what it wrote on its objects instead of reading them back: a fresh read must agree."""
+    client = login_as("inspector")
+    sheet = sheet_of("inspector", "陆城村")
+    url = f"/api/v1/sheets/{sheet.id}/scores/A3"
+    first = client.put(url, json={"deductions": [{"code": "A3-1", "count": 2}], "version": 0}).get_json()
+    second = client.put(url, json={"deductions": [{"code": "A3-1", "count": 1}], "version": first["version"]})
+    third = client.put(url, json={"deductions": [], "version": second.get_json()["version"]}).get_json()
+    assert second.get_json()["deductions"] == [{"code": "A3-1", "count": 1}]
+    assert third["deductions"] == [] and third["version"] == 3
+    db.session.expire_all()
+    fresh = next(i for i in client.get(f"/api/v1/sheets/{sheet.id}").get_json()["indicators"] if i["code"] == "A3")
+    assert fresh["deductions"] == [] and fresh["score"] == third["score"] and fresh["version"] == 3
+    assert from_rows(sheet.id)[0] == Decimal(third["score"])

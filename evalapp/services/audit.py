@@ -2,6 +2,8 @@
 from flask import has_request_context, request
 from flask_login import current_user
 
+from sqlalchemy import insert
+
 from ..extensions import db
 from ..models import AuditEvent, User
 
@@ -13,11 +15,15 @@ def client_ip() -> str | None:
 
 def record(action: str, *, user: User | None = None, obj=None, unit_id: int | None = None,
            round_id: int | None = None, old: dict | None = None, new: dict | None = None,
-           detail: str = "") -> AuditEvent:
-    """Add an audit event to the current session; the caller commits it with the change it describes."""
+           detail: str = "") -> None:
+    """Write an audit event in the session's transaction; the caller commits it with the change it describes.
+
+    A Core INSERT on the session's connection, not an ORM object: it runs on every autosave, and nothing reads the
+    event back in the same request.
+    """
     if user is None and has_request_context() and current_user and current_user.is_authenticated:
         user = current_user
-    event = AuditEvent(
+    db.session.connection().execute(insert(AuditEvent).values(
         user_id=user.id if user is not None else None,
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
@@ -28,9 +34,7 @@ def record(action: str, *, user: User | None = None, obj=None, unit_id: int | No
         new=new,
         detail=detail,
         ip=client_ip(),
-    )
-    db.session.add(event)
-    return event
+    ))
 
 
 def search(username: str = "", unit_code: str = "", action: str = "", date_from: str = "", date_to: str = "",

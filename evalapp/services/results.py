@@ -99,10 +99,27 @@ def _roll(rows: list[UnitResult]) -> RollUp:
     return roll_up([(r.final_total, r.result is not Result.INCOMPLETE, r.result is Result.PASS) for r in rows])
 
 
+def report_order(unit: UnitResult) -> tuple:
+    """The order of reports and sheets: each township, then its villages, by code."""
+    return unit.township_code or "", unit.level != "township", unit.code
+
+
+def township_names() -> dict[str, str]:
+    return dict(db.session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.level == "township")).all())
+
+
+def unit_rows(round_: Round) -> list[ReportRow]:
+    """The round's units in report order with their township's name, without ranks or roll-ups (what the
+    eligibility sheet needs)."""
+    names = township_names()
+    return [ReportRow(u, names.get(u.township_code, ""), None, None)
+            for u in sorted(round_results(round_), key=report_order)]
+
+
 def round_report(round_: Round) -> Report:
     """Results with ranks within each level, points missing, township roll-ups and the district summary."""
     units = round_results(round_)
-    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.level == "township")).all())
+    names = township_names()
     rows = []
     for level in ("township", "village"):
         of_level = [u for u in units if u.level == level]
@@ -111,7 +128,7 @@ def round_report(round_: Round) -> Report:
             rows.append(ReportRow(u, names.get(u.township_code, ""), rank,
                                   points_missing(u.final_total, round_.threshold)
                                   if u.result is not Result.INCOMPLETE else None))
-    rows.sort(key=lambda r: (r.unit.township_code or "", r.unit.level != "township", r.unit.code))
+    rows.sort(key=lambda r: report_order(r.unit))
     own: dict[str, ReportRow] = {}
     villages: dict[str, list[UnitResult]] = {}
     for r in rows:

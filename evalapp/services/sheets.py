@@ -102,14 +102,18 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> None:
     Two statements on purpose. The first UPDATE takes the sheet's row lock: on PostgreSQL a concurrent save of another
     indicator of the same sheet waits there until the first commits, and the second statement then reads under a
     fresh READ COMMITTED snapshot that holds both scores. (A single UPDATE would re-check the row after the wait but
-    evaluate its subqueries with the old snapshot, losing the other save.) SQLite serialises writers anyway.
+    evaluate its subqueries with the old snapshot, losing the other save.) SQLite serialises writers, so there it is
+    one statement.
     Both run as plain Core statements on the session's connection (this is on every autosave), and the values they
     wrote are set on the object rather than read back.
     """
     db.session.flush()
     connection = db.session.connection()
-    connection.execute(update(Sheet).where(Sheet.id == sheet.id).values(updated_at=now))
-    row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id}).one()
+    if connection.dialect.name == "postgresql":
+        connection.execute(update(Sheet).where(Sheet.id == sheet.id).values(updated_at=now))
+        row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id}).one()
+    else:  # one writer at a time: the lock-first step has nothing to wait for
+        row = connection.execute(_refresh_one_statement().values(updated_at=now), {"sheet_id": sheet.id}).one()
     set_committed_value(sheet, "updated_at", now)
     for column in FIGURE_COLUMNS:
         set_committed_value(sheet, column, getattr(row, column))
@@ -213,13 +217,14 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
                 current = db.session.get(Score, existing.id)
                 raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
             score = existing
-            for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
-                db.session.expunge(gone)
+            if score.deductions:  # (most saves have none to replace)
+                for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
+                    db.session.expunge(gone)
+                db.session.connection().execute(
+                    ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
             # What the UPDATE wrote, set on the object rather than read back.
             for key, value in dict(values, version=expected_version + 1).items():
                 set_committed_value(score, key, value)
-            db.session.connection().execute(
-                ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == score.id))
         added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
                  for rule_id, count in sorted(deductions.items())]
         db.session.add_all(added)

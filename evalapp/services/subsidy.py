@@ -14,7 +14,7 @@ from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as Rule
 from . import audit
 from .errors import Conflict, Invalid
 from .export import district_name, new_workbook, safe_text
-from .results import ReportRow, round_report
+from .results import ReportRow, unit_rows
 
 LEVEL_LABELS = {"township": "镇(街道)", "village": "村(社区)"}
 
@@ -126,14 +126,14 @@ def eligibility(round_: Round) -> Eligibility:
         # REPEATABLE READ (the isolation level can only be set before a transaction's first query).
         db.session.commit()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    report = round_report(round_)
+    ordered = unit_rows(round_)
     rules = load_rules(round_)
     awards: dict[str, Award] = {}
     for level in ("township", "village"):
-        rows = [r for r in report.rows if r.unit.level == level]
+        rows = [r for r in ordered if r.unit.level == level]
         awards.update(zip((r.unit.code for r in rows), allocate(
             rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in rows])))
-    lines = [Line(r, awards[r.unit.code]) for r in report.rows]  # the report's order: township, its villages
+    lines = [Line(r, awards[r.unit.code]) for r in ordered]  # township, then its villages
     groups: dict[tuple[str, str], dict] = {}
     for line in lines:
         key = (line.row.township_name, line.row.unit.level)
