@@ -21,8 +21,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "bench-pass-2021"
-CONCURRENCY = 4
-REQUESTS = 256  # per path (in ROUNDS turns), after a warm-up of 3 per client
+# Clients in flight at once: one per core by default (the machine busy, not oversubscribed); BENCH_CONCURRENCY
+# overrides. The load generator shares those cores.
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", os.cpu_count() or 2))
+REQUESTS = 512  # per path (in ROUNDS turns), after a warm-up of 3 per client
 WARM_UP = 2
 
 
@@ -143,7 +145,7 @@ class Path:
 
 # The server as `make run` starts it (BENCH_GUNICORN overrides, e.g. "--workers 4" for sync workers).
 WORKERS = os.environ.get("BENCH_GUNICORN", "--workers 2 --threads 4")
-ROUNDS = 8  # the paths take turns, so a slow moment of the machine falls on all of them
+ROUNDS = 16  # the paths take turns, so a slow moment of the machine falls on all of them
 
 
 def measure(url: str, round_id: int, kind: str) -> dict:
