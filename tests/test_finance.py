@@ -167,3 +167,17 @@ def test_cli_writes_the_same_file(completed, app, tmp_path):
     assert result.exit_code == 0, result.output
     wb = load_workbook(out)
     assert wb.sheetnames == ["汇总", "明细", "说明"] and wb["明细"].max_row == 15
+
+
+def test_finance_page_shows_the_lines_a_page_at_a_time(app, login_as):
+    round_ = complete_round({})
+    app.config["RESULTS_PAGE_SIZE"] = 5
+    finance = login_as("finance")
+    html = finance.get(f"/finance/rounds/{round_.id}").get_data(as_text=True)
+    first = html.split('data-testid="detail"')[1].split("</table>")[0]
+    assert first.count("data-unit=") == 5 and 'data-testid="pager-page"' in html
+    pages = int(html.split('data-testid="pager-page"')[1].split("页")[0].split("/")[1])
+    last = finance.get(f"/finance/rounds/{round_.id}?page=999").get_data(as_text=True)  # beyond: the last page
+    rows = last.split('data-testid="detail"')[1].split("</table>")[0]
+    assert f"第{pages}/{pages}页" in last and 1 <= rows.count("data-unit=") <= 5
+    assert not set(rows.split("data-unit=")[1:]) & set(first.split("data-unit=")[1:])

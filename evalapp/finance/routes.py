@@ -26,7 +26,15 @@ def _round(round_id: int) -> Round:
 
 
 def _render(round_: Round, status: int = 200, errors: dict | None = None, typed: dict | None = None):
-    return render_template("finance/round.html", data=subsidy.eligibility(round_), form=EmptyForm(), modes=MODES,
+    from flask import current_app
+
+    from ..pagination import paginate
+
+    data = subsidy.eligibility(round_)
+    size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 31,500 lines: the page shows 50 at a time
+    return render_template("finance/round.html", data=data, form=EmptyForm(), modes=MODES,
+                           page=paginate(data.lines, request.args.get("page"), size),
+                           township_page=paginate(data.by_township, request.args.get("tpage"), size),
                            yuan=fen_to_yuan, describe=subsidy.describe_rule, errors=errors or {},
                            typed=typed or {}, levels=subsidy.LEVEL_LABELS), status
 
