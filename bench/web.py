@@ -70,7 +70,8 @@ class Client:
 
 
 def prepare(round_id: int) -> dict:
-    """In the bench database (app context open): an editable inspector sheet, known passwords, a district user."""
+    """In the bench database (app context open): an editable village sheet per client (as on tablets, each client
+    works on its own unit), known passwords, a district user."""
     from sqlalchemy import select, update
 
     from evalapp.extensions import db
@@ -80,8 +81,8 @@ def prepare(round_id: int) -> dict:
 
     round_ = db.session.get(Round, round_id)
     inspector = db.session.scalar(select(User).where(User.role == "inspector").order_by(User.id))
-    sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == round_id, Sheet.inspector_id == inspector.id)
-                              .order_by(Sheet.id.desc()))  # a village: the larger catalogue
+    sheets = db.session.scalars(select(Sheet).where(Sheet.round_id == round_id, Sheet.inspector_id == inspector.id)
+                                .order_by(Sheet.id.desc()).limit(CONCURRENCY)).all()  # villages: the larger catalogue
     pw = hash_password(PASSWORD)
     inspector.password_hash = pw
     inspector.must_change_password = False
@@ -89,11 +90,11 @@ def prepare(round_id: int) -> dict:
     if district is None:
         district = User(username="bench-district", display_name="区评估办", role="district", password_hash=pw)
         db.session.add(district)
-    db.session.execute(update(Sheet).where(Sheet.id == sheet.id).values(status="draft"))
+    db.session.execute(update(Sheet).where(Sheet.id.in_([s.id for s in sheets])).values(status="draft"))
     round_.status = "inspection"  # scoring is open again, so the autosave is accepted
-    codes = [i.code for i in indicators_of(load_tree(round_.catalogue_for(sheet.unit.level).id))]
+    codes = [i.code for i in indicators_of(load_tree(round_.catalogue_for(sheets[0].unit.level).id))]
     db.session.commit()
-    return {"inspector": inspector.username, "sheet_id": sheet.id, "codes": codes}
+    return {"inspector": inspector.username, "sheet_ids": [s.id for s in sheets], "codes": codes}
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -170,11 +171,11 @@ def measure(url: str, round_id: int, kind: str) -> dict:
                 break
             except OSError:
                 time.sleep(0.1)
-        sheet, codes = setup["sheet_id"], setup["codes"]
-        versions: dict[int, int] = {}  # client → the version of its indicator it last saw
+        sheets, codes = setup["sheet_ids"], setup["codes"]
+        versions: dict[int, int] = {}  # client → the version of the indicator it saves, as it last saw it
 
-        def autosave(i, n):  # one indicator per client: no client conflicts with another
-            return ("PUT", f"/api/v1/sheets/{sheet}/scores/{codes[i % len(codes)]}",
+        def autosave(i, n):  # client i saves one indicator of its own sheet
+            return ("PUT", f"/api/v1/sheets/{sheets[i]}/scores/{codes[0]}",
                     {"deductions": [], "note": f"bench {n}", "version": versions.get(i, 0)})
 
         def saved(i, status, payload):
@@ -185,7 +186,7 @@ def measure(url: str, round_id: int, kind: str) -> dict:
 
         paths = {
             "healthz": Path(port, "", lambda i, n: ("GET", "/healthz", None)),
-            "scoring": Path(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheet}", None)),
+            "scoring": Path(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheets[i]}", None)),
             "autosave": Path(port, setup["inspector"], autosave, saved),
             "results": Path(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None)),
         }

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain.numbers import InvalidInput
@@ -136,7 +136,8 @@ def scores_by_indicator(sheet: Sheet, catalogue: CatalogueVersion) -> dict[int, 
     """The sheet's scores keyed by indicator id, deductions loaded, each deduction's rule taken from the loaded
     catalogue (not read again)."""
     rules = {r.id: r for ind in indicators_of(catalogue) for r in ind.rules}
-    rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id).options(selectinload(Score.deductions)))
+    rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id)
+                              .options(joinedload(Score.deductions))).unique()  # one query, not two
     scores = {}
     for score in rows:
         for d in score.deductions:

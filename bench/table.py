@@ -1,0 +1,69 @@
+"""Print the README's table of the latest benchmark figures from bench/results/*.json.
+
+    python bench/table.py [bench/results/2026-11-28-sqlite.json ...]   (default: the newest file per database)
+"""
+import glob
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def latest() -> list[str]:
+    files = []
+    for db in ("sqlite", "postgresql"):
+        found = sorted(glob.glob(os.path.join(HERE, "results", f"*-{db}.json")))
+        if found:
+            files.append(found[-1])
+    return files
+
+
+def mark(ratio: float, bar: float) -> str:
+    return f"{ratio:.2f}×" + ("" if ratio <= bar else " ✗")
+
+
+def rows(report: dict) -> list[str]:
+    out = []
+    db = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[report["db"]]
+    for size in report["sizes"]:
+        label = f"{db} {size['size']} ({size['units']:,} units)"
+        r, s, w = size["results"], size["subsidy"], size["workbook"]
+        line = (f"| {label} | {r['s']:.2f} s / {r['floor_s']:.2f} s = {mark(r['ratio'], r['bar'])} "
+                f"| {s['s']:.2f} s / {s['floor_s']:.2f} s = {mark(s['ratio'], s['bar'])}, {s['peak_mb']:.0f} MB "
+                f"| {w['s']:.2f} s / {w['floor_s']:.2f} s = {mark(w['ratio'], w['bar'])} ")
+        http = size.get("http")
+        if http:
+            h = http["healthz"]["p50_ms"]
+            for path, bar in (("scoring", 8), ("autosave", 5), ("results", 8)):
+                p = http[path]
+                line += (f"| {p['p50_ms']:.1f} / {p['p95_ms']:.1f} / {p['p99_ms']:.1f} ms, "
+                         f"{mark(p['p50_ms'] / h, bar)} ")
+            line += f"| {h:.1f} ms "
+        out.append(line + "|")
+    growth = report.get("growth_per_unit") or {}
+    if growth:
+        out.append(f"| {db}: growth of time per unit, 1/16 → full | " + " | ".join(
+            f"{growth[k]:.2f}×" + ("" if growth[k] <= 1.5 else " ✗") for k in ("results", "subsidy", "workbook"))
+            + " | | | | |")
+    return out
+
+
+def main():
+    files = sys.argv[1:] or latest()
+    reports = [json.load(open(f, encoding="utf-8")) for f in files]
+    print("| database, size | round results vs SQL scan (≤ 2×) | eligibility sheet vs same cells (≤ 1.5×), peak "
+          "| district workbook vs same cells (≤ 1.5×) | scoring page p50/p95/p99, p50 vs healthz (≤ 8×) "
+          "| autosave (≤ 5×) | results page (≤ 8×) | healthz p50 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for report in reports:
+        for line in rows(report):
+            print(line)
+    for report in reports:
+        print(f"\n{report['db']}: {report['date']}, {report['cores']} cores, {report['memory_gb']} GiB, Python "
+              f"{report['python']}, median of {report['runs']} pairs, {report['seconds']} s; "
+              f"bars missed: {', '.join(report['misses']) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
