@@ -117,11 +117,11 @@ class Client:
                     return 0, b"", 0.0
                 time.sleep(0.2)
 
-    def login(self, username):
+    def login(self, username, password=PASSWORD):
         status, body, _ = self.request("GET", "/login")
         token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1).decode()
         status, _, elapsed = self.request("POST", "/login", {"csrf_token": token, "username": username,
-                                                             "password": PASSWORD}, form=True)
+                                                             "password": password}, form=True)
         status_csrf, body, _ = self.request("GET", "/api/v1/csrf")
         self.csrf = json.loads(body)["csrf_token"]
         return status, elapsed

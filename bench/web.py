@@ -8,10 +8,8 @@ gunicorn, logs in an inspector and a district user, and times, with the same cli
   results    GET /results/rounds/<id>              (the district's results page for the whole round)
 Returns p50/p95/p99 in milliseconds per path and each p50 as a ratio of the healthz p50.
 """
-import http.client
 import json
 import os
-import re
 import signal
 import socket
 import statistics
@@ -28,45 +26,7 @@ REQUESTS = 512  # per path (in ROUNDS turns), after a warm-up of 3 per client
 WARM_UP = 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Client:
-    """One keep-alive connection with a session cookie and a CSRF token."""
-
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        self.cookie = ""
-        self.csrf = ""
-
-    def request(self, method: str, path: str, body=None, form: bool = False) -> tuple[int, bytes, float]:
-        headers = {"Cookie": self.cookie, "X-CSRFToken": self.csrf}
-        if form:
-            data = "&".join(f"{k}={v}" for k, v in body.items())
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        else:
-            data = None if body is None else json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        start = time.perf_counter()
-        self.conn.request(method, path, body=data, headers=headers)
-        response = self.conn.getresponse()
-        payload = response.read()
-        elapsed = time.perf_counter() - start
-        for k, v in response.getheaders():
-            if k.lower() == "set-cookie" and v.startswith("session="):
-                self.cookie = v.split(";")[0]
-        return response.status, payload, elapsed
-
-    def login(self, username: str) -> None:
-        _, page, _ = self.request("GET", "/login")
-        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1).decode()
-        status, _, _ = self.request("POST", "/login", {"csrf_token": token, "username": username,
-                                                       "password": PASSWORD}, form=True)
-        assert status == 302, f"log-in of {username} failed: {status}"
-        self.csrf = json.loads(self.request("GET", "/api/v1/csrf")[1])["csrf_token"]
+from loadtest import Client, free_port  # noqa: E402  (bench/ is on the path: run as bench/run.py)
 
 
 def prepare(round_id: int) -> dict:
@@ -106,10 +66,11 @@ class Path:
     """One timed path: its own logged-in clients, how to make each request, what to do with each answer."""
 
     def __init__(self, port: int, username: str, make_request, after=None):
-        self.clients = [Client(port) for _ in range(CONCURRENCY)]
+        self.clients = [Client(port) for _ in range(CONCURRENCY)]  # loadtest's browser-like client
         for client in self.clients:
             if username:
-                client.login(username)
+                status, _ = client.login(username, PASSWORD)
+                assert status == 302, f"log-in of {username} failed: {status}"
         self.make_request, self.after = make_request, after
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
@@ -198,7 +159,8 @@ def measure(url: str, round_id: int, kind: str) -> dict:
                 path.batch(per_client)
         for path in paths.values():
             for client in path.clients:
-                client.conn.close()
+                if client.conn is not None:
+                    client.conn.close()
         report = {name: path.summary() for name, path in paths.items()}
     finally:
         server.send_signal(signal.SIGTERM)

@@ -59,8 +59,9 @@ def round_results(round_: Round) -> list[UnitResult]:
     threshold, tolerance = round_.threshold, round_.tolerance
     rows = []
     # A Core execution: plain tuples, without the ORM's per-row bookkeeping (31,500 units in a province).
+    rows_in = db.session.connection().execute(query)
     for (uid, code, name, level, parent_code, self_id, self_scored, self_sum, self_bonus,
-         final_id, final_status, final_scored, final_sum, final_bonus, vetoed) in db.session.connection().execute(query):
+         final_id, final_status, final_scored, final_sum, final_bonus, vetoed) in rows_in:
         cap = caps.get(level, Decimal(0))
         self_total = capped_total(self_sum, self_bonus, cap) if self_scored else None
         final_total = capped_total(final_sum, final_bonus, cap) if final_scored else None

@@ -15,8 +15,8 @@ from ..domain.scoring import ZERO, Result, ScoreEntry, evaluate, indicator_score
 from ..domain.workflow import can_move_sheet
 from ..extensions import db
 from ..models import (
-    BonusItem, CatalogueVersion, DeductionRule, EvidenceFile, Indicator, Round, Score, ScoreDeduction, Sheet, SheetBonus,
-    SheetTransition, SheetVeto, User,
+    BonusItem, CatalogueVersion, DeductionRule, EvidenceFile, Indicator, Round, Score, ScoreDeduction, Sheet,
+    SheetBonus, SheetTransition, SheetVeto, User,
 )
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
