@@ -181,3 +181,18 @@ def test_with_many_townships_the_filter_is_typed_by_name_or_code(completed, logi
     units = by_name.split('data-testid="units"')[1].split("</table>")[0]
     assert "路口村" in units and "陆城村" not in units
     assert 'value="路口"' in by_name  # what was typed stays in the box
+    exact = district.get(f"/results/rounds/{completed.id}", query_string={"township": "陆城镇"}).get_data(as_text=True)
+    assert "陆城村" in exact.split('data-testid="units"')[1] and "路口村" not in exact.split('data-testid="units"')[1]
+
+
+def test_a_typed_township_prefers_the_exact_name_then_any_name_containing_it():
+    from types import SimpleNamespace as NS
+
+    from evalapp.results.routes import township_codes
+
+    report = NS(townships=[NS(township=NS(unit=NS(code=c, name=n)))
+                           for c, n in (("T1", "测试镇1"), ("T10", "测试镇10"), ("T2", "测试镇2"))] + [NS(township=None)])
+    assert township_codes(report, "测试镇1") == {"测试镇1", "T1"}                  # exact name: not 测试镇10
+    assert township_codes(report, "测试镇") == {"测试镇", "T1", "T10", "T2"}       # part of a name: all of them
+    assert township_codes(report, "T10") == {"T10"}                               # a code
+    assert township_codes(report, "") == set()

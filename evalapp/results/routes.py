@@ -52,11 +52,12 @@ TOWNSHIP_CHOICES = 50  # up to this many townships the filter is a list; beyond,
 
 
 def township_codes(report, typed: str) -> set[str]:
-    """The townships a filter names: a code, or every township whose name contains the typed text."""
+    """The townships a filter names: a code, a township's exact name, or else every name containing the text."""
     if not typed:
         return set()
-    return {typed} | {t.township.unit.code for t in report.townships
-                      if t.township and typed in t.township.unit.name}
+    named = [t.township.unit for t in report.townships if t.township]
+    exact = {u.code for u in named if u.name == typed}
+    return {typed} | (exact or {u.code for u in named if typed in u.name})
 
 
 def _round_or_404(round_id: int):
