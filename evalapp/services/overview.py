@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
-from .sheets import sheet_figures, sheet_total
+from .sheets import figures_of, sheet_total
 
 
 @dataclass
@@ -50,12 +50,11 @@ class SheetRow:
 
 def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
     """Progress rows (scored / total indicators, running total) for sheets, sorted by township then unit code."""
-    figures = sheet_figures(s.id for s in sheets)
     counts = indicator_counts()
     rows = []
     for sheet in sheets:
         catalogue = sheet.round.catalogue_for(sheet.unit.level)
-        f = figures[sheet.id]
+        f = figures_of(sheet)  # the sheet's stored figures, already loaded with it
         township = sheet.unit if sheet.unit.level == "township" else sheet.unit.parent
         rows.append(SheetRow(sheet, township, f.scored, counts.get(catalogue.id, 0),
                              sheet_total(f, catalogue.bonus_cap) if f.scored else None, f.veto))

@@ -1,5 +1,5 @@
 """Sheets and scores: reading them with totals, saving a score, moving a sheet through its statuses."""
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain.numbers import InvalidInput
-from ..domain.scoring import ZERO, Result, ScoreEntry, evaluate, indicator_score, points_missing, unit_total
+from ..domain.scoring import Result, ScoreEntry, capped_total, evaluate, indicator_score, points_missing
 from ..domain.workflow import can_move_sheet
 from ..extensions import db
 from ..models import (
@@ -38,21 +38,6 @@ class SheetFigures:
 def catalogue_for_sheet(sheet: Sheet) -> CatalogueVersion:
     """The catalogue a sheet is scored against (by the level of its unit)."""
     return sheet.round.catalogue_for(sheet.unit.level)
-
-
-def sheet_figures(sheet_ids: Iterable[int], scope=None) -> dict[int, SheetFigures]:
-    """The stored figures (score sum, count, bonus sum, veto) of many sheets, in one query.
-
-    `scope`, a SELECT of sheet ids, replaces the literal id list in the query (a round's thousands of sheets are
-    better joined than listed); `sheet_ids` then only names the sheets to report.
-    """
-    ids = list(sheet_ids)
-    if not ids:
-        return {}
-    members = scope if scope is not None else ids
-    rows = {row.id: row for row in db.session.execute(
-        select(Sheet.id, Sheet.score_sum, Sheet.scored, Sheet.bonus_sum, Sheet.vetoed).where(Sheet.id.in_(members)))}
-    return {sid: figures_of(rows[sid]) if sid in rows else SheetFigures(ZERO, 0, ZERO, False) for sid in ids}
 
 
 def figures_of(row) -> SheetFigures:
@@ -121,7 +106,7 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> None:
 
 def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
     """A sheet's running total: its scores plus the capped bonus."""
-    return unit_total([figures.score_sum], [figures.bonus_sum], bonus_cap)
+    return capped_total(figures.score_sum, figures.bonus_sum, bonus_cap)
 
 
 def load_sheet(sheet_id: int) -> Sheet | None:
