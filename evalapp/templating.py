@@ -1,9 +1,12 @@
 """Template filters and globals."""
+import re
+import weakref
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, g
 from flask_babel import format_datetime, get_locale, get_translations
+from markupsafe import Markup, escape
 
 from .domain.numbers import q2
 
@@ -23,11 +26,77 @@ def _translations():
     return translations
 
 
+class _Slots:
+    """Stands for a fragment's per-page values while its skeleton is rendered: `{{ s.name }}` and
+    `{{ s['name'] }}` leave a mark that fill() replaces."""
+
+    def __getattr__(self, name: str) -> Markup:
+        if name.startswith("_"):  # __html__ and friends: this object is not markup itself
+            raise AttributeError(name)
+        return Markup(f"\x00{name}\x00")
+
+    __getitem__ = __getattr__
+
+
+_MARK = re.compile("\x00([^\x00]*)\x00")
+# Skeletons per owner (an object of a cached catalogue tree): they live as long as the tree does.
+FRAGMENTS_PER_OWNER = 256
+_SKELETONS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def fragment(owner, key, macro, *args) -> list[str]:
+    """`macro(*args, slots)` rendered once per owner, key and language, split at its marks: [text, name, text, …]."""
+    skeletons = _SKELETONS.get(owner)
+    if skeletons is None:
+        skeletons = _SKELETONS.setdefault(owner, {})
+    full_key = (key, str(get_locale()))
+    parts = skeletons.get(full_key)
+    if parts is None:
+        if len(skeletons) >= FRAGMENTS_PER_OWNER:  # keys from query strings: bounded whatever is asked
+            skeletons.clear()
+        parts = skeletons[full_key] = _MARK.split(str(macro(*args, _Slots())))
+    return parts
+
+
+def fill(parts: list[str], values: dict) -> Markup:
+    """A skeleton with its marks replaced by the values, each escaped (markup stays as it is)."""
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        out.append(escape(values[parts[i]]))
+        out.append(parts[i + 1])
+    return Markup("".join(out))
+
+
+def card_values(ind, score, saved: str, unscored: str, **markup) -> dict:
+    """An indicator card's per-sheet values (see scoring/_card.html), from the score (None: not scored yet)."""
+    applied = {d.rule.code: d.count for d in score.deductions} if score else {}
+    values = {
+        "unscored": "" if score else " is-unscored",
+        "version": score.version if score else 0,
+        "scored": 1 if score else 0,
+        "score": points(score.points) if score else "—",
+        "state": saved if score else unscored,
+        "free": points(score.free_deduction) if score and score.free_deduction else "",
+        "direct": points(score.direct_score) if score and score.direct_score is not None else "",
+        "reason": score.reason if score else "",
+        "note": score.note if score else "",
+        **markup,
+    }
+    for rule in ind.rules:
+        count = applied.get(rule.code)
+        values["checked:" + rule.code] = "checked" if count else ""
+        values["applied:" + rule.code] = " is-applied" if count else ""
+        values["count:" + rule.code] = count or 0
+    return values
+
+
 def register(app: Flask) -> None:
     # Flask-Babel resolves the locale and its catalogue on every {{ _() }}: a third of the scoring page's time.
     app.jinja_env.install_gettext_callables(lambda s: _translations().ugettext(s),
                                             lambda s, p, n: _translations().ungettext(s, p, n), newstyle=True)
     app.jinja_env.filters["points"] = points
+    app.jinja_env.filters["fill"] = fill
+    app.jinja_env.globals.update(fragment=fragment, card_values=card_values)
     app.jinja_env.filters["dt"] = lambda v: format_datetime(v, "yyyy-MM-dd HH:mm") if v else "—"
     app.jinja_env.filters["d"] = lambda v: v.isoformat() if isinstance(v, (date, datetime)) else "—"
 

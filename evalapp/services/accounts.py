@@ -6,7 +6,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
 from ..models import ApiToken, User, UserSession
@@ -70,17 +70,19 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
     return token
 
 
+# Built once: this runs on every request, and building the statement cost as much as running it.
+_SESSION_USER = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+                 .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None),
+                        User.active.is_(True), UserSession.created_at > bindparam("since")))
+
+
 def load_session_user(token: str) -> User | None:
     """The user of a live session token, or None when it ended, expired, or the user is inactive."""
     if not token:
         return None
     lifetime = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    row = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None),
-               User.active.is_(True), UserSession.created_at > utcnow() - lifetime)
-    ).first()
+    row = db.session.execute(_SESSION_USER, {"token_hash": _token_hash(token),
+                                             "since": utcnow() - lifetime}).first()
     if row is None:
         return None
     user = row.User

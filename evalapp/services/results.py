@@ -1,6 +1,6 @@
 """Round results: every unit in scope against the threshold, from SQL aggregates."""
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, select
@@ -94,6 +94,13 @@ class Report:
     rows: list[ReportRow]
     townships: list[TownshipRow]
     summary: dict[str, RollUp]
+    # The pages rendered from this report (templating.fragment) live as long as it does, copies included.
+    pages: "PageCache" = field(default_factory=lambda: PageCache(), compare=False, repr=False)
+
+
+class PageCache:
+    """Owns what was rendered from one report (templating.fragment keeps it by a weak reference to this)."""
+    __slots__ = ("__weakref__",)
 
 
 def _roll(rows: list[UnitResult]) -> RollUp:
