@@ -1,9 +1,9 @@
 """Who may see and change what: role decorators and object-scope checks, in one place."""
-from functools import wraps
+from functools import cache, wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from .extensions import db
 from .models import OrgUnit, RoundUnit, Sheet, Team, TeamMember, User
@@ -55,16 +55,20 @@ def can_view_unit(user: User, unit: OrgUnit) -> bool:
     return False
 
 
+@cache
+def _team_covers_statement():
+    return select(exists().where(
+        RoundUnit.round_id == bindparam("round_id"),
+        RoundUnit.unit_id == bindparam("unit_id"),
+        RoundUnit.team_id == TeamMember.team_id,
+        TeamMember.user_id == bindparam("user_id"),
+    ))
+
+
 def inspector_team_covers(user: User, sheet: Sheet) -> bool:
     """True when the sheet's unit is assigned, in the sheet's round, to a team the user belongs to."""
-    return db.session.scalar(
-        select(exists().where(
-            RoundUnit.round_id == sheet.round_id,
-            RoundUnit.unit_id == sheet.unit_id,
-            RoundUnit.team_id == TeamMember.team_id,
-            TeamMember.user_id == user.id,
-        ))
-    )
+    return db.session.scalar(_team_covers_statement(),  # built once: every scoring page and autosave asks
+                             {"round_id": sheet.round_id, "unit_id": sheet.unit_id, "user_id": user.id})
 
 
 def team_leader_id(sheet: Sheet) -> int | None:

@@ -13,6 +13,9 @@ def client_ip() -> str | None:
     return request.remote_addr if has_request_context() else None
 
 
+_INSERT = insert(AuditEvent)
+
+
 def record(action: str, *, user: User | None = None, obj=None, unit_id: int | None = None,
            round_id: int | None = None, old: dict | None = None, new: dict | None = None,
            detail: str = "") -> None:
@@ -23,18 +26,18 @@ def record(action: str, *, user: User | None = None, obj=None, unit_id: int | No
     """
     if user is None and has_request_context() and current_user and current_user.is_authenticated:
         user = current_user
-    db.session.connection().execute(insert(AuditEvent).values(
-        user_id=user.id if user is not None else None,
-        action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=getattr(obj, "id", None),
-        unit_id=unit_id,
-        round_id=round_id,
-        old=old,
-        new=new,
-        detail=detail,
-        ip=client_ip(),
-    ))
+    db.session.connection().execute(_INSERT, {  # the values as parameters: the statement is built once
+        "user_id": user.id if user is not None else None,
+        "action": action,
+        "object_type": type(obj).__name__ if obj is not None else "",
+        "object_id": getattr(obj, "id", None),
+        "unit_id": unit_id,
+        "round_id": round_id,
+        "old": old,
+        "new": new,
+        "detail": detail,
+        "ip": client_ip(),
+    })
 
 
 def search(username: str = "", unit_code: str = "", action: str = "", date_from: str = "", date_to: str = "",
