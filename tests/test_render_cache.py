@@ -1,0 +1,174 @@
+"""What the pages keep between requests (issue 9), and that what they keep never leaks between sheets, viewers,
+languages or transactions.
+
+* An indicator card's skeleton (the indicator, its rules, the labels) is rendered once per indicator, language and
+  editability; each page fills in its own sheet's values, escaped.
+* The results page's body is kept with its cached report, per role and query; each viewer's CSRF token is filled in.
+* On PostgreSQL a transaction that only read ends with COMMIT, so psycopg keeps its prepared statements; anything
+  that wrote is still rolled back.
+"""
+import re
+
+import pytest
+from markupsafe import Markup, escape
+from sqlalchemy import func, select, text
+
+from evalapp.extensions import db
+from evalapp.models import AuditEvent, OrgUnit, Sheet, User
+from evalapp.templating import FRAGMENTS_PER_OWNER, _Slots, fill, fragment
+from tests.conftest import PG_URL
+from tests.test_results import completed  # noqa: F401  (the 2021 round, scored and approved)
+
+
+def _inspector_village_sheets(n: int) -> list[Sheet]:
+    """n of the demo inspector's village sheets (same catalogue), editable."""
+    inspector = db.session.scalar(select(User).where(User.username == "inspector"))
+    sheets = db.session.scalars(
+        select(Sheet).join(Sheet.unit).where(Sheet.inspector_id == inspector.id, Sheet.kind == "inspector")
+        .where(OrgUnit.level == "village").order_by(Sheet.id)).all()
+    assert len(sheets) >= n
+    return sheets[:n]
+
+
+def _card(html: str, code: str) -> str:
+    """The whole <article> of one indicator card."""
+    at = html.index(f'id="ind-{code}"')
+    return html[html.rindex("<article", 0, at):html.index("</article>", at)]
+
+
+def test_each_sheet_shows_its_own_values_escaped(app, login_as):
+    first, second = _inspector_village_sheets(2)
+    inspector = login_as("inspector")
+    note, reason = '<script>alert("x")</script>', 'a "quoted" & <b>bold</b> reason'
+    saved = inspector.put(f"/api/v1/sheets/{first.id}/scores/A3",
+                          json={"deductions": [{"code": "A3-1", "count": 2}], "free_deduction": "0.5",
+                                "reason": reason, "note": note, "version": 0})
+    assert saved.status_code == 200, saved.get_json()
+    assert inspector.put(f"/api/v1/sheets/{first.id}/scores/B1",
+                         json={"deductions": [{"code": "B1-1", "count": 1}], "version": 0}).status_code == 200
+    # The second sheet is rendered first, so the skeletons are cached before the first sheet's page is built.
+    other = inspector.get(f"/inspection/sheets/{second.id}").get_data(as_text=True)
+    page = inspector.get(f"/inspection/sheets/{first.id}").get_data(as_text=True)
+
+    a3 = _card(page, "A3")
+    assert str(escape(note)) in a3 and note not in page          # escaped, never raw
+    assert str(escape(reason)) in a3 and reason not in page
+    assert 'data-version="1"' in a3 and 'data-scored="1"' in a3 and "is-unscored" not in a3.split(">")[0]
+    assert "is-unscored" in _card(page, "A1").split(">")[0]  # not saved on this sheet
+    assert re.search(r'data-rule="A3-1"[^>]*>.*?data-role="count">2<', a3, re.S)
+    assert 'rule-chip d-flex align-items-center justify-content-between gap-2 py-2 is-applied" data-rule="A3-1"' in a3
+    assert 'value="0.50"' in a3
+    assert re.search(r'id="r-B1-1" checked>', _card(page, "B1"))
+
+    a3_other = _card(other, "A3")  # the other sheet of the same catalogue: nothing of the first one
+    assert note not in other and str(escape(note)) not in other and str(escape(reason)) not in other
+    assert 'data-version="0"' in a3_other and "is-unscored" in a3_other.split(">")[0]
+    assert 'data-role="count">0<' in a3_other and "is-applied" not in a3_other
+    assert not re.search(r'id="r-B1-1" checked', _card(other, "B1"))
+    assert 'value=""' in a3_other
+
+
+def test_card_skeletons_follow_language_and_editability(app, login_as):
+    first, second = _inspector_village_sheets(2)
+    inspector = login_as("inspector")
+    chinese = inspector.get(f"/inspection/sheets/{first.id}").get_data(as_text=True)
+    assert "满分" in _card(chinese, "A3") and "<fieldset >" in _card(chinese, "A3")
+    assert inspector.post("/lang", data={"lang": "en", "next": "/"}).status_code in (302, 303)
+    english = inspector.get(f"/inspection/sheets/{first.id}").get_data(as_text=True)
+    assert "Max." in _card(english, "A3") and "满分" not in _card(english, "A3")
+    inspector.post("/lang", data={"lang": "zh_Hans_CN", "next": "/"})
+
+    # A submitted sheet of the same catalogue is read-only: disabled fields, no photo button.
+    db.session.execute(Sheet.__table__.update().where(Sheet.id == second.id).values(status="submitted"))
+    db.session.commit()
+    read_only = inspector.get(f"/inspection/sheets/{second.id}").get_data(as_text=True)
+    assert "<fieldset disabled>" in _card(read_only, "A3") and 'data-role="photo-input"' not in read_only
+    editable = inspector.get(f"/inspection/sheets/{first.id}").get_data(as_text=True)
+    assert "<fieldset >" in _card(editable, "A3") and 'data-role="photo-input"' in editable
+
+
+def test_fill_escapes_values_and_keeps_markup():
+    parts = ["<p>", "a", "</p><i>", "b", "</i>"]
+    assert fill(parts, {"a": '<x y="1">&', "b": Markup("<em>ok</em>")}) == \
+        '<p>&lt;x y=&#34;1&#34;&gt;&amp;</p><i><em>ok</em></i>'
+    with pytest.raises(AttributeError):
+        _Slots().__html__  # noqa: B018  (a slot holder is not markup itself)
+    assert _Slots().score == Markup("\x00score\x00") and _Slots()["count:A3-1"] == Markup("\x00count:A3-1\x00")
+
+
+def test_kept_fragments_are_bounded_per_owner(app):
+    from evalapp.services.results import PageCache
+
+    owner = PageCache()
+    calls = []
+
+    def macro(s):
+        calls.append(1)
+        return Markup(f"<b>{s.value}</b>")
+
+    with app.test_request_context("/"):
+        for i in range(FRAGMENTS_PER_OWNER * 2):
+            assert fragment(owner, i, macro) == ["<b>", "value", "</b>"]
+        assert len(calls) == FRAGMENTS_PER_OWNER * 2
+        fragment(owner, FRAGMENTS_PER_OWNER * 2 - 1, macro)  # the latest is kept: not rendered again
+        assert len(calls) == FRAGMENTS_PER_OWNER * 2
+        from evalapp.templating import _SKELETONS
+
+        assert len(_SKELETONS[owner]) <= FRAGMENTS_PER_OWNER
+
+
+def _csrf(html: str) -> list[str]:
+    return re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+
+
+def test_results_body_is_shared_but_csrf_tokens_and_roles_are_not(completed, app, login_as):  # noqa: F811
+    district_a, district_b, admin = login_as("district"), login_as("district"), login_as("admin")
+    app.config["WTF_CSRF_ENABLED"] = True  # logged in already: the pages now carry real tokens
+    url = f"/results/rounds/{completed.id}"
+    page_a = district_a.get(url).get_data(as_text=True)
+    page_b = district_b.get(url).get_data(as_text=True)
+    tokens_a, tokens_b = _csrf(page_a), _csrf(page_b)
+    body_a = page_a.split("<main")[1].split("</main>")[0]
+    assert tokens_a and tokens_b and set(tokens_a).isdisjoint(tokens_b)  # each viewer's own session token
+    assert body_a.replace(tokens_a[0], "T") == page_b.split("<main")[1].split("</main>")[0].replace(tokens_b[0], "T")
+    assert 'data-testid="publish"' in page_a
+    # The admin sees the same report through the admin's page: no publish form (district only).
+    admin_page = admin.get(url).get_data(as_text=True)
+    assert 'data-testid="publish"' not in admin_page
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert district_a.post(f"{url}/publish", data={"confirm_incomplete": "1"}).status_code in (302, 303)
+    app.config["WTF_CSRF_ENABLED"] = True
+    published_admin = admin.get(url).get_data(as_text=True)
+    assert 'action="/results/sheets/' in published_admin and "/unlock" in published_admin  # admin: unlock forms
+    assert _csrf(published_admin)
+    published_district = district_b.get(url).get_data(as_text=True)
+    assert "/unlock" not in published_district and 'data-testid="draft"' not in published_district
+    # The same query with another page argument is another body.
+    assert district_b.get(url + "?level=village").get_data(as_text=True) != published_district
+
+
+def test_a_transaction_that_wrote_is_rolled_back_whatever_ended_it(app):
+    before = db.session.scalar(select(func.count(AuditEvent.id)))
+    db.session.connection().execute(AuditEvent.__table__.insert().values(action="probe", object_type="", detail=""))
+    db.session.close()  # no commit: the write is undone
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == before
+    db.session.execute(select(Sheet.id).limit(1)).all()
+    db.session.connection().execute(text("UPDATE users SET display_name = display_name || 'x'"))
+    db.session.rollback()
+    assert not db.session.scalar(select(func.count(User.id)).where(User.display_name.like("%x")))
+
+
+@pytest.mark.skipif(not PG_URL, reason="psycopg's prepared statements: PostgreSQL only")
+def test_read_only_transactions_keep_prepared_statements(app):
+    statement = select(Sheet.id).where(Sheet.id == 1)
+    for _ in range(8):  # psycopg prepares a statement at its 5th run on a connection
+        db.session.execute(statement).all()
+        db.session.close()  # read only: ends with COMMIT, the prepared statements stay
+    prepared = db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+    assert prepared >= 1
+    db.session.connection().execute(text("SELECT 1"))
+    db.session.connection().execute(AuditEvent.__table__.insert().values(action="probe", object_type="",
+                                                                          detail=""))
+    db.session.close()  # wrote: rolled back, as before (psycopg then forgets its statements)
+    assert not db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "probe"))
