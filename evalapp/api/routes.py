@@ -23,9 +23,10 @@ def service_error(exc: ServiceError):
     return error(exc.message, exc.status, exc.fields, **extra)
 
 
-def _sheet_for(sheet_id: int, *, edit: bool = False) -> Sheet:
-    """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit."""
-    sheet = sheet_service.load_sheet(sheet_id)
+def _sheet_for(sheet_id: int, *, edit: bool = False, lock: bool = False) -> Sheet:
+    """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit.
+    `lock`: its scores are about to change (see load_sheet)."""
+    sheet = sheet_service.load_sheet(sheet_id, current_user, lock=lock)
     if sheet is None or not access.can_view_sheet(current_user, sheet):
         raise NotFound("评分表不存在")
     if edit and not access.can_edit_sheet(current_user, sheet):
@@ -100,7 +101,7 @@ def get_sheet(sheet_id: int):
 
 @bp.put("/sheets/<int:sheet_id>/scores/<code>")
 def put_score(sheet_id: int, code: str):
-    sheet = _sheet_for(sheet_id, edit=True)
+    sheet = _sheet_for(sheet_id, edit=True, lock=True)
     entry, version = score_entry(json_body())
     score = sheet_service.save_score(sheet, code[:32], entry, current_user, version)
     rules = {r.id: r for r in sheet_service.find_indicator(sheet, code[:32]).rules}

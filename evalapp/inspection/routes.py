@@ -20,7 +20,7 @@ def worklist():
 
 
 def _visible_sheet(sheet_id: int) -> Sheet:
-    sheet = sheet_service.load_sheet(sheet_id)
+    sheet = sheet_service.load_sheet(sheet_id, current_user)
     if sheet is None or sheet.kind == "self" or not access.can_view_sheet(current_user, sheet):
         abort(404)
     return sheet

@@ -124,7 +124,7 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> None:
     """
     db.session.flush()
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and not getattr(sheet, "row_locked", False):
         connection.execute(_lock_statement(), {"sheet_id": sheet.id})
     # (SQLite: one writer at a time, the lock step has nothing to wait for.)
     row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id, "updated_at": now}).one()
@@ -138,10 +138,43 @@ def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
     return capped_total(figures.score_sum, figures.bonus_sum, bonus_cap)
 
 
-def load_sheet(sheet_id: int) -> Sheet | None:
+def load_sheet(sheet_id: int, viewer: User | None = None, *, lock: bool = False) -> Sheet | None:
     """A sheet with its round (and the round's catalogues) and unit, in one query: every access check and page
-    reads them."""
-    return db.session.get(Sheet, sheet_id, options=_sheet_load_options())
+    reads them.
+
+    For an inspector `viewer` the same query answers whether their team covers the sheet's unit (the access check
+    of every scoring page and autosave; kept on the sheet for access.inspector_team_covers). `lock` takes the
+    sheet's row lock (PostgreSQL, FOR NO KEY UPDATE) for a change of its scores: concurrent changes of one sheet
+    then queue here, and refresh_sheet has no lock of its own to take.
+    """
+    inspector = viewer is not None and viewer.role == "inspector"
+    if not inspector and not lock:
+        return db.session.get(Sheet, sheet_id, options=_sheet_load_options())
+    params = {"sheet_id": sheet_id, **({"user_id": viewer.id} if inspector else {})}
+    row = db.session.execute(_sheet_statement(inspector, lock), params).unique().first()
+    if row is None:
+        return None
+    sheet = row[0]
+    if inspector:
+        sheet.team_covers = {viewer.id: bool(row[1])}
+    if lock:
+        sheet.row_locked = True
+    return sheet
+
+
+@cache
+def _sheet_statement(with_cover: bool, lock: bool):
+    from ..models import RoundUnit, TeamMember
+
+    columns = [Sheet]
+    if with_cover:
+        columns.append(select(RoundUnit.unit_id).join(TeamMember, TeamMember.team_id == RoundUnit.team_id).where(
+            RoundUnit.round_id == Sheet.round_id, RoundUnit.unit_id == Sheet.unit_id,
+            TeamMember.user_id == bindparam("user_id")).exists().label("covers"))
+    statement = select(*columns).where(Sheet.id == bindparam("sheet_id")).options(*_sheet_load_options())
+    if lock:
+        statement = statement.with_for_update(of=Sheet, key_share=True)
+    return statement.execution_options(populate_existing=True)
 
 
 def scores_by_indicator(sheet: Sheet, catalogue: CatalogueVersion) -> dict[int, Score]:
