@@ -196,3 +196,29 @@ def test_a_typed_township_prefers_the_exact_name_then_any_name_containing_it():
     assert township_codes(report, "测试镇") == {"测试镇", "T1", "T10", "T2"}       # part of a name: all of them
     assert township_codes(report, "T10") == {"T10"}                               # a code
     assert township_codes(report, "") == set()
+
+
+def test_autosave_and_scoring_page_statements(app, login_as):
+    """The inspector's team check rides on the query that loads the sheet, and so does the autosave's row lock
+    (PostgreSQL): a scoring page reads 4 statements (session, sheet, scores, photos), an autosave 6 (session,
+    sheet, score, its update, the sheet's figures, the audit row)."""
+    from tests.conftest import sheet_of
+
+    client = login_as("inspector")
+    sheet_id = sheet_of("inspector", "陆城村").id  # (the test's own session reloads an object after a request)
+    assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
+    with counting() as page:
+        assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
+    assert len(page) == 4, [s[:90] for s in page]
+    assert "team_members" in next(s for s in page if "FROM sheets" in s)  # no separate EXISTS statement
+    with counting() as save:
+        response = client.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "version": 0})
+    assert response.status_code == 200, response.get_json()
+    assert len(save) == 6, [s[:90] for s in save]
+    load = next(s for s in save if "FROM sheets" in s)
+    if db.engine.dialect.name == "postgresql":
+        assert "FOR NO KEY UPDATE OF sheets" in load
+    # An inspector of another team still gets nothing: the check is the same, only asked in the same query.
+    other = login_as("inspector2")  # the second team's inspector
+    assert other.get(f"/inspection/sheets/{sheet_id}").status_code == 404
+    assert other.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "version": 1}).status_code == 404
