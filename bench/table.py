@@ -29,9 +29,9 @@ def rows(report: dict) -> list[str]:
     for size in report["sizes"]:
         label = f"{db} {size['size']} ({size['units']:,} units)"
         r, s, w = size["results"], size["subsidy"], size["workbook"]
-        line = (f"| {label} | {r['s']:.2f} s / {r['floor_s']:.2f} s = {mark(r['ratio'], r['bar'])} "
-                f"| {s['s']:.2f} s / {s['floor_s']:.2f} s = {mark(s['ratio'], s['bar'])}, {s['peak_mb']:.0f} MB "
-                f"| {w['s']:.2f} s / {w['floor_s']:.2f} s = {mark(w['ratio'], w['bar'])} ")
+        line = (f"| {label} | {r['s']:.2f} s / {r['floor_s']:.2f} s: {mark(r['ratio'], r['bar'])} "
+                f"| {s['s']:.2f} s / {s['floor_s']:.2f} s: {mark(s['ratio'], s['bar'])}, {s['peak_mb']:.0f} MB "
+                f"| {w['s']:.2f} s / {w['floor_s']:.2f} s: {mark(w['ratio'], w['bar'])} ")
         http = size.get("http")
         if http:
             h = http["healthz"]["p50_ms"]
@@ -67,6 +67,7 @@ def load_rows(report: dict) -> list[str]:
 def main():
     files = sys.argv[1:] or latest()
     reports = [json.load(open(f, encoding="utf-8")) for f in files]
+    print("Times: medians of the runs (path / floor); ratios: the median of the pairs' ratios (bench/run.py).\n")
     print("| database, size | round results vs SQL scan (≤ 2×) | eligibility sheet vs same cells (≤ 1.5×), peak "
           "| district workbook vs same cells (≤ 1.5×) | scoring page p50/p95/p99 (1 client), p50 vs healthz (≤ 8×) "
           "| autosave (≤ 5×) | results page (≤ 8×) | healthz p50 |")

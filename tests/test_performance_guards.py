@@ -222,3 +222,37 @@ def test_autosave_and_scoring_page_statements(app, login_as):
     other = login_as("inspector2")  # the second team's inspector
     assert other.get(f"/inspection/sheets/{sheet_id}").status_code == 404
     assert other.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "version": 1}).status_code == 404
+
+
+def test_exports_reuse_the_current_report_and_see_every_change(completed, app):  # noqa: F811
+    """The district workbook and the eligibility sheet take their totals from the results page's cached report
+    while the change counter says it is current, and from a fresh one as soon as anything changed."""
+    import openpyxl
+
+    from evalapp.services.export import results_workbook
+    from evalapp.services.results import cached_round_report
+    from evalapp.services.sheets import refresh_figures
+    from evalapp.services.subsidy import eligibility
+
+    report = cached_round_report(completed)
+    with counting() as statements:
+        results_workbook(completed)
+        eligibility(completed)
+    assert not any("round_units" in s for s in statements), "the results were computed again"
+
+    row = next(r for r in report.rows if r.unit.level == "village" and r.unit.result.value == "pass")
+    sheet = db.session.get(Sheet, row.unit.final_sheet_id)
+    score = max(sheet.scores, key=lambda s: s.points)
+    expected = row.unit.final_total - score.points
+    score.points = Decimal("0")
+    db.session.flush()
+    refresh_figures(Sheet.id == sheet.id)
+    db.session.commit()
+
+    buffer, _ = results_workbook(completed)
+    ws = openpyxl.load_workbook(buffer)["村(社区)"]
+    line = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[1] == row.unit.code)
+    assert Decimal(str(line[5])).quantize(Decimal("0.01")) == expected
+    assert line[6] == ("合格" if expected >= completed.threshold else "不合格")
+    assert next(x for x in eligibility(completed).lines if x.row.unit.code == row.unit.code).row.unit.final_total \
+        == expected

@@ -8,7 +8,7 @@ from sqlalchemy import Float, cast, select
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, Score, Sheet
 from .catalogues import indicators_of, load_tree
-from .results import round_results
+from .results import cached_round_report
 
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 
@@ -50,8 +50,8 @@ def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> d
 
 def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
     """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis."""
-    results = round_results(round_)
-    names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.level == "township")).all())
+    # The results page's report when it is still current (the change counter says so), in unit code order.
+    rows = sorted(cached_round_report(round_).rows, key=lambda row: row.unit.code)
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True})
@@ -75,14 +75,15 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
             ws.set_header(f"&C{draft}")
         blank = [None] * len(indicators)
         n = 0
-        for r in results:
+        for row in rows:
+            r = row.unit
             if r.level != level:
                 continue
             n += 1
             ws.write_number(n, 0, n)
             ws.write_string(n, 1, r.code)
             ws.write_string(n, 2, safe_text(r.name))
-            ws.write_string(n, 3, safe_text(names.get(r.township_code, "")))
+            ws.write_string(n, 3, safe_text(row.township_name))
             for col, value in ((4, r.self_total), (5, r.final_total)):
                 if value is None:
                     ws.write_blank(n, col, None)

@@ -116,14 +116,6 @@ def township_names() -> dict[str, str]:
     return dict(db.session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.level == "township")).all())
 
 
-def unit_rows(round_: Round) -> list[ReportRow]:
-    """The round's units in report order with their township's name, without ranks or roll-ups (what the
-    eligibility sheet needs)."""
-    names = township_names()
-    return [ReportRow(u, names.get(u.township_code, ""), None, None)
-            for u in sorted(round_results(round_), key=report_order)]
-
-
 def round_report(round_: Round) -> Report:
     """Results with ranks within each level, points missing, township roll-ups and the district summary."""
     units = round_results(round_)

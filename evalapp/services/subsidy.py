@@ -14,7 +14,7 @@ from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as Rule
 from . import audit
 from .errors import Conflict, Invalid
 from .export import district_name, new_workbook, safe_text
-from .results import ReportRow, unit_rows
+from .results import ReportRow, cached_round_report
 
 LEVEL_LABELS = {"township": "镇(街道)", "village": "村(社区)"}
 
@@ -126,7 +126,7 @@ def eligibility(round_: Round) -> Eligibility:
         # REPEATABLE READ (the isolation level can only be set before a transaction's first query).
         db.session.commit()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    ordered = unit_rows(round_)
+    ordered = cached_round_report(round_).rows  # report order; the one the results page uses, if still current
     rules = load_rules(round_)
     awards: dict[str, Award] = {}
     for level in ("township", "village"):
