@@ -29,7 +29,7 @@ PASSWORD = "bench-pass-2021"
 # under load (BENCH_LOAD_CONCURRENCY; 0 leaves them out). The load generator shares the cores.
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 1))
 LOAD_CONCURRENCY = int(os.environ.get("BENCH_LOAD_CONCURRENCY", os.cpu_count() or 2))
-REQUESTS = 512  # per path (in ROUNDS turns), after a warm-up of 3 per client
+REQUESTS = 512  # per path (in ROUNDS turns), after a warm-up of 3 per client; half as many under load
 WARM_UP = 2
 
 
@@ -176,7 +176,7 @@ def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
     }
     for path in paths.values():
         path.batch(WARM_UP + 1, record=False)  # the first autosave only learns the version
-    per_client = REQUESTS // concurrency // ROUNDS
+    per_client = (REQUESTS if concurrency == CONCURRENCY else REQUESTS // 2) // concurrency // ROUNDS
     for _ in range(ROUNDS):
         for path in paths.values():
             path.batch(per_client)

@@ -172,3 +172,28 @@ def test_read_only_transactions_keep_prepared_statements(app):
                                                                           detail=""))
     db.session.close()  # wrote: rolled back, as before (psycopg then forgets its statements)
     assert not db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "probe"))
+
+
+def test_template_gettext_matches_jinja_newstyle(app):
+    """`{{ _() }}` is called directly (Jinja's newstyle wrapper cost two context calls and a format per string);
+    the output is the same: translated, markup, variables escaped, %% as %."""
+    from jinja2.ext import _make_new_gettext
+
+    from evalapp.templating import _gettext, _translations
+
+    jinja = app.jinja_env.from_string("{{ jinja('总分%(t)s分以上(含%(t)s分)为合格', t=t) }}|{{ jinja('100%%') }}|"
+                                      "{{ jinja('评分表') }}")
+    ours = app.jinja_env.from_string("{{ _('总分%(t)s分以上(含%(t)s分)为合格', t=t) }}|{{ _('100%%') }}|"
+                                     "{{ _('评分表') }}")
+    for lang in ("zh_Hans_CN", "en"):
+        with app.test_request_context("/"):
+            from flask import session
+
+            session["lang"] = lang
+            reference = _make_new_gettext(lambda s: _translations().ugettext(s))
+            for t in ("95.00", "<b>&"):
+                expected = jinja.render(jinja=reference, t=t)
+                assert ours.render(t=t) == expected
+                assert "&lt;b&gt;&amp;" in expected or t == "95.00"
+            assert "100%|" in ours.render(t="1")
+    assert app.jinja_env.globals["_"] is _gettext  # the direct call is what templates use
