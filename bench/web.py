@@ -9,9 +9,9 @@ gunicorn, logs in an inspector and a district user, and times, with the same cli
 Returns p50/p95/p99 in milliseconds per path and each p50 as a ratio of the healthz p50.
 
 The bars are checked with one client in flight: the app's own cost per request, against the same server's floor.
-Then the same paths run again with one client per core ("load"), reported beside, not checked: there, gunicorn's
-threaded workers keep each kept-alive connection in the worker that accepted it, and when two busy connections
-land in the same worker they share its interpreter lock. Which happens is chance per run, and it moved the scoring
+Then (at the largest size) the same paths run again with one client per core ("load"), reported beside, not
+checked: there, gunicorn's threaded workers keep each kept-alive connection in the worker that accepted it, and
+when two busy connections land in the same worker they share its interpreter lock. Which happens is chance per run, and it moved the scoring
 page's p50 between 11.9 and 21.9 ms (7.6× and 14.6×) for the same code on the same data.
 """
 import json
@@ -118,7 +118,7 @@ WORKERS = os.environ.get("BENCH_GUNICORN", "--workers 2 --threads 4")
 ROUNDS = 16  # the paths take turns, so a slow moment of the machine falls on all of them
 
 
-def measure(url: str, round_id: int, kind: str) -> dict:
+def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
     """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the four paths: with one
     client (the bars), then with one client per core (reported under "load")."""
     from evalapp.extensions import db
@@ -142,7 +142,7 @@ def measure(url: str, round_id: int, kind: str) -> dict:
             except OSError:
                 time.sleep(0.1)
         report = _run_paths(port, round_id, setup, CONCURRENCY)
-        if LOAD_CONCURRENCY:
+        if load and LOAD_CONCURRENCY:
             report["load"] = _run_paths(port, round_id, setup, LOAD_CONCURRENCY)
     finally:
         server.send_signal(signal.SIGTERM)
