@@ -75,8 +75,9 @@ def _keep_prepared_statements(conn):
     def do_rollback(proxied):
         from psycopg.pq import TransactionStatus
 
-        wrote = proxied.info.pop(_WROTE, False)
-        dbapi = proxied.dbapi_connection
+        info = getattr(proxied, "info", None)
+        wrote = info.pop(_WROTE, False) if isinstance(info, dict) else True  # not a pooled connection: roll back
+        dbapi = getattr(proxied, "dbapi_connection", None)
         if not wrote and dbapi is not None and dbapi.info.transaction_status == TransactionStatus.INTRANS:
             dbapi.commit()
         else:
