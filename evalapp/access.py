@@ -55,14 +55,19 @@ def can_view_unit(user: User, unit: OrgUnit) -> bool:
     return False
 
 
+def team_covers(round_id, unit_id, user_id):
+    """The SQL condition "the unit is assigned, in the round, to a team the user belongs to" (values or columns)."""
+    return exists().where(
+        RoundUnit.round_id == round_id,
+        RoundUnit.unit_id == unit_id,
+        RoundUnit.team_id == TeamMember.team_id,
+        TeamMember.user_id == user_id,
+    )
+
+
 @cache
 def _team_covers_statement():
-    return select(exists().where(
-        RoundUnit.round_id == bindparam("round_id"),
-        RoundUnit.unit_id == bindparam("unit_id"),
-        RoundUnit.team_id == TeamMember.team_id,
-        TeamMember.user_id == bindparam("user_id"),
-    ))
+    return select(team_covers(bindparam("round_id"), bindparam("unit_id"), bindparam("user_id")))
 
 
 def inspector_team_covers(user: User, sheet: Sheet) -> bool:

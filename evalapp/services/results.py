@@ -88,6 +88,11 @@ class TownshipRow:
     villages: RollUp
 
 
+class PageCache:
+    """Owns what was rendered from one report (templating.fragment keeps it by a weak reference to this)."""
+    __slots__ = ("__weakref__",)
+
+
 @dataclass
 class Report:
     round: Round | None  # None only inside the per-process cache
@@ -95,12 +100,7 @@ class Report:
     townships: list[TownshipRow]
     summary: dict[str, RollUp]
     # The pages rendered from this report (templating.fragment) live as long as it does, copies included.
-    pages: "PageCache" = field(default_factory=lambda: PageCache(), compare=False, repr=False)
-
-
-class PageCache:
-    """Owns what was rendered from one report (templating.fragment keeps it by a weak reference to this)."""
-    __slots__ = ("__weakref__",)
+    pages: PageCache = field(default_factory=PageCache, compare=False, repr=False)
 
 
 def _roll(rows: list[UnitResult]) -> RollUp:

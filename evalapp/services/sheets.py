@@ -2,8 +2,8 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
@@ -112,13 +112,13 @@ FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed")
 def refresh_sheet(sheet: Sheet, now: datetime) -> None:
     """Mark a sheet changed and recompute its stored figures, in the caller's transaction.
 
-    Two statements on purpose. The first takes the sheet's row lock (SELECT … FOR NO KEY UPDATE): on PostgreSQL a concurrent
-    save of another indicator of the same sheet waits there until the first commits, and the UPDATE then reads under
-    a fresh READ COMMITTED snapshot that holds both scores. (A single UPDATE would re-check the row after the wait but
-    evaluate its subqueries with the old snapshot, losing the other save. Locking with an UPDATE instead of a SELECT
-    would make the second UPDATE re-check the sheet's three foreign keys: a row changed earlier in the same
-    transaction does not get PostgreSQL's unchanged-key shortcut; that was 0.8 ms of every autosave.) SQLite
-    serialises writers, so there it is one statement.
+    Two statements on purpose. The first takes the sheet's row lock (SELECT … FOR NO KEY UPDATE): on PostgreSQL a
+    concurrent save of another indicator of the same sheet waits there until the first commits, and the UPDATE then
+    reads under a fresh READ COMMITTED snapshot that holds both scores. (A single UPDATE would re-check the row
+    after the wait but evaluate its subqueries with the old snapshot, losing the other save. Locking with an UPDATE
+    instead of a SELECT would make the second UPDATE re-check the sheet's three foreign keys: a row changed earlier
+    in the same transaction does not get PostgreSQL's unchanged-key shortcut; that was 0.8 ms of every autosave.)
+    SQLite serialises writers, so there it is one statement.
     Both run as plain Core statements on the session's connection (this is on every autosave), and the values they
     wrote are set on the object rather than read back.
     """
@@ -164,13 +164,11 @@ def load_sheet(sheet_id: int, viewer: User | None = None, *, lock: bool = False)
 
 @cache
 def _sheet_statement(with_cover: bool, lock: bool):
-    from ..models import RoundUnit, TeamMember
+    from ..access import team_covers
 
     columns = [Sheet]
     if with_cover:
-        columns.append(select(RoundUnit.unit_id).join(TeamMember, TeamMember.team_id == RoundUnit.team_id).where(
-            RoundUnit.round_id == Sheet.round_id, RoundUnit.unit_id == Sheet.unit_id,
-            TeamMember.user_id == bindparam("user_id")).exists().label("covers"))
+        columns.append(team_covers(Sheet.round_id, Sheet.unit_id, bindparam("user_id")).label("covers"))
     statement = select(*columns).where(Sheet.id == bindparam("sheet_id")).options(*_sheet_load_options())
     if lock:
         statement = statement.with_for_update(of=Sheet, key_share=True)
