@@ -1,5 +1,7 @@
 """Unbound extensions, bound to the app in create_app()."""
+import select
 import sqlite3
+import time
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -8,8 +10,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names: Alembic's SQLite batch mode needs them to alter tables.
@@ -90,3 +93,47 @@ def _keep_prepared_statements(conn):
 @event.listens_for(Engine, "commit")
 def _forget_writes(conn):
     conn.info.pop(_WROTE, None)
+
+
+# PostgreSQL: a connection taken from the pool is checked without a round trip (pool_pre_ping sent one on every
+# request: one in eight of an autosave's). While a connection sits idle in the pool, nothing may arrive on its
+# socket; a server that restarts, or ends the backend (pg_terminate_backend, idle timeouts), sends its reason and
+# closes, and the socket becomes readable. Then, and after a long idle time (a silent network drop sends
+# nothing), the connection is pinged; a failed ping makes the pool replace it before the request sees it.
+IDLE_PING_SECONDS = 30.0
+_CHECKED_IN = "evalapp.checked_in"
+
+
+@event.listens_for(Pool, "checkin")
+def _note_checkin(dbapi_connection, connection_record):
+    if connection_record is not None:
+        connection_record.info[_CHECKED_IN] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _check_alive(dbapi_connection, connection_record, connection_proxy):
+    if not type(dbapi_connection).__module__.startswith("psycopg"):
+        return
+    checked_in = connection_record.info.get(_CHECKED_IN)
+    if checked_in is None:  # connected just now
+        return
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise exc.DisconnectionError("the connection was closed")
+    pending = select.select([dbapi_connection.fileno()], [], [], 0)[0]
+    if pending or time.monotonic() - checked_in > IDLE_PING_SECONDS:
+        ping(dbapi_connection)
+
+
+def ping(dbapi_connection) -> None:
+    """One round trip outside any transaction (as SQLAlchemy's pre-ping); DisconnectionError if it fails."""
+    import psycopg
+
+    autocommit = dbapi_connection.autocommit
+    try:
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute(";")
+    except psycopg.Error as error:
+        raise exc.DisconnectionError(str(error)) from error
+    finally:
+        if not dbapi_connection.closed:
+            dbapi_connection.autocommit = autocommit
