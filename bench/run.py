@@ -193,7 +193,9 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
             print(f"  {out['size']} http p50 ms: healthz {h['healthz']['p50_ms']}, scoring {h['scoring']['p50_ms']}"
                   f" ({h['scoring']['ratio_p50']}×), autosave {h['autosave']['p50_ms']}"
                   f" ({h['autosave']['ratio_p50']}×),"
-                  f" results {h['results']['p50_ms']} ({h['results']['ratio_p50']}×)", flush=True)
+                  f" results {h['results']['p50_ms']} ({h['results']['ratio_p50']}×); probes: read"
+                  f" {h['probe_read']['p50_ms']} ({h['probe_read']['ratio_p50']}×), write"
+                  f" {h['probe_write']['p50_ms']} ({h['probe_write']['ratio_p50']}×)", flush=True)
             if h.get("load"):
                 g = h["load"]
                 print(f"  {out['size']} http p50 ms with {g['concurrency']} clients: healthz {g['healthz']['p50_ms']},"
@@ -203,6 +205,14 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
         db.session.remove()
         db.engine.dispose()
     return out
+
+
+def growth(per_unit: list[float]) -> float:
+    """How much the time per unit rises from a smaller size to a larger one (the largest such rise; 1.0 when it
+    never rises). A super-linear path rises; a fixed cost spread over more units, or PostgreSQL's parallel scans
+    that start only on larger tables, make it fall, which is not growth (the spread, max/min, is reported too)."""
+    return round(max([1.0] + [later / earlier for i, earlier in enumerate(per_unit)
+                              for later in per_unit[i + 1:]]), 2)
 
 
 def misses(report: dict) -> list[str]:
@@ -219,8 +229,8 @@ def misses(report: dict) -> list[str]:
             for name, bar in (("scoring", "scoring"), ("autosave", "autosave"), ("results", "results_page")):
                 if http[name]["ratio_p50"] > BARS[bar]:
                     found.append(f"{size['size']} http {name} p50 {http[name]['ratio_p50']}× > {BARS[bar]}×")
-            failed = [k for figures in (http, http.get("load") or {}) for p in ("scoring", "autosave", "results",
-                                                                                 "healthz") if p in figures
+            paths = ("scoring", "autosave", "results", "healthz", "probe_read", "probe_write")
+            failed = [k for figures in (http, http.get("load") or {}) for p in paths if p in figures
                       for k in figures[p]["statuses"] if int(k) >= 400 or int(k) == 0]  # 0: no answer at all
             if http["server_errors"] or failed:
                 found.append(f"{size['size']} http errors")
@@ -246,11 +256,12 @@ def main():
     for size in sizes:
         t, v = (int(x) for x in size.split("x"))  # the pass under load at the largest size only (time)
         report["sizes"].append(bench_size(args.db, t, v, args.runs, args.http, load=size == sizes[-1]))
-    report["growth_per_unit"] = {}
+    report["growth_per_unit"], report["spread_per_unit"] = {}, {}
     if len(report["sizes"]) > 1:
         for name in ("results", "subsidy", "workbook"):
-            per_unit = [s[name]["per_unit_ms"] for s in report["sizes"]]
-            report["growth_per_unit"][name] = round(max(per_unit) / min(per_unit), 2)
+            per_unit = [s[name]["per_unit_ms"] for s in report["sizes"]]  # smallest size first
+            report["growth_per_unit"][name] = growth(per_unit)
+            report["spread_per_unit"][name] = round(max(per_unit) / min(per_unit), 2)
     report["seconds"] = round(time.perf_counter() - started)
     report["misses"] = misses(report)
     out = os.path.join(ROOT, "bench", "results", f"{report['date']}-{args.db}.json")

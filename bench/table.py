@@ -42,10 +42,11 @@ def rows(report: dict) -> list[str]:
             line += f"| {h:.1f} ms "
         out.append(line + "|")
     growth = report.get("growth_per_unit") or {}
+    spread = report.get("spread_per_unit") or {}
     if growth:
-        out.append(f"| {db}: growth of time per unit, 1/16 → full | " + " | ".join(
-            f"{growth[k]:.2f}×" + ("" if growth[k] <= 1.5 else " ✗") for k in ("results", "subsidy", "workbook"))
-            + " | | | | |")
+        out.append(f"| {db}: growth of time per unit, 1/16 → full (spread max/min) | " + " | ".join(
+            f"{growth[k]:.2f}×" + ("" if growth[k] <= 1.5 else " ✗") + (f" ({spread[k]:.2f}×)" if k in spread else "")
+            for k in ("results", "subsidy", "workbook")) + " | | | | |")
     return out
 
 
@@ -61,6 +62,20 @@ def load_rows(report: dict) -> list[str]:
             p = load[path]
             line += f"| {p['p50_ms']:.1f} / {p['p95_ms']:.1f} / {p['p99_ms']:.1f} ms, {p['ratio_p50']:.2f}× "
         out.append(line + f"| {load['healthz']['p50_ms']:.1f} ms |")
+    return out
+
+
+def probe_rows(report: dict) -> list[str]:
+    """The least an authenticated request costs (bench/probe.py) beside the paths that do more."""
+    out = []
+    db = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[report["db"]]
+    for size in report["sizes"]:
+        http = size.get("http") or {}
+        if "probe_read" not in http:
+            continue
+        cells = [f"{http[p]['p50_ms']:.1f} ms, {http[p]['ratio_p50']:.2f}×"
+                 for p in ("probe_read", "scoring", "probe_write", "autosave")]
+        out.append(f"| {db} {size['size']} | " + " | ".join(cells) + f" | {http['healthz']['p50_ms']:.1f} ms |")
     return out
 
 
@@ -81,6 +96,15 @@ def main():
         print("| database, size | clients | scoring page | autosave | results page | healthz p50 |")
         print("|---|---|---|---|---|---|")
         for line in loaded:
+            print(line)
+    probes = [line for report in reports for line in probe_rows(report)]
+    if probes:
+        print("\nThe least an authenticated request costs (bench/probe.py, 1 client; reported, not checked): p50, "
+              "p50 vs healthz\n")
+        print("| database, size | one SELECT (probe) | scoring page | one UPDATE + COMMIT (probe) | autosave "
+              "| healthz p50 |")
+        print("|---|---|---|---|---|---|")
+        for line in probes:
             print(line)
     for report in reports:
         print(f"\n{report['db']}: {report['date']}, {report['cores']} cores, {report['memory_gb']} GiB, Python "

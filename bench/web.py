@@ -6,13 +6,19 @@ gunicorn, logs in an inspector and a district user, and times, with the same cli
   scoring    GET /inspection/sheets/<id>           (the scoring page of a 20-to-25-indicator sheet)
   autosave   PUT /api/v1/sheets/<id>/scores/<code> (one indicator saved, as the tablet does on every change)
   results    GET /results/rounds/<id>              (the district's results page for the whole round)
+and, reported beside them, not checked, two probes that only the bench serves (bench/probe.py):
+  probe_read   GET  an authenticated request that runs one primary-key SELECT
+  probe_write  PUT  an authenticated request that updates one row and commits
+the least any page or API call costs on this stack and database: the part of a path's ratio no change to the path
+can remove.
 Returns p50/p95/p99 in milliseconds per path and each p50 as a ratio of the healthz p50.
 
 The bars are checked with one client in flight: the app's own cost per request, against the same server's floor.
 Then (at the largest size) the same paths run again with one client per core ("load"), reported beside, not
 checked: there, gunicorn's threaded workers keep each kept-alive connection in the worker that accepted it, and
-when two busy connections land in the same worker they share its interpreter lock. Which happens is chance per run, and it moved the scoring
-page's p50 between 11.9 and 21.9 ms (7.6× and 14.6×) for the same code on the same data.
+when two busy connections land in the same worker they share its interpreter lock. Which happens is chance per
+run, and it moved the scoring page's p50 between 11.9 and 21.9 ms (7.6× and 14.6×) for the same code on the same
+data.
 """
 import json
 import os
@@ -131,8 +137,10 @@ def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
                EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
     env.pop("DATABASE_URL", None)
     env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
+    # bench/probe.py: the app as wsgi.py builds it, plus the two probe routes
     server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), *WORKERS.split(),
-                               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--keep-alive", "60", "wsgi:app"],
+                               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--keep-alive", "60",
+                               "--pythonpath", os.path.join(ROOT, "bench"), "probe:app"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(200):
@@ -152,7 +160,7 @@ def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
 
 
 def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
-    """The four paths taking turns, `concurrency` clients each; p50/p95/p99 and each p50 against healthz's."""
+    """The paths taking turns, `concurrency` clients each; p50/p95/p99 and each p50 against healthz's."""
     sheets, codes = setup["sheet_ids"], setup["codes"]
     versions: dict[int, int] = {}  # client → the version of the indicator it saves, as it last saw it
 
@@ -173,6 +181,10 @@ def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
         "autosave": Path(port, setup["inspector"], autosave, saved, concurrency=concurrency),
         "results": Path(port, "bench-district", lambda i, n: ("GET", f"/results/rounds/{round_id}", None),
                         concurrency=concurrency),
+        "probe_read": Path(port, setup["inspector"], lambda i, n: ("GET", f"/bench/probe/read/{sheets[i]}", None),
+                           concurrency=concurrency),
+        "probe_write": Path(port, setup["inspector"], lambda i, n: ("PUT", f"/bench/probe/write/{sheets[i]}", {}),
+                            concurrency=concurrency),
     }
     for path in paths.values():
         path.batch(WARM_UP + 1, record=False)  # the first autosave only learns the version
@@ -186,7 +198,7 @@ def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
                 client.conn.close()
     report = {name: path.summary() for name, path in paths.items()}
     floor = report["healthz"]["p50_ms"]
-    for path in ("scoring", "autosave", "results"):
+    for path in ("scoring", "autosave", "results", "probe_read", "probe_write"):
         report[path]["ratio_p50"] = round(report[path]["p50_ms"] / floor, 2)
     report["concurrency"] = concurrency
     return report
