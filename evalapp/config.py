@@ -9,6 +9,7 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI = None  # filled in create_app(): SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     RESULTS_PAGE_SIZE = 50  # units per page of the results page (townships: half as many)
+    WORKLIST_PAGE_SIZE = 50  # sheets per page of an inspector's worklist and of the district's review queue
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True

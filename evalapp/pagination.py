@@ -16,13 +16,19 @@ class Page:
         return (self.number - 1) * self.size + 1 if self.total else 0
 
 
-def paginate(items: list, requested, size: int) -> Page:
-    """The requested page of `items` (any text: a bad or out-of-range number gives the nearest page)."""
-    pages = max(1, -(-len(items) // size))
+def page_number(requested, total: int, size: int) -> tuple[int, int]:
+    """(page number, number of pages) for a requested page of `total` items (any text: a bad or out-of-range
+    number gives the nearest page)."""
+    pages = max(1, -(-total // size))
     try:
         number = int(str(requested or "1").strip())
     except ValueError:
         number = 1
-    number = min(max(number, 1), pages)
+    return min(max(number, 1), pages), pages
+
+
+def paginate(items: list, requested, size: int) -> Page:
+    """The requested page of `items` (any text: a bad or out-of-range number gives the nearest page)."""
+    number, pages = page_number(requested, len(items), size)
     start = (number - 1) * size
     return Page(items[start:start + size], number, pages, len(items), size)

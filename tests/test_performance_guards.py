@@ -78,6 +78,28 @@ def _costs(app, townships: int, villages: int, seed: int) -> dict[str, int]:
     with counting() as statements:
         assert district.get(f"/results/rounds/{round_.id}?page=2").status_code == 200
     costs["results page"] = len(statements)
+    # The lists that grow with the units: the team leader's worklist (own sheets and the team's final sheets,
+    # with the to-dos), and the district's home page with every final sheet in its review queue.
+    from sqlalchemy import update
+
+    from evalapp.services.accounts import hash_password
+
+    leader = db.session.get(User, db.session.scalar(select(Round).where(Round.id == round_.id)).teams[0].leader_id)
+    leader.password_hash = hash_password("demo-pass-2021")
+    db.session.execute(update(Sheet).where(Sheet.round_id == round_.id, Sheet.kind == "final")
+                       .values(status="submitted"))
+    # The district's home shows each round's progress (a fixed number of queries per round): an earlier call's
+    # round goes back to set-up, so both calls measure one round.
+    db.session.execute(update(Round).where(Round.id != round_.id).values(status="setup"))
+    db.session.commit()
+    inspector_client = app.test_client()
+    inspector_client.post("/login", data={"username": leader.username, "password": "demo-pass-2021"})
+    for name, path, client in (("worklist", "/inspection/", inspector_client), ("district home", "/results/", district)):
+        assert client.get(path).status_code == 200
+        with counting() as statements:
+            html = client.get(path).get_data(as_text=True)
+        assert html.count("data-sheet=") == min(50, townships * (villages + 1))  # a page of the list
+        costs[name] = len(statements)
     return costs
 
 

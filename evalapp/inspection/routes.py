@@ -1,5 +1,5 @@
 """Inspection teams: the worklist and the scoring page."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import access
@@ -7,6 +7,7 @@ from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import Sheet
+from ..models.sheet import SHEET_STATUS_LABELS
 from ..services import overview, sheets as sheet_service
 from ..services.errors import ServiceError
 from . import bp
@@ -15,7 +16,14 @@ from . import bp
 @bp.get("/")
 @role_required("inspector")
 def worklist():
-    return render_template("inspection/worklist.html", work=overview.inspector_worklist(current_user),
+    args = request.args
+    round_id = args.get("round", "")
+    round_id = int(round_id) if round_id.isascii() and round_id.isdigit() else None
+    work = overview.inspector_worklist(current_user, round_id,
+                                       args.get("status", ""), args.get("page"), args.get("fpage"),
+                                       current_app.config["WORKLIST_PAGE_SIZE"])
+    return render_template("inspection/worklist.html", work=work, statuses=overview.WORK_STATUSES,
+                           status_labels=SHEET_STATUS_LABELS,
                            todos=overview.todos(current_user, sheet_service.today_local()))
 
 

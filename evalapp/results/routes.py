@@ -1,5 +1,5 @@
 """Results and progress for the district."""
-from flask import render_template
+from flask import current_app, render_template, request
 
 from ..access import role_required
 from ..services import overview
@@ -15,8 +15,10 @@ def index():
 
     rounds = overview.rounds_overview()
     progress = [(s.round, overview.district_progress(s.round)) for s in rounds if s.round.status != "setup"]
-    return render_template("results/index.html", rounds=rounds, queue=overview.awaiting_district_review(),
-                           progress=progress, todos=overview.todos(current_user, today_local()))
+    return render_template("results/index.html", rounds=rounds, progress=progress,
+                           queue=overview.awaiting_district_review(request.args.get("qpage"),
+                                                                   current_app.config["WORKLIST_PAGE_SIZE"]),
+                           todos=overview.todos(current_user, today_local()))
 
 
 @bp.get("/sheets/<int:sheet_id>/compare")

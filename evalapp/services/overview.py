@@ -1,14 +1,22 @@
-"""Read-only overviews for the role home pages, each a fixed number of GROUP BY queries."""
+"""Read-only overviews for the role home pages, each a fixed number of queries whatever the number of units.
+
+Lists that grow with the units (an inspection team's sheets, the district's review queue, the to-dos) are counted
+and cut in SQL: a province has 31,500 units, and one page shows a page of them.
+"""
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
+from ..pagination import Page, page_number
 from .sheets import figures_of, sheet_total
+
+WORKLIST_PAGE_SIZE = 50
+TODO_LIMIT = 10  # items shown per kind of to-do; the panel says how many more there are
 
 
 @dataclass
@@ -63,33 +71,74 @@ def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
     return rows
 
 
+def _sheet_options():
+    return (selectinload(Sheet.unit).selectinload(OrgUnit.parent),
+            selectinload(Sheet.round).selectinload(Round.township_catalogue),
+            selectinload(Sheet.round).selectinload(Round.village_catalogue))
+
+
 def _sheets(query) -> list[Sheet]:
-    return db.session.scalars(query.options(
-        selectinload(Sheet.unit).selectinload(OrgUnit.parent),
-        selectinload(Sheet.round).selectinload(Round.township_catalogue),
-        selectinload(Sheet.round).selectinload(Round.village_catalogue),
-    )).all()
+    return db.session.scalars(query.options(*_sheet_options())).all()
 
 
-def inspector_worklist(user: User) -> dict[Round, dict]:
-    """For each round in inspection or review where the user is on a team: their sheets and, for a leader,
-    the final sheets."""
+def _in_unit_order(query):
+    """Sheets ordered as sheet_rows orders them: by township code, the township's own sheet first, then unit code."""
+    unit, parent = aliased(OrgUnit), aliased(OrgUnit)
+    return (query.join(unit, unit.id == Sheet.unit_id).outerjoin(parent, parent.id == unit.parent_id)
+            .order_by(func.coalesce(case((unit.level == "township", unit.code), else_=parent.code), ""),
+                      unit.level != "township", unit.code, Sheet.id))
+
+
+def sheet_page(query, requested, size: int, total: int | None = None) -> Page:
+    """One page of a Sheet query as progress rows: counted (unless the caller knows the total) and cut in SQL."""
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    number, pages = page_number(requested, total, size)
+    sheets = _sheets(_in_unit_order(query).limit(size).offset((number - 1) * size)) if total else []
+    return Page(sheet_rows(sheets), number, pages, total, size)
+
+
+WORK_STATUSES = ("draft", "returned", "submitted", "approved")
+
+
+@dataclass
+class WorkSection:
+    """One round of an inspector's worklist."""
+    round: Round
+    team: Team
+    counts: dict[str, int]  # the inspector's own sheets by status
+    status: str             # the status shown ("" for all)
+    mine: Page              # of SheetRow
+    finals: Page | None     # the team's final sheets, for its leader
+
+
+def inspector_worklist(user: User, round_id: int | None = None, status: str = "", page=None, final_page=None,
+                       size: int = WORKLIST_PAGE_SIZE) -> list[WorkSection]:
+    """For each round in inspection or review where the user is on a team: a page of their sheets (optionally of
+    one status) with the counts by status and, for a leader, a page of the final sheets. The page, status and
+    final page apply to the round `round_id` (the first round when None); the others show their first page."""
     memberships = db.session.execute(
         select(TeamMember.round_id, Team).join(Team, Team.id == TeamMember.team_id)
         .join(Round, Round.id == TeamMember.round_id)
         .where(TeamMember.user_id == user.id, Round.status.in_(("inspection", "review")))
+        .order_by(TeamMember.round_id.desc())
     ).all()
-    out = {}
-    for round_id, team in memberships:
-        mine = _sheets(select(Sheet).where(Sheet.round_id == round_id, Sheet.kind == "inspector",
-                                           Sheet.inspector_id == user.id))
-        finals = []
+    sections = []
+    for i, (rid, team) in enumerate(memberships):
+        chosen = rid == round_id if round_id is not None else i == 0
+        own = (Sheet.round_id == rid, Sheet.kind == "inspector", Sheet.inspector_id == user.id)
+        counts = dict(db.session.execute(select(Sheet.status, func.count()).where(*own).group_by(Sheet.status)).all())
+        shown = status if chosen and status in WORK_STATUSES else ""
+        mine = sheet_page(select(Sheet).where(*own, *((Sheet.status == shown,) if shown else ())),
+                          page if chosen else None, size, counts.get(shown, 0) if shown else sum(counts.values()))
+        finals = None
         if team.leader_id == user.id:
             team_units = select(RoundUnit.unit_id).where(RoundUnit.team_id == team.id)
-            finals = _sheets(select(Sheet).where(Sheet.round_id == round_id, Sheet.kind == "final",
-                                                 Sheet.unit_id.in_(team_units)))
-        out[team.round] = {"team": team, "mine": sheet_rows(mine), "finals": sheet_rows(finals)}
-    return out
+            finals = sheet_page(select(Sheet).where(Sheet.round_id == rid, Sheet.kind == "final",
+                                                    Sheet.unit_id.in_(team_units)),
+                                final_page if chosen else None, size)
+        sections.append(WorkSection(team.round, team, counts, shown, mine, finals))
+    return sections
 
 
 def self_sheets_for_units(unit_ids: list[int], statuses=("self_assessment", "inspection", "review",
@@ -107,13 +156,16 @@ def days_left(due: date | None, today: date) -> int | None:
     return None if due is None else (due - today).days
 
 
-def awaiting_district_review() -> list[SheetRow]:
-    """Submitted final sheets and townships' own self sheets: the district reviewer's queue."""
-    sheets = _sheets(select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
-                     .where(Sheet.status == "submitted", Round.status != "published",
-                            (Sheet.kind == "final") | ((Sheet.kind == "self") & (OrgUnit.level == "township")
-                                                       & (Round.status == "self_assessment"))))
-    return sheet_rows(sheets)
+def _district_queue():
+    return (select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
+            .where(Sheet.status == "submitted", Round.status != "published",
+                   (Sheet.kind == "final") | ((Sheet.kind == "self") & (OrgUnit.level == "township")
+                                              & (Round.status == "self_assessment"))))
+
+
+def awaiting_district_review(page=None, size: int = WORKLIST_PAGE_SIZE) -> Page:
+    """Submitted final sheets and townships' own self sheets: the district reviewer's queue, a page at a time."""
+    return sheet_page(_district_queue(), page, size)
 
 
 @dataclass
@@ -150,13 +202,25 @@ def district_progress(round_: Round) -> list[TownshipProgress]:
 
 @dataclass
 class Todos:
+    """The first TODO_LIMIT of each kind of to-do, and how many there are in all."""
     returned: list[Sheet]
     to_review: list[Sheet]
-    due_soon: list[tuple[Sheet, int]]
+    due_soon: list[tuple[Sheet, int]]  # (sheet, days left)
+    returned_total: int = 0
+    to_review_total: int = 0
+    due_soon_total: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.returned or self.to_review or self.due_soon)
+        return bool(self.returned_total or self.to_review_total or self.due_soon_total)
+
+
+def _first(query, *columns) -> tuple[list, int]:
+    """The first TODO_LIMIT rows of a Sheet query (with extra columns), and the count of all its rows, in one query
+    (a window count)."""
+    rows = db.session.execute(_in_unit_order(query.add_columns(*columns, func.count().over()))
+                              .options(*_sheet_options()).limit(TODO_LIMIT)).all()
+    return rows, (rows[0][-1] if rows else 0)
 
 
 def todos(user: User, today: date) -> Todos:
@@ -171,23 +235,20 @@ def todos(user: User, today: date) -> Todos:
                           ((Sheet.kind == "final") & Sheet.unit_id.in_(leader_units)))
     else:
         mine = mine.where(False)
-    own = _sheets(mine)
-    returned = [s for s in own if s.status == "returned"]
-    due_soon = []
-    for s in own:
-        if s.status in ("draft", "returned"):
-            due = (s.round.self_due if s.unit.level == "village" else s.round.township_due) if s.kind == "self" \
-                else s.round.inspection_end
-            left = days_left(due, today)
-            if left is not None and 0 <= left <= 7:
-                due_soon.append((s, left))
+    returned, returned_total = _first(mine.where(Sheet.status == "returned"))
+    level = select(OrgUnit.level).where(OrgUnit.id == Sheet.unit_id).scalar_subquery()
+    due = case((Sheet.kind == "self", case((level == "village", Round.self_due), else_=Round.township_due)),
+               else_=Round.inspection_end)
+    due_rows, due_total = _first(mine.where(Sheet.status.in_(("draft", "returned")),
+                                            due.between(today, today + timedelta(days=7))).order_by(due), due)
     if user.role == "township":
-        to_review = _sheets(select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
-                            .join(Round, Round.id == Sheet.round_id).where(
-            Sheet.kind == "self", Sheet.status == "submitted", OrgUnit.parent_id == user.unit_id,
-            Round.status == "self_assessment"))
+        to_review, review_total = _first(
+            select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
+            .where(Sheet.kind == "self", Sheet.status == "submitted", OrgUnit.parent_id == user.unit_id,
+                   Round.status == "self_assessment"))
     elif user.role == "district":
-        to_review = [row.sheet for row in awaiting_district_review()]
+        to_review, review_total = _first(_district_queue())
     else:
-        to_review = []
-    return Todos(returned, to_review, sorted(due_soon, key=lambda x: x[1]))
+        to_review, review_total = [], 0
+    return Todos([r[0] for r in returned], [r[0] for r in to_review],
+                 [(r[0], days_left(r[1], today)) for r in due_rows], returned_total, review_total, due_total)
