@@ -96,7 +96,7 @@ def _forget_writes(conn):
 
 
 # PostgreSQL: a connection taken from the pool is checked without a round trip (pool_pre_ping sent one on every
-# request: one in eight of an autosave's). While a connection sits idle in the pool, nothing may arrive on its
+# request: one of an autosave's ten). While a connection sits idle in the pool, nothing may arrive on its
 # socket; a server that restarts, or ends the backend (pg_terminate_backend, idle timeouts), sends its reason and
 # closes, and the socket becomes readable. Then, and after a long idle time (a silent network drop sends
 # nothing), the connection is pinged; a failed ping makes the pool replace it before the request sees it.
@@ -112,28 +112,37 @@ def _note_checkin(dbapi_connection, connection_record):
 
 @event.listens_for(Pool, "checkout")
 def _check_alive(dbapi_connection, connection_record, connection_proxy):
-    if not type(dbapi_connection).__module__.startswith("psycopg"):
+    if type(dbapi_connection).__module__.split(".")[0] != "psycopg":  # psycopg 3 only (not psycopg2, not SQLite)
         return
     checked_in = connection_record.info.get(_CHECKED_IN)
     if checked_in is None:  # connected just now
         return
     if dbapi_connection.closed or dbapi_connection.broken:
         raise exc.DisconnectionError("the connection was closed")
-    pending = select.select([dbapi_connection.fileno()], [], [], 0)[0]
-    if pending or time.monotonic() - checked_in > IDLE_PING_SECONDS:
+    if _readable(dbapi_connection.fileno()) or time.monotonic() - checked_in > IDLE_PING_SECONDS:
         ping(dbapi_connection)
 
 
-def ping(dbapi_connection) -> None:
-    """One round trip outside any transaction (as SQLAlchemy's pre-ping); DisconnectionError if it fails."""
-    import psycopg
+def _readable(fd: int) -> bool:
+    """Whether anything (data, an error, a hang-up) waits on the socket, without waiting (poll: any fd number)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
+
+def ping(dbapi_connection) -> None:
+    """One round trip outside any transaction (as SQLAlchemy's pre-ping); DisconnectionError if it fails, or if the
+    connection is not idle (a pooled connection always is)."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
+        raise exc.DisconnectionError("a pooled connection was not idle")
     autocommit = dbapi_connection.autocommit
     try:
         dbapi_connection.autocommit = True
-        dbapi_connection.execute(";")
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(";")
+        dbapi_connection.autocommit = autocommit
     except psycopg.Error as error:
         raise exc.DisconnectionError(str(error)) from error
-    finally:
-        if not dbapi_connection.closed:
-            dbapi_connection.autocommit = autocommit

@@ -5,13 +5,14 @@ import time
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DisconnectionError
 
 from evalapp import extensions
 from evalapp.extensions import db
 
 from .conftest import PG_URL
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="psycopg's pooled connections: PostgreSQL only")
+pg_only = pytest.mark.skipif(not PG_URL, reason="psycopg's pooled connections: PostgreSQL only")
 
 
 @pytest.fixture
@@ -50,16 +51,19 @@ def _terminate_pooled() -> set[int]:
     return pids
 
 
+@pg_only
 def test_pre_ping_is_replaced_by_the_checkout_check(app):
     assert db.engine.pool._pre_ping is False
 
 
+@pg_only
 def test_a_connection_used_just_now_is_not_pinged(app, pings):
     for _ in range(3):
         _backend_pid()
     assert pings == []
 
 
+@pg_only
 def test_a_long_idle_connection_is_pinged(app, pings, monkeypatch):
     first = _backend_pid()
     monkeypatch.setattr(extensions, "IDLE_PING_SECONDS", 0.0)
@@ -67,6 +71,7 @@ def test_a_long_idle_connection_is_pinged(app, pings, monkeypatch):
     assert len(pings) == 1
 
 
+@pg_only
 def test_a_connection_whose_backend_ended_is_replaced_before_use(app, pings):
     _backend_pid()
     ended = _terminate_pooled()
@@ -74,6 +79,7 @@ def test_a_connection_whose_backend_ended_is_replaced_before_use(app, pings):
     assert len(pings) == 1
 
 
+@pg_only
 def test_a_request_after_the_server_ended_its_connections_succeeds(app, login_as, pings):
     client = login_as("inspector")
     assert client.get("/inspection/").status_code == 200
@@ -81,3 +87,25 @@ def test_a_request_after_the_server_ended_its_connections_succeeds(app, login_as
     ended = _terminate_pooled()
     assert client.get("/inspection/").status_code == 200
     assert pings and _backend_pid() not in ended
+
+
+@pg_only
+def test_a_connection_that_is_not_idle_is_not_handed_out(app):
+    with psycopg.connect(db.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")) as conn:
+        conn.execute("SELECT 1")  # a transaction left open
+        with pytest.raises(DisconnectionError):
+            extensions.ping(conn)
+
+
+def test_other_drivers_are_left_alone():
+    """psycopg2's connections (module psycopg2.extensions) and SQLite's have no psycopg 3 attributes to check."""
+    class Psycopg2Like:
+        closed = False  # no .broken, .info or .execute: touching them would raise
+
+    Psycopg2Like.__module__ = "psycopg2.extensions"
+
+    class Record:
+        info = {"evalapp.checked_in": 0.0}  # long idle: psycopg 3 would be pinged
+
+    extensions._check_alive(Psycopg2Like(), Record(), None)
+    extensions._check_alive(__import__("sqlite3").connect(":memory:"), Record(), None)
