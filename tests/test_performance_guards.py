@@ -94,11 +94,14 @@ def _costs(app, townships: int, villages: int, seed: int) -> dict[str, int]:
     db.session.commit()
     inspector_client = app.test_client()
     inspector_client.post("/login", data={"username": leader.username, "password": "demo-pass-2021"})
-    for name, path, client in (("worklist", "/inspection/", inspector_client), ("district home", "/results/", district)):
+    for name, path, client in (("worklist", "/inspection/", inspector_client),
+                               ("district home", "/results/", district)):
         assert client.get(path).status_code == 200
         with counting() as statements:
             html = client.get(path).get_data(as_text=True)
         assert html.count("data-sheet=") == min(50, townships * (villages + 1))  # a page of the list
+        # cut in SQL, not loaded whole and sliced: the sheets come from a statement with a LIMIT
+        assert any(s.lstrip().startswith("SELECT sheets.id") and "LIMIT" in s for s in statements), name
         costs[name] = len(statements)
     return costs
 

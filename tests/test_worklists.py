@@ -85,9 +85,31 @@ def test_worklist_filters_by_status_with_counts(empty_app, district):
     filtered = client.get(f"/inspection/?round={round_.id}&status=returned").get_data(as_text=True)
     assert sorted(_ids(filtered, "data-sheet")) == returned
     assert 'data-testid="pager-page"' not in filtered
-    assert "<script>" not in client.get("/inspection/?status=<script>").get_data(as_text=True).split("<main")[-1]
-    unknown = client.get("/inspection/?status=nonsense").get_data(as_text=True)
-    assert len(_ids(unknown, "data-sheet")) == 5  # an unknown status filters nothing
+    for unknown in ("nonsense", "<script>"):  # an unknown status filters nothing
+        html = client.get(f"/inspection/?status={unknown}").get_data(as_text=True)
+        assert len(_ids(html, "data-sheet")) == 5 and html.count('aria-current="page"') == 1
+        assert "status=" not in html.split('data-testid="pager-page"')[1].split("</nav>")[0]
+
+
+def test_each_round_section_pages_on_its_own(empty_app, district):
+    from evalapp.models import TeamMember
+
+    round_, leader, _ = district
+    second = generate(1, 5, seed=8)  # a newer round (6 units) whose team the leader joins, with its sheets
+    second.status = "inspection"
+    team = second.teams[0]
+    db.session.add(TeamMember(round_id=second.id, team_id=team.id, user_id=leader.id))
+    db.session.execute(update(Sheet).where(Sheet.round_id == second.id, Sheet.inspector_id == team.leader_id)
+                       .values(inspector_id=leader.id, slot=leader.id, status="draft"))
+    db.session.commit()
+    html = _client(empty_app, leader.username).get(f"/inspection/?round={round_.id}&page=2&status=draft")
+    html = html.get_data(as_text=True)
+    newer, older = html.split(f'data-round="{second.id}"')[1].split(f'data-round="{round_.id}"')
+    pager = older.split('data-testid="pager-page"')[1].split("</nav>")[0]
+    assert f"round={round_.id}" in pager and "status=draft" in pager and "page=3" in pager and "page=1" in pager
+    other = newer.split('data-testid="pager-page"')[1].split("</nav>")[0]  # first page, no filter
+    assert f"round={second.id}" in other and "page=2" in other and "status=" not in other and "上一页" not in other
+    assert len(_ids(newer.split('data-testid="pager-page"')[0], "data-sheet")) == 5
 
 
 def test_leader_pages_through_the_final_sheets_and_a_member_sees_none(empty_app, district):
@@ -118,8 +140,7 @@ def test_todos_show_ten_of_each_kind_and_how_many_more(empty_app, district):
     db.session.commit()
     panel = _todos(_client(empty_app, leader.username).get("/inspection/").get_data(as_text=True))
     assert panel.count("被退回</span>") == 10
-    assert 'data-testid="todos-more-returned">另有1项' in panel
-    assert "/inspection/?status=returned" in panel
+    assert 'data-testid="todos-more-returned">另有1项</li>' in panel  # the worklist's filter is right below
     # due in 3 days: the 11 returned and the last draft sheet (12), 10 shown
     assert panel.count("剩3天") == 10 and 'data-testid="todos-more-due-soon">另有2项' in panel
     round_.inspection_end = today_local() + timedelta(days=8)  # outside the 7 days
@@ -150,10 +171,16 @@ def test_a_township_sees_only_its_own_villages_to_review(empty_app, district):
     round_.status = "self_assessment"
     db.session.execute(update(Sheet).where(Sheet.round_id == round_.id, Sheet.kind == "self")
                        .values(status="submitted"))
-    db.session.commit()
     township = db.session.scalar(select(OrgUnit).where(OrgUnit.level == "township").order_by(OrgUnit.code))
+    own = db.session.scalar(select(Sheet).where(Sheet.round_id == round_.id, Sheet.kind == "self",
+                                                Sheet.unit_id == township.id))
+    own.status = "draft"
+    round_.township_due = today_local() + timedelta(days=2)  # the township's own deadline, not the villages'
+    round_.self_due = today_local() + timedelta(days=30)
+    db.session.commit()
     make_user("town9", "township", township.name)
     panel = _todos(_client(empty_app, "town9").get("/selfassess/township").get_data(as_text=True))
+    assert panel.count("剩2天") == 1 and f"{township.name} · " in panel
     villages = db.session.scalars(select(OrgUnit.name).where(OrgUnit.parent_id == township.id)).all()
     assert panel.count("待审核</span>") == len(villages) == 5
     assert all(name in panel for name in villages)

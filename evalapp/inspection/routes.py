@@ -18,7 +18,7 @@ from . import bp
 def worklist():
     args = request.args
     round_id = args.get("round", "")
-    round_id = int(round_id) if round_id.isascii() and round_id.isdigit() else None
+    round_id = int(round_id) if round_id.isascii() and round_id.isdigit() and len(round_id) < 19 else None
     work = overview.inspector_worklist(current_user, round_id,
                                        args.get("status", ""), args.get("page"), args.get("fpage"),
                                        current_app.config["WORKLIST_PAGE_SIZE"])

@@ -15,7 +15,6 @@ from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMemb
 from ..pagination import Page, page_number
 from .sheets import figures_of, sheet_total
 
-WORKLIST_PAGE_SIZE = 50
 TODO_LIMIT = 10  # items shown per kind of to-do; the panel says how many more there are
 
 
@@ -56,8 +55,9 @@ class SheetRow:
     veto: bool
 
 
-def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
-    """Progress rows (scored / total indicators, running total) for sheets, sorted by township then unit code."""
+def sheet_rows(sheets: list[Sheet], sort: bool = True) -> list[SheetRow]:
+    """Progress rows (scored / total indicators, running total) for sheets, sorted by township then unit code
+    (`sort=False`: the sheets come in that order from SQL, cut into pages there)."""
     counts = indicator_counts()
     rows = []
     for sheet in sheets:
@@ -66,8 +66,9 @@ def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
         township = sheet.unit if sheet.unit.level == "township" else sheet.unit.parent
         rows.append(SheetRow(sheet, township, f.scored, counts.get(catalogue.id, 0),
                              sheet_total(f, catalogue.bonus_cap) if f.scored else None, f.veto))
-    rows.sort(key=lambda r: ((r.township.code if r.township else ""), r.sheet.unit.level != "township",
-                             r.sheet.unit.code))
+    if sort:
+        rows.sort(key=lambda r: ((r.township.code if r.township else ""), r.sheet.unit.level != "township",
+                                 r.sheet.unit.code))
     return rows
 
 
@@ -95,7 +96,7 @@ def sheet_page(query, requested, size: int, total: int | None = None) -> Page:
         total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     number, pages = page_number(requested, total, size)
     sheets = _sheets(_in_unit_order(query).limit(size).offset((number - 1) * size)) if total else []
-    return Page(sheet_rows(sheets), number, pages, total, size)
+    return Page(sheet_rows(sheets, sort=False), number, pages, total, size)
 
 
 WORK_STATUSES = ("draft", "returned", "submitted", "approved")
@@ -111,9 +112,19 @@ class WorkSection:
     mine: Page              # of SheetRow
     finals: Page | None     # the team's final sheets, for its leader
 
+    @property
+    def link_args(self) -> dict:
+        """The query arguments that show this section as it is now (for its pagers)."""
+        args = {"round": self.round.id, **({"status": self.status} if self.status else {})}
+        if self.mine.number > 1:
+            args["page"] = self.mine.number
+        if self.finals and self.finals.number > 1:
+            args["fpage"] = self.finals.number
+        return args
 
-def inspector_worklist(user: User, round_id: int | None = None, status: str = "", page=None, final_page=None,
-                       size: int = WORKLIST_PAGE_SIZE) -> list[WorkSection]:
+
+def inspector_worklist(user: User, round_id: int | None, status: str, page, final_page,
+                       size: int) -> list[WorkSection]:
     """For each round in inspection or review where the user is on a team: a page of their sheets (optionally of
     one status) with the counts by status and, for a leader, a page of the final sheets. The page, status and
     final page apply to the round `round_id` (the first round when None); the others show their first page."""
@@ -163,7 +174,7 @@ def _district_queue():
                                               & (Round.status == "self_assessment"))))
 
 
-def awaiting_district_review(page=None, size: int = WORKLIST_PAGE_SIZE) -> Page:
+def awaiting_district_review(page, size: int) -> Page:
     """Submitted final sheets and townships' own self sheets: the district reviewer's queue, a page at a time."""
     return sheet_page(_district_queue(), page, size)
 
