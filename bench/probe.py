@@ -4,8 +4,9 @@ They measure the least an authenticated request can cost on this stack and datab
   GET /bench/probe/read/<sheet_id>   the session cookie, the user's session lookup, one primary-key SELECT
   PUT /bench/probe/write/<sheet_id>  the same plus CSRF, one single-row UPDATE and the COMMIT
 Every page and API call does at least this much, so their ratios to /healthz are the part of the scoring page's and
-the autosave's ratios that no change to those paths can remove. The write touches the user's own row (users is not
-one of the tables cached round results depend on: the results page's cache stays warm).
+the autosave's ratios that no change to those paths can remove. The write touches the client's own session row (each
+client has its own, so clients never queue on one row lock; user_sessions is not one of the tables cached round
+results depend on: the results page's cache stays warm).
 """
 from flask import jsonify
 from flask_login import current_user, login_required
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from evalapp import create_app
 from evalapp.extensions import db
+from evalapp.services.accounts import _token_hash
 
 app = create_app()
 
@@ -26,6 +28,7 @@ def probe_read(sheet_id: int):
 @app.put("/bench/probe/write/<int:sheet_id>")
 @login_required
 def probe_write(sheet_id: int):
-    db.session.execute(text("UPDATE users SET display_name = display_name WHERE id = :id"), {"id": current_user.id})
+    db.session.execute(text("UPDATE user_sessions SET ip = ip WHERE token_hash = :token_hash"),
+                       {"token_hash": _token_hash(current_user.session_token)})
     db.session.commit()
     return jsonify(id=sheet_id)

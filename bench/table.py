@@ -41,12 +41,12 @@ def rows(report: dict) -> list[str]:
                          f"{mark(p['p50_ms'] / h, bar)} ")
             line += f"| {h:.1f} ms "
         out.append(line + "|")
-    growth = report.get("growth_per_unit") or {}
-    spread = report.get("spread_per_unit") or {}
+    growth = report.get("growth") or {}
     if growth:
-        out.append(f"| {db}: growth of time per unit, 1/16 → full (spread max/min) | " + " | ".join(
-            f"{growth[k]:.2f}×" + ("" if growth[k] <= 1.5 else " ✗") + (f" ({spread[k]:.2f}×)" if k in spread else "")
-            for k in ("results", "subsidy", "workbook")) + " | | | | |")
+        out.append(f"| {db}: growth per unit, smaller → larger size: beyond the floor's (time per unit; floor's) | "
+                   + " | ".join(mark(growth[k]["beyond_floor"], 1.5) + f" ({growth[k]['time']:.2f}×; "
+                                f"{growth[k]['floor']:.2f}×)" for k in ("results", "subsidy", "workbook"))
+                   + " | | | | |")
     return out
 
 

@@ -125,7 +125,7 @@ ROUNDS = 16  # the paths take turns, so a slow moment of the machine falls on al
 
 
 def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
-    """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the four paths: with one
+    """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the paths: with one
     client (the bars), then with one client per core (reported under "load")."""
     from evalapp.extensions import db
 
