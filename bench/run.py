@@ -216,15 +216,15 @@ def growth(per_unit: list[float]) -> float:
 
 
 def growth_figures(sizes: list[dict], name: str) -> dict:
-    """A path's growth across sizes (smallest first): of its time per unit, of its floor's, and of its own beyond its
-    floor's (the rise of path / floor). The last is checked: on this machine even the floor's plain scan costs up
-    to 1.4× more per unit at 7,875 units than at 1,974 (the data outgrows the CPU's caches), and a path whose time
-    per unit rises only as its floor's is not super-linear."""
+    """A path's growth across sizes (smallest first). Checked: its time per unit at the largest size against the
+    smallest ("growth from 1/16 to full size"; over 16× the units a super-linear step shows, while the noise of one
+    size does not decide). Reported beside: the largest rise between any two sizes, and the floor's own growth from
+    the smallest to the largest (the plain scan that floors the round results costs up to 1.4× more per unit at
+    7,875 units than at 1,974 on this machine: the data outgrows the CPU's caches)."""
     per_unit = [s[name]["s"] / s["units"] for s in sizes]
     floor = [s[name]["floor_s"] / s["units"] for s in sizes]
-    return {"time": growth(per_unit), "floor": growth(floor),
-            "beyond_floor": growth([p / f for p, f in zip(per_unit, floor)]),
-            "spread": round(max(per_unit) / min(per_unit), 2)}
+    return {"end_to_end": round(per_unit[-1] / per_unit[0], 2), "largest_rise": growth(per_unit),
+            "floor_end_to_end": round(floor[-1] / floor[0], 2)}
 
 
 def misses(report: dict) -> list[str]:
@@ -247,9 +247,20 @@ def misses(report: dict) -> list[str]:
             if http["server_errors"] or failed:
                 found.append(f"{size['size']} http errors")
     for name, figures in report["growth"].items():
-        if figures["beyond_floor"] > BARS["growth"]:
-            found.append(f"growth of {name} per unit beyond its floor's {figures['beyond_floor']}× > {BARS['growth']}×")
+        if figures["end_to_end"] > BARS["growth"]:
+            found.append(f"growth of {name} per unit {figures['end_to_end']}× > {BARS['growth']}×")
     return found
+
+
+def summarise(report: dict) -> None:
+    """Growth across sizes and the bars missed, from the measured figures (also run again by --recheck)."""
+    for old in ("growth_per_unit", "spread_per_unit"):  # earlier reports' forms
+        report.pop(old, None)
+    report["bars"] = BARS
+    report["growth"] = {}
+    if len(report["sizes"]) > 1:  # smallest size first
+        report["growth"] = {name: growth_figures(report["sizes"], name) for name in ("results", "subsidy", "workbook")}
+    report["misses"] = misses(report)
 
 
 def main():
@@ -259,7 +270,18 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-http", dest="http", action="store_false")
     parser.add_argument("--check", action="store_true", help="exit 1 when a bar is missed")
+    parser.add_argument("--recheck", nargs="+", metavar="JSON",
+                        help="recompute growth and missed bars of stored results (after a change of the checks)")
     args = parser.parse_args()
+    if args.recheck:
+        for path in args.recheck:
+            with open(path, encoding="utf-8") as f:
+                report = json.load(f)
+            summarise(report)
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(report, f, ensure_ascii=False, indent=2)
+            print(f"{path}: bars missed: {report['misses'] or 'none'}")
+        return
     started = time.perf_counter()
     report = {"date": datetime.date.today().isoformat(), "db": args.db, "cores": os.cpu_count(),
               "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
@@ -268,11 +290,8 @@ def main():
     for size in sizes:
         t, v = (int(x) for x in size.split("x"))  # the pass under load at the largest size only (time)
         report["sizes"].append(bench_size(args.db, t, v, args.runs, args.http, load=size == sizes[-1]))
-    report["growth"] = {}
-    if len(report["sizes"]) > 1:  # smallest size first
-        report["growth"] = {name: growth_figures(report["sizes"], name) for name in ("results", "subsidy", "workbook")}
     report["seconds"] = round(time.perf_counter() - started)
-    report["misses"] = misses(report)
+    summarise(report)
     out = os.path.join(ROOT, "bench", "results", f"{report['date']}-{args.db}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:

@@ -43,9 +43,9 @@ def rows(report: dict) -> list[str]:
         out.append(line + "|")
     growth = report.get("growth") or {}
     if growth:
-        out.append(f"| {db}: growth per unit, smaller → larger size: beyond the floor's (time per unit; floor's) | "
-                   + " | ".join(mark(growth[k]["beyond_floor"], 1.5) + f" ({growth[k]['time']:.2f}×; "
-                                f"{growth[k]['floor']:.2f}×)" for k in ("results", "subsidy", "workbook"))
+        out.append(f"| {db}: growth of time per unit, 1/16 → full (largest rise between two sizes; floor's) | "
+                   + " | ".join(mark(growth[k]["end_to_end"], 1.5) + f" ({growth[k]['largest_rise']:.2f}×; "
+                                f"{growth[k]['floor_end_to_end']:.2f}×)" for k in ("results", "subsidy", "workbook"))
                    + " | | | | |")
     return out
 

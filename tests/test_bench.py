@@ -36,21 +36,28 @@ def _sizes(seconds: list[float], floors: list[float]) -> list[dict]:
             for u, s, f in zip(units, seconds, floors)]
 
 
-def test_growth_beyond_the_floor_is_what_is_checked(run):
-    # time per unit rises 1.6× from the first size to the second, and so does the floor's (the machine's caches)
-    with_floor = run.growth_figures(_sizes([1.0, 6.4, 25.6], [1.0, 6.4, 25.6]), "results")
-    assert with_floor == {"time": 1.6, "floor": 1.6, "beyond_floor": 1.0, "spread": 1.6}
-    # a path that is quadratic where its floor is linear
+def test_growth_from_the_smallest_to_the_largest_size_is_what_is_checked(run):
+    # per unit: 1.0, 1.6, 1.2 ms (a slow middle size); the floor's: 1.0, 1.4, 1.1
+    figures = run.growth_figures(_sizes([1.0, 6.4, 19.2], [1.0, 5.6, 17.6]), "results")
+    assert figures == {"end_to_end": 1.2, "largest_rise": 1.6, "floor_end_to_end": 1.1}
     quadratic = run.growth_figures(_sizes([1.0, 16.0, 256.0], [1.0, 4.0, 16.0]), "results")
-    assert quadratic["beyond_floor"] == 16.0 and quadratic["floor"] == 1.0
+    assert quadratic["end_to_end"] == 16.0 and quadratic["floor_end_to_end"] == 1.0
 
 
-def test_misses_name_growth_only_beyond_the_floor(run):
+def test_misses_name_growth_past_the_bar_and_recheck_recomputes_it(run, tmp_path, monkeypatch):
+    import json
+
     def report(seconds, floors):
-        sizes = _sizes(seconds, floors)
-        return {"sizes": sizes, "growth": {name: run.growth_figures(sizes, name)
-                                           for name in ("results", "subsidy", "workbook")}}
+        return {"sizes": _sizes(seconds, floors), "growth_per_unit": {"results": 9.9}}  # an earlier report's form
 
-    assert run.misses(report([1.0, 6.4, 25.6], [1.0, 6.4, 25.6])) == []
-    assert run.misses(report([1.0, 4.0, 32.0], [1.0, 4.0, 16.0])) == [
-        "growth of results per unit beyond its floor's 2.0× > 1.5×"]
+    fine, quadratic = report([1.0, 6.4, 19.2], [1.0, 5.6, 17.6]), report([1.0, 16.0, 256.0], [1.0, 4.0, 16.0])
+    run.summarise(fine)
+    run.summarise(quadratic)
+    assert fine["misses"] == [] and "growth_per_unit" not in fine
+    assert "growth of results per unit 16.0× > 1.5×" in quadratic["misses"]
+    stored = tmp_path / "r.json"
+    stored.write_text(json.dumps(report([1.0, 16.0, 256.0], [1.0, 4.0, 16.0])))
+    monkeypatch.setattr(sys, "argv", ["run.py", "--recheck", str(stored)])
+    run.main()
+    rechecked = json.loads(stored.read_text())
+    assert "growth of results per unit 16.0× > 1.5×" in rechecked["misses"] and "growth_per_unit" not in rechecked
