@@ -139,3 +139,24 @@ def test_a_stale_version_shows_both_values_and_the_inspector_chooses(live_server
     other.wait_for_selector("#ind-A3")
     assert other.inner_text("#ind-A3 [data-role=score]") == "6.00"  # chosen, never silently overwritten
     other.context.close()
+
+
+def test_worklist_pages_and_filters_by_status_on_a_tablet(app, live_server, page):
+    app.config["WORKLIST_PAGE_SIZE"] = 2
+    log_in(page, live_server, "inspector")
+    page.goto(live_server + "/inspection/")
+    sheets = "els => els.map(e => e.dataset.sheet)"
+    first = page.eval_on_selector_all(".worklist [data-sheet]", sheets)
+    assert len(first) == 2
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.click("[data-testid=pager-page] >> text=下一页")
+    page.wait_for_selector(".worklist [data-sheet]")
+    assert "page=2" in page.url
+    second = page.eval_on_selector_all(".worklist [data-sheet]", sheets)
+    assert second and not set(first) & set(second)
+    pill = page.locator("[data-status]").first  # a status some of the sheets have, with their count
+    status, count = pill.get_attribute("data-status"), int(pill.locator(".badge").inner_text())
+    pill.click()
+    page.wait_for_selector(f"[data-status={status}][aria-current=page]")
+    assert f"status={status}" in page.url and "page=" not in page.url  # a filter starts at its first page
+    assert len(page.eval_on_selector_all(".worklist [data-sheet]", sheets)) == min(count, 2)
