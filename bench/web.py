@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "bench-pass-2021"
@@ -124,6 +125,35 @@ WORKERS = os.environ.get("BENCH_GUNICORN", "--workers 2 --threads 4")
 ROUNDS = 16  # the paths take turns, so a slow moment of the machine falls on all of them
 
 
+@contextmanager
+def serve(url: str, app: str = "probe:app", pythonpath: str = os.path.join(ROOT, "bench")):
+    """gunicorn (WORKERS, as `make run`) serving `app` on the database `url` at a free loopback port, once it
+    accepts connections; yields [port, tracebacks], the second filled in when the server has stopped. The default
+    app is bench/probe.py: the app as wsgi.py builds it, plus the two probe routes."""
+    port = free_port()
+    env = dict(os.environ, EVALAPP_SECRET_KEY="bench", EVALAPP_ENV="development",
+               EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
+    env.pop("DATABASE_URL", None)
+    env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
+    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), *WORKERS.split(),
+                               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--keep-alive", "60",
+                               "--pythonpath", pythonpath, app],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    served = [port, 0]
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield served
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+        served[1] = err.count("Traceback")
+
+
 def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
     """Serve the database with gunicorn (2 workers × 4 threads, as `make run`) and time the paths: with one
     client (the bars), then with one client per core (reported under "load")."""
@@ -132,30 +162,11 @@ def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
     setup = prepare(round_id, max(CONCURRENCY, LOAD_CONCURRENCY))
     db.session.remove()
     db.engine.dispose()
-    port = free_port()
-    env = dict(os.environ, EVALAPP_SECRET_KEY="bench", EVALAPP_ENV="development",
-               EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
-    env.pop("DATABASE_URL", None)
-    env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
-    # bench/probe.py: the app as wsgi.py builds it, plus the two probe routes
-    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), *WORKERS.split(),
-                               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--keep-alive", "60",
-                               "--pythonpath", os.path.join(ROOT, "bench"), "probe:app"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        report = _run_paths(port, round_id, setup, CONCURRENCY)
+    with serve(url) as served:
+        report = _run_paths(served[0], round_id, setup, CONCURRENCY)
         if load and LOAD_CONCURRENCY:
-            report["load"] = _run_paths(port, round_id, setup, LOAD_CONCURRENCY)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=60)
-    report["server_errors"] = err.count("Traceback")
+            report["load"] = _run_paths(served[0], round_id, setup, LOAD_CONCURRENCY)
+    report["server_errors"] = served[1]
     return report
 
 

@@ -9,11 +9,7 @@ one client, the paths taking turns. The two saves write different indicators of 
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
@@ -22,7 +18,6 @@ sys.path[:0] = [ROOT, BENCH]
 
 import run  # noqa: E402
 import web  # noqa: E402
-from loadtest import free_port  # noqa: E402
 
 
 def main():
@@ -31,7 +26,6 @@ def main():
     parser.add_argument("--villages", type=int, default=20)
     args = parser.parse_args()
     from flask_migrate import upgrade
-    from sqlalchemy import text
 
     from evalapp import create_app
     from evalapp.extensions import db
@@ -49,21 +43,8 @@ def main():
                                                           encoding="utf-8").read())
         db.session.remove()
         db.engine.dispose()
-    port = free_port()
-    env = dict(os.environ, EVALAPP_SECRET_KEY="bench", EVALAPP_ENV="development",
-               EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute", EVALAPP_SQLALCHEMY_DATABASE_URI=url)
-    env.pop("DATABASE_URL", None)
-    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), *web.WORKERS.split(), "--bind",
-                               f"127.0.0.1:{port}", "--keep-alive", "60", "--pythonpath", f"{BENCH},{HERE}",
-                               "probe_save:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with web.serve(url, "probe_save:app", f"{BENCH},{HERE}") as served:
+        port = served[0]
         sheet, codes = setup["sheet_ids"][0], setup["codes"]
         versions = {}
 
@@ -91,11 +72,8 @@ def main():
         for name, path in paths.items():
             s = path.summary()
             print(f"{name:24s} p50 {s['p50_ms']:6.2f} ms  {s['p50_ms'] / floor:5.2f}×  {s['statuses']}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=60)
-        if "Traceback" in err:
-            print(err[-3000:])
+    if served[1]:
+        print(f"{served[1]} tracebacks in the server's log")
 
 
 if __name__ == "__main__":
