@@ -185,3 +185,17 @@ def test_a_township_sees_only_its_own_villages_to_review(empty_app, district):
     assert panel.count("待审核</span>") == len(villages) == 5
     assert all(name in panel for name in villages)
     assert "todos-more" not in panel
+
+
+def test_district_progress_table_is_paged_by_township(empty_app, district):
+    round_, _, _ = district
+    empty_app.config["RESULTS_PAGE_SIZE"] = 1
+    make_user("district8", "district")
+    client = _client(empty_app, "district8")
+    pages = [client.get(f"/results/?pp{round_.id}={n}").get_data(as_text=True) for n in (1, 2)]
+    tables = [html.split(f'data-testid="progress-{round_.id}"')[1].split("</table>")[0] for html in pages]
+    shown = [re.findall(r'data-township="([^"]+)"', table) for table in tables]
+    townships = db.session.scalars(select(OrgUnit.code).where(OrgUnit.level == "township")
+                                   .order_by(OrgUnit.position, OrgUnit.code)).all()
+    assert [len(codes) for codes in shown] == [1, 1] and sorted(shown[0] + shown[1]) == sorted(townships)
+    assert "第1/2页，共2个镇(街道)" in pages[0] and f'pp{round_.id}=2' in pages[0]

@@ -13,8 +13,12 @@ def index():
 
     from ..services.sheets import today_local
 
+    from ..pagination import paginate
+
     rounds = overview.rounds_overview()
-    progress = [(s.round, overview.district_progress(s.round)) for s in rounds if s.round.status != "setup"]
+    size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 1,900 townships
+    progress = [(s.round, paginate(overview.district_progress(s.round), request.args.get(f"pp{s.round.id}"), size))
+                for s in rounds if s.round.status != "setup"]
     return render_template("results/index.html", rounds=rounds, progress=progress,
                            queue=overview.awaiting_district_review(request.args.get("qpage"),
                                                                    current_app.config["WORKLIST_PAGE_SIZE"]),
