@@ -12,8 +12,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 # Stable constraint names: Alembic's SQLite batch mode needs them to alter tables.
 NAMING_CONVENTION = {
@@ -98,8 +98,9 @@ def _forget_writes(conn):
 # PostgreSQL: a connection taken from the pool is checked without a round trip (pool_pre_ping sent one on every
 # request: one of an autosave's ten). While a connection sits idle in the pool, nothing may arrive on its
 # socket; a server that restarts, or ends the backend (pg_terminate_backend, idle timeouts), sends its reason and
-# closes, and the socket becomes readable. Then, and after a long idle time (a silent network drop sends
-# nothing), the connection is pinged; a failed ping makes the pool replace it before the request sees it.
+# closes, and the socket becomes readable. Then, and after a long idle time (a firewall that forgot the
+# connection answers the ping with a reset), the connection is pinged; a failed ping makes the pool replace it
+# before the request sees it.
 IDLE_PING_SECONDS = 30.0
 _CHECKED_IN = "evalapp.checked_in"
 

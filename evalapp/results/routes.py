@@ -11,9 +11,8 @@ from . import bp
 def index():
     from flask_login import current_user
 
-    from ..services.sheets import today_local
-
     from ..pagination import paginate
+    from ..services.sheets import today_local
 
     rounds = overview.rounds_overview()
     size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 1,900 townships
