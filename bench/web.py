@@ -209,7 +209,7 @@ def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
                 client.conn.close()
     report = {name: path.summary() for name, path in paths.items()}
     floor = report["healthz"]["p50_ms"]
-    for path in ("scoring", "autosave", "results", "probe_read", "probe_write"):
-        report[path]["ratio_p50"] = round(report[path]["p50_ms"] / floor, 2)
+    for name in paths.keys() - {"healthz"}:
+        report[name]["ratio_p50"] = round(report[name]["p50_ms"] / floor, 2)
     report["concurrency"] = concurrency
     return report

@@ -29,6 +29,11 @@ def pings(monkeypatch):
     return sent
 
 
+def _connect(**options):
+    """A psycopg connection of its own to the app's database, outside the pool."""
+    return psycopg.connect(db.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""), **options)
+
+
 def _backend_pid() -> int:
     with db.engine.connect() as conn:
         return conn.scalar(text("SELECT pg_backend_pid()"))
@@ -40,8 +45,7 @@ def _terminate_pooled() -> set[int]:
     pooled = [record.dbapi_connection for record in db.engine.pool._pool.queue]
     pids = {c.info.backend_pid for c in pooled}
     assert pids, "nothing pooled"
-    with psycopg.connect(db.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""),
-                         autocommit=True) as admin:
+    with _connect(autocommit=True) as admin:
         for pid in pids:
             assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
     deadline = time.monotonic() + 5
@@ -91,7 +95,7 @@ def test_a_request_after_the_server_ended_its_connections_succeeds(app, login_as
 
 @pg_only
 def test_a_connection_that_is_not_idle_is_not_handed_out(app):
-    with psycopg.connect(db.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")) as conn:
+    with _connect() as conn:
         conn.execute("SELECT 1")  # a transaction left open
         with pytest.raises(DisconnectionError):
             extensions.ping(conn)
