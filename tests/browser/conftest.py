@@ -20,10 +20,29 @@ def pytest_collection_modifyitems(items):
             item.add_marker(skip)
 
 
+def _closed_before_sent(app):
+    """Each response read whole and closed before werkzeug writes it.
+
+    When the browser drops a connection mid-response (a reload while the favicon is on its way), werkzeug's
+    development server can leave the response's file unclosed; the ResourceWarning then surfaces in whatever
+    test runs next (CI, 2026-11-29). Test responses are small, so reading them whole costs nothing.
+    """
+
+    def wsgi(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """The test's app on 127.0.0.1 and a free port, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sent(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
