@@ -13,6 +13,7 @@ from evalapp.extensions import db
 from evalapp.models import Round, Sheet, User
 from evalapp.services.scale import generate
 from tests.conftest import make_user
+from tests.test_reconcile import team  # noqa: F401  (both members of a team scored 陆城村 and submitted)
 from tests.test_results import completed  # noqa: F401  (the 2021 round, scored and approved)
 
 
@@ -113,20 +114,113 @@ def test_query_counts_are_the_same_for_10_and_100_units(empty_app):
     assert all(n > 0 for n in small.values())
 
 
-def test_the_results_counter_moves_with_result_data_only(app, login_as):
+def _version_of(sheet, code: str) -> int:
+    from evalapp.models import Indicator, Score
+
+    return db.session.scalar(select(Score.version).join(Indicator, Indicator.id == Score.indicator_id)
+                             .where(Score.sheet_id == sheet.id, Indicator.code == code)) or 0
+
+
+def test_the_results_counter_moves_with_what_results_read_only(app, login_as):
+    """Round results read units, rounds, catalogues, self-assessments and final sheets: a change to any of them
+    counts once per commit; an inspector's own sheet (what the final is reconciled from) does not count."""
     from evalapp.services.versions import results_version
-    from tests.conftest import sheet_of
+    from tests.conftest import fill_all, sheet_of
+    from tests.test_selfassess import ROUND_2022
 
     before = results_version()
     login_as("district")  # a log-in writes sessions and users, not results
     assert results_version() == before
-    client = login_as("inspector")
+    inspector = login_as("inspector")
     sheet = sheet_of("inspector", "陆城村")
-    assert client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "version": 0}).status_code == 200
-    assert results_version() == before + 1
-    refused = client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "version": 0})
+    fill_all(inspector, sheet)  # every indicator of an inspector's own sheet
+    assert inspector.post(f"/api/v1/sheets/{sheet.id}/submit").status_code == 200
+    assert results_version() == before
+    village = login_as("village")
+    own = sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
+    version = _version_of(own, "A1")
+    assert village.put(f"/api/v1/sheets/{own.id}/scores/A1",
+                       json={"deductions": [], "version": version}).status_code == 200
+    assert results_version() == before + 1  # a self-assessment is read by the results
+    refused = village.put(f"/api/v1/sheets/{own.id}/scores/A1", json={"deductions": [], "version": version})
     assert refused.status_code == 409  # rolled back: nothing changed, nothing counted
     assert results_version() == before + 1
+
+
+def test_the_leaders_final_sheet_counts(team):  # noqa: F811
+    from evalapp.services.versions import results_version
+
+    before = results_version()
+    final = team["final"]
+    response = team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/score",
+                                   data={"code": "A3", "score": "6", "reason": "复核走访记录", "version": "0"})
+    assert response.status_code == 302
+    assert results_version() == before + 1
+
+
+def test_writes_beside_an_inspectors_sheet_in_one_transaction_still_count(app):
+    """results_untouched exempts only the writes inside it: a pending change made before it (flushed on entry)
+    and a change after it both count."""
+    from sqlalchemy import update
+
+    from evalapp.models.base import utcnow
+    from evalapp.services.versions import results_untouched, results_version
+    from tests.conftest import sheet_of
+
+    sheet = sheet_of("inspector", "陆城村")
+    round_ = db.session.get(Round, sheet.round_id)
+    touch = update(Sheet).where(Sheet.id == sheet.id).values(updated_at=utcnow())
+    before = results_version()
+    with results_untouched():
+        db.session.execute(touch)
+    db.session.commit()
+    assert results_version() == before                      # alone: not counted
+    round_.name = round_.name + "（改）"                     # pending, not flushed yet
+    with results_untouched():
+        db.session.execute(touch)
+    db.session.commit()
+    assert results_version() == before + 1                  # the round's change before the block counts
+    with results_untouched():
+        db.session.execute(touch)
+    db.session.execute(update(Round).where(Round.id == round_.id).values(name=round_.name + "2"))
+    db.session.commit()
+    assert results_version() == before + 2                  # and so does a change after it
+
+
+def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(completed, app):  # noqa: F811
+    """While a province scores, inspectors' saves leave the cached report (it never read their sheets); a final
+    sheet's change still makes the next view compute afresh."""
+    from evalapp.models import Indicator
+    from evalapp.services.results import cached_round_report, round_report
+    from evalapp.services.sheets import store_score
+
+    def same(a, b):
+        return (a.rows, a.townships, a.summary) == (b.rows, b.townships, b.summary)
+
+    cached_round_report(completed)
+    inspector_sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == completed.id,
+                                                            Sheet.kind == "inspector").order_by(Sheet.id))
+    final = db.session.scalar(select(Sheet).where(Sheet.round_id == completed.id, Sheet.kind == "final",
+                                                  Sheet.unit_id == inspector_sheet.unit_id))
+    indicator = db.session.get(Indicator, max(final.scores, key=lambda s: s.points).indicator_id)  # > 0 points
+    user = db.session.scalar(select(User).where(User.role == "district"))
+
+    def save(sheet, points):
+        store_score(sheet, indicator, user, _version_of(sheet, indicator.code), points=Decimal(points),
+                    direct_score=Decimal(points), free_deduction=Decimal(0), reason="测试", note="", deductions={})
+
+    save(inspector_sheet, "0")
+    with counting() as statements:
+        report = cached_round_report(completed)
+    assert not any("round_units" in s for s in statements)  # served from the cache
+    assert same(report, round_report(completed))          # and still what a fresh computation gives
+
+    row = next(r for r in report.rows if r.unit.final_sheet_id == final.id)
+    save(final, "0")
+    with counting() as statements:
+        after = cached_round_report(completed)
+    assert any("round_units" in s for s in statements)      # computed afresh
+    assert next(r for r in after.rows if r.unit.final_sheet_id == final.id).unit.final_total < row.unit.final_total
 
 
 def test_results_page_reuses_its_report_until_a_score_changes(completed, app, login_as):  # noqa: F811

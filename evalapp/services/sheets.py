@@ -1,5 +1,6 @@
 """Sheets and scores: reading them with totals, saving a score, moving a sheet through its statuses."""
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit
 from .catalogues import cached_tree, indicator_spec, indicators_of
 from .errors import Conflict, Invalid, NotFound
+from .versions import RESULT_SHEET_KINDS, results_untouched
 
 
 @dataclass(frozen=True)
@@ -244,37 +246,38 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     now = utcnow()
     values.update(updated_by_id=user.id, updated_at=now)
     try:
-        if existing is None:
-            if expected_version != 0:
-                raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
-            score = Score(sheet_id=sheet.id, indicator_id=indicator.id, version=1, **values)
-            db.session.add(score)
+        with _results_watch(sheet):
+            if existing is None:
+                if expected_version != 0:
+                    raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
+                score = Score(sheet_id=sheet.id, indicator_id=indicator.id, version=1, **values)
+                db.session.add(score)
+                db.session.flush()
+            else:
+                result = db.session.connection().execute(  # Core: the ORM's bulk-update machinery costs more here
+                    _score_update_statement(), {"score_id": existing.id, "expected": expected_version, **values})
+                if result.rowcount != 1:
+                    db.session.rollback()
+                    current = db.session.get(Score, existing.id)
+                    raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
+                score = existing
+                if score.deductions:  # (most saves have none to replace)
+                    for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
+                        db.session.expunge(gone)
+                    db.session.connection().execute(_deductions_delete_statement(), {"score_id": score.id})
+                # What the UPDATE wrote, set on the object rather than read back.
+                for key, value in dict(values, version=expected_version + 1).items():
+                    set_committed_value(score, key, value)
+            added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
+                     for rule_id, count in sorted(deductions.items())]
+            db.session.add_all(added)
             db.session.flush()
-        else:
-            result = db.session.connection().execute(  # Core: the ORM's bulk-update machinery costs more here
-                _score_update_statement(), {"score_id": existing.id, "expected": expected_version, **values})
-            if result.rowcount != 1:
-                db.session.rollback()
-                current = db.session.get(Score, existing.id)
-                raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
-            score = existing
-            if score.deductions:  # (most saves have none to replace)
-                for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
-                    db.session.expunge(gone)
-                db.session.connection().execute(_deductions_delete_statement(), {"score_id": score.id})
-            # What the UPDATE wrote, set on the object rather than read back.
-            for key, value in dict(values, version=expected_version + 1).items():
-                set_committed_value(score, key, value)
-        added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
-                 for rule_id, count in sorted(deductions.items())]
-        db.session.add_all(added)
-        db.session.flush()
-        set_committed_value(score, "deductions", added)
-        set_committed_value(score, "updated_by", user)
-        refresh_sheet(sheet, now)
-        new = score_state(score, rules)
-        audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
+            set_committed_value(score, "deductions", added)
+            set_committed_value(score, "updated_by", user)
+            refresh_sheet(sheet, now)
+            new = score_state(score, rules)
+            audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                         old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -289,26 +292,32 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     return score
 
 
+def _results_watch(sheet: Sheet):
+    """Writes to an inspector's own sheet leave the round results' change counter (services.versions)."""
+    return nullcontext() if sheet.kind in RESULT_SHEET_KINDS else results_untouched()
+
+
 def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
     """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row."""
     if not can_move_sheet(sheet.status, to_status):
         raise Conflict(f"评分表当前为“{SHEET_STATUS_LABELS[sheet.status]}”，不能改为"
                        f"“{SHEET_STATUS_LABELS[to_status]}”，请刷新页面")
     old = sheet.status
-    result = db.session.execute(
-        update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
-        .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
-                **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict("评分表状态已被他人更改，请刷新页面")
-    db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
-                                   comment=comment))
-    audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 old={"status": old}, new={"status": to_status}, detail=comment)
-    db.session.flush()
+    with _results_watch(sheet):
+        result = db.session.execute(
+            update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
+            .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
+                    **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            raise Conflict("评分表状态已被他人更改，请刷新页面")
+        db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
+                                       comment=comment))
+        audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                     old={"status": old}, new={"status": to_status}, detail=comment)
+        db.session.flush()
     db.session.expire(sheet)
     if commit:
         db.session.commit()

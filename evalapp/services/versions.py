@@ -6,6 +6,7 @@ older than the counter it filed it under. The counter row is updated as the last
 writers queue on it only for the commit itself, and no lock is taken after it (no deadlock through it).
 """
 import re
+from contextlib import contextmanager
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
@@ -16,6 +17,9 @@ from ..models import DataVersion
 RESULTS = "results"
 RESULT_TABLES = frozenset({"org_units", "round_units", "rounds", "catalogue_versions", "sheets", "scores",
                            "sheet_bonuses", "sheet_vetoes"})
+# Of the sheets, round results read the self-assessment and the final sheet only (services.results.round_results):
+# an inspector's own sheet is what the final sheet is reconciled from, not part of any result.
+RESULT_SHEET_KINDS = frozenset({"self", "final"})
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 CHANGED = "evalapp.results_changed"
 PAUSED = "evalapp.versions_paused"  # set by the migrations, which run before the counter's table exists
@@ -43,6 +47,20 @@ def _count(conn):
 @event.listens_for(Engine, "rollback")
 def _forget(conn):
     conn.info.pop(CHANGED, None)
+
+
+@contextmanager
+def results_untouched():
+    """Writes in the block change nothing round results are computed from (an inspector's own sheet: see
+    RESULT_SHEET_KINDS), so they leave the counter and the cached results stay. While a province scores, nearly every
+    save is an inspector's: without this, each one made the next results view compute the whole round again.
+    Writes the transaction made before the block (flushed first) still count, and so do writes after it."""
+    db.session.flush()  # the transaction's pending writes are made before the block, and counted
+    info = db.session.connection().info
+    earlier = info.get(CHANGED, False)
+    yield
+    if not earlier:
+        info.pop(CHANGED, None)
 
 
 def results_version() -> int:
