@@ -263,6 +263,20 @@ def summarise(report: dict) -> None:
     report["misses"] = misses(report)
 
 
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The processor's model name. The HTTP ratios depend on it: the same code and data measured the SQLite scoring
+    page at 6.8–7.8× /healthz on one 2-core VM and 8.6–9.7× on another (docs/performance.md)."""
+    try:
+        with open(cpuinfo, encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -283,7 +297,7 @@ def main():
             print(f"{path}: bars missed: {report['misses'] or 'none'}")
         return
     started = time.perf_counter()
-    report = {"date": datetime.date.today().isoformat(), "db": args.db, "cores": os.cpu_count(),
+    report = {"date": datetime.date.today().isoformat(), "db": args.db, "cpu": cpu_model(), "cores": os.cpu_count(),
               "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
               "python": platform.python_version(), "runs": args.runs, "bars": BARS, "sizes": []}
     sizes = args.sizes.split(",")

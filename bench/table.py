@@ -107,7 +107,8 @@ def main():
         for line in probes:
             print(line)
     for report in reports:
-        print(f"\n{report['db']}: {report['date']}, {report['cores']} cores, {report['memory_gb']} GiB, Python "
+        print(f"\n{report['db']}: {report['date']}, {report.get('cpu', 'CPU not recorded')}, {report['cores']} cores, "
+              f"{report['memory_gb']} GiB, Python "
               f"{report['python']}, median of {report['runs']} pairs, {report['seconds']} s; "
               f"bars missed: {', '.join(report['misses']) or 'none'}")
 
