@@ -70,3 +70,16 @@ def test_the_processor_is_recorded_with_the_figures(run, tmp_path):
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu\n")  # no model name (some ARM kernels): the platform's word
     assert run.cpu_model(str(cpuinfo)) != ""
     assert run.cpu_model(str(tmp_path / "missing")) != ""
+
+
+def test_the_table_sets_each_path_against_its_probe():
+    """bench/table.py: the scoring page against the one-row read, the autosave against the one-row write."""
+    spec = importlib.util.spec_from_file_location("bench_table", os.path.join(BENCH, "table.py"))
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    http = {name: {"p50_ms": p50, "ratio_p50": p50 / 1.0} for name, p50 in
+            (("healthz", 1.0), ("probe_read", 2.0), ("scoring", 8.0), ("probe_write", 2.5), ("autosave", 5.0))}
+    [row] = table.probe_rows({"db": "sqlite", "sizes": [{"size": "94x20", "http": http}]})
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells == ["SQLite 94x20", "2.0 ms, 2.00×", "8.0 ms, 8.00×", "4.00×", "2.5 ms, 2.50×", "5.0 ms, 5.00×",
+                     "2.00×", "1.0 ms"]
