@@ -264,8 +264,7 @@ def summarise(report: dict) -> None:
 
 
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
-    """The processor's model name. The HTTP ratios depend on it: the same code and data measured the SQLite scoring
-    page at 6.8–7.8× /healthz on one 2-core VM and 8.6–9.7× on another (docs/performance.md)."""
+    """The processor's model name: the HTTP ratios to /healthz depend on it (docs/performance.md)."""
     try:
         with open(cpuinfo, encoding="utf-8") as f:
             for line in f:

@@ -65,6 +65,16 @@ def load_rows(report: dict) -> list[str]:
     return out
 
 
+def _timed(http: dict, path: str) -> str:
+    return f"{http[path]['p50_ms']:.1f} ms, {http[path]['ratio_p50']:.2f}×"
+
+
+def _over(http: dict, path: str, probe: str) -> str:
+    """A path's p50 against its probe's."""
+    floor = http[probe]["p50_ms"]
+    return f"{http[path]['p50_ms'] / floor:.2f}×" if floor else "—"
+
+
 def probe_rows(report: dict) -> list[str]:
     """The least an authenticated request costs (bench/probe.py) beside the paths that do more."""
     out = []
@@ -73,10 +83,8 @@ def probe_rows(report: dict) -> list[str]:
         http = size.get("http") or {}
         if "probe_read" not in http:
             continue
-        cell = lambda p: f"{http[p]['p50_ms']:.1f} ms, {http[p]['ratio_p50']:.2f}×"  # noqa: E731
-        over = lambda p, probe: f"{http[p]['p50_ms'] / http[probe]['p50_ms']:.2f}×"  # noqa: E731
-        cells = [cell("probe_read"), cell("scoring"), over("scoring", "probe_read"),
-                 cell("probe_write"), cell("autosave"), over("autosave", "probe_write")]
+        cells = [_timed(http, "probe_read"), _timed(http, "scoring"), _over(http, "scoring", "probe_read"),
+                 _timed(http, "probe_write"), _timed(http, "autosave"), _over(http, "autosave", "probe_write")]
         out.append(f"| {db} {size['size']} | " + " | ".join(cells) + f" | {http['healthz']['p50_ms']:.1f} ms |")
     return out
 

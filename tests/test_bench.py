@@ -63,13 +63,16 @@ def test_misses_name_growth_past_the_bar_and_recheck_recomputes_it(run, tmp_path
     assert "growth of results per unit 16.0× > 1.5×" in rechecked["misses"] and "growth_per_unit" not in rechecked
 
 
-def test_the_processor_is_recorded_with_the_figures(run, tmp_path):
+def test_the_processor_is_recorded_with_the_figures(run, tmp_path, monkeypatch):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n")
     assert run.cpu_model(str(cpuinfo)) == "AMD EPYC 7B13"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu\n")  # no model name (some ARM kernels): the platform's word
-    assert run.cpu_model(str(cpuinfo)) != ""
-    assert run.cpu_model(str(tmp_path / "missing")) != ""
+    monkeypatch.setattr(run.platform, "processor", lambda: "")
+    monkeypatch.setattr(run.platform, "machine", lambda: "aarch64")
+    assert run.cpu_model(str(cpuinfo)) == "aarch64"
+    monkeypatch.setattr(run.platform, "machine", lambda: "")
+    assert run.cpu_model(str(tmp_path / "missing")) == "unknown"
 
 
 def test_the_table_sets_each_path_against_its_probe():

@@ -147,7 +147,7 @@ def test_the_results_counter_moves_with_what_results_read_only(app, login_as):
     assert results_version() == before + 1
 
 
-def test_the_leaders_final_sheet_counts(team):  # noqa: F811
+def test_the_leaders_final_sheet_and_its_moves_count(team):  # noqa: F811
     from evalapp.services.versions import results_version
 
     before = results_version()
@@ -156,6 +156,14 @@ def test_the_leaders_final_sheet_counts(team):  # noqa: F811
                                    data={"code": "A3", "score": "6", "reason": "复核走访记录", "version": "0"})
     assert response.status_code == 302
     assert results_version() == before + 1
+    assert team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/accept-all").status_code == 302
+    accepted = results_version()
+    assert accepted > before + 1  # one save per indicator taken
+    # A final sheet's status is what turns 未完成 into a result: its moves count too.
+    assert team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/submit").status_code == 302
+    db.session.refresh(final)
+    assert final.status == "submitted"
+    assert results_version() == accepted + 1
 
 
 def test_writes_beside_an_inspectors_sheet_in_one_transaction_still_count(app):

@@ -25,7 +25,7 @@ from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit
 from .catalogues import cached_tree, indicator_spec, indicators_of
 from .errors import Conflict, Invalid, NotFound
-from .versions import RESULT_SHEET_KINDS, results_untouched
+from .versions import SHEET_KINDS_RESULTS_IGNORE, results_untouched
 
 
 @dataclass(frozen=True)
@@ -293,8 +293,8 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
 
 
 def _results_watch(sheet: Sheet):
-    """Writes to an inspector's own sheet leave the round results' change counter (services.versions)."""
-    return nullcontext() if sheet.kind in RESULT_SHEET_KINDS else results_untouched()
+    """Writes to an inspector's own sheet do not move the round results' change counter (services.versions)."""
+    return results_untouched() if sheet.kind in SHEET_KINDS_RESULTS_IGNORE else nullcontext()
 
 
 def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:

@@ -1,7 +1,7 @@
 """A change counter for what round results are computed from, so per-process caches know when to recompute.
 
-Every SQL write to a watched table marks its connection; when that connection commits, the same transaction adds
-one to `data_versions.results`. A reader that reads the counter before the data can therefore never keep a result
+Every SQL write to a watched table marks its connection (except inside `results_untouched`: an inspector's own
+sheet); when that connection commits, the same transaction adds one to `data_versions.results`. A reader that reads the counter before the data can therefore never keep a result
 older than the counter it filed it under. The counter row is updated as the last statement before COMMIT, so
 writers queue on it only for the commit itself, and no lock is taken after it (no deadlock through it).
 """
@@ -18,8 +18,9 @@ RESULTS = "results"
 RESULT_TABLES = frozenset({"org_units", "round_units", "rounds", "catalogue_versions", "sheets", "scores",
                            "sheet_bonuses", "sheet_vetoes"})
 # Of the sheets, round results read the self-assessment and the final sheet only (services.results.round_results):
-# an inspector's own sheet is what the final sheet is reconciled from, not part of any result.
-RESULT_SHEET_KINDS = frozenset({"self", "final"})
+# an inspector's own sheet is what the final sheet is reconciled from, not part of any result. Named by what results
+# ignore, so that a new kind of sheet counts until someone decides otherwise.
+SHEET_KINDS_RESULTS_IGNORE = frozenset({"inspector"})
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 CHANGED = "evalapp.results_changed"
 PAUSED = "evalapp.versions_paused"  # set by the migrations, which run before the counter's table exists
@@ -52,13 +53,15 @@ def _forget(conn):
 @contextmanager
 def results_untouched():
     """Writes in the block change nothing round results are computed from (an inspector's own sheet: see
-    RESULT_SHEET_KINDS), so they leave the counter and the cached results stay. While a province scores, nearly every
+    SHEET_KINDS_RESULTS_IGNORE), so they do not move the counter and the cached results stay. While a province scores, nearly every
     save is an inspector's: without this, each one made the next results view compute the whole round again.
     Writes the transaction made before the block (flushed first) still count, and so do writes after it."""
     db.session.flush()  # the transaction's pending writes are made before the block, and counted
     info = db.session.connection().info
     earlier = info.get(CHANGED, False)
     yield
+    # Not in a `finally`, on purpose: after an exception the mark stays, and at worst counts once too often (a
+    # rollback clears it anyway); a mark lost would keep stale results.
     if not earlier:
         info.pop(CHANGED, None)
 

@@ -16,7 +16,7 @@ def pytest_collection_modifyitems(items):
         return
     skip = pytest.mark.skip(reason="Chromium not installed (/usr/bin/chromium); apt-get install chromium")
     for item in items:
-        if "browser" in str(item.fspath):
+        if "browser" in getattr(item, "fixturenames", ()):  # the tests that drive Chromium (page uses browser)
             item.add_marker(skip)
 
 
@@ -25,7 +25,7 @@ def _closed_before_sent(app):
 
     When the browser drops a connection mid-response (a reload while the favicon is on its way), werkzeug's
     development server can leave the response's file unclosed; the ResourceWarning then surfaces in whatever
-    test runs next (CI, 2026-11-29). Test responses are small, so reading them whole costs nothing.
+    test runs next (CI, 2026-11-29). Buffering every response is fine for tests.
     """
 
     def wsgi(environ, start_response):
