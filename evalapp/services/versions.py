@@ -1,9 +1,10 @@
 """A change counter for what round results are computed from, so per-process caches know when to recompute.
 
 Every SQL write to a watched table marks its connection (except inside `results_untouched`: an inspector's own
-sheet); when that connection commits, the same transaction adds one to `data_versions.results`. A reader that reads the counter before the data can therefore never keep a result
-older than the counter it filed it under. The counter row is updated as the last statement before COMMIT, so
-writers queue on it only for the commit itself, and no lock is taken after it (no deadlock through it).
+sheet); when that connection commits, the same transaction adds one to `data_versions.results`. A reader that reads
+the counter before the data can therefore never keep a result older than the counter it filed it under. The counter
+row is updated as the last statement before COMMIT, so writers queue on it only for the commit itself, and no lock is
+taken after it (no deadlock through it).
 """
 import re
 from contextlib import contextmanager
@@ -53,9 +54,9 @@ def _forget(conn):
 @contextmanager
 def results_untouched():
     """Writes in the block change nothing round results are computed from (an inspector's own sheet: see
-    SHEET_KINDS_RESULTS_IGNORE), so they do not move the counter and the cached results stay. While a province scores, nearly every
-    save is an inspector's: without this, each one made the next results view compute the whole round again.
-    Writes the transaction made before the block (flushed first) still count, and so do writes after it."""
+    SHEET_KINDS_RESULTS_IGNORE), so they do not move the counter and the cached results stay. While a province
+    scores, nearly every save is an inspector's: without this, each one made the next results view compute the whole
+    round again. Writes the transaction made before the block (flushed first) still count, and so do writes after."""
     db.session.flush()  # the transaction's pending writes are made before the block, and counted
     info = db.session.connection().info
     earlier = info.get(CHANGED, False)
