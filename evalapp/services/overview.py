@@ -55,9 +55,9 @@ class SheetRow:
     veto: bool
 
 
-def sheet_rows(sheets: list[Sheet], sort: bool = True) -> list[SheetRow]:
-    """Progress rows (scored / total indicators, running total) for sheets, sorted by township then unit code
-    (`sort=False`: the sheets come in that order from SQL, cut into pages there)."""
+def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
+    """Progress rows (scored / total indicators, running total) for sheets, in their order (queries order them
+    with _in_unit_order: by township, then unit code)."""
     counts = indicator_counts()
     rows = []
     for sheet in sheets:
@@ -66,9 +66,6 @@ def sheet_rows(sheets: list[Sheet], sort: bool = True) -> list[SheetRow]:
         township = sheet.unit if sheet.unit.level == "township" else sheet.unit.parent
         rows.append(SheetRow(sheet, township, f.scored, counts.get(catalogue.id, 0),
                              sheet_total(f, catalogue.bonus_cap) if f.scored else None, f.veto))
-    if sort:
-        rows.sort(key=lambda r: ((r.township.code if r.township else ""), r.sheet.unit.level != "township",
-                                 r.sheet.unit.code))
     return rows
 
 
@@ -83,7 +80,8 @@ def _sheets(query) -> list[Sheet]:
 
 
 def _in_unit_order(query):
-    """Sheets ordered as sheet_rows orders them: by township code, the township's own sheet first, then unit code."""
+    """Sheets in report order: by township code, the township's own sheet first, then unit code (after any order
+    the query has already)."""
     unit, parent = aliased(OrgUnit), aliased(OrgUnit)
     return (query.join(unit, unit.id == Sheet.unit_id).outerjoin(parent, parent.id == unit.parent_id)
             .order_by(func.coalesce(case((unit.level == "township", unit.code), else_=parent.code), ""),
@@ -96,7 +94,7 @@ def sheet_page(query, requested, size: int, total: int | None = None) -> Page:
         total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     number, pages = page_number(requested, total, size)
     sheets = _sheets(_in_unit_order(query).limit(size).offset((number - 1) * size)) if total else []
-    return Page(sheet_rows(sheets, sort=False), number, pages, total, size)
+    return Page(sheet_rows(sheets), number, pages, total, size)
 
 
 WORK_STATUSES = ("draft", "returned", "submitted", "approved")
@@ -155,11 +153,10 @@ def inspector_worklist(user: User, round_id: int | None, status: str, page, fina
 def self_sheets_for_units(unit_ids: list[int], statuses=("self_assessment", "inspection", "review",
                                                           "published")) -> list[SheetRow]:
     """Self sheets of these units in rounds past set-up, newest round first."""
-    sheets = _sheets(select(Sheet).join(Round, Round.id == Sheet.round_id)
-                     .where(Sheet.kind == "self", Sheet.unit_id.in_(unit_ids), Round.status.in_(statuses)))
-    rows = sheet_rows(sheets)
-    rows.sort(key=lambda r: -r.sheet.round_id)
-    return rows
+    return sheet_rows(_sheets(_in_unit_order(
+        select(Sheet).join(Round, Round.id == Sheet.round_id)
+        .where(Sheet.kind == "self", Sheet.unit_id.in_(unit_ids), Round.status.in_(statuses))
+        .order_by(Sheet.round_id.desc()))))
 
 
 def days_left(due: date | None, today: date) -> int | None:
