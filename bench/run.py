@@ -263,6 +263,11 @@ def summarise(report: dict) -> None:
     report["misses"] = misses(report)
 
 
+def write_report(path: str, report: dict) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report, f, ensure_ascii=False, indent=2)
+
+
 def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     """The processor's model name: the HTTP ratios to /healthz depend on it (docs/performance.md)."""
     try:
@@ -291,8 +296,7 @@ def main():
             with open(path, encoding="utf-8") as f:
                 report = json.load(f)
             summarise(report)
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(report, f, ensure_ascii=False, indent=2)
+            write_report(path, report)
             print(f"{path}: bars missed: {report['misses'] or 'none'}")
         return
     started = time.perf_counter()
@@ -307,8 +311,7 @@ def main():
     summarise(report)
     out = os.path.join(ROOT, "bench", "results", f"{report['date']}-{args.db}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(report, f, ensure_ascii=False, indent=2)
+    write_report(out, report)
     print(f"written {out} in {report['seconds']} s; bars missed: {report['misses'] or 'none'}")
     if args.check and report["misses"]:
         sys.exit(1)
