@@ -14,6 +14,8 @@ from .org import OrgUnit
 from .user import User
 
 ROUND_STATUSES = ("setup", "self_assessment", "inspection", "review", "published")
+ROUND_ROLLOUTS = ("pilot", "full")
+ROUND_ROLLOUT_LABELS = {"pilot": "试点", "full": "全面推行"}
 ROUND_STATUS_LABELS = {
     "setup": "筹备中",
     "self_assessment": "自评阶段",
@@ -30,12 +32,15 @@ class Round(db.Model):
             "status IN ('setup', 'self_assessment', 'inspection', 'review', 'published')", name="status"
         ),
         CheckConstraint("threshold > 0", name="threshold"),
+        CheckConstraint("rollout IN ('pilot', 'full')", name="rollout"),
         CheckConstraint("tolerance >= 0", name="tolerance"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="setup")
+    # 试点 (the pilot-village rule applies) or 全面推行; set at creation.
+    rollout: Mapped[str] = mapped_column(String(8), default="pilot", server_default="pilot")
     threshold: Mapped[Decimal] = mapped_column(Points, default=Decimal("95.00"))
     tolerance: Mapped[Decimal] = mapped_column(Points, default=Decimal("1.00"))
     township_catalogue_id: Mapped[int] = mapped_column(ForeignKey("catalogue_versions.id"))
@@ -57,6 +62,10 @@ class Round(db.Model):
     @property
     def status_label(self) -> str:
         return ROUND_STATUS_LABELS[self.status]
+
+    @property
+    def rollout_label(self) -> str:
+        return ROUND_ROLLOUT_LABELS[self.rollout]
 
     def catalogue_for(self, level: str) -> CatalogueVersion:
         return self.township_catalogue if level == "township" else self.village_catalogue

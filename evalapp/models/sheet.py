@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
+    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,8 +17,11 @@ from .user import User
 
 SHEET_KINDS = ("self", "inspector", "final")
 SHEET_KIND_LABELS = {"self": "自评表", "inspector": "评估员评分表", "final": "工作组评分表"}
-SHEET_STATUSES = ("draft", "submitted", "returned", "approved")
-SHEET_STATUS_LABELS = {"draft": "填报中", "submitted": "已提交", "returned": "已退回", "approved": "已通过"}
+SHEET_STATUSES = ("draft", "submitted", "returned", "approved", "closed")
+# closed (未提交): a member's draft closed when the round moved on or the member left the team; kept for the audit,
+# left out of the members' mean.
+SHEET_STATUS_LABELS = {"draft": "填报中", "submitted": "已提交", "returned": "已退回", "approved": "已通过",
+                       "closed": "未提交"}
 
 
 class Sheet(db.Model):
@@ -27,7 +30,7 @@ class Sheet(db.Model):
         # NULLs never collide in a unique key, so the key uses `slot` (0, or the inspector's id), never NULL.
         UniqueConstraint("round_id", "unit_id", "kind", "slot"),
         CheckConstraint("kind IN ('self', 'inspector', 'final')", name="kind"),
-        CheckConstraint("status IN ('draft', 'submitted', 'returned', 'approved')", name="status"),
+        CheckConstraint("status IN ('draft', 'submitted', 'returned', 'approved', 'closed')", name="status"),
         CheckConstraint(
             "(kind = 'inspector' AND inspector_id IS NOT NULL AND slot = inspector_id)"
             " OR (kind <> 'inspector' AND inspector_id IS NULL AND slot = 0)",
@@ -76,7 +79,8 @@ class Sheet(db.Model):
 
 
 class Score(db.Model):
-    """One indicator on one sheet. `points` is the score the rules computed, kept for SQL aggregation."""
+    """One indicator on one sheet. `points` is the score the rules computed, kept for SQL aggregation; NULL when the
+    row holds only a note (the indicator is unscored)."""
 
     __tablename__ = "scores"
     __table_args__ = (
@@ -89,12 +93,14 @@ class Score(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sheet_id: Mapped[int] = mapped_column(ForeignKey("sheets.id", ondelete="CASCADE"))
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), index=True)
-    points: Mapped[Decimal] = mapped_column(Points)
+    points: Mapped[Decimal | None] = mapped_column(Points)
     direct_score: Mapped[Decimal | None] = mapped_column(Points)  # typed directly instead of deductions
     free_deduction: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"))
     reason: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Final sheets: the submitted member scores the value was decided from, [{"sheet_id", "version", "points"}].
+    basis: Mapped[list | None] = mapped_column(JSON)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

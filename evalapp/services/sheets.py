@@ -53,7 +53,7 @@ def _refresh_statement(*where):
     return update(Sheet).where(*where).values(
         score_sum=func.coalesce(select(func.sum(Score.points)).where(Score.sheet_id == Sheet.id)
                                 .scalar_subquery(), 0),
-        scored=select(func.count(Score.id)).where(Score.sheet_id == Sheet.id).scalar_subquery(),
+        scored=select(func.count(Score.points)).where(Score.sheet_id == Sheet.id).scalar_subquery(),  # scored rows
         bonus_sum=func.coalesce(select(func.sum(BonusItem.points)).join(
             SheetBonus, SheetBonus.bonus_item_id == BonusItem.id).where(SheetBonus.sheet_id == Sheet.id)
             .scalar_subquery(), 0),
