@@ -52,28 +52,31 @@ def test_eligibility_sheet_columns_totals_and_formats(completed, finance):
     assert wb.sheetnames == ["汇总", "明细", "说明"]
     detail = wb["明细"]
     header = [c.value for c in detail[1]]
-    assert header == ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果",
-                      "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
-    rows = list(detail.iter_rows(min_row=2, values_only=True))
+    assert header == ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线",
+                      "名次", "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
+    rows = [dict(zip(header, r)) for r in detail.iter_rows(min_row=2, values_only=True)]
     body, totals = rows[:-1], rows[-1]
     assert len(body) == 13
-    by_name = {r[2]: r for r in body}
+    by_name = {r["单位名称"]: r for r in body}
+    amount = "奖补金额(元)"
     # village pool of 100,000.01 yuan shared by the passing villages: 陆城村 95, 路口村 96.5, 南山村 96.5, 擂鼓台 100
-    village_fen = [round(r[10] * 100) for r in body if r[3] == "村(社区)"]
+    village_fen = [round(r[amount] * 100) for r in body if r["层级"] == "村(社区)"]
     assert sum(village_fen) == 10_000_001
-    assert by_name["道仁矶社区"][10] == 0 and by_name["道仁矶社区"][8] == "否"
-    assert by_name["陆城镇"][9].startswith("档次") and by_name["陆城镇"][10] == 30000
-    assert "一票否决" in by_name["洗马塘社区"][11] and "@SUM(1)" in by_name["洗马塘社区"][11]
-    assert "评估未完成" in by_name["东风村"][11] and by_name["东风村"][6] is None
-    assert by_name["'=HYPERLINK(\"http://x\")"][10] > 0  # shown as text, never a formula or a link
-    assert isinstance(by_name["陆城村"][1], str) and by_name["陆城村"][1] == "430603101003"
-    assert by_name["陆城村"][6] == 95.0
-    assert round(totals[10] * 100) == sum(round(r[10] * 100) for r in body)
+    assert by_name["道仁矶社区"][amount] == 0 and by_name["道仁矶社区"]["是否符合奖补条件"] == "否"
+    assert by_name["陆城镇"]["奖补方式/档次"].startswith("档次") and by_name["陆城镇"][amount] == 30000
+    assert "一票否决" in by_name["洗马塘社区"]["备注"] and "@SUM(1)" in by_name["洗马塘社区"]["备注"]
+    assert "评估未完成" in by_name["东风村"]["备注"] and by_name["东风村"]["评估得分"] is None
+    assert by_name["'=HYPERLINK(\"http://x\")"][amount] > 0  # shown as text, never a formula or a link
+    assert isinstance(by_name["陆城村"]["单位编码"], str) and by_name["陆城村"]["单位编码"] == "430603101003"
+    assert by_name["陆城村"]["评估得分"] == 95.0
+    assert round(totals[amount] * 100) == sum(round(r[amount] * 100) for r in body)
     # the totals row is a formula whose cached value is the computed total
     formulas = load_workbook(io.BytesIO(response.data), data_only=False)["明细"]
     last = formulas.max_row
-    assert formulas.cell(last, 11).value == f"=SUM(K2:K{last - 1})"
-    assert detail.cell(2, 11).number_format == "#,##0.00"
+    col = header.index(amount) + 1
+    letter = formulas.cell(1, col).column_letter
+    assert formulas.cell(last, col).value == f"=SUM({letter}2:{letter}{last - 1})"
+    assert detail.cell(2, col).number_format == "#,##0.00"
     assert detail.cell(2, 2).data_type == "s"
     for row in detail.iter_rows(min_row=2):
         for cell in row:

@@ -185,12 +185,21 @@ def test_district_workbook_has_a_row_per_unit_and_a_column_per_indicator(complet
     wb = load_workbook(io.BytesIO(response.data))
     villages = wb["村(社区)"]
     header = [c.value for c in villages[1]]
-    assert header[:7] == ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果"]
-    assert len(header) == 7 + 20
-    rows = {r[2]: r for r in villages.iter_rows(min_row=2, values_only=True)}
-    assert rows["道仁矶社区"][5] == 94.99 and rows["道仁矶社区"][6] == "不合格"
-    assert isinstance(rows["道仁矶社区"][1], str) and rows["道仁矶社区"][1].startswith("430603")
+    assert header[:9] == ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"]
+    assert len(header) == 9 + 20
+    rows = {r["单位名称"]: r for r in sheet_rows(villages)}
+    assert rows["道仁矶社区"]["评估得分"] == 94.99 and rows["道仁矶社区"]["结果"] == "不合格"
+    assert isinstance(rows["道仁矶社区"]["单位编码"], str) and rows["道仁矶社区"]["单位编码"].startswith("430603")
     assert len(rows) == 8 and wb["镇(街道)"].max_row == 6
+
+
+def sheet_rows(ws, header_row: int | None = None) -> list[dict]:
+    """A worksheet's rows as dicts by header name; the header row is the first whose first cell reads 序号."""
+    values = list(ws.iter_rows(values_only=True))
+    if header_row is None:
+        header_row = next(i for i, r in enumerate(values) if r and r[0] == "序号")
+    head = values[header_row]
+    return [dict(zip(head, r)) for r in values[header_row + 1:] if any(v is not None for v in r)]
 
 
 def test_dashboard_renders_data_and_tables(completed, login_as):

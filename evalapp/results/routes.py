@@ -2,7 +2,9 @@
 from flask import current_app, render_template, request
 
 from ..access import role_required
+from ..domain.aggregation import ranking_key
 from ..services import overview
+from ..services.results import report_order
 from . import bp
 
 
@@ -46,9 +48,9 @@ def compare(sheet_id: int):
 
 RESULT_FILTERS = {"pass": "合格", "fail": "不合格", "veto": "一票否决", "incomplete": "未完成"}
 SORTS = {
-    "code": lambda r: (r.unit.township_code or "", r.unit.level != "township", r.unit.code),
+    "code": lambda r: report_order(r.unit),
     "total": lambda r: (r.unit.final_total is None, -(r.unit.final_total or 0)),
-    "rank": lambda r: (r.unit.level, r.rank is None, r.rank or 0),
+    "rank": lambda r: ranking_key(r.unit.level, r.unit.place),  # a vetoed unit after the others of its level
     "missing": lambda r: (r.missing is None, -(r.missing or 0)),
 }
 
@@ -148,8 +150,9 @@ def unlock(sheet_id: int):
         abort(400)
     try:
         unlock_sheet(sheet, current_user, request.form.get("reason", ""))
-    except ServiceError as exc:
+    except ServiceError as exc:  # refused (a sheet that is not a final sheet: 409): the round's page, saying why
         flash(exc.message, "danger")
+        return round_results(sheet.round_id), exc.status
     else:
         flash(f"{sheet.unit.name}的评分表已解锁，退回工作组修改后须重新审核与公布", "warning")
     return redirect(url_for("results.round_results", round_id=sheet.round_id))
@@ -185,12 +188,16 @@ def print_sheet(sheet_id: int):
     from ..extensions import db
     from ..models import Sheet
     from ..services.reconcile import member_sheets
+    from ..services.results import standing_of
     from ..services.sheets import sheet_view
 
     sheet = db.session.get(Sheet, sheet_id)
     if sheet is None or sheet.kind != "final" or not access.can_view_sheet(current_user, sheet):
         abort(404)
-    return render_template("results/print_sheet.html", view=sheet_view(sheet), members=member_sheets(sheet))
+    return render_template("results/print_sheet.html", view=sheet_view(sheet), members=member_sheets(sheet),
+                           # the round's ranking is for those who see the round's results
+                           standing=standing_of(sheet) if current_user.role in ("district", "admin", "finance")
+                           else None)
 
 
 @bp.get("/rounds/<int:round_id>/workbook.xlsx")

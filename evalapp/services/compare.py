@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..domain.aggregation import Gap, gap
 from ..extensions import db
-from ..models import Score, Sheet
+from ..models import Score, Sheet, SheetVeto, VetoItem
 from .sheets import SheetView, sheet_view
 
 
@@ -16,6 +16,7 @@ class Comparison:
     final_view: SheetView
     rows: list[tuple[object, Gap]]
     total: Gap
+    vetoes: list[tuple[str, str, str]]  # the final sheet's veto findings: (item code, item text, finding)
 
 
 def final_for(sheet: Sheet) -> Sheet | None:
@@ -38,10 +39,18 @@ def compare(self_sheet: Sheet, final_sheet: Sheet) -> Comparison:
         s, f = sv.scores.get(ind.id), fv.scores.get(ind.id)
         rows.append((ind, gap(s.points if s else None, f.points if f else None, tolerance)))
     totals = gap(sv.total if sv.figures.scored else None, fv.total if fv.figures.scored else None, tolerance)
-    return Comparison(sv, fv, rows, totals)
+    return Comparison(sv, fv, rows, totals, vetoes_of(final_sheet))
+
+
+def vetoes_of(sheet: Sheet) -> list[tuple[str, str, str]]:
+    """A sheet's veto findings as (item code, item text, finding), in the catalogue's order."""
+    return [tuple(r) for r in db.session.execute(
+        select(VetoItem.code, VetoItem.text, SheetVeto.description)
+        .join(SheetVeto, SheetVeto.veto_item_id == VetoItem.id)
+        .where(SheetVeto.sheet_id == sheet.id).order_by(VetoItem.position, VetoItem.id))]
 
 
 def final_points(final_sheet: Sheet) -> dict[int, Decimal]:
     """Indicator id → final score (for adding the gap to the API's self-sheet response)."""
-    return dict(db.session.execute(select(Score.indicator_id, Score.points)
-                                   .where(Score.sheet_id == final_sheet.id)).all())
+    return dict(db.session.execute(select(Score.indicator_id, Score.points)  # a note-only row is unscored
+                                   .where(Score.sheet_id == final_sheet.id, Score.points.is_not(None))).all())

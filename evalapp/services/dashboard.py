@@ -10,12 +10,17 @@ from .results import Report
 
 
 def dashboard_data(round_: Round, report: Report) -> dict:
-    """Plain data for the five charts; Decimal values as floats only here, for drawing."""
+    """Plain data for the five charts; Decimal values as floats only here, for drawing.
+
+    Vetoed units are left out of the score distribution and counted in `vetoed`; in the scatter they carry a
+    `veto` flag (drawn apart)."""
     threshold = float(round_.threshold)
     pass_rate = [{"name": t.township.unit.name if t.township else "", "rate": float(t.villages.pass_rate or 0),
                   "passed": t.villages.passed, "in_scope": t.villages.in_scope} for t in report.townships]
+    # A vetoed unit's total says nothing of its standing (一票否决 whatever the total): it is counted on its own.
     finals = [r.unit.final_total for r in report.rows if r.unit.final_total is not None
-              and r.unit.result.value != "incomplete"]
+              and r.unit.result.value not in ("incomplete", "veto")]
+    vetoed = sum(1 for r in report.rows if r.vetoed)
     bins = Counter(int(t) for t in finals)
     lo = min(bins) if bins else int(threshold) - 5
     hi = max(bins) if bins else 100
@@ -23,9 +28,9 @@ def dashboard_data(round_: Round, report: Report) -> dict:
 
     lost_rows = db.session.execute(
         select(Indicator.code, Indicator.title, Indicator.catalogue_id,
-               func.sum(Indicator.points - Score.points).label("lost"), func.count(Score.id))
+               func.sum(Indicator.points - Score.points).label("lost"), func.count(Score.points))
         .join(Score, Score.indicator_id == Indicator.id).join(Sheet, Sheet.id == Score.sheet_id)
-        .where(Sheet.round_id == round_.id, Sheet.kind == "final")
+        .where(Sheet.round_id == round_.id, Sheet.kind == "final", Score.points.is_not(None))  # scored rows only
         .group_by(Indicator.id, Indicator.code, Indicator.title, Indicator.catalogue_id)
     ).all()
     prefix = {round_.township_catalogue_id: "镇", round_.village_catalogue_id: "村"}
@@ -43,12 +48,14 @@ def dashboard_data(round_: Round, report: Report) -> dict:
             status, "评分中" if has_scores else "未开始")
         progress[kind][label] += n
     stages = ["未开始", "评分中", "已退回", "已提交", "已通过"]
-    scatter = [{"name": r.unit.name, "self": float(r.unit.self_total), "final": float(r.unit.final_total)}
+    scatter = [{"name": r.unit.name, "self": float(r.unit.self_total), "final": float(r.unit.final_total),
+                "veto": r.vetoed}
                for r in report.rows if r.unit.self_total is not None and r.unit.final_total is not None]
     return {
         "threshold": threshold,
         "passRate": pass_rate,
         "distribution": distribution,
+        "vetoed": vetoed,
         "lost": lost,
         "progress": {"stages": stages, "inspector": [progress["inspector"][s] for s in stages],
                      "final": [progress["final"][s] for s in stages]},

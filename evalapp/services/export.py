@@ -8,6 +8,7 @@ from sqlalchemy import Float, cast, select
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, Score, Sheet
 from .catalogues import indicators_of, load_tree
+from ..domain.aggregation import ranking_key
 from .results import cached_round_report
 
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")
@@ -49,9 +50,12 @@ def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> d
 
 
 def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
-    """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis."""
-    # The results page's report when it is still current (the change counter says so), in unit code order.
-    rows = sorted(cached_round_report(round_).rows, key=lambda row: row.unit.code)
+    """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis.
+
+    Rows in ranking order: ranked units, then incomplete ones, then vetoed ones (no rank, 一票否决 as the points
+    missing)."""
+    # The results page's report when it is still current (the change counter says so).
+    rows = sorted(cached_round_report(round_).rows, key=lambda row: ranking_key(row.unit.level, row.unit.place))
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True})
@@ -62,15 +66,16 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
         indicators = indicators_of(load_tree(catalogue_id))
         scores = final_scores(round_, catalogue_id, {ind.id: j for j, ind in enumerate(indicators)})
         ws = wb.add_worksheet(label)
-        head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果"] + \
+        head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"] + \
                [f"{i.code} {i.title}（{i.points:.2f}）" for i in indicators]
+        first = 9  # the first indicator column
         ws.write_row(0, 0, head, bold)
         ws.freeze_panes(1, 3)
         ws.set_column(0, 0, 6)
         ws.set_column(1, 1, 14)
         ws.set_column(2, 3, 16)
-        ws.set_column(4, 6, 10)
-        ws.set_column(7, 7 + len(indicators), 12)
+        ws.set_column(4, 8, 10)
+        ws.set_column(first, first + len(indicators), 12)
         if draft:
             ws.set_header(f"&C{draft}")
         blank = [None] * len(indicators)
@@ -90,7 +95,17 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
                 else:
                     ws.write_number(n, col, float(value), num)
             ws.write_string(n, 6, r.result.label)
-            for col, points in enumerate(scores.get(r.final_sheet_id, blank), start=7):
+            if r.vetoed:
+                ws.write_string(n, 7, "一票否决")
+            elif r.missing is None:
+                ws.write_blank(n, 7, None)
+            else:
+                ws.write_number(n, 7, float(r.missing), num)
+            if r.rank is None:
+                ws.write_blank(n, 8, None)
+            else:
+                ws.write_number(n, 8, r.rank)
+            for col, points in enumerate(scores.get(r.final_sheet_id, blank), start=first):
                 if points is not None:  # an unscored cell stays empty
                     ws.write_number(n, col, points, num)
         ws.autofilter(0, 0, max(n, 1), len(head) - 1)

@@ -6,8 +6,10 @@ from decimal import Decimal
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
-from ..domain.aggregation import Gap, RollUp, competition_ranks, gap, roll_up
-from ..domain.scoring import Result, capped_total, evaluate, points_missing
+from ..domain.aggregation import (
+    LEVELS, Gap, RollUp, gap, ranking_key, roll_up, standings, township_order_key,
+)
+from ..domain.scoring import Result, capped_total, evaluate
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, Sheet
 from .versions import results_version
@@ -27,17 +29,25 @@ class UnitResult:
     gap: Gap
     final_sheet_id: int | None = None
     self_sheet_id: int | None = None
+    # Its standing among the units of its level (domain.aggregation.standings): no rank and no points missing
+    # when vetoed or incomplete; `place` is its position in the level's ranking order.
+    rank: int | None = None
+    missing: Decimal | None = None
+    vetoed: bool = False
+    place: int = 0
 
     def as_json(self) -> dict:
         fmt = lambda v: None if v is None else f"{v:.2f}"  # noqa: E731
         return {"code": self.code, "name": self.name, "level": self.level, "township_code": self.township_code,
                 "self_total": fmt(self.self_total), "final_total": fmt(self.final_total),
                 "self_gap": fmt(self.gap.gap), "self_inflated": self.gap.inflated,
-                "result": self.result.value}
+                "result": self.result.value, "rank": self.rank, "points_missing": fmt(self.missing),
+                "veto": self.vetoed}
 
 
 def round_results(round_: Round) -> list[UnitResult]:
-    """Per unit in scope: self and final totals and the result (未完成 unless the final sheet is approved).
+    """Per unit in scope: self and final totals, the result (未完成 unless the final sheet is approved), rank and
+    points missing; in ranking order (townships, then villages; a vetoed unit after the others of its level).
 
     One query whatever the size: each unit with its self and final sheets' stored figures, read as plain rows.
     """
@@ -71,15 +81,35 @@ def round_results(round_: Round) -> list[UnitResult]:
             evaluate(final_total, threshold, veto=bool(final_scored and vetoed), complete=final_status == "approved"),
             gap(self_total, final_total, tolerance), final_id, self_id,
         ))
+    place(rows, threshold)
+    rows.sort(key=lambda u: ranking_key(u.level, u.place))
     return rows
+
+
+def place(units: list[UnitResult], threshold: Decimal) -> None:
+    """Set each unit's rank, points missing, veto flag and place among the units of its level."""
+    for level in LEVELS:
+        of_level = [u for u in units if u.level == level]
+        for u, s in zip(of_level, standings([(u.code, u.final_total, u.result) for u in of_level], threshold)):
+            u.rank, u.missing, u.vetoed, u.place = s.rank, s.missing, s.vetoed, s.place
 
 
 @dataclass
 class ReportRow:
     unit: UnitResult
     township_name: str
-    rank: int | None
-    missing: Decimal | None
+
+    @property
+    def rank(self) -> int | None:
+        return self.unit.rank
+
+    @property
+    def missing(self) -> Decimal | None:
+        return self.unit.missing
+
+    @property
+    def vetoed(self) -> bool:
+        return self.unit.vetoed
 
 
 @dataclass
@@ -108,8 +138,8 @@ def _roll(rows: list[UnitResult]) -> RollUp:
 
 
 def report_order(unit: UnitResult) -> tuple:
-    """The order of reports and sheets: each township, then its villages, by code."""
-    return unit.township_code or "", unit.level != "township", unit.code
+    """The order of reports and sheets: each township, then its villages by code, vetoed villages last."""
+    return township_order_key(unit.township_code, unit.level, unit.vetoed, unit.code)
 
 
 def township_names() -> dict[str, str]:
@@ -120,15 +150,7 @@ def round_report(round_: Round) -> Report:
     """Results with ranks within each level, points missing, township roll-ups and the district summary."""
     units = round_results(round_)
     names = township_names()
-    rows = []
-    for level in ("township", "village"):
-        of_level = [u for u in units if u.level == level]
-        ranks = competition_ranks([u.final_total if u.result is not Result.INCOMPLETE else None for u in of_level])
-        for u, rank in zip(of_level, ranks):
-            rows.append(ReportRow(u, names.get(u.township_code, ""), rank,
-                                  points_missing(u.final_total, round_.threshold)
-                                  if u.result is not Result.INCOMPLETE else None))
-    rows.sort(key=lambda r: report_order(r.unit))
+    rows = sorted((ReportRow(u, names.get(u.township_code, "")) for u in units), key=lambda r: report_order(r.unit))
     own: dict[str, ReportRow] = {}
     villages: dict[str, list[UnitResult]] = {}
     for r in rows:
@@ -138,7 +160,7 @@ def round_report(round_: Round) -> Report:
             villages.setdefault(r.unit.township_code, []).append(r.unit)
     townships = [TownshipRow(own.get(code), _roll(villages.get(code, [])))
                  for code in sorted(set(own) | set(villages))]
-    summary = {level: _roll([u for u in units if u.level == level]) for level in ("township", "village")}
+    summary = {level: _roll([u for u in units if u.level == level]) for level in LEVELS}
     return Report(round_, rows, townships, summary)
 
 
@@ -165,6 +187,13 @@ def cached_round_report(round_: Round) -> Report:
         while len(_reports) > REPORT_CACHE_SIZE:
             _reports.pop(next(iter(_reports)))
     return report
+
+
+def standing_of(final_sheet: Sheet) -> UnitResult | None:
+    """The unit of a final sheet as the round's results show it (rank, points missing, veto), from the cached
+    report; None when the unit is not in the round's scope."""
+    report = cached_round_report(final_sheet.round)
+    return next((r.unit for r in report.rows if r.unit.final_sheet_id == final_sheet.id), None)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from xlsxwriter.utility import xl_col_to_name
 
 from ..domain.numbers import parse_points, plain_number
 from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
@@ -146,8 +147,9 @@ def eligibility(round_: Round) -> Eligibility:
                        round_.status == "published")
 
 
-DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "是否符合奖补条件",
-               "奖补方式/档次", "奖补金额(元)", "备注"]
+DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次",
+               "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
+AMOUNT_COL = DETAIL_HEAD.index("奖补金额(元)")
 
 
 def _remark(line: Line, vetoes: dict[str, str]) -> str:
@@ -174,6 +176,7 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
         detail_rows.append([n, u.code, u.name, LEVEL_LABELS[u.level], line.row.township_name,
                             None if u.self_total is None else float(u.self_total),
                             None if u.final_total is None else float(u.final_total), u.result.label,
+                            "一票否决" if u.vetoed else None if u.missing is None else float(u.missing), u.rank,
                             "是" if u.result.value == "pass" else "否", line.award.basis,
                             line.award.amount_fen, _remark(line, vetoes)])
     digest = hashlib.sha256("\n".join("|".join("" if v is None else str(v) for v in r)
@@ -218,7 +221,7 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
     summary.autofilter(0, 0, max(total_row - 1, 1), 4)
 
     detail = wb.add_worksheet("明细")
-    setup(detail, [6, 15, 18, 10, 14, 10, 10, 14, 10, 24, 14, 36])
+    setup(detail, [6, 15, 18, 10, 14, 10, 10, 14, 10, 8, 10, 24, 14, 36])
     detail.write_row(0, 0, DETAIL_HEAD, bold)
     detail.freeze_panes(1, 0)
     for i, row in enumerate(detail_rows, start=1):
@@ -233,13 +236,24 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
             else:
                 detail.write_number(i, col, row[col], points)
         detail.write_string(i, 7, row[7])
-        detail.write_string(i, 8, row[8])
-        detail.write_string(i, 9, safe_text(row[9]))
-        detail.write_number(i, 10, row[10] / 100, money)
+        if isinstance(row[8], str):  # 一票否决 where the points missing would be
+            detail.write_string(i, 8, row[8])
+        elif row[8] is None:
+            detail.write_blank(i, 8, None)
+        else:
+            detail.write_number(i, 8, row[8], points)
+        if row[9] is None:
+            detail.write_blank(i, 9, None)
+        else:
+            detail.write_number(i, 9, row[9])
+        detail.write_string(i, 10, row[10])
         detail.write_string(i, 11, safe_text(row[11]))
+        detail.write_number(i, 12, row[12] / 100, money)
+        detail.write_string(i, 13, safe_text(row[13]))
     last = len(detail_rows) + 1
+    amount = xl_col_to_name(AMOUNT_COL)
     detail.write_string(last, 0, "合计", bold_plain)
-    detail.write_formula(last, 10, f"=SUM(K2:K{last})", money_bold, data.total_fen / 100)
+    detail.write_formula(last, AMOUNT_COL, f"=SUM({amount}2:{amount}{last})", money_bold, data.total_fen / 100)
     detail.autofilter(0, 0, max(last - 1, 1), len(DETAIL_HEAD) - 1)
 
     notes = wb.add_worksheet("说明")

@@ -27,6 +27,9 @@
   draw("chart-distribution", {
     tooltip: { trigger: "axis" },
     grid: { left: 40, right: 16, bottom: 32, top: 24 },
+    // vetoed units are not in the distribution: their total says nothing of their standing
+    title: data.vetoed ? { text: "另有一票否决 " + data.vetoed + " 个（不计入）", right: 8, top: 0,
+                           textStyle: { fontSize: 12, fontWeight: "normal", color: "#555" } } : undefined,
     xAxis: { type: "category", data: bins, name: "分" },
     yAxis: { type: "value", minInterval: 1 },
     series: [{
@@ -56,15 +59,22 @@
     })
   });
 
+  function point(r) { return [r.self, r.final, r.name]; }
+  var vetoed = data.scatter.filter(function (r) { return r.veto; });
   draw("chart-scatter", {
-    tooltip: { formatter: function (p) { return p.data[2] + "：自评 " + p.data[0] + "，评估 " + p.data[1]; } },
-    grid: { left: 48, right: 24, bottom: 40, top: 16 },
+    tooltip: { formatter: function (p) {
+      return p.data[2] + "：自评 " + p.data[0] + "，评估 " + p.data[1] + (p.seriesIndex === 1 ? "（一票否决）" : "");
+    } },
+    legend: vetoed.length ? { top: 0, data: ["评估单位", "一票否决"] } : undefined,
+    grid: { left: 48, right: 24, bottom: 40, top: vetoed.length ? 32 : 16 },
     xAxis: { type: "value", name: "自评", min: "dataMin", scale: true },
     yAxis: { type: "value", name: "评估", min: "dataMin", scale: true },
-    series: [{ type: "scatter", symbolSize: 12, itemStyle: { color: BRAND },
-               data: data.scatter.map(function (r) { return [r.self, r.final, r.name]; }),
+    series: [{ name: "评估单位", type: "scatter", symbolSize: 12, itemStyle: { color: BRAND },
+               data: data.scatter.filter(function (r) { return !r.veto; }).map(point),
                markLine: { symbol: "none", lineStyle: { type: "dashed", color: "#888" },
-                           data: [[{ coord: [80, 80] }, { coord: [103, 103] }]] } }]
+                           data: [[{ coord: [80, 80] }, { coord: [103, 103] }]] } },
+             { name: "一票否决", type: "scatter", symbol: "diamond", symbolSize: 12, itemStyle: { color: "#333" },
+               data: vetoed.map(point) }]
   });
 
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
