@@ -75,16 +75,20 @@ def fill(parts: list[str], values: dict) -> Markup:
 
 
 def card_values(ind, score, saved: str, unscored: str, **markup) -> dict:
-    """An indicator card's per-sheet values (see scoring/_card.html), from the score (None: not scored yet)."""
-    applied = {d.rule.code: d.count for d in score.deductions} if score else {}
+    """An indicator card's per-sheet values (see scoring/_card.html), from the score row (None: nothing saved yet;
+    a row with points None holds only a note: unscored)."""
+    scored = score is not None and score.points is not None
+    applied = {d.rule.code: d.count for d in score.deductions} if scored else {}
     values = {
-        "unscored": "" if score else " is-unscored",
+        "unscored": "" if scored else " is-unscored",
         "version": score.version if score else 0,
-        "scored": 1 if score else 0,
-        "score": points(score.points) if score else "—",
-        "state": saved if score else unscored,
-        "free": points(score.free_deduction) if score and score.free_deduction else "",
-        "direct": points(score.direct_score) if score and score.direct_score is not None else "",
+        "scored": 1 if scored else 0,
+        "mode": ("direct" if score.direct_score is not None else "deductions") if scored else "",
+        "score": points(score.points) if scored else "—",
+        "state": saved if scored else unscored,
+        "clear_hidden": "" if scored else " hidden",
+        "free": points(score.free_deduction) if scored and score.free_deduction else "",
+        "direct": points(score.direct_score) if scored and score.direct_score is not None else "",
         "reason": score.reason if score else "",
         "note": score.note if score else "",
         **markup,

@@ -43,7 +43,7 @@ def test_put_deductions_returns_score_version_and_sheet_total(inspector, own_she
     sheet = inspector.get(f"/api/v1/sheets/{own_sheet.id}").get_json()
     a3 = next(i for i in sheet["indicators"] if i["code"] == "A3")
     assert a3["deductions"] == [{"code": "A3-1", "count": 1}] and a3["free_deduction"] == "0.50"
-    assert a3["reason"] == "记录不规范" and a3["note"] == ""
+    assert a3["reason"] == "记录不规范" and a3["note"] == "抽查5户"  # a body without `note` leaves the note
 
 
 def test_direct_score_and_void_rule(inspector, own_sheet):

@@ -142,7 +142,8 @@ def test_the_results_counter_moves_with_what_results_read_only(app, login_as):
     assert village.put(f"/api/v1/sheets/{own.id}/scores/A1",
                        json={"deductions": [], "version": version}).status_code == 200
     assert results_version() == before + 1  # a self-assessment is read by the results
-    refused = village.put(f"/api/v1/sheets/{own.id}/scores/A1", json={"deductions": [], "version": version})
+    refused = village.put(f"/api/v1/sheets/{own.id}/scores/A1",  # a stale version with another value
+                          json={"score": "0", "reason": "核查", "version": version})
     assert refused.status_code == 409  # rolled back: nothing changed, nothing counted
     assert results_version() == before + 1
 

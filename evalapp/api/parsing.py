@@ -5,7 +5,7 @@ from decimal import Decimal
 from flask import request
 
 from ..domain.numbers import parse_points
-from ..domain.scoring import ZERO, ScoreEntry
+from ..domain.scoring import ZERO, EntryMode, ScoreEntry
 from ..services.errors import Invalid
 
 MAX_BODY = 1024 * 1024
@@ -50,44 +50,65 @@ def _text(data: dict, field: str, errors: dict) -> str:
     return value
 
 
+def _deductions(raw, errors: dict) -> dict[str, int]:
+    deductions: dict[str, int] = {}
+    if not isinstance(raw, list) or len(raw) > 100:
+        errors["deductions"] = "扣分项格式无效"
+        return deductions
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            errors["deductions"] = "扣分项格式无效"
+            break
+        code, count = item["code"][:32], item.get("count")
+        if code in deductions:
+            errors["deductions"] = f"扣分项 {code} 重复"
+            break
+        if isinstance(count, bool) or not isinstance(count, int):
+            errors["deductions"] = f"扣分项 {code} 的次数须为整数"
+            break
+        if abs(count) > 10**6:
+            errors["deductions"] = f"扣分项 {code} 的次数过大"
+            break
+        deductions[code] = count
+    return deductions
+
+
 def score_entry(data: dict) -> tuple[ScoreEntry, int]:
     """A ScoreEntry and the expected version from a PUT body; Invalid with per-field errors otherwise.
 
-    Either {"deductions": [{"code", "count"}], "free_deduction", "reason", "note", "version"} or
-    {"score", "reason", "note", "version"}. Unknown fields (status, unit_id, ...) are ignored.
+    The contract (the scoring page mirrors it; the rules themselves are the domain's):
+    * `{"score": ...}`: a direct score (with a non-empty `deductions` list: refused);
+    * `{"deductions": [{"code", "count"}], "free_deduction"}`: scored by deductions, `[]` meaning 无扣分（满分）; a
+      non-zero `free_deduction` alone also scores by deductions;
+    * neither: the `note` only, the indicator left as it was (unscored stays unscored);
+    * `{"clear": true}`: back to unscored (清除评分), the note kept.
+    Each with `version` (the score's version the client last saw, 0 for none) and optional `reason`, `note`.
+    Unknown fields (status, unit_id, ...) are ignored.
     """
     errors: dict[str, str] = {}
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         errors["version"] = "缺少有效的版本号"
-    reason, note = _text(data, "reason", errors), _text(data, "note", errors)
-    direct = None
-    deductions: dict[str, int] = {}
+    reason = _text(data, "reason", errors)
+    note = _text(data, "note", errors) if "note" in data else None  # absent: the note stays as it is
+    clear = data.get("clear", False)
+    if not isinstance(clear, bool):
+        errors["clear"] = "应为 true 或 false"
+        clear = False
+    direct = _points(data["score"], "score", errors) if data.get("score") is not None else None
+    deductions = _deductions(data["deductions"], errors) if data.get("deductions") is not None else {}
     free = ZERO
-    if data.get("score") is not None:
-        direct = _points(data["score"], "score", errors)
+    if data.get("free_deduction") not in (None, ""):
+        free = _points(data["free_deduction"], "free_deduction", errors) or ZERO
+    if clear:
+        mode = EntryMode.CLEAR
+    elif data.get("score") is not None:
+        mode = EntryMode.DIRECT
+    elif data.get("deductions") is not None or free:
+        mode = EntryMode.DEDUCTIONS
     else:
-        raw = data.get("deductions") or []
-        if not isinstance(raw, list) or len(raw) > 100:
-            errors["deductions"] = "扣分项格式无效"
-        else:
-            for item in raw:
-                if not isinstance(item, dict) or not isinstance(item.get("code"), str):
-                    errors["deductions"] = "扣分项格式无效"
-                    break
-                code, count = item["code"][:32], item.get("count")
-                if code in deductions:
-                    errors["deductions"] = f"扣分项 {code} 重复"
-                    break
-                if isinstance(count, bool) or not isinstance(count, int):
-                    errors["deductions"] = f"扣分项 {code} 的次数须为整数"
-                    break
-                if abs(count) > 10**6:
-                    errors["deductions"] = f"扣分项 {code} 的次数过大"
-                    break
-                deductions[code] = count
-        if data.get("free_deduction") not in (None, ""):
-            free = _points(data["free_deduction"], "free_deduction", errors) or ZERO
+        mode = EntryMode.NOTE
     if errors:
         raise Invalid("输入有误，请检查", errors)
-    return ScoreEntry(deductions=deductions, free_deduction=free, direct=direct, reason=reason, note=note), version
+    return ScoreEntry(deductions=deductions, free_deduction=free, direct=direct, reason=reason, note=note,
+                      mode=mode), version

@@ -109,7 +109,8 @@ def put_score(sheet_id: int, code: str):
     # The sheet's stored figures only (one row), not the whole sheet: this runs on every autosave.
     figures = sheet_service.figures_of(sheet)
     total = sheet_service.sheet_total(figures, sheet_service.catalogue_for_sheet(sheet).bonus_cap)
-    return jsonify(indicator=code, **state, sheet_total=f"{total:.2f}", scored=figures.scored,
+    return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
+                   sheet_total=f"{total:.2f}", scored=figures.scored,
                    missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")
 
 

@@ -34,15 +34,35 @@ class IndicatorSpec:
         return None
 
 
+class EntryMode(str, Enum):
+    """What a save does to an indicator (the API's contract, which the scoring page mirrors)."""
+
+    DIRECT = "direct"  # a body with `score`: a direct score
+    DEDUCTIONS = "deductions"  # a body with `deductions` (empty: 无扣分, full marks): scored by the rules
+    NOTE = "note"  # neither: the note only; the indicator stays as it was (unscored stays unscored)
+    CLEAR = "clear"  # {"clear": true}: back to unscored (清除评分), the note kept
+
+
 @dataclass(frozen=True)
 class ScoreEntry:
-    """What an inspector entered for one indicator: deductions (rule code → count) or a direct score."""
+    """What an inspector entered for one indicator: deductions (rule code → count), a direct score, a note alone, or
+    a clearing. `mode` defaults to DIRECT when a direct score is given, else DEDUCTIONS."""
 
     deductions: Mapping[str, int] = field(default_factory=dict)
     free_deduction: Decimal = ZERO
     direct: Decimal | None = None
     reason: str = ""
-    note: str = ""
+    note: str | None = ""  # None: the note stays as it is
+    mode: EntryMode | None = None
+
+    def __post_init__(self):
+        if self.mode is None:
+            object.__setattr__(self, "mode", EntryMode.DEDUCTIONS if self.direct is None else EntryMode.DIRECT)
+
+    @property
+    def scores(self) -> bool:
+        """Whether the entry gives the indicator a score (a direct score or deductions)."""
+        return self.mode in (EntryMode.DIRECT, EntryMode.DEDUCTIONS)
 
 
 def _text_problem(text: str, limit: int) -> str | None:
@@ -56,14 +76,21 @@ def _text_problem(text: str, limit: int) -> str | None:
 def validate_entry(spec: IndicatorSpec, entry: ScoreEntry) -> dict[str, str]:
     """Every problem with an entry, by field; empty when the entry is valid."""
     errors: dict[str, str] = {}
-    for name, text, limit in (("reason", entry.reason, MAX_REASON), ("note", entry.note, MAX_NOTE)):
+    for name, text, limit in (("reason", entry.reason, MAX_REASON), ("note", entry.note or "", MAX_NOTE)):
         problem = _text_problem(text, limit)
         if problem:
             errors[name] = ("理由" if name == "reason" else "备注") + problem
     reason_given = bool(entry.reason.strip()) and "reason" not in errors
+    if not entry.scores:
+        if entry.direct is not None or any(entry.deductions.values()) or entry.free_deduction:
+            errors["score"] = ("清除评分时不能同时填写分值或扣分项" if entry.mode is EntryMode.CLEAR
+                               else "未选择扣分项或直接打分")
+        return errors
 
-    if entry.direct is not None:
-        if any(entry.deductions.values()) or entry.free_deduction:
+    if entry.mode is EntryMode.DIRECT:
+        if entry.direct is None:
+            errors["score"] = "请填写得分"
+        elif any(entry.deductions.values()) or entry.free_deduction:
             errors["score"] = "直接打分时不能同时选择扣分项"
         elif entry.direct < 0 or entry.direct > spec.max_points:
             errors["score"] = f"得分须在0到{spec.max_points}之间"
@@ -92,15 +119,18 @@ def validate_entry(spec: IndicatorSpec, entry: ScoreEntry) -> dict[str, str]:
     return errors
 
 
-def indicator_score(spec: IndicatorSpec, entry: ScoreEntry) -> Decimal:
-    """Max points − Σ(per × count) − free deduction, floored at 0; a void rule gives 0; or the direct score.
+def indicator_score(spec: IndicatorSpec, entry: ScoreEntry) -> Decimal | None:
+    """Max points − Σ(per × count) − free deduction, floored at 0; a void rule gives 0; or the direct score; None
+    for an entry that gives no score (a note alone, a clearing).
 
     Raises InvalidInput when the entry breaks a rule.
     """
     errors = validate_entry(spec, entry)
     if errors:
         raise InvalidInput(errors)
-    if entry.direct is not None:
+    if not entry.scores:
+        return None
+    if entry.mode is EntryMode.DIRECT:
         return q2(entry.direct)
     taken = ZERO
     for code, count in entry.deductions.items():

@@ -44,7 +44,8 @@ def sheet(sheet_id: int):
     back = url_for("inspection.worklist") if current_user.role == "inspector" else url_for("results.index")
     return render_template("scoring/sheet.html", view=view, editable=access.can_edit_sheet(current_user, sheet),
                            submit_url=url_for("inspection.submit", sheet_id=sheet.id), back_url=back,
-                           form=EmptyForm(), can_review=access.can_review_sheet(current_user, sheet))
+                           form=EmptyForm(), can_review=access.can_review_sheet(current_user, sheet),
+                           returned=sheet_service.last_return(sheet))
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain.numbers import InvalidInput
-from ..domain.scoring import Result, ScoreEntry, capped_total, evaluate, indicator_score, points_missing
+from ..domain.scoring import ZERO, EntryMode, Result, ScoreEntry, capped_total, evaluate, indicator_score, points_missing
 from ..domain.workflow import can_move_sheet
 from ..extensions import db
 from ..models import (
@@ -201,11 +201,11 @@ def find_indicator(sheet: Sheet, code: str) -> Indicator:
 
 def score_state(score: Score | None, rules: Mapping[int, DeductionRule] | None = None) -> dict:
     """A score as plain data (what the API returns and the audit log keeps). `rules` (id → rule) names the
-    deductions without loading each deduction's rule."""
+    deductions without loading each deduction's rule. A row holding only a note has score None."""
     if score is None:
         return {"score": None, "version": 0}
     return {
-        "score": f"{score.points:.2f}",
+        "score": None if score.points is None else f"{score.points:.2f}",
         "direct_score": None if score.direct_score is None else f"{score.direct_score:.2f}",
         "deductions": sorted(({"code": (rules[d.rule_id] if rules else d.rule).code, "count": d.count}
                               for d in score.deductions), key=lambda d: d["code"]),
@@ -218,32 +218,58 @@ def score_state(score: Score | None, rules: Mapping[int, DeductionRule] | None =
     }
 
 
-def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score:
-    """Save one indicator's entry (deductions or a direct score) against the version the client last saw."""
+def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score | None:
+    """Save one indicator's entry against the version the client last saw: a direct score, deductions, a note
+    alone (the indicator stays as it was: unscored stays unscored) or a clearing (back to unscored, note kept).
+
+    The one place of the rule: the API and the scoring page both come here. Returns the score row (None when a
+    note-only save had nothing to store).
+    """
     indicator = find_indicator(sheet, code)
     try:
         points = indicator_score(indicator_spec(indicator), entry)
     except InvalidInput as exc:
         raise Invalid("输入有误，请检查", exc.errors) from exc
+    note = {} if entry.note is None else {"note": entry.note.strip()}
+    if entry.mode is EntryMode.NOTE:
+        return store_score(sheet, indicator, user, expected_version, deductions=None, **note)
+    if entry.mode is EntryMode.CLEAR:
+        return store_score(sheet, indicator, user, expected_version, deductions={}, points=None, direct_score=None,
+                           free_deduction=ZERO, reason="", **note)
     rules = {r.code: r.id for r in indicator.rules}
     return store_score(sheet, indicator, user, expected_version, points=points, direct_score=entry.direct,
-                       free_deduction=entry.free_deduction, reason=entry.reason.strip(), note=entry.note.strip(),
+                       free_deduction=entry.free_deduction, reason=entry.reason.strip(), **note,
                        deductions={rules[c]: n for c, n in entry.deductions.items() if n})
 
 
+def _unchanged(score: Score, deductions: Mapping[int, int] | None, values: Mapping) -> bool:
+    """Whether a save would leave the score as it is (a retry whose first answer was lost)."""
+    if any(getattr(score, key) != value for key, value in values.items()):
+        return False
+    return deductions is None or {d.rule_id: d.count for d in score.deductions} == dict(deductions)
+
+
 def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version: int, *,
-                deductions: Mapping[int, int], **values) -> Score:
-    """Write a computed score, its deductions (rule id → count) and the audit row, with the version check.
+                deductions: Mapping[int, int] | None, **values) -> Score | None:
+    """Write a score's columns given in `values`, its deductions (rule id → count; None: left as they are) and the
+    audit row, with the version check.
 
     The check is a conditional UPDATE (or a unique INSERT for a first score), so of two concurrent writers with the
-    same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike. Everything commits
-    together or not at all. The caller checks permission first.
+    same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike — unless the change
+    equals what is stored, which is acknowledged (a retry whose first answer was lost is not a conflict with
+    oneself). Everything commits together or not at all. The caller checks permission first.
     """
     existing = db.session.scalars(_score_statement(),
                                   {"sheet_id": sheet.id, "ind_id": indicator.id}).unique().one_or_none()
+    if existing is None and values.get("points") is None and not values.get("note"):
+        return None  # nothing to store on an unscored indicator (an empty note, a clearing)
+    if existing is not None and existing.version != expected_version and _unchanged(existing, deductions, values):
+        db.session.rollback()
+        return existing
     rules = {r.id: r for r in indicator.rules}
     old = score_state(existing, rules)
     now = utcnow()
+    wanted = dict(values)
     values.update(updated_by_id=user.id, updated_at=now)
     try:
         with _results_watch(sheet):
@@ -259,20 +285,23 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
                 if result.rowcount != 1:
                     db.session.rollback()
                     current = db.session.get(Score, existing.id)
+                    if current is not None and _unchanged(current, deductions, wanted):
+                        return current  # a concurrent save of the same change won
                     raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
                 score = existing
-                if score.deductions:  # (most saves have none to replace)
+                if deductions is not None and score.deductions:  # (most saves have none to replace)
                     for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
                         db.session.expunge(gone)
                     db.session.connection().execute(_deductions_delete_statement(), {"score_id": score.id})
                 # What the UPDATE wrote, set on the object rather than read back.
                 for key, value in dict(values, version=expected_version + 1).items():
                     set_committed_value(score, key, value)
-            added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
-                     for rule_id, count in sorted(deductions.items())]
-            db.session.add_all(added)
-            db.session.flush()
-            set_committed_value(score, "deductions", added)
+            if deductions is not None:
+                added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
+                         for rule_id, count in sorted(deductions.items())]
+                db.session.add_all(added)
+                db.session.flush()
+                set_committed_value(score, "deductions", added)
             set_committed_value(score, "updated_by", user)
             refresh_sheet(sheet, now)
             new = score_state(score, rules)
@@ -285,6 +314,8 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
                                                         Score.indicator_id == indicator.id))
         if existing is not None or current is None:
             raise  # not a lost race for the first score: a bug, not the user's conflict
+        if _unchanged(current, deductions, wanted):
+            return current  # a concurrent first save of the same change won
         raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current)) from None
     except BaseException:
         db.session.rollback()
@@ -336,9 +367,14 @@ class SheetView:
     total: Decimal
     result: Result
 
+    def is_scored(self, indicator: Indicator) -> bool:
+        """Whether the indicator has a score (a row holding only a note does not count)."""
+        score = self.scores.get(indicator.id)
+        return score is not None and score.points is not None
+
     @property
     def unscored(self) -> list[Indicator]:
-        return [i for i in self.indicators if i.id not in self.scores]
+        return [i for i in self.indicators if not self.is_scored(i)]
 
     @property
     def missing_to_threshold(self) -> Decimal:
@@ -415,6 +451,15 @@ def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
         due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
         sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
     move_sheet(sheet, "submitted", user, comment)
+
+
+def last_return(sheet: Sheet) -> SheetTransition | None:
+    """The move that returned a sheet standing returned (its comment goes at the top of the sheet), else None."""
+    if sheet.status != "returned":
+        return None
+    return db.session.scalar(select(SheetTransition).where(
+        SheetTransition.sheet_id == sheet.id, SheetTransition.to_status == "returned")
+        .order_by(SheetTransition.id.desc()).limit(1))
 
 
 def today_local() -> date:

@@ -1,7 +1,13 @@
 /* The scoring page: indicator cards with deduction steppers, instant scores, autosave through the JSON API.
  * One implementation for inspectors, leaders and villages. Nothing typed is lost: unsaved entries are kept in
  * localStorage until the server acknowledges them, a stale version shows both values, an expired CSRF token is
- * renewed and the save retried. Decimal arithmetic is done in hundredths (integers), never in floats. */
+ * renewed and the save retried, failed saves retry by themselves when the browser is back online (and every 30 s).
+ * Decimal arithmetic is done in hundredths (integers), never in floats.
+ *
+ * The body mirrors the API's contract (services.sheets.save_score holds the rule): a card's `mode` is "direct"
+ * (sends `score`), "deductions" (sends `deductions`, [] = 无扣分) or "" — untouched: only the note is sent and the
+ * indicator stays as it was. Only a deduction control, 无扣分 or a typed direct score set a mode; a note, a reason,
+ * a photo or a free deduction of 0 never do. 清除评分 sends {"clear": true}. */
 (function () {
   "use strict";
   var configEl = document.getElementById("sheet-config");
@@ -10,6 +16,7 @@
   var api = "/api/v1/sheets/" + config.sheetId;
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var DEBOUNCE_MS = 600;
+  var RETRY_MS = 30000;
   var cards = {};
 
   /* -- points as integer hundredths ------------------------------------------------------------------ */
@@ -36,6 +43,9 @@
     this.version = parseInt(el.dataset.version, 10);
     this.scored = el.dataset.scored === "1";
     this.serverScore = this.scored ? toCents(el.querySelector('[data-role="score"]').textContent) : null;
+    this.serverMode = el.dataset.mode || "";
+    this.mode = this.serverMode;  // what the next save does: "direct", "deductions", "clear" or "" (note only)
+    this.failed = false;  // a save failed for the network or the server: retried by itself
     this.timer = null;
     this.inFlight = false;
     this.again = false;
@@ -45,28 +55,36 @@
   Card.prototype.q = function (sel) { return this.el.querySelector(sel); };
   Card.prototype.field = function (name) { return this.q('[data-field="' + name + '"]'); };
 
-  Card.prototype.entry = function () {
+  Card.prototype.deductions = function () {
     var deductions = [];
     this.el.querySelectorAll("[data-rule]").forEach(function (row) {
       var count = row.dataset.void ? (row.querySelector("input").checked ? 1 : 0)
         : parseInt(row.querySelector('[data-role="count"]').textContent, 10);
       if (count > 0) { deductions.push({ code: row.dataset.rule, count: count }); }
     });
-    var direct = this.field("score").value.trim();
-    var body = { reason: this.field("reason").value, note: this.field("note").value, version: this.version };
-    if (direct !== "") {
-      body.score = direct;
-    } else {
-      body.deductions = deductions;
+    return deductions;
+  };
+
+  Card.prototype.entry = function () {
+    var body = { note: this.field("note").value, version: this.version };
+    if (this.mode === "clear") { body.clear = true; return body; }
+    body.reason = this.field("reason").value;
+    if (this.mode === "direct") {
+      body.score = this.field("score").value.trim();
+    } else if (this.mode === "deductions") {
+      body.deductions = this.deductions();
       var free = this.field("free_deduction").value.trim();
       if (free !== "") { body.free_deduction = free; }
     }
     return body;
   };
 
-  /* The indicator's score as the rules compute it (rule 1), or null when the input is not a number yet. */
+  /* The indicator's score as the rules compute it (rule 1); null when it has none (unscored, cleared) or the input
+   * is not a number yet. A note-only entry leaves the stored score. */
   Card.prototype.compute = function (entry) {
+    if (entry.clear) { return null; }
     if (entry.score !== undefined) { return toCents(entry.score); }
+    if (entry.deductions === undefined) { return this.serverScore; }
     var taken = 0, self = this, voided = false;
     entry.deductions.forEach(function (d) {
       var row = self.q('[data-rule="' + d.code + '"]');
@@ -116,7 +134,8 @@
   Card.prototype.refresh = function () {
     var entry = this.entry();
     var score = this.compute(entry);
-    this.q('[data-role="score"]').textContent = score === null ? "?" : fmt(score);
+    var none = entry.clear || (entry.deductions === undefined && entry.score === undefined && !this.scored);
+    this.q('[data-role="score"]').textContent = none ? "—" : (score === null ? "?" : fmt(score));
     this.el.querySelectorAll(".rule-chip").forEach(function (row) {
       row.classList.toggle("is-applied", parseInt(row.querySelector('[data-role="count"]').textContent, 10) > 0);
     });
@@ -135,7 +154,8 @@
 
   Card.prototype.remember = function () {
     try {
-      localStorage.setItem(storageKey(this.code), JSON.stringify({ entry: this.entry(), version: this.version }));
+      localStorage.setItem(storageKey(this.code), JSON.stringify({ entry: this.entry(), version: this.version,
+                                                                   mode: this.mode }));
     } catch (e) { /* private mode: autosave still runs */ }
   };
   Card.prototype.forget = function () {
@@ -160,15 +180,26 @@
     }).then(function (r) {
       self.inFlight = false;
       if (r.resp.ok) {
+        self.failed = false;
         self.version = r.data.version;
         self.el.dataset.version = String(r.data.version);
-        self.scored = true;
-        self.serverScore = toCents(r.data.score);
-        self.el.classList.remove("is-unscored");
-        self.q('[data-role="score"]').textContent = r.data.score;
+        self.scored = r.data.score !== null;
+        self.serverScore = self.scored ? toCents(r.data.score) : null;
+        self.serverMode = !self.scored ? "" : (r.data.direct_score !== null ? "direct" : "deductions");
+        if (self.mode === "clear") { self.mode = ""; self.resetDeductions(); self.field("score").value = "";
+                                     self.field("free_deduction").value = ""; self.field("reason").value = ""; }
+        self.el.dataset.scored = self.scored ? "1" : "0";
+        self.el.classList.toggle("is-unscored", !self.scored);
+        var clearBtn = self.q('[data-action="clear"]');
+        if (clearBtn) { clearBtn.hidden = !self.scored; }
+        self.q('[data-role="score"]').textContent = self.scored ? r.data.score : "—";
         self.dirty = false;
-        self.forget();
-        self.setState("已保存", "success");
+        // A reason typed before any score is not saved with a note alone: it stays here (and in this device's
+        // storage) until the indicator is scored.
+        var keptReason = !self.scored && self.field("reason").value.trim() !== "";
+        if (keptReason) { self.remember(); } else { self.forget(); }
+        self.setState(self.scored ? "已保存" : (keptReason ? "备注已保存；扣分理由将在评分后保存" : "已保存（未评分）"),
+                      "success");
         setServerTotals(r.data);
       } else if (r.resp.status === 409 && r.data.current) {
         self.showConflict(body, r.data.current);
@@ -179,15 +210,22 @@
         self.showErrors(r.data.fields);
         self.setState("保存失败：" + (r.data.error || "输入有误"), "danger");
       } else if (r.resp.status === 401) {
+        self.failed = true;
         self.setState("保存失败：登录已过期，请在新窗口登录后点重试（已填内容保留在本机）", "danger");
+      } else if (r.resp.status >= 500 || r.resp.status === 429 || r.resp.status === 0) {
+        self.failed = true;
+        self.setState("保存失败：服务器暂时不可用，稍后自动重试（已填内容保留在本机）", "danger");
       } else {
         self.setState("保存失败：" + (r.data.error || ("错误 " + r.resp.status)), "danger");
       }
+      updateWaiting();
       if (self.again) { self.again = false; return self.save(); }
       return null;
     }).catch(function () {
       self.inFlight = false;
-      self.setState("保存失败：网络不通，内容已保留在本机", "danger");
+      self.failed = true;
+      self.setState("保存失败：网络不通，内容已保留在本机，恢复后自动重试", "danger");
+      updateWaiting();
     });
     return this.pending;
   };
@@ -219,6 +257,10 @@
     this.version = current.version;
     this.forget();
     this.scored = current.score !== null;
+    this.serverScore = this.scored ? toCents(current.score) : null;
+    this.serverMode = !this.scored ? "" : (current.direct_score !== null ? "direct" : "deductions");
+    this.mode = this.serverMode;
+    this.dirty = false;
     this.refresh();
     this.setState(this.scored ? "已保存" : "未评分", this.scored ? "success" : "");
   };
@@ -246,32 +288,66 @@
         var out = btn.parentElement.querySelector('[data-role="count"]');
         var n = Math.max(0, Math.min(99, parseInt(out.textContent, 10) + parseInt(btn.dataset.step, 10)));
         out.textContent = String(n);
-        if (n > 0) { self.field("score").value = ""; }
+        self.byDeductions();
         self.changed();
       });
     });
     this.el.querySelectorAll('[data-void] input').forEach(function (box) {
-      box.addEventListener("change", function () { self.field("score").value = ""; self.changed(); });
+      box.addEventListener("change", function () { self.byDeductions(); self.changed(); });
     });
-    ["free_deduction", "score", "reason", "note"].forEach(function (name) {
-      var input = self.field(name);
-      input.addEventListener("input", function () { self.changed(); });
+    this.field("free_deduction").addEventListener("input", function () {
+      var cents = toCents(self.field("free_deduction").value);
+      // A free deduction of 0 is not by itself a score; any other value (or text to check) is a deduction.
+      if (self.field("free_deduction").value.trim() !== "" && cents !== 0) { self.byDeductions(); }
+      self.changed();
     });
     this.field("score").addEventListener("input", function () {
-      if (self.field("score").value.trim() !== "") { self.resetDeductions(); self.refresh(); }
+      if (self.field("score").value.trim() !== "") {
+        if (self.mode !== "direct") {
+          self.beforeDirect = { mode: self.mode === "clear" ? "" : self.mode, deductions: self.deductions(),
+                                free: self.field("free_deduction").value };
+        }
+        self.mode = "direct";
+        self.resetDeductions();
+        self.field("free_deduction").value = "";
+      } else if (self.mode === "direct") {
+        // Emptying the direct score puts back what was there before it was typed: untouched stays untouched.
+        var before = self.beforeDirect || { mode: "", deductions: [], free: "" };
+        self.mode = before.mode === "direct" ? "" : before.mode;
+        self.apply({ deductions: before.deductions, direct: null, free_deduction: before.free,
+                     reason: self.field("reason").value, note: self.field("note").value });
+      }
+      self.changed();
+    });
+    ["reason", "note"].forEach(function (name) {
+      self.field(name).addEventListener("input", function () { self.changed(); });
     });
     this.q('[data-action="full"]').addEventListener("click", function () {
       self.resetDeductions();
-      self.field("score").value = "";
       self.field("free_deduction").value = "";
+      self.byDeductions();
       self.changed();
     });
+    var clearBtn = this.q('[data-action="clear"]');
+    if (clearBtn) {
+      clearBtn.addEventListener("click", function () {
+        if (!window.confirm("清除本指标的评分？清除后该指标为未评分，备注保留。")) { return; }
+        self.mode = "clear";
+        self.changed();
+      });
+    }
     var keep = this.q('[data-action="keep-mine"]'), take = this.q('[data-action="take-theirs"]');
     keep.addEventListener("click", function () { self.keepMine(); });
     take.addEventListener("click", function () { self.takeTheirs(); });
     var photo = this.q('[data-role="photo-input"]');
     if (photo) { photo.addEventListener("change", function () { self.upload(photo); }); }
     this.el.querySelectorAll('[data-action="remove-photo"]').forEach(function (b) { self.bindRemove(b); });
+  };
+
+  /* Scored by the deduction rules from now on (a stepper, a void switch, 无扣分 or a free deduction). */
+  Card.prototype.byDeductions = function () {
+    this.mode = "deductions";
+    this.field("score").value = "";
   };
 
   Card.prototype.resetDeductions = function () {
@@ -341,17 +417,44 @@
     Object.keys(cards).forEach(function (code) {
       var c = cards[code];
       var value = c.dirty ? c.compute(c.entry()) : c.serverScore;
-      var counted = c.scored || c.dirty;
-      if (counted && value !== null) { sum += value; scored += 1; }
+      var counted = value !== null && (c.dirty ? c.mode !== "clear" && (c.mode !== "" || c.scored) : c.scored);
+      if (counted) { sum += value; scored += 1; }
       var jump = document.querySelector('[data-jump="' + code + '"]');
       if (jump) { jump.hidden = counted; }
     });
     var bonus = Math.min(toCents(config.bonusSum), toCents(config.bonusCap));
     var total = sum + bonus, missing = Math.max(toCents(config.threshold) - total, 0);
     document.querySelector('[data-role="total"]').textContent = fmt(total);
-    document.querySelector('[data-role="missing"]').textContent = fmt(missing);
+    showMissing(fmt(missing));
     document.querySelector('[data-role="scored"]').textContent = String(scored);
     document.querySelector('[data-role="unscored-count"]').textContent = String(config.total - scored);
+  }
+
+  function waitingCards() {
+    return Object.keys(cards).map(function (k) { return cards[k]; }).filter(function (c) { return c.failed; });
+  }
+
+  function updateWaiting() {
+    var banner = document.querySelector('[data-role="waiting-banner"]');
+    if (!banner) { return; }
+    var n = waitingCards().length;
+    banner.hidden = n === 0;
+    banner.querySelector('[data-role="waiting-count"]').textContent = String(n);
+  }
+
+  function retryWaiting() {
+    waitingCards().forEach(function (c) { if (!c.inFlight) { c.save(); } });
+  }
+
+  /* 距合格线…还差 X, or 已达合格线 when nothing is missing (a vetoed sheet shows 一票否决 instead). */
+  function showMissing(text) {
+    var missing = document.querySelector('[data-role="missing"]');
+    if (!missing) { return; }
+    missing.textContent = text;
+    var reached = toCents(text) === 0;
+    missing.hidden = reached;
+    document.querySelector('[data-role="missing-label"]').hidden = reached;
+    document.querySelector('[data-role="reached"]').hidden = !reached;
   }
 
   function setServerTotals(data) {
@@ -359,12 +462,33 @@
     var dirty = Object.keys(cards).some(function (k) { return cards[k].dirty; });
     if (dirty) { updateSummary(); return; }
     document.querySelector('[data-role="total"]').textContent = data.sheet_total;
-    document.querySelector('[data-role="missing"]').textContent = data.missing_to_threshold;
+    showMissing(data.missing_to_threshold);
     document.querySelector('[data-role="scored"]').textContent = String(data.scored);
     document.querySelector('[data-role="unscored-count"]').textContent = String(config.total - data.scored);
     Object.keys(cards).forEach(function (code) {
       var jump = document.querySelector('[data-jump="' + code + '"]');
       if (jump) { jump.hidden = cards[code].scored; }
+    });
+  }
+
+  /* What a submit does, with the total, asked before it goes. */
+  function submitQuestion() {
+    var total = document.querySelector('[data-role="total"]').textContent;
+    var scored = document.querySelector('[data-role="scored"]').textContent;
+    return "确认提交" + config.unit + "的评分表？\n当前得分 " + total + " 分" + (config.vetoed ? "（一票否决）" : "") +
+      "，已评 " + scored + "/" + config.total + " 项。\n" + config.submitNext + "，提交后不能再修改。";
+  }
+
+  /* Approve and return ask first, with the total and the result as they will count. */
+  var reviewForm = document.querySelector('[data-role="review-form"]');
+  if (reviewForm) {
+    reviewForm.addEventListener("submit", function (ev) {
+      var action = ev.submitter ? ev.submitter.value : "";
+      var total = document.querySelector('[data-role="total"]').textContent;
+      var head = config.unit + "：总分 " + total + " 分，" + config.resultLabel + "。\n";
+      var question = action === "approve" ? "确认审核通过？\n" + head + reviewForm.dataset.approveNext + "。"
+        : "确认退回修改？\n" + head + reviewForm.dataset.returnNext + "。";
+      if (!window.confirm(question)) { ev.preventDefault(); }
     });
   }
 
@@ -385,20 +509,30 @@
       card.apply({ deductions: pending.entry.deductions, direct: pending.entry.score,
                    free_deduction: pending.entry.free_deduction, reason: pending.entry.reason,
                    note: pending.entry.note });
+      card.mode = pending.mode !== undefined ? pending.mode
+        : (pending.entry.score !== undefined ? "direct" : (pending.entry.deductions ? "deductions" : ""));
       card.dirty = true;
       card.refresh();
       card.save();
     });
+    // Saves that failed for the network or the server are retried when the browser is back online, and every
+    // 30 s meanwhile; the banner counts what waits.
+    window.addEventListener("online", retryWaiting);
+    setInterval(function () { if (waitingCards().length) { retryWaiting(); } }, RETRY_MS);
+    var retryNow = document.querySelector('[data-action="retry-all"]');
+    if (retryNow) { retryNow.addEventListener("click", retryWaiting); }
     var submitForm = document.querySelector('[data-role="submit-form"]');
     if (submitForm) {
       submitForm.addEventListener("submit", function (ev) {
+        ev.preventDefault();
         var waiting = Object.keys(cards).map(function (k) { return cards[k]; })
           .filter(function (c) { return c.dirty || c.inFlight; });
-        if (!waiting.length) { return; }
-        ev.preventDefault();
         Promise.all(waiting.map(function (c) { return c.save(); })).then(function () {
-          var stillDirty = waiting.some(function (c) { return c.dirty; });
-          if (!stillDirty) { submitForm.submit(); }
+          if (waiting.some(function (c) { return c.dirty; })) {
+            window.alert("还有评分未能保存，请检查标红的指标后再提交。");
+            return;
+          }
+          if (window.confirm(submitQuestion())) { submitForm.submit(); }
         });
       });
     }
