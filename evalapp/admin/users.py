@@ -15,9 +15,11 @@ FIELDS = ("username", "display_name", "role", "unit_code", "password")
 
 
 def _page(status=200, **extra):
+    from ..services.overview import team_leaders
+
     filters = {k: request.args.get(k, "") for k in ("role", "unit_code", "active", "q")}
     return render_template("admin/users.html", users=user_service.list_users(**filters), filters=filters,
-                           roles=ROLE_LABELS, form=EmptyForm(), **extra), status
+                           roles=ROLE_LABELS, leaders=team_leaders(), form=EmptyForm(), **extra), status
 
 
 @bp.get("/users")
@@ -42,7 +44,7 @@ def create_user():
     except ServiceError as exc:
         flash(exc.message, "danger")
         typed["password"] = ""
-        return _page(exc.status, typed=typed)
+        return _page(exc.status, typed=typed, errors=exc.fields or {})
     flash(f"已创建用户 {user.username}（首次登录须修改密码）", "success")
     return redirect(url_for("admin.users"))
 

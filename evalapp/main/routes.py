@@ -15,6 +15,39 @@ HOME_BY_ROLE = {
 }
 
 
+LEADER_RECHECK_SECONDS = 60
+
+
+def _leads_team(user) -> bool:
+    """Whether an inspector leads their team, asked at most once a minute per log-in: the answer rides in the signed
+    session cookie, so the scoring page and its autosaves stay at their few statements (a changed leader shows in
+    the header within a minute; what a leader may do is checked on every request, not here)."""
+    from time import time
+
+    from ..services.overview import is_team_leader
+
+    key, now = (user.get_id() or "")[:12], int(time())
+    cached = session.get("leads")
+    if isinstance(cached, list) and len(cached) == 3 and cached[0] == key and 0 <= now - cached[2] < \
+            LEADER_RECHECK_SECONDS:
+        return bool(cached[1])
+    leads = is_team_leader(user)
+    session["leads"] = [key, leads, now]
+    return leads
+
+
+def role_title(user) -> str:
+    """The role as the header shows it: a team leader is 工作组组长, not 工作组成员."""
+    if user.role == "inspector" and _leads_team(user):
+        return "工作组组长"
+    return user.role_label
+
+
+@bp.app_context_processor
+def _role_title():
+    return {"role_title": role_title}
+
+
 @bp.get("/")
 @login_required
 def home():

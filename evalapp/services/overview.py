@@ -7,15 +7,36 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from ..domain.workflow import (
+    MEMBER_SETTLED, SHEET_CONTEXTS, SHEET_KINDS, SHEET_STATUSES, owner_may_change, reviewer_may_decide,
+)
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from ..pagination import Page, page_number
 from .sheets import figures_of, sheet_total
 
 TODO_LIMIT = 10  # items shown per kind of to-do; the panel says how many more there are
+
+
+def leads_a_team(user_id):
+    """SQL (for a user id or the column User.id): the user leads the team of the newest round they are on a team
+    of. A 工作组成员 who leads it is shown as 工作组组长."""
+    newest = (select(func.max(TeamMember.round_id)).where(TeamMember.user_id == user_id)
+              .correlate_except(TeamMember).scalar_subquery())
+    return exists().where(Team.leader_id == user_id, Team.round_id == newest).correlate_except(Team)
+
+
+def is_team_leader(user: User) -> bool:
+    """Whether this inspector leads the team of their newest round (one query)."""
+    return user.role == "inspector" and bool(db.session.scalar(select(leads_a_team(user.id))))
+
+
+def team_leaders() -> set[int]:
+    """Ids of the inspectors who lead the team of their newest round (for the user list)."""
+    return set(db.session.scalars(select(User.id).where(User.role == "inspector", leads_a_team(User.id))))
 
 
 @dataclass
@@ -97,7 +118,45 @@ def sheet_page(query, requested, size: int, total: int | None = None) -> Page:
     return Page(sheet_rows(sheets), number, pages, total, size)
 
 
-WORK_STATUSES = ("draft", "returned", "submitted", "approved")
+WORK_STATUSES = ("draft", "returned", "submitted", "approved", "closed")
+WORKLIST_ROUNDS = ("inspection", "review", "published")  # published rounds stay, read-only, as history
+
+
+def sheet_context():
+    """SQL: where a sheet stands for its moves (domain.workflow.sheet_context): its round's status, or "unlocked" for
+    a sheet an admin unlocked in a published round. The query joins Round."""
+    return case(((Round.status == "published") & Sheet.unlocked.is_(True), "unlocked"), else_=Round.status)
+
+
+def _allowed(may) -> object:
+    """SQL: the sheet's kind, status and context are among those the workflow's predicate allows."""
+    context = sheet_context()
+    terms = []
+    for kind in SHEET_KINDS:
+        for status in SHEET_STATUSES:
+            contexts = [c for c in SHEET_CONTEXTS if may(kind, status, c)]
+            if contexts:
+                terms.append((Sheet.kind == kind) & (Sheet.status == status) & context.in_(contexts))
+    return or_(*terms) if terms else false()
+
+
+def open_to_owner():
+    """SQL: the sheet's owner may fill and submit it now (the rule of access.can_edit_sheet, from the workflow)."""
+    return _allowed(owner_may_change)
+
+
+def open_to_reviewer():
+    """SQL: a reviewer may approve or return the sheet now (the rule of access.can_review_sheet)."""
+    return _allowed(reviewer_may_decide)
+
+
+def members_all_in():
+    """SQL, for a final sheet: no member's sheet of its unit holds it up any more (submitted, or closed 未提交 when
+    the round moved on or its member left) and at least one member submitted scores to reconcile."""
+    member = aliased(Sheet)
+    of_unit = (member.round_id == Sheet.round_id, member.unit_id == Sheet.unit_id, member.kind == "inspector")
+    return (~exists().where(*of_unit, member.status.notin_(MEMBER_SETTLED))
+            & exists().where(*of_unit, member.status == "submitted"))
 
 
 @dataclass
@@ -109,6 +168,11 @@ class WorkSection:
     status: str             # the status shown ("" for all)
     mine: Page              # of SheetRow
     finals: Page | None     # the team's final sheets, for its leader
+
+    @property
+    def history(self) -> bool:
+        """A published round: shown read-only (an admin's unlock reopens single sheets, shown as such)."""
+        return self.round.status == "published"
 
     @property
     def link_args(self) -> dict:
@@ -123,14 +187,17 @@ class WorkSection:
 
 def inspector_worklist(user: User, round_id: int | None, status: str, page, final_page,
                        size: int) -> list[WorkSection]:
-    """For each round in inspection or review where the user is on a team: a page of their sheets (optionally of
-    one status) with the counts by status and, for a leader, a page of the final sheets. The page, status and
-    final page apply to the round `round_id` (the first round when None); the others show their first page."""
+    """For each round in inspection, review or published where the user is on a team: a page of their sheets
+    (optionally of one status) with the counts by status and, for a leader, a page of the final sheets. Rounds with
+    work open come first (a published round whose results an admin unlocked counts as open), newest first; the
+    other published rounds follow as read-only history. The page, status and final page apply to the round
+    `round_id` (the first round when None); the others show their first page."""
+    settled = (Round.status == "published") & Round.changed_since_publication.is_not(True)
     memberships = db.session.execute(
         select(TeamMember.round_id, Team).join(Team, Team.id == TeamMember.team_id)
         .join(Round, Round.id == TeamMember.round_id)
-        .where(TeamMember.user_id == user.id, Round.status.in_(("inspection", "review")))
-        .order_by(TeamMember.round_id.desc())
+        .where(TeamMember.user_id == user.id, Round.status.in_(WORKLIST_ROUNDS))
+        .order_by(case((settled, 1), else_=0), TeamMember.round_id.desc())
     ).all()
     sections = []
     for i, (rid, team) in enumerate(memberships):
@@ -165,10 +232,10 @@ def days_left(due: date | None, today: date) -> int | None:
 
 
 def _district_queue():
+    """What the district decides: submitted final sheets (also one an admin unlocked in a published round and its
+    leader resubmitted) and, during self-assessment, townships' own self sheets."""
     return (select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
-            .where(Sheet.status == "submitted", Round.status != "published",
-                   (Sheet.kind == "final") | ((Sheet.kind == "self") & (OrgUnit.level == "township")
-                                              & (Round.status == "self_assessment"))))
+            .where(open_to_reviewer(), (Sheet.kind == "final") | (OrgUnit.level == "township")))
 
 
 def awaiting_district_review(page, size: int) -> Page:
@@ -210,17 +277,20 @@ def district_progress(round_: Round) -> list[TownshipProgress]:
 
 @dataclass
 class Todos:
-    """The first TODO_LIMIT of each kind of to-do, and how many there are in all."""
-    returned: list[Sheet]
+    """The first TODO_LIMIT of each kind of to-do, and how many there are in all. Each sheet is listed once: under
+    被退回 or 可以汇总定分 with its deadline when that is near, else under the deadlines."""
+    returned: list[tuple[Sheet, int | None]]  # (sheet, days left when due within 7 days or late)
     to_review: list[Sheet]
-    due_soon: list[tuple[Sheet, int]]  # (sheet, days left)
+    due_soon: list[tuple[Sheet, int]]         # (sheet, days left)
+    ready: list[tuple[Sheet, int | None]] = field(default_factory=list)  # a leader's final sheets to reconcile
     returned_total: int = 0
     to_review_total: int = 0
     due_soon_total: int = 0
+    ready_total: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.returned_total or self.to_review_total or self.due_soon_total)
+        return bool(self.returned_total or self.to_review_total or self.due_soon_total or self.ready_total)
 
 
 def _first(query, *columns) -> tuple[list, int]:
@@ -231,9 +301,15 @@ def _first(query, *columns) -> tuple[list, int]:
     return rows, (rows[0][-1] if rows else 0)
 
 
+def _near(days: int | None) -> int | None:
+    """Days left when a deadline is within 7 days or passed, else None (not worth a badge)."""
+    return days if days is not None and days <= 7 else None
+
+
 def todos(user: User, today: date) -> Todos:
-    """The home page's to-dos: sheets returned to me, sheets awaiting my review, my deadlines within 7 days."""
-    mine = select(Sheet).join(Round, Round.id == Sheet.round_id).where(Round.status != "published")
+    """The home page's to-dos: sheets returned to me, a leader's final sheets whose members have all submitted,
+    sheets awaiting my review, my other deadlines within 7 days."""
+    mine = select(Sheet).join(Round, Round.id == Sheet.round_id).where(open_to_owner())
     if user.role in ("village", "township"):
         mine = mine.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
     elif user.role == "inspector":
@@ -243,20 +319,28 @@ def todos(user: User, today: date) -> Todos:
                           ((Sheet.kind == "final") & Sheet.unit_id.in_(leader_units)))
     else:
         mine = mine.where(False)
-    returned, returned_total = _first(mine.where(Sheet.status == "returned"))
     level = select(OrgUnit.level).where(OrgUnit.id == Sheet.unit_id).scalar_subquery()
     due = case((Sheet.kind == "self", case((level == "village", Round.self_due), else_=Round.township_due)),
                else_=Round.inspection_end)
-    due_rows, due_total = _first(mine.where(Sheet.status.in_(("draft", "returned")),
-                                            due.between(today, today + timedelta(days=7))).order_by(due), due)
+    returned, returned_total = _first(mine.where(Sheet.status == "returned"), due)
+    if user.role == "inspector":
+        ready_now = (Sheet.kind == "final") & (Sheet.status == "draft") & members_all_in()
+        ready, ready_total = _first(mine.where(ready_now), due)
+        waiting = mine.where(Sheet.status == "draft", ~ready_now)
+    else:
+        ready, ready_total, waiting = [], 0, mine.where(Sheet.status == "draft")
+    due_rows, due_total = _first(waiting.where(due.between(today, today + timedelta(days=7))).order_by(due), due)
     if user.role == "township":
         to_review, review_total = _first(
             select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
-            .where(Sheet.kind == "self", Sheet.status == "submitted", OrgUnit.parent_id == user.unit_id,
-                   Round.status == "self_assessment"))
+            .where(Sheet.kind == "self", OrgUnit.parent_id == user.unit_id, open_to_reviewer()))
     elif user.role == "district":
         to_review, review_total = _first(_district_queue())
     else:
         to_review, review_total = [], 0
-    return Todos([r[0] for r in returned], [r[0] for r in to_review],
-                 [(r[0], days_left(r[1], today)) for r in due_rows], returned_total, review_total, due_total)
+    def near(row):  # an unlocked sheet of a published round has no deadline left to show
+        return None if row[0].unlocked else _near(days_left(row[1], today))
+
+    return Todos([(r[0], near(r)) for r in returned], [r[0] for r in to_review],
+                 [(r[0], days_left(r[1], today)) for r in due_rows], [(r[0], near(r)) for r in ready],
+                 returned_total, review_total, due_total, ready_total)
