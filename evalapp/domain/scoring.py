@@ -213,3 +213,30 @@ def validate_final(value: Decimal, max_points: Decimal, proposed: Decimal | None
     elif (proposed is None or value != proposed) and not reason.strip() and "reason" not in errors:
         errors["reason"] = "与成员平均分不同时须填写调整理由"
     return errors
+
+
+@dataclass(frozen=True)
+class BasisChange:
+    """One member's score behind a final value, as it was when the leader decided and as it is now (None: that
+    member's sheet was not counted then / is not now)."""
+
+    sheet_id: int
+    old: Decimal | None
+    new: Decimal | None
+
+
+def basis_changes(recorded: Mapping[int, Decimal], current: Mapping[int, Decimal]) -> list[BasisChange]:
+    """What changed among the counted member scores (sheet id → points) since a final value was decided from
+    them — empty when the decision still stands. It stands while every score it was taken from is unchanged and
+    the mean is the same (a member counted since, with a score that leaves the mean as it was, changes nothing);
+    otherwise every change is listed: a score that moved, a member counted now but not then, or then but not now.
+    """
+    changes = []
+    for sheet_id in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(sheet_id), current.get(sheet_id)
+        if old is None or new is None or q2(old) != q2(new):
+            changes.append(BasisChange(sheet_id, old, new))
+    moved = any(c.old is not None for c in changes)
+    if not moved and proposed_final(recorded.values()) == proposed_final(current.values()):
+        return []
+    return changes

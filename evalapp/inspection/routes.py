@@ -79,7 +79,7 @@ def _render_reconcile(sheet: Sheet, errors: dict | None = None, typed: dict | No
 
     return render_template("inspection/reconcile.html", rec=reconciliation(sheet),
                            editable=access.can_edit_sheet(current_user, sheet), form=EmptyForm(),
-                           errors=errors or {}, typed=typed or {}), status
+                           errors=errors or {}, typed=typed or {}, returned=sheet_service.last_return(sheet)), status
 
 
 @bp.get("/sheets/<int:sheet_id>/reconcile")

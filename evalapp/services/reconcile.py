@@ -1,17 +1,25 @@
 """The team leader's reconciliation: members' scores side by side, the proposed final, bonus and veto."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..domain.numbers import InvalidInput, parse_points
-from ..domain.scoring import members_disagree, proposed_final, validate_final
+from ..domain.scoring import basis_changes, members_disagree, proposed_final, validate_final
 from ..extensions import db
 from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
 from ..models.base import utcnow
 from . import audit
 from .errors import Invalid
 from .sheets import SheetView, find_indicator, refresh_sheet, sheet_view, store_score
+
+
+# Member sheets whose scores count towards the mean: submitted ones only. Drafts (and returned ones) are still
+# being written; closed ones (未提交) were left behind when the round moved on or the member left the team.
+COUNTED_STATUSES = ("submitted", "approved")
+PENDING_STATUSES = ("draft", "returned")
+NOTE_MEAN = "采用成员平均分"
 
 
 @dataclass
@@ -21,6 +29,16 @@ class IndicatorRow:
     proposed: Decimal | None
     flagged: bool
     final: Score | None
+    # Member scores that changed since the final value was decided (成员评分已变化): (member sheet, old, new).
+    changes: list[tuple[Sheet, Decimal | None, Decimal | None]] = field(default_factory=list)
+
+    @property
+    def decided(self) -> bool:
+        return self.final is not None and self.final.points is not None
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.changes)
 
 
 @dataclass
@@ -33,49 +51,88 @@ class Reconciliation:
 
     @property
     def unsubmitted(self) -> list[Sheet]:
-        return [s for s in self.members if s.status not in ("submitted", "approved")]
+        """Members still drafting (their scores are not in the mean yet)."""
+        return [s for s in self.members if s.status in PENDING_STATUSES]
+
+    @property
+    def closed(self) -> list[Sheet]:
+        """Members whose sheets were closed unsubmitted (未提交): left out of the mean."""
+        return [s for s in self.members if s.status == "closed"]
+
+    @property
+    def stale(self) -> list[IndicatorRow]:
+        return [r for r in self.rows if r.stale]
 
 
 def member_sheets(final: Sheet) -> list[Sheet]:
     """The inspector sheets of the same unit and round, in member order."""
     return db.session.scalars(select(Sheet).where(
         Sheet.round_id == final.round_id, Sheet.unit_id == final.unit_id, Sheet.kind == "inspector")
-        .order_by(Sheet.inspector_id)).all()
+        .options(joinedload(Sheet.inspector)).order_by(Sheet.inspector_id)).all()
 
 
-def _member_points(sheets: list[Sheet]) -> dict[tuple[int, int], Decimal]:
-    rows = db.session.execute(select(Score.sheet_id, Score.indicator_id, Score.points)
-                              .where(Score.sheet_id.in_([s.id for s in sheets])))
-    return {(r.sheet_id, r.indicator_id): r.points for r in rows}
+def _member_scores(sheets: list[Sheet], indicator_id: int | None = None) -> dict[tuple[int, int], Score]:
+    """(member sheet id, indicator id) → the member's score row, for scored rows of the given sheets."""
+    query = select(Score).where(Score.sheet_id.in_([s.id for s in sheets]), Score.points.is_not(None))
+    if indicator_id is not None:
+        query = query.where(Score.indicator_id == indicator_id)
+    return {(r.sheet_id, r.indicator_id): r for r in db.session.scalars(query)}
+
+
+def _counted(members: list[Sheet]) -> list[Sheet]:
+    return [m for m in members if m.status in COUNTED_STATUSES]
+
+
+def _recorded(final: Score | None) -> dict[int, Decimal] | None:
+    if final is None or final.points is None or final.basis is None:
+        return None  # no decision, or one from before decisions kept their basis: nothing to compare
+    return {int(b["sheet_id"]): Decimal(b["points"]) for b in final.basis}
+
+
+def _basis(counted: list[Sheet], scores: dict[tuple[int, int], Score], indicator_id: int) -> list[dict]:
+    return [{"sheet_id": m.id, "version": scores[(m.id, indicator_id)].version,
+             "points": f"{scores[(m.id, indicator_id)].points:.2f}"}
+            for m in counted if (m.id, indicator_id) in scores]
 
 
 def reconciliation(final: Sheet) -> Reconciliation:
-    """Everything the leader's page shows, in a fixed number of queries."""
+    """Everything the leader's page shows, in a fixed number of queries. The mean, the disagreement flag and the
+    check of each decided value are those of the submitted member sheets only."""
     view = sheet_view(final)
     members = member_sheets(final)
-    points = _member_points(members)
+    counted = _counted(members)
+    scores = _member_scores(members)
+    by_id = {m.id: m for m in members}
     tolerance = final.round.tolerance
     rows = []
     for ind in view.indicators:
-        scores = [(m, points.get((m.id, ind.id))) for m in members]
-        given = [p for _, p in scores if p is not None]
-        rows.append(IndicatorRow(ind, scores, proposed_final(given), members_disagree(given, tolerance),
-                                 view.scores.get(ind.id)))
+        shown = [(m, scores[(m.id, ind.id)].points if (m.id, ind.id) in scores else None) for m in members]
+        current = {m.id: scores[(m.id, ind.id)].points for m in counted if (m.id, ind.id) in scores}
+        given = list(current.values())
+        final_score = view.scores.get(ind.id)
+        recorded = _recorded(final_score)
+        changes = [] if recorded is None else [(by_id.get(c.sheet_id), c.old, c.new)
+                                               for c in basis_changes(recorded, current)]
+        rows.append(IndicatorRow(ind, shown, proposed_final(given), members_disagree(given, tolerance),
+                                 final_score, changes))
     bonus = {b.bonus_item_id: b for b in db.session.scalars(select(SheetBonus).where(SheetBonus.sheet_id == final.id))}
     veto = {v.veto_item_id: v for v in db.session.scalars(select(SheetVeto).where(SheetVeto.sheet_id == final.id))}
     return Reconciliation(view, members, rows, bonus, veto)
 
 
 def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User, expected_version: int) -> Score:
-    """Keep the members' mean (raw_value None or empty) or override it with a reason."""
+    """The leader decides one indicator: the submitted members' mean (raw_value None or empty) or another value
+    with a reason. The one rule for the reconcile form and the API; the decision keeps the member scores it was
+    taken from (scores.basis), so a later change of theirs flags the row."""
     indicator = find_indicator(final, code)
-    members = member_sheets(final)
-    points = _member_points(members)
-    proposed = proposed_final([p for (sid, iid), p in points.items() if iid == indicator.id])
+    counted = _counted(member_sheets(final))
+    scores = _member_scores(counted, indicator.id)
+    proposed = proposed_final([s.points for s in scores.values()])
     reason = (reason or "").strip()
     if raw_value in (None, ""):
         if proposed is None:
-            raise Invalid("成员尚未评分该指标，不能取平均分", {"score": "成员尚未评分该指标，请直接填写得分并说明理由"})
+            raise Invalid("成员尚未评分该指标，不能取平均分",
+                          {"score": "尚无已提交的成员评分，请直接填写得分并说明理由"})
         value = proposed
     else:
         try:
@@ -85,21 +142,35 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
     errors = validate_final(value, indicator.points, proposed, reason)
     if errors:
         raise Invalid("输入有误，请检查", errors)
-    note = "采用成员平均分" if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
+    note = NOTE_MEAN if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
     return store_score(final, indicator, user, expected_version, points=value, direct_score=value,
                        free_deduction=Decimal("0"), reason=reason if value != proposed else "", note=note,
-                       deductions={})
+                       basis=_basis(counted, scores, indicator.id), deductions={})
 
 
 def accept_all_proposals(final: Sheet, user: User) -> int:
-    """Take the members' mean for every indicator the leader has not scored yet; returns how many."""
+    """Take the submitted members' mean for every indicator the leader has not decided yet; returns how many."""
     rec = reconciliation(final)
     taken = 0
     for row in rec.rows:
-        if row.final is None and row.proposed is not None:
-            set_final_score(final, row.indicator.code, None, "", user, 0)
+        if not row.decided and row.proposed is not None:
+            set_final_score(final, row.indicator.code, None, "", user, row.final.version if row.final else 0)
             taken += 1
     return taken
+
+
+def submit_problems(final: Sheet) -> list[str]:
+    """Why a final sheet cannot be submitted yet, beyond unscored indicators: members still drafting, and values
+    decided before a member score changed (成员评分已变化: the leader decides them again)."""
+    members = member_sheets(final)
+    problems = []
+    pending = [m for m in members if m.status in PENDING_STATUSES]
+    if pending:
+        problems.append("以下成员尚未提交评分表：" + "、".join(m.inspector.display_name for m in pending))
+    stale = reconciliation(final).stale
+    if stale:
+        problems.append("以下指标的成员评分已变化，请重新定分：" + "、".join(r.indicator.code for r in stale))
+    return problems
 
 
 def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str], user: User) -> None:

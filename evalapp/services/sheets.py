@@ -225,6 +225,8 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
     The one place of the rule: the API and the scoring page both come here. Returns the score row (None when a
     note-only save had nothing to store).
     """
+    if sheet.kind == "final" and entry.mode is not EntryMode.CLEAR:
+        return _save_final(sheet, code, entry, user, expected_version)
     indicator = find_indicator(sheet, code)
     try:
         points = indicator_score(indicator_spec(indicator), entry)
@@ -240,6 +242,16 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
     return store_score(sheet, indicator, user, expected_version, points=points, direct_score=entry.direct,
                        free_deduction=entry.free_deduction, reason=entry.reason.strip(), **note,
                        deductions={rules[c]: n for c, n in entry.deductions.items() if n})
+
+
+def _save_final(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score:
+    """A final sheet holds the leader's decided values: a direct score, checked by the reconcile rule (a value
+    other than the submitted members' mean needs a reason)."""
+    from .reconcile import set_final_score
+
+    if entry.mode is not EntryMode.DIRECT or any(entry.deductions.values()) or entry.free_deduction:
+        raise Invalid("工作组评分表只能填写最终得分", {"score": "工作组评分表请填写最终得分（score），不能按扣分项评分"})
+    return set_final_score(sheet, code, entry.direct, entry.reason, user, expected_version)
 
 
 def _unchanged(score: Score, deductions: Mapping[int, int] | None, values: Mapping) -> bool:
@@ -434,14 +446,13 @@ def sheet_payload(view: SheetView) -> dict:
 
 def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
     """Submit a sheet; refused while any indicator is unscored (the message lists them), and a final sheet while
-    a member of the team has not submitted."""
+    a member of the team is still drafting or a value was decided before a member score changed."""
     if sheet.kind == "final":
-        pending = db.session.scalars(select(Sheet).where(
-            Sheet.round_id == sheet.round_id, Sheet.unit_id == sheet.unit_id, Sheet.kind == "inspector",
-            Sheet.status.notin_(("submitted", "approved")))).all()
-        if pending:
-            names = "、".join(s.inspector.display_name for s in pending)
-            raise Conflict(f"以下成员尚未提交评分表：{names}")
+        from .reconcile import submit_problems  # the leader's rules live with the reconciliation
+
+        problems = submit_problems(sheet)
+        if problems:
+            raise Conflict("；".join(problems))
     view = sheet_view(sheet)
     missing = view.unscored
     if missing:

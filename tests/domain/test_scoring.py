@@ -174,3 +174,16 @@ def test_self_above_final_by_more_than_tolerance_is_inflated():
     assert not gap(D("7.5"), D("6.5"), D("1")).inflated  # exactly the tolerance is not over it
     assert not gap(D("5"), D("8"), D("1")).inflated       # modest self-assessment
     assert gap(None, D("8"), D("1")).gap is None
+
+
+def test_basis_changes_lists_what_moved_since_a_final_decision():
+    from evalapp.domain.scoring import BasisChange, basis_changes
+
+    from decimal import Decimal as d
+    assert basis_changes({1: d("8")}, {1: d("8.00")}) == []
+    assert basis_changes({1: d("8")}, {1: d("7")}) == [BasisChange(1, d("8"), d("7"))]
+    # A member counted since: stale only when the mean moves.
+    assert basis_changes({1: d("3")}, {1: d("3"), 2: d("3")}) == []
+    assert basis_changes({1: d("8")}, {1: d("8"), 2: d("5")}) == [BasisChange(2, None, d("5"))]
+    # A member no longer counted (closed, returned): the score behind the decision is gone.
+    assert basis_changes({1: d("8"), 2: d("8")}, {1: d("8")}) == [BasisChange(2, d("8"), None)]
