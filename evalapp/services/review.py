@@ -10,6 +10,7 @@ from ..domain.scoring import Result, capped_total, evaluate, members_disagree, p
 from ..extensions import db
 from ..models import BonusItem, EvidenceFile, Score, Sheet, SheetBonus, SheetVeto, VetoItem
 from .catalogues import cached_tree, indicators_of
+from .reconcile import COUNTED_STATUSES, NOTE_MEAN
 from .sheets import catalogue_for_sheet
 
 
@@ -45,8 +46,8 @@ class Entry:
 class IndicatorReview:
     indicator: object
     final: Entry
-    members: list[Entry]        # one per member sheet counted in the mean, in member order
-    proposed: Decimal | None    # the members' mean
+    members: list[Entry]        # one per member sheet (closed ones left out), in member order
+    proposed: Decimal | None    # the mean of the submitted members' values
     flagged: bool               # members differ by more than the round's tolerance
 
     @property
@@ -73,6 +74,7 @@ class BonusLine:
 @dataclass
 class FinalReview:
     sheet: Sheet
+    note_mean: str           # the note a final value taken as the members' mean carries (not worth repeating)
     members: list[Sheet]
     vetoes: list[VetoLine]
     bonuses: list[BonusLine]
@@ -139,7 +141,7 @@ def final_review(sheet: Sheet) -> FinalReview:
     rows = []
     for ind in indicators:
         given = [entry(m, ind.id) for m in members]
-        values = [e.points for e in given if e.points is not None]
+        values = [e.points for e in given if e.points is not None and e.sheet.status in COUNTED_STATUSES]
         rows.append(IndicatorReview(ind, entry(sheet, ind.id), given, proposed_final(values),
                                     members_disagree(values, tolerance)))
 
@@ -161,5 +163,5 @@ def final_review(sheet: Sheet) -> FinalReview:
     total = capped_total(score_sum, bonus_sum, cap)
     result = evaluate(total, sheet.round.threshold, veto=bool(vetoes), complete=scored == len(indicators))
     missing = points_missing(total, sheet.round.threshold) if result in (Result.PASS, Result.FAIL) else None
-    return FinalReview(sheet, members, vetoes, bonuses, q2(bonus_sum), cap, q2(counted), q2(score_sum), total,
+    return FinalReview(sheet, NOTE_MEAN, members, vetoes, bonuses, q2(bonus_sum), cap, q2(counted), q2(score_sum), total,
                        result, missing, rows)
