@@ -72,17 +72,17 @@ def test_worklist_pages_through_every_sheet_in_unit_order(empty_app, district):
 def test_worklist_filters_by_status_with_counts(empty_app, district):
     round_, leader, _ = district
     own = db.session.scalars(select(Sheet.id).where(Sheet.inspector_id == leader.id).order_by(Sheet.id)).all()
-    returned = own[:3]
-    db.session.execute(update(Sheet).where(Sheet.id.in_(returned)).values(status="returned"))
+    returned = own[:3]  # (submitted: a member's sheet is never returned)
+    db.session.execute(update(Sheet).where(Sheet.id.in_(returned)).values(status="submitted"))
     db.session.commit()
     client = _client(empty_app, leader.username)
     html = client.get("/inspection/").get_data(as_text=True)
     pills = html.split(f'data-testid="status-filter-{round_.id}"')[1].split("</nav>")[0]
     assert re.search(r"全部 <span[^>]*>12</span>", pills)
-    assert re.search(r'data-status="returned"[^>]*>已退回 <span[^>]*>3</span>', pills)
+    assert re.search(r'data-status="submitted"[^>]*>已提交 <span[^>]*>3</span>', pills)
     assert re.search(r'data-status="draft"[^>]*>填报中 <span[^>]*>9</span>', pills)
     assert 'data-status="approved"' not in pills  # no sheet has it: no pill
-    filtered = client.get(f"/inspection/?round={round_.id}&status=returned").get_data(as_text=True)
+    filtered = client.get(f"/inspection/?round={round_.id}&status=submitted").get_data(as_text=True)
     assert sorted(_ids(filtered, "data-sheet")) == returned
     assert 'data-testid="pager-page"' not in filtered
     for unknown in ("nonsense", "<script>"):  # an unknown status filters nothing
@@ -134,21 +134,21 @@ def _todos(html: str) -> str:
 
 def test_todos_show_ten_of_each_kind_and_how_many_more(empty_app, district):
     round_, leader, _ = district
-    own = db.session.scalars(select(Sheet.id).where(Sheet.inspector_id == leader.id).order_by(Sheet.id)).all()
-    db.session.execute(update(Sheet).where(Sheet.id.in_(own[:11])).values(status="returned"))
+    finals = db.session.scalars(select(Sheet.id).where(Sheet.round_id == round_.id, Sheet.kind == "final")
+                                .order_by(Sheet.id)).all()
+    db.session.execute(update(Sheet).where(Sheet.id.in_(finals[:11])).values(status="returned"))
+    db.session.execute(update(Sheet).where(Sheet.id == finals[11]).values(status="draft"))
     round_.inspection_end = today_local() + timedelta(days=3)
     db.session.commit()
     panel = _todos(_client(empty_app, leader.username).get("/inspection/").get_data(as_text=True))
     assert panel.count("被退回</span>") == 10
     assert 'data-testid="todos-more-returned">另有1项</li>' in panel  # the worklist's filter is right below
-    # due in 3 days: the returned ones say so beside them; the one draft sheet is the only deadline of its own
+    # due in 3 days: the returned ones say so beside them; the deadlines list the rest (the 12 own drafts and the
+    # draft final sheet), each sheet once
     items = re.findall(r'data-todo="(\d+)"', panel)
-    assert len(items) == len(set(items)) == 11 and panel.count("剩3天") == 11
-    assert "todos-more-due-soon" not in panel
-    db.session.execute(update(Sheet).where(Sheet.id.in_(own)).values(status="draft"))
-    db.session.commit()
-    panel = _todos(_client(empty_app, leader.username).get("/inspection/").get_data(as_text=True))
-    assert panel.count("剩3天") == 10 and 'data-testid="todos-more-due-soon">另有2项' in panel  # 12 drafts
+    assert len(items) == len(set(items)) == 20 and panel.count("剩3天") == 20
+    assert 'data-testid="todos-more-due-soon">另有3项' in panel
+    assert not set(map(int, items[:10])) - set(finals[:11])
     round_.inspection_end = today_local() + timedelta(days=8)  # outside the 7 days
     db.session.commit()
     assert "剩" not in _todos(_client(empty_app, leader.username).get("/inspection/").get_data(as_text=True))
