@@ -5,6 +5,7 @@ from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, exists, select
 
+from .domain.workflow import owner_may_change, reviewer_may_decide, sheet_context
 from .extensions import db
 from .models import OrgUnit, RoundUnit, Sheet, Team, TeamMember, User
 
@@ -102,17 +103,15 @@ def can_view_sheet(user: User, sheet: Sheet) -> bool:
 
 def can_edit_sheet(user: User, sheet: Sheet) -> bool:
     """May this user change this sheet's scores now? Only its owner, only while it is open."""
-    round_ = sheet.round
-    if sheet.status not in ("draft", "returned") or (round_.status == "published" and not sheet.unlocked):
+    # The status and the phase as the workflow has them (domain.workflow.OWNER_CONTEXTS); then whose sheet it is.
+    if not owner_may_change(sheet.kind, sheet.status, sheet_context(sheet.round.status, sheet.unlocked)):
         return False
     if sheet.kind == "self":
-        return (user.role in ("township", "village") and sheet.unit_id == user.unit_id
-                and round_.status == "self_assessment")
+        return user.role in ("township", "village") and sheet.unit_id == user.unit_id
     if sheet.kind == "inspector":
-        return user.role == "inspector" and sheet.inspector_id == user.id and round_.status == "inspection"
+        return user.role == "inspector" and sheet.inspector_id == user.id
     if sheet.kind == "final":
-        return (user.role == "inspector" and team_leader_id(sheet) == user.id
-                and round_.status in ("inspection", "review", "published"))
+        return user.role == "inspector" and team_leader_id(sheet) == user.id
     return False
 
 
@@ -140,13 +139,12 @@ def visible_sheets(user: User, round_id: int):
 def can_review_sheet(user: User, sheet: Sheet) -> bool:
     """Who approves or returns a submitted sheet: the district for final sheets and townships' own self sheets,
     the township lead for its villages' self sheets (during self-assessment). Nobody once the round is published."""
-    if sheet.status != "submitted" or (sheet.round.status == "published" and not sheet.unlocked):
+    # Once inspection opens, self-assessments are frozen as the teams found them (domain.workflow.REVIEW_CONTEXTS).
+    if not reviewer_may_decide(sheet.kind, sheet.status, sheet_context(sheet.round.status, sheet.unlocked)):
         return False
     if sheet.kind == "final":
         return user.role == "district"
     if sheet.kind == "self":
-        if sheet.round.status != "self_assessment":
-            return False  # once inspection opens, self-assessments are frozen as the teams found them
         if sheet.unit.level == "village":
             return user.role == "township" and sheet.unit.parent_id == user.unit_id
         return user.role == "district"
