@@ -38,16 +38,28 @@ def spec() -> dict:
                 "Decimal": DEC,
                 "Deduction": {"type": "object", "required": ["code", "count"],
                               "properties": {"code": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}},
-                "ScoreInput": {"type": "object", "required": ["version"], "properties": {
-                    "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
-                    "free_deduction": DEC, "score": DEC, "reason": {"type": "string", "maxLength": 500},
-                    "note": {"type": "string", "maxLength": 2000}, "version": {"type": "integer", "minimum": 0}}},
+                "ScoreInput": {
+                    "type": "object", "required": ["version"],
+                    "description": "`score`: a direct score (a non-empty `deductions` with it is refused). "
+                                   "`deductions`: scored by the rules, [] meaning 无扣分（满分）; a non-zero "
+                                   "`free_deduction` alone also scores by deductions. Neither: the `note` only, "
+                                   "the indicator left as it was (unscored stays unscored). `clear: true`: back "
+                                   "to unscored (清除评分), the note kept. A `note` left out stays as it is. On a "
+                                   "final sheet only `score` (or `clear`): a value other than the submitted "
+                                   "members' mean needs a `reason`. The same change sent again with an old "
+                                   "`version` (a retry) is acknowledged, not a conflict.",
+                    "properties": {
+                        "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
+                        "free_deduction": DEC, "score": DEC, "reason": {"type": "string", "maxLength": 500},
+                        "note": {"type": "string", "maxLength": 2000}, "clear": {"type": "boolean"},
+                        "version": {"type": "integer", "minimum": 0}}},
                 "Score": {"type": "object", "properties": {
-                    "indicator": {"type": "string"}, "score": DEC, "version": {"type": "integer"},
+                    "indicator": {"type": "string"}, "score": {"nullable": True, **DEC},
+                    "scored_indicator": {"type": "boolean"}, "version": {"type": "integer"},
                     "sheet_total": DEC, "scored": {"type": "integer"}, "missing_to_threshold": DEC}},
                 "Sheet": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["self", "inspector", "final"]},
-                    "status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved"]},
+                    "status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved", "closed"]},
                     "unit": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"},
                                                               "level": {"type": "string"}}},
                     "total": DEC, "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]},

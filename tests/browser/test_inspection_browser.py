@@ -45,6 +45,8 @@ def test_inspector_scores_a_village_adds_a_photo_and_a_reload_keeps_everything(l
 
 
 def test_submit_is_refused_until_every_indicator_is_scored(live_server, page):
+    questions = []
+    page.on("dialog", lambda d: (questions.append(d.message), d.accept()))
     log_in(page, live_server, "inspector")
     page.click("text=陆城村")
     page.wait_for_selector("#ind-A1")
@@ -61,10 +63,13 @@ def test_submit_is_refused_until_every_indicator_is_scored(live_server, page):
     for code in codes:
         wait_saved(page, code)
     assert page.inner_text("[data-role=total]") == "100.00"
-    assert page.inner_text("[data-role=missing]") == "0.00"
+    assert page.is_visible("[data-role=reached]") and not page.is_visible("[data-role=missing]")
+    assert page.inner_text("[data-role=reached]") == "已达合格线95.00分"
     page.click("text=提交评分表")
     page.wait_for_url("**/inspection/")
     assert "陆城村的评分表已提交" in page.inner_text(".alert-success")
+    assert "当前得分 100.00 分" in questions[-1] and "已评 20/20 项" in questions[-1]
+    assert "提交后由组长汇总定分" in questions[-1]
 
 
 def test_bad_direct_score_shows_a_field_error_and_keeps_the_saved_value(live_server, page):

@@ -1,0 +1,112 @@
+"""The scoring page mirrors the score contract (issue 15, points 2 and 9), at 768×1024 in Chromium: a note, a free
+deduction of 0 or an emptied rejected direct score never score an indicator; 清除评分 unscored it; failed saves
+retry by themselves when the browser is back online, with a banner counting what waits; submit asks first."""
+from sqlalchemy import select
+
+from evalapp.extensions import db
+from evalapp.models import Score, Sheet
+from tests.browser.conftest import log_in
+from tests.conftest import sheet_of
+
+
+def state(page, code):
+    return page.inner_text(f"#ind-{code} [data-role=state]")
+
+
+def wait_state(page, code, text):
+    page.wait_for_function(
+        "([code, text]) => document.querySelector('#ind-' + code + ' [data-role=state]').textContent.startsWith(text)",
+        arg=[code, text])
+
+
+def stored(sheet, code):
+    db.session.expire_all()
+    return db.session.scalar(select(Score).join(Score.indicator).where(Score.sheet_id == sheet.id,
+                                                                       Score.indicator.has(code=code)))
+
+
+def open_sheet(page, base, unit="陆城村"):
+    log_in(page, base, "inspector")
+    page.click(f"text={unit}")
+    page.wait_for_selector("#ind-A1")
+
+
+def test_a_note_a_zero_free_deduction_or_an_emptied_direct_score_leave_the_indicator_unscored(live_server, page):
+    page.console.allowed_statuses.add(422)
+    sheet = sheet_of("inspector", "陆城村")
+    open_sheet(page, live_server)
+    page.fill("#note-A3", "入户3户，台账待补")
+    wait_state(page, "A3", "已保存（未评分）")
+    page.fill("#free-A4", "0")
+    page.fill("#note-A4", "暂不扣分")
+    wait_state(page, "A4", "已保存（未评分）")
+    page.fill("#direct-B2", "120")
+    wait_state(page, "B2", "保存失败")
+    assert "得分须在0到" in page.inner_text("#ind-B2 [data-error=score]")
+    page.fill("#direct-B2", "")
+    wait_state(page, "B2", "已保存（未评分）")
+    assert page.inner_text("[data-role=scored]") == "0"
+    assert page.inner_text("[data-role=unscored-count]") == "20"
+    for code in ("A3", "A4", "B2"):
+        assert page.get_attribute(f"#ind-{code}", "class").endswith("is-unscored")
+        score = stored(sheet, code)
+        assert score is None or score.points is None
+    assert stored(sheet, "A3").note == "入户3户，台账待补"
+
+    page.reload()
+    page.wait_for_selector("#ind-A3")
+    assert page.input_value("#note-A3") == "入户3户，台账待补"
+    assert page.inner_text("#ind-A3 [data-role=score]") == "—"
+    assert page.inner_text("[data-role=scored]") == "0"
+
+
+def test_clear_returns_a_scored_indicator_to_unscored(live_server, page):
+    sheet = sheet_of("inspector", "陆城村")
+    open_sheet(page, live_server)
+    page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")
+    wait_state(page, "A3", "已保存")
+    assert stored(sheet, "A3").points == 7
+    assert page.is_visible("#ind-A3 [data-action=clear]")
+    page.once("dialog", lambda d: d.dismiss())
+    page.click("#ind-A3 [data-action=clear]")
+    assert stored(sheet, "A3").points == 7  # dismissed: nothing sent
+    page.once("dialog", lambda d: d.accept())
+    page.click("#ind-A3 [data-action=clear]")
+    wait_state(page, "A3", "已保存（未评分）")
+    assert stored(sheet, "A3").points is None
+    assert page.inner_text("#ind-A3 [data-rule='A3-1'] [data-role=count]") == "0"
+    assert page.inner_text("[data-role=scored]") == "0"
+    assert not page.is_visible("#ind-A3 [data-action=clear]")
+
+
+def test_failed_saves_retry_when_the_browser_is_back_online(live_server, page):
+    sheet = sheet_of("inspector", "陆城村")
+    open_sheet(page, live_server)
+    page.context.set_offline(True)
+    page.click("#ind-A1 [data-action=full]")
+    page.click("#ind-A2 [data-action=full]")
+    wait_state(page, "A1", "保存失败")
+    wait_state(page, "A2", "保存失败")
+    page.wait_for_selector("[data-role=waiting-banner]:not([hidden])")
+    assert page.inner_text("[data-role=waiting-count]") == "2"
+    page.screenshot(path="test-artifacts/scoring_offline_banner.png", full_page=False)
+    assert stored(sheet, "A1") is None
+    page.context.set_offline(False)  # the browser fires `online`: both saves go again by themselves
+    wait_state(page, "A1", "已保存")
+    wait_state(page, "A2", "已保存")
+    page.wait_for_selector("[data-role=waiting-banner]", state="hidden")
+    assert stored(sheet, "A1").points == 3 and stored(sheet, "A2").points is not None
+    # The browser logs each request refused while offline: expected here, nothing else may be.
+    page.console.errors[:] = [e for e in page.console.errors if "ERR_INTERNET_DISCONNECTED" not in e]
+
+
+def test_submit_asks_first_with_the_total_and_a_dismissal_changes_nothing(live_server, page):
+    sheet = sheet_of("inspector", "陆城村")
+    open_sheet(page, live_server)
+    questions = []
+    page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
+    page.click("text=提交评分表")
+    page.wait_for_timeout(300)
+    assert questions and "确认提交陆城村的评分表" in questions[0] and "已评 0/20 项" in questions[0]
+    assert page.url.endswith(f"/inspection/sheets/{sheet.id}")
+    assert db.session.get(Sheet, sheet.id).status == "draft"
