@@ -164,6 +164,9 @@ def test_results_page_with_odd_query_never_fails(vetoed_round, login_as):
     client = login_as("district")
     for query in ("sort=rank&level=xyz", "sort=%00", "page=99999999999999999999", "result=veto&sort=missing"):
         assert client.get(f"/results/rounds/{vetoed_round.id}?{query}").status_code == 200
-    assert client.get("/results/rounds/99999999999/notice").status_code == 404
+    for url in ("/results/rounds/99999999999/notice", "/results/rounds/99999999999", "/results/sheets/99999999999/print",
+                "/results/sheets/99999999999/compare", "/results/rounds/99999999999/workbook.xlsx"):
+        assert client.get(url).status_code == 404, url  # beyond PostgreSQL's integer: not a database error
+    assert login_as("finance").get("/finance/rounds/99999999999").status_code == 404
     db.session.rollback()
     assert db.session.get(Round, vetoed_round.id) is not None

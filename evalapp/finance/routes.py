@@ -11,6 +11,9 @@ from ..services import overview, subsidy
 from ..services.errors import ServiceError
 from . import bp
 
+# Ids in URLs as the database's integer column holds them: a larger one is a 404, not a database error.
+ID = "int(max=2147483647)"
+
 
 @bp.get("/")
 @role_required("finance", "admin")
@@ -39,13 +42,13 @@ def _render(round_: Round, status: int = 200, errors: dict | None = None, typed:
                            typed=typed or {}, levels=subsidy.LEVEL_LABELS), status
 
 
-@bp.get("/rounds/<int:round_id>")
+@bp.get(f"/rounds/<{ID}:round_id>")
 @role_required("finance", "admin")
 def round_view(round_id: int):
     return _render(_round(round_id))
 
 
-@bp.post("/rounds/<int:round_id>/rules/<level>")
+@bp.post(f"/rounds/<{ID}:round_id>/rules/<level>")
 @role_required("finance", "admin")
 def save_rule(round_id: int, level: str):
     round_ = _round(round_id)
@@ -62,7 +65,7 @@ def save_rule(round_id: int, level: str):
     return redirect(url_for("finance.round_view", round_id=round_id))
 
 
-@bp.get("/rounds/<int:round_id>/eligibility.xlsx")
+@bp.get(f"/rounds/<{ID}:round_id>/eligibility.xlsx")
 @role_required("finance", "admin", "district")
 def download(round_id: int):
     data, name, _ = subsidy.eligibility_workbook(_round(round_id), current_user)

@@ -7,6 +7,9 @@ from ..services import overview
 from ..services.results import report_order
 from . import bp
 
+# Ids in URLs as the database's integer column holds them: a larger one is a 404, not a database error.
+ID = "int(max=2147483647)"
+
 
 @bp.get("/")
 @role_required("district", "admin")
@@ -26,7 +29,7 @@ def index():
                            todos=overview.todos(current_user, today_local()))
 
 
-@bp.get("/sheets/<int:sheet_id>/compare")
+@bp.get(f"/sheets/<{ID}:sheet_id>/compare")
 @role_required("district", "admin", "finance", "inspector", "township", "village")
 def compare(sheet_id: int):
     from flask import abort
@@ -79,7 +82,7 @@ def _round_or_404(round_id: int):
     return round_
 
 
-@bp.get("/rounds/<int:round_id>")
+@bp.get(f"/rounds/<{ID}:round_id>")
 @role_required("district", "admin", "finance")
 def round_results(round_id: int):
     from flask import current_app, request
@@ -109,7 +112,7 @@ def round_results(round_id: int):
                            result_filters=RESULT_FILTERS)
 
 
-@bp.post("/rounds/<int:round_id>/publish")
+@bp.post(f"/rounds/<{ID}:round_id>/publish")
 @role_required("district")
 def publish(round_id: int):
     from flask import abort, flash, redirect, request, url_for
@@ -131,7 +134,7 @@ def publish(round_id: int):
     return redirect(url_for("results.round_results", round_id=round_id))
 
 
-@bp.post("/sheets/<int:sheet_id>/unlock")
+@bp.post(f"/sheets/<{ID}:sheet_id>/unlock")
 @role_required("admin")
 def unlock(sheet_id: int):
     from flask import abort, flash, redirect, request, url_for
@@ -158,7 +161,7 @@ def unlock(sheet_id: int):
     return redirect(url_for("results.round_results", round_id=sheet.round_id))
 
 
-@bp.get("/rounds/<int:round_id>/dashboard")
+@bp.get(f"/rounds/<{ID}:round_id>/dashboard")
 @role_required("district", "admin", "finance")
 def dashboard(round_id: int):
     from ..services.dashboard import dashboard_data
@@ -169,7 +172,7 @@ def dashboard(round_id: int):
     return render_template("results/dashboard.html", round=round_, data=dashboard_data(round_, report))
 
 
-@bp.get("/rounds/<int:round_id>/notice")
+@bp.get(f"/rounds/<{ID}:round_id>/notice")
 @role_required("district", "admin")
 def notice(round_id: int):
     from ..services.results import failing_units
@@ -178,7 +181,7 @@ def notice(round_id: int):
     return render_template("results/notice.html", round=round_, units=failing_units(round_))
 
 
-@bp.get("/sheets/<int:sheet_id>/print")
+@bp.get(f"/sheets/<{ID}:sheet_id>/print")
 @role_required("district", "admin", "finance", "inspector")
 def print_sheet(sheet_id: int):
     from flask import abort
@@ -200,7 +203,7 @@ def print_sheet(sheet_id: int):
                            else None)
 
 
-@bp.get("/rounds/<int:round_id>/workbook.xlsx")
+@bp.get(f"/rounds/<{ID}:round_id>/workbook.xlsx")
 @role_required("district", "admin")
 def workbook(round_id: int):
     from flask import send_file
