@@ -10,6 +10,7 @@ from ..models import Sheet
 from ..models.sheet import SHEET_STATUS_LABELS
 from ..services import overview, sheets as sheet_service
 from ..services.errors import ServiceError
+from ..services.review import final_review
 from . import bp
 
 
@@ -45,7 +46,8 @@ def sheet(sheet_id: int):
     return render_template("scoring/sheet.html", view=view, editable=access.can_edit_sheet(current_user, sheet),
                            submit_url=url_for("inspection.submit", sheet_id=sheet.id), back_url=back,
                            form=EmptyForm(), can_review=access.can_review_sheet(current_user, sheet),
-                           returned=sheet_service.last_return(sheet))
+                           returned=sheet_service.last_return(sheet),
+                           review=final_review(sheet) if sheet.kind == "final" else None)
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")
@@ -185,5 +187,6 @@ def review(sheet_id: int):
         flash(exc.message, "danger")
         return render_template("scoring/sheet.html", view=sheet_service.sheet_view(sheet), editable=False,
                                submit_url="", back_url=url_for("results.index"), form=EmptyForm(),
-                               can_review=True, typed_comment=request.form.get("comment", "")), exc.status
+                               can_review=True, typed_comment=request.form.get("comment", ""),
+                               review=final_review(sheet) if sheet.kind == "final" else None), exc.status
     return redirect(url_for("results.index"))
