@@ -8,7 +8,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from evalapp.extensions import db
-from evalapp.models import AuditEvent, CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, User
+from evalapp.models import AuditEvent, CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from evalapp.services.catalogue_io import to_plain
 
 DEFAULT = __import__("pathlib").Path(__file__).parent.parent / "evalapp" / "data" / "indicators-2021.yaml"
@@ -248,15 +248,18 @@ def test_frozen_version_cannot_be_edited_and_clone_makes_a_draft(admin):
 
 # -- rounds and teams ----------------------------------------------------------------------------------------------
 
-def _new_round(admin):
+def _round_form(name="2023年度评估验收", rollout="pilot"):
     ts = db.session.scalar(select(CatalogueVersion.id).where(CatalogueVersion.code == "TS-2021"))
     vc = db.session.scalar(select(CatalogueVersion.id).where(CatalogueVersion.code == "VC-2021"))
-    r = admin.post("/admin/rounds", data={"name": "2023年度评估验收", "township_catalogue_id": ts,
-                                          "village_catalogue_id": vc, "threshold": "95", "tolerance": "1",
-                                          "self_due": "2023-11-25", "inspection_start": "2023-12-01",
-                                          "inspection_end": "2023-12-20"})
+    return {"name": name, "township_catalogue_id": ts, "village_catalogue_id": vc, "threshold": "95",
+            "tolerance": "1", "self_due": "2023-11-25", "inspection_start": "2023-12-01",
+            "inspection_end": "2023-12-20", **({"rollout": rollout} if rollout else {})}
+
+
+def _new_round(admin, name="2023年度评估验收", rollout="pilot"):
+    r = admin.post("/admin/rounds", data=_round_form(name, rollout))
     assert r.status_code == 302
-    return db.session.scalar(select(Round).where(Round.name == "2023年度评估验收"))
+    return db.session.scalar(select(Round).where(Round.name == name))
 
 
 def test_round_settings_refuse_bad_input_and_keep_it(admin):
@@ -330,3 +333,106 @@ def test_cli_jobs(app, tmp_path):
     r = runner.invoke(args=["set-password", "wang5"], input="Other-pass-2026\nOther-pass-2026\n")
     assert r.exit_code == 0, r.output
     assert db.session.scalar(select(User).where(User.username == "wang5")).must_change_password
+
+
+# -- rounds: pilot or full roll-out; a published round's set-up frozen (issue 15, 10) ---------------------------
+
+def test_a_round_is_created_as_pilot_or_full_rollout_and_the_choice_is_required(admin):
+    form = admin.get("/admin/rounds").get_data(as_text=True)
+    assert 'name="rollout" id="r-rollout-pilot" value="pilot" required' in form and "全面推行" in form
+    before = db.session.scalar(select(func.count(Round.id)))
+    missing = admin.post("/admin/rounds", data=_round_form("2024年度评估验收", rollout=None))
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 422 and 'data-error="rollout">请选择试点或全面推行' in html
+    assert 'value="2024年度评估验收"' in html  # what was typed stays
+    odd = admin.post("/admin/rounds", data=_round_form("2024年度评估验收", rollout="x" * 500))
+    assert odd.status_code == 422
+    assert db.session.scalar(select(func.count(Round.id))) == before
+    round_ = _new_round(admin, "2024年度全面评估验收", rollout="full")
+    assert round_.rollout == "full" and round_.rollout_label == "全面推行"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.create",
+                                                       AuditEvent.round_id == round_.id))
+    assert event.new["rollout"] == "full"
+    assert 'data-rollout="full">全面推行' in admin.get("/admin/rounds").get_data(as_text=True)
+    assert 'data-testid="rollout">全面推行' in admin.get(f"/admin/rounds/{round_.id}").get_data(as_text=True)
+
+
+def test_the_pilot_village_rule_warns_for_pilot_rounds_only(admin):
+    lucheng = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "陆城镇"))
+    scope = {"unit": [lucheng.id, *[v.id for v in lucheng.children][:3]]}
+    pilot = _new_round(admin, "2024年度试点评估验收", rollout="pilot")
+    full = _new_round(admin, "2024年度全面推行评估验收", rollout="full")
+    for round_ in (pilot, full):
+        assert admin.post(f"/admin/rounds/{round_.id}/scope", data=scope).status_code == 302
+    assert "陆城镇：试点村(社区)3个" in admin.get(f"/admin/rounds/{pilot.id}").get_data(as_text=True)
+    page = admin.get(f"/admin/rounds/{full.id}").get_data(as_text=True)
+    assert "试点村(社区)3个" not in page and "1至2个" not in page
+    demo_2022 = db.session.scalar(select(Round).where(Round.name == "2022年度全面推行评估验收"))
+    assert demo_2022.rollout == "full"  # the demo's full roll-out, every village in scope: no warnings
+    assert "通知要求每个镇(街道)1至2个" not in admin.get(f"/admin/rounds/{demo_2022.id}").get_data(as_text=True)
+
+
+@pytest.fixture
+def published_round(app, login_as):
+    from tests.conftest import complete_round
+
+    round_ = complete_round({}, leave_out={"东风村"})
+    assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
+                                     data={"confirm_incomplete": "1"}).status_code == 302
+    return round_
+
+
+def _forms(html: str) -> dict[str, str]:
+    """Each form of the round page by its data-testid (its HTML up to </form>)."""
+    return {key: html.split(f'data-testid="{key}"')[1].split("</form>")[0] for key in ("settings", "scope", "assign")}
+
+
+def test_a_published_rounds_set_up_is_shown_read_only(admin, published_round):
+    html = admin.get(f"/admin/rounds/{published_round.id}").get_data(as_text=True)
+    assert 'data-testid="frozen"' in html and "已冻结" in html
+    for key, form in _forms(html).items():
+        assert "<fieldset disabled>" in form and 'type="submit"' not in form, key
+    teams = html.split('data-testid="teams"')[1].split("</section>")[0]
+    assert "/remove" not in teams and "/members" not in teams and ">新建工作组<" not in teams
+    assert "/leader" in teams  # someone must be able to reconcile an unlocked final sheet
+    # before publication the same forms are live
+    other = db.session.scalar(select(Round).where(Round.name == "2022年度全面推行评估验收"))
+    live = admin.get(f"/admin/rounds/{other.id}").get_data(as_text=True)
+    assert 'data-testid="frozen"' not in live
+    assert all("<fieldset disabled>" not in form for form in _forms(live).values())
+
+
+def test_a_published_rounds_set_up_changes_are_refused_and_nothing_changes(admin, published_round):
+    r = published_round
+    team = db.session.scalar(select(Team).where(Team.round_id == r.id, Team.name == "第一工作组"))
+    member = db.session.scalar(select(User).where(User.username == "inspector"))
+    before = (r.threshold, r.tolerance, r.self_due,
+              sorted(db.session.execute(select(RoundUnit.unit_id, RoundUnit.team_id)
+                                        .where(RoundUnit.round_id == r.id)).all()),
+              sorted(db.session.execute(select(Team.name, Team.leader_id).where(Team.round_id == r.id)).all()),
+              db.session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.round_id == r.id)))
+    some_unit = db.session.scalar(select(RoundUnit.unit_id).where(RoundUnit.round_id == r.id))
+    posts = [
+        (f"/admin/rounds/{r.id}/settings", {"threshold": "90", "tolerance": "2", "self_due": "2021-12-31"}),
+        (f"/admin/rounds/{r.id}/scope", {"unit": [some_unit]}),
+        (f"/admin/rounds/{r.id}/teams", {"name": "第三工作组", "leader": "inspector2"}),
+        (f"/admin/rounds/{r.id}/teams/{team.id}/members", {"username": "inspector2"}),
+        (f"/admin/rounds/{r.id}/teams/{team.id}/members/{member.id}/remove", {"confirm": "1"}),
+        (f"/admin/rounds/{r.id}/assign", {f"unit_{some_unit}": ""}),
+    ]
+    for url, data in posts:
+        response = admin.post(url, data=data)
+        assert response.status_code == 409, url
+        assert "该批次已公布" in response.get_data(as_text=True) and "不能修改" in response.get_data(as_text=True)
+    db.session.expire_all()
+    r = db.session.get(Round, r.id)
+    after = (r.threshold, r.tolerance, r.self_due,
+             sorted(db.session.execute(select(RoundUnit.unit_id, RoundUnit.team_id)
+                                       .where(RoundUnit.round_id == r.id)).all()),
+             sorted(db.session.execute(select(Team.name, Team.leader_id).where(Team.round_id == r.id)).all()),
+             db.session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.round_id == r.id)))
+    assert after == before
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.round_id == r.id, AuditEvent.action.in_(["round.settings", "round.scope", "team.create",
+                                                            "team.add_member", "team.remove_member",
+                                                            "team.assign"]))) == 0

@@ -9,7 +9,10 @@ from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
 from ..services import rounds as round_service, teams as team_service
+from ..models.round import ROUND_ROLLOUT_LABELS
+from ..models.sheet import SHEET_STATUS_LABELS
 from ..services.errors import ServiceError
+from ..services.rounds import NeedsConfirmation
 from . import bp
 
 SETTINGS = ("threshold", "tolerance", "self_due", "township_due", "inspection_start", "inspection_end")
@@ -22,33 +25,37 @@ def _post_ok():
 
 @bp.get("/rounds")
 @role_required("admin")
-def rounds(status=200, typed=None):
+def rounds(status=200, typed=None, errors=None):
     catalogues = db.session.scalars(select(CatalogueVersion).order_by(CatalogueVersion.code,
                                                                       CatalogueVersion.version)).all()
     return render_template("admin/rounds.html", rounds=db.session.scalars(select(Round).order_by(Round.id.desc())).all(),
-                           catalogues=catalogues, form=EmptyForm(), typed=typed or {}), status
+                           catalogues=catalogues, form=EmptyForm(), typed=typed or {},
+                           rollouts=ROUND_ROLLOUT_LABELS, errors=errors or {}), status
 
 
 @bp.post("/rounds")
 @role_required("admin")
 def create_round():
     _post_ok()
-    typed = {k: request.form.get(k, "")[:200] for k in ("name", "township_catalogue_id", "village_catalogue_id")
-             + SETTINGS}
+    typed = {k: request.form.get(k, "")[:200] for k in ("name", "township_catalogue_id", "village_catalogue_id",
+                                                         "rollout") + SETTINGS}
     try:
         round_ = round_service.create_round(typed, current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
-        return rounds(exc.status, typed)
+        return rounds(exc.status, typed, exc.fields)
     flash(f"已创建批次：{round_.name}", "success")
     return redirect(url_for("admin.round_detail", round_id=round_.id))
 
 
+MAX_ID = 2**63 - 1  # beyond a BIGINT: no such row (and SQLite would overflow on the look-up)
+
+
 def _round(round_id: int) -> Round:
-    return db.session.get(Round, round_id) or abort(404)
+    return (round_id <= MAX_ID and db.session.get(Round, round_id)) or abort(404)
 
 
-def _detail(round_: Round, status=200, typed=None):
+def _detail(round_: Round, status=200, typed=None, confirm=None):
     townships = db.session.scalars(select(OrgUnit).where(OrgUnit.level == "township").order_by(OrgUnit.code)
                                    .options(selectinload(OrgUnit.children))).all()
     scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id)
@@ -59,6 +66,10 @@ def _detail(round_: Round, status=200, typed=None):
         "admin/round.html", round=round_, townships=townships, scope=scope, teams=teams, form=EmptyForm(),
         warnings=round_service.pilot_warnings(round_), problems=round_service.inspection_problems(round_),
         unassigned=[ru.unit for ru in scope.values() if ru.team_id is None], typed=typed or {},
+        frozen=round_service.setup_frozen(round_), scope_open=round_service.scope_open(round_),
+        open_member_sheets=(round_service.count_open_member_sheets(round_.id) if round_.status == "inspection"
+                            else 0),
+        confirm=confirm, status_labels=SHEET_STATUS_LABELS,
         inspectors=db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True))
                                       .order_by(User.username)).all()), status
 
@@ -69,10 +80,22 @@ def round_detail(round_id: int):
     return _detail(_round(round_id))
 
 
-def _act(round_: Round, action, done: str):
+def _confirmation():
+    """What the user confirmed on a confirmation page: False, the ids of the sheets it listed, or True (confirm=1
+    alone)."""
+    if request.form.get("confirm") != "1":
+        return False
+    listed = request.form.getlist("sheet")
+    return {int(x) for x in listed if x.isdigit() and len(x) < 12} if listed else True
+
+
+def _act(round_: Round, action, done: str, confirm_label: str = ""):
     _post_ok()
     try:
         action()
+    except NeedsConfirmation as exc:  # the same POST again, with confirm=1 and the sheets listed
+        return _detail(round_, exc.status, confirm={"message": exc.prompt, "sheets": exc.sheets,
+                                                    "url": request.path, "label": confirm_label})
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _detail(round_, exc.status, {k: request.form.get(k, "")[:200] for k in SETTINGS})
@@ -99,7 +122,8 @@ def round_scope(round_id: int):
 @role_required("admin")
 def round_advance(round_id: int):
     round_ = _round(round_id)
-    return _act(round_, lambda: round_service.advance(round_, current_user), "批次已进入下一阶段")
+    return _act(round_, lambda: round_service.advance(round_, current_user, confirm=_confirmation()),
+                "批次已进入下一阶段", "确认关闭并进入审核阶段")
 
 
 @bp.post("/rounds/<int:round_id>/teams")
@@ -111,7 +135,7 @@ def create_team(round_id: int):
 
 
 def _team(round_: Round, team_id: int) -> Team:
-    team = db.session.get(Team, team_id)
+    team = db.session.get(Team, team_id) if team_id <= MAX_ID else None
     if team is None or team.round_id != round_.id:
         abort(404)
     return team
@@ -131,7 +155,10 @@ def add_member(round_id: int, team_id: int):
 def remove_member(round_id: int, team_id: int, user_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
-    return _act(round_, lambda: team_service.remove_member(team, user_id, current_user), "成员已移出")
+    if user_id > MAX_ID:
+        abort(404)
+    return _act(round_, lambda: team_service.remove_member(team, user_id, current_user, confirm=_confirmation()),
+                "成员已移出", "确认关闭并移出")
 
 
 @bp.post("/rounds/<int:round_id>/teams/<int:team_id>/leader")

@@ -146,7 +146,7 @@ def unlock(sheet_id: int):
     from ..services.errors import ServiceError
     from ..services.publication import unlock as unlock_sheet
 
-    sheet = db.session.get(Sheet, sheet_id)
+    sheet = db.session.get(Sheet, sheet_id) if sheet_id < 2**63 else None  # (SQLite overflows beyond a BIGINT)
     if sheet is None:
         abort(404)
     if not EmptyForm().validate_on_submit():

@@ -1,13 +1,23 @@
-"""Publishing a round's results, and the audited unlock of one sheet afterwards."""
+"""Publishing a round's results, and the audited unlock of one final sheet afterwards (domain.workflow's moves)."""
 from sqlalchemy import select, update
 
+from ..domain.workflow import can_unlock, round_move, round_phase, unlocked_status
 from ..extensions import db
 from ..models import Round, Sheet, User
 from ..models.base import utcnow
+from ..models.sheet import SHEET_KIND_LABELS
 from . import audit
 from .errors import Conflict, Invalid
 from .results import round_results
+from .rounds import close_member_sheets, open_member_sheets
 from .sheets import move_sheet
+
+# Why a sheet of another kind is not unlocked: what to do instead.
+UNLOCK_REFUSALS = {
+    "inspector": "评估员评分表不能解锁：成员的分值已由组长汇总进工作组评分表。要更改评估员录入的分值，"
+                 "请解锁该单位的工作组评分表，由组长重新汇总",
+    "self": "自评表不能解锁：实地评估开始后自评表按原样冻结。要更改评估结果，请解锁该单位的工作组评分表",
+}
 
 
 def incomplete_units(round_: Round) -> list[str]:
@@ -17,11 +27,13 @@ def incomplete_units(round_: Round) -> list[str]:
 
 def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> None:
     """Publish (or republish) a round: every sheet becomes read-only. Incomplete units need explicit confirmation."""
-    if round_.status not in ("inspection", "review", "published"):
+    phase = round_phase(round_.status, round_.changed_since_publication)
+    move = round_move(phase, "republish" if round_.status == "published" else "publish")
+    if move is None:
+        if round_.status == "published":
+            raise Conflict("该批次已公布，且公布后没有改动")
         raise Conflict("该批次尚未进入评估阶段，不能公布")
-    republish = round_.status == "published"
-    if republish and not round_.changed_since_publication:
-        raise Conflict("该批次已公布，且公布后没有改动")
+    republish = move.action == "republish"
     open_unlocked = db.session.scalars(select(Sheet).where(
         Sheet.round_id == round_.id, Sheet.unlocked.is_(True), Sheet.status != "approved")).all()
     if open_unlocked:
@@ -31,6 +43,8 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> N
     if incomplete and not confirm_incomplete:
         raise Invalid(f"以下{len(incomplete)}个单位尚无审核通过的评分表，公布后将记为“未完成”：" + "、".join(incomplete),
                       {"incomplete": "、".join(incomplete)})
+    # Member drafts still open can no longer be filled once the round is published: closed as 未提交.
+    closed = close_member_sheets(open_member_sheets(round_.id), user, "批次公布") if move.closes_member_drafts else []
     old = round_.status
     round_.status = "published"
     round_.published_at = utcnow()
@@ -38,16 +52,22 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> N
     db.session.execute(update(Sheet).where(Sheet.round_id == round_.id, Sheet.unlocked.is_(True))
                        .values(unlocked=False))
     audit.record("round.republish" if republish else "round.publish", user=user, obj=round_, round_id=round_.id,
-                 old={"status": old}, new={"status": "published", "incomplete": incomplete},
+                 old={"status": old}, new={"status": "published", "incomplete": incomplete,
+                                            **({"closed": closed} if closed else {})},
                  detail=("未完成：" + "、".join(incomplete)) if incomplete else "")
     db.session.commit()
 
 
 def unlock(sheet: Sheet, user: User, reason: str) -> None:
-    """Unlock one sheet of a published round (admin, with a reason): it goes back to review."""
+    """Unlock one final sheet of a published round (admin, with a reason): an approved one goes back to the leader,
+    and the round must be republished. Other kinds are refused (Conflict) with what to do instead."""
     reason = (reason or "").strip()
-    if sheet.round.status != "published":
+    round_ = sheet.round
+    move = round_move(round_phase(round_.status, round_.changed_since_publication), "unlock")
+    if move is None:
         raise Conflict("只有已公布批次的评分表需要解锁")
+    if not can_unlock(sheet.kind):
+        raise Conflict(UNLOCK_REFUSALS.get(sheet.kind, f"{SHEET_KIND_LABELS[sheet.kind]}不能解锁"))
     if sheet.unlocked:
         raise Conflict("该评分表已解锁")
     if not reason:
@@ -55,9 +75,13 @@ def unlock(sheet: Sheet, user: User, reason: str) -> None:
     if len(reason) > 2000 or "\x00" in reason:
         raise Invalid("理由过长或含有无效字符", {"reason": "理由不能超过2000字"})
     sheet.unlocked = True
-    sheet.round.changed_since_publication = True
+    round_.changed_since_publication = True
     audit.record("sheet.unlock", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
                  old={"status": sheet.status}, new={"unlocked": True}, detail=reason)
-    if sheet.status == "approved":
-        move_sheet(sheet, "returned", user, f"解锁：{reason}", commit=False)
+    if move.closes_member_drafts:  # drafts left by a round published before they were closed: the leader's
+        close_member_sheets(open_member_sheets(round_.id, unit_ids=[sheet.unit_id]), user,  # submit needs none
+                            "工作组评分表解锁")
+    target = unlocked_status(sheet.status)
+    if target != sheet.status:
+        move_sheet(sheet, target, user, f"解锁：{reason}", commit=False)
     db.session.commit()

@@ -1,13 +1,79 @@
-"""Rounds: phases and the sheets each phase needs."""
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+"""Rounds: phases and the sheets each phase needs (the moves are domain.workflow's)."""
+from collections.abc import Collection
 
-from ..domain.workflow import next_round_status
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..domain.workflow import CLOSABLE_STATUSES, round_move, round_phase
 from ..extensions import db
 from ..models import Round, RoundUnit, Score, Sheet, Team, User
-from ..models.round import ROUND_STATUS_LABELS
+from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit
-from .errors import Conflict
+from .errors import Conflict, Invalid
+from .sheets import move_sheet
+
+
+class NeedsConfirmation(Conflict):
+    """The change would close these member sheets (未提交): refused until the user confirms. `message` names them;
+    `prompt` is the question for a page that lists them itself."""
+
+    def __init__(self, message: str, sheets: list[Sheet], prompt: str):
+        super().__init__(message)
+        self.sheets = sheets
+        self.prompt = prompt
+
+
+CLOSING_NOTE = "将关闭为“未提交”（保留备查，不计入成员平均分）"
+
+
+def open_member_sheets(round_id: int, *, unit_ids: Collection[int] | None = None,
+                       inspector_id: int | None = None) -> list[Sheet]:
+    """The round's member (inspector) sheets still open (draft), with their unit and member, in unit order."""
+    from ..models import OrgUnit
+
+    query = (select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+             .where(Sheet.round_id == round_id, Sheet.kind == "inspector", Sheet.status.in_(CLOSABLE_STATUSES))
+             .options(joinedload(Sheet.unit), joinedload(Sheet.inspector))
+             .order_by(OrgUnit.code, Sheet.slot))
+    if unit_ids is not None:
+        query = query.where(Sheet.unit_id.in_(unit_ids))
+    if inspector_id is not None:
+        query = query.where(Sheet.inspector_id == inspector_id)
+    return list(db.session.scalars(query))
+
+
+def count_open_member_sheets(round_id: int) -> int:
+    """How many member sheets of the round are still open (what leaving inspection would close)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(Sheet.id)).where(
+        Sheet.round_id == round_id, Sheet.kind == "inspector", Sheet.status.in_(CLOSABLE_STATUSES)))
+
+
+def describe_sheets(sheets: list[Sheet], limit: int = 20) -> str:
+    """"陆城村（张三）、…" for a message; the page lists them all."""
+    names = "、".join(f"{s.unit.name}（{s.inspector.display_name}）" for s in sheets[:limit])
+    return names + (f"等{len(sheets)}份" if len(sheets) > limit else "")
+
+
+def confirmed(sheets: list[Sheet], confirm: bool | Collection[int]) -> bool:
+    """Whether the user confirmed closing these sheets: True, or the ids listed on the page they confirmed (a sheet
+    that opened since is not confirmed: they are asked again)."""
+    if confirm is True:
+        return True
+    if not confirm:
+        return not sheets
+    return {s.id for s in sheets} <= set(confirm)
+
+
+def close_member_sheets(sheets: list[Sheet], user: User | None, why: str) -> list[int]:
+    """Close these open member sheets as 未提交 (kept for the audit, out of the mean); returns their ids. The
+    caller commits."""
+    ids = []
+    for sheet in sheets:
+        ids.append(sheet.id)
+        move_sheet(sheet, "closed", user, f"系统关闭（未提交）：{why}", commit=False)
+    return ids
 
 
 def _existing_keys(round_id: int) -> set[tuple[int, str, int]]:
@@ -75,33 +141,52 @@ def create_inspection_sheets(round_: Round) -> int:
     return len(new)
 
 
-def advance(round_: Round, user: User | None) -> str:
-    """Move a round to its next phase after the guard checks; makes the sheets the new phase needs."""
-    target = next_round_status(round_.status)
-    if target is None:
+def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int] = False) -> str:
+    """Move a round to its next phase after the guard checks; makes the sheets the new phase needs.
+
+    Leaving inspection closes the member sheets still in draft (未提交); while there are any, the move is refused
+    with NeedsConfirmation listing them until `confirm` (True, or the ids the user saw)."""
+    move = round_move(round_phase(round_.status, round_.changed_since_publication), "advance")
+    if move is None:
+        if round_.status == "review":
+            raise Conflict("审核阶段之后由区级审核人员在结果页公布评估结果，不能在此推进")
         raise Conflict("该批次已公布，不能再推进")
+    target = move.target
     if target == "inspection":
         problems = inspection_problems(round_)
         if problems:
             raise Conflict("不能开始实地评估：" + "；".join(problems))
+    closed = []
+    if move.closes_member_drafts:
+        drafts = open_member_sheets(round_.id)
+        if not confirmed(drafts, confirm):
+            raise NeedsConfirmation(
+                f"以下{len(drafts)}份成员评分表尚未提交：{describe_sheets(drafts)}。进入审核阶段后{CLOSING_NOTE}，"
+                "确认后再推进", drafts,
+                f"以下{len(drafts)}份成员评分表尚未提交。进入审核阶段后{CLOSING_NOTE}。确认后再推进。")
+        closed = close_member_sheets(drafts, user, f"批次进入{ROUND_STATUS_LABELS[target]}")
     old = round_.status
     round_.status = target
-    if target == "self_assessment":
-        create_self_sheets(round_)
-    elif target == "inspection":
+    if "inspector" in move.makes:
         create_self_sheets(round_)
         create_inspection_sheets(round_)
+    elif "self" in move.makes:
+        create_self_sheets(round_)
     audit.record("round.advance", user=user, obj=round_, round_id=round_.id,
-                 old={"status": old}, new={"status": target},
-                 detail=f"{ROUND_STATUS_LABELS[old]} → {ROUND_STATUS_LABELS[target]}")
+                 old={"status": old}, new={"status": target, **({"closed": closed} if closed else {})},
+                 detail=f"{ROUND_STATUS_LABELS[old]} → {ROUND_STATUS_LABELS[target]}"
+                 + (f"；关闭未提交的成员评分表{len(closed)}份" if closed else ""))
     db.session.commit()
     return target
 
 
 def pilot_warnings(round_: Round) -> list[str]:
-    """The notice asks for one or two pilot villages per township: warn outside that (never block)."""
+    """A pilot round (试点): the notice asks for one or two pilot villages per township; warn outside that (never
+    block). A full roll-out (全面推行) has no such rule."""
     from ..models import OrgUnit
 
+    if round_.rollout != "pilot":
+        return []
     in_scope = set(db.session.scalars(select(RoundUnit.unit_id).where(RoundUnit.round_id == round_.id)))
     warnings = []
     for township in db.session.scalars(select(OrgUnit).where(OrgUnit.level == "township", OrgUnit.active.is_(True))
@@ -118,7 +203,6 @@ def _parse_settings(form: dict) -> dict:
     from datetime import date
 
     from ..domain.numbers import parse_points
-    from .errors import Invalid
 
     errors, values = {}, {}
     for key, label in (("threshold", "合格线"), ("tolerance", "分差容许值")):
@@ -145,7 +229,6 @@ def _parse_settings(form: dict) -> dict:
 def create_round(form: dict, user: User) -> Round:
     """A new round in set-up, from a township and a village catalogue version."""
     from ..models import CatalogueVersion
-    from .errors import Invalid
 
     name = (form.get("name") or "").strip()[:200]
     if not name:
@@ -161,20 +244,38 @@ def create_round(form: dict, user: User) -> Round:
         if cat is None or cat.level != level:
             raise Invalid("请选择镇(街道)和村(社区)的指标体系版本", {f"{level}_catalogue_id": "请选择"})
         cats[level] = cat
+    rollout = (form.get("rollout") or "").strip()
+    if rollout not in ROUND_ROLLOUT_LABELS:
+        raise Invalid("请选择批次类型：试点或全面推行", {"rollout": "请选择试点或全面推行"})
     values = _parse_settings(form)
-    round_ = Round(name=name, township_catalogue=cats["township"], village_catalogue=cats["village"], **values)
+    round_ = Round(name=name, rollout=rollout, township_catalogue=cats["township"],
+                   village_catalogue=cats["village"], **values)
     db.session.add(round_)
     db.session.flush()
-    audit.record("round.create", user=user, obj=round_, round_id=round_.id, new={"name": name})
+    audit.record("round.create", user=user, obj=round_, round_id=round_.id, new={"name": name, "rollout": rollout})
     db.session.commit()
     return round_
 
 
-def update_settings(round_: Round, form: dict, user: User) -> None:
-    from .errors import Conflict
+def setup_frozen(round_: Round) -> bool:
+    """A published round's set-up (settings, scope, teams) is frozen with its results; the pages show it read-only."""
+    return round_.status == "published"
 
-    if round_.status == "published":
-        raise Conflict("已公布的批次不能修改设置")
+
+def scope_open(round_: Round) -> bool:
+    """The units in scope change only before inspection opens."""
+    return round_.status in ("setup", "self_assessment")
+
+
+def refuse_if_published(round_: Round, what: str) -> None:
+    """Refuse a change to a published round's set-up (setup_frozen), saying what to do instead."""
+    if setup_frozen(round_):
+        raise Conflict(f"该批次已公布，{what}已冻结，不能修改（要更正结果，请解锁相关单位的工作组评分表）")
+
+
+def update_settings(round_: Round, form: dict, user: User) -> None:
+    """Threshold, tolerance and deadlines; refused once the round is published."""
+    refuse_if_published(round_, "设置")
     values = _parse_settings(form)
     old = {k: str(getattr(round_, k)) for k in values}
     for k, v in values.items():
@@ -187,9 +288,9 @@ def update_settings(round_: Round, form: dict, user: User) -> None:
 def set_scope(round_: Round, unit_ids: set[int], user: User) -> None:
     """The units in scope (townships and pilot villages); only before inspection opens."""
     from ..models import OrgUnit
-    from .errors import Conflict
 
-    if round_.status not in ("setup", "self_assessment"):
+    refuse_if_published(round_, "参评单位")
+    if not scope_open(round_):
         raise Conflict("实地评估开始后不能调整参评单位")
     valid = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.id.in_(unit_ids),
                                                             OrgUnit.level.in_(("township", "village")))))

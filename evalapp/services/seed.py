@@ -128,8 +128,8 @@ def _user_for(unit: OrgUnit, users: dict[str, User]) -> User:
     return users["admin"]
 
 
-def _make_round(name, catalogues, units_in_scope, **dates) -> Round:
-    round_ = Round(name=name, township_catalogue=catalogues["township"],
+def _make_round(name, catalogues, units_in_scope, rollout, **dates) -> Round:
+    round_ = Round(name=name, rollout=rollout, township_catalogue=catalogues["township"],
                    village_catalogue=catalogues["village"], **dates)
     db.session.add(round_)
     db.session.flush()
@@ -161,7 +161,7 @@ def seed_round_2021(units, catalogues, users) -> Round:
     """The 2021 pilot round, standing in inspection: self-assessments submitted, two teams at work."""
     townships = [u for u in units.values() if u.level == "township"]
     pilots = [units[name] for code in PILOTS_2021 for name in PILOTS_2021[code]]
-    round_ = _make_round(ROUND_2021, catalogues, townships + pilots,
+    round_ = _make_round(ROUND_2021, catalogues, townships + pilots, "pilot",
                          self_due=date(2021, 11, 25), township_due=date(2021, 11, 30),
                          inspection_start=date(2021, 12, 1), inspection_end=date(2021, 12, 20))
     lucheng = units["陆城镇"]
@@ -183,7 +183,7 @@ def seed_round_2022(units, catalogues, users) -> Round:
     """The 2022 full roll-out, standing in self-assessment: one village already submitted for review."""
     today = today_local()
     scope = [u for u in units.values() if u.level in ("township", "village")]
-    round_ = _make_round(ROUND_2022, catalogues, scope, self_due=today + timedelta(days=5),
+    round_ = _make_round(ROUND_2022, catalogues, scope, "full", self_due=today + timedelta(days=5),
                          township_due=today + timedelta(days=12), inspection_start=today + timedelta(days=15),
                          inspection_end=today + timedelta(days=30))
     round_service.advance(round_, users["admin"])

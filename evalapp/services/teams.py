@@ -1,11 +1,22 @@
-"""Inspection teams: members, one leader, and the units each team inspects (each unit in scope to one team)."""
+"""Inspection teams: members, one leader, and the units each team inspects (each unit in scope to one team).
+
+A member who leaves during inspection has their draft sheets closed (未提交, after a confirmation listing them); one
+who rejoins while the round is still in inspection gets them back as drafts (domain.workflow). A published round's
+teams are frozen, except for a change of leader (someone must be able to reconcile an unlocked final sheet).
+"""
+from collections.abc import Collection
+
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Round, RoundUnit, Team, TeamMember, User
+from ..models import Round, RoundUnit, Sheet, Team, TeamMember, User
 from . import audit
 from .errors import Conflict, Invalid
-from .rounds import create_inspection_sheets
+from .rounds import (
+    CLOSING_NOTE, NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
+    refuse_if_published,
+)
+from .sheets import move_sheet
 
 
 def _inspector(username: str) -> User:
@@ -16,6 +27,8 @@ def _inspector(username: str) -> User:
 
 
 def create_team(round_: Round, name: str, leader_username: str, actor: User) -> Team:
+    """A new team with its leader as first member."""
+    refuse_if_published(round_, "工作组")
     name = (name or "").strip()[:100]
     if not name:
         raise Invalid("请填写工作组名称", {"name": "请填写名称"})
@@ -35,27 +48,61 @@ def create_team(round_: Round, name: str, leader_username: str, actor: User) -> 
 
 
 def add_member(team: Team, username: str, actor: User) -> None:
+    """Add an inspector; during inspection they get a draft sheet per unit of the team (their closed ones reopen)."""
+    refuse_if_published(team.round, "工作组")
     user = _inspector(username)
     if db.session.scalar(select(TeamMember).where(TeamMember.round_id == team.round_id, TeamMember.user_id == user.id)):
         raise Invalid(f"{user.display_name}已在本批次的工作组中", {"username": "已在工作组中"})
     db.session.add(TeamMember(round_id=team.round_id, team_id=team.id, user_id=user.id))
-    audit.record("team.add_member", user=actor, obj=team, round_id=team.round_id, new={"member": user.username})
+    reopened = _reopen_closed_sheets(team, user, actor)
+    audit.record("team.add_member", user=actor, obj=team, round_id=team.round_id,
+                 new={"member": user.username, **({"reopened": reopened} if reopened else {})})
     _after_change(team.round)
     db.session.commit()
 
 
-def remove_member(team: Team, user_id: int, actor: User) -> None:
+def _reopen_closed_sheets(team: Team, user: User, actor: User) -> list[int]:
+    """A member rejoining during inspection: their closed sheets of this team's units are drafts again."""
+    if team.round.status != "inspection":
+        return []  # once the round has left inspection, closed is where a member sheet ends
+    units = select(RoundUnit.unit_id).where(RoundUnit.round_id == team.round_id, RoundUnit.team_id == team.id)
+    sheets = db.session.scalars(select(Sheet).where(
+        Sheet.round_id == team.round_id, Sheet.kind == "inspector", Sheet.inspector_id == user.id,
+        Sheet.status == "closed", Sheet.unit_id.in_(units)).order_by(Sheet.id)).all()
+    for sheet in sheets:
+        move_sheet(sheet, "draft", actor, f"重新加入{team.name}，评分表恢复填报", commit=False)
+    return [s.id for s in sheets]
+
+
+def member_drafts(team: Team, user_id: int) -> list[Sheet]:
+    """The member's sheets in the team's round still in draft (closed if they leave)."""
+    return open_member_sheets(team.round_id, inspector_id=user_id)
+
+
+def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Collection[int] = False) -> None:
+    """Remove a member (not the leader). Their draft sheets are closed as 未提交; while they hold any, refused with
+    NeedsConfirmation listing them until `confirm` (True, or the ids the user saw)."""
+    refuse_if_published(team.round, "工作组")
     if team.leader_id == user_id:
         raise Conflict("不能移除组长；请先指定其他组长")
     member = db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id))
     if member is None:
         raise Invalid("该成员不在本组", {"member": "不在本组"})
+    drafts = member_drafts(team, user_id)
+    if not confirmed(drafts, confirm):
+        name = member.user.display_name
+        raise NeedsConfirmation(
+            f"{name}尚有{len(drafts)}份评分表未提交：{describe_sheets(drafts)}。移出后{CLOSING_NOTE}，确认后再移出",
+            drafts, f"{name}尚有以下{len(drafts)}份评分表未提交。移出{team.name}后{CLOSING_NOTE}。确认后再移出。")
+    closed = close_member_sheets(drafts, actor, f"{member.user.display_name}移出{team.name}")
     db.session.delete(member)
-    audit.record("team.remove_member", user=actor, obj=team, round_id=team.round_id, old={"member": user_id})
+    audit.record("team.remove_member", user=actor, obj=team, round_id=team.round_id,
+                 old={"member": user_id}, new={"closed": closed} if closed else None)
     db.session.commit()
 
 
 def set_leader(team: Team, username: str, actor: User) -> None:
+    """Make another member the leader (also after publication: an unlocked final sheet needs a leader)."""
     user = _inspector(username)
     if not db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)):
         raise Invalid("组长须为本组成员", {"username": "须为本组成员"})
@@ -68,6 +115,7 @@ def set_leader(team: Team, username: str, actor: User) -> None:
 
 def assign(round_: Round, assignments: dict[int, int | None], actor: User) -> None:
     """Unit id → team id (or None); each unit in scope belongs to at most one team by construction."""
+    refuse_if_published(round_, "工作组分配")
     teams = {t.id for t in db.session.scalars(select(Team).where(Team.round_id == round_.id))}
     scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id))}
     bad = [uid for uid, tid in assignments.items() if uid not in scope or (tid is not None and tid not in teams)]
