@@ -15,24 +15,14 @@ HOME_BY_ROLE = {
 }
 
 
-LEADER_RECHECK_SECONDS = 60
-
-
 def _leads_team(user) -> bool:
-    """Whether an inspector leads their team, asked at most once a minute per log-in: the answer rides in the signed
-    session cookie, so the scoring page and its autosaves stay at their few statements (a changed leader shows in
-    the header within a minute; what a leader may do is checked on every request, not here)."""
-    from time import time
+    """Whether an inspector leads their team: read with the session's user (services.accounts), so the header costs
+    no statement of its own; asked separately only for a user loaded another way."""
+    leads = getattr(user, "leads_team", None)
+    if leads is None:
+        from ..services.overview import is_team_leader
 
-    from ..services.overview import is_team_leader
-
-    key, now = (user.get_id() or "")[:12], int(time())
-    cached = session.get("leads")
-    if isinstance(cached, list) and len(cached) == 3 and cached[0] == key and 0 <= now - cached[2] < \
-            LEADER_RECHECK_SECONDS:
-        return bool(cached[1])
-    leads = is_team_leader(user)
-    session["leads"] = [key, leads, now]
+        return is_team_leader(user)
     return leads
 
 

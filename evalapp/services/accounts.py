@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -71,9 +72,15 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
 
 
 # Built once: this runs on every request, and building the statement cost as much as running it.
-_SESSION_USER = (select(UserSession, User).join(User, User.id == UserSession.user_id)
-                 .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None),
-                        User.active.is_(True), UserSession.created_at > bindparam("since")))
+@cache
+def _session_user_statement():
+    # The same row says whether the user leads a team (the header shows 工作组组长), so no page pays a query for it.
+    from .overview import leads_a_team
+
+    return (select(UserSession, User, leads_a_team(User.id).label("leads_team"))
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == bindparam("token_hash"), UserSession.ended_at.is_(None),
+                   User.active.is_(True), UserSession.created_at > bindparam("since")))
 
 
 def load_session_user(token: str) -> User | None:
@@ -81,12 +88,13 @@ def load_session_user(token: str) -> User | None:
     if not token:
         return None
     lifetime = timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    row = db.session.execute(_SESSION_USER, {"token_hash": _token_hash(token),
-                                             "since": utcnow() - lifetime}).first()
+    row = db.session.execute(_session_user_statement(), {"token_hash": _token_hash(token),
+                                                         "since": utcnow() - lifetime}).first()
     if row is None:
         return None
     user = row.User
     user.session_token = token
+    user.leads_team = bool(row.leads_team)
     return user
 
 
