@@ -2,6 +2,7 @@
 import os
 
 from flask import Flask, request, session
+from werkzeug.routing import IntegerConverter
 
 from .config import Defaults, database_url_from_env
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -11,9 +12,20 @@ class ConfigError(RuntimeError):
     """The app cannot start with this configuration."""
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id no database column can hold (≥ 2^31) is a 404, never an overflow (500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 (werkzeug's names)
+        super().__init__(map, fixed_digits, min, ID_MAX if max is None else max, signed)
+
+
+ID_MAX = 2**31 - 1
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/config.py, then EVALAPP_* / DATABASE_URL, then test_config."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its routes
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("EVALAPP")

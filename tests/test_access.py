@@ -82,7 +82,7 @@ MATRIX = [
     ("GET", "/account/password", "auth.change_password", expect(ALL)),
     ("POST", "/admin/units", "admin.create_unit", expect({"admin"}, 422)),
     ("POST", "/admin/users", "admin.create_user", expect({"admin"}, 422)),
-    ("POST", "/admin/rounds/{r}/advance", "admin.round_advance", expect({"admin"}, 302)),
+    ("POST", "/admin/rounds/{r}/advance", "admin.round_advance", expect({"admin"}, 409)),  # drafts: asks first
     ("GET", "/api/v1/rounds", "api.rounds", expect(ALL, api=True)),
     ("GET", "/api/v1/rounds/{r}/results", "api.results", expect(SEEING, api=True)),
     ("GET", "/api/v1/sheets/{insp}", "api.get_sheet",
@@ -101,7 +101,7 @@ MATRIX = [
     ("POST", "/inspection/sheets/{final}/reconcile/accept-all", "inspection.reconcile_accept_all",
      {**expect({"leader"}, 302, scoped_out={"inspector2"}), "inspector": 403}),
     ("POST", "/results/rounds/{r}/publish", "results.publish", expect({"district"}, 302)),
-    ("POST", "/results/sheets/{final}/unlock", "results.unlock", expect({"admin"}, 302)),
+    ("POST", "/results/sheets/{final}/unlock", "results.unlock", expect({"admin"}, 409)),  # not published
     ("POST", "/finance/rounds/{r}/rules/village", "finance.save_rule", expect({"finance", "admin"}, 422)),
     ("POST", "/selfassess/sheets/{self22}/summary", "selfassess.summary",
      {**expect({"village"}, 302, scoped_out={"outsider_village", "outsider_township"}), "township": 403}),

@@ -7,9 +7,11 @@ from sqlalchemy.orm import joinedload
 
 from ..domain.numbers import InvalidInput, parse_points
 from ..domain.scoring import basis_changes, members_disagree, proposed_final, validate_final
+from ..domain.workflow import MEMBER_SETTLED
 from ..extensions import db
 from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
 from ..models.base import utcnow
+from ..models.sheet import SHEET_STATUSES
 from . import audit
 from .errors import Invalid
 from .sheets import SheetView, find_indicator, refresh_sheet, sheet_view, store_score
@@ -18,7 +20,7 @@ from .sheets import SheetView, find_indicator, refresh_sheet, sheet_view, store_
 # Member sheets whose scores count towards the mean: submitted ones only. Drafts (and returned ones) are still
 # being written; closed ones (未提交) were left behind when the round moved on or the member left the team.
 COUNTED_STATUSES = ("submitted", "approved")
-PENDING_STATUSES = ("draft", "returned")
+PENDING_STATUSES = tuple(sorted(set(SHEET_STATUSES) - MEMBER_SETTLED - {"approved"}))  # draft, returned
 NOTE_MEAN = "采用成员平均分"
 
 

@@ -342,7 +342,7 @@ def _results_watch(sheet: Sheet):
 
 def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
     """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row."""
-    if not can_move_sheet(sheet.status, to_status):
+    if not can_move_sheet(sheet.status, to_status, sheet.kind):
         raise Conflict(f"评分表当前为“{SHEET_STATUS_LABELS[sheet.status]}”，不能改为"
                        f"“{SHEET_STATUS_LABELS[to_status]}”，请刷新页面")
     old = sheet.status
