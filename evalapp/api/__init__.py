@@ -41,3 +41,4 @@ def require_login():
 
 
 from . import routes  # noqa: E402,F401
+from . import summary  # noqa: E402,F401

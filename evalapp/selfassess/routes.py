@@ -1,5 +1,6 @@
 """Self-assessment: villages and townships fill their sheets; township leads review their villages'."""
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from markupsafe import Markup
 from flask_login import current_user
 
 from .. import access
@@ -8,9 +9,12 @@ from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import EvidenceFile, Sheet
 from ..services import documents, overview, selfassess, sheets as sheet_service
-from ..services.errors import ServiceError
+from ..services.errors import Conflict, ServiceError
 from ..services.storage import storage
 from . import bp
+
+# Ids beyond the INTEGER columns: no such row (PostgreSQL would refuse the look-up with an error, not none).
+ID = "int(max=2147483647)"
 
 
 @bp.get("/")
@@ -51,55 +55,121 @@ def _render(sheet: Sheet, status: int = 200, **extra):
         comment_url=url_for("selfassess.comment", sheet_id=sheet.id), **extra), status
 
 
-@bp.get("/sheets/<int:sheet_id>")
+# Fields of the page's 工作总结 and documents forms: where an error is shown and what the summary at the top calls it.
+FIELDS = {"summary": ("summary-text", "工作总结"), "document": ("document-input", "上传材料")}
+
+
+def _render_errors(sheet: Sheet, status: int, errors: dict[str, str], **extra):
+    """The page again with each message beside its field, a summary at the top linking to them, and the first field
+    in error focused (the page opens there); whatever was typed is passed back in `extra`."""
+    editable = access.can_edit_sheet(current_user, sheet)
+    if editable:
+        items = Markup("").join(Markup('<li><a class="alert-link" href="#{}">{}：{}</a></li>').format(
+            FIELDS[name][0], FIELDS[name][1], message) for name, message in errors.items())
+        flash(Markup('<div data-testid="error-summary">以下内容未能保存，请修改后重试：<ul class="mb-0">{}</ul></div>')
+              .format(items), "danger")
+    else:  # read-only meanwhile (submitted in another tab): no field to point at
+        for message in dict.fromkeys(errors.values()):
+            flash(message, "danger")
+    return _render(sheet, status, field_errors=errors, focus=FIELDS[next(iter(errors))][0] if editable else None,
+                   **extra)
+
+
+@bp.get(f"/sheets/<{ID}:sheet_id>")
 @role_required("village", "township", "district", "admin", "inspector", "finance")
 def sheet(sheet_id: int):
     return _render(_self_sheet(sheet_id))
 
 
-def _posted(sheet_id: int, *, owner: bool) -> Sheet:
+def _posted_for_review(sheet_id: int) -> Sheet:
     sheet = _self_sheet(sheet_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    allowed = access.can_edit_sheet(current_user, sheet) if owner else access.can_review_sheet(current_user, sheet)
-    if not allowed:
+    if not access.can_review_sheet(current_user, sheet):
         abort(403)
     return sheet
 
 
-@bp.post("/sheets/<int:sheet_id>/summary")
+def _form_version() -> int | None:
+    """The sheet version the page's 工作总结 was based on (the form's hidden field), if it sent a sensible one."""
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+def _save_posted_summary(sheet: Sheet) -> tuple[int, dict, dict] | None:
+    """Save the 工作总结 posted with a form (its own, or the upload's: they are one form on the page).
+
+    None when saved (or none posted); otherwise (status, {"summary": message}, what the page shows again).
+    """
+    text = request.form.get("summary")
+    if text is None:
+        return None
+    try:
+        selfassess.save_summary(sheet, text, current_user, version=_form_version())
+    except Conflict as exc:  # saved meanwhile from another tab: both shown, the next save takes the typed text
+        return exc.status, {"summary": exc.message}, {"typed_summary": text, "saved_summary": exc.current}
+    except ServiceError as exc:
+        return exc.status, {"summary": exc.fields.get("summary", exc.message)}, {"typed_summary": text}
+    return None
+
+
+@bp.post(f"/sheets/<{ID}:sheet_id>/summary")
 @role_required("village", "township")
 def summary(sheet_id: int):
-    sheet = _posted(sheet_id, owner=True)
-    text = request.form.get("summary", "")
-    try:
-        selfassess.save_summary(sheet, text, current_user)
-    except ServiceError as exc:
-        flash(exc.message, "danger")
-        return _render(sheet, exc.status, typed_summary=text, summary_error=exc.message)
+    sheet = _self_sheet(sheet_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    problem = _save_posted_summary(sheet) if "summary" in request.form else (
+        422, {"summary": "请填写工作总结"}, {"typed_summary": ""})
+    if problem is not None:
+        status, errors, extra = problem
+        return _render_errors(sheet, status, errors, **extra)
     flash("工作总结已保存", "success")
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="summary-section"))
 
 
-@bp.post("/sheets/<int:sheet_id>/documents")
+@bp.post(f"/sheets/<{ID}:sheet_id>/documents")
 @role_required("village", "township")
 def upload_document(sheet_id: int):
-    sheet = _posted(sheet_id, owner=True)
+    sheet = _self_sheet(sheet_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    # The summary typed on the page comes with the upload (one form), so the upload never loses it.
+    problem = _save_posted_summary(sheet)
+    statuses, errors, extra = ([problem[0]], problem[1], problem[2]) if problem is not None else ([], {}, {})
     upload = request.files.get("document")
     data = upload.read(documents.MAX_DOCUMENT_BYTES + 1) if upload is not None else b""
-    if not data and not (upload and upload.filename):
-        flash("请选择要上传的文件", "danger")
-        return _render(sheet, 422)
     try:
-        documents.add_document(sheet, data, upload.filename or "材料", current_user)
+        documents.add_document(sheet, data, upload.filename if upload is not None else "", current_user)
     except ServiceError as exc:
-        flash(exc.message, "danger")
-        return _render(sheet, exc.status)
-    flash("材料已上传", "success")
+        errors["document"] = exc.fields.get("document", exc.message)
+        statuses.append(exc.status)
+    else:
+        flash("材料已上传", "success")
+    if errors:
+        return _render_errors(sheet, min(statuses), errors, **extra)  # 403 before 409 before 422
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="documents"))
 
 
-@bp.get("/documents/<int:doc_id>")
+@bp.post(f"/documents/<{ID}:doc_id>/delete")
+@role_required("village", "township")
+def delete_document(doc_id: int):
+    doc = db.session.get(EvidenceFile, doc_id)
+    if doc is None or doc.kind != "document" or doc.deleted_at is not None:
+        abort(404)
+    sheet = _self_sheet(doc.sheet_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        documents.remove_document(doc, current_user)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _render(sheet, exc.status)
+    flash(f"材料“{doc.original_name}”已删除", "success")
+    return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="documents"))
+
+
+@bp.get(f"/documents/<{ID}:doc_id>")
 @role_required("village", "township", "district", "admin", "inspector", "finance")
 def document(doc_id: int):
     doc = db.session.get(EvidenceFile, doc_id)
@@ -110,7 +180,7 @@ def document(doc_id: int):
                      download_name=doc.original_name, max_age=0)
 
 
-@bp.post("/sheets/<int:sheet_id>/submit")
+@bp.post(f"/sheets/<{ID}:sheet_id>/submit")
 @role_required("village", "township")
 def submit(sheet_id: int):
     sheet = _self_sheet(sheet_id)
@@ -129,10 +199,10 @@ def submit(sheet_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
 
 
-@bp.post("/sheets/<int:sheet_id>/comment")
+@bp.post(f"/sheets/<{ID}:sheet_id>/comment")
 @role_required("township", "district")
 def comment(sheet_id: int):
-    sheet = _posted(sheet_id, owner=False)
+    sheet = _posted_for_review(sheet_id)
     code = request.form.get("code") or None
     try:
         selfassess.add_comment(sheet, code, request.form.get("comment", ""), current_user)
@@ -143,7 +213,7 @@ def comment(sheet_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor=f"ind-{code}" if code else ""))
 
 
-@bp.post("/sheets/<int:sheet_id>/review")
+@bp.post(f"/sheets/<{ID}:sheet_id>/review")
 @role_required("township", "district")
 def review(sheet_id: int):
     sheet = _self_sheet(sheet_id)

@@ -3,10 +3,14 @@ import hashlib
 import io
 import zipfile
 
+from sqlalchemy import select, update
+
+from .. import access
 from ..extensions import db
 from ..models import EvidenceFile, Sheet, User
+from ..models.base import utcnow
 from . import audit
-from .errors import Invalid
+from .errors import Invalid, NotAllowed, NotFound
 from .evidence import _clean_name
 from .storage import storage
 
@@ -49,9 +53,13 @@ def sniff(data: bytes) -> str:
 
 
 def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> EvidenceFile:
-    """Store a document for a self-assessment sheet."""
+    """Store a document for a self-assessment sheet (the unit's own user, while the sheet is editable)."""
+    if not access.can_edit_sheet(user, sheet):
+        if sheet.status in ("submitted", "approved"):
+            raise NotAllowed(f"自评表{sheet.status_label}，不能再上传材料")
+        raise NotAllowed("您不能为此自评表上传材料")
     if not data:
-        _refuse("文件为空")
+        _refuse("请选择要上传的文件" if not original_name else "文件为空")
     if len(data) > MAX_DOCUMENT_BYTES:
         _refuse("文件不能超过20MB")
     kind = sniff(data)
@@ -61,7 +69,7 @@ def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> E
     store.save(key, data)
     try:
         doc = EvidenceFile(sheet_id=sheet.id, indicator_id=None, kind="document", storage_key=key,
-                           original_name=_clean_name(original_name), sha256=hashlib.sha256(data).hexdigest(),
+                           original_name=_clean_name(original_name or "材料"), sha256=hashlib.sha256(data).hexdigest(),
                            content_type=content_type, size=len(data), uploaded_by_id=user.id)
         db.session.add(doc)
         db.session.flush()
@@ -73,3 +81,34 @@ def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> E
         store.delete(key)
         raise
     return doc
+
+
+def remove_document(doc: EvidenceFile, user: User) -> None:
+    """Withdraw a document of a self sheet while the sheet is still the unit's to edit (not once submitted).
+
+    Kept in storage and in the audit log, no longer listed or downloadable (as for photos: services.evidence).
+    """
+    if doc.kind != "document" or doc.deleted_at is not None:
+        raise NotFound("材料不存在或已删除")
+    sheet = doc.sheet
+    if not access.can_edit_sheet(user, sheet):
+        if sheet.status in ("submitted", "approved"):
+            raise NotAllowed(f"自评表{sheet.status_label}，材料不能再删除")
+        raise NotAllowed("您不能删除此材料")
+    # Conditional, so that a double click (or two tabs) withdraws it once and writes one audit row.
+    result = db.session.execute(
+        update(EvidenceFile).where(
+            EvidenceFile.id == doc.id, EvidenceFile.deleted_at.is_(None),
+            EvidenceFile.sheet_id.in_(select(Sheet.id).where(Sheet.id == sheet.id,
+                                                             Sheet.status.in_(("draft", "returned")))))
+        .values(deleted_at=utcnow()).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # withdrawn or submitted meanwhile
+        db.session.rollback()
+        db.session.refresh(sheet)
+        if sheet.status not in ("draft", "returned"):
+            raise NotAllowed(f"自评表{sheet.status_label}，材料不能再删除")
+        raise NotFound("材料不存在或已删除")
+    audit.record("document.remove", user=user, obj=doc, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                 old={"name": doc.original_name, "sha256": doc.sha256})
+    db.session.commit()
+    db.session.expire(doc)

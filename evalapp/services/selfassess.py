@@ -1,31 +1,100 @@
 """Self-assessment: the 工作总结, reviewers' comments per indicator, history, and the township lead's queue."""
+import hashlib
+import unicodedata
 from dataclasses import dataclass
-from sqlalchemy import select
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import EvidenceFile, Indicator, OrgUnit, ReviewComment, Sheet, SheetTransition, User
 from ..models.base import utcnow
+from .. import access
 from . import audit
-from .errors import Invalid
+from .errors import Conflict, Invalid, NotAllowed, NotFound
+from .versions import results_untouched
 
 MAX_SUMMARY = 10_000
 MAX_COMMENT = 2_000
 
 
-def save_summary(sheet: Sheet, text: str, user: User) -> None:
-    """Save the 工作总结 (up to 10,000 characters)."""
-    text = (text or "").replace("\r\n", "\n")
+def clean_summary(text) -> str:
+    """The 工作总结 as it will be stored: line breaks made \\n; Invalid (by field) when too long or when it holds
+    control characters other than line breaks and tabs (a pasted NUL or escape code, a lone surrogate from JSON)."""
+    if not isinstance(text, str):
+        raise Invalid("工作总结应为文字", {"summary": "应为文字"})
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_SUMMARY:
-        raise Invalid(f"工作总结不能超过{MAX_SUMMARY}字（现有{len(text)}字）", {"summary": "字数超出"})
-    if "\x00" in text:
-        raise Invalid("工作总结含有无效字符", {"summary": "含有无效字符"})
-    old = sheet.summary
-    sheet.summary = text
-    sheet.updated_at = utcnow()
-    audit.record("sheet.summary", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 old={"length": len(old)}, new={"length": len(text)})
+        message = f"工作总结不能超过{MAX_SUMMARY}字（现有{len(text)}字）"
+        raise Invalid(message, {"summary": message})
+    for position, char in enumerate(text, 1):
+        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
+            message = f"工作总结第{position}个字符是无法保存的控制字符，请删除后再保存"
+            raise Invalid(message, {"summary": message})
+    return text
+
+
+def summary_read_only_reason(sheet: Sheet) -> str:
+    """Why this user may not change the sheet's 工作总结 (for the message)."""
+    if sheet.status in ("submitted", "approved"):
+        return f"自评表{sheet.status_label}，工作总结不能再修改"
+    if sheet.round.status != "self_assessment":
+        return "自评阶段已结束，工作总结不能再修改"
+    return "您不能修改此工作总结"
+
+
+def require_summary_editable(sheet: Sheet, user: User) -> None:
+    """NotAllowed (with the reason) unless this user may change this self sheet's 工作总结 now."""
+    if sheet.kind != "self":
+        raise NotFound("自评表不存在")
+    if not access.can_edit_sheet(user, sheet):
+        raise NotAllowed(summary_read_only_reason(sheet))
+
+
+def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> int:
+    """Save the 工作总结 of a self sheet and return the sheet's new version.
+
+    The one rule for the page's form and the API: only the unit's own user while the sheet is editable
+    (access.can_edit_sheet), at most 10,000 characters, no control characters but line breaks and tabs, an audit
+    row. `version` (the sheet's version the text was based on; None: the version just read) guards against
+    overwriting a save from another tab: a stale one is a Conflict carrying the saved text. Saving the text that is
+    already stored changes nothing and is acknowledged whatever its version.
+    """
+    require_summary_editable(sheet, user)
+    text = clean_summary(text)
+    old, current = sheet.summary or "", sheet.version
+    if text == old:
+        return current
+    if version is not None and version != current:
+        raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
+    # Round results read neither the summary nor the sheet's version: the results' change counter stays.
+    with results_untouched():
+        result = db.session.execute(
+            update(Sheet).where(Sheet.id == sheet.id, Sheet.version == current,
+                                Sheet.status.in_(("draft", "returned")))
+            .values(summary=text, version=Sheet.version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # moved on between the read and the write
+            db.session.rollback()
+            db.session.refresh(sheet)
+            if not access.can_edit_sheet(user, sheet):
+                raise NotAllowed(summary_read_only_reason(sheet))
+            raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
+        audit.record("sheet.summary", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                     old={"length": len(old), "version": current, "sha256": _digest(old)},
+                     new={"length": len(text), "version": current + 1, "sha256": _digest(text)})
     db.session.commit()
+    db.session.expire(sheet)
+    return current + 1
+
+
+def summary_state(sheet: Sheet) -> dict:
+    """The saved 工作总结 and the version to base the next save on."""
+    return {"summary": sheet.summary or "", "version": sheet.version}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def add_comment(sheet: Sheet, indicator_code: str | None, text: str, user: User) -> ReviewComment:
