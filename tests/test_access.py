@@ -103,6 +103,11 @@ MATRIX = [
     ("POST", "/results/rounds/{r}/publish", "results.publish", expect({"district"}, 302)),
     ("POST", "/results/sheets/{final}/unlock", "results.unlock", expect({"admin"}, 409)),  # not published
     ("POST", "/finance/rounds/{r}/rules/village", "finance.save_rule", expect({"finance", "admin"}, 422)),
+    ("GET", "/api/v1/sheets/{self22}/summary", "api.get_summary",
+     expect(SEEING | {"village", "township"}, api=True, scoped_out=ALL - SEEING - {"village", "township"})),
+    ("PUT", "/api/v1/sheets/{self22}/summary", "api.put_summary",
+     {**expect({"village"}, 422, api=True, scoped_out=ALL - SEEING - {"village", "township"}), "township": 403,
+      **{p: 403 for p in SEEING}}),
     ("POST", "/selfassess/sheets/{self22}/summary", "selfassess.summary",
      {**expect({"village"}, 302, scoped_out={"outsider_village", "outsider_township"}), "township": 403}),
     ("POST", "/selfassess/sheets/{self22}/comment", "selfassess.comment",
@@ -141,6 +146,7 @@ def test_every_route_is_in_the_matrix(app):
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     # covered elsewhere with their own scope tests (uploads, downloads, transitions, print/compare pages)
     elsewhere = {
+        "selfassess.delete_document",  # tests/test_documents.py
         "main.set_language", "main.evidence_file", "auth.logout", "inspection.submit", "inspection.reconcile_score",
         "inspection.reconcile_bonus_veto", "inspection.reconcile_submit", "inspection.review",
         "selfassess.upload_document", "selfassess.document", "selfassess.submit", "selfassess.review",

@@ -72,7 +72,10 @@ def spec() -> dict:
                     "code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"},
                     "township_code": {"type": "string", "nullable": True},
                     "self_total": {"nullable": True, **DEC}, "final_total": {"nullable": True, **DEC},
-                    "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]}}},
+                    "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]},
+                    "rank": {"type": "integer", "nullable": True,
+                             "description": "within the unit's level; null for a vetoed or incomplete unit"},
+                    "points_missing": {"nullable": True, **DEC}, "veto": {"type": "boolean"}}},
             },
         },
         "security": [{"bearer": []}, {"session": []}],
@@ -111,6 +114,24 @@ def spec() -> dict:
                     "type": "object", "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
                 "responses": {"201": _resp("stored"), "413": _resp("too large", ERR),
                               "422": _resp("not an accepted image", ERR), **STANDARD_ERRORS}}},
+            "/sheets/{sheet_id}/summary": {
+                "get": {"summary": "A self-assessment's 工作总结 and the version to base the next save on",
+                        "parameters": [sid],
+                        "responses": {"200": _resp("summary", {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "summary": {"type": "string"}, "version": {"type": "integer"},
+                            "editable": {"type": "boolean"}}}), **STANDARD_ERRORS}},
+                "put": {"summary": "Save the 工作总结 (autosave); 409 on a stale version, 403 once submitted",
+                        "parameters": [sid],
+                        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["summary", "version"], "properties": {
+                                "summary": {"type": "string", "maxLength": 10000,
+                                            "description": "no control characters except line breaks and tabs"},
+                                "version": {"type": "integer", "minimum": 0}}}}}},
+                        "responses": {"200": _resp("saved", {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "version": {"type": "integer"},
+                            "length": {"type": "integer"}}}),
+                            "409": _resp("saved meanwhile elsewhere; `current` holds {summary, version}", ERR),
+                            "422": _resp("invalid input, by field", ERR), **STANDARD_ERRORS}}},
             "/sheets/{sheet_id}/submit": {"post": {
                 "summary": "Submit a sheet", "parameters": [sid],
                 "responses": {"200": _resp("submitted"), "409": _resp("status changed meanwhile", ERR),
