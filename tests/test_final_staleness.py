@@ -127,3 +127,49 @@ def test_a_reconcile_error_opens_at_the_field_with_a_summary_at_the_top(team):
     assert veto.status_code == 422 and 'href="#bonus-veto"' in html
     box = html[html.index('name="veto_text_V1"'):]
     assert "autofocus" in box[:box.index(">")]
+
+
+def test_a_member_joining_after_the_final_was_submitted_gets_no_sheet_behind_it(team, app):
+    from evalapp.models import Team, User
+    from evalapp.services import teams
+    from tests.conftest import make_user
+
+    final, leader = team["final"], team["leader"]
+    assert team["inspector"].post(f"/api/v1/sheets/{team['theirs'].id}/submit").status_code == 200
+    leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
+    assert leader.post(f"/api/v1/sheets/{final.id}/submit").status_code == 200
+    make_user("latecomer", "inspector")
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    squad = db.session.scalar(select(Team).where(Team.round_id == final.round_id, Team.name == "第一工作组"))
+    teams.add_member(squad, "latecomer", admin)
+    late = db.session.scalars(select(Sheet).join(User, User.id == Sheet.inspector_id).where(
+        User.username == "latecomer", Sheet.round_id == final.round_id)).all()
+    assert late and final.unit_id not in {s.unit_id for s in late}  # the other units of the team: yes
+
+
+def test_the_district_cannot_approve_a_final_sheet_whose_members_changed_and_sees_why(team, login_as):
+    final, leader = team["final"], team["leader"]
+    assert team["inspector"].post(f"/api/v1/sheets/{team['theirs'].id}/submit").status_code == 200
+    leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
+    assert leader.post(f"/api/v1/sheets/{final.id}/submit").status_code == 200
+    # A member score moved after the decision (as an unlock-and-reopen path could do): written directly here.
+    score = db.session.scalar(select(Score).join(Score.indicator).where(
+        Score.sheet_id == team["theirs"].id, Score.indicator.has(code="A1")))
+    score.points = Decimal("0.00")
+    db.session.commit()
+    district = login_as("district")
+    page = district.get(f"/inspection/sheets/{final.id}").get_data(as_text=True)
+    assert 'data-testid="review-problems"' in page and "A1" in page[page.index('data-testid="review-problems"'):][:600]
+    refused = district.post(f"/api/v1/sheets/{final.id}/approve")
+    assert refused.status_code == 409 and "成员评分已变化" in refused.get_json()["error"]
+    assert db.session.get(Sheet, final.id).status == "submitted"
+    assert district.post(f"/api/v1/sheets/{final.id}/return", json={"comment": "请重新定分"}).status_code == 200
+
+
+def test_clearing_a_final_value_leaves_nothing_of_the_decision(team):
+    final, leader = team["final"], team["leader"]
+    leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
+    a3 = final_score(final, "A3")
+    assert put(leader, final.id, "A3", clear=True, version=a3.version).status_code == 200
+    a3 = final_score(final, "A3")
+    assert a3.points is None and a3.basis is None and a3.note == ""

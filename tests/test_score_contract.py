@@ -119,3 +119,32 @@ def test_the_scoring_page_shows_a_note_only_indicator_as_unscored(inspector, own
     assert "is-unscored" in card[:card.index(">")] and 'data-scored="0"' in card
     assert "只有备注" in card and 'data-version="1"' in card
     assert html.count('data-jump="A3" hidden') == 0  # still listed among the 未评指标
+
+
+def test_a_direct_score_with_any_deductions_entry_is_refused(inspector, own_sheet):
+    for deductions in ([{"code": "A3-1", "count": 0}], [{"code": "NOPE", "count": 0}]):
+        response = put(inspector, own_sheet, "A3", score="8", deductions=deductions, version=0)
+        assert response.status_code == 422 and "score" in response.get_json()["fields"]
+    assert db.session.scalar(select(Score).where(Score.sheet_id == own_sheet.id)) is None
+
+
+def test_an_emptied_direct_score_is_refused_with_a_message_not_taken_as_anything(inspector, own_sheet):
+    response = put(inspector, own_sheet, "A3", score="", version=0)
+    assert response.status_code == 422 and "清除评分" in response.get_json()["fields"]["score"]
+
+
+def test_a_version_beyond_the_column_is_a_field_error(inspector, own_sheet):
+    response = put(inspector, own_sheet, "A3", deductions=[], version=2**70)
+    assert response.status_code == 422 and "version" in response.get_json()["fields"]
+
+
+def test_a_save_that_changes_nothing_writes_nothing(inspector, own_sheet):
+    from evalapp.models import AuditEvent
+    from sqlalchemy import func
+
+    first = put(inspector, own_sheet, "A3", deductions=[{"code": "A3-1", "count": 1}], note="抽查", version=0)
+    audits = db.session.scalar(select(func.count(AuditEvent.id)))
+    for body in ({}, {"note": "抽查"}, {"deductions": [{"code": "A3-1", "count": 1}], "note": "抽查"}):
+        again = put(inspector, own_sheet, "A3", **body, version=first.get_json()["version"])
+        assert again.status_code == 200 and again.get_json()["version"] == 1
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == audits

@@ -9,6 +9,7 @@ from ..domain.scoring import ZERO, EntryMode, ScoreEntry
 from ..services.errors import Invalid
 
 MAX_BODY = 1024 * 1024
+MAX_VERSION = 2**31 - 1  # a version column holds no more
 
 
 def _no_constants(name):
@@ -87,7 +88,7 @@ def score_entry(data: dict) -> tuple[ScoreEntry, int]:
     """
     errors: dict[str, str] = {}
     version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
         errors["version"] = "缺少有效的版本号"
     reason = _text(data, "reason", errors)
     note = _text(data, "note", errors) if "note" in data else None  # absent: the note stays as it is
@@ -95,7 +96,11 @@ def score_entry(data: dict) -> tuple[ScoreEntry, int]:
     if not isinstance(clear, bool):
         errors["clear"] = "应为 true 或 false"
         clear = False
-    direct = _points(data["score"], "score", errors) if data.get("score") is not None else None
+    if data.get("score") == "":
+        errors["score"] = "请填写得分（如需清除评分，请点“清除评分”）"
+        direct = None
+    else:
+        direct = _points(data["score"], "score", errors) if data.get("score") is not None else None
     deductions = _deductions(data["deductions"], errors) if data.get("deductions") is not None else {}
     free = ZERO
     if data.get("free_deduction") not in (None, ""):

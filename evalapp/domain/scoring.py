@@ -90,7 +90,7 @@ def validate_entry(spec: IndicatorSpec, entry: ScoreEntry) -> dict[str, str]:
     if entry.mode is EntryMode.DIRECT:
         if entry.direct is None:
             errors["score"] = "请填写得分"
-        elif any(entry.deductions.values()) or entry.free_deduction:
+        elif entry.deductions or entry.free_deduction:
             errors["score"] = "直接打分时不能同时选择扣分项"
         elif entry.direct < 0 or entry.direct > spec.max_points:
             errors["score"] = f"得分须在0到{spec.max_points}之间"

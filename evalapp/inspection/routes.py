@@ -111,6 +111,8 @@ def reconcile_score(sheet_id: int):
     typed = {"code": code, "score": request.form.get("score", "")[:32], "reason": request.form.get("reason", "")}
     try:
         version = int(request.form.get("version", "0"))
+        if not 0 <= version < 2**31:
+            raise ValueError(version)
         set_final_score(sheet, code, typed["score"].strip(), typed["reason"], current_user, version)
     except ValueError:
         return _render_reconcile(sheet, {code: {"score": "版本号无效，请刷新页面"}}, typed, 422)

@@ -10,7 +10,7 @@ from ..domain.scoring import Result, capped_total, evaluate, members_disagree, p
 from ..extensions import db
 from ..models import BonusItem, EvidenceFile, Score, Sheet, SheetBonus, SheetVeto, VetoItem
 from .catalogues import cached_tree, indicators_of
-from .reconcile import COUNTED_STATUSES, NOTE_MEAN
+from .reconcile import COUNTED_STATUSES, NOTE_MEAN, submit_problems
 from .sheets import catalogue_for_sheet
 
 
@@ -86,6 +86,8 @@ class FinalReview:
     result: Result           # as it will be published once approved
     missing: Decimal | None  # points to the line; None when vetoed (一票否决) or unscored
     indicators: list[IndicatorReview] = field(default_factory=list)
+    # Why the sheet cannot be approved as it stands (members still drafting, 成员评分已变化): reconcile's rule.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def vetoed(self) -> bool:
@@ -164,4 +166,4 @@ def final_review(sheet: Sheet) -> FinalReview:
     result = evaluate(total, sheet.round.threshold, veto=bool(vetoes), complete=scored == len(indicators))
     missing = points_missing(total, sheet.round.threshold) if result in (Result.PASS, Result.FAIL) else None
     return FinalReview(sheet, NOTE_MEAN, members, vetoes, bonuses, q2(bonus_sum), cap, q2(counted), q2(score_sum), total,
-                       result, missing, rows)
+                       result, missing, rows, submit_problems(sheet))

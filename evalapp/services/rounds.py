@@ -121,16 +121,26 @@ def inspection_problems(round_: Round) -> list[str]:
     return problems
 
 
+def decided_units(round_id: int):
+    """The units of a round whose final sheet is submitted or approved (decided by the leader)."""
+    return set(db.session.scalars(select(Sheet.unit_id).where(
+        Sheet.round_id == round_id, Sheet.kind == "final", Sheet.status.in_(("submitted", "approved")))))
+
+
 def create_inspection_sheets(round_: Round) -> int:
-    """An inspector sheet per team member per assigned unit, and a final sheet per unit; returns how many."""
+    """An inspector sheet per team member per assigned unit, and a final sheet per unit; returns how many.
+
+    A member who joins after a unit's final sheet was decided (submitted or approved) gets no sheet for it: their
+    scores could only reach that unit by the final sheet going back to the leader (an unlock), not behind it."""
     existing = _existing_keys(round_.id)
+    decided = decided_units(round_.id)
     new = []
     teams = db.session.scalars(select(Team).where(Team.round_id == round_.id).options(
         selectinload(Team.members), selectinload(Team.units)))
     for team in teams:
         for ru in team.units:
             for member in team.members:
-                if (ru.unit_id, "inspector", member.user_id) not in existing:
+                if (ru.unit_id, "inspector", member.user_id) not in existing and ru.unit_id not in decided:
                     new.append(dict(round_id=round_.id, unit_id=ru.unit_id, kind="inspector",
                                     slot=member.user_id, inspector_id=member.user_id))
             if (ru.unit_id, "final", 0) not in existing:

@@ -236,8 +236,9 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
     if entry.mode is EntryMode.NOTE:
         return store_score(sheet, indicator, user, expected_version, deductions=None, **note)
     if entry.mode is EntryMode.CLEAR:
+        decision = {"note": "", "basis": None} if sheet.kind == "final" else note  # the decision's label goes too
         return store_score(sheet, indicator, user, expected_version, deductions={}, points=None, direct_score=None,
-                           free_deduction=ZERO, reason="", **note)
+                           free_deduction=ZERO, reason="", **decision)
     rules = {r.code: r.id for r in indicator.rules}
     return store_score(sheet, indicator, user, expected_version, points=points, direct_score=entry.direct,
                        free_deduction=entry.free_deduction, reason=entry.reason.strip(), **note,
@@ -275,7 +276,9 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
                                   {"sheet_id": sheet.id, "ind_id": indicator.id}).unique().one_or_none()
     if existing is None and values.get("points") is None and not values.get("note"):
         return None  # nothing to store on an unscored indicator (an empty note, a clearing)
-    if existing is not None and existing.version != expected_version and _unchanged(existing, deductions, values):
+    if existing is not None and _unchanged(existing, deductions, values):
+        # Nothing would change: no write, no new version, no audit row (a retry whose first answer was lost, or a
+        # page saving what it shows).
         db.session.rollback()
         return existing
     rules = {r.id: r for r in indicator.rules}
@@ -479,7 +482,14 @@ def today_local() -> date:
 
 
 def approve_sheet(sheet: Sheet, user: User) -> None:
-    """Approve a submitted sheet."""
+    """Approve a submitted sheet; a final sheet only while it still stands as submitted (no member drafting since,
+    no 成员评分已变化 — the reviewer returns it to the leader instead)."""
+    if sheet.kind == "final":
+        from .reconcile import submit_problems
+
+        problems = submit_problems(sheet)
+        if problems:
+            raise Conflict("不能审核通过，请退回组长重新定分：" + "；".join(problems))
     move_sheet(sheet, "approved", user)
 
 

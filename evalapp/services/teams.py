@@ -66,9 +66,11 @@ def _reopen_closed_sheets(team: Team, user: User, actor: User) -> list[int]:
     if team.round.status != "inspection":
         return []  # once the round has left inspection, closed is where a member sheet ends
     units = select(RoundUnit.unit_id).where(RoundUnit.round_id == team.round_id, RoundUnit.team_id == team.id)
+    decided = select(Sheet.unit_id).where(  # a decided final sheet is not reopened behind the leader's back
+        Sheet.round_id == team.round_id, Sheet.kind == "final", Sheet.status.in_(("submitted", "approved")))
     sheets = db.session.scalars(select(Sheet).where(
         Sheet.round_id == team.round_id, Sheet.kind == "inspector", Sheet.inspector_id == user.id,
-        Sheet.status == "closed", Sheet.unit_id.in_(units)).order_by(Sheet.id)).all()
+        Sheet.status == "closed", Sheet.unit_id.in_(units), Sheet.unit_id.notin_(decided)).order_by(Sheet.id)).all()
     for sheet in sheets:
         move_sheet(sheet, "draft", actor, f"重新加入{team.name}，评分表恢复填报", commit=False)
     return [s.id for s in sheets]

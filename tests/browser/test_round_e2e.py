@@ -353,6 +353,12 @@ def _walk(world, live_server, actor, tmp_path):
     page.wait_for_load_state("domcontentloaded")
     assert "与成员平均分不同时须填写调整理由" in page.inner_text("#row-B1")
     assert page.input_value("#row-B1 input[name=score]") == "3"
+    # The page opens at the field in error (focused, on screen), with a summary at the top linking to it.
+    assert page.evaluate("() => document.activeElement.name + '@' + document.activeElement.closest('tr').id") \
+        == "reason@row-B1"
+    assert page.evaluate("""() => { const r = document.activeElement.getBoundingClientRect();
+                                    return r.top >= 0 && r.bottom <= window.innerHeight; }""")
+    assert page.get_attribute("[data-testid=error-summary] a", "href") == "#row-B1"
     page.fill("#row-B1 input[name=reason]", "复核：服务点已设立，标识不全")
     page.click("#row-B1 button[type=submit]")
     page.wait_for_load_state("domcontentloaded")

@@ -186,6 +186,8 @@
         self.scored = r.data.score !== null;
         self.serverScore = self.scored ? toCents(r.data.score) : null;
         self.serverMode = !self.scored ? "" : (r.data.direct_score !== null ? "direct" : "deductions");
+        if (self.serverMode === "direct") { self.beforeDirect = null; }  // saved: emptying it now is asked about
+        if (self.serverMode === "deductions") { self.touchedRules = true; }
         if (self.mode === "clear") { self.mode = ""; self.resetDeductions(); self.field("score").value = "";
                                      self.field("free_deduction").value = ""; self.field("reason").value = ""; }
         self.el.dataset.scored = self.scored ? "1" : "0";
@@ -202,11 +204,13 @@
                       "success");
         setServerTotals(r.data);
       } else if (r.resp.status === 409 && r.data.current) {
+        self.failed = false;  // the inspector decides; nothing to retry
         self.showConflict(body, r.data.current);
         self.setState("保存冲突", "warning");
       } else if (r.resp.status === 400 && r.data.code === "csrf" && !retriedCsrf) {
         return renewCsrf().then(function () { return self.save(true); });
       } else if (r.resp.status === 422) {
+        self.failed = false;
         self.showErrors(r.data.fields);
         self.setState("保存失败：" + (r.data.error || "输入有误"), "danger");
       } else if (r.resp.status === 401) {
@@ -216,6 +220,7 @@
         self.failed = true;
         self.setState("保存失败：服务器暂时不可用，稍后自动重试（已填内容保留在本机）", "danger");
       } else {
+        self.failed = false;  // refused (403, 404, 409 without a value): retrying would not help
         self.setState("保存失败：" + (r.data.error || ("错误 " + r.resp.status)), "danger");
       }
       updateWaiting();
@@ -256,6 +261,8 @@
                  free_deduction: current.free_deduction, reason: current.reason, note: current.note });
     this.version = current.version;
     this.forget();
+    this.failed = false;
+    updateWaiting();
     this.scored = current.score !== null;
     this.serverScore = this.scored ? toCents(current.score) : null;
     this.serverMode = !this.scored ? "" : (current.direct_score !== null ? "direct" : "deductions");
@@ -298,7 +305,11 @@
     this.field("free_deduction").addEventListener("input", function () {
       var cents = toCents(self.field("free_deduction").value);
       // A free deduction of 0 is not by itself a score; any other value (or text to check) is a deduction.
-      if (self.field("free_deduction").value.trim() !== "" && cents !== 0) { self.byDeductions(); }
+      if (self.field("free_deduction").value.trim() !== "" && cents !== 0) {
+        self.byDeductions(false);
+      } else if (!self.touchedRules && self.mode === "deductions" && self.serverMode !== "deductions") {
+        self.mode = "";  // back to 0 with no rule or 无扣分 chosen: not a score after all
+      }
       self.changed();
     });
     this.field("score").addEventListener("input", function () {
@@ -310,9 +321,13 @@
         self.mode = "direct";
         self.resetDeductions();
         self.field("free_deduction").value = "";
+      } else if (self.mode === "direct" && self.serverMode === "direct" && !self.beforeDirect) {
+        // A saved direct score emptied: sent as it is, so the server says 请填写得分 beside the field (清除评分
+        // unscored an indicator; nothing changes silently).
       } else if (self.mode === "direct") {
-        // Emptying the direct score puts back what was there before it was typed: untouched stays untouched.
+        // Emptying a direct score typed here puts back what was there before it: untouched stays untouched.
         var before = self.beforeDirect || { mode: "", deductions: [], free: "" };
+        self.beforeDirect = null;
         self.mode = before.mode === "direct" ? "" : before.mode;
         self.apply({ deductions: before.deductions, direct: null, free_deduction: before.free,
                      reason: self.field("reason").value, note: self.field("note").value });
@@ -345,7 +360,8 @@
   };
 
   /* Scored by the deduction rules from now on (a stepper, a void switch, 无扣分 or a free deduction). */
-  Card.prototype.byDeductions = function () {
+  Card.prototype.byDeductions = function (byRule) {
+    if (byRule !== false) { this.touchedRules = true; }
     this.mode = "deductions";
     this.field("score").value = "";
   };
@@ -511,6 +527,9 @@
                    note: pending.entry.note });
       card.mode = pending.mode !== undefined ? pending.mode
         : (pending.entry.score !== undefined ? "direct" : (pending.entry.deductions ? "deductions" : ""));
+      // The version the entry was typed against: if the indicator changed since (another device, another user),
+      // the save meets a conflict and the inspector chooses, instead of the old entry overwriting the new.
+      if (typeof pending.version === "number") { card.version = pending.version; }
       card.dirty = true;
       card.refresh();
       card.save();
