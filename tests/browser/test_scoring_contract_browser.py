@@ -110,3 +110,39 @@ def test_submit_asks_first_with_the_total_and_a_dismissal_changes_nothing(live_s
     assert questions and "确认提交陆城村的评分表" in questions[0] and "已评 0/20 项" in questions[0]
     assert page.url.endswith(f"/inspection/sheets/{sheet.id}")
     assert db.session.get(Sheet, sheet.id).status == "draft"
+
+
+def test_a_free_deduction_typed_then_put_back_to_zero_is_not_a_score(live_server, page):
+    page.console.allowed_statuses.add(422)
+    sheet = sheet_of("inspector", "陆城村")
+    open_sheet(page, live_server)
+    page.fill("#free-A3", "2")
+    wait_state(page, "A3", "保存失败")  # a free deduction needs a reason
+    page.fill("#free-A3", "0")
+    wait_state(page, "A3", "已保存（未评分）")
+    score = stored(sheet, "A3")
+    assert score is None or score.points is None
+    assert page.inner_text("[data-role=scored]") == "0"
+
+
+def test_an_entry_kept_on_the_device_meets_a_conflict_if_the_indicator_changed_since(live_server, page, login_as):
+    page.console.allowed_statuses.add(409)
+    sheet = sheet_of("inspector", "陆城村")
+    open_sheet(page, live_server)
+    page.route("**/api/v1/sheets/*/scores/*", lambda route: route.abort())  # the network drops the save
+    page.fill("#note-A3", "平板上的旧备注")
+    wait_state(page, "A3", "保存失败")
+    # Meanwhile the indicator is scored from another device.
+    other = login_as("inspector")
+    assert other.put(f"/api/v1/sheets/{sheet.id}/scores/A3", json={
+        "deductions": [{"code": "A3-1", "count": 2}], "note": "另一台设备的备注", "version": 0}).status_code == 200
+    page.unroute("**/api/v1/sheets/*/scores/*")
+    page.reload()
+    page.wait_for_selector("#ind-A3 [data-role=conflict]:not([hidden])")
+    assert page.inner_text("#ind-A3 [data-role=theirs]") == "6.00"
+    score = stored(sheet, "A3")
+    assert score.note == "另一台设备的备注" and score.points == 6  # nothing overwritten behind the inspector
+    page.click("#ind-A3 [data-action=take-theirs]")
+    assert page.input_value("#note-A3") == "另一台设备的备注"
+    assert page.inner_text("#ind-A3 [data-rule='A3-1'] [data-role=count]") == "2"
+    page.console.errors[:] = [e for e in page.console.errors if "ERR_FAILED" not in e]
