@@ -95,8 +95,9 @@ class Actor:
         return item
 
     def open_todo(self, sheet_id):
-        self.todo(sheet_id).locator("a").click()
-        self.page.wait_for_load_state("domcontentloaded")
+        item = self.todo(sheet_id)
+        with self.page.expect_navigation():
+            item.locator("a").click()
         return self.page
 
     def close(self):
@@ -156,9 +157,14 @@ def score_sheet(page, entries, photo=None):
     wait_all_saved(page)
 
 
+def wait_summary_saved(page):
+    page.wait_for_function("() => (document.querySelector('[data-role=summary-state]') || {}).textContent"
+                           " && document.querySelector('[data-role=summary-state]').textContent.startsWith('已保存')")
+
+
 def submit_sheet(page, label="提交评分表"):
-    page.click(f"button:has-text('{label}')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click(f"button:has-text('{label}')")
 
 
 def q2(value):
@@ -238,11 +244,10 @@ def _walk(world, live_server, actor, tmp_path):
     score_sheet(page, {"A3": ("rule", "A3-1", 1)})
     summary = "荷塘村“党建+社会救助”试点工作总结：建立四级联系结对，党员每两个月走访联系户，服务点实行首问负责。"
     page.fill("#summary-text", summary)
-    page.wait_for_function("() => (document.querySelector('[data-role=summary-state]') || {}).textContent"
-                           " && document.querySelector('[data-role=summary-state]').textContent.startsWith('已保存')")
+    wait_summary_saved(page)
     page.set_input_files("input[name=document]", str(document))
-    page.click("#documents button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("#documents button[type=submit]")
     assert "走访记录汇总.pdf" in page.inner_text("#documents")
     assert page.input_value("#summary-text").strip() == summary  # the upload reloaded the page; nothing lost
     submit_sheet(page, "提交自评表")
@@ -256,8 +261,8 @@ def _walk(world, live_server, actor, tmp_path):
     page = village2.open_todo(vetoed_self)
     score_sheet(page, {})
     page.fill("#summary-text", "柳湾社区工作总结。")
-    page.click("[data-role=summary-save]")
-    page.wait_for_load_state("domcontentloaded")
+    page.click("[data-role=summary-save]")  # saved through the API: the page stays
+    wait_summary_saved(page)
     submit_sheet(page, "提交自评表")
     assert status(vetoed_self) == "submitted"
 
@@ -266,11 +271,11 @@ def _walk(world, live_server, actor, tmp_path):
     page = township.open_todo(village_self)
     assert summary in page.inner_text("#summary-section")
     page.fill("#ind-A3 input[name=comment]", "请补充A3走访记录照片")
-    page.click("#ind-A3 .comment-form button")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("#ind-A3 .comment-form button")
     page.fill("#review-comment", "A3走访记录不全，请补充后重新提交")
-    page.click("button[value=return]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button[value=return]")
     assert "确认退回修改" in township.dialogs[-1]
     assert status(village_self) == "returned"
 
@@ -287,31 +292,31 @@ def _walk(world, live_server, actor, tmp_path):
     # ---- 4. The township approves both villages, then fills and submits its own. ---------------------------------
     for sid in (village_self, vetoed_self):
         page = township.open_todo(sid)
-        page.click("button[value=approve]")
-        page.wait_for_load_state("domcontentloaded")
+        with page.expect_navigation():
+            page.click("button[value=approve]")
         assert status(sid) == "approved"
     township_self = sheet_id(rid, codes[TOWNSHIP], "self")
     page = township.open_todo(township_self)
     score_sheet(page, {})
     page.fill("#summary-text", "清溪镇工作总结：镇村两级服务窗口全部设立。")
-    page.click("[data-role=summary-save]")
-    page.wait_for_load_state("domcontentloaded")
+    page.click("[data-role=summary-save]")  # saved through the API: the page stays
+    wait_summary_saved(page)
     submit_sheet(page, "提交自评表")
     assert "提交后由区级审核" in township.dialogs[-1]
 
     # ---- 5. The district approves the township's self-assessment. ------------------------------------------------
     district = actor("district")
     page = district.open_todo(township_self)
-    page.click("button[value=approve]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button[value=approve]")
     assert status(township_self) == "approved"
 
     # ---- 6. The admin opens inspection. ----------------------------------------------------------------------------
     admin = actor("admin")
     page = admin.page
     page.goto(f"{live_server}/admin/rounds/{rid}")
-    page.click("button:has-text('开始实地评估')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button:has-text('开始实地评估')")
     db.session.expire_all()
     assert sheet_id(rid, codes[VILLAGE], "inspector", "inspector") is not None
 
@@ -345,12 +350,12 @@ def _walk(world, live_server, actor, tmp_path):
         assert "可以汇总定分" in leader.todo(finals[unit]).inner_text()
     page = leader.open_todo(finals[VILLAGE])
     assert page.get_attribute("#row-B1", "data-flagged") == "1"  # 0 and 4: over the tolerance
-    page.click("button:has-text('未定分的指标全部采用平均分')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button:has-text('未定分的指标全部采用平均分')")
     page.fill("#row-B1 input[name=score]", "3")
     leader.console.allowed_statuses.add(422)  # the refusal below is the page's answer, not an error
-    page.click("#row-B1 button[type=submit]")  # no reason: refused beside the field, the value kept
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():  # no reason: refused beside the field, the value kept
+        page.click("#row-B1 button[type=submit]")
     assert "与成员平均分不同时须填写调整理由" in page.inner_text("#row-B1")
     assert page.input_value("#row-B1 input[name=score]") == "3"
     # The page opens at the field in error (focused, on screen), with a summary at the top linking to it.
@@ -360,26 +365,26 @@ def _walk(world, live_server, actor, tmp_path):
                                     return r.top >= 0 && r.bottom <= window.innerHeight; }""")
     assert page.get_attribute("[data-testid=error-summary] a", "href") == "#row-B1"
     page.fill("#row-B1 input[name=reason]", "复核：服务点已设立，标识不全")
-    page.click("#row-B1 button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("#row-B1 button[type=submit]")
     page.check("#bonus-X1")
-    page.click("button:has-text('保存加分与否决情况')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button:has-text('保存加分与否决情况')")
     leader.shot("leader-reconcile")
-    page.click("button:has-text('提交区级审核')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button:has-text('提交区级审核')")
     assert "最终得分" in leader.dialogs[-1]
     for unit in (TOWNSHIP, VETOED):
         page = leader.open_todo(finals[unit])
-        page.click("button:has-text('未定分的指标全部采用平均分')")
-        page.wait_for_load_state("domcontentloaded")
+        with page.expect_navigation():
+            page.click("button:has-text('未定分的指标全部采用平均分')")
         if unit == VETOED:
             page.check("#veto-V3")
             page.fill("[name=veto_text_V3]", "入户核查发现台账补记，弄虚作假")
-            page.click("button:has-text('保存加分与否决情况')")
-            page.wait_for_load_state("domcontentloaded")
-        page.click("button:has-text('提交区级审核')")
-        page.wait_for_load_state("domcontentloaded")
+            with page.expect_navigation():
+                page.click("button:has-text('保存加分与否决情况')")
+        with page.expect_navigation():
+            page.click("button:has-text('提交区级审核')")
     assert {status(s) for s in finals.values()} == {"submitted"}
 
     # ---- 9. The district returns the village's final sheet once; the leader sees why and corrects. ---------------
@@ -394,8 +399,8 @@ def _walk(world, live_server, actor, tmp_path):
     assert page.locator("[data-testid=final-review] [data-photo]").count() == 1
     district.shot("district-review")
     page.fill("#review-comment", "B1调整须写明依据（现场照片）")
-    page.click("button[value=return]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button[value=return]")
     assert status(finals[VILLAGE]) == "returned"
     assert "被退回" in leader.todo(finals[VILLAGE]).inner_text()
     page = leader.open_todo(finals[VILLAGE])
@@ -403,21 +408,21 @@ def _walk(world, live_server, actor, tmp_path):
     version = page.get_attribute("#row-B1 input[name=version]", "value")
     assert version
     page.fill("#row-B1 input[name=reason]", "复核：服务点已设立，标识不全（见现场照片）")
-    page.click("#row-B1 button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
-    page.click("button:has-text('提交区级审核')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("#row-B1 button[type=submit]")
+    with page.expect_navigation():
+        page.click("button:has-text('提交区级审核')")
     assert status(finals[VILLAGE]) == "submitted"
 
     # ---- 10. The district approves all three and publishes. --------------------------------------------------------
     for unit in (VILLAGE, TOWNSHIP, VETOED):
         page = district.open_todo(finals[unit])
-        page.click("button[value=approve]")
-        page.wait_for_load_state("domcontentloaded")
+        with page.expect_navigation():
+            page.click("button[value=approve]")
         assert status(finals[unit]) == "approved"
     page.goto(f"{live_server}/results/rounds/{rid}")
-    page.click("[data-testid=publish] button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("[data-testid=publish] button[type=submit]")
     assert "评估结果已公布" in page.inner_text(".alert-success")
 
     # ---- 11. The admin unlocks the township's final sheet; the leader corrects F1; the district republishes. -----
@@ -425,8 +430,8 @@ def _walk(world, live_server, actor, tmp_path):
     page.goto(f"{live_server}/results/rounds/{rid}")
     row = page.locator(f"tr[data-unit='{codes[TOWNSHIP]}']")
     row.locator("input[name=reason]").fill("复核发现群众满意度测评未落实")
-    row.locator("button:has-text('解锁')").click()
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        row.locator("button:has-text('解锁')").click()
     assert status(finals[TOWNSHIP]) == "returned"
     item = leader.todo(finals[TOWNSHIP])
     assert "被退回" in item.inner_text() and "已解锁" in item.inner_text()
@@ -434,16 +439,16 @@ def _walk(world, live_server, actor, tmp_path):
     assert "复核发现群众满意度测评未落实" in page.inner_text("[data-testid=returned]")
     page.fill("#row-F1 input[name=score]", "0")
     page.fill("#row-F1 input[name=reason]", "满意度测评未开展，复核后不得分")
-    page.click("#row-F1 button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
-    page.click("button:has-text('提交区级审核')")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("#row-F1 button[type=submit]")
+    with page.expect_navigation():
+        page.click("button:has-text('提交区级审核')")
     page = district.open_todo(finals[TOWNSHIP])
-    page.click("button[value=approve]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("button[value=approve]")
     page.goto(f"{live_server}/results/rounds/{rid}")
-    page.click("[data-testid=publish] button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.click("[data-testid=publish] button[type=submit]")
     assert "评估结果已公布" in page.inner_text(".alert-success")
     district.shot("district-republished")
 
