@@ -361,8 +361,8 @@ def _walk(world, live_server, actor, tmp_path):
     # The page opens at the field in error (focused, on screen), with a summary at the top linking to it.
     assert page.evaluate("() => document.activeElement.name + '@' + document.activeElement.closest('tr').id") \
         == "reason@row-B1"
-    assert page.evaluate("""() => { const r = document.activeElement.getBoundingClientRect();
-                                    return r.top >= 0 && r.bottom <= window.innerHeight; }""")
+    page.wait_for_function("""() => { const r = document.activeElement.getBoundingClientRect();
+                                      return r.top >= 0 && r.bottom <= window.innerHeight; }""", timeout=5000)
     assert page.get_attribute("[data-testid=error-summary] a", "href") == "#row-B1"
     page.fill("#row-B1 input[name=reason]", "复核：服务点已设立，标识不全")
     with page.expect_navigation():
