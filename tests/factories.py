@@ -3,7 +3,7 @@ not depend on which rows the demo happens to hold. Call them inside an app conte
 from datetime import date
 
 from evalapp.extensions import db
-from evalapp.models import OrgUnit, User
+from evalapp.models import OrgUnit, Round, User
 from evalapp.services import rounds as round_service, subsidy, teams
 from evalapp.services.accounts import hash_password
 from evalapp.services.seed import seed_catalogues
@@ -39,7 +39,7 @@ def user(username: str, role: str, unit: OrgUnit | None = None, display_name: st
     return row
 
 
-def round_(name: str, scope: list[OrgUnit], admin: User, *, rollout: str = "pilot", **dates) -> "Round":  # noqa: F821
+def round_(name: str, scope: list[OrgUnit], admin: User, *, rollout: str = "pilot", **dates) -> Round:
     """A round in set-up over the default catalogues, with these units in scope."""
     cats = seed_catalogues()
     db.session.commit()

@@ -7,20 +7,13 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, EvidenceFile
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
 
-ROUND_2022 = "2022年度全面推行评估验收"
+from tests.test_selfassess import own, village  # noqa: F401 (fixtures)
+
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF"
 
 
-@pytest.fixture
-def village(login_as):
-    return login_as("village")
-
-
-@pytest.fixture
-def own(app):
-    return sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
 
 
 def make_document(client, sheet, name="走访台账.pdf") -> EvidenceFile:

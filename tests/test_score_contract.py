@@ -6,21 +6,10 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Score, Sheet
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
+from tests.test_api_scoring import inspector, own_sheet, put  # noqa: F401 (fixtures)
 
 
-@pytest.fixture
-def inspector(login_as):
-    return login_as("inspector")
-
-
-@pytest.fixture
-def own_sheet(app):
-    return sheet_of("inspector", "陆城村")
-
-
-def put(client, sheet, code, **body):
-    return client.put(f"/api/v1/sheets/{sheet.id}/scores/{code}", json=body)
 
 
 def indicator(client, sheet, code):

@@ -11,24 +11,11 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent
 from tests.conftest import fill_all, sheet_of
 
-ROUND_2022 = "2022年度全面推行评估验收"
+from tests.test_selfassess import own, township, village  # noqa: F401 (fixtures)
+
 TEXT = "已建立四级联系结对，\n党员每两个月走访联系户。<b>不是标签</b>"
 
 
-@pytest.fixture
-def village(login_as):
-    return login_as("village")
-
-
-@pytest.fixture
-def township(login_as):
-    return login_as("township")
-
-
-@pytest.fixture
-def own(app):
-    """陆城村's self-assessment of the 2022 round (open for self-assessment, nothing saved yet)."""
-    return sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
 
 
 def page_of(client, sheet) -> str:

@@ -5,7 +5,6 @@ from flask_login import current_user
 from .. import access
 from ..access import role_required
 from ..auth.forms import EmptyForm
-from ..extensions import db
 from ..models import Sheet
 from ..models.sheet import SHEET_STATUS_LABELS
 from ..services import overview, sheets as sheet_service

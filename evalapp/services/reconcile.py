@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..domain.numbers import InvalidInput, parse_points
+from ..domain.numbers import parse_points
 from ..domain.scoring import basis_changes, members_disagree, proposed_final, validate_final
 from ..domain.workflow import MEMBER_SETTLED
 from ..extensions import db
