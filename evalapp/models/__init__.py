@@ -6,12 +6,12 @@ from .round import Round, RoundUnit, SubsidyBand, SubsidyRule, Team, TeamMember
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
-from .user import ApiToken, User, UserSession
+from .user import ApiToken, LoginFailure, User, UserSession
 from .version import DataVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DataVersion", "DeductionRule", "EvidenceFile", "Indicator",
-    "OrgUnit", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DataVersion", "DeductionRule",
+    "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",
 ]
