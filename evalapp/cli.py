@@ -123,7 +123,7 @@ def register(app: Flask) -> None:
     @click.argument("username")
     @click.password_option()
     def set_password_command(username, password):
-        """Set a user's password (to be changed at next log-in); their sessions end."""
+        """Set a user's password (to be changed at next log-in); their sessions and API tokens end."""
         from .models import User
         from .services import users
         from .services.errors import ServiceError
@@ -135,7 +135,7 @@ def register(app: Flask) -> None:
             users.reset_password(user, password, None)
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"已设置 {user.username} 的密码（下次登录须修改）")
+        click.echo(f"已设置 {user.username} 的密码（下次登录须修改），其登录会话和API令牌已全部失效")
 
     @app.cli.command("demo-scale")
     @click.option("--townships", type=int, default=100, show_default=True)

@@ -80,6 +80,8 @@ MATRIX = [
     ("GET", "/admin/audit", "admin.audit_log", expect({"admin"})),
     ("GET", "/admin/audit/export.xlsx", "admin.audit_export", expect({"admin"})),
     ("GET", "/account/password", "auth.change_password", expect(ALL)),
+    ("GET", "/account", "auth.account", expect(ALL)),
+    ("POST", "/account/tokens/1/revoke", "auth.revoke_token", expect(set(), scoped_out=ALL)),  # no one's: 404
     ("POST", "/admin/units", "admin.create_unit", expect({"admin"}, 422)),
     ("POST", "/admin/users", "admin.create_user", expect({"admin"}, 422)),
     ("POST", "/admin/rounds/{r}/advance", "admin.round_advance", expect({"admin"}, 409)),  # drafts: asks first
@@ -157,6 +159,6 @@ def test_every_route_is_in_the_matrix(app):
         "admin.reset_password", "admin.catalogue", "admin.import_catalogue", "admin.edit_catalogue",
         "admin.clone_catalogue", "admin.export_catalogue", "admin.create_round", "admin.round_settings",
         "admin.round_scope", "admin.create_team", "admin.add_member", "admin.remove_member", "admin.set_leader",
-        "admin.assign",
+        "admin.assign", "admin.revoke_tokens",  # the last also in tests/test_credentials.py
     }
     assert routes - covered - elsewhere == set()

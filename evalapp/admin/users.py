@@ -7,7 +7,7 @@ from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import User
 from ..models.user import ROLE_LABELS
-from ..services import users as user_service
+from ..services import accounts, users as user_service
 from ..services.errors import ServiceError
 from . import bp
 
@@ -19,7 +19,8 @@ def _page(status=200, **extra):
 
     filters = {k: request.args.get(k, "") for k in ("role", "unit_code", "active", "q")}
     return render_template("admin/users.html", users=user_service.list_users(**filters), filters=filters,
-                           roles=ROLE_LABELS, leaders=team_leaders(), form=EmptyForm(), **extra), status
+                           roles=ROLE_LABELS, leaders=team_leaders(), tokens=accounts.live_token_counts(),
+                           form=EmptyForm(), **extra), status
 
 
 @bp.get("/users")
@@ -50,7 +51,7 @@ def create_user():
 
 
 def _target(user_id: int) -> User:
-    return db.session.get(User, user_id) or abort(404)
+    return (db.session.get(User, user_id) if 0 < user_id < 2**63 else None) or abort(404)
 
 
 @bp.post("/users/<int:user_id>")
@@ -78,7 +79,7 @@ def toggle_user(user_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status)
-    flash(f"{target.username}已{'启用' if target.active else '停用，其登录会话已全部结束'}", "info")
+    flash(f"{target.username}已{'启用' if target.active else '停用'}，其登录会话和API令牌已全部结束", "info")
     return redirect(url_for("admin.users"))
 
 
@@ -92,5 +93,16 @@ def reset_password(user_id: int):
     except ServiceError as exc:
         flash(f"{target.username}：{exc.message}", "danger")
         return _page(exc.status)
-    flash(f"已重置 {target.username} 的密码，下次登录须修改", "success")
+    flash(f"已重置 {target.username} 的密码，下次登录须修改；其登录会话和API令牌已全部结束", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/tokens/revoke")
+@role_required("admin")
+def revoke_tokens(user_id: int):
+    _post_ok()
+    target = _target(user_id)
+    count = accounts.revoke_all_tokens(target, current_user)
+    flash(f"已撤销 {target.username} 的全部API令牌（{count}个）" if count else f"{target.username} 没有有效的API令牌",
+          "success" if count else "info")
     return redirect(url_for("admin.users"))

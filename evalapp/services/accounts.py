@@ -7,12 +7,13 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from ..extensions import db
 from ..models import ApiToken, User, UserSession
 from ..models.base import utcnow
 from . import audit
+from .errors import NotAllowed, NotFound
 
 
 def _hasher() -> PasswordHasher:
@@ -106,19 +107,44 @@ def end_session(token: str) -> None:
     )
 
 
-def end_all_sessions(user_id: int) -> None:
-    """End every open session of a user (deactivation, password reset)."""
-    db.session.execute(
-        update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
-    )
+def _revoke_tokens(now, *where) -> int:
+    """Revoke the live tokens matching `where`; how many there were."""
+    return db.session.execute(
+        update(ApiToken).where(*where, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .values(revoked_at=now), execution_options={"synchronize_session": False}).rowcount
+
+
+def end_credentials(user: User, *, reason: str, keep_session_token: str | None = None,
+                    actor: User | None = None) -> None:
+    """End every credential of a user: their live API tokens and server-side sessions, but the session kept.
+
+    Every service that changes a credential calls this (password reset or change, deactivation, reactivation, a new
+    role or unit), in its own transaction: a token or a cookie minted under the old credential never outlives it.
+    """
+    now = utcnow()
+    tokens = _revoke_tokens(now, ApiToken.user_id == user.id)
+    sessions = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if keep_session_token:
+        sessions = sessions.where(UserSession.token_hash != _token_hash(keep_session_token))
+    ended = db.session.execute(sessions.values(ended_at=now), execution_options={"synchronize_session": False}).rowcount
+    audit.record("user.credentials_end", user=actor, obj=user, unit_id=user.unit_id, detail=reason,
+                 new={"api_tokens": tokens, "sessions": ended})
 
 
 API_TOKEN_HOURS = 12
+# The last use of a token is written at most this often: a program polling the API costs no write per call.
+TOKEN_TOUCH_SECONDS = 60
+PASSWORD_CHANGE_FIRST = "您的密码由管理员设置，须先在网页上登录并修改密码，才能获取API令牌"
 
 
 def issue_api_token(user: User) -> tuple[str, "datetime"]:
-    """A new Bearer token for the API (12 hours); only its hash is stored."""
+    """A new Bearer token for the API (12 hours); only its hash is stored.
+
+    Refused (403) while the user still has a password set by an administrator: a temporary password never becomes a
+    working credential of its own.
+    """
+    if user.must_change_password:
+        raise NotAllowed(PASSWORD_CHANGE_FIRST, {"password": "须先修改密码"})
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=API_TOKEN_HOURS)
     db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires))
@@ -127,11 +153,62 @@ def issue_api_token(user: User) -> tuple[str, "datetime"]:
     return token, expires
 
 
+@cache
+def _token_user_statement():
+    return (select(User, ApiToken.id.label("token_id"), ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                   ApiToken.expires_at > bindparam("now"), User.active.is_(True),
+                   # A token older than an administrator's password: refused (a reset revokes it anyway).
+                   User.must_change_password.is_(False)))
+
+
 def load_token_user(token: str) -> User | None:
-    """The active user of a live API token, or None."""
-    row = db.session.execute(
-        select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > utcnow(), User.active.is_(True))
-    ).scalar()
-    return row
+    """The active user of a live API token, or None. Notes the token's use, at most once a minute."""
+    if not token:
+        return None
+    now = utcnow()
+    row = db.session.execute(_token_user_statement(), {"token_hash": _token_hash(token), "now": now}).first()
+    if row is None:
+        return None
+    stale = now - timedelta(seconds=TOKEN_TOUCH_SECONDS)
+    if row.last_used_at is None or row.last_used_at <= stale:
+        # Conditional: of several calls arriving together, one writes; committed now, as a GET commits nothing.
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == row.token_id,
+                                   or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale))
+            .values(last_used_at=now), execution_options={"synchronize_session": False})
+        db.session.commit()
+    return row.User
+
+
+def live_tokens(user: User) -> list[ApiToken]:
+    """The user's API tokens still valid (not revoked, not expired), newest first."""
+    return db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+
+
+def live_token_counts() -> dict[int, int]:
+    """Live API tokens per user id (users without any are left out)."""
+    rows = db.session.execute(
+        select(ApiToken.user_id, func.count(ApiToken.id))
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow()).group_by(ApiToken.user_id))
+    return {user_id: count for user_id, count in rows}
+
+
+def revoke_own_token(user: User, token_id: int) -> None:
+    """The user revokes one of their own live tokens (404 for anyone else's, or one already ended)."""
+    if not 0 < token_id < 2**63 or not _revoke_tokens(utcnow(), ApiToken.id == token_id, ApiToken.user_id == user.id):
+        raise NotFound("令牌不存在或已失效")
+    audit.record("api_token.revoke", user=user, obj=user, detail=f"token={token_id}")
+    db.session.commit()
+
+
+def revoke_all_tokens(target: User, actor: User) -> int:
+    """An administrator revokes every live token of a user (their web sessions stay); returns how many."""
+    count = _revoke_tokens(utcnow(), ApiToken.user_id == target.id)
+    audit.record("api_token.revoke_all", user=actor, obj=target, unit_id=target.unit_id, new={"api_tokens": count})
+    db.session.commit()
+    return count

@@ -1,4 +1,5 @@
-"""Users: create, edit role and scope, deactivate (ending their sessions at once), reset passwords."""
+"""Users: create, edit role and scope, deactivate, reset passwords — each credential change ending the user's
+sessions and API tokens at once (accounts.end_credentials)."""
 import re
 
 from sqlalchemy import select
@@ -8,7 +9,7 @@ from ..extensions import db
 from ..models import OrgUnit, User
 from ..models.user import ROLES
 from . import audit
-from .accounts import end_all_sessions, hash_password, verify_password
+from .accounts import end_credentials, hash_password, verify_password
 from .errors import Invalid
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
@@ -59,8 +60,8 @@ def update_user(target: User, display_name: str, role: str, unit_code: str, acto
     target.display_name = (display_name or "").strip()[:100] or target.username
     changed_access = target.role != role or target.unit_id != (unit.id if unit else None)
     target.role, target.unit = role, unit
-    if changed_access:
-        end_all_sessions(target.id)  # new rights start with a new log-in
+    if changed_access:  # new rights start with a new log-in and a new token
+        end_credentials(target, reason="user.role", actor=actor)
     audit.record("user.role" if changed_access else "user.update", user=actor, obj=target, unit_id=target.unit_id,
                  old=old, new={"display_name": target.display_name, "role": role, "unit": unit.code if unit else None})
     db.session.commit()
@@ -70,28 +71,30 @@ def set_active(target: User, active: bool, actor: User) -> None:
     if target.id == actor.id and not active:
         raise Invalid("不能停用自己的账号", {"active": "不能停用自己"})
     target.active = active
-    if not active:
-        end_all_sessions(target.id)
+    # Reactivation too: nothing from before the deactivation comes back to life.
+    end_credentials(target, reason="user.activate" if active else "user.deactivate", actor=actor)
     audit.record("user.activate" if active else "user.deactivate", user=actor, obj=target, unit_id=target.unit_id)
     db.session.commit()
 
 
 def reset_password(target: User, password: str, actor: User | None) -> None:
-    """Set a new password that must be changed at the next log-in; open sessions end."""
+    """Set a new password that must be changed at the next log-in; open sessions and API tokens end."""
     target.password_hash = _password(password, target.username)
     target.must_change_password = True
-    end_all_sessions(target.id)
+    end_credentials(target, reason="user.reset_password", actor=actor)
     audit.record("user.reset_password", user=actor, obj=target, unit_id=target.unit_id)
     db.session.commit()
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
+    """The user's new password; their other sessions and every API token end, the session they used stays."""
     if not verify_password(user, current or ""):
         raise Invalid("当前密码不正确", {"current": "当前密码不正确"})
     if current == new:
         raise Invalid("新密码不能与当前密码相同", {"password": "新密码不能与当前密码相同"})
     user.password_hash = _password(new, user.username)
     user.must_change_password = False
+    end_credentials(user, reason="user.change_password", keep_session_token=user.session_token, actor=user)
     audit.record("user.change_password", user=user, obj=user)
     db.session.commit()
 
