@@ -6,7 +6,7 @@ from flask import render_template, request, send_file
 
 from ..access import role_required
 from ..services import audit
-from ..services.export import new_workbook, safe_text
+from ..services.xlsx import XLSX_MIMETYPE, finish, new_workbook, write_row
 from . import bp
 
 FILTERS = ("username", "unit_code", "action", "date_from", "date_to")
@@ -33,24 +33,18 @@ def audit_export():
     wb = new_workbook(buffer)
     ws = wb.add_worksheet("操作日志")
     bold = wb.add_format({"bold": True})
-    ws.write_row(0, 0, ["时间(北京时间)", "用户", "操作", "对象", "单位", "批次", "原值", "新值", "说明", "IP"], bold)
+    write_row(ws, 0, ["时间(北京时间)", "用户", "操作", "对象", "单位", "批次", "原值", "新值", "说明", "IP"], bold)
     for i, e in enumerate(events, start=1):
-        ws.write_string(i, 0, e.at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S"))
-        ws.write_string(i, 1, safe_text(e.user.username if e.user else ""))
-        ws.write_string(i, 2, e.action)
-        ws.write_string(i, 3, f"{e.object_type} {e.object_id or ''}".strip())
-        ws.write_string(i, 4, str(e.unit_id or ""))
-        ws.write_string(i, 5, str(e.round_id or ""))
-        ws.write_string(i, 6, safe_text(json.dumps(e.old, ensure_ascii=False) if e.old else ""))
-        ws.write_string(i, 7, safe_text(json.dumps(e.new, ensure_ascii=False) if e.new else ""))
-        ws.write_string(i, 8, safe_text(e.detail))
-        ws.write_string(i, 9, e.ip or "")
+        write_row(ws, i, [e.at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S"),
+                          e.user.username if e.user else "", e.action, f"{e.object_type} {e.object_id or ''}".strip(),
+                          str(e.unit_id or ""), str(e.round_id or ""),
+                          json.dumps(e.old, ensure_ascii=False) if e.old else "",
+                          json.dumps(e.new, ensure_ascii=False) if e.new else "", e.detail or "", e.ip or ""])
     ws.freeze_panes(1, 0)
-    wb.close()
-    buffer.seek(0)
+    finish(wb, buffer)
     audit.record("export.audit", detail=json.dumps(_filters(), ensure_ascii=False))
     from ..extensions import db
 
     db.session.commit()
     return send_file(buffer, as_attachment=True, download_name="操作日志.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                     mimetype=XLSX_MIMETYPE)

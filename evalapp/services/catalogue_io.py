@@ -2,7 +2,6 @@
 import io
 
 import yaml
-from openpyxl import Workbook
 from sqlalchemy import exists, select
 
 from ..domain.catalogue import CatalogueData, CatalogueInvalid, validate_catalogue
@@ -11,6 +10,7 @@ from ..models import CatalogueVersion, Round, User
 from . import audit
 from .catalogues import create_version, load_tree
 from .imports import ImportProblems, read_sheet
+from .xlsx import finish, new_workbook, read_text, write_row
 
 RULE_HEADERS = ["一级指标编码", "一级指标名称", "一级指标分值", "二级指标编码", "二级指标名称", "二级指标分值", "评估方式",
                 "佐证材料", "扣分项编码", "扣分项内容", "每次扣分", "该项不得分"]
@@ -82,6 +82,12 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+def _rows(ws, min_row: int):
+    """A worksheet's rows as text the way Excel shows it (read_sheet does the same for the first sheet)."""
+    for values in ws.iter_rows(min_row=min_row, values_only=True):
+        yield tuple(read_text(v) for v in values)
+
+
 def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
     """An xlsx in the template's shape: sheet 1 one row per deduction rule; sheets 体系, 加分项, 否决项."""
     rows = read_sheet(data, RULE_HEADERS)
@@ -93,7 +99,7 @@ def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
     if "体系" not in wb.sheetnames:
         problems.append("缺少工作表“体系”（体系编码、层级、名称、总分、加分上限）")
     else:
-        for key, value, *_ in wb["体系"].iter_rows(min_row=1, values_only=True):
+        for key, value, *_ in _rows(wb["体系"], 1):
             if _cell(key) in META_KEYS:
                 meta[META_KEYS[_cell(key)]] = _cell(value)
     meta["level"] = LEVEL_WORDS.get(meta.get("level", ""), meta.get("level", ""))
@@ -123,7 +129,7 @@ def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
             inds[i_code]["deductions"].append(rule)
     for sheet, key, with_points in (("加分项", "bonus", True), ("否决项", "veto", False)):
         if sheet in wb.sheetnames:
-            for values in wb[sheet].iter_rows(min_row=2, values_only=True):
+            for values in _rows(wb[sheet], 2):
                 if values and _cell(values[0]):
                     item = {"code": _cell(values[0]), "text": _cell(values[1] if len(values) > 1 else "")}
                     if with_points:
@@ -140,41 +146,34 @@ def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
 
 
 def catalogue_workbook(version: CatalogueVersion | None) -> io.BytesIO:
-    """The xlsx form of a catalogue (or the empty template when version is None)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "指标"
-    ws.append(RULE_HEADERS)
-    meta = wb.create_sheet("体系")
-    bonus = wb.create_sheet("加分项")
-    veto = wb.create_sheet("否决项")
-    bonus.append(["编码", "内容", "分值"])
-    veto.append(["编码", "内容"])
+    """The xlsx form of a catalogue (or the empty template when version is None); texts as string cells."""
     if version is None:
-        for k in META_KEYS:
-            meta.append([k, {"层级": "村(社区)", "总分": 100, "加分上限": 3}.get(k, "")])
-        ws.append(["A", "组织领导", 20, "A1", "示例指标", 20, "查阅资料", "会议记录", "A1-1", "示例扣分项", 1, "否"])
+        meta = [[k, {"层级": "村(社区)", "总分": 100, "加分上限": 3}.get(k, "")] for k in META_KEYS]
+        rules = [["A", "组织领导", 20, "A1", "示例指标", 20, "查阅资料", "会议记录", "A1-1", "示例扣分项", 1, "否"]]
+        bonus, veto = [], []
     else:
         cat = load_tree(version.id)
-        for k, attr in META_KEYS.items():
-            value = getattr(cat, attr)
-            meta.append([k, LEVEL_WORDS.get(value, value) if attr == "level" else
-                         (float(value) if attr in ("total", "bonus_cap") else value)])
+        meta = [[k, LEVEL_WORDS.get(cat.level, cat.level) if attr == "level" else getattr(cat, attr)]
+                for k, attr in META_KEYS.items()]
+        rules = []
         for c in cat.categories:
             for i in c.indicators:
-                base = [c.code, c.name, float(c.points), i.code, i.title, float(i.points), "、".join(i.method_list),
-                        i.evidence]
+                base = [c.code, c.name, c.points, i.code, i.title, i.points, "、".join(i.method_list), i.evidence]
                 for r in i.rules or [None]:
-                    ws.append(base + ([r.code, r.text, None if r.void else float(r.per), "是" if r.void else "否"]
-                                      if r else ["", "", None, ""]))
-        for b in cat.bonus_items:
-            bonus.append([b.code, b.text, float(b.points)])
-        for v in cat.veto_items:
-            veto.append([v.code, v.text])
-    out = io.BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out
+                    rules.append(base + ([r.code, r.text, None if r.void else r.per, "是" if r.void else "否"]
+                                         if r else ["", "", None, ""]))
+        bonus = [[b.code, b.text, b.points] for b in cat.bonus_items]
+        veto = [[v.code, v.text] for v in cat.veto_items]
+    buffer = io.BytesIO()
+    wb = new_workbook(buffer)
+    # a worksheet is written top to bottom (constant memory), one after the other
+    for title, head, rows in (("指标", RULE_HEADERS, rules), ("体系", None, meta), ("加分项", ["编码", "内容", "分值"], bonus),
+                              ("否决项", ["编码", "内容"], veto)):
+        ws = wb.add_worksheet(title)
+        lines = ([head] if head else []) + rows
+        for n, values in enumerate(lines):
+            write_row(ws, n, values)
+    return finish(wb, buffer)
 
 
 def clone(version: CatalogueVersion, user: User) -> CatalogueVersion:

@@ -1,8 +1,6 @@
-"""Spreadsheets built in memory by xlsxwriter; views only send them."""
+"""Spreadsheets built in memory (through the one writer, services/xlsx.py); views only send them."""
 import io
-import re
 
-import xlsxwriter
 from sqlalchemy import Float, cast, select
 
 from ..extensions import db
@@ -10,24 +8,11 @@ from ..models import Indicator, OrgUnit, Round, Score, Sheet
 from .catalogues import indicators_of, load_tree
 from ..domain.aggregation import ranking_key
 from .results import cached_round_report
-
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-
-
-def safe_text(value) -> str:
-    """User text as plain text: a leading = + - @ or tab is kept visible behind a quote, never run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if FORMULA_START.match(text) else text
+from .xlsx import new_workbook, write_row, write_text
 
 
 def district_name() -> str:
     return db.session.scalar(select(OrgUnit.name).where(OrgUnit.level == "district")) or "云溪区"
-
-
-def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
-    """A workbook in constant_memory mode where nothing a user typed can become a formula or a link."""
-    return xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False, "strings_to_numbers": False})
 
 
 def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> dict[int, list]:
@@ -69,7 +54,7 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
         head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"] + \
                [f"{i.code} {i.title}（{i.points:.2f}）" for i in indicators]
         first = 9  # the first indicator column
-        ws.write_row(0, 0, head, bold)
+        write_row(ws, 0, head, bold)
         ws.freeze_panes(1, 3)
         ws.set_column(0, 0, 6)
         ws.set_column(1, 1, 14)
@@ -86,9 +71,9 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
                 continue
             n += 1
             ws.write_number(n, 0, n)
-            ws.write_string(n, 1, r.code)
-            ws.write_string(n, 2, safe_text(r.name))
-            ws.write_string(n, 3, safe_text(row.township_name))
+            write_text(ws, n, 1, r.code)
+            write_text(ws, n, 2, r.name)
+            write_text(ws, n, 3, row.township_name)
             for col, value in ((4, r.self_total), (5, r.final_total)):
                 if value is None:
                     ws.write_blank(n, col, None)

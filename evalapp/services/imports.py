@@ -2,14 +2,16 @@
 import io
 import zipfile
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
 from . import audit
 from .errors import Invalid
+from .xlsx import finish, new_workbook, read_text, write_row, write_text
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 UNIT_HEADERS = ["编码", "名称", "类型", "上级编码"]
@@ -57,7 +59,7 @@ def read_sheet(data: bytes, headers: list[str]) -> list[tuple[int, dict]]:
     for n, cells in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
         if all(v is None or str(v).strip() == "" for v in cells):
             continue
-        rows.append((n, {h: cells[i] if i < len(cells) else None for h, i in index.items()}))
+        rows.append((n, {h: read_text(cells[i]) if i < len(cells) else None for h, i in index.items()}))
     wb.close()
     if not rows:
         raise ImportProblems(["没有数据行"])
@@ -104,24 +106,25 @@ def import_units(data: bytes, user: User) -> dict:
 
 
 def units_workbook(template: bool = False) -> io.BytesIO:
-    """The units as xlsx (codes as text, so Excel keeps leading zeros); the template has the headers only."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "单位"
-    ws.append(UNIT_HEADERS)
+    """The units as xlsx (codes as text, so Excel keeps leading zeros; names as typed, as string cells); the template
+    has the headers and three example rows."""
+    buffer = io.BytesIO()
+    wb = new_workbook(buffer)
+    ws = wb.add_worksheet("单位")
+    code = wb.add_format({"num_format": "@"})
+    for col, width in enumerate((16, 20, 10, 16)):
+        ws.set_column(col, col, width, code if col in (0, 3) else None)
+    write_row(ws, 0, UNIT_HEADERS)
     if template:
-        ws.append(["430603", "云溪区", "区", ""])
-        ws.append(["430603101", "陆城镇", "镇", "430603"])
-        ws.append(["430603101201", "示例村", "村", "430603101"])
+        rows = [("430603", "云溪区", "区", ""), ("430603101", "陆城镇", "镇", "430603"),
+                ("430603101201", "示例村", "村", "430603101")]
     else:
-        for u in db.session.scalars(select(OrgUnit).order_by(OrgUnit.code)):
-            ws.append([u.code, u.name, u.kind, u.parent.code if u.parent else ""])
-    for row in ws.iter_rows(min_row=2):
-        for cell in (row[0], row[3]):
-            cell.number_format = "@"
-    for col, width in zip("ABCD", (16, 20, 10, 16)):
-        ws.column_dimensions[col].width = width
-    out = io.BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out
+        parent = aliased(OrgUnit)
+        rows = db.session.execute(select(OrgUnit.code, OrgUnit.name, OrgUnit.kind, parent.code)
+                                  .outerjoin(parent, parent.id == OrgUnit.parent_id).order_by(OrgUnit.code))
+    for n, (unit_code, name, kind, parent_code) in enumerate(rows, start=1):
+        write_text(ws, n, 0, unit_code, code)
+        write_text(ws, n, 1, name)
+        write_text(ws, n, 2, kind)
+        write_text(ws, n, 3, parent_code, code)
+    return finish(wb, buffer)

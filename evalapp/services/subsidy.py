@@ -14,8 +14,9 @@ from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit
 from .errors import Conflict, Invalid
-from .export import district_name, new_workbook, safe_text
+from .export import district_name
 from .results import ReportRow, cached_round_report
+from .xlsx import new_workbook, write_row, write_text
 
 LEVEL_LABELS = {"township": "镇(街道)", "village": "村(社区)"}
 
@@ -203,11 +204,11 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
 
     summary = wb.add_worksheet("汇总")
     setup(summary, [18, 12, 12, 12, 18])
-    summary.write_row(0, 0, ["所属镇(街道)", "层级", "参评单位", "合格单位", "奖补金额(元)"], bold)
+    write_row(summary, 0, ["所属镇(街道)", "层级", "参评单位", "合格单位", "奖补金额(元)"], bold)
     summary.freeze_panes(1, 0)
     r = 0
     for r, g in enumerate(data.by_township, start=1):
-        summary.write_string(r, 0, safe_text(g["township"]))
+        write_text(summary, r, 0, g["township"])
         summary.write_string(r, 1, g["level"])
         summary.write_number(r, 2, g["in_scope"])
         summary.write_number(r, 3, g["passed"])
@@ -222,14 +223,14 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
 
     detail = wb.add_worksheet("明细")
     setup(detail, [6, 15, 18, 10, 14, 10, 10, 14, 10, 8, 10, 24, 14, 36])
-    detail.write_row(0, 0, DETAIL_HEAD, bold)
+    write_row(detail, 0, DETAIL_HEAD, bold)
     detail.freeze_panes(1, 0)
     for i, row in enumerate(detail_rows, start=1):
         detail.write_number(i, 0, row[0])
         detail.write_string(i, 1, row[1], text_fmt)
-        detail.write_string(i, 2, safe_text(row[2]))
+        write_text(detail, i, 2, row[2])
         detail.write_string(i, 3, row[3])
-        detail.write_string(i, 4, safe_text(row[4]))
+        write_text(detail, i, 4, row[4])
         for col in (5, 6):
             if row[col] is None:
                 detail.write_blank(i, col, None)
@@ -247,9 +248,9 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
         else:
             detail.write_number(i, 9, row[9])
         detail.write_string(i, 10, row[10])
-        detail.write_string(i, 11, safe_text(row[11]))
+        write_text(detail, i, 11, row[11])
         detail.write_number(i, 12, row[12] / 100, money)
-        detail.write_string(i, 13, safe_text(row[13]))
+        write_text(detail, i, 13, row[13])
     last = len(detail_rows) + 1
     amount = xl_col_to_name(AMOUNT_COL)
     detail.write_string(last, 0, "合计", bold_plain)
@@ -268,15 +269,15 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
         ("村(社区)奖补规则", describe_rule(data.rules["village"])),
         ("奖补总额(元)", fen_to_yuan(data.total_fen)),
         ("生成时间", now.strftime("%Y-%m-%d %H:%M:%S（北京时间）")),
-        ("生成人", safe_text(user.display_name)),
+        ("生成人", user.display_name),
         ("数据截止时间", cut_off.strftime("%Y-%m-%d %H:%M:%S（北京时间）")),
         ("明细SHA-256", digest),
         ("状态", status if data.final else "草稿 — 未公布"),
     ]
-    notes.write_row(0, 0, ["项目", "内容"], bold)
+    write_row(notes, 0, ["项目", "内容"], bold)
     for i, (k, v) in enumerate(info, start=1):
-        notes.write_string(i, 0, k)
-        notes.write_string(i, 1, v)
+        write_text(notes, i, 0, k)
+        write_text(notes, i, 1, v)
     wb.close()
     buffer.seek(0)
     name = f"{district_name()}_{round_.name}_奖补资格表_{status}.xlsx"

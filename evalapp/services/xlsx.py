@@ -1,0 +1,65 @@
+"""The one xlsx writer: every workbook the app sends is made here, so what a user typed is always a string cell.
+
+A string cell is never evaluated by Excel, WPS or LibreOffice, whatever it starts with (= + - @ tab CR {=…}), so the
+text needs no visible quote in front of it and reads back exactly as typed. Formulas and links exist only where the
+code writes them on purpose (`write_formula`, the finance sheet's totals); nothing here turns text into either.
+"""
+import io
+import re
+from decimal import Decimal
+
+import xlsxwriter
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
+    """A workbook where no string becomes a formula, a link or a number.
+
+    constant_memory: rows stream to the file (a worksheet is written top to bottom), and text is stored inline with
+    the OOXML escapes applied to every string (a literal `_x000D_` stays literal, a CR stays a CR)."""
+    return xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False, "strings_to_numbers": False})
+
+
+def write_cell(ws, row: int, col: int, value, fmt=None) -> None:
+    """One cell: None or "" is blank, a number is a number (Decimal as float, for a cell holds floats), anything else is
+    written as a string cell — never a formula or a link."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_string(row, col, "是" if value else "否", fmt)
+    elif isinstance(value, (int, float, Decimal)):
+        ws.write_number(row, col, float(value) if isinstance(value, Decimal) else value, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def write_text(ws, row: int, col: int, value, fmt=None) -> None:
+    """Text as a string cell, also when it looks like a number (codes keep their leading zeros)."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def write_row(ws, row: int, values, fmt=None, start: int = 0) -> None:
+    """A row of cells through write_cell (never xlsxwriter's own type guessing)."""
+    for col, value in enumerate(values, start=start):
+        write_cell(ws, row, col, value, fmt)
+
+
+def finish(wb: xlsxwriter.Workbook, buffer: io.BytesIO) -> io.BytesIO:
+    """Close the workbook and rewind the buffer for sending."""
+    wb.close()
+    buffer.seek(0)
+    return buffer
+
+
+def read_text(value):
+    """A cell's text as Excel shows it: OOXML stores a CR or another control character as `_xHHHH_` (and a literal
+    `_x` as `_x005F_x`); openpyxl leaves those escapes in what it reads, so an import undoes them here."""
+    if isinstance(value, str) and "_x" in value:
+        return OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+    return value
