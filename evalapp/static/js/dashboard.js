@@ -7,6 +7,13 @@
   var BRAND = "#b0261f";
   var charts = [];
 
+  // Tooltips are drawn on the canvas like the axis labels, legends and titles: a unit name is text there whatever
+  // it holds. (ECharts' default HTML tooltip puts a formatter's string in as HTML, and its own markup carries
+  // inline styles the page's CSP refuses.)
+  function tooltip(option) {
+    return Object.assign({ renderMode: "richText" }, option);
+  }
+
   function draw(id, option) {
     var node = document.getElementById(id);
     if (!node) { return; }
@@ -16,7 +23,7 @@
   }
 
   draw("chart-pass-rate", {
-    tooltip: { trigger: "axis", valueFormatter: function (v) { return v.toFixed(2) + "%"; } },
+    tooltip: tooltip({ trigger: "axis", valueFormatter: function (v) { return v.toFixed(2) + "%"; } }),
     grid: { left: 48, right: 16, bottom: 48, top: 16 },
     xAxis: { type: "category", data: data.passRate.map(function (r) { return r.name; }), axisLabel: { interval: 0, rotate: 30 } },
     yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
@@ -25,7 +32,7 @@
 
   var bins = data.distribution.map(function (r) { return String(r.bin); });
   draw("chart-distribution", {
-    tooltip: { trigger: "axis" },
+    tooltip: tooltip({ trigger: "axis" }),
     grid: { left: 40, right: 16, bottom: 32, top: 24 },
     // vetoed units are not in the distribution: their total says nothing of their standing
     title: data.vetoed ? { text: "另有一票否决 " + data.vetoed + " 个（不计入）", right: 8, top: 0,
@@ -40,7 +47,7 @@
   });
 
   draw("chart-lost", {
-    tooltip: { trigger: "axis" },
+    tooltip: tooltip({ trigger: "axis" }),
     grid: { left: 64, right: 16, bottom: 24, top: 8 },
     xAxis: { type: "value" },
     yAxis: { type: "category", inverse: true, data: data.lost.map(function (r) { return r.code; }) },
@@ -48,7 +55,7 @@
   });
 
   draw("chart-progress", {
-    tooltip: { trigger: "axis" },
+    tooltip: tooltip({ trigger: "axis" }),
     legend: { top: 0 },
     grid: { left: 96, right: 16, bottom: 24, top: 32 },
     xAxis: { type: "value", minInterval: 1 },
@@ -62,9 +69,9 @@
   function point(r) { return [r.self, r.final, r.name]; }
   var vetoed = data.scatter.filter(function (r) { return r.veto; });
   draw("chart-scatter", {
-    tooltip: { formatter: function (p) {
-      return p.data[2] + "：自评 " + p.data[0] + "，评估 " + p.data[1] + (p.seriesIndex === 1 ? "（一票否决）" : "");
-    } },
+    tooltip: tooltip({ formatter: function (p) {
+      return String(p.data[2]) + "：自评 " + p.data[0] + "，评估 " + p.data[1] + (p.seriesIndex === 1 ? "（一票否决）" : "");
+    } }),
     legend: vetoed.length ? { top: 0, data: ["评估单位", "一票否决"] } : undefined,
     grid: { left: 48, right: 24, bottom: 40, top: vetoed.length ? 32 : 16 },
     xAxis: { type: "value", name: "自评", min: "dataMin", scale: true },
