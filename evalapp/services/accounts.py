@@ -1,7 +1,7 @@
 """Passwords, log-in and server-side sessions."""
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -137,7 +137,7 @@ TOKEN_TOUCH_SECONDS = 60
 PASSWORD_CHANGE_FIRST = "您的密码由管理员设置，须先在网页上登录并修改密码，才能获取API令牌"
 
 
-def issue_api_token(user: User) -> tuple[str, "datetime"]:
+def issue_api_token(user: User) -> tuple[str, datetime]:
     """A new Bearer token for the API (12 hours); only its hash is stored.
 
     Refused (403) while the user still has a password set by an administrator: a temporary password never becomes a
