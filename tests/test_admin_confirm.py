@@ -9,7 +9,7 @@ from evalapp.models import Round, Team, TeamMember, User
 
 
 def _whoami(html: str) -> str:
-    return html.split('data-testid="whoami"')[1].split("</span>")[0]
+    return html.split('data-testid="whoami"')[1].split("</a>")[0]
 
 
 def test_a_team_leader_is_shown_as_leader_and_a_member_as_member(login_as):
@@ -85,3 +85,8 @@ def test_a_name_in_the_confirmation_is_escaped(app, login_as):
     row = html.split('data-user="quote1"')[1].split("</tr>")[0]
     assert "<script>x" not in row
     assert 'data-confirm="确定停用用户“财务&#34;&gt;&lt;script&gt;x&lt;/script&gt;”（quote1）吗？' in row
+
+
+def test_the_header_name_leads_to_the_account_page(login_as):
+    html = login_as("inspector").get("/inspection/").get_data(as_text=True)
+    assert 'href="/account" data-testid="whoami"' in html
