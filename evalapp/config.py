@@ -26,11 +26,15 @@ class Defaults:
     PASSWORD_HASH = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
     DEMO_PASSWORD = "demo-pass-2021"
     UPLOAD_FOLDER = None  # filled in create_app(): instance/uploads
-    # Log-in throttling: failed attempts per typed username (known or not: no enumeration), and per client
-    # address generous enough for a whole township office behind one NAT address.
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (0 = not behind one).
     PROXY_FIX = 0
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Log-in throttling: failed attempts per typed username (known or not: no enumeration), and per client
+    # address generous enough for a whole township office behind one NAT address; the log-in form, the API token
+    # endpoint and the password-change page's current-password check count together.
+    # "database": failures are rows in login_failures, one count for every worker and instance on the database.
+    # "redis": Flask-Limiter's counters in RATELIMIT_STORAGE_URI (redis://…), for deployments that have Redis.
+    LOGIN_THROTTLE_BACKEND = "database"
+    RATELIMIT_STORAGE_URI = "memory://"  # the "redis" backend only; memory:// is refused with it (one process)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"

@@ -36,8 +36,8 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Log-in throttling. Storage from RATELIMIT_STORAGE_URI: memory:// on one process, redis://… across gunicorn
-# workers and servers in production.
+# Log-in throttling with LOGIN_THROTTLE_BACKEND = "redis" (the default keeps failures in the database instead:
+# services/throttle.py); its counters are in RATELIMIT_STORAGE_URI, redis://… shared by every worker and server.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

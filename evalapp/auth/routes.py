@@ -1,11 +1,16 @@
 """Log-in and log-out."""
+from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (abort, current_app, flash, g, jsonify, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
+from ..domain.limits import throttle_key
 from ..extensions import db, limiter, login_manager
-from ..services import accounts
+from ..services import accounts, throttle
+from ..services.errors import ServiceError
 from . import bp
 from .forms import EmptyForm, LoginForm
 
@@ -44,25 +49,108 @@ def safe_next(target: str | None) -> str | None:
 
 
 def login_username_key() -> str:
-    """The throttling key of a log-in attempt: the username as typed (form or JSON), case-folded."""
+    """The account a log-in attempt is counted under: the username as typed (form or JSON), case-folded."""
     name = request.form.get("username")
     if name is None:
         body = request.get_json(silent=True)
         name = body.get("username") if isinstance(body, dict) else ""
-    return "login:" + str(name or "").strip().casefold()[:64]
+    return throttle_key(name)
+
+
+def own_username_key() -> str:
+    """The account a current-password check is counted under: the signed-in user's (the same count as log-ins)."""
+    return throttle_key(current_user.username if current_user.is_authenticated else "")
 
 
 def _failed(response) -> bool:
-    return response.status_code == 401
+    """Whether the attempt was a wrong credential: a refused log-in (401) or a view saying so (g.credential_failed)."""
+    return response.status_code == 401 or bool(g.get("credential_failed"))
 
 
-def login_limits(view):
-    """Count failed log-ins per username and per client address; refuse with 429 past the limits."""
-    per_account = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=login_username_key,
-                                methods=["POST"], deduct_when=_failed, scope="login-account")
-    per_address = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-                                deduct_when=_failed, scope="login-address")
-    return per_account(per_address(view))
+def _redis_backend_off() -> bool:
+    return current_app.config["LOGIN_THROTTLE_BACKEND"] != "redis"
+
+
+def _login_page_refused(message: str):
+    flash(message, "danger")
+    return render_template("auth/login.html", form=LoginForm())
+
+
+def _password_page_refused(message: str):
+    return render_template("auth/password.html", form=EmptyForm(), error=message)
+
+
+def _refused(exc: throttle.Throttled, page):
+    """429 with Retry-After and how long to wait: JSON under /api/, else the page again with the message."""
+    if request.path.startswith("/api/"):
+        response = jsonify(error=exc.message, fields={})
+    else:
+        response = make_response(page(exc.message))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def throttled(account_of, refused_page):
+    """Count failed credential checks (POST) per account and per client address; refuse with 429 past the limits
+    (`refused_page(message)`: the page shown then, JSON under /api/).
+
+    One count for every view so decorated and for every worker and instance: failures are rows in the database
+    (services/throttle), or with LOGIN_THROTTLE_BACKEND = "redis" Flask-Limiter's counters in RATELIMIT_STORAGE_URI.
+    """
+
+    def decorate(view):
+        # The Redis backend: shared limits (one bucket across endpoints), counted after a failure.
+        limited = limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="login-account",
+                                       key_func=lambda: "login:" + account_of(), methods=["POST"],
+                                       deduct_when=_failed, exempt_when=_redis_backend_off)(
+            limiter.shared_limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], scope="login-address",
+                                 methods=["POST"], deduct_when=_failed, exempt_when=_redis_backend_off)(view))
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if request.method != "POST":
+                return view(*args, **kwargs)
+            if not _redis_backend_off():
+                return limited(*args, **kwargs)
+            try:
+                attempt = throttle.check(account_of(), request.remote_addr or "")
+            except throttle.Throttled as exc:
+                return _refused(exc, refused_page)
+            try:
+                response = make_response(view(*args, **kwargs))
+            except (HTTPException, ServiceError) as exc:  # a body that is not one, a 403 after the right password
+                if (exc.code if isinstance(exc, HTTPException) else exc.status) != 401:
+                    throttle.succeeded(attempt)
+                raise
+            if not _failed(response):
+                throttle.succeeded(attempt)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+login_limits = throttled(login_username_key, _login_page_refused)  # the log-in form and POST /api/v1/auth/token
+
+
+@bp.record_once
+def _check_throttle_config(state) -> None:
+    """A limit that is not one, or an unknown backend, stops the app at start, not at the first log-in."""
+    from .. import ConfigError
+
+    config = state.app.config
+    try:
+        throttle.configured_limits(config)
+    except ValueError as exc:
+        raise ConfigError(f"LOGIN_LIMIT_PER_ACCOUNT / LOGIN_LIMIT_PER_ADDRESS 配置有误：{exc}") from exc
+    backend = config.get("LOGIN_THROTTLE_BACKEND")
+    if backend not in ("database", "redis"):
+        raise ConfigError(f"LOGIN_THROTTLE_BACKEND 须为 database 或 redis，而不是 {backend!r}")
+    if backend == "redis" and str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory:"):
+        raise ConfigError("LOGIN_THROTTLE_BACKEND = redis 需要 RATELIMIT_STORAGE_URI = redis://…"
+                          "（memory:// 只在一个进程内计数）")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -111,9 +199,9 @@ def require_password_change():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@throttled(own_username_key, _password_page_refused)  # guessing it from a taken-over session: log-in failures
 def change_password():
     from ..services import users as user_service
-    from ..services.errors import ServiceError
 
     form = EmptyForm()
     error = None
@@ -128,6 +216,7 @@ def change_password():
                 user_service.change_own_password(current_user, request.form.get("current", ""), new)
             except ServiceError as exc:
                 error = exc.message
+                g.credential_failed = "current" in (exc.fields or {})
             else:
                 flash("密码已修改", "success")
                 return redirect(url_for("main.home"))

@@ -1,4 +1,4 @@
-"""Log-in throttling per account and per client address (Flask-Limiter)."""
+"""Log-in throttling per account and per client address (failures counted in the database by default)."""
 import pytest
 
 
@@ -11,7 +11,8 @@ def test_an_account_is_throttled_after_repeated_failures(client):
     for _ in range(5):
         assert attempt(client, "village").status_code == 401
     blocked = attempt(client, "village", "demo-pass-2021")
-    assert blocked.status_code == 429 and "操作过于频繁" in blocked.get_data(as_text=True)
+    assert blocked.status_code == 429 and "该账号登录失败次数过多，请15分钟后再试" in blocked.get_data(as_text=True)
+    assert 890 <= int(blocked.headers["Retry-After"]) <= 900
     # another account from the same address is not affected
     assert attempt(client, "township", "demo-pass-2021").status_code == 302
 
@@ -44,7 +45,8 @@ def test_api_token_endpoint_is_throttled_too(client):
     for _ in range(5):
         assert client.post("/api/v1/auth/token", json={"username": "village", "password": "x"}).status_code == 401
     response = client.post("/api/v1/auth/token", json={"username": "village", "password": "demo-pass-2021"})
-    assert response.status_code == 429 and response.get_json()["error"]
+    assert response.status_code == 429 and response.get_json()["error"] == "该账号登录失败次数过多，请15分钟后再试"
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def _redis_up() -> bool:
@@ -57,7 +59,7 @@ def _redis_up() -> bool:
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_redis_storage_is_shared_between_app_instances(databases, tmp_path):
-    """Two app processes (gunicorn workers) with the same Redis see the same counts."""
+    """With the Redis backend, two app processes (gunicorn workers) with the same Redis see the same counts."""
     import uuid
 
     from tests.conftest import make_app
@@ -65,10 +67,10 @@ def test_redis_storage_is_shared_between_app_instances(databases, tmp_path):
     uri = "redis://127.0.0.1:6379/15"
     url = databases.clone(databases.template("demo"))
     name = f"shared-{uuid.uuid4().hex[:8]}"
-    first = make_app(url, RATELIMIT_STORAGE_URI=uri, UPLOAD_FOLDER=str(tmp_path))
+    first = make_app(url, LOGIN_THROTTLE_BACKEND="redis", RATELIMIT_STORAGE_URI=uri, UPLOAD_FOLDER=str(tmp_path))
     for _ in range(5):
         assert attempt(first.test_client(), name).status_code == 401
-    second = make_app(url, RATELIMIT_STORAGE_URI=uri, UPLOAD_FOLDER=str(tmp_path))
+    second = make_app(url, LOGIN_THROTTLE_BACKEND="redis", RATELIMIT_STORAGE_URI=uri, UPLOAD_FOLDER=str(tmp_path))
     assert attempt(second.test_client(), name).status_code == 429
     for app in (first, second):
         with app.app_context():
