@@ -66,7 +66,7 @@ def test_eligibility_sheet_columns_totals_and_formats(completed, finance):
     assert by_name["陆城镇"]["奖补方式/档次"].startswith("档次") and by_name["陆城镇"][amount] == 30000
     assert "一票否决" in by_name["洗马塘社区"]["备注"] and "@SUM(1)" in by_name["洗马塘社区"]["备注"]
     assert "评估未完成" in by_name["东风村"]["备注"] and by_name["东风村"]["评估得分"] is None
-    assert by_name["'=HYPERLINK(\"http://x\")"][amount] > 0  # shown as text, never a formula or a link
+    assert by_name['=HYPERLINK("http://x")'][amount] > 0  # a text cell as typed: never a formula or a link
     assert isinstance(by_name["陆城村"]["单位编码"], str) and by_name["陆城村"]["单位编码"] == "430603101003"
     assert by_name["陆城村"]["评估得分"] == 95.0
     assert round(totals[amount] * 100) == sum(round(r[amount] * 100) for r in body)

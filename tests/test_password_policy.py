@@ -43,3 +43,13 @@ def test_the_demo_password_works_for_the_demo_accounts_and_no_one_can_choose_it(
     response = login_as("admin").post("/admin/users", data={"username": "zhao6", "role": "finance",
                                                             "password": DEMO_PASSWORD})
     assert response.status_code == 422 and "过于常见" in response.get_data(as_text=True)
+
+
+def test_the_users_own_names_and_unit_count_as_guessable_through_the_service(app):
+    """services.users passes the display name and the unit (name and code) to the policy."""
+    from evalapp.services.errors import Invalid
+    from evalapp.services.users import create_user
+
+    with pytest.raises(Invalid) as refused:
+        create_user("zhangwei", "张伟", "village", "430603101003", "4306031010031", None)  # the unit code + 1
+    assert "password" in refused.value.fields

@@ -29,8 +29,10 @@ def _scope(role: str, unit_code: str) -> OrgUnit | None:
     return None
 
 
-def _password(password: str, username: str) -> str:
-    problems = password_problems(password or "", username)
+def _password(password: str, username: str, display_name: str = "", unit: OrgUnit | None = None) -> str:
+    """The hash of an acceptable password; the user's names and unit count as words an attacker would try."""
+    context = (unit.name, unit.code) if unit is not None else ()
+    problems = password_problems(password or "", username, display_name=display_name, extra_words=context)
     if problems:
         raise Invalid("；".join(problems), {"password": "；".join(problems)})
     return hash_password(password)
@@ -44,8 +46,9 @@ def create_user(username: str, display_name: str, role: str, unit_code: str, pas
     if db.session.scalar(select(User).where(User.username == username)):
         raise Invalid(f"用户名“{username}”已存在", {"username": "用户名已存在"})
     display_name = (display_name or "").strip()[:100] or username
-    user = User(username=username, display_name=display_name, role=role, unit=_scope(role, unit_code),
-                password_hash=_password(password, username), must_change_password=must_change)
+    unit = _scope(role, unit_code)
+    user = User(username=username, display_name=display_name, role=role, unit=unit,
+                password_hash=_password(password, username, display_name, unit), must_change_password=must_change)
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", user=actor, obj=user, unit_id=user.unit_id,
@@ -79,7 +82,7 @@ def set_active(target: User, active: bool, actor: User) -> None:
 
 def reset_password(target: User, password: str, actor: User | None) -> None:
     """Set a new password that must be changed at the next log-in; open sessions and API tokens end."""
-    target.password_hash = _password(password, target.username)
+    target.password_hash = _password(password, target.username, target.display_name, target.unit)
     target.must_change_password = True
     end_credentials(target, reason="user.reset_password", actor=actor)
     audit.record("user.reset_password", user=actor, obj=target, unit_id=target.unit_id)
@@ -92,7 +95,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
         raise Invalid("当前密码不正确", {"current": "当前密码不正确"})
     if current == new:
         raise Invalid("新密码不能与当前密码相同", {"password": "新密码不能与当前密码相同"})
-    user.password_hash = _password(new, user.username)
+    user.password_hash = _password(new, user.username, user.display_name, user.unit)
     user.must_change_password = False
     end_credentials(user, reason="user.change_password", keep_session_token=user.session_token, actor=user)
     audit.record("user.change_password", user=user, obj=user)

@@ -43,3 +43,4 @@ def test_length_username_and_bad_characters_still_checked():
     assert password_problems("Qz7#mX2p!vLk" * 30) == ["密码过长或含有无效字符"]
     score, _ = strength("Qz7#mX2p!vLk" * 6)  # past zxcvbn's 72 characters: estimated on those, not an error
     assert score == 4
+
