@@ -176,7 +176,7 @@ def test_a_token_from_before_the_password_was_set_by_an_admin_is_refused(app):
     target = user("village")
     target.must_change_password = True  # set outside the services, which would have revoked the token too
     db.session.commit()
-    assert api_status(app, token) == 401
+    assert api_status(app, token) == 403  # refused, with the reason (auth.routes.require_password_change)
 
 
 # --- last use, written at most once a minute ----------------------------------------------------------------------

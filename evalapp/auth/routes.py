@@ -191,8 +191,12 @@ def logout():
 def require_password_change():
     """A user whose password was set or reset by an admin changes it before doing anything else."""
     if (current_user.is_authenticated and current_user.must_change_password and request.endpoint
-            and request.endpoint not in ("auth.change_password", "auth.logout", "static", "main.set_language")
-            and not request.path.startswith("/api/")):
+            and request.endpoint not in ("auth.change_password", "auth.logout", "static", "main.set_language")):
+        if request.path.startswith("/api/"):  # the API too: a temporary password saves nothing anywhere
+            if request.endpoint in ("api.issue_token", "api.openapi", "api.csrf_token"):
+                return None
+            return jsonify(error="您的密码由管理员设置，须先在网页上修改密码后才能继续使用",
+                           fields={"password": "须先修改密码"}), 403
         return redirect(url_for("auth.change_password"))
     return None
 

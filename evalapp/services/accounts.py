@@ -30,7 +30,7 @@ def verify_password(user: User | None, password: str) -> bool:
     hasher = _hasher()
     stored = user.password_hash if user is not None else _dummy_hash()
     try:
-        ok = hasher.verify(stored, password)
+        ok = hasher.verify(stored, password.encode("utf-8", "surrogatepass"))  # any text, even a lone surrogate
     except (VerificationError, InvalidHashError):
         return False
     return ok and user is not None
@@ -50,8 +50,24 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _storable(text: str) -> bool:
+    """Text every database column takes: no NUL or other control character, no lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return all(c.isprintable() for c in text)
+
+
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with this username and password, else None. Writes an audit row either way."""
+    """The active user with this username and password, else None. Writes an audit row either way. A username no
+    account can have (NUL, other control characters, lone surrogates) is a failure like any unknown one."""
+    if not _storable(username):
+        username = username.encode("utf-8", "replace").decode("utf-8")
+        username = "".join(c if c.isprintable() else "?" for c in username)
+        audit.record("login.failure", user=None, obj=None, detail=f"username={username.strip()[:64]}")
+        db.session.commit()
+        return None
     user = db.session.scalar(select(User).where(User.username == username.strip()))
     ok = verify_password(user, password) and user.active
     if ok and _hasher().check_needs_rehash(user.password_hash):
@@ -158,9 +174,8 @@ def _token_user_statement():
     return (select(User, ApiToken.id.label("token_id"), ApiToken.last_used_at)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                   ApiToken.expires_at > bindparam("now"), User.active.is_(True),
-                   # A token older than an administrator's password: refused (a reset revokes it anyway).
-                   User.must_change_password.is_(False)))
+                   ApiToken.expires_at > bindparam("now"), User.active.is_(True)))
+    # (A user with a temporary password is answered 403 with the reason: auth.routes.require_password_change.)
 
 
 def load_token_user(token: str) -> User | None:
