@@ -5,6 +5,7 @@ from flask import Flask, request, session
 from werkzeug.routing import IntegerConverter
 
 from .config import Defaults, database_url_from_env
+from .ids import ID_MAX
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -17,9 +18,6 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 (werkzeug's names)
         super().__init__(map, fixed_digits, min, ID_MAX if max is None else max, signed)
-
-
-ID_MAX = 2**31 - 1
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..extensions import db
+from ..ids import ID_MAX, parse_id, parse_ids
 from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
 from ..services import rounds as round_service, teams as team_service
 from ..models.round import ROUND_ROLLOUT_LABELS
@@ -48,7 +49,7 @@ def create_round():
     return redirect(url_for("admin.round_detail", round_id=round_.id))
 
 
-MAX_ID = 2**63 - 1  # beyond a BIGINT: no such row (and SQLite would overflow on the look-up)
+MAX_ID = ID_MAX  # (the routes' int converter already stops larger ids)
 
 
 def _round(round_id: int) -> Round:
@@ -86,7 +87,7 @@ def _confirmation():
     if request.form.get("confirm") != "1":
         return False
     listed = request.form.getlist("sheet")
-    return {int(x) for x in listed if x.isdigit() and len(x) < 12} if listed else True
+    return parse_ids(listed) if listed else True
 
 
 def _act(round_: Round, action, done: str, confirm_label: str = ""):
@@ -114,7 +115,7 @@ def round_settings(round_id: int):
 @role_required("admin")
 def round_scope(round_id: int):
     round_ = _round(round_id)
-    ids = {int(x) for x in request.form.getlist("unit") if x.isdigit()}
+    ids = parse_ids(request.form.getlist("unit"))
     return _act(round_, lambda: round_service.set_scope(round_, ids, current_user), "参评单位已保存")
 
 
@@ -176,6 +177,6 @@ def assign(round_id: int):
     round_ = _round(round_id)
     assignments = {}
     for key, value in request.form.items():
-        if key.startswith("unit_") and key[5:].isdigit():
-            assignments[int(key[5:])] = int(value) if value.isdigit() else None
+        if key.startswith("unit_") and parse_id(key[5:]) is not None:
+            assignments[parse_id(key[5:])] = parse_id(value)
     return _act(round_, lambda: team_service.assign(round_, assignments, current_user), "分配已保存")

@@ -9,6 +9,7 @@ from ..models import Sheet
 from ..models.sheet import SHEET_STATUS_LABELS
 from ..services import overview, sheets as sheet_service
 from ..services.errors import ServiceError
+from ..ids import parse_id
 from ..services.review import final_review
 from . import bp
 
@@ -18,7 +19,7 @@ from . import bp
 def worklist():
     args = request.args
     round_id = args.get("round", "")
-    round_id = int(round_id) if round_id.isascii() and round_id.isdigit() and len(round_id) < 19 else None
+    round_id = parse_id(round_id)
     work = overview.inspector_worklist(current_user, round_id,
                                        args.get("status", ""), args.get("page"), args.get("fpage"),
                                        current_app.config["WORKLIST_PAGE_SIZE"])

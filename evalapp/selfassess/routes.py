@@ -7,6 +7,7 @@ from .. import access
 from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..extensions import db
+from ..ids import parse_id
 from ..models import EvidenceFile, Sheet
 from ..services import documents, overview, selfassess, sheets as sheet_service
 from ..services.errors import Conflict, ServiceError
@@ -93,7 +94,7 @@ def _posted_for_review(sheet_id: int) -> Sheet:
 def _form_version() -> int | None:
     """The sheet version the page's 工作总结 was based on (the form's hidden field), if it sent a sensible one."""
     raw = request.form.get("version", "")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    return parse_id(raw)
 
 
 def _save_posted_summary(sheet: Sheet) -> tuple[int, dict, dict] | None:

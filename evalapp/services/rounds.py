@@ -6,6 +6,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain.workflow import CLOSABLE_STATUSES, round_move, round_phase
 from ..extensions import db
+from ..ids import parse_id
 from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit
@@ -247,10 +248,8 @@ def create_round(form: dict, user: User) -> Round:
         raise Invalid(f"批次“{name}”已存在", {"name": "名称已存在"})
     cats = {}
     for level in ("township", "village"):
-        try:
-            cat = db.session.get(CatalogueVersion, int(form.get(f"{level}_catalogue_id") or 0))
-        except ValueError:
-            cat = None
+        cat_id = parse_id(form.get(f"{level}_catalogue_id") or "")
+        cat = db.session.get(CatalogueVersion, cat_id) if cat_id is not None else None
         if cat is None or cat.level != level:
             raise Invalid("请选择镇(街道)和村(社区)的指标体系版本", {f"{level}_catalogue_id": "请选择"})
         cats[level] = cat
