@@ -3,6 +3,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .text import text_problem
+
 KIND_LEVEL = {"区": "district", "镇": "township", "街道": "township", "村": "village", "社区": "village",
               "村民小组": "group"}
 PARENT_LEVEL = {"township": "district", "village": "township", "group": "village"}
@@ -52,6 +54,8 @@ def validate_units(rows: list[UnitRow], existing: dict[str, tuple[str, str | Non
             problems.append(f"第{r.row}行：缺少名称")
         elif len(r.name) > 100:
             problems.append(f"第{r.row}行：名称过长")
+        elif (bad := text_problem(r.name)) is not None:
+            problems.append(f"第{r.row}行：名称{bad}")
         if r.kind not in KIND_LEVEL:
             problems.append(f"第{r.row}行：类型“{r.kind}”无效，应为 区/镇/街道/村/社区/村民小组")
     levels = {code: lvl for code, (lvl, _) in existing.items()}

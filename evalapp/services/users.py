@@ -5,6 +5,7 @@ import re
 from sqlalchemy import select
 
 from ..domain.passwords import password_problems
+from ..domain.text import text_problem
 from ..extensions import db
 from ..models import OrgUnit, User
 from ..models.user import ROLES
@@ -29,6 +30,16 @@ def _scope(role: str, unit_code: str) -> OrgUnit | None:
     return None
 
 
+def _display_name(text: str | None) -> str:
+    """A display name as it will be shown: trimmed, at most 100 characters; Invalid if it holds a control
+    character (a NUL in a name once broke the results page and the units export)."""
+    text = (text or "").strip()[:100]
+    problem = text_problem(text)
+    if problem:
+        raise Invalid(f"姓名{problem}", {"display_name": f"姓名{problem}"})
+    return text
+
+
 def _password(password: str, username: str, display_name: str = "", unit: OrgUnit | None = None) -> str:
     """The hash of an acceptable password; the user's names and unit count as words an attacker would try."""
     context = (unit.name, unit.code) if unit is not None else ()
@@ -45,7 +56,7 @@ def create_user(username: str, display_name: str, role: str, unit_code: str, pas
         raise Invalid("用户名须为3到64位小写字母、数字或 _ . -", {"username": "用户名格式无效"})
     if db.session.scalar(select(User).where(User.username == username)):
         raise Invalid(f"用户名“{username}”已存在", {"username": "用户名已存在"})
-    display_name = (display_name or "").strip()[:100] or username
+    display_name = _display_name(display_name) or username
     unit = _scope(role, unit_code)
     user = User(username=username, display_name=display_name, role=role, unit=unit,
                 password_hash=_password(password, username, display_name, unit), must_change_password=must_change)
@@ -60,7 +71,7 @@ def create_user(username: str, display_name: str, role: str, unit_code: str, pas
 def update_user(target: User, display_name: str, role: str, unit_code: str, actor: User) -> None:
     unit = _scope(role, unit_code)
     old = {"display_name": target.display_name, "role": target.role, "unit": target.unit.code if target.unit else None}
-    target.display_name = (display_name or "").strip()[:100] or target.username
+    target.display_name = _display_name(display_name) or target.username
     changed_access = target.role != role or target.unit_id != (unit.id if unit else None)
     target.role, target.unit = role, unit
     if changed_access:  # new rights start with a new log-in and a new token
