@@ -75,11 +75,13 @@ def toggle_user(user_id: int):
     _post_ok()
     target = _target(user_id)
     try:
-        user_service.set_active(target, request.form.get("active") == "1", current_user)
+        changed = user_service.set_active(target, request.form.get("active") == "1", current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status)
-    flash(f"{target.username}已{'启用' if target.active else '停用'}，其登录会话和API令牌已全部结束", "info")
+    state = "启用" if target.active else "停用"
+    flash(f"{target.username}已{state}，其登录会话和API令牌已全部结束" if changed else f"{target.username}本已{state}，未作改动",
+          "info")
     return redirect(url_for("admin.users"))
 
 

@@ -49,7 +49,7 @@ def issue_token():
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error("用户名或密码不正确", 401)
-    user = accounts.authenticate(username[:64], password[:256])
+    user = accounts.authenticate(username, password[:256])  # (the whole name: the one the throttle counts)
     if user is None:
         return error("用户名或密码不正确", 401)
     token, expires = accounts.issue_api_token(user)

@@ -52,7 +52,7 @@ def login_username_key() -> str:
     """The account a log-in attempt is counted under: the username as typed (form or JSON), case-folded."""
     name = request.form.get("username")
     if name is None:
-        body = request.get_json(silent=True)
+        body = request.get_json(force=True, silent=True)  # whatever the Content-Type, as api.parsing.json_body
         name = body.get("username") if isinstance(body, dict) else ""
     return throttle_key(name)
 
@@ -158,7 +158,7 @@ def _check_throttle_config(state) -> None:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
-    form = LoginForm()
+    form = LoginForm(formdata=request.form)  # form fields only: a JSON body is not a log-in form
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data or "", form.password.data or "")
         if user is not None:

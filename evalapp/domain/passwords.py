@@ -84,7 +84,7 @@ def password_problems(password: str, username: str = "", *, display_name: str = 
     """Why a password is refused (empty when it is acceptable), in Chinese.
 
     display_name and extra_words (the user's unit, say) are context: a password built on them is easy to guess."""
-    if len(password) > MAX_LENGTH or "\x00" in password:
+    if len(password) > MAX_LENGTH or "\x00" in password or any("\ud800" <= c <= "\udfff" for c in password):
         return ["密码过长或含有无效字符"]
     problems = []
     if len(password) < MIN_LENGTH:

@@ -62,6 +62,10 @@ def _storable(text: str) -> bool:
 def authenticate(username: str, password: str) -> User | None:
     """The active user with this username and password, else None. Writes an audit row either way. A username no
     account can have (NUL, other control characters, lone surrogates) is a failure like any unknown one."""
+    if len(username.strip()) > 64:  # no account has such a name; counted like any failure by the caller
+        audit.record("login.failure", user=None, obj=None, detail="username=(过长)")
+        db.session.commit()
+        return None
     if not _storable(username):
         username = username.encode("utf-8", "replace").decode("utf-8")
         username = "".join(c if c.isprintable() else "?" for c in username)

@@ -81,14 +81,18 @@ def update_user(target: User, display_name: str, role: str, unit_code: str, acto
     db.session.commit()
 
 
-def set_active(target: User, active: bool, actor: User) -> None:
+def set_active(target: User, active: bool, actor: User) -> bool:
+    """Activate or deactivate; returns whether anything changed."""
     if target.id == actor.id and not active:
         raise Invalid("不能停用自己的账号", {"active": "不能停用自己"})
+    if target.active == active:
+        return False  # a stale page or a second click: nothing changes, nothing ends
     target.active = active
     # Reactivation too: nothing from before the deactivation comes back to life.
     end_credentials(target, reason="user.activate" if active else "user.deactivate", actor=actor)
     audit.record("user.activate" if active else "user.deactivate", user=actor, obj=target, unit_id=target.unit_id)
     db.session.commit()
+    return True
 
 
 def reset_password(target: User, password: str, actor: User | None) -> None:

@@ -61,5 +61,14 @@ def read_text(value):
     """A cell's text as Excel shows it: OOXML stores a CR or another control character as `_xHHHH_` (and a literal
     `_x` as `_x005F_x`); openpyxl leaves those escapes in what it reads, so an import undoes them here."""
     if isinstance(value, str) and "_x" in value:
-        return OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+        return OOXML_ESCAPE.sub(_unescape, value)
     return value
+
+
+def _unescape(match) -> str:
+    """One `_xHHHH_`: the character it stands for when a text field may hold it (a line break, a tab, printable
+    text), else the escape as it stands (NUL, other controls, surrogate halves: no column stores them)."""
+    code = int(match.group(1), 16)
+    if 0xD800 <= code <= 0xDFFF or (code < 0x20 and chr(code) not in "\n\r\t") or code == 0x7F:
+        return match.group(0)
+    return chr(code)
