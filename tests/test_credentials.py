@@ -5,16 +5,16 @@ deactivation and reactivation, and a new role or unit revoke the user's API toke
 A user with a temporary password gets no token. Users see and revoke their tokens; an administrator revokes a
 user's tokens.
 """
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from evalapp.extensions import db
 from evalapp.models import ApiToken, AuditEvent, OrgUnit, User
 from evalapp.models.base import utcnow
 from tests.conftest import DEMO_PASSWORD, AuthActions
+from tests.test_performance_guards import counting
 
 NEW_PASSWORD = "Qv7-lantern-Orchid-58"
 HOMES = {"village": "/selfassess/", "finance": "/finance/", "inspector": "/inspection/"}
@@ -181,30 +181,19 @@ def test_a_token_from_before_the_password_was_set_by_an_admin_is_refused(app):
 
 # --- last use, written at most once a minute ----------------------------------------------------------------------
 
-@contextmanager
-def token_updates():
-    """The UPDATE statements on api_tokens run inside the block."""
-    seen = []
-
-    def before(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("UPDATE") and "api_tokens" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+def token_updates(statements: list[str]) -> list[str]:
+    """The UPDATE statements on api_tokens among these."""
+    return [s for s in statements if s.lstrip().upper().startswith("UPDATE") and "api_tokens" in s]
 
 
 def test_last_use_is_written_once_within_a_minute_however_many_calls(app):
     token = token_for(app, "village")
     row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user("village").id))
     assert row.last_used_at is None
-    with token_updates() as updates:
+    with counting() as statements:
         for _ in range(4):
             assert api_status(app, token) == 200
-    assert len(updates) == 1
+    assert len(token_updates(statements)) == 1
     db.session.refresh(row)
     first = row.last_used_at
     assert first is not None and utcnow() - first < timedelta(minutes=1)
@@ -212,10 +201,10 @@ def test_last_use_is_written_once_within_a_minute_however_many_calls(app):
     db.session.execute(update(ApiToken).where(ApiToken.id == row.id)
                        .values(last_used_at=first - timedelta(seconds=61)))
     db.session.commit()
-    with token_updates() as updates:
+    with counting() as statements:
         assert api_status(app, token) == 200
         assert api_status(app, token) == 200
-    assert len(updates) == 1
+    assert len(token_updates(statements)) == 1
     db.session.refresh(row)
     assert row.last_used_at > first - timedelta(seconds=1)
 
@@ -224,18 +213,10 @@ def test_a_call_within_the_minute_costs_no_more_statements_than_before(app):
     """Authenticating a Bearer call is one SELECT while the last use is fresh."""
     token = token_for(app, "village")
     assert api_status(app, token) == 200  # notes the use
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
     from evalapp.services.accounts import load_token_user
 
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with counting() as statements:
         assert load_token_user(token).username == "village"
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("SELECT")
 
 
