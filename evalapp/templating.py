@@ -1,12 +1,10 @@
 """Template filters and globals."""
-import re
-import weakref
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, g
 from flask_babel import format_datetime, get_locale, get_translations
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .domain.numbers import q2
 
@@ -33,49 +31,8 @@ def _gettext(string: str, **variables) -> Markup:
     return translated % variables if variables or "%" in translated else translated
 
 
-class _Slots:
-    """Stands for a fragment's per-page values while its skeleton is rendered: `{{ s.name }}` and
-    `{{ s['name'] }}` leave a mark that fill() replaces."""
-
-    def __getattr__(self, name: str) -> Markup:
-        if name.startswith("_"):  # __html__ and friends: this object is not markup itself
-            raise AttributeError(name)
-        return Markup(f"\x00{name}\x00")
-
-    __getitem__ = __getattr__
-
-
-_MARK = re.compile("\x00([^\x00]*)\x00")
-# Skeletons per owner (an object of a cached catalogue tree): they live as long as the tree does.
-FRAGMENTS_PER_OWNER = 256
-_SKELETONS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
-
-
-def fragment(owner, key, macro, *args) -> list[str]:
-    """`macro(*args, slots)` rendered once per owner, key and language, split at its marks: [text, name, text, …]."""
-    skeletons = _SKELETONS.get(owner)
-    if skeletons is None:
-        skeletons = _SKELETONS.setdefault(owner, {})
-    full_key = (key, str(get_locale()))
-    parts = skeletons.get(full_key)
-    if parts is None:
-        if len(skeletons) >= FRAGMENTS_PER_OWNER:  # keys from query strings: bounded whatever is asked
-            skeletons.clear()
-        parts = skeletons[full_key] = _MARK.split(str(macro(*args, _Slots())))
-    return parts
-
-
-def fill(parts: list[str], values: dict) -> Markup:
-    """A skeleton with its marks replaced by the values, each escaped (markup stays as it is)."""
-    out = [parts[0]]
-    for i in range(1, len(parts), 2):
-        out.append(escape(values[parts[i]]))
-        out.append(parts[i + 1])
-    return Markup("".join(out))
-
-
 def card_values(ind, score, saved: str, unscored: str, **markup) -> dict:
-    """An indicator card's per-sheet values (see scoring/_card.html), from the score row (None: nothing saved yet;
+    """An indicator card's per-sheet values (scoring/_card.html's card_markup), from the score row (None: nothing saved yet;
     a row with points None holds only a note: unscored)."""
     scored = score is not None and score.points is not None
     applied = {d.rule.code: d.count for d in score.deductions} if scored else {}
@@ -109,8 +66,7 @@ def register(app: Flask) -> None:
     # page calls it ~50 times. The same result (every template here autoescapes), in one call.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext)
     app.jinja_env.filters["points"] = points
-    app.jinja_env.filters["fill"] = fill
-    app.jinja_env.globals.update(fragment=fragment, card_values=card_values)
+    app.jinja_env.globals.update(card_values=card_values)
     app.jinja_env.filters["dt"] = lambda v: format_datetime(v, "yyyy-MM-dd HH:mm") if v else "—"
     app.jinja_env.filters["d"] = lambda v: v.isoformat() if isinstance(v, (date, datetime)) else "—"
 

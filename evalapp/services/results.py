@@ -1,6 +1,6 @@
 """Round results: every unit in scope against the threshold, from SQL aggregates."""
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, select
@@ -118,19 +118,12 @@ class TownshipRow:
     villages: RollUp
 
 
-class PageCache:
-    """Owns what was rendered from one report (templating.fragment keeps it by a weak reference to this)."""
-    __slots__ = ("__weakref__",)
-
-
 @dataclass
 class Report:
     round: Round | None  # None only inside the per-process cache
     rows: list[ReportRow]
     townships: list[TownshipRow]
     summary: dict[str, RollUp]
-    # The pages rendered from this report (templating.fragment) live as long as it does, copies included.
-    pages: PageCache = field(default_factory=PageCache, compare=False, repr=False)
 
 
 def _roll(rows: list[UnitResult]) -> RollUp:

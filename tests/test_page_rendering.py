@@ -1,22 +1,14 @@
-"""What the pages keep between requests (issue 9), and that what they keep never leaks between sheets, viewers,
-languages or transactions.
-
-* An indicator card's skeleton (the indicator, its rules, the labels) is rendered once per indicator, language and
-  editability; each page fills in its own sheet's values, escaped.
-* The results page's body is kept with its cached report, per role and query; each viewer's CSRF token is filled in.
-* On PostgreSQL a transaction that only read ends with COMMIT, so psycopg keeps its prepared statements; anything
-  that wrote is still rolled back.
+"""Pages render each request's own data: no rendered markup is kept between requests (issue 16), so nothing of one
+sheet, viewer, language or round state shows on another's page; user text is escaped wherever it lands; a
+transaction that wrote is rolled back however it ends.
 """
 import re
 
-import pytest
-from markupsafe import Markup, escape
+from markupsafe import escape
 from sqlalchemy import func, select, text
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, OrgUnit, Sheet, User
-from evalapp.templating import FRAGMENTS_PER_OWNER, _Slots, fill, fragment
-from tests.conftest import PG_URL
 from tests.test_results import completed  # noqa: F401  (the 2021 round, scored and approved)
 
 
@@ -46,7 +38,7 @@ def test_each_sheet_shows_its_own_values_escaped(app, login_as):
     assert saved.status_code == 200, saved.get_json()
     assert inspector.put(f"/api/v1/sheets/{first.id}/scores/B1",
                          json={"deductions": [{"code": "B1-1", "count": 1}], "version": 0}).status_code == 200
-    # The second sheet is rendered first, so the skeletons are cached before the first sheet's page is built.
+    # The second sheet is rendered first: nothing of it may show on the first sheet's page.
     other = inspector.get(f"/inspection/sheets/{second.id}").get_data(as_text=True)
     page = inspector.get(f"/inspection/sheets/{first.id}").get_data(as_text=True)
 
@@ -68,7 +60,7 @@ def test_each_sheet_shows_its_own_values_escaped(app, login_as):
     assert 'value=""' in a3_other
 
 
-def test_card_skeletons_follow_language_and_editability(app, login_as):
+def test_cards_follow_language_and_editability(app, login_as):
     first, second = _inspector_village_sheets(2)
     inspector = login_as("inspector")
     chinese = inspector.get(f"/inspection/sheets/{first.id}").get_data(as_text=True)
@@ -87,41 +79,11 @@ def test_card_skeletons_follow_language_and_editability(app, login_as):
     assert "<fieldset >" in _card(editable, "A3") and 'data-role="photo-input"' in editable
 
 
-def test_fill_escapes_values_and_keeps_markup():
-    parts = ["<p>", "a", "</p><i>", "b", "</i>"]
-    assert fill(parts, {"a": '<x y="1">&', "b": Markup("<em>ok</em>")}) == \
-        '<p>&lt;x y=&#34;1&#34;&gt;&amp;</p><i><em>ok</em></i>'
-    with pytest.raises(AttributeError):
-        _Slots().__html__  # noqa: B018  (a slot holder is not markup itself)
-    assert _Slots().score == Markup("\x00score\x00") and _Slots()["count:A3-1"] == Markup("\x00count:A3-1\x00")
-
-
-def test_kept_fragments_are_bounded_per_owner(app):
-    from evalapp.services.results import PageCache
-
-    owner = PageCache()
-    calls = []
-
-    def macro(s):
-        calls.append(1)
-        return Markup(f"<b>{s.value}</b>")
-
-    with app.test_request_context("/"):
-        for i in range(FRAGMENTS_PER_OWNER * 2):
-            assert fragment(owner, i, macro) == ["<b>", "value", "</b>"]
-        assert len(calls) == FRAGMENTS_PER_OWNER * 2
-        fragment(owner, FRAGMENTS_PER_OWNER * 2 - 1, macro)  # the latest is kept: not rendered again
-        assert len(calls) == FRAGMENTS_PER_OWNER * 2
-        from evalapp.templating import _SKELETONS
-
-        assert len(_SKELETONS[owner]) <= FRAGMENTS_PER_OWNER
-
-
 def _csrf(html: str) -> list[str]:
     return re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
 
 
-def test_results_body_is_shared_but_csrf_tokens_and_roles_are_not(completed, app, login_as):  # noqa: F811
+def test_results_pages_carry_each_viewers_token_and_role_and_the_rounds_state(completed, app, login_as):  # noqa: F811
     district_a, district_b, admin = login_as("district"), login_as("district"), login_as("admin")
     app.config["WTF_CSRF_ENABLED"] = True  # logged in already: the pages now carry real tokens
     url = f"/results/rounds/{completed.id}"
@@ -157,21 +119,6 @@ def test_a_transaction_that_wrote_is_rolled_back_whatever_ended_it(app):
     db.session.connection().execute(text("UPDATE users SET display_name = display_name || 'x'"))
     db.session.rollback()
     assert not db.session.scalar(select(func.count(User.id)).where(User.display_name.like("%x")))
-
-
-@pytest.mark.skipif(not PG_URL, reason="psycopg's prepared statements: PostgreSQL only")
-def test_read_only_transactions_keep_prepared_statements(app):
-    statement = select(Sheet.id).where(Sheet.id == 1)
-    for _ in range(8):  # psycopg prepares a statement at its 5th run on a connection
-        db.session.execute(statement).all()
-        db.session.close()  # read only: ends with COMMIT, the prepared statements stay
-    prepared = db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
-    assert prepared >= 1
-    db.session.connection().execute(text("SELECT 1"))
-    db.session.connection().execute(AuditEvent.__table__.insert().values(action="probe", object_type="",
-                                                                          detail=""))
-    db.session.close()  # wrote: rolled back, as before (psycopg then forgets its statements)
-    assert not db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "probe"))
 
 
 def test_template_gettext_matches_jinja_newstyle(app):
