@@ -38,6 +38,11 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
+    # Compression (Flask-Compress, assets.py): zstd, brotli or gzip, whichever the client takes first. Whole
+    # responses only: compressing a stream replaces its iterable, and the file it read from was then closed by the
+    # garbage collector, not at the end of the response. Behind a proxy that compresses, EVALAPP_COMPRESS_REGISTER=false.
+    COMPRESS_ALGORITHM = ["zstd", "br", "gzip"]
+    COMPRESS_STREAMS = False
 
 
 def database_url_from_env() -> str | None:
