@@ -125,3 +125,19 @@ def test_no_two_responses_carry_the_same_csrf_token_and_each_one_works(app, one_
 def _first_code(client, sheet) -> str:
     page = client.get(f"/inspection/sheets/{sheet.id}").get_data(as_text=True)
     return re.search(r'data-code="([^"]+)"', page).group(1)
+
+
+def test_behind_a_compressing_proxy_the_app_leaves_compression_to_it(databases, tmp_path):
+    """EVALAPP_COMPRESS_REGISTER=false (docs/deploy.md): answers go uncompressed; static URLs stay fingerprinted."""
+    from tests.conftest import make_app
+
+    app = make_app(databases.clone(databases.template("empty")), COMPRESS_REGISTER=False,
+                   UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    client = app.test_client()
+    page = client.get("/login", headers={"Accept-Encoding": BROWSER})
+    assert page.status_code == 200 and "Content-Encoding" not in page.headers
+    [css] = [a for a in ASSET.findall(page.get_data(as_text=True)) if a.startswith("/static/css/app.css")]
+    response = client.get(css, headers={"Accept-Encoding": BROWSER})
+    assert "Content-Encoding" not in response.headers and response.headers["Cache-Control"] == IMMUTABLE
+    with app.app_context():
+        db.engine.dispose()
