@@ -1,9 +1,14 @@
 """Access matrix: every route × every role (and anonymous, and the out-of-scope personas) → the expected status.
 
-A new route fails `test_every_route_is_in_the_matrix` until it is added here with its expectations.
+A new route fails `test_every_route_is_in_the_matrix` until it is added here with its expectations. A persona whose
+request would change state is not exercised here: its entry names the test that covers it (`Elsewhere`), and so does
+each route left out of the matrix (`ELSEWHERE`); `test_every_named_test_exists` fails when one of them is renamed.
 """
+import ast
+import os
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import Round
@@ -25,6 +30,11 @@ def ids():
         "self22": sheet_of(None, "陆城村", kind="self", round_name=r2022.name).id,
         "self21": sheet_of(None, "陆城村", kind="self").id,
     }
+
+
+class Elsewhere(str):
+    """This persona may make the request; it changes state, so the named test ("tests/file.py::test_name") covers
+    it instead of the matrix."""
 
 
 def expect(ok: set[str], ok_status: int = 200, scoped_out: set[str] = frozenset(), api: bool = False):
@@ -114,6 +124,70 @@ MATRIX = [
      {**expect({"village"}, 302, scoped_out={"outsider_village", "outsider_township"}), "township": 403}),
     ("POST", "/selfassess/sheets/{self22}/comment", "selfassess.comment",
      {**expect(set(), scoped_out={"outsider_township"}), "township": 403, "district": 403}),
+    ("GET", "/api/v1/openapi.json", "api.openapi", {p: 200 for p in PERSONAS}),
+    ("GET", "/api/v1/csrf", "api.csrf_token", expect(ALL, api=True)),
+    ("POST", "/api/v1/auth/token", "api.issue_token", {p: 422 for p in PERSONAS}),  # no credentials in the body
+    # visible sheets only: tests/test_api_scoring.py::test_round_sheets_lists_only_what_the_caller_may_see
+    ("GET", "/api/v1/rounds/{r}/sheets", "api.round_sheets", expect(ALL, api=True)),
+    ("POST", "/api/v1/sheets/{insp}/submit", "api.submit",  # the inspector's sheet is not complete: 422
+     {**expect({"inspector"}, 422, api=True, scoped_out=ALL - SEEING - INSPECTORS), "leader": 403}),
+    ("POST", "/api/v1/sheets/{final}/return", "api.return_",  # not submitted: no one may return it yet
+     expect(set(), api=True, scoped_out={"inspector2", "township", "outsider_township", "village",
+                                         "outsider_village"})),
+    ("POST", "/api/v1/sheets/{insp}/scores/A1/photos", "api.add_photo",  # no photo in the body: 422
+     {**expect({"inspector"}, 422, api=True, scoped_out=ALL - SEEING - INSPECTORS), "leader": 403}),
+    # The pages answer a request the sheet's state or owner refuses with a redirect and a message (302): the leader
+    # on a member's sheet, the township lead on a village's.
+    ("POST", "/inspection/sheets/{insp}/submit", "inspection.submit",
+     {**expect({"leader"}, 302, scoped_out={"inspector2"}),
+      "inspector": Elsewhere("tests/test_queues.py::test_a_final_sheet_whose_members_all_submitted_is_in_the_leaders_todo")}),
+    ("POST", "/inspection/sheets/{final}/reconcile/score", "inspection.reconcile_score",
+     {**expect(set(), scoped_out={"inspector2"}),
+      "leader": Elsewhere("tests/test_reconcile.py::test_override_needs_a_reason_and_keeps_what_was_typed")}),
+    ("POST", "/inspection/sheets/{final}/reconcile/bonus-veto", "inspection.reconcile_bonus_veto",
+     {**expect(set(), scoped_out={"inspector2"}),
+      "leader": Elsewhere("tests/test_reconcile.py::test_bonus_is_capped_and_veto_needs_a_description")}),
+    ("POST", "/inspection/sheets/{final}/reconcile/submit", "inspection.reconcile_submit",
+     {**expect(set(), scoped_out={"inspector2"}),
+      "leader": Elsewhere("tests/test_reconcile.py::test_submit_final_then_district_returns_then_approves")}),
+    ("POST", "/inspection/sheets/{final}/review", "inspection.review",
+     {**expect(set()), "district": Elsewhere("tests/test_reconcile.py::test_only_the_district_reviews_final_sheets")}),
+    ("POST", "/selfassess/sheets/{self22}/submit", "selfassess.submit",
+     {**expect({"township"}, 302, scoped_out={"outsider_village", "outsider_township"}),
+      "village": Elsewhere("tests/test_selfassess.py::test_the_whole_loop_fill_submit_return_fix_resubmit_approve")}),
+    ("POST", "/selfassess/sheets/{self21}/review", "selfassess.review",
+     {**expect(set(), scoped_out={"outsider_township"}),
+      "township": Elsewhere("tests/test_selfassess.py::test_the_whole_loop_fill_submit_return_fix_resubmit_approve"),
+      "district": Elsewhere("tests/test_selfassess.py::test_township_submits_its_own_sheet_to_the_district")}),
+    ("POST", "/selfassess/sheets/{self22}/documents", "selfassess.upload_document",  # no file in the form: 422
+     expect({"village"}, 422, scoped_out={"outsider_village", "outsider_township"})),
+    # the unit's own people compare once the round is published (tests/test_reconcile.py); a 404 for all others
+    ("GET", "/results/sheets/{self21}/compare", "results.compare",
+     expect(SEEING | INSPECTORS, scoped_out=ALL - SEEING - INSPECTORS)),
+    ("POST", "/lang", "main.set_language", {p: 302 for p in PERSONAS}),  # last: the pages after it are in English
+]
+
+ADMIN_WRITES = [  # (method, url template, endpoint): role_required("admin") before anything is read or written
+    ("POST", "/admin/units/{unit}/edit", "admin.edit_unit"),
+    ("POST", "/admin/units/{unit}/active", "admin.toggle_unit"),
+    ("POST", "/admin/units/import", "admin.import_units"),
+    ("POST", "/admin/users/{user}", "admin.update_user"),
+    ("POST", "/admin/users/{user}/active", "admin.toggle_user"),
+    ("POST", "/admin/users/{user}/password", "admin.reset_password"),
+    ("POST", "/admin/users/{user}/tokens/revoke", "admin.revoke_tokens"),
+    ("GET", "/admin/catalogues/{catalogue}", "admin.catalogue"),
+    ("POST", "/admin/catalogues/import", "admin.import_catalogue"),
+    ("POST", "/admin/catalogues/{catalogue}/edit", "admin.edit_catalogue"),
+    ("POST", "/admin/catalogues/{catalogue}/clone", "admin.clone_catalogue"),
+    ("GET", "/admin/catalogues/{catalogue}/export.xlsx", "admin.export_catalogue"),
+    ("POST", "/admin/rounds", "admin.create_round"),
+    ("POST", "/admin/rounds/{r}/settings", "admin.round_settings"),
+    ("POST", "/admin/rounds/{r}/scope", "admin.round_scope"),
+    ("POST", "/admin/rounds/{r}/teams", "admin.create_team"),
+    ("POST", "/admin/rounds/{r}/teams/{team}/members", "admin.add_member"),
+    ("POST", "/admin/rounds/{r}/teams/{team}/members/{user}/remove", "admin.remove_member"),
+    ("POST", "/admin/rounds/{r}/teams/{team}/leader", "admin.set_leader"),
+    ("POST", "/admin/rounds/{r}/assign", "admin.assign"),
 ]
 
 
@@ -132,6 +206,8 @@ def test_matrix(app, persona):
     client = _client(app, persona)
     failures = []
     for method, template, _endpoint, expected in MATRIX:
+        if isinstance(expected[persona], Elsewhere):
+            continue
         url = template.format(**values)
         kwargs = {"json": {"deductions": [], "version": 0}} if method == "PUT" else {}
         if method == "POST" and "/api/" not in url:
@@ -143,22 +219,61 @@ def test_matrix(app, persona):
     assert failures == []
 
 
+@pytest.mark.parametrize("persona", sorted(set(PERSONAS) - {"admin"}))
+def test_admin_writes_refuse_everyone_else_and_change_nothing(app, persona):
+    """Every admin-only route sends the anonymous to log in and refuses every other role, whatever it posts; the
+    admin's own use of each is tested in tests/test_admin.py and tests/test_credentials.py."""
+    from evalapp.models import AuditEvent, OrgUnit, Team, User
+
+    r2021 = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
+    values = {"r": r2021.id, "catalogue": r2021.township_catalogue_id,
+              "unit": db.session.scalar(select(OrgUnit.id).where(OrgUnit.name == "陆城村")),
+              "user": db.session.scalar(select(User.id).where(User.username == "village")),
+              "team": db.session.scalar(select(Team.id).where(Team.round_id == r2021.id).order_by(Team.id))}
+    client = _client(app, persona)
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    data = {"name": "矩阵测试", "username": "matrix", "role": "admin", "password": "Matrix-test-pass-77",
+            "reason": "矩阵测试", "action": "deactivate"}
+    expected = 302 if persona == "anon" else 403
+    failures = []
+    for method, template, _endpoint in ADMIN_WRITES:
+        url = template.format(**values)
+        status = client.open(url, method=method, data=data if method == "POST" else None).status_code
+        if status != expected:
+            failures.append(f"{method} {url}: {status}, expected {expected}")
+    assert failures == []
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events  # every change is audited: none was made
+
+
+# Routes the matrix cannot reach without rows of their own (documents, photos) or that end its session (log-out),
+# each with the test that covers who may use it.
+ELSEWHERE = {
+    "auth.logout": "tests/test_auth.py::test_logout_ends_the_session_on_the_server_so_an_old_cookie_is_refused",
+    "main.evidence_file": "tests/test_evidence.py::test_photo_is_served_only_to_those_who_may_see_the_sheet",
+    "api.delete_evidence": "tests/test_evidence.py::test_only_the_sheets_inspector_removes_its_photos",
+    "selfassess.document": "tests/test_selfassess.py::test_documents_are_checked_by_content",
+    "selfassess.delete_document": "tests/test_documents.py::test_only_the_unit_may_delete_its_documents",
+    **{endpoint: "tests/test_access.py::test_admin_writes_refuse_everyone_else_and_change_nothing"
+       for _, _, endpoint in ADMIN_WRITES},
+}
+
+
 def test_every_route_is_in_the_matrix(app):
     covered = {endpoint for _, _, endpoint, _ in MATRIX}
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
-    # covered elsewhere with their own scope tests (uploads, downloads, transitions, print/compare pages)
-    elsewhere = {
-        "selfassess.delete_document",  # tests/test_documents.py
-        "main.set_language", "main.evidence_file", "auth.logout", "inspection.submit", "inspection.reconcile_score",
-        "inspection.reconcile_bonus_veto", "inspection.reconcile_submit", "inspection.review",
-        "selfassess.upload_document", "selfassess.document", "selfassess.submit", "selfassess.review",
-        "results.compare", "api.issue_token", "api.csrf_token", "api.openapi", "api.round_sheets", "api.submit",
-        "api.add_photo", "api.delete_evidence", "api.return_",
-        # admin writes and per-object pages: admin-only by role_required, tested in tests/test_admin.py
-        "admin.edit_unit", "admin.toggle_unit", "admin.import_units", "admin.update_user", "admin.toggle_user",
-        "admin.reset_password", "admin.catalogue", "admin.import_catalogue", "admin.edit_catalogue",
-        "admin.clone_catalogue", "admin.export_catalogue", "admin.create_round", "admin.round_settings",
-        "admin.round_scope", "admin.create_team", "admin.add_member", "admin.remove_member", "admin.set_leader",
-        "admin.assign", "admin.revoke_tokens",  # the last also in tests/test_credentials.py
-    }
-    assert routes - covered - elsewhere == set()
+    assert routes - covered - set(ELSEWHERE) == set()
+    assert set(ELSEWHERE) & covered == set()  # one place for each route
+
+
+def _test_names(path: str) -> set[str]:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, path), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def test_every_named_test_exists():
+    named = set(ELSEWHERE.values()) | {v for *_, expected in MATRIX for v in expected.values()
+                                       if isinstance(v, Elsewhere)}
+    missing = [name for name in sorted(named) if name.split("::")[1] not in _test_names(name.split("::")[0])]
+    assert missing == []

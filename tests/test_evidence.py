@@ -129,3 +129,13 @@ def test_removing_a_photo_hides_it_and_is_audited(inspector, sheet):
 
 def test_other_team_cannot_upload_to_my_sheet(login_as, sheet):
     assert upload(login_as("inspector2"), sheet, image_bytes()).status_code == 404
+
+
+@pytest.mark.parametrize("username, status", [("leader", 403), ("district", 403), ("admin", 403),
+                                              ("inspector2", 404), ("village", 404), ("outsider_township", 404)])
+def test_only_the_sheets_inspector_removes_its_photos(login_as, inspector, sheet, username, status):
+    """Those who may see the sheet are refused (403), the others do not learn the photo exists (404)."""
+    ev_id = upload(inspector, sheet, image_bytes()).get_json()["id"]
+    assert login_as(username).delete(f"/api/v1/evidence/{ev_id}").status_code == status
+    assert db.session.get(EvidenceFile, ev_id).deleted_at is None
+    assert inspector.get(f"/evidence/{ev_id}/full").status_code == 200
