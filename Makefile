@@ -35,12 +35,17 @@ run: migrate
 seed: migrate
 	$(FLASK) seed-demo
 
-# The whole suite. TEST_DATABASE_URL=postgresql+psycopg://... runs it against PostgreSQL.
+# The whole suite, one pytest-xdist worker per core (each builds its own template databases: files under its own
+# tmp directory on SQLite, uuid-named databases on PostgreSQL). WORKERS=0 runs it serially in one process.
+# TEST_DATABASE_URL=postgresql+psycopg://... runs it against PostgreSQL.
+WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q -n $(WORKERS)
+
 test: setup
-	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q
+	$(PYTEST)
 
 test-pg: setup
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PYTEST)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,7 +1,9 @@
 """Fixtures: an app on a database of the test's own, one user per role, an outsider, and small factories.
 
 Databases: a migrated (and optionally demo-seeded) template is built once per session and cloned for each test —
-SQLite by the online backup API, PostgreSQL (TEST_DATABASE_URL) by CREATE DATABASE ... TEMPLATE.
+SQLite by the online backup API, PostgreSQL (TEST_DATABASE_URL) by CREATE DATABASE ... TEMPLATE. Under pytest-xdist
+(`make test`) each worker builds its own templates: SQLite files in its own tmp directory, PostgreSQL databases under
+uuid names, so workers never share a database; process caches are per worker and emptied before each test.
 """
 import contextvars
 import os
