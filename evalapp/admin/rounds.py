@@ -6,12 +6,11 @@ from sqlalchemy.orm import selectinload
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..domain.vocabulary import Rollout, SheetStatus
 from ..extensions import db
 from ..ids import ID_MAX, parse_id, parse_ids
 from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
 from ..services import rounds as round_service, teams as team_service
-from ..models.round import ROUND_ROLLOUT_LABELS
-from ..models.sheet import SHEET_STATUS_LABELS
 from ..services.errors import ServiceError
 from ..services.rounds import NeedsConfirmation
 from . import bp
@@ -31,7 +30,7 @@ def rounds(status=200, typed=None, errors=None):
                                                                       CatalogueVersion.version)).all()
     return render_template("admin/rounds.html", rounds=db.session.scalars(select(Round).order_by(Round.id.desc())).all(),
                            catalogues=catalogues, form=EmptyForm(), typed=typed or {},
-                           rollouts=ROUND_ROLLOUT_LABELS, errors=errors or {}), status
+                           rollouts=Rollout.labels(), errors=errors or {}), status
 
 
 @bp.post("/rounds")
@@ -70,7 +69,7 @@ def _detail(round_: Round, status=200, typed=None, confirm=None):
         frozen=round_service.setup_frozen(round_), scope_open=round_service.scope_open(round_),
         open_member_sheets=(round_service.count_open_member_sheets(round_.id) if round_.status == "inspection"
                             else 0),
-        confirm=confirm, status_labels=SHEET_STATUS_LABELS,
+        confirm=confirm, status_labels=SheetStatus.labels(),
         inspectors=db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True))
                                       .order_by(User.username)).all()), status
 

@@ -4,9 +4,9 @@ from flask_login import current_user
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..domain.vocabulary import Role
 from ..extensions import db
 from ..models import User
-from ..models.user import ROLE_LABELS
 from ..services import accounts, users as user_service
 from ..services.errors import ServiceError
 from . import bp
@@ -19,7 +19,7 @@ def _page(status=200, **extra):
 
     filters = {k: request.args.get(k, "") for k in ("role", "unit_code", "active", "q")}
     return render_template("admin/users.html", users=user_service.list_users(**filters), filters=filters,
-                           roles=ROLE_LABELS, leaders=team_leaders(), tokens=accounts.live_token_counts(),
+                           roles=Role.labels(), leaders=team_leaders(), tokens=accounts.live_token_counts(),
                            form=EmptyForm(), **extra), status
 
 

@@ -1,10 +1,12 @@
 """Finance: subsidy rules, the summary by township, and the eligibility sheet."""
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
-from ..domain.subsidy import MODES, fen_to_yuan
+from ..domain.subsidy import fen_to_yuan
+from ..domain.vocabulary import SubsidyMode, UnitLevel
 from ..extensions import db
 from ..models import Round
 from ..services import overview, subsidy
@@ -35,11 +37,11 @@ def _render(round_: Round, status: int = 200, errors: dict | None = None, typed:
 
     data = subsidy.eligibility(round_)
     size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 31,500 lines: the page shows 50 at a time
-    return render_template("finance/round.html", data=data, form=EmptyForm(), modes=MODES,
+    return render_template("finance/round.html", data=data, form=EmptyForm(), modes=SubsidyMode,
                            page=paginate(data.lines, request.args.get("page"), size),
                            township_page=paginate(data.by_township, request.args.get("tpage"), size),
-                           yuan=fen_to_yuan, describe=subsidy.describe_rule, errors=errors or {},
-                           typed=typed or {}, levels=subsidy.LEVEL_LABELS), status
+                           yuan=fen_to_yuan, describe=lambda rule: subsidy.describe_rule(rule, gettext),
+                           errors=errors or {}, typed=typed or {}, levels=subsidy.SUBSIDY_LEVELS), status
 
 
 @bp.get(f"/rounds/<{ID}:round_id>")
@@ -61,7 +63,7 @@ def save_rule(round_id: int, level: str):
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(round_, exc.status, {level: exc.message}, typed)
-    flash(f"{subsidy.LEVEL_LABELS.get(level, '')}奖补规则已保存", "success")
+    flash(gettext("%(level)s奖补规则已保存", level=UnitLevel.label_of(level)), "success")
     return redirect(url_for("finance.round_view", round_id=round_id))
 
 

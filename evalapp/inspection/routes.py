@@ -5,8 +5,8 @@ from flask_login import current_user
 from .. import access
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..domain.vocabulary import SheetStatus
 from ..models import Sheet
-from ..models.sheet import SHEET_STATUS_LABELS
 from ..services import overview, sheets as sheet_service
 from ..services.errors import ServiceError
 from ..ids import parse_id
@@ -24,12 +24,12 @@ def worklist():
                                        args.get("status", ""), args.get("page"), args.get("fpage"),
                                        current_app.config["WORKLIST_PAGE_SIZE"])
     return render_template("inspection/worklist.html", work=work, statuses=overview.WORK_STATUSES,
-                           status_labels=SHEET_STATUS_LABELS,
+                           status_labels=SheetStatus.labels(),
                            todos=overview.todos(current_user, sheet_service.today_local()))
 
 
 def _visible_sheet(sheet_id: int) -> Sheet:
-    sheet = sheet_service.load_sheet(sheet_id, current_user)
+    sheet = sheet_service.load_sheet(sheet_id)
     if sheet is None or sheet.kind == "self" or not access.can_view_sheet(current_user, sheet):
         abort(404)
     return sheet

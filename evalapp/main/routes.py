@@ -3,6 +3,7 @@ from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from ..auth.routes import safe_next
+from ..domain.vocabulary import TEAM_LEADER
 from . import bp
 
 HOME_BY_ROLE = {
@@ -29,7 +30,7 @@ def _leads_team(user) -> bool:
 def role_title(user) -> str:
     """The role as the header shows it: a team leader is 工作组组长, not 工作组成员."""
     if user.role == "inspector" and _leads_team(user):
-        return "工作组组长"
+        return TEAM_LEADER
     return user.role_label
 
 

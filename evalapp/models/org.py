@@ -2,16 +2,13 @@
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain import vocabulary
+from ..domain.vocabulary import UnitKind, UnitLevel
 from ..extensions import db
 
-LEVELS = ("district", "township", "village", "group")
-KINDS_BY_LEVEL = {
-    "district": ("区",),
-    "township": ("镇", "街道"),
-    "village": ("村", "社区"),
-    "group": ("村民小组",),
-}
-LEVEL_LABELS = {"district": "区", "township": "镇(街道)", "village": "村(社区)", "group": "村民小组"}
+LEVELS = tuple(UnitLevel)
+KINDS_BY_LEVEL = {level.value: tuple(k.value for k in kinds) for level, kinds in vocabulary.KINDS_BY_LEVEL.items()}
+LEVEL_LABELS = UnitLevel.zh_labels()  # Chinese; pages show `level_label` through _() or UnitLevel.label
 
 
 class OrgUnit(db.Model):
@@ -35,7 +32,13 @@ class OrgUnit(db.Model):
 
     @property
     def level_label(self) -> str:
-        return LEVEL_LABELS[self.level]
+        """The level's Chinese label (the msgid)."""
+        return UnitLevel.zh_of(self.level)
+
+    @property
+    def kind_label(self) -> str:
+        """The unit's type in the interface's language (镇 → Town)."""
+        return UnitKind.label_of(self.kind)
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.name}>"

@@ -7,22 +7,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain import vocabulary
+from ..domain.vocabulary import Rollout, RoundPhase
 from ..extensions import db
 from .base import Points, UTCDateTime, utcnow
 from .catalogue import CatalogueVersion
 from .org import OrgUnit
 from .user import User
 
-ROUND_STATUSES = ("setup", "self_assessment", "inspection", "review", "published")
-ROUND_ROLLOUTS = ("pilot", "full")
-ROUND_ROLLOUT_LABELS = {"pilot": "试点", "full": "全面推行"}
-ROUND_STATUS_LABELS = {
-    "setup": "筹备中",
-    "self_assessment": "自评阶段",
-    "inspection": "实地评估",
-    "review": "审核阶段",
-    "published": "已公布",
-}
+ROUND_STATUSES = tuple(vocabulary.ROUND_STATUSES)
+ROUND_ROLLOUTS = tuple(Rollout)
+# Chinese labels (the msgids), kept for the services' stored texts; pages translate them.
+ROUND_ROLLOUT_LABELS = Rollout.zh_labels()
+ROUND_STATUS_LABELS = {s.value: s.zh for s in vocabulary.ROUND_STATUSES}
 
 
 class Round(db.Model):
@@ -61,11 +58,13 @@ class Round(db.Model):
 
     @property
     def status_label(self) -> str:
-        return ROUND_STATUS_LABELS[self.status]
+        """The status's Chinese label (the msgid)."""
+        return RoundPhase.zh_of(self.status)
 
     @property
     def rollout_label(self) -> str:
-        return ROUND_ROLLOUT_LABELS[self.rollout]
+        """The rollout's Chinese label (the msgid)."""
+        return Rollout.zh_of(self.rollout)
 
     def catalogue_for(self, level: str) -> CatalogueVersion:
         return self.township_catalogue if level == "township" else self.village_catalogue

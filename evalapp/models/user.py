@@ -5,19 +5,13 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.vocabulary import Role
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 from .org import OrgUnit
 
-ROLES = ("admin", "district", "inspector", "township", "village", "finance")
-ROLE_LABELS = {
-    "admin": "系统管理员",
-    "district": "区级审核",
-    "inspector": "工作组成员",
-    "township": "镇(街道)负责人",
-    "village": "村(社区)协理员",
-    "finance": "区财政局",
-}
+ROLES = tuple(Role)
+ROLE_LABELS = Role.zh_labels()  # Chinese (the msgids); pages show Role.label
 # Roles whose scope is a unit: their unit decides what they see.
 SCOPED_ROLES = ("township", "village")
 
@@ -55,7 +49,8 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role]
+        """The role's Chinese label (the msgid)."""
+        return Role.zh_of(self.role)
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

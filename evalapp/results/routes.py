@@ -3,6 +3,7 @@ from flask import current_app, render_template, request
 
 from ..access import role_required
 from ..domain.aggregation import ranking_key
+from ..domain.vocabulary import N_, ResultFilter
 from ..services import overview
 from ..services.results import report_order
 from . import bp
@@ -49,7 +50,8 @@ def compare(sheet_id: int):
     return render_template("results/compare.html", cmp=compare_service.compare(sheet, final))
 
 
-RESULT_FILTERS = {"pass": "合格", "fail": "不合格", "veto": "一票否决", "incomplete": "未完成"}
+RESULT_FILTERS = ResultFilter
+SORT_LABELS = {"code": N_("按单位"), "total": N_("按得分"), "rank": N_("按名次"), "missing": N_("按差距")}
 SORTS = {
     "code": lambda r: report_order(r.unit),
     "total": lambda r: (r.unit.final_total is None, -(r.unit.final_total or 0)),
@@ -109,7 +111,7 @@ def round_results(round_id: int):
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            filters={"township": township, "level": level, "result": result, "sort": sort},
-                           result_filters=RESULT_FILTERS)
+                           result_filters=RESULT_FILTERS.labels(), sorts=SORT_LABELS)
 
 
 @bp.post(f"/rounds/<{ID}:round_id>/publish")

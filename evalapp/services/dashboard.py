@@ -2,8 +2,12 @@
 from collections import Counter
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import exists, func, select
 
+from ..domain.vocabulary import (
+    INSPECTION_PROGRESS, TOWNSHIP_INDICATOR_CODE, VILLAGE_INDICATOR_CODE, SheetProgress,
+)
 from ..extensions import db
 from ..models import Indicator, Round, Score, Sheet
 from .results import Report
@@ -33,8 +37,10 @@ def dashboard_data(round_: Round, report: Report) -> dict:
         .where(Sheet.round_id == round_.id, Sheet.kind == "final", Score.points.is_not(None))  # scored rows only
         .group_by(Indicator.id, Indicator.code, Indicator.title, Indicator.catalogue_id)
     ).all()
-    prefix = {round_.township_catalogue_id: "镇", round_.village_catalogue_id: "村"}
-    lost = sorted(({"code": f"{prefix.get(r.catalogue_id, '')}{r.code}", "title": r.title,
+    # Indicator codes repeat across the two catalogues: the chart names the catalogue's level with each (镇A1, 村A1).
+    code_in = {round_.township_catalogue_id: TOWNSHIP_INDICATOR_CODE, round_.village_catalogue_id: VILLAGE_INDICATOR_CODE}
+    lost = sorted(({"code": gettext(code_in[r.catalogue_id], code=r.code) if r.catalogue_id in code_in else r.code,
+                    "title": r.title,
                     "lost": float(Decimal(r.lost or 0)), "units": r[4]} for r in lost_rows if (r.lost or 0) > 0),
                   key=lambda x: -x["lost"])[:20]
 
@@ -44,10 +50,11 @@ def dashboard_data(round_: Round, report: Report) -> dict:
             select(Sheet.kind, Sheet.status, started, func.count())
             .where(Sheet.round_id == round_.id, Sheet.kind.in_(("inspector", "final")))
             .group_by(Sheet.kind, Sheet.status, started)):
-        label = {"submitted": "已提交", "approved": "已通过", "returned": "已退回"}.get(
-            status, "评分中" if has_scores else "未开始")
-        progress[kind][label] += n
-    stages = ["未开始", "评分中", "已退回", "已提交", "已通过"]
+        stage = {"submitted": SheetProgress.SUBMITTED, "approved": SheetProgress.APPROVED,
+                 "returned": SheetProgress.RETURNED}.get(
+            status, SheetProgress.SCORING if has_scores else SheetProgress.NOT_STARTED)
+        progress[kind][stage] += n
+    stages = INSPECTION_PROGRESS
     scatter = [{"name": r.unit.name, "self": float(r.unit.self_total), "final": float(r.unit.final_total),
                 "veto": r.vetoed}
                for r in report.rows if r.unit.self_total is not None and r.unit.final_total is not None]
@@ -57,7 +64,7 @@ def dashboard_data(round_: Round, report: Report) -> dict:
         "distribution": distribution,
         "vetoed": vetoed,
         "lost": lost,
-        "progress": {"stages": stages, "inspector": [progress["inspector"][s] for s in stages],
+        "progress": {"stages": [s.label for s in stages], "inspector": [progress["inspector"][s] for s in stages],
                      "final": [progress["final"][s] for s in stages]},
         "scatter": scatter,
     }

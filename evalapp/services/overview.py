@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from ..domain.vocabulary import SheetProgress
 from ..domain.workflow import (
     MEMBER_SETTLED, SHEET_CONTEXTS, SHEET_KINDS, SHEET_STATUSES, owner_may_change, reviewer_may_decide,
 )
@@ -248,8 +249,8 @@ def awaiting_district_review(page, size: int) -> Page:
 @dataclass
 class TownshipProgress:
     township: OrgUnit
-    villages: dict[str, int]
-    own: str | None
+    villages: dict[str, int]           # SheetProgress value → number of villages' self sheets
+    own: SheetProgress | None          # the township's own self sheet
 
 
 def district_progress(round_: Round) -> list[TownshipProgress]:
@@ -259,9 +260,12 @@ def district_progress(round_: Round) -> list[TownshipProgress]:
     from ..models import Score
 
     started = exists().where(Score.sheet_id == Sheet.id)
+    # The CASE yields SheetProgress values; pages show their labels (vocabulary), so no label lives in SQL.
     status = case(
-        (Sheet.status == "draft", case((started | (Sheet.summary != ""), "填报中"), else_="未开始")),
-        (Sheet.status == "submitted", "已提交"), (Sheet.status == "returned", "已退回"), else_="已通过")
+        (Sheet.status == "draft", case((started | (Sheet.summary != ""), SheetProgress.FILLING.value),
+                                       else_=SheetProgress.NOT_STARTED.value)),
+        (Sheet.status == "submitted", SheetProgress.SUBMITTED.value),
+        (Sheet.status == "returned", SheetProgress.RETURNED.value), else_=SheetProgress.APPROVED.value)
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for parent_id, label, n in db.session.execute(
             select(OrgUnit.parent_id, status, func.count()).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
@@ -274,7 +278,8 @@ def district_progress(round_: Round) -> list[TownshipProgress]:
     townships = db.session.scalars(select(OrgUnit).join(RoundUnit, RoundUnit.unit_id == OrgUnit.id)
                                    .where(RoundUnit.round_id == round_.id, OrgUnit.level == "township")
                                    .order_by(OrgUnit.code)).all()
-    return [TownshipProgress(t, counts.get(t.id, {}), own.get(t.id)) for t in townships]
+    return [TownshipProgress(t, counts.get(t.id, {}), SheetProgress(own[t.id]) if t.id in own else None)
+            for t in townships]
 
 
 @dataclass

@@ -10,6 +10,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from ..domain.numbers import parse_points, plain_number
 from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
+from ..domain.vocabulary import N_, SUBSIDY_UNSET, Result, UnitLevel
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit
@@ -18,7 +19,8 @@ from .export import district_name
 from .results import ReportRow, cached_round_report
 from .xlsx import new_workbook, write_row, write_text
 
-LEVEL_LABELS = {"township": "镇(街道)", "village": "村(社区)"}
+SUBSIDY_LEVELS = (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE)
+LEVEL_LABELS = {level.value: level.zh for level in SUBSIDY_LEVELS}  # Chinese: the sheet is an official document
 
 
 def load_rules(round_: Round) -> dict[str, SubsidyRule | None]:
@@ -95,14 +97,31 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
     db.session.commit()
 
 
-def describe_rule(rule: SubsidyRule | None) -> str:
+def chinese(message: str, **variables) -> str:
+    """A marked message in Chinese, formatted: describe_rule's default for the official sheet."""
+    return message % variables if variables else message
+
+
+def describe_rule(rule: SubsidyRule | None, tr=chinese) -> str:
+    """The rule in words; `tr` is the translation (Chinese for the sheet, the page passes gettext)."""
     if rule is None:
-        return "未设置"
+        return tr(SUBSIDY_UNSET)
     if rule.mode == "fixed":
-        return f"每个合格单位 {fen_to_yuan(rule.amount_fen)} 元"
+        return tr(N_("每个合格单位 %(yuan)s 元"), yuan=fen_to_yuan(rule.amount_fen))
     if rule.mode == "pool":
-        return f"资金池 {fen_to_yuan(rule.amount_fen)} 元，按合格单位得分比例分配（最大余额法，精确到分）"
-    return "；".join(f"{b.describe()}：{fen_to_yuan(b.amount_fen)} 元" for b in rule.bands)
+        return tr(N_("资金池 %(yuan)s 元，按合格单位得分比例分配（最大余额法，精确到分）"),
+                  yuan=fen_to_yuan(rule.amount_fen))
+    return tr(N_("；")).join(tr(N_("%(band)s：%(yuan)s 元"), band=_band(b, tr), yuan=fen_to_yuan(b.amount_fen))
+                            for b in rule.bands)
+
+
+def _band(band: Band, tr) -> str:
+    """A band as domain.subsidy.Band.describe words it, translated: its own label (data) if it has one."""
+    if band.label:
+        return band.label
+    if band.max_total is None:
+        return tr(N_("%(min)s分(含)以上"), min=band.min_total)
+    return tr(N_("%(min)s分(含)%(max)s分以下"), min=band.min_total, max=band.max_total)
 
 
 @dataclass
@@ -139,7 +158,7 @@ def eligibility(round_: Round) -> Eligibility:
     groups: dict[tuple[str, str], dict] = {}
     for line in lines:
         key = (line.row.township_name, line.row.unit.level)
-        g = groups.setdefault(key, {"township": key[0], "level": LEVEL_LABELS[key[1]], "in_scope": 0, "passed": 0,
+        g = groups.setdefault(key, {"township": key[0], "level": key[1], "in_scope": 0, "passed": 0,
                                     "amount_fen": 0})
         g["in_scope"] += 1
         g["passed"] += line.row.unit.result.value == "pass"
@@ -174,9 +193,9 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
     detail_rows = []
     for n, line in enumerate(data.lines, start=1):
         u = line.row.unit
-        detail_rows.append([n, u.code, u.name, LEVEL_LABELS[u.level], line.row.township_name,
+        detail_rows.append([n, u.code, u.name, UnitLevel.zh_of(u.level), line.row.township_name,
                             None if u.self_total is None else float(u.self_total),
-                            None if u.final_total is None else float(u.final_total), u.result.label,
+                            None if u.final_total is None else float(u.final_total), Result.zh_of(u.result.value),
                             "一票否决" if u.vetoed else None if u.missing is None else float(u.missing), u.rank,
                             "是" if u.result.value == "pass" else "否", line.award.basis,
                             line.award.amount_fen, _remark(line, vetoes)])
@@ -209,7 +228,7 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
     r = 0
     for r, g in enumerate(data.by_township, start=1):
         write_text(summary, r, 0, g["township"])
-        summary.write_string(r, 1, g["level"])
+        summary.write_string(r, 1, UnitLevel.zh_of(g["level"]))
         summary.write_number(r, 2, g["in_scope"])
         summary.write_number(r, 3, g["passed"])
         summary.write_number(r, 4, g["amount_fen"] / 100, money)

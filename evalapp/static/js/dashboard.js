@@ -4,6 +4,14 @@
   var el = document.getElementById("dashboard-data");
   if (!el || !window.echarts) { return; }
   var data = JSON.parse(el.textContent);
+  /* The charts' words, translated by the template (results/dashboard.html, data-labels); {name} marks a value. */
+  var holder = document.querySelector("[data-labels]");
+  var labels = holder ? JSON.parse(holder.dataset.labels) : {};
+  function t(key, values) {
+    return String(labels[key] || key).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
   var BRAND = "#b0261f";
   var charts = [];
 
@@ -35,13 +43,13 @@
     tooltip: tooltip({ trigger: "axis" }),
     grid: { left: 40, right: 16, bottom: 32, top: 24 },
     // vetoed units are not in the distribution: their total says nothing of their standing
-    title: data.vetoed ? { text: "另有一票否决 " + data.vetoed + " 个（不计入）", right: 8, top: 0,
+    title: data.vetoed ? { text: t("vetoedApart", { n: data.vetoed }), right: 8, top: 0,
                            textStyle: { fontSize: 12, fontWeight: "normal", color: "#555" } } : undefined,
-    xAxis: { type: "category", data: bins, name: "分" },
+    xAxis: { type: "category", data: bins, name: t("points") },
     yAxis: { type: "value", minInterval: 1 },
     series: [{
       type: "bar", data: data.distribution.map(function (r) { return r.count; }), itemStyle: { color: "#4a78b5" },
-      markLine: { symbol: "none", lineStyle: { color: BRAND, width: 2 }, label: { formatter: "合格线 " + data.threshold },
+      markLine: { symbol: "none", lineStyle: { color: BRAND, width: 2 }, label: { formatter: t("passMark", { t: data.threshold }) },
                   data: [{ xAxis: String(Math.floor(data.threshold)) }] }
     }]
   });
@@ -59,7 +67,7 @@
     legend: { top: 0 },
     grid: { left: 96, right: 16, bottom: 24, top: 32 },
     xAxis: { type: "value", minInterval: 1 },
-    yAxis: { type: "category", data: ["评估员评分表", "工作组评分表"] },
+    yAxis: { type: "category", data: [t("inspectorSheets"), t("finalSheets")] },
     series: data.progress.stages.map(function (stage, i) {
       return { name: stage, type: "bar", stack: "total",
                data: [data.progress.inspector[i], data.progress.final[i]] };
@@ -70,17 +78,17 @@
   var vetoed = data.scatter.filter(function (r) { return r.veto; });
   draw("chart-scatter", {
     tooltip: tooltip({ formatter: function (p) {
-      return String(p.data[2]) + "：自评 " + p.data[0] + "，评估 " + p.data[1] + (p.seriesIndex === 1 ? "（一票否决）" : "");
+      return t(p.seriesIndex === 1 ? "pointVetoed" : "point", { name: String(p.data[2]), self: p.data[0], final: p.data[1] });
     } }),
-    legend: vetoed.length ? { top: 0, data: ["评估单位", "一票否决"] } : undefined,
+    legend: vetoed.length ? { top: 0, data: [t("units"), t("vetoed")] } : undefined,
     grid: { left: 48, right: 24, bottom: 40, top: vetoed.length ? 32 : 16 },
-    xAxis: { type: "value", name: "自评", min: "dataMin", scale: true },
-    yAxis: { type: "value", name: "评估", min: "dataMin", scale: true },
-    series: [{ name: "评估单位", type: "scatter", symbolSize: 12, itemStyle: { color: BRAND },
+    xAxis: { type: "value", name: t("self"), min: "dataMin", scale: true },
+    yAxis: { type: "value", name: t("final"), min: "dataMin", scale: true },
+    series: [{ name: t("units"), type: "scatter", symbolSize: 12, itemStyle: { color: BRAND },
                data: data.scatter.filter(function (r) { return !r.veto; }).map(point),
                markLine: { symbol: "none", lineStyle: { type: "dashed", color: "#888" },
                            data: [[{ coord: [80, 80] }, { coord: [103, 103] }]] } },
-             { name: "一票否决", type: "scatter", symbol: "diamond", symbolSize: 12, itemStyle: { color: "#333" },
+             { name: t("vetoed"), type: "scatter", symbol: "diamond", symbolSize: 12, itemStyle: { color: "#333" },
                data: vetoed.map(point) }]
   });
 

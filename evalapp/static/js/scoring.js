@@ -13,6 +13,14 @@
   var configEl = document.getElementById("sheet-config");
   if (!configEl) { return; }
   var config = JSON.parse(configEl.textContent);
+  /* The page's words come with the config, translated by the template (scoring/sheet.html "messages"); {name}
+   * marks a value put in here. A key the page did not send shows as itself. */
+  var messages = config.messages || {};
+  function t(key, values) {
+    return String(messages[key] || key).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
   var api = "/api/v1/sheets/" + config.sheetId;
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var DEBOUNCE_MS = 600;
@@ -106,7 +114,7 @@
       retry.type = "button";
       retry.className = "btn btn-sm btn-outline-danger mt-1";
       retry.dataset.action = "retry";
-      retry.textContent = "重试";
+      retry.textContent = t("retry");
       el.after(retry);
       var self = this;
       retry.addEventListener("click", function () { self.save(); });
@@ -146,7 +154,7 @@
     this.dirty = true;
     this.refresh();
     this.remember();
-    this.setState("待保存…", "secondary");
+    this.setState(t("pending"), "secondary");
     var self = this;
     clearTimeout(this.timer);
     this.timer = setTimeout(function () { self.save(); }, DEBOUNCE_MS);
@@ -168,7 +176,7 @@
     if (this.inFlight) { this.again = true; return this.pending; }
     this.inFlight = true;
     this.clearErrors();
-    this.setState("保存中…", "primary");
+    this.setState(t("saving"), "primary");
     var body = this.entry();
     this.pending = fetch(api + "/scores/" + encodeURIComponent(this.code), {
       method: "PUT",
@@ -200,28 +208,28 @@
         // storage) until the indicator is scored.
         var keptReason = !self.scored && self.field("reason").value.trim() !== "";
         if (keptReason) { self.remember(); } else { self.forget(); }
-        self.setState(self.scored ? "已保存" : (keptReason ? "备注已保存；扣分理由将在评分后保存" : "已保存（未评分）"),
+        self.setState(self.scored ? t("saved") : (keptReason ? t("notePendingReason") : t("savedUnscored")),
                       "success");
         setServerTotals(r.data);
       } else if (r.resp.status === 409 && r.data.current) {
         self.failed = false;  // the inspector decides; nothing to retry
         self.showConflict(body, r.data.current);
-        self.setState("保存冲突", "warning");
+        self.setState(t("conflict"), "warning");
       } else if (r.resp.status === 400 && r.data.code === "csrf" && !retriedCsrf) {
         return renewCsrf().then(function () { return self.save(true); });
       } else if (r.resp.status === 422) {
         self.failed = false;
         self.showErrors(r.data.fields);
-        self.setState("保存失败：" + (r.data.error || "输入有误"), "danger");
+        self.setState(t("failed", { detail: r.data.error || t("badInput") }), "danger");
       } else if (r.resp.status === 401) {
         self.failed = true;
-        self.setState("保存失败：登录已过期，请在新窗口登录后点重试（已填内容保留在本机）", "danger");
+        self.setState(t("expired"), "danger");
       } else if (r.resp.status >= 500 || r.resp.status === 429 || r.resp.status === 0) {
         self.failed = true;
-        self.setState("保存失败：服务器暂时不可用，稍后自动重试（已填内容保留在本机）", "danger");
+        self.setState(t("unavailable"), "danger");
       } else {
         self.failed = false;  // refused (403, 404, 409 without a value): retrying would not help
-        self.setState("保存失败：" + (r.data.error || ("错误 " + r.resp.status)), "danger");
+        self.setState(t("failed", { detail: r.data.error || t("errorStatus", { status: r.resp.status }) }), "danger");
       }
       updateWaiting();
       if (self.again) { self.again = false; return self.save(); }
@@ -229,7 +237,7 @@
     }).catch(function () {
       self.inFlight = false;
       self.failed = true;
-      self.setState("保存失败：网络不通，内容已保留在本机，恢复后自动重试", "danger");
+      self.setState(t("offline"), "danger");
       updateWaiting();
     });
     return this.pending;
@@ -239,7 +247,7 @@
     var box = this.q('[data-role="conflict"]');
     var myScore = this.compute(mine);
     box.querySelector('[data-role="mine"]').textContent = myScore === null ? "?" : fmt(myScore);
-    box.querySelector('[data-role="theirs"]').textContent = current.score === null ? "未评分" : current.score;
+    box.querySelector('[data-role="theirs"]').textContent = current.score === null ? t("unscored") : current.score;
     box.querySelector('[data-role="theirs-by"]').textContent = current.updated_by || "";
     box.hidden = false;
     this.conflict = current;
@@ -269,7 +277,7 @@
     this.mode = this.serverMode;
     this.dirty = false;
     this.refresh();
-    this.setState(this.scored ? "已保存" : "未评分", this.scored ? "success" : "");
+    this.setState(this.scored ? t("saved") : t("unscored"), this.scored ? "success" : "");
   };
 
   /* Put an entry back into the inputs: {deductions, direct, free_deduction, reason, note}. */
@@ -346,7 +354,7 @@
     var clearBtn = this.q('[data-action="clear"]');
     if (clearBtn) {
       clearBtn.addEventListener("click", function () {
-        if (!window.confirm("清除本指标的评分？清除后该指标为未评分，备注保留。")) { return; }
+        if (!window.confirm(t("clearQuestion"))) { return; }
         self.mode = "clear";
         self.changed();
       });
@@ -374,10 +382,10 @@
   Card.prototype.upload = function (input) {
     var self = this, file = input.files[0], state = this.q('[data-role="photo-state"]');
     if (!file) { return; }
-    if (file.size > 15 * 1024 * 1024) { state.textContent = "照片不能超过15MB"; state.className = "small text-danger"; return; }
+    if (file.size > 15 * 1024 * 1024) { state.textContent = t("photoTooBig"); state.className = "small text-danger"; return; }
     var form = new FormData();
     form.append("photo", file);
-    state.textContent = "上传中…"; state.className = "small text-primary";
+    state.textContent = t("uploading"); state.className = "small text-primary";
     fetch(api + "/scores/" + encodeURIComponent(this.code) + "/photos", {
       method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf, "Accept": "application/json" }, body: form
     }).then(function (resp) {
@@ -385,11 +393,12 @@
     }).then(function (r) {
       input.value = "";
       if (!r.resp.ok) {
-        state.textContent = "上传失败：" + (r.data.error || (r.resp.status === 413 ? "文件过大" : "错误 " + r.resp.status));
+        state.textContent = t("uploadFailed", { detail: r.data.error || (r.resp.status === 413 ? t("fileTooLarge")
+          : t("errorStatus", { status: r.resp.status })) });
         state.className = "small text-danger";
         return;
       }
-      state.textContent = "已上传"; state.className = "small text-success";
+      state.textContent = t("uploaded"); state.className = "small text-success";
       var fig = document.createElement("figure");
       fig.className = "photo m-0";
       fig.dataset.photo = r.data.id;
@@ -400,18 +409,18 @@
       a.appendChild(img);
       var del = document.createElement("button");
       del.type = "button"; del.className = "btn btn-sm btn-outline-danger d-block w-100 mt-1";
-      del.dataset.action = "remove-photo"; del.dataset.id = r.data.id; del.textContent = "删除";
+      del.dataset.action = "remove-photo"; del.dataset.id = r.data.id; del.textContent = t("delete");
       fig.appendChild(a); fig.appendChild(del);
       self.q('[data-role="photos"]').appendChild(fig);
       self.bindRemove(del);
     }).catch(function () {
-      state.textContent = "上传失败：网络不通，请稍后重试"; state.className = "small text-danger";
+      state.textContent = t("uploadOffline"); state.className = "small text-danger";
     });
   };
 
   Card.prototype.bindRemove = function (btn) {
     btn.addEventListener("click", function () {
-      if (!window.confirm("确定删除这张照片？")) { return; }
+      if (!window.confirm(t("photoDeleteQuestion"))) { return; }
       fetch("/api/v1/evidence/" + btn.dataset.id, {
         method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": csrf, "Accept": "application/json" }
       }).then(function (resp) { if (resp.ok) { btn.closest("figure").remove(); } });
@@ -491,8 +500,8 @@
   function submitQuestion() {
     var total = document.querySelector('[data-role="total"]').textContent;
     var scored = document.querySelector('[data-role="scored"]').textContent;
-    return "确认提交" + config.unit + "的评分表？\n当前得分 " + total + " 分" + (config.vetoed ? "（一票否决）" : "") +
-      "，已评 " + scored + "/" + config.total + " 项。\n" + config.submitNext + "，提交后不能再修改。";
+    return t("submitQuestion", { unit: config.unit, total: total, veto: config.vetoed ? t("vetoed") : "",
+                                 scored: scored, count: config.total, next: config.submitNext });
   }
 
   /* Approve and return ask first, with the total and the result as they will count. */
@@ -501,9 +510,9 @@
     reviewForm.addEventListener("submit", function (ev) {
       var action = ev.submitter ? ev.submitter.value : "";
       var total = document.querySelector('[data-role="total"]').textContent;
-      var head = config.unit + "：总分 " + total + " 分，" + config.resultLabel + "。\n";
-      var question = action === "approve" ? "确认审核通过？\n" + head + reviewForm.dataset.approveNext + "。"
-        : "确认退回修改？\n" + head + reviewForm.dataset.returnNext + "。";
+      var head = t("reviewHead", { unit: config.unit, total: total, result: config.resultLabel });
+      var question = action === "approve" ? t("approveQuestion", { head: head, next: reviewForm.dataset.approveNext })
+        : t("returnQuestion", { head: head, next: reviewForm.dataset.returnNext });
       if (!window.confirm(question)) { ev.preventDefault(); }
     });
   }
@@ -548,7 +557,7 @@
           .filter(function (c) { return c.dirty || c.inFlight; });
         Promise.all(waiting.map(function (c) { return c.save(); })).then(function () {
           if (waiting.some(function (c) { return c.dirty; })) {
-            window.alert("还有评分未能保存，请检查标红的指标后再提交。");
+            window.alert(t("unsavedBeforeSubmit"));
             return;
           }
           if (window.confirm(submitQuestion())) { submitForm.submit(); }

@@ -24,6 +24,13 @@
   var box = document.getElementById("summary-text");
   if (!form || !box) { return; }
   var api = form.dataset.api;
+  /* The words, translated by the template (selfassess/_extras.html, data-messages); {name} marks a value. */
+  var messages = JSON.parse(form.dataset.messages || "{}");
+  function t(key, values) {
+    return String(messages[key] || key).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
   var key = "evalapp:summary:" + form.dataset.sheet;
   var versionInput = form.querySelector('[data-role="summary-version"]');
   var stateEl = form.querySelector('[data-role="summary-state"]');
@@ -93,7 +100,7 @@
     retries += 1;
   }
 
-  function failed(detail) { setState("保存失败，内容已保留在本机" + (detail ? "：" + detail : ""), "danger"); }
+  function failed(detail) { setState(detail ? t("failedBecause", { detail: detail }) : t("failed"), "danger"); }
 
   /* Save the box now; resolves true once the server holds exactly what the box shows. */
   function save(retriedCsrf) {
@@ -103,7 +110,7 @@
     if (conflict) { return Promise.resolve(false); }
     var text = box.value;
     if (saved !== null && text === saved) { forget(); return Promise.resolve(true); }
-    setState("保存中…", "primary");
+    setState(t("saving"), "primary");
     inFlight = fetch(api, {
       method: "PUT",
       credentials: "same-origin",
@@ -121,7 +128,7 @@
         fieldError(box, "summary", "");
         if (box.value === text) {
           forget();
-          setState("已保存 " + hhmm(new Date()), "success");
+          setState(t("savedAt", { time: hhmm(new Date()) }), "success");
           return true;
         }
         remember();  // typed on while it was saving: the rest follows
@@ -130,23 +137,23 @@
       }
       if (status === 400 && r.data.code === "csrf" && !retriedCsrf) {
         return renewCsrf().then(function () { return save(true); },
-                                function () { retryLater(); failed("网络不通，稍后自动重试"); return false; });
+                                function () { retryLater(); failed(t("offline")); return false; });
       }
       if (status === 409 && r.data.current) { showConflict(r.data.current); return false; }
       if (status === 422) {
-        fieldError(box, "summary", (r.data.fields || {}).summary || r.data.error || "输入有误");
+        fieldError(box, "summary", (r.data.fields || {}).summary || r.data.error || t("badInput"));
         failed();
         return false;
       }
-      if (status === 401) { failed("登录已过期，请在新窗口登录后点“保存工作总结”"); return false; }
-      if (status === 403 || status === 404) { failed(r.data.error || "不能修改"); return false; }
+      if (status === 401) { failed(t("expired")); return false; }
+      if (status === 403 || status === 404) { failed(r.data.error || t("notAllowed")); return false; }
       retryLater();
-      failed("服务器暂时不可用，稍后自动重试");
+      failed(t("unavailable"));
       return false;
     }, function () {
       inFlight = null;
       retryLater();
-      failed("网络不通，稍后自动重试");
+      failed(t("offline"));
       return false;
     }).then(function (ok) {
       if (again) { again = false; return save(); }
@@ -159,7 +166,7 @@
     conflict = current;
     conflictEl.querySelector('[data-role="summary-theirs"]').value = current.summary;
     conflictEl.hidden = false;
-    setState("工作总结已在其他页面修改过，请选择保留哪一份", "warning");
+    setState(t("conflict"), "warning");
   }
   conflictEl.querySelector('[data-action="summary-keep-mine"]').addEventListener("click", function () {
     setVersion(conflict.version);
@@ -176,13 +183,13 @@
     conflict = null;
     conflictEl.hidden = true;
     forget();
-    setState("已改用已保存的内容", "success");
+    setState(t("usingSaved"), "success");
   });
 
   box.addEventListener("input", function () {
     remember();
     fieldError(box, "summary", "");
-    setState("待保存…", "secondary");
+    setState(t("pending"), "secondary");
     clearTimeout(timer);
     timer = setTimeout(save, DEBOUNCE_MS);
   });
@@ -205,9 +212,9 @@
       return;
     }
     var file = fileInput && fileInput.files[0];
-    if (!file) { fieldError(fileInput, "document", "请选择要上传的文件"); bringIntoView(fileInput); return; }
+    if (!file) { fieldError(fileInput, "document", t("chooseFile")); bringIntoView(fileInput); return; }
     if (file.size > MAX_DOCUMENT_BYTES) {
-      fieldError(fileInput, "document", "文件不能超过20MB");
+      fieldError(fileInput, "document", t("fileTooLarge"));
       bringIntoView(fileInput);
       return;
     }
@@ -230,8 +237,8 @@
     } else if (pending.text !== box.value) {
       box.value = pending.text;
       if (typeof pending.version === "number") { setVersion(pending.version); }
-      if (saved !== null) { setState("已恢复本机保留的内容", "primary"); save(); }
-      else { setState("已恢复本机保留的内容（尚未保存）", "warning"); }
+      if (saved !== null) { setState(t("restored"), "primary"); save(); }
+      else { setState(t("restoredUnsaved"), "warning"); }
     }
   }
 }());
