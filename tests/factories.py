@@ -1,9 +1,14 @@
 """Small factories: a district, its units, users and a round built through the services, for tests that should
 not depend on which rows the demo happens to hold. Call them inside an app context (the `empty_app` fixture)."""
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
+from sqlalchemy import select
+
+from evalapp.domain.scoring import ScoreEntry
 from evalapp.extensions import db
-from evalapp.models import OrgUnit, Round, User
+from evalapp.models import OrgUnit, Round, Score, Sheet, User
 from evalapp.services import rounds as round_service, subsidy, teams
 from evalapp.services.accounts import hash_password
 from evalapp.services.seed import seed_catalogues
@@ -62,3 +67,63 @@ def team(round_, name: str, leader: User, members: list[User], units_: list[OrgU
 def fixed_subsidy(round_, admin: User, *, township_yuan: str, village_yuan: str) -> None:
     subsidy.save_rule(round_, "township", "fixed", township_yuan, "", admin)
     subsidy.save_rule(round_, "village", "fixed", village_yuan, "", admin)
+
+
+# make_round's district: two townships with a village each, one team per township.
+TOWNSHIP, VILLAGE = "清溪镇", "荷塘村"
+OTHER_TOWNSHIP, OTHER_VILLAGE = "白沙街道", "石桥社区"
+PHASES = ["setup", "self_assessment", "inspection", "review"]
+
+
+@dataclass
+class World:
+    """What make_round built: the round, every unit and person by name."""
+
+    round: Round
+    units: dict[str, OrgUnit]
+    people: dict[str, User]
+
+
+def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收") -> World:
+    """A district of its own with one user per role under the conftest personas' names (admin, district, leader,
+    inspector, inspector2, township, village, outsider_township, outsider_village, finance) and a pilot round over
+    every unit, advanced to `phase` through the service, so the phase's sheets exist. The leader's team (leader,
+    inspector) has 清溪镇 and 荷塘村; inspector2's team has 白沙街道 and 石桥社区."""
+    from evalapp.services import rounds as rounds_service
+
+    made = units({TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]})
+    admin = user("admin", "admin")
+    people = {"admin": admin, "district": user("district", "district"), "finance": user("finance", "finance"),
+              "leader": user("leader", "inspector"), "inspector": user("inspector", "inspector"),
+              "inspector2": user("inspector2", "inspector"), "township": user("township", "township", made[TOWNSHIP]),
+              "village": user("village", "village", made[VILLAGE]),
+              "outsider_township": user("outsider_township", "township", made[OTHER_TOWNSHIP]),
+              "outsider_village": user("outsider_village", "village", made[OTHER_VILLAGE])}
+    scope = [made[n] for n in (TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE)]
+    made_round = round_(name, scope, admin)
+    team(made_round, "第一工作组", people["leader"], [people["inspector"]], scope[:2], admin)  # the leader is a member
+    team(made_round, "第二工作组", people["inspector2"], [], scope[2:], admin)
+    for _ in range(PHASES.index(phase)):
+        rounds_service.advance(made_round, admin, confirm=True)
+    return World(made_round, made, people)
+
+
+def make_sheet(world: World, unit_name: str, kind: str = "inspector", inspector: str = "inspector") -> Sheet:
+    """The sheet the round's phase made for a unit: an inspector's own (by username), the final or the self sheet."""
+    query = select(Sheet).where(Sheet.round_id == world.round.id, Sheet.unit_id == world.units[unit_name].id,
+                                Sheet.kind == kind)
+    if kind == "inspector":
+        query = query.where(Sheet.inspector_id == world.people[inspector].id)
+    sheet = db.session.scalar(query)
+    assert sheet is not None, f"no {kind} sheet for {unit_name}: is the round in the right phase?"
+    return sheet
+
+
+def make_score(sheet: Sheet, code: str, points: str | None = None, *, by: User, reason: str = "测试扣分") -> Score:
+    """One indicator scored through the service every face uses: full marks, or `points` typed directly."""
+    from evalapp.services.sheets import save_score
+
+    entry = ScoreEntry() if points is None else ScoreEntry(direct=Decimal(points), reason=reason)
+    score = save_score(sheet, code, entry, by, 0)
+    db.session.commit()
+    return score

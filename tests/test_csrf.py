@@ -4,12 +4,19 @@ import re
 import pytest
 
 from tests.conftest import make_app
+from tests.factories import VILLAGE, make_round, make_sheet
 
 
 @pytest.fixture
-def csrf_app(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    return app
+def world(empty_app):
+    return make_round("inspection")
+
+
+@pytest.fixture
+def csrf_app(empty_app, world):
+    """A round of the test's own (tests/factories.py), with CSRF protection on."""
+    empty_app.config["WTF_CSRF_ENABLED"] = True
+    return empty_app
 
 
 def _token(html):
@@ -36,15 +43,12 @@ def test_login_with_the_pages_token_works_and_a_foreign_token_does_not(csrf_app)
     assert ok.status_code == 302
 
 
-def test_api_write_from_a_session_needs_the_header(csrf_app):
-    from tests.conftest import sheet_of
-
+def test_api_write_from_a_session_needs_the_header(csrf_app, world):
     client = csrf_app.test_client()
     m = _token(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"username": "inspector", "password": "demo-pass-2021",
                                 "csrf_token": m.group(1) or m.group(2)})
-    sheet = sheet_of("inspector", "陆城村")
-    url = f"/api/v1/sheets/{sheet.id}/scores/A1"
+    url = f"/api/v1/sheets/{make_sheet(world, VILLAGE).id}/scores/A1"
     refused = client.put(url, json={"deductions": [], "version": 0})
     assert refused.status_code == 400 and refused.get_json()["code"] == "csrf"
     token = client.get("/api/v1/csrf").get_json()["csrf_token"]
@@ -60,7 +64,9 @@ def test_expired_token_is_refused(csrf_app):
     assert response.status_code == 400
 
 
-def test_server_error_page_is_chinese_without_a_traceback(app):
+def test_server_error_page_is_chinese_without_a_traceback(empty_app):
+    app = empty_app
+
     @app.get("/boom")
     def boom():
         raise RuntimeError("secret internals")
@@ -84,8 +90,8 @@ def test_production_refuses_to_start_without_a_secret_key(blank_db_url, monkeypa
     assert app.config["SECRET_KEY"]
 
 
-def test_security_headers_on_every_response(client):
-    response = client.get("/login")
+def test_security_headers_on_every_response(empty_app):
+    response = empty_app.test_client().get("/login")
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"

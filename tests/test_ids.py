@@ -1,6 +1,19 @@
 """An id no column can hold is a 404 on every route with an id (the app-wide `int` converter), never a 500."""
 import pytest
 
+from tests.factories import VILLAGE, make_round, make_sheet
+
+
+@pytest.fixture
+def world(empty_app):
+    return make_round("inspection")
+
+
+@pytest.fixture
+def app(empty_app, world):
+    """A round of the test's own (tests/factories.py), not the demo's rows."""
+    return empty_app
+
 
 HUGE = ["2147483648", "9223372036854775808", "99999999999999999999999999"]
 
@@ -20,9 +33,7 @@ def test_every_route_with_an_id_answers_404_for_an_id_out_of_range(app, login_as
             assert response.status_code == 404, (method, path, response.status_code)
 
 
-def test_ids_in_range_are_looked_up_as_before(login_as):
-    from tests.conftest import sheet_of
-
+def test_ids_in_range_are_looked_up_as_before(login_as, world):
     admin = login_as("admin")
-    assert admin.get(f"/api/v1/sheets/{sheet_of('inspector', '陆城村').id}").status_code == 200
+    assert admin.get(f"/api/v1/sheets/{make_sheet(world, VILLAGE).id}").status_code == 200
     assert admin.get("/api/v1/sheets/2147483647").status_code == 404  # the largest id: looked up, not there

@@ -5,7 +5,19 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import User
-from tests.conftest import DEMO_PASSWORD, sheet_of
+from tests.conftest import DEMO_PASSWORD
+from tests.factories import VILLAGE, make_round, make_sheet
+
+
+@pytest.fixture
+def world(empty_app):
+    return make_round("inspection")
+
+
+@pytest.fixture
+def app(empty_app, world):
+    """A round of the test's own (tests/factories.py), not the demo's rows."""
+    return empty_app
 
 
 @pytest.mark.parametrize("username, password", [
@@ -20,14 +32,14 @@ def test_the_login_form_refuses_a_nul_in_the_username(client):
     assert client.post("/login", data={"username": "a\x00b", "password": "x"}).status_code == 401
 
 
-def test_a_temporary_password_saves_nothing_through_the_api(app, login_as):
+def test_a_temporary_password_saves_nothing_through_the_api(app, world, login_as):
     inspector = login_as("inspector")
     token = inspector.post("/api/v1/auth/token", json={"username": "inspector", "password": DEMO_PASSWORD})
     bearer = {"Authorization": f"Bearer {token.get_json()['token']}"}
     user = db.session.scalar(select(User).where(User.username == "inspector"))
     user.must_change_password = True  # as a reset leaves it (the reset itself also ends the token: test_credentials)
     db.session.commit()
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     for client, headers in ((inspector, {}), (app.test_client(), bearer)):
         response = client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "version": 0},
                               headers=headers)
