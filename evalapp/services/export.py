@@ -3,6 +3,7 @@ import io
 
 from sqlalchemy import Float, cast, select
 
+from ..domain.vocabulary import Result, UnitLevel
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, Score, Sheet
 from .catalogues import indicators_of, load_tree
@@ -46,7 +47,8 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True})
     num = wb.add_format({"num_format": "0.00"})
     draft = "" if round_.status == "published" else "草稿 — 未公布"
-    for level, label in (("township", "镇(街道)"), ("village", "村(社区)")):
+    for level in (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE):  # Chinese labels: the workbook is an official document
+        label = level.zh
         catalogue_id = round_.catalogue_for(level).id
         indicators = indicators_of(load_tree(catalogue_id))
         scores = final_scores(round_, catalogue_id, {ind.id: j for j, ind in enumerate(indicators)})
@@ -79,7 +81,7 @@ def results_workbook(round_: Round) -> tuple[io.BytesIO, str]:
                     ws.write_blank(n, col, None)
                 else:
                     ws.write_number(n, col, float(value), num)
-            ws.write_string(n, 6, r.result.label)
+            ws.write_string(n, 6, Result.zh_of(r.result.value))
             if r.vetoed:
                 ws.write_string(n, 7, "一票否决")
             elif r.missing is None:
