@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import EvidenceFile
-from tests.conftest import sheet_of
+from tests.factories import VILLAGE, make_round, make_sheet
 
 
 def image_bytes(fmt="JPEG", size=(40, 20), color=(200, 30, 30), exif_orientation=None, mode="RGB"):
@@ -24,13 +24,24 @@ def image_bytes(fmt="JPEG", size=(40, 20), color=(200, 30, 30), exif_orientation
 
 
 @pytest.fixture
+def world(empty_app):
+    return make_round("inspection")
+
+
+@pytest.fixture
+def app(empty_app, world):
+    """A round of the test's own (tests/factories.py): the leader's team scores 荷塘村, inspector2's does not."""
+    return empty_app
+
+
+@pytest.fixture
 def inspector(login_as):
     return login_as("inspector")
 
 
 @pytest.fixture
-def sheet(app):
-    return sheet_of("inspector", "陆城村")
+def sheet(world):
+    return make_sheet(world, VILLAGE)
 
 
 def upload(client, sheet, data, name="IMG_0001.jpg", code="A1"):
