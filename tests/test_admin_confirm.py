@@ -63,15 +63,22 @@ def test_a_new_user_has_no_role_until_the_admin_picks_one(login_as):
     assert db.session.scalar(select(User.role).where(User.username == "zhao6")) == "finance"
 
 
-def test_deactivate_buttons_ask_first_and_the_script_is_served(login_as):
-    admin = login_as("admin")
+def test_deactivate_buttons_ask_first_and_the_script_is_served(empty_app):
+    from tests import factories
+    from tests.conftest import AuthActions
+
+    made = factories.units({factories.TOWNSHIP: [factories.VILLAGE]}, code="430699")
+    factories.user("admin", "admin")
+    factories.user("clerk", "village", made[factories.VILLAGE], display_name="荷塘村协理员")
+    admin = empty_app.test_client()
+    assert AuthActions(admin).login("admin", factories.PASSWORD).status_code == 302
     users = admin.get("/admin/users").get_data(as_text=True)
-    village = users.split('data-user="village"')[1].split("</tr>")[0]
-    assert 'data-confirm="确定停用用户“陆城村协理员”（village）吗？' in village
+    clerk = users.split('data-user="clerk"')[1].split("</tr>")[0]
+    assert 'data-confirm="确定停用用户“荷塘村协理员”（clerk）吗？' in clerk
     assert '/static/js/confirm.js' in users
     units = admin.get("/admin/units").get_data(as_text=True)
-    row = units.split('data-unit="430603101"')[1].split("</tr>")[0]
-    assert 'data-confirm="确定停用“陆城镇”（430603101）吗？' in row and '/static/js/confirm.js' in units
+    row = units.split('data-unit="430699001"')[1].split("</tr>")[0]
+    assert 'data-confirm="确定停用“清溪镇”（430699001）吗？' in row and '/static/js/confirm.js' in units
     script = admin.get("/static/js/confirm.js")
     assert script.status_code == 200 and b"window.confirm" in script.data
     script.close()
