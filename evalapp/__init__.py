@@ -6,7 +6,7 @@ from werkzeug.routing import IntegerConverter
 
 from .config import Defaults, database_url_from_env
 from .ids import ID_MAX
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, register_engine_events
 
 
 class ConfigError(RuntimeError):
@@ -39,9 +39,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Wait for a writer instead of failing with "database is locked".
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 10}}
-    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg:"):
-        # extensions._check_alive does pre-ping's job without a round trip per request
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
 
@@ -64,6 +61,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    with app.app_context():
+        register_engine_events(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -85,13 +84,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)
 
-    from . import cli, errors, security, templating
-    from .services import versions  # noqa: F401  (registers the results change counter)
+    from . import assets, cli, errors, security, templating
 
     @app.teardown_request
     def close_uploads(exc):
         request.close()  # spooled upload files are closed now, not whenever the garbage collector runs
 
+    assets.register(app)
     cli.register(app)
     errors.register(app)
     security.register(app)

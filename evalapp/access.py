@@ -73,9 +73,6 @@ def _team_covers_statement():
 
 def inspector_team_covers(user: User, sheet: Sheet) -> bool:
     """True when the sheet's unit is assigned, in the sheet's round, to a team the user belongs to."""
-    known = getattr(sheet, "team_covers", None)  # answered by the query that loaded the sheet (load_sheet)
-    if known is not None and user.id in known:
-        return known[user.id]
     return db.session.scalar(_team_covers_statement(),  # built once: every scoring page and autosave asks
                              {"round_id": sheet.round_id, "unit_id": sheet.unit_id, "user_id": user.id})
 

@@ -35,7 +35,7 @@ def card_values(ind, score, saved: str, unscored: str, **markup) -> dict:
     """An indicator card's per-sheet values (scoring/_card.html's card_markup), from the score row (None: nothing saved yet;
     a row with points None holds only a note: unscored)."""
     scored = score is not None and score.points is not None
-    applied = {d.rule.code: d.count for d in score.deductions} if scored else {}
+    applied = {d.rule_id: d.count for d in score.deductions} if scored else {}
     values = {
         "unscored": "" if scored else " is-unscored",
         "version": score.version if score else 0,
@@ -51,7 +51,7 @@ def card_values(ind, score, saved: str, unscored: str, **markup) -> dict:
         **markup,
     }
     for rule in ind.rules:
-        count = applied.get(rule.code)
+        count = applied.get(rule.id)
         values["checked:" + rule.code] = "checked" if count else ""
         values["applied:" + rule.code] = " is-applied" if count else ""
         values["count:" + rule.code] = count or 0

@@ -113,14 +113,8 @@ def run_migrations_online():
             **conf_args
         )
 
-        # evalapp.services.versions counts committed changes in a table a migration may not have created yet.
-        connection.info["evalapp.versions_paused"] = True
-        try:
-            with context.begin_transaction():
-                context.run_migrations()
-        finally:
-            connection.info.pop("evalapp.versions_paused", None)
-            connection.info.pop("evalapp.results_changed", None)
+        with context.begin_transaction():
+            context.run_migrations()
         if sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -1,32 +1,21 @@
-"""Pooled PostgreSQL connections are checked without a round trip, and a dead one never reaches a request."""
+"""Connections: SQLAlchemy's pre-ping checks a pooled connection, so a dead one never reaches a request; the app's
+listeners sit on its own engine only; nothing in evalapp acts on statements behind the services' back (issue 16)."""
+import pathlib
+import re
 import select
+import sqlite3
 import time
 
 import psycopg
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import create_engine, text
 
-from evalapp import extensions
 from evalapp.extensions import db
 
 from .conftest import PG_URL
 
-pg_only = pytest.mark.skipif(not PG_URL, reason="psycopg's pooled connections: PostgreSQL only")
-
-
-@pytest.fixture
-def pings(monkeypatch):
-    """Count the pings the checkout check sends."""
-    sent = []
-    original = extensions.ping
-
-    def counting(dbapi_connection):
-        sent.append(dbapi_connection)
-        return original(dbapi_connection)
-
-    monkeypatch.setattr(extensions, "ping", counting)
-    return sent
+pg_only = pytest.mark.skipif(not PG_URL, reason="pooled psycopg connections: PostgreSQL only")
+SOURCE = pathlib.Path(__file__).resolve().parents[1] / "evalapp"
 
 
 def _connect(**options):
@@ -56,60 +45,48 @@ def _terminate_pooled() -> set[int]:
 
 
 @pg_only
-def test_pre_ping_is_replaced_by_the_checkout_check(app):
-    assert db.engine.pool._pre_ping is False
+def test_pooled_connections_are_pre_pinged(app):
+    assert db.engine.pool._pre_ping is True
 
 
 @pg_only
-def test_a_connection_used_just_now_is_not_pinged(app, pings):
-    for _ in range(3):
-        _backend_pid()
-    assert pings == []
-
-
-@pg_only
-def test_a_long_idle_connection_is_pinged(app, pings, monkeypatch):
-    first = _backend_pid()
-    monkeypatch.setattr(extensions, "IDLE_PING_SECONDS", 0.0)
-    assert _backend_pid() == first  # pinged, alive, kept
-    assert len(pings) == 1
-
-
-@pg_only
-def test_a_connection_whose_backend_ended_is_replaced_before_use(app, pings):
+def test_a_connection_whose_backend_ended_is_replaced_before_use(app):
     _backend_pid()
     ended = _terminate_pooled()
-    assert _backend_pid() not in ended  # no OperationalError: the pool replaced it
-    assert len(pings) == 1
+    assert _backend_pid() not in ended  # no OperationalError: the pre-ping failed and the pool replaced it
 
 
 @pg_only
-def test_a_request_after_the_server_ended_its_connections_succeeds(app, login_as, pings):
+def test_a_request_after_the_server_ended_its_connections_succeeds(app, login_as):
     client = login_as("inspector")
     assert client.get("/inspection/").status_code == 200
     db.session.close()  # the test's own session gives its connection back too
     ended = _terminate_pooled()
     assert client.get("/inspection/").status_code == 200
-    assert pings and _backend_pid() not in ended
+    assert _backend_pid() not in ended
 
 
-@pg_only
-def test_a_connection_that_is_not_idle_is_not_handed_out(app):
-    with _connect() as conn:
-        conn.execute("SELECT 1")  # a transaction left open
-        with pytest.raises(DisconnectionError):
-            extensions.ping(conn)
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's pragmas")
+def test_sqlite_pragmas_are_set_on_the_apps_engine_only(app, tmp_path):
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    other = create_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}")  # another engine in the same process
+    with other.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+    other.dispose()
+    sqlite3.connect(":memory:").close()
 
 
-def test_other_drivers_are_left_alone():
-    """psycopg2's connections (module psycopg2.extensions) and SQLite's have no psycopg 3 attributes to check."""
-    class Psycopg2Like:
-        closed = False  # no .broken, .info or .execute: touching them would raise
-
-    Psycopg2Like.__module__ = "psycopg2.extensions"
-
-    class Record:
-        info = {"evalapp.checked_in": 0.0}  # long idle: psycopg 3 would be pinged
-
-    extensions._check_alive(Psycopg2Like(), Record(), None)
-    extensions._check_alive(__import__("sqlite3").connect(":memory:"), Record(), None)
+def test_no_listener_on_engine_or_pool_classes_and_no_statement_matching():
+    """Listeners act on the app's engine only, registered in create_app; nothing reads SQL text to decide what a
+    transaction did, and a rollback is a rollback."""
+    found = []
+    for path in SOURCE.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for pattern in (r"listens_for\(\s*(Engine|Pool|Connection)\b", r"event\.listen\(\s*(Engine|Pool)\b",
+                        r"before_cursor_execute", r"do_rollback", r"set_committed_value"):
+            if re.search(pattern, source):
+                found.append(f"{path.relative_to(SOURCE)}: {pattern}")
+    assert found == []

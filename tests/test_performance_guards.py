@@ -121,79 +121,51 @@ def _version_of(sheet, code: str) -> int:
                              .where(Score.sheet_id == sheet.id, Indicator.code == code)) or 0
 
 
-def test_the_results_counter_moves_with_what_results_read_only(app, login_as):
-    """Round results read units, rounds, catalogues, self-assessments and final sheets: a change to any of them
-    counts once per commit; an inspector's own sheet (what the final is reconciled from) does not count."""
+def test_the_results_version_moves_with_what_results_read_only(app, login_as):
+    """Round results read units, rounds, catalogues, self-assessments and final sheets: the services changing them
+    bump the round's results version once per save; an inspector's own sheet (what the final is reconciled from)
+    bumps nothing."""
     from evalapp.services.versions import results_version
     from tests.conftest import fill_all, sheet_of
     from tests.test_selfassess import ROUND_2022
 
-    before = results_version()
-    login_as("district")  # a log-in writes sessions and users, not results
-    assert results_version() == before
-    inspector = login_as("inspector")
     sheet = sheet_of("inspector", "陆城村")
+    own = sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
+    before = {r: results_version(r) for r in (sheet.round_id, own.round_id)}
+    login_as("district")  # a log-in writes sessions and users, not results
+    inspector = login_as("inspector")
     fill_all(inspector, sheet)  # every indicator of an inspector's own sheet
     assert inspector.post(f"/api/v1/sheets/{sheet.id}/submit").status_code == 200
-    assert results_version() == before
+    assert {r: results_version(r) for r in before} == before
     village = login_as("village")
-    own = sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
     version = _version_of(own, "A1")
     assert village.put(f"/api/v1/sheets/{own.id}/scores/A1",
                        json={"deductions": [], "version": version}).status_code == 200
-    assert results_version() == before + 1  # a self-assessment is read by the results
+    assert results_version(own.round_id) == before[own.round_id] + 1  # a self-assessment is read by the results
+    assert results_version(sheet.round_id) == before[sheet.round_id]  # the other round's stays
     refused = village.put(f"/api/v1/sheets/{own.id}/scores/A1",  # a stale version with another value
                           json={"score": "0", "reason": "核查", "version": version})
-    assert refused.status_code == 409  # rolled back: nothing changed, nothing counted
-    assert results_version() == before + 1
+    assert refused.status_code == 409  # rolled back: nothing changed, nothing bumped
+    assert results_version(own.round_id) == before[own.round_id] + 1
 
 
 def test_the_leaders_final_sheet_and_its_moves_count(team):  # noqa: F811
     from evalapp.services.versions import results_version
 
-    before = results_version()
     final = team["final"]
+    before = results_version(final.round_id)
     response = team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/score",
                                    data={"code": "A3", "score": "6", "reason": "复核走访记录", "version": "0"})
     assert response.status_code == 302
-    assert results_version() == before + 1
+    assert results_version(final.round_id) == before + 1
     assert team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/accept-all").status_code == 302
-    accepted = results_version()
+    accepted = results_version(final.round_id)
     assert accepted > before + 1  # one save per indicator taken
     # A final sheet's status is what turns 未完成 into a result: its moves count too.
     assert team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/submit").status_code == 302
     db.session.refresh(final)
     assert final.status == "submitted"
-    assert results_version() == accepted + 1
-
-
-def test_writes_beside_an_inspectors_sheet_in_one_transaction_still_count(app):
-    """results_untouched exempts only the writes inside it: a pending change made before it (flushed on entry)
-    and a change after it both count."""
-    from sqlalchemy import update
-
-    from evalapp.models.base import utcnow
-    from evalapp.services.versions import results_untouched, results_version
-    from tests.conftest import sheet_of
-
-    sheet = sheet_of("inspector", "陆城村")
-    round_ = db.session.get(Round, sheet.round_id)
-    touch = update(Sheet).where(Sheet.id == sheet.id).values(updated_at=utcnow())
-    before = results_version()
-    with results_untouched():
-        db.session.execute(touch)
-    db.session.commit()
-    assert results_version() == before                      # alone: not counted
-    round_.name = round_.name + "（改）"                     # pending, not flushed yet
-    with results_untouched():
-        db.session.execute(touch)
-    db.session.commit()
-    assert results_version() == before + 1                  # the round's change before the block counts
-    with results_untouched():
-        db.session.execute(touch)
-    db.session.execute(update(Round).where(Round.id == round_.id).values(name=round_.name + "2"))
-    db.session.commit()
-    assert results_version() == before + 2                  # and so does a change after it
+    assert results_version(final.round_id) == accepted + 1
 
 
 def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(completed, app):  # noqa: F811
@@ -279,20 +251,26 @@ def _units(html: str) -> list[str]:
     return re.findall(r'data-unit="([^"]+)"', html)
 
 
+def _store_final(sheet, score, points: Decimal) -> None:
+    """A final sheet's score changed through the service that stores scores (as the reconcile rule does)."""
+    from evalapp.models import Indicator
+    from evalapp.services.sheets import store_score
+
+    user = db.session.scalar(select(User).where(User.role == "district"))
+    store_score(sheet, db.session.get(Indicator, score.indicator_id), user, score.version, points=points,
+                direct_score=points, free_deduction=Decimal(0), reason="测试", note="", deductions={})
+
+
 @pytest.mark.parametrize("total", [Decimal("95.00"), Decimal("94.99")])
 def test_cached_results_still_apply_the_threshold(completed, login_as, total):  # noqa: F811
-    """The counter sees a direct change of a stored total too (a refresh of the sheet's figures)."""
+    """A final score saved through the service reaches the cached results, the threshold applied (95.00 passes)."""
     from evalapp.services.results import cached_round_report
-    from evalapp.services.sheets import refresh_figures
 
     report = cached_round_report(completed)
     final = next(r for r in report.rows if r.unit.level == "village" and r.unit.result.value == "pass")
     sheet = db.session.get(Sheet, final.unit.final_sheet_id)
     score = max(sheet.scores, key=lambda s: s.points)
-    score.points = score.points - (final.unit.final_total - total)
-    db.session.flush()
-    refresh_figures(Sheet.id == sheet.id)
-    db.session.commit()
+    _store_final(sheet, score, score.points - (final.unit.final_total - total))
     again = next(r for r in cached_round_report(completed).rows if r.unit.code == final.unit.code)
     assert again.unit.final_total == total
     assert again.unit.result.value == ("pass" if total >= 95 else "fail")
@@ -328,9 +306,11 @@ def test_a_typed_township_prefers_the_exact_name_then_any_name_containing_it():
 
 
 def test_autosave_and_scoring_page_statements(app, login_as):
-    """The inspector's team check rides on the query that loads the sheet, and so does the autosave's row lock
-    (PostgreSQL): a scoring page reads 4 statements (session, sheet, scores, photos), an autosave 6 (session,
-    sheet, score, its update, the sheet's figures, the audit row)."""
+    """A fixed number of statements, each a plain one: a scoring page reads 5 (session, sheet, the inspector's
+    team check, scores, photos); an autosave 8 (session, sheet with its row lock on PostgreSQL, team check, score,
+    its insert, the sheet's figures, the audit row, the figures read back for the answer: the service expires them
+    rather than writing ORM state by hand), and on PostgreSQL one more: refresh_sheet takes the row lock itself
+    rather than trusting a flag on the object that the load took it."""
     from tests.conftest import sheet_of
 
     client = login_as("inspector")
@@ -338,14 +318,14 @@ def test_autosave_and_scoring_page_statements(app, login_as):
     assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
     with counting() as page:
         assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
-    assert len(page) == 4, [s[:90] for s in page]
-    assert "team_members" in next(s for s in page if "FROM sheets" in s)  # no separate EXISTS statement
+    assert len(page) == 5, [s[:90] for s in page]
     with counting() as save:
         response = client.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "version": 0})
     assert response.status_code == 200, response.get_json()
-    assert len(save) == 6, [s[:90] for s in save]
+    postgresql = db.engine.dialect.name == "postgresql"
+    assert len(save) == (9 if postgresql else 8), [s[:90] for s in save]
     load = next(s for s in save if "FROM sheets" in s)
-    if db.engine.dialect.name == "postgresql":
+    if postgresql:
         assert "FOR NO KEY UPDATE OF sheets" in load
     # An inspector of another team still gets nothing: the check is the same, only asked in the same query.
     other = login_as("inspector2")  # the second team's inspector
@@ -360,7 +340,6 @@ def test_exports_reuse_the_current_report_and_see_every_change(completed, app): 
 
     from evalapp.services.export import results_workbook
     from evalapp.services.results import cached_round_report
-    from evalapp.services.sheets import refresh_figures
     from evalapp.services.subsidy import eligibility
 
     report = cached_round_report(completed)
@@ -373,10 +352,7 @@ def test_exports_reuse_the_current_report_and_see_every_change(completed, app): 
     sheet = db.session.get(Sheet, row.unit.final_sheet_id)
     score = max(sheet.scores, key=lambda s: s.points)
     expected = row.unit.final_total - score.points
-    score.points = Decimal("0")
-    db.session.flush()
-    refresh_figures(Sheet.id == sheet.id)
-    db.session.commit()
+    _store_final(sheet, score, Decimal("0"))
 
     buffer, _ = results_workbook(completed)
     ws = openpyxl.load_workbook(buffer)["村(社区)"]

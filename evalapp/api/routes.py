@@ -26,7 +26,7 @@ def service_error(exc: ServiceError):
 def _sheet_for(sheet_id: int, *, edit: bool = False, lock: bool = False) -> Sheet:
     """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit.
     `lock`: its scores are about to change (see load_sheet)."""
-    sheet = sheet_service.load_sheet(sheet_id, current_user, lock=lock)
+    sheet = sheet_service.load_sheet(sheet_id, lock=lock)
     if sheet is None or not access.can_view_sheet(current_user, sheet):
         raise NotFound("评分表不存在")
     if edit and not access.can_edit_sheet(current_user, sheet):

@@ -7,11 +7,11 @@ from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
 from .user import ApiToken, LoginFailure, User, UserSession
-from .version import DataVersion
+from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DataVersion", "DeductionRule",
-    "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
+    "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",
 ]

@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, JSON, Numeric, String, Text, UniqueConstraint,
+    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, JSON, String, Text, UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,10 +55,10 @@ class Sheet(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The sheet's figures, kept by services.sheets.refresh_figures in the transaction of every change to its scores,
     # bonus items or vetoes, so results read one row per sheet instead of summing every score.
-    score_sum: Mapped[Decimal] = mapped_column(Numeric(9, 2, asdecimal=True), default=Decimal("0.00"),
+    score_sum: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"),
                                                server_default="0")
     scored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    bonus_sum: Mapped[Decimal] = mapped_column(Numeric(9, 2, asdecimal=True), default=Decimal("0.00"),
+    bonus_sum: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"),
                                                server_default="0")
     vetoed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
@@ -110,6 +110,10 @@ class Score(db.Model):
         back_populates="score", cascade="all, delete-orphan"
     )
     updated_by: Mapped[User | None] = relationship()
+
+    # Every ORM update of a score adds one to `version`, on the condition that the row still holds the version it
+    # was read with (StaleDataError otherwise): two concurrent writers cannot both win (services.sheets.store_score).
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ScoreDeduction(db.Model):

@@ -1,7 +1,7 @@
 """Spreadsheets built in memory (through the one writer, services/xlsx.py); views only send them."""
 import io
 
-from sqlalchemy import Float, cast, select
+from sqlalchemy import Integer, select, type_coerce
 
 from ..domain.vocabulary import Result, UnitLevel
 from ..extensions import db
@@ -22,7 +22,8 @@ def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> d
     """
     width = len(columns)
     rows: dict[int, list] = {}
-    query = (select(Score.sheet_id, Score.indicator_id, cast(Score.points, Float))
+    hundredths = type_coerce(Score.points, Integer)  # (models.base.Points) read raw, not as a Decimal per cell
+    query = (select(Score.sheet_id, Score.indicator_id, hundredths)
              .join(Sheet, Sheet.id == Score.sheet_id)
              .join(Indicator, Indicator.id == Score.indicator_id)
              .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.catalogue_id == catalogue_id))
@@ -31,7 +32,7 @@ def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> d
         row = rows.get(sheet_id)
         if row is None:
             row = rows[sheet_id] = [None] * width
-        row[columns[indicator_id]] = points
+        row[columns[indicator_id]] = None if points is None else points / 100  # the double nearest the value
     return rows
 
 

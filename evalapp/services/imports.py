@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
-from . import audit
+from . import audit, versions
 from .errors import Invalid
 from .xlsx import finish, new_workbook, read_text, write_row, write_text
 
@@ -98,6 +98,7 @@ def import_units(data: bytes, user: User) -> dict:
                 updated += 1
         db.session.flush()
         audit.record("units.import", user=user, new={"rows": len(rows), "created": created, "updated": updated})
+        versions.bump_every_round()
         db.session.commit()
     except BaseException:
         db.session.rollback()

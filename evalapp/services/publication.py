@@ -6,7 +6,7 @@ from ..extensions import db
 from ..models import Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
-from . import audit
+from . import audit, versions
 from .errors import Conflict, Invalid
 from .results import round_results
 from .rounds import close_member_sheets, open_member_sheets
@@ -55,6 +55,7 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> N
                  old={"status": old}, new={"status": "published", "incomplete": incomplete,
                                             **({"closed": closed} if closed else {})},
                  detail=("未完成：" + "、".join(incomplete)) if incomplete else "")
+    versions.bump(round_.id)
     db.session.commit()
 
 
@@ -84,4 +85,5 @@ def unlock(sheet: Sheet, user: User, reason: str) -> None:
     target = unlocked_status(sheet.status)
     if target != sheet.status:
         move_sheet(sheet, target, user, f"解锁：{reason}", commit=False)
+    versions.bump(round_.id)
     db.session.commit()

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
-from . import audit
+from . import audit, versions
 from .errors import Invalid
 from .sheets import SheetView, find_indicator, refresh_sheet, sheet_view, store_score
 
@@ -208,4 +208,5 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
     audit.record("sheet.bonus_veto", user=user, obj=final, unit_id=final.unit_id, round_id=final.round_id, old=old,
                  new={"bonus": sorted(set(bonus_codes)), "veto": sorted(veto)},
                  detail="；".join(f"{c}：{t.strip()}" for c, t in sorted(veto.items())))
+    versions.bump_sheet(final)
     db.session.commit()

@@ -11,7 +11,7 @@ from ..domain.aggregation import (
 )
 from ..domain.scoring import Result, capped_total, evaluate
 from ..extensions import db
-from ..models import OrgUnit, Round, RoundUnit, Sheet
+from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet
 from .versions import results_version
 
 
@@ -49,7 +49,9 @@ def round_results(round_: Round) -> list[UnitResult]:
     """Per unit in scope: self and final totals, the result (未完成 unless the final sheet is approved), rank and
     points missing; in ranking order (townships, then villages; a vetoed unit after the others of its level).
 
-    One query whatever the size: each unit with its self and final sheets' stored figures, read as plain rows.
+    One query whatever the size: each unit with its self and final sheets' stored figures, read as plain rows. The
+    round's settings are read from the database too, not from the object passed in (it may have been loaded before
+    the results version the caller read: services.versions).
     """
     parent, self_sheet, final_sheet = aliased(OrgUnit), aliased(Sheet), aliased(Sheet)
     query = (
@@ -65,8 +67,7 @@ def round_results(round_: Round) -> list[UnitResult]:
                                      final_sheet.kind == "final"))
         .where(RoundUnit.round_id == round_.id).order_by(OrgUnit.code)
     )
-    caps = {"township": round_.township_catalogue.bonus_cap, "village": round_.village_catalogue.bonus_cap}
-    threshold, tolerance = round_.threshold, round_.tolerance
+    threshold, tolerance, caps = _settings(round_.id)
     rows = []
     # A Core execution: plain tuples, without the ORM's per-row bookkeeping (31,500 units in a province).
     rows_in = db.session.connection().execute(query)
@@ -84,6 +85,16 @@ def round_results(round_: Round) -> list[UnitResult]:
     place(rows, threshold)
     rows.sort(key=lambda u: ranking_key(u.level, u.place))
     return rows
+
+
+def _settings(round_id: int) -> tuple[Decimal, Decimal, dict[str, Decimal]]:
+    """The round's threshold, tolerance and bonus caps by level, as committed now."""
+    township, village = aliased(CatalogueVersion), aliased(CatalogueVersion)
+    threshold, tolerance, township_cap, village_cap = db.session.execute(
+        select(Round.threshold, Round.tolerance, township.bonus_cap, village.bonus_cap)
+        .join(township, township.id == Round.township_catalogue_id)
+        .join(village, village.id == Round.village_catalogue_id).where(Round.id == round_id)).one()
+    return threshold, tolerance, {"township": township_cap, "village": village_cap}
 
 
 def place(units: list[UnitResult], threshold: Decimal) -> None:
@@ -163,12 +174,15 @@ REPORT_CACHE_SIZE = 4
 
 
 def cached_round_report(round_: Round) -> Report:
-    """round_report, kept per process until anything it is computed from changes (services.versions).
+    """round_report, kept per process under the round's results version (services.versions) until a service bumps it.
 
-    The counter is read before the data, so a report is never filed under a newer counter than it has seen. A
-    province's report (31,500 units) takes about a second to compute and a dictionary lookup to reuse.
+    The version is read first, then the data: the report kept under a version holds data at least that new. It holds
+    data only (no rendered markup); the round itself is the caller's. A province's report (31,500 units) takes about
+    a second to compute and a dictionary lookup to reuse.
     """
-    version = results_version()
+    version = results_version(round_.id)
+    if version is None:  # no version row: nothing would ever tell a kept report it is stale
+        return round_report(round_)
     key = (db.engine.url.render_as_string(), round_.id)  # one process may serve more than one database
     with _reports_lock:
         hit = _reports.get(key)

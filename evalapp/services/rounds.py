@@ -9,7 +9,7 @@ from ..extensions import db
 from ..ids import parse_id
 from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
-from . import audit
+from . import audit, versions
 from .errors import Conflict, Invalid
 from .sheets import move_sheet
 
@@ -187,6 +187,7 @@ def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int]
                  old={"status": old}, new={"status": target, **({"closed": closed} if closed else {})},
                  detail=f"{ROUND_STATUS_LABELS[old]} → {ROUND_STATUS_LABELS[target]}"
                  + (f"；关闭未提交的成员评分表{len(closed)}份" if closed else ""))
+    versions.bump(round_.id)
     db.session.commit()
     return target
 
@@ -262,6 +263,7 @@ def create_round(form: dict, user: User) -> Round:
     db.session.add(round_)
     db.session.flush()
     audit.record("round.create", user=user, obj=round_, round_id=round_.id, new={"name": name, "rollout": rollout})
+    versions.bump(round_.id)  # its version row
     db.session.commit()
     return round_
 
@@ -291,6 +293,7 @@ def update_settings(round_: Round, form: dict, user: User) -> None:
         setattr(round_, k, v)
     audit.record("round.settings", user=user, obj=round_, round_id=round_.id, old=old,
                  new={k: str(v) for k, v in values.items()})
+    versions.bump(round_.id)
     db.session.commit()
 
 
@@ -317,4 +320,5 @@ def set_scope(round_: Round, unit_ids: set[int], user: User) -> None:
         create_self_sheets(round_)
     audit.record("round.scope", user=user, obj=round_, round_id=round_.id,
                  new={"added": sorted(valid - set(current)), "removed": sorted(removed)})
+    versions.bump(round_.id)
     db.session.commit()

@@ -13,6 +13,7 @@ from ..models import (
 from ..models.base import utcnow
 from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
+from . import versions
 from .seed import seed_catalogues
 from .sheets import refresh_figures
 
@@ -26,11 +27,13 @@ def _bulk(table, rows: list[dict]) -> None:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         columns = list(rows[0])
+        # Values as the column types bind them (points as hundredths: models.base.Points), as an INSERT would.
+        binds = [table.c[c].type.bind_processor(connection.dialect) or (lambda v: v) for c in columns]
         raw = connection.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy(
                 f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row([bind(row[c]) for bind, c in zip(binds, columns)])
         return
     for i in range(0, len(rows), CHUNK):
         db.session.execute(insert(table), rows[i:i + CHUNK])
@@ -109,6 +112,7 @@ def generate(townships: int, villages_per_township: int, seed: int = 1) -> Round
     _bulk(SheetVeto.__table__, [dict(sheet_id=sid, veto_item_id=veto[level_of[uid]], description="规模测试否决")
                                 for sid, uid in finals if rng.random() < 0.01])
     refresh_figures(Sheet.round_id == round_.id)
+    versions.bump(round_.id)
     db.session.commit()
     settle()
     return round_

@@ -10,7 +10,7 @@ from ..domain.catalogue import validate_catalogue
 from ..domain.scoring import ScoreEntry
 from ..extensions import db
 from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
-from . import rounds as round_service
+from . import rounds as round_service, versions
 from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
 from .sheets import move_sheet, save_score, today_local
@@ -135,6 +135,7 @@ def _make_round(name, catalogues, units_in_scope, rollout, **dates) -> Round:
     db.session.flush()
     for unit in units_in_scope:
         db.session.add(RoundUnit(round_id=round_.id, unit_id=unit.id))
+    versions.bump(round_.id)
     db.session.flush()
     return round_
 

@@ -12,7 +12,6 @@ from ..models.base import utcnow
 from .. import access
 from . import audit
 from .errors import Conflict, Invalid, NotAllowed, NotFound
-from .versions import results_untouched
 
 MAX_SUMMARY = 10_000
 MAX_COMMENT = 2_000
@@ -67,22 +66,21 @@ def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> 
         return current
     if version is not None and version != current:
         raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
-    # Round results read neither the summary nor the sheet's version: the results' change counter stays.
-    with results_untouched():
-        result = db.session.execute(
-            update(Sheet).where(Sheet.id == sheet.id, Sheet.version == current,
-                                Sheet.status.in_(("draft", "returned")))
-            .values(summary=text, version=Sheet.version + 1, updated_at=utcnow())
-            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:  # moved on between the read and the write
-            db.session.rollback()
-            db.session.refresh(sheet)
-            if not access.can_edit_sheet(user, sheet):
-                raise NotAllowed(summary_read_only_reason(sheet))
-            raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
-        audit.record("sheet.summary", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     old={"length": len(old), "version": current, "sha256": _digest(old)},
-                     new={"length": len(text), "version": current + 1, "sha256": _digest(text)})
+    # Round results read neither the summary nor the sheet's version: no results version to bump.
+    result = db.session.execute(
+        update(Sheet).where(Sheet.id == sheet.id, Sheet.version == current,
+                            Sheet.status.in_(("draft", "returned")))
+        .values(summary=text, version=Sheet.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # moved on between the read and the write
+        db.session.rollback()
+        db.session.refresh(sheet)
+        if not access.can_edit_sheet(user, sheet):
+            raise NotAllowed(summary_read_only_reason(sheet))
+        raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
+    audit.record("sheet.summary", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                 old={"length": len(old), "version": current, "sha256": _digest(old)},
+                 new={"length": len(text), "version": current + 1, "sha256": _digest(text)})
     db.session.commit()
     db.session.expire(sheet)
     return current + 1

@@ -1,6 +1,5 @@
 """Sheets and scores: reading them with totals, saving a score, moving a sheet through its statuses."""
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain.numbers import InvalidInput
 from ..domain.scoring import ZERO, EntryMode, Result, ScoreEntry, capped_total, evaluate, indicator_score, points_missing
@@ -25,7 +24,7 @@ from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit
 from .catalogues import cached_tree, indicator_spec, indicators_of
 from .errors import Conflict, Invalid, NotFound
-from .versions import SHEET_KINDS_RESULTS_IGNORE, results_untouched
+from . import versions
 
 
 @dataclass(frozen=True)
@@ -92,17 +91,6 @@ def _score_statement():
 
 
 @cache
-def _score_update_statement():
-    return (update(Score).where(Score.id == bindparam("score_id"), Score.version == bindparam("expected"))
-            .values(version=Score.version + 1))
-
-
-@cache
-def _deductions_delete_statement():
-    return ScoreDeduction.__table__.delete().where(ScoreDeduction.score_id == bindparam("score_id"))
-
-
-@cache
 def _sheet_load_options():
     return (joinedload(Sheet.round).joinedload(Round.township_catalogue),
             joinedload(Sheet.round).joinedload(Round.village_catalogue), joinedload(Sheet.unit))
@@ -111,8 +99,8 @@ def _sheet_load_options():
 FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed")
 
 
-def refresh_sheet(sheet: Sheet, now: datetime) -> None:
-    """Mark a sheet changed and recompute its stored figures, in the caller's transaction.
+def refresh_sheet(sheet: Sheet, now: datetime) -> SheetFigures:
+    """Mark a sheet changed and recompute its stored figures, in the caller's transaction; returns them.
 
     Two statements on purpose. The first takes the sheet's row lock (SELECT … FOR NO KEY UPDATE): on PostgreSQL a
     concurrent save of another indicator of the same sheet waits there until the first commits, and the UPDATE then
@@ -120,19 +108,17 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> None:
     after the wait but evaluate its subqueries with the old snapshot, losing the other save. Locking with an UPDATE
     instead of a SELECT would make the second UPDATE re-check the sheet's three foreign keys: a row changed earlier
     in the same transaction does not get PostgreSQL's unchanged-key shortcut; that was 0.8 ms of every autosave.)
-    SQLite serialises writers, so there it is one statement.
-    Both run as plain Core statements on the session's connection (this is on every autosave), and the values they
-    wrote are set on the object rather than read back.
+    SQLite serialises writers, so there it is one statement. (A sheet loaded with `load_sheet(lock=True)` holds
+    the lock already; taking it again costs a round trip and nothing else.) The object's figure columns are
+    expired: read again when next used.
     """
     db.session.flush()
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and not getattr(sheet, "row_locked", False):
+    if connection.dialect.name == "postgresql":
         connection.execute(_lock_statement(), {"sheet_id": sheet.id})
-    # (SQLite: one writer at a time, the lock step has nothing to wait for.)
     row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id, "updated_at": now}).one()
-    set_committed_value(sheet, "updated_at", now)
-    for column in FIGURE_COLUMNS:
-        set_committed_value(sheet, column, getattr(row, column))
+    db.session.expire(sheet, ["updated_at", *FIGURE_COLUMNS])
+    return figures_of(row)
 
 
 def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
@@ -140,55 +126,23 @@ def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
     return capped_total(figures.score_sum, figures.bonus_sum, bonus_cap)
 
 
-def load_sheet(sheet_id: int, viewer: User | None = None, *, lock: bool = False) -> Sheet | None:
+def load_sheet(sheet_id: int, *, lock: bool = False) -> Sheet | None:
     """A sheet with its round (and the round's catalogues) and unit, in one query: every access check and page
-    reads them.
-
-    For an inspector `viewer` the same query answers whether their team covers the sheet's unit (the access check
-    of every scoring page and autosave; kept on the sheet for access.inspector_team_covers). `lock` takes the
-    sheet's row lock (PostgreSQL, FOR NO KEY UPDATE) for a change of its scores: concurrent changes of one sheet
-    then queue here, and refresh_sheet has no lock of its own to take.
+    reads them. `lock` takes the sheet's row lock (PostgreSQL, FOR NO KEY UPDATE) for a change of its scores, so
+    concurrent changes of one sheet queue here, before any work.
     """
-    inspector = viewer is not None and viewer.role == "inspector"
-    if not inspector and not lock:
+    if not lock:
         return db.session.get(Sheet, sheet_id, options=_sheet_load_options())
-    params = {"sheet_id": sheet_id, **({"user_id": viewer.id} if inspector else {})}
-    row = db.session.execute(_sheet_statement(inspector, lock), params).unique().first()
-    if row is None:
-        return None
-    sheet = row[0]
-    if inspector:
-        sheet.team_covers = {viewer.id: bool(row[1])}
-    if lock:
-        sheet.row_locked = True
-    return sheet
+    return db.session.get(Sheet, sheet_id, options=_sheet_load_options(), populate_existing=True,
+                          with_for_update={"of": Sheet, "key_share": True})
 
 
-@cache
-def _sheet_statement(with_cover: bool, lock: bool):
-    from ..access import team_covers
-
-    columns = [Sheet]
-    if with_cover:
-        columns.append(team_covers(Sheet.round_id, Sheet.unit_id, bindparam("user_id")).label("covers"))
-    statement = select(*columns).where(Sheet.id == bindparam("sheet_id")).options(*_sheet_load_options())
-    if lock:
-        statement = statement.with_for_update(of=Sheet, key_share=True)
-    return statement.execution_options(populate_existing=True)
-
-
-def scores_by_indicator(sheet: Sheet, catalogue: CatalogueVersion) -> dict[int, Score]:
-    """The sheet's scores keyed by indicator id, deductions loaded, each deduction's rule taken from the loaded
-    catalogue (not read again)."""
-    rules = {r.id: r for ind in indicators_of(catalogue) for r in ind.rules}
+def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
+    """The sheet's scores keyed by indicator id, deductions loaded (a deduction names its rule by id: the rules are
+    in the catalogue tree the caller holds)."""
     rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id)
                               .options(joinedload(Score.deductions))).unique()  # one query, not two
-    scores = {}
-    for score in rows:
-        for d in score.deductions:
-            set_committed_value(d, "rule", rules[d.rule_id])
-        scores[score.indicator_id] = score
-    return scores
+    return {score.indicator_id: score for score in rows}
 
 
 def find_indicator(sheet: Sheet, code: str) -> Indicator:
@@ -285,62 +239,48 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     old = score_state(existing, rules)
     now = utcnow()
     wanted = dict(values)
-    values.update(updated_by_id=user.id, updated_at=now)
+    values.update(updated_by=user, updated_at=now)
     try:
-        with _results_watch(sheet):
-            if existing is None:
-                if expected_version != 0:
-                    raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
-                score = Score(sheet_id=sheet.id, indicator_id=indicator.id, version=1, **values)
-                db.session.add(score)
-                db.session.flush()
-            else:
-                result = db.session.connection().execute(  # Core: the ORM's bulk-update machinery costs more here
-                    _score_update_statement(), {"score_id": existing.id, "expected": expected_version, **values})
-                if result.rowcount != 1:
-                    db.session.rollback()
-                    current = db.session.get(Score, existing.id)
-                    if current is not None and _unchanged(current, deductions, wanted):
-                        return current  # a concurrent save of the same change won
-                    raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current))
-                score = existing
-                if deductions is not None and score.deductions:  # (most saves have none to replace)
-                    for gone in score.deductions:  # deleted below; a new row may reuse a deleted row's id
-                        db.session.expunge(gone)
-                    db.session.connection().execute(_deductions_delete_statement(), {"score_id": score.id})
-                # What the UPDATE wrote, set on the object rather than read back.
-                for key, value in dict(values, version=expected_version + 1).items():
-                    set_committed_value(score, key, value)
-            if deductions is not None:
-                added = [ScoreDeduction(score_id=score.id, rule_id=rule_id, count=count)
-                         for rule_id, count in sorted(deductions.items())]
-                db.session.add_all(added)
-                db.session.flush()
-                set_committed_value(score, "deductions", added)
-            set_committed_value(score, "updated_by", user)
-            refresh_sheet(sheet, now)
-            new = score_state(score, rules)
-            audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                         old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
+        if existing is None:
+            if expected_version != 0:
+                raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
+            score = Score(sheet_id=sheet.id, indicator_id=indicator.id, deductions=[], **values)
+            db.session.add(score)
+        else:
+            if existing.version != expected_version:  # the client saw an older version than the one stored
+                db.session.rollback()
+                raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=old)
+            score = existing
+            for key, value in values.items():
+                setattr(score, key, value)
+            if deductions is not None and score.deductions:
+                score.deductions.clear()  # deleted at this flush, before the new rows (a unique key per rule)
+            # The UPDATE is conditional on the version read (Score's version_id_col): a concurrent writer that
+            # committed since makes it match no row (StaleDataError, below).
+            db.session.flush()
+        if deductions is not None:
+            score.deductions.extend(ScoreDeduction(rule_id=rule_id, count=count)
+                                    for rule_id, count in sorted(deductions.items()))
+        db.session.flush()
+        refresh_sheet(sheet, now)
+        new = score_state(score, rules)
+        audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                     old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
+        versions.bump_sheet(sheet)
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        current = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id,
-                                                        Score.indicator_id == indicator.id))
-        if existing is not None or current is None:
+    except (IntegrityError, StaleDataError) as exc:
+        db.session.rollback()  # a concurrent save won: its row is what is stored now
+        current = db.session.scalars(_score_statement(),
+                                     {"sheet_id": sheet.id, "ind_id": indicator.id}).unique().one_or_none()
+        if isinstance(exc, IntegrityError) and (existing is not None or current is None):
             raise  # not a lost race for the first score: a bug, not the user's conflict
-        if _unchanged(current, deductions, wanted):
-            return current  # a concurrent first save of the same change won
-        raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current)) from None
+        if current is not None and _unchanged(current, deductions, wanted):
+            return current  # the concurrent save made the same change
+        raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current, rules)) from None
     except BaseException:
         db.session.rollback()
         raise
     return score
-
-
-def _results_watch(sheet: Sheet):
-    """Writes to an inspector's own sheet do not move the round results' change counter (services.versions)."""
-    return results_untouched() if sheet.kind in SHEET_KINDS_RESULTS_IGNORE else nullcontext()
 
 
 def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
@@ -349,21 +289,21 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
         raise Conflict(f"评分表当前为“{SHEET_STATUS_LABELS[sheet.status]}”，不能改为"
                        f"“{SHEET_STATUS_LABELS[to_status]}”，请刷新页面")
     old = sheet.status
-    with _results_watch(sheet):
-        result = db.session.execute(
-            update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
-            .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
-                    **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            db.session.rollback()
-            raise Conflict("评分表状态已被他人更改，请刷新页面")
-        db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
-                                       comment=comment))
-        audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     old={"status": old}, new={"status": to_status}, detail=comment)
-        db.session.flush()
+    result = db.session.execute(
+        update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
+        .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
+                **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("评分表状态已被他人更改，请刷新页面")
+    db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
+                                   comment=comment))
+    audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                 old={"status": old}, new={"status": to_status}, detail=comment)
+    versions.bump_sheet(sheet)
+    db.session.flush()
     db.session.expire(sheet)
     if commit:
         db.session.commit()
@@ -400,7 +340,7 @@ def sheet_view(sheet: Sheet) -> SheetView:
     """Load a sheet with its catalogue (shared, read-only), scores, evidence and figures."""
     catalogue = cached_tree(catalogue_for_sheet(sheet))
     indicators = indicators_of(catalogue)
-    scores = scores_by_indicator(sheet, catalogue)
+    scores = scores_by_indicator(sheet)
     evidence: dict[int, list] = {}
     for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.sheet_id == sheet.id,
                                                             EvidenceFile.deleted_at.is_(None))
@@ -416,9 +356,10 @@ def sheet_view(sheet: Sheet) -> SheetView:
 def sheet_payload(view: SheetView) -> dict:
     """The API's representation of a sheet; Decimal values as strings with two decimals."""
     sheet = view.sheet
+    rules = {r.id: r for ind in view.indicators for r in ind.rules}  # a deduction names its rule by id
     indicators = []
     for ind in view.indicators:
-        state = score_state(view.scores.get(ind.id))
+        state = score_state(view.scores.get(ind.id), rules)
         indicators.append({
             "code": ind.code,
             "title": ind.title,

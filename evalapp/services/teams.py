@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Round, RoundUnit, Sheet, Team, TeamMember, User
-from . import audit
+from . import audit, versions
 from .errors import Conflict, Invalid
 from .rounds import (
     CLOSING_NOTE, NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
@@ -140,3 +140,4 @@ def _after_change(round_: Round) -> None:
     db.session.flush()
     if round_.status == "inspection":
         create_inspection_sheets(round_)
+        versions.bump(round_.id)  # new final sheets are in the results (a sheet to open, 未完成 until decided)

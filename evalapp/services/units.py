@@ -5,7 +5,7 @@ from sqlalchemy.orm import selectinload
 from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
-from . import audit
+from . import audit, versions
 from .errors import Invalid
 
 
@@ -37,6 +37,7 @@ def create_unit(code: str, name: str, kind: str, parent_code: str, user: User) -
     db.session.flush()
     audit.record("unit.create", user=user, obj=unit, unit_id=unit.id,
                  new={"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": row.parent_code})
+    versions.bump_every_round()
     db.session.commit()
     return unit
 
@@ -53,10 +54,12 @@ def update_unit(unit: OrgUnit, name: str, kind: str, parent_code: str, user: Use
         else None
     audit.record("unit.update", user=user, obj=unit, unit_id=unit.id, old=old,
                  new={"name": unit.name, "kind": unit.kind, "parent": row.parent_code or None})
+    versions.bump_every_round()  # a unit's name, level and township show in every round's results
     db.session.commit()
 
 
 def set_active(unit: OrgUnit, active: bool, user: User) -> None:
     unit.active = active
     audit.record("unit.activate" if active else "unit.deactivate", user=user, obj=unit, unit_id=unit.id)
+    versions.bump_every_round()
     db.session.commit()

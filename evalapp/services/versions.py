@@ -1,72 +1,52 @@
-"""A change counter for what round results are computed from, so per-process caches know when to recompute.
+"""The results version of each round: cached results are keyed by (round, version), so a change that a service
+makes is seen by the next view, whichever process serves it.
 
-Every SQL write to a watched table marks its connection (except inside `results_untouched`: an inspector's own
-sheet); when that connection commits, the same transaction adds one to `data_versions.results`. A reader that reads
-the counter before the data can therefore never keep a result older than the counter it filed it under. The counter
-row is updated as the last statement before COMMIT, so writers queue on it only for the commit itself, and no lock is
-taken after it (no deadlock through it).
+Every service function that changes what a round's results are computed from — self-assessment and final sheets'
+scores, figures and statuses, bonuses and vetoes, publication and unlocks, round settings, scope and phase, sheet
+creation, and the units themselves (a rename, a move or a deactivation touches every round) — calls `bump` in its
+own transaction, as its last write before the commit: the new version becomes visible together with the data it
+stands for, and the row lock it takes on PostgreSQL is held only for the commit (writers of one round queue on it
+for that moment, never while they work, and no lock is taken after it: no deadlock through it).
+
+An inspector's own sheet is not read by any result (the final sheet is reconciled from it), so its saves bump
+nothing: see `RESULT_SHEET_KINDS`.
+
+Readers read the version first, then the data (services.results.cached_round_report): a report is never filed
+under a version newer than the data it holds. Without a version row (a round made before this table, say) nothing
+is cached.
 """
-import re
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import DataVersion
+from ..models import ResultsVersion
 
-RESULTS = "results"
-RESULT_TABLES = frozenset({"org_units", "round_units", "rounds", "catalogue_versions", "sheets", "scores",
-                           "sheet_bonuses", "sheet_vetoes"})
-# Of the sheets, round results read the self-assessment and the final sheet only (services.results.round_results):
-# an inspector's own sheet is what the final sheet is reconciled from, not part of any result. Named by what results
-# ignore, so that a new kind of sheet counts until someone decides otherwise.
-SHEET_KINDS_RESULTS_IGNORE = frozenset({"inspector"})
-_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
-CHANGED = "evalapp.results_changed"
-PAUSED = "evalapp.versions_paused"  # set by the migrations, which run before the counter's table exists
-BUMP = "UPDATE data_versions SET n = n + 1 WHERE name = 'results'"
+# The kinds of sheet that round results read (services.results.round_results): a save of another kind bumps nothing.
+RESULT_SHEET_KINDS = frozenset({"self", "final"})
 
 
-@event.listens_for(Engine, "before_cursor_execute")
-def _watch(conn, cursor, statement, parameters, context, executemany):
-    found = _WRITE.match(statement)
-    if found and found.group(1).lower() in RESULT_TABLES:
-        conn.info[CHANGED] = True
+def bump(*round_ids: int) -> None:
+    """Add one to the results version of each round (creating its row at 1 if it has none)."""
+    ids = sorted({int(i) for i in round_ids})  # sorted: two transactions bumping the same rounds lock them in order
+    if not ids:
+        return
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ResultsVersion).values([{"round_id": i, "n": 1} for i in ids])
+    db.session.execute(statement.on_conflict_do_update(index_elements=[ResultsVersion.round_id],
+                                                       set_={"n": ResultsVersion.n + 1}))
 
 
-@event.listens_for(Engine, "commit")
-def _count(conn):
-    # Runs just before the DBAPI commit, inside the transaction; a raw cursor keeps it out of the events above.
-    if conn.info.pop(CHANGED, False) and not conn.info.get(PAUSED):
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(BUMP)
-        finally:
-            cursor.close()
+def bump_sheet(sheet) -> None:
+    """Bump the sheet's round when round results read this kind of sheet."""
+    if sheet.kind in RESULT_SHEET_KINDS:
+        bump(sheet.round_id)
 
 
-@event.listens_for(Engine, "rollback")
-def _forget(conn):
-    conn.info.pop(CHANGED, None)
+def bump_every_round() -> None:
+    """A change every round's results read (a unit renamed, moved, deactivated or added; an import)."""
+    db.session.execute(update(ResultsVersion).values(n=ResultsVersion.n + 1))
 
 
-@contextmanager
-def results_untouched():
-    """Writes in the block change nothing round results are computed from (an inspector's own sheet: see
-    SHEET_KINDS_RESULTS_IGNORE), so they do not move the counter and the cached results stay. While a province
-    scores, nearly every save is an inspector's: without this, each one made the next results view compute the whole
-    round again. Writes the transaction made before the block (flushed first) still count, and so do writes after."""
-    db.session.flush()  # the transaction's pending writes are made before the block, and counted
-    info = db.session.connection().info
-    earlier = info.get(CHANGED, False)
-    yield
-    # Not in a `finally`, on purpose: after an exception the mark stays, and at worst counts once too often (a
-    # rollback clears it anyway); a mark lost would keep stale results.
-    if not earlier:
-        info.pop(CHANGED, None)
-
-
-def results_version() -> int:
-    """The counter as committed now (read it before the data it stands for)."""
-    return db.session.scalar(select(DataVersion.n).where(DataVersion.name == RESULTS)) or 0
+def results_version(round_id: int) -> int | None:
+    """The round's results version as committed now (read it before the data it stands for); None without a row."""
+    return db.session.scalar(select(ResultsVersion.n).where(ResultsVersion.round_id == round_id))
