@@ -13,9 +13,24 @@ from evalapp.extensions import db
 from evalapp.models import CatalogueVersion, Score, Sheet, User
 from evalapp.services import catalogues, evidence, reconcile, sheets
 from evalapp.services.review import final_review
-from tests.conftest import sheet_of
+from tests.factories import VILLAGE as UNIT, make_round, make_sheet  # the leader's team: leader and inspector
 
-UNIT = "陆城村"  # team 1: leader and inspector
+
+@pytest.fixture
+def world(empty_app):
+    return make_round("inspection")
+
+
+@pytest.fixture
+def app(empty_app, world):
+    """A round of the test's own (tests/factories.py), not the demo's rows."""
+    return empty_app
+
+
+def unit_sheets(world) -> tuple[Sheet, Sheet, Sheet]:
+    """The unit's final sheet and its two members' sheets (the leader's, the inspector's)."""
+    return (make_sheet(world, UNIT, "final"), make_sheet(world, UNIT, inspector="leader"),
+            make_sheet(world, UNIT, inspector="inspector"))
 
 
 def _user(name: str) -> User:
@@ -39,18 +54,16 @@ def _fill(sheet: Sheet, user: User, special: dict[str, ScoreEntry]) -> None:
         _score(sheet, ind.code, special.get(ind.code, ScoreEntry()), user)
 
 
-def make_reviewed_final(*, veto: dict[str, str] | None = None, bonus=("X1", "X2"), bonus_cap: str | None = "2",
+def make_reviewed_final(final: Sheet, mine: Sheet, theirs: Sheet, *, veto: dict[str, str] | None = None, bonus=("X1", "X2"), bonus_cap: str | None = "2",
                         photo: bool = True) -> Sheet:
-    """The unit's members score it (A1 with deductions, notes, a free deduction with a reason, a photo), the leader
+    """The unit's members (`mine`: the leader's sheet, `theirs`: the inspector's) score it (A1 with deductions, notes, a free deduction with a reason, a photo), the leader
     takes the members' means, records bonus items and any veto, and submits the final sheet for review."""
     leader, member = _user("leader"), _user("inspector")
-    final = sheet_of(None, UNIT, kind="final")
     if bonus_cap is not None:  # the default catalogue's bonus items cannot exceed its cap of 3
         version = db.session.get(CatalogueVersion, sheets.catalogue_for_sheet(final).id)
         version.bonus_cap = Decimal(bonus_cap)
         db.session.commit()
         catalogues._trees.clear()
-    mine, theirs = sheet_of("leader", UNIT), sheet_of("inspector", UNIT)
     _fill(mine, leader, {"A1": ScoreEntry(deductions={"A1-1": 2}, note="会议记录缺两次")})
     _fill(theirs, member, {"A1": ScoreEntry(free_deduction=Decimal("0.5"), reason="责任人未书面明确"),
                            "A2": ScoreEntry(deductions={"A2-1": 1})})
@@ -67,8 +80,8 @@ def make_reviewed_final(*, veto: dict[str, str] | None = None, bonus=("X1", "X2"
 
 
 @pytest.fixture
-def vetoed_final(app):
-    return make_reviewed_final(veto={"V3": "台账补记，查实弄虚作假"})
+def vetoed_final(world):
+    return make_reviewed_final(*unit_sheets(world), veto={"V3": "台账补记，查实弄虚作假"})
 
 
 def test_review_of_a_vetoed_final_sheet_shows_the_veto_and_the_result_as_published(vetoed_final):
@@ -101,15 +114,15 @@ def test_review_shows_each_members_deductions_reasons_notes_and_photos(vetoed_fi
                                                                           "inspector": Decimal("5.50")}
 
 
-def test_review_of_a_sheet_without_veto_or_cap(app):
-    final = make_reviewed_final(bonus=("X2",), bonus_cap=None, photo=False)
+def test_review_of_a_sheet_without_veto_or_cap(world):
+    final = make_reviewed_final(*unit_sheets(world), bonus=("X2",), bonus_cap=None, photo=False)
     review = final_review(final)
     assert not review.vetoes and not review.capped and review.bonus_counted == Decimal("1.00")
     assert review.result.value in ("pass", "fail") and review.missing is not None
 
 
-def test_review_runs_a_fixed_number_of_queries(app):
-    final = make_reviewed_final(veto={"V3": "x"})
+def test_review_runs_a_fixed_number_of_queries(world):
+    final = make_reviewed_final(*unit_sheets(world), veto={"V3": "x"})
 
     def count() -> int:
         n = [0]
@@ -127,7 +140,7 @@ def test_review_runs_a_fixed_number_of_queries(app):
     count()  # warm the catalogue tree
     before = count()
     # more deductions, notes and photos on more indicators of both members: no more queries
-    sheet = db.session.get(Sheet, sheet_of("inspector", UNIT).id)
+    sheet = db.session.get(Sheet, make_sheet(world, UNIT, inspector="inspector").id)
     db.session.execute(Sheet.__table__.update().where(Sheet.id == sheet.id).values(status="draft"))
     db.session.commit()
     for code in ("A3", "A4"):
@@ -151,8 +164,8 @@ def test_partial_renders_the_veto_banner_bonus_cap_and_members_values(app, vetoe
     assert "责任人未书面明确" in a1 and "−0.50" in a1 and "data-photo=" in a1 and "1.75" in a1
 
 
-def test_partial_escapes_what_people_typed(app):
-    final = make_reviewed_final(veto={"V3": "<script>alert(1)</script>"}, photo=False)
+def test_partial_escapes_what_people_typed(app, world):
+    final = make_reviewed_final(*unit_sheets(world), veto={"V3": "<script>alert(1)</script>"}, photo=False)
     with app.test_request_context():
         html = render_template("scoring/_final_review.html", review=final_review(final))
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html

@@ -55,7 +55,8 @@ def test_final_review_shows_veto_bonus_and_members_values_at_tablet_size(app, li
     from evalapp.services.review import final_review
     from tests.test_review import make_reviewed_final
 
-    final = make_reviewed_final(veto={"V3": "台账补记，查实弄虚作假"})
+    sheets = (sheet_of(None, "陆城村", kind="final"), sheet_of("leader", "陆城村"), sheet_of("inspector", "陆城村"))
+    final = make_reviewed_final(*sheets, veto={"V3": "台账补记，查实弄虚作假"})
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/inspection/sheets/{final.id}")
     if not page.locator('[data-testid="final-review"]').count():  # the review page does not include it yet
