@@ -39,9 +39,12 @@ def test_the_domains_own_words_are_the_vocabularys():
     assert {r.value: note for r, note in domain_subsidy.NO_MONEY.items()} == {
         r.value: note for r, note in v.NO_SUBSIDY.items()}
     assert domain_subsidy.MODES == v.SubsidyMode.zh_labels()
-    from evalapp.domain.scoring import RESULT_LABELS
+    from evalapp.domain import scoring, workflow
+    from evalapp.models import sheet
 
-    assert {r.value: label for r, label in RESULT_LABELS.items()} == v.Result.zh_labels()
+    assert scoring.Result is v.Result  # the domain's results are the vocabulary's, labels and all
+    assert sheet.SHEET_KIND_LABELS == v.SheetKind.zh_labels() and sheet.SHEET_STATUS_LABELS == v.SheetStatus.zh_labels()
+    assert set(workflow.ROUND_PHASES) == {p.value for p in v.RoundPhase}
 
 
 def test_labels_translate_at_use_and_stay_chinese_for_documents(app):
@@ -82,3 +85,17 @@ def test_every_marked_message_has_an_english_translation(catalogue):
         if entry is None or not entry.string or entry.fuzzy:
             missing.add(f"{filename}: {msgid}")
     assert sorted(missing) == []
+
+
+def test_official_documents_keep_chinese_labels_in_an_english_session(app, login_as):
+    """The 通报 is an official document: its result column is Chinese whatever the reader's language."""
+    from sqlalchemy import select
+
+    from evalapp.extensions import db
+    from evalapp.models import Round
+
+    district = login_as("district")
+    assert district.post("/lang", data={"lang": "en", "next": "/"}).status_code in (302, 303)
+    round_id = db.session.scalar(select(Round.id).order_by(Round.id))
+    notice = district.get(f"/results/rounds/{round_id}/notice").get_data(as_text=True)
+    assert "<td>未完成</td>" in notice and "<td>Incomplete</td>" not in notice

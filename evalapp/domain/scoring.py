@@ -5,6 +5,7 @@ from decimal import Decimal
 from enum import Enum
 
 from .numbers import HALF, InvalidInput, is_multiple_of, q2
+from . import vocabulary
 
 ZERO = Decimal("0.00")
 MAX_COUNT = 99
@@ -153,23 +154,8 @@ def capped_total(score_sum: Decimal, bonus_sum: Decimal, bonus_cap: Decimal) -> 
     return q2(score_sum + min(bonus_sum, bonus_cap))
 
 
-class Result(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    VETO = "veto"
-    INCOMPLETE = "incomplete"
-
-    @property
-    def label(self) -> str:
-        return RESULT_LABELS[self]
-
-
-RESULT_LABELS = {
-    Result.PASS: "合格",
-    Result.FAIL: "不合格",
-    Result.VETO: "不合格(一票否决)",
-    Result.INCOMPLETE: "未完成",
-}
+# A unit's result (evaluate below); its labels are the vocabulary's.
+Result = vocabulary.Result
 
 
 def evaluate(total: Decimal | None, threshold: Decimal, *, veto: bool, complete: bool) -> Result:

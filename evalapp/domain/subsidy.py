@@ -5,9 +5,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 from .scoring import Result
+from .vocabulary import NO_SUBSIDY, SubsidyMode
 
 _YUAN = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
-MODES = {"fixed": "固定金额", "bands": "按得分档次", "pool": "按得分比例分配资金池"}
+MODES = SubsidyMode.zh_labels()  # (the basis column of official sheets: Chinese)
 
 
 def parse_yuan(value: object) -> int:
@@ -90,8 +91,7 @@ class Award:
     note: str    # why no money, when none
 
 
-NO_MONEY = {Result.FAIL: "未达到合格线，不予奖补", Result.VETO: "一票否决，不予奖补",
-            Result.INCOMPLETE: "评估未完成，不予奖补"}
+NO_MONEY = NO_SUBSIDY  # why a unit gets no money, by result (msgids: translated where shown)
 
 
 def allocate(rule: SubsidyRule | None, candidates: list[Candidate]) -> list[Award]:

@@ -33,7 +33,6 @@ SHEET_STATUSES = ("draft", "submitted", "returned", "approved", "closed")
 ROUND_ORDER = ("setup", "self_assessment", "inspection", "review", "published")
 # A round's phase: its status, or "reopened" for a published round with a sheet unlocked since (to republish).
 ROUND_PHASES = ROUND_ORDER + ("reopened",)
-ROUND_PHASE_LABELS = {"reopened": "已公布（有解锁，待再次公布）"}
 # Where a sheet stands for its own moves: its round's status, or "unlocked" for a sheet unlocked in a published
 # round (the other sheets of a reopened round stay locked).
 SHEET_CONTEXTS = ROUND_ORDER + ("unlocked",)

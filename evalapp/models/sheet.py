@@ -12,16 +12,16 @@ from ..extensions import db
 from .base import Points, UTCDateTime, utcnow
 from .catalogue import BonusItem, DeductionRule, Indicator, VetoItem
 from .org import OrgUnit
+from ..domain.vocabulary import SheetKind, SheetStatus
 from .round import Round
 from .user import User
 
 SHEET_KINDS = ("self", "inspector", "final")
-SHEET_KIND_LABELS = {"self": "自评表", "inspector": "评估员评分表", "final": "工作组评分表"}
+SHEET_KIND_LABELS = SheetKind.zh_labels()  # Chinese: stored texts (messages, audit); pages use the vocabulary
 SHEET_STATUSES = ("draft", "submitted", "returned", "approved", "closed")
 # closed (未提交): a member's draft closed when the round moved on or the member left the team; kept for the audit,
 # left out of the members' mean.
-SHEET_STATUS_LABELS = {"draft": "填报中", "submitted": "已提交", "returned": "已退回", "approved": "已通过",
-                       "closed": "未提交"}
+SHEET_STATUS_LABELS = SheetStatus.zh_labels()
 
 
 class Sheet(db.Model):
