@@ -9,10 +9,12 @@ from ..domain.scoring import points_missing
 from ..auth.routes import login_limits
 from ..extensions import db
 from ..models import EvidenceFile, Round, Sheet
-from ..services import accounts, compare as compare_service, evidence as evidence_service, sheets as sheet_service
+from ..services import (
+    accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, sheet_views,
+)
 from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError
 from ..services.results import round_results
-from . import bp, error
+from . import bp, error, serialize
 from .openapi import spec
 from .parsing import json_body, score_entry
 
@@ -26,7 +28,7 @@ def service_error(exc: ServiceError):
 def _sheet_for(sheet_id: int, *, edit: bool = False, lock: bool = False) -> Sheet:
     """The sheet if the caller may see it (404 otherwise, so ids reveal nothing); 403 if they may not edit.
     `lock`: its scores are about to change (see load_sheet)."""
-    sheet = sheet_service.load_sheet(sheet_id, lock=lock)
+    sheet = sheet_views.load_sheet(sheet_id, lock=lock)
     if sheet is None or not access.can_view_sheet(current_user, sheet):
         raise NotFound("评分表不存在")
     if edit and not access.can_edit_sheet(current_user, sheet):
@@ -83,8 +85,8 @@ def round_sheets(round_id: int):
 @bp.get("/sheets/<int:sheet_id>")
 def get_sheet(sheet_id: int):
     sheet = _sheet_for(sheet_id)
-    view = sheet_service.sheet_view(sheet)
-    payload = sheet_service.sheet_payload(view)
+    view = sheet_views.sheet_view(sheet)
+    payload = serialize.sheet_payload(view)
     payload["editable"] = access.can_edit_sheet(current_user, sheet)
     final = compare_service.final_for(sheet) if sheet.kind == "self" else None
     if final is not None and access.can_compare(current_user, sheet):
@@ -103,21 +105,21 @@ def get_sheet(sheet_id: int):
 def put_score(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True, lock=True)
     entry, version = score_entry(json_body())
-    score = sheet_service.save_score(sheet, code[:32], entry, current_user, version)
-    rules = {r.id: r for r in sheet_service.find_indicator(sheet, code[:32]).rules}
-    state = sheet_service.score_state(score, rules)
+    score = scores.save_score(sheet, code[:32], entry, current_user, version)
+    rules = {r.id: r for r in sheet_views.find_indicator(sheet, code[:32]).rules}
+    state = scores.score_state(score, rules)
     # The sheet's stored figures only (one row), not the whole sheet: this runs on every autosave.
-    figures = sheet_service.figures_of(sheet)
-    total = sheet_service.sheet_total(figures, sheet_service.catalogue_for_sheet(sheet).bonus_cap)
+    stored = figures.figures_of(sheet)
+    total = figures.sheet_total(stored, sheet_views.catalogue_for_sheet(sheet).bonus_cap)
     return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
-                   sheet_total=f"{total:.2f}", scored=figures.scored,
+                   sheet_total=f"{total:.2f}", scored=stored.scored,
                    missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")
 def submit(sheet_id: int):
     sheet = _sheet_for(sheet_id, edit=True)
-    sheet_service.submit_sheet(sheet, current_user)
+    moves.submit_sheet(sheet, current_user)
     return jsonify(id=sheet.id, status=sheet.status)
 
 
@@ -131,21 +133,21 @@ def _reviewable(sheet_id: int) -> Sheet:
 @bp.post("/sheets/<int:sheet_id>/approve")
 def approve(sheet_id: int):
     sheet = _reviewable(sheet_id)
-    sheet_service.approve_sheet(sheet, current_user)
+    moves.approve_sheet(sheet, current_user)
     return jsonify(id=sheet.id, status=sheet.status)
 
 
 @bp.post("/sheets/<int:sheet_id>/return")
 def return_(sheet_id: int):
     sheet = _reviewable(sheet_id)
-    sheet_service.return_sheet(sheet, current_user, str(json_body().get("comment") or ""))
+    moves.return_sheet(sheet, current_user, str(json_body().get("comment") or ""))
     return jsonify(id=sheet.id, status=sheet.status)
 
 
 @bp.post("/sheets/<int:sheet_id>/scores/<code>/photos")
 def add_photo(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True)
-    indicator = sheet_service.find_indicator(sheet, code[:32])
+    indicator = sheet_views.find_indicator(sheet, code[:32])
     upload = request.files.get("photo")
     if upload is None:
         return error("请选择照片", 422, {"photo": "请选择照片"})

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from .. import access
 from ..models import Sheet
-from ..services import selfassess, sheets as sheet_service
+from ..services import selfassess, sheet_views
 from ..services.errors import Invalid, NotFound
 from . import bp
 
@@ -15,7 +15,7 @@ from .parsing import json_body
 
 def _self_sheet(sheet_id: int) -> Sheet:
     """The self sheet if the caller may see it; 404 otherwise (ids reveal nothing)."""
-    sheet = sheet_service.load_sheet(sheet_id)
+    sheet = sheet_views.load_sheet(sheet_id)
     if sheet is None or sheet.kind != "self" or not access.can_view_sheet(current_user, sheet):
         raise NotFound("自评表不存在")
     return sheet

@@ -7,7 +7,7 @@ from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..domain.vocabulary import SheetStatus
 from ..models import Sheet
-from ..services import overview, sheets as sheet_service
+from ..services import moves, overview, sheet_views
 from ..services.errors import ServiceError
 from ..ids import parse_id
 from ..services.review import final_review
@@ -25,11 +25,11 @@ def worklist():
                                        current_app.config["WORKLIST_PAGE_SIZE"])
     return render_template("inspection/worklist.html", work=work, statuses=overview.WORK_STATUSES,
                            status_labels=SheetStatus.labels(),
-                           todos=overview.todos(current_user, sheet_service.today_local()))
+                           todos=overview.todos(current_user, moves.today_local()))
 
 
 def _visible_sheet(sheet_id: int) -> Sheet:
-    sheet = sheet_service.load_sheet(sheet_id)
+    sheet = sheet_views.load_sheet(sheet_id)
     if sheet is None or sheet.kind == "self" or not access.can_view_sheet(current_user, sheet):
         abort(404)
     return sheet
@@ -39,14 +39,14 @@ def _visible_sheet(sheet_id: int) -> Sheet:
 @role_required("inspector", "district", "admin")
 def sheet(sheet_id: int):
     sheet = _visible_sheet(sheet_id)
-    view = sheet_service.sheet_view(sheet)
+    view = sheet_views.sheet_view(sheet)
     if sheet.kind == "final" and current_user.role == "inspector":
         return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
     back = url_for("inspection.worklist") if current_user.role == "inspector" else url_for("results.index")
     return render_template("scoring/sheet.html", view=view, editable=access.can_edit_sheet(current_user, sheet),
                            submit_url=url_for("inspection.submit", sheet_id=sheet.id), back_url=back,
                            form=EmptyForm(), can_review=access.can_review_sheet(current_user, sheet),
-                           returned=sheet_service.last_return(sheet),
+                           returned=moves.last_return(sheet),
                            review=final_review(sheet) if sheet.kind == "final" else None)
 
 
@@ -61,7 +61,7 @@ def submit(sheet_id: int):
         flash("此评分表当前不能提交（已提交或不属于您）", "warning")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
-        sheet_service.submit_sheet(sheet, current_user)
+        moves.submit_sheet(sheet, current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
@@ -81,7 +81,7 @@ def _render_reconcile(sheet: Sheet, errors: dict | None = None, typed: dict | No
 
     return render_template("inspection/reconcile.html", rec=reconciliation(sheet),
                            editable=access.can_edit_sheet(current_user, sheet), form=EmptyForm(),
-                           errors=errors or {}, typed=typed or {}, returned=sheet_service.last_return(sheet)), status
+                           errors=errors or {}, typed=typed or {}, returned=moves.last_return(sheet)), status
 
 
 @bp.get("/sheets/<int:sheet_id>/reconcile")
@@ -162,7 +162,7 @@ def reconcile_bonus_veto(sheet_id: int):
 def reconcile_submit(sheet_id: int):
     sheet = _leader_post(sheet_id)
     try:
-        sheet_service.submit_sheet(sheet, current_user)
+        moves.submit_sheet(sheet, current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
@@ -182,12 +182,12 @@ def review(sheet_id: int):
         flash("此评分表当前不能审核（可能已被他人处理）", "warning")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
-        outcome = sheet_service.review_sheet(sheet, current_user, request.form.get("action", ""),
+        outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
                                              request.form.get("comment", ""))
         flash(f"{sheet.unit.name}的评分表{outcome}", "success")
     except ServiceError as exc:
         flash(exc.message, "danger")
-        return render_template("scoring/sheet.html", view=sheet_service.sheet_view(sheet), editable=False,
+        return render_template("scoring/sheet.html", view=sheet_views.sheet_view(sheet), editable=False,
                                submit_url="", back_url=url_for("results.index"), form=EmptyForm(),
                                can_review=True, typed_comment=request.form.get("comment", ""),
                                review=final_review(sheet) if sheet.kind == "final" else None), exc.status

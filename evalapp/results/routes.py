@@ -18,7 +18,7 @@ def index():
     from flask_login import current_user
 
     from ..pagination import paginate
-    from ..services.sheets import today_local
+    from ..services.moves import today_local
 
     rounds = overview.rounds_overview()
     size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 1,900 townships
@@ -194,7 +194,7 @@ def print_sheet(sheet_id: int):
     from ..models import Sheet
     from ..services.reconcile import member_sheets
     from ..services.results import standing_of
-    from ..services.sheets import sheet_view
+    from ..services.sheet_views import sheet_view
 
     sheet = db.session.get(Sheet, sheet_id)
     if sheet is None or sheet.kind != "final" or not access.can_view_sheet(current_user, sheet):

@@ -9,7 +9,7 @@ from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..ids import parse_id
 from ..models import EvidenceFile, Sheet
-from ..services import documents, overview, selfassess, sheets as sheet_service
+from ..services import documents, moves, overview, selfassess, sheet_views
 from ..services.errors import Conflict, ServiceError
 from ..services.storage import storage
 from . import bp
@@ -22,7 +22,7 @@ ID = "int(max=2147483647)"
 @role_required("village")
 def village_home():
     rows = overview.self_sheets_for_units([current_user.unit_id])
-    today = sheet_service.today_local()
+    today = moves.today_local()
     return render_template("selfassess/village_home.html", rows=rows, today=today, days_left=overview.days_left,
                            todos=overview.todos(current_user, today))
 
@@ -32,13 +32,13 @@ def village_home():
 def township_home():
     own = overview.self_sheets_for_units([current_user.unit_id])
     villages = overview.self_sheets_for_units(selfassess.township_village_ids(current_user.unit_id))
-    today = sheet_service.today_local()
+    today = moves.today_local()
     return render_template("selfassess/township_home.html", own=own, villages=villages, today=today,
                            days_left=overview.days_left, todos=overview.todos(current_user, today))
 
 
 def _self_sheet(sheet_id: int) -> Sheet:
-    sheet = sheet_service.load_sheet(sheet_id)
+    sheet = sheet_views.load_sheet(sheet_id)
     if sheet is None or sheet.kind != "self" or not access.can_view_sheet(current_user, sheet):
         abort(404)
     return sheet
@@ -49,7 +49,7 @@ def _render(sheet: Sheet, status: int = 200, **extra):
     back = {"village": "selfassess.village_home", "township": "selfassess.township_home"}.get(
         current_user.role, "results.index")
     return render_template(
-        "scoring/sheet.html", view=sheet_service.sheet_view(sheet), editable=editable,
+        "scoring/sheet.html", view=sheet_views.sheet_view(sheet), editable=editable,
         submit_url=url_for("selfassess.submit", sheet_id=sheet.id), back_url=url_for(back), form=EmptyForm(),
         extras=selfassess.extras(sheet), can_review=access.can_review_sheet(current_user, sheet),
         review_url=url_for("selfassess.review", sheet_id=sheet.id),
@@ -191,7 +191,7 @@ def submit(sheet_id: int):
         flash("此自评表当前不能提交（可能已经提交）", "warning")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
-        sheet_service.submit_sheet(sheet, current_user)
+        moves.submit_sheet(sheet, current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
@@ -224,7 +224,7 @@ def review(sheet_id: int):
         flash("此自评表当前不能审核：可能已被退回、通过或撤回，请查看最新状态", "warning")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
-        outcome = sheet_service.review_sheet(sheet, current_user, request.form.get("action", ""),
+        outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
                                              request.form.get("comment", ""))
         flash(f"{sheet.unit.name}的自评表{outcome}", "success")
     except ServiceError as exc:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..domain.aggregation import Gap, gap
 from ..extensions import db
 from ..models import Score, Sheet, SheetVeto, VetoItem
-from .sheets import SheetView, sheet_view
+from .sheet_views import SheetView, sheet_view
 
 
 @dataclass

@@ -17,7 +17,7 @@ from ..domain.workflow import (
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from ..pagination import Page, page_number
-from .sheets import figures_of, sheet_total
+from .figures import figures_of, sheet_total
 
 TODO_LIMIT = 10  # items shown per kind of to-do; the panel says how many more there are
 

@@ -10,7 +10,7 @@ from . import audit, versions
 from .errors import Conflict, Invalid
 from .results import round_results
 from .rounds import close_member_sheets, open_member_sheets
-from .sheets import move_sheet
+from .moves import move_sheet
 
 # Why a sheet of another kind is not unlocked: what to do instead.
 UNLOCK_REFUSALS = {

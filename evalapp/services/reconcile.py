@@ -14,7 +14,9 @@ from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
 from .errors import Invalid
-from .sheets import SheetView, find_indicator, refresh_sheet, sheet_view, store_score
+from .figures import refresh_sheet
+from .scores import store_score
+from .sheet_views import SheetView, find_indicator, sheet_view
 
 
 # Member sheets whose scores count towards the mean: submitted ones only. Drafts (and returned ones) are still

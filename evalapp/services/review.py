@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import BonusItem, EvidenceFile, Score, Sheet, SheetBonus, SheetVeto, VetoItem
 from .catalogues import cached_tree, indicators_of
 from .reconcile import COUNTED_STATUSES, NOTE_MEAN, submit_problems
-from .sheets import catalogue_for_sheet
+from .sheet_views import catalogue_for_sheet
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit, versions
 from .errors import Conflict, Invalid
-from .sheets import move_sheet
+from .moves import move_sheet
 
 
 class NeedsConfirmation(Conflict):

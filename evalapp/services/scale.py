@@ -15,7 +15,7 @@ from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
 from . import versions
 from .seed import seed_catalogues
-from .sheets import refresh_figures
+from .figures import refresh_figures
 
 CHUNK = 20_000
 

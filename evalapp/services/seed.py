@@ -13,7 +13,8 @@ from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, T
 from . import rounds as round_service, versions
 from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
-from .sheets import move_sheet, save_score, today_local
+from .moves import move_sheet, today_local
+from .scores import save_score
 
 ROUND_2021 = "2021年度试点评估验收"
 ROUND_2022 = "2022年度全面推行评估验收"

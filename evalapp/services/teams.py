@@ -16,7 +16,7 @@ from .rounds import (
     CLOSING_NOTE, NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
     refuse_if_published,
 )
-from .sheets import move_sheet
+from .moves import move_sheet
 
 
 def _inspector(username: str) -> User:

@@ -1,0 +1,106 @@
+"""Moving a sheet through its statuses (domain.workflow's moves): submit, approve, return, with the history and
+an audit row."""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from ..domain.workflow import can_move_sheet
+from ..extensions import db
+from ..models import Sheet, SheetTransition, User
+from ..models.base import utcnow
+from ..models.sheet import SHEET_STATUS_LABELS
+from . import audit, versions
+from .errors import Conflict, Invalid
+from .sheet_views import sheet_view
+
+
+def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
+    """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row."""
+    if not can_move_sheet(sheet.status, to_status, sheet.kind):
+        raise Conflict(f"评分表当前为“{SHEET_STATUS_LABELS[sheet.status]}”，不能改为"
+                       f"“{SHEET_STATUS_LABELS[to_status]}”，请刷新页面")
+    old = sheet.status
+    result = db.session.execute(
+        update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
+        .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
+                **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("评分表状态已被他人更改，请刷新页面")
+    db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
+                                   comment=comment))
+    audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                 old={"status": old}, new={"status": to_status}, detail=comment)
+    versions.bump_sheet(sheet)
+    db.session.flush()
+    db.session.expire(sheet)
+    if commit:
+        db.session.commit()
+
+
+def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
+    """Submit a sheet; refused while any indicator is unscored (the message lists them), and a final sheet while
+    a member of the team is still drafting or a value was decided before a member score changed."""
+    if sheet.kind == "final":
+        from .reconcile import submit_problems  # the leader's rules live with the reconciliation
+
+        problems = submit_problems(sheet)
+        if problems:
+            raise Conflict("；".join(problems))
+    view = sheet_view(sheet)
+    missing = view.unscored
+    if missing:
+        codes = [i.code for i in missing]
+        raise Invalid(f"尚有{len(codes)}项指标未评分：{'、'.join(codes)}", {"unscored": "、".join(codes)})
+    if sheet.kind == "self":
+        due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
+        sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
+    move_sheet(sheet, "submitted", user, comment)
+
+
+def last_return(sheet: Sheet) -> SheetTransition | None:
+    """The move that returned a sheet standing returned (its comment goes at the top of the sheet), else None."""
+    if sheet.status != "returned":
+        return None
+    return db.session.scalar(select(SheetTransition).where(
+        SheetTransition.sheet_id == sheet.id, SheetTransition.to_status == "returned")
+        .order_by(SheetTransition.id.desc()).limit(1))
+
+
+def today_local() -> date:
+    """Today in the district's time zone (deadlines are local dates)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def approve_sheet(sheet: Sheet, user: User) -> None:
+    """Approve a submitted sheet; a final sheet only while it still stands as submitted (no member drafting since,
+    no 成员评分已变化 — the reviewer returns it to the leader instead)."""
+    if sheet.kind == "final":
+        from .reconcile import submit_problems
+
+        problems = submit_problems(sheet)
+        if problems:
+            raise Conflict("不能审核通过，请退回组长重新定分：" + "；".join(problems))
+    move_sheet(sheet, "approved", user)
+
+
+def return_sheet(sheet: Sheet, user: User, comment: str) -> None:
+    """Return a submitted sheet to its owner; a return needs a comment."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise Invalid("退回时须填写退回意见", {"comment": "请填写退回意见"})
+    if len(comment) > 2000 or "\x00" in comment:
+        raise Invalid("退回意见过长或含有无效字符", {"comment": "退回意见不能超过2000字"})
+    move_sheet(sheet, "returned", user, comment)
+
+
+def review_sheet(sheet: Sheet, user: User, action: str, comment: str) -> str:
+    """A reviewer's decision from a form: "approve", or a return (which needs a comment). Returns what happened."""
+    if action == "approve":
+        approve_sheet(sheet, user)
+        return "已审核通过"
+    return_sheet(sheet, user, comment)
+    return "已退回"

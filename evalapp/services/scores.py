@@ -1,0 +1,156 @@
+"""Saving one indicator's score: the one rule the scoring page and the API both call (save_score), and the
+versioned write behind it (store_score)."""
+from collections.abc import Mapping
+from functools import cache
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..domain.numbers import InvalidInput
+from ..domain.scoring import ZERO, EntryMode, ScoreEntry, indicator_score
+from ..extensions import db
+from ..models import DeductionRule, Indicator, Score, ScoreDeduction, Sheet, User
+from ..models.base import utcnow
+from . import audit, versions
+from .catalogues import indicator_spec
+from .errors import Conflict, Invalid
+from .figures import refresh_sheet
+from .sheet_views import find_indicator
+
+
+@cache
+def _score_statement():
+    return (select(Score).where(Score.sheet_id == bindparam("sheet_id"), Score.indicator_id == bindparam("ind_id"))
+            .options(joinedload(Score.deductions)))
+
+
+def score_state(score: Score | None, rules: Mapping[int, DeductionRule] | None = None) -> dict:
+    """A score as plain data (what the API returns and the audit log keeps). `rules` (id → rule) names the
+    deductions without loading each deduction's rule. A row holding only a note has score None."""
+    if score is None:
+        return {"score": None, "version": 0}
+    return {
+        "score": None if score.points is None else f"{score.points:.2f}",
+        "direct_score": None if score.direct_score is None else f"{score.direct_score:.2f}",
+        "deductions": sorted(({"code": (rules[d.rule_id] if rules else d.rule).code, "count": d.count}
+                              for d in score.deductions), key=lambda d: d["code"]),
+        "free_deduction": f"{score.free_deduction:.2f}",
+        "reason": score.reason,
+        "note": score.note,
+        "version": score.version,
+        "updated_at": score.updated_at.isoformat() if score.updated_at else None,
+        "updated_by": score.updated_by.display_name if score.updated_by else None,
+    }
+
+
+def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score | None:
+    """Save one indicator's entry against the version the client last saw: a direct score, deductions, a note
+    alone (the indicator stays as it was: unscored stays unscored) or a clearing (back to unscored, note kept).
+
+    The one place of the rule: the API and the scoring page both come here. Returns the score row (None when a
+    note-only save had nothing to store).
+    """
+    if sheet.kind == "final" and entry.mode is not EntryMode.CLEAR:
+        return _save_final(sheet, code, entry, user, expected_version)
+    indicator = find_indicator(sheet, code)
+    try:
+        points = indicator_score(indicator_spec(indicator), entry)
+    except InvalidInput as exc:
+        raise Invalid("输入有误，请检查", exc.errors) from exc
+    note = {} if entry.note is None else {"note": entry.note.strip()}
+    if entry.mode is EntryMode.NOTE:
+        return store_score(sheet, indicator, user, expected_version, deductions=None, **note)
+    if entry.mode is EntryMode.CLEAR:
+        decision = {"note": "", "basis": None} if sheet.kind == "final" else note  # the decision's label goes too
+        return store_score(sheet, indicator, user, expected_version, deductions={}, points=None, direct_score=None,
+                           free_deduction=ZERO, reason="", **decision)
+    rules = {r.code: r.id for r in indicator.rules}
+    return store_score(sheet, indicator, user, expected_version, points=points, direct_score=entry.direct,
+                       free_deduction=entry.free_deduction, reason=entry.reason.strip(), **note,
+                       deductions={rules[c]: n for c, n in entry.deductions.items() if n})
+
+
+def _save_final(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score:
+    """A final sheet holds the leader's decided values: a direct score, checked by the reconcile rule (a value
+    other than the submitted members' mean needs a reason)."""
+    from .reconcile import set_final_score
+
+    if entry.mode is not EntryMode.DIRECT or any(entry.deductions.values()) or entry.free_deduction:
+        raise Invalid("工作组评分表只能填写最终得分", {"score": "工作组评分表请填写最终得分（score），不能按扣分项评分"})
+    return set_final_score(sheet, code, entry.direct, entry.reason, user, expected_version)
+
+
+def _unchanged(score: Score, deductions: Mapping[int, int] | None, values: Mapping) -> bool:
+    """Whether a save would leave the score as it is (a retry whose first answer was lost)."""
+    if any(getattr(score, key) != value for key, value in values.items()):
+        return False
+    return deductions is None or {d.rule_id: d.count for d in score.deductions} == dict(deductions)
+
+
+def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version: int, *,
+                deductions: Mapping[int, int] | None, **values) -> Score | None:
+    """Write a score's columns given in `values`, its deductions (rule id → count; None: left as they are) and the
+    audit row, with the version check.
+
+    The check is a conditional UPDATE (or a unique INSERT for a first score), so of two concurrent writers with the
+    same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike — unless the change
+    equals what is stored, which is acknowledged (a retry whose first answer was lost is not a conflict with
+    oneself). Everything commits together or not at all. The caller checks permission first.
+    """
+    existing = db.session.scalars(_score_statement(),
+                                  {"sheet_id": sheet.id, "ind_id": indicator.id}).unique().one_or_none()
+    if existing is None and values.get("points") is None and not values.get("note"):
+        return None  # nothing to store on an unscored indicator (an empty note, a clearing)
+    if existing is not None and _unchanged(existing, deductions, values):
+        # Nothing would change: no write, no new version, no audit row (a retry whose first answer was lost, or a
+        # page saving what it shows).
+        db.session.rollback()
+        return existing
+    rules = {r.id: r for r in indicator.rules}
+    old = score_state(existing, rules)
+    now = utcnow()
+    wanted = dict(values)
+    values.update(updated_by=user, updated_at=now)
+    try:
+        if existing is None:
+            if expected_version != 0:
+                raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
+            score = Score(sheet_id=sheet.id, indicator_id=indicator.id, deductions=[], **values)
+            db.session.add(score)
+        else:
+            if existing.version != expected_version:  # the client saw an older version than the one stored
+                db.session.rollback()
+                raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=old)
+            score = existing
+            for key, value in values.items():
+                setattr(score, key, value)
+            if deductions is not None and score.deductions:
+                score.deductions.clear()  # deleted at this flush, before the new rows (a unique key per rule)
+            # The UPDATE is conditional on the version read (Score's version_id_col): a concurrent writer that
+            # committed since makes it match no row (StaleDataError, below).
+            db.session.flush()
+        if deductions is not None:
+            score.deductions.extend(ScoreDeduction(rule_id=rule_id, count=count)
+                                    for rule_id, count in sorted(deductions.items()))
+        db.session.flush()
+        refresh_sheet(sheet, now)
+        new = score_state(score, rules)
+        audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
+                     old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
+        versions.bump_sheet(sheet)
+        db.session.commit()
+    except (IntegrityError, StaleDataError) as exc:
+        db.session.rollback()  # a concurrent save won: its row is what is stored now
+        current = db.session.scalars(_score_statement(),
+                                     {"sheet_id": sheet.id, "ind_id": indicator.id}).unique().one_or_none()
+        if isinstance(exc, IntegrityError) and (existing is not None or current is None):
+            raise  # not a lost race for the first score: a bug, not the user's conflict
+        if current is not None and _unchanged(current, deductions, wanted):
+            return current  # the concurrent save made the same change
+        raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current, rules)) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return score

@@ -1,0 +1,97 @@
+"""Reading a sheet: loaded with what every access check reads, and viewed with its catalogue, scores, photos and
+figures in a fixed number of queries."""
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..domain.scoring import Result, evaluate, points_missing
+from ..extensions import db
+from ..models import CatalogueVersion, EvidenceFile, Indicator, Round, Score, Sheet
+from .catalogues import cached_tree, indicators_of
+from .errors import NotFound
+from .figures import SheetFigures, figures_of, sheet_total
+
+
+def catalogue_for_sheet(sheet: Sheet) -> CatalogueVersion:
+    """The catalogue a sheet is scored against (by the level of its unit)."""
+    return sheet.round.catalogue_for(sheet.unit.level)
+
+
+@cache
+def _sheet_load_options():
+    return (joinedload(Sheet.round).joinedload(Round.township_catalogue),
+            joinedload(Sheet.round).joinedload(Round.village_catalogue), joinedload(Sheet.unit))
+
+
+def load_sheet(sheet_id: int, *, lock: bool = False) -> Sheet | None:
+    """A sheet with its round (and the round's catalogues) and unit, in one query: every access check and page
+    reads them. `lock` takes the sheet's row lock (PostgreSQL, FOR NO KEY UPDATE) for a change of its scores, so
+    concurrent changes of one sheet queue here, before any work.
+    """
+    if not lock:
+        return db.session.get(Sheet, sheet_id, options=_sheet_load_options())
+    return db.session.get(Sheet, sheet_id, options=_sheet_load_options(), populate_existing=True,
+                          with_for_update={"of": Sheet, "key_share": True})
+
+
+def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
+    """The sheet's scores keyed by indicator id, deductions loaded (a deduction names its rule by id: the rules are
+    in the catalogue tree the caller holds)."""
+    rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id)
+                              .options(joinedload(Score.deductions))).unique()  # one query, not two
+    return {score.indicator_id: score for score in rows}
+
+
+def find_indicator(sheet: Sheet, code: str) -> Indicator:
+    """The indicator with this code in the sheet's catalogue (from the shared, read-only tree), or NotFound."""
+    for indicator in indicators_of(cached_tree(catalogue_for_sheet(sheet))):
+        if indicator.code == code:
+            return indicator
+    raise NotFound(f"指标 {code} 不在本评分表中")
+
+
+@dataclass
+class SheetView:
+    """Everything the scoring page and the API show of one sheet, read in a fixed number of queries."""
+
+    sheet: Sheet
+    catalogue: CatalogueVersion
+    indicators: list[Indicator]
+    scores: dict[int, Score]
+    evidence: dict[int, list]
+    figures: SheetFigures
+    total: Decimal
+    result: Result
+
+    def is_scored(self, indicator: Indicator) -> bool:
+        """Whether the indicator has a score (a row holding only a note does not count)."""
+        score = self.scores.get(indicator.id)
+        return score is not None and score.points is not None
+
+    @property
+    def unscored(self) -> list[Indicator]:
+        return [i for i in self.indicators if not self.is_scored(i)]
+
+    @property
+    def missing_to_threshold(self) -> Decimal:
+        return points_missing(self.total, self.sheet.round.threshold)
+
+
+def sheet_view(sheet: Sheet) -> SheetView:
+    """Load a sheet with its catalogue (shared, read-only), scores, evidence and figures."""
+    catalogue = cached_tree(catalogue_for_sheet(sheet))
+    indicators = indicators_of(catalogue)
+    scores = scores_by_indicator(sheet)
+    evidence: dict[int, list] = {}
+    for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.sheet_id == sheet.id,
+                                                            EvidenceFile.deleted_at.is_(None))
+                                 .order_by(EvidenceFile.id)):
+        evidence.setdefault(ev.indicator_id, []).append(ev)
+    figures = figures_of(sheet)  # the sheet's own stored columns
+    total = sheet_total(figures, catalogue.bonus_cap)
+    result = evaluate(total, sheet.round.threshold, veto=figures.veto,
+                      complete=figures.scored == len(indicators))
+    return SheetView(sheet, catalogue, indicators, scores, evidence, figures, total, result)
