@@ -80,36 +80,72 @@ def prepare_database(kind: str, users: int) -> tuple[str, dict]:
     return url, sheets
 
 
+# What Chromium sends: the app (and a proxy) compress what they answer as a browser would receive it.
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+
+
+def decode(body: bytes, encoding: str | None) -> bytes:
+    """A response body as the browser reads it, from the bytes that came over the wire."""
+    if not encoding or encoding == "identity":
+        return body
+    if encoding == "gzip":
+        import gzip
+
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        import zlib
+
+        return zlib.decompress(body)
+    if encoding == "br":
+        import brotli
+
+        return brotli.decompress(body)
+    if encoding == "zstd":
+        from backports import zstd
+
+        return zstd.decompress(body)
+    raise ValueError(f"unknown Content-Encoding {encoding!r}")
+
+
 class Client:
-    """A browser-like client: a cookie and a CSRF token, one keep-alive connection."""
+    """A browser-like client: a cookie and a CSRF token, one keep-alive connection, compressed answers accepted.
+
+    After each request, `last` holds the answer's headers (lower-case names) and `wire_bytes`, the bytes it took on
+    the wire: the status line, the headers and the body as sent (compressed or not)."""
 
     def __init__(self, port):
         self.port = port
         self.cookie = ""
         self.csrf = ""
         self.conn = None
+        self.last: dict = {}
 
-    def request(self, method, path, body=None, form=False):
+    def request(self, method, path, body=None, form=False, headers=None):
         for attempt in range(3):
             try:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                headers = {"Cookie": self.cookie, "X-CSRFToken": self.csrf}
+                sent = {"Cookie": self.cookie, "X-CSRFToken": self.csrf, "Accept-Encoding": ACCEPT_ENCODING,
+                        **(headers or {})}
                 if form:
                     data = "&".join(f"{k}={v}" for k, v in body.items())
-                    headers["Content-Type"] = "application/x-www-form-urlencoded"
+                    sent["Content-Type"] = "application/x-www-form-urlencoded"
                 else:
                     data = json.dumps(body) if body is not None else None
-                    headers["Content-Type"] = "application/json"
+                    sent["Content-Type"] = "application/json"
                 start = time.perf_counter()
-                self.conn.request(method, path, body=data, headers=headers)
+                self.conn.request(method, path, body=data, headers=sent)
                 resp = self.conn.getresponse()
-                payload = resp.read()
+                raw = resp.read()
                 elapsed = time.perf_counter() - start
-                for k, v in resp.getheaders():
+                answer = resp.getheaders()
+                for k, v in answer:
                     if k.lower() == "set-cookie" and v.startswith("session="):
                         self.cookie = v.split(";")[0]
-                return resp.status, payload, elapsed
+                self.last = {k.lower(): v for k, v in answer}
+                self.last["wire_bytes"] = (len(f"HTTP/1.1 {resp.status} {resp.reason}\r\n")
+                                           + sum(len(k) + len(v) + 4 for k, v in answer) + 2 + len(raw))
+                return resp.status, decode(raw, self.last.get("content-encoding")), elapsed
             except (ConnectionError, http.client.HTTPException, OSError):
                 # a killed worker drops its connections: reconnect and retry (the save is idempotent by version)
                 self.conn = None

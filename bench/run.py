@@ -8,8 +8,11 @@ ratios (see paired()):
   results   round_report(): totals, results, ranks, township roll-ups    vs  one SQL scan summing points by sheet
   subsidy   the eligibility workbook (奖补资格表), all units               vs  the same cells written as constants
   workbook  the district results workbook (unit × indicator)             vs  the same cells written as constants
-  http      scoring page GET, autosave PUT, results page GET (gunicorn)  vs  GET /healthz, same client and concurrency
-            (one client for the bars; then one per core, reported, not checked: see bench/web.py)
+  http      scoring page GET, results page GET (gunicorn)  vs  an authenticated one-row SELECT (probe_read)
+            autosave PUT                                     vs  an authenticated one-row UPDATE + COMMIT (probe_write)
+            (one client for the bars, each p50 against its probe's, same server and client; each also against
+            GET /healthz, reported; then one client per core, reported, not checked: see bench/web.py)
+  bytes     the scoring page on the wire, as a browser asks for it: first visit (page and assets), repeat visit
 "The same cells as constants": the export runs once with its cell writes recorded (sheet, position, kind, value,
 formatted or not); the floor replays those values as constants into a fresh constant_memory workbook, so it writes
 the very same cells (the same text lengths, the same compressed size) and does none of the reading or computing.
@@ -30,8 +33,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 PG_ADMIN = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-BARS = {"results": 2.0, "subsidy": 1.5, "workbook": 1.5, "scoring": 8.0, "autosave": 5.0, "results_page": 8.0,
-        "growth": 1.5, "subsidy_peak_mb": 200}
+# The HTTP bars set each path against its probe (bench/probe.py) from the same run, named after it (issue 16): the
+# ratio to /healthz moved with the processor (the same code measured 6.8× and 9.5× on two machines), the ratio to
+# the probe held still. The scoring page's bytes on the wire (bench/web.py weight()): first and repeat visit.
+BARS = {"results": 2.0, "subsidy": 1.5, "workbook": 1.5, "growth": 1.5, "subsidy_peak_mb": 200,
+        "scoring_vs_probe_read": 5.0, "results_page_vs_probe_read": 3.0, "autosave_vs_probe_write": 3.0,
+        "scoring_first_visit_kb": 120, "scoring_repeat_visit_kb": 15, "scoring_repeat_visit_asset_requests": 0}
+# The HTTP bars: the path as web.py names it, and its bar.
+HTTP_BARS = {"scoring": "scoring_vs_probe_read", "results": "results_page_vs_probe_read",
+             "autosave": "autosave_vs_probe_write"}
 
 
 def paired(fn, floor, runs: int, warm: bool = True) -> tuple[float, float, float]:
@@ -190,12 +200,16 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
 
             out["http"] = web.measure(url, rid, kind, load=load)
             h = out["http"]
-            print(f"  {out['size']} http p50 ms: healthz {h['healthz']['p50_ms']}, scoring {h['scoring']['p50_ms']}"
-                  f" ({h['scoring']['ratio_p50']}×), autosave {h['autosave']['p50_ms']}"
-                  f" ({h['autosave']['ratio_p50']}×),"
-                  f" results {h['results']['p50_ms']} ({h['results']['ratio_p50']}×); probes: read"
-                  f" {h['probe_read']['p50_ms']} ({h['probe_read']['ratio_p50']}×), write"
-                  f" {h['probe_write']['p50_ms']} ({h['probe_write']['ratio_p50']}×)", flush=True)
+            print(f"  {out['size']} http p50 ms: probes: read {h['probe_read']['p50_ms']}, write"
+                  f" {h['probe_write']['p50_ms']}; scoring {h['scoring']['p50_ms']} ({h['scoring']['vs_probe']}×"
+                  f" the read), results {h['results']['p50_ms']} ({h['results']['vs_probe']}× the read), autosave"
+                  f" {h['autosave']['p50_ms']} ({h['autosave']['vs_probe']}× the write); healthz"
+                  f" {h['healthz']['p50_ms']}", flush=True)
+            w = h["weight"]
+            print(f"  {out['size']} scoring page on the wire: first visit {w['first_visit_bytes'] / 1024:.1f} KB"
+                  f" (page {w['page']['wire_bytes'] / 1024:.1f} KB {w['page']['encoding']}, HTML"
+                  f" {w['page']['html_bytes'] / 1024:.1f} KB), repeat visit {w['repeat_visit_bytes'] / 1024:.1f} KB"
+                  f" with {w['repeat_visit_asset_requests']} asset requests", flush=True)
             if h.get("load"):
                 g = h["load"]
                 print(f"  {out['size']} http p50 ms with {g['concurrency']} clients: healthz {g['healthz']['p50_ms']},"
@@ -227,6 +241,16 @@ def growth_figures(sizes: list[dict], name: str) -> dict:
             "floor_end_to_end": round(floor[-1] / floor[0], 2)}
 
 
+def vs_probe(http: dict, name: str) -> float | None:
+    """A path's p50 against its probe's (bench/web.py PROBE_OF); None in reports from before the probes."""
+    probe = {"scoring": "probe_read", "results": "probe_read", "autosave": "probe_write"}[name]
+    if "vs_probe" in http[name]:
+        return http[name]["vs_probe"]
+    if probe not in http:
+        return None
+    return round(http[name]["p50_ms"] / http[probe]["p50_ms"], 2)
+
+
 def misses(report: dict) -> list[str]:
     """Every bar the figures do not reach."""
     found = []
@@ -238,9 +262,22 @@ def misses(report: dict) -> list[str]:
             found.append(f"{size['size']} subsidy peak {size['subsidy']['peak_mb']} MB")
         http = size.get("http")
         if http:
-            for name, bar in (("scoring", "scoring"), ("autosave", "autosave"), ("results", "results_page")):
-                if http[name]["ratio_p50"] > BARS[bar]:
-                    found.append(f"{size['size']} http {name} p50 {http[name]['ratio_p50']}× > {BARS[bar]}×")
+            for name, bar in HTTP_BARS.items():
+                ratio = vs_probe(http, name)
+                if ratio is not None and ratio > BARS[bar]:
+                    found.append(f"{size['size']} {bar} {ratio}× > {BARS[bar]}×")
+            weight = http.get("weight")
+            if weight:
+                first, repeat = weight["first_visit_bytes"] / 1024, weight["repeat_visit_bytes"] / 1024
+                if first > BARS["scoring_first_visit_kb"]:
+                    found.append(f"{size['size']} scoring first visit {first:.1f} KB > "
+                                 f"{BARS['scoring_first_visit_kb']} KB")
+                if repeat > BARS["scoring_repeat_visit_kb"]:
+                    found.append(f"{size['size']} scoring repeat visit {repeat:.1f} KB > "
+                                 f"{BARS['scoring_repeat_visit_kb']} KB")
+                if weight["repeat_visit_asset_requests"] > BARS["scoring_repeat_visit_asset_requests"]:
+                    found.append(f"{size['size']} scoring repeat visit asks for "
+                                 f"{weight['repeat_visit_asset_requests']} assets")
             failed = [k for figures in (http, http.get("load") or {}) for path in figures.values()
                       if isinstance(path, dict) and "statuses" in path  # every path timed, whatever its name
                       for k in path["statuses"] if int(k) >= 400 or int(k) == 0]  # 0: no answer at all

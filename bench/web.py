@@ -11,7 +11,15 @@ and, reported beside them, not checked, two probes that only the bench serves (b
   probe_write  PUT  an authenticated request that updates one row and commits
 the least any page or API call costs on this stack and database: the part of a path's ratio no change to the path
 can remove.
-Returns p50/p95/p99 in milliseconds per path and each p50 as a ratio of the healthz p50.
+Returns p50/p95/p99 in milliseconds per path, each p50 as a ratio of the healthz p50 (`ratio_p50`, reported) and of
+its probe's (`vs_probe`: the bars, since issue 16: the scoring and results pages against probe_read, the autosave
+against probe_write; the ratio to /healthz moved by 2× from one processor to another for the same code, the ratio
+to the probes held still).
+Every request says what a browser says (`Accept-Encoding: gzip, deflate, br, zstd`) and gets what a browser gets.
+
+`weight()` then fetches the scoring page as a browser's first visit does (the page and every stylesheet, script and
+icon it names) and as a repeat visit does (the page, plus a conditional request for each asset the browser may not
+keep without asking: no `immutable` with a max-age), and counts the bytes on the wire: status line, headers, body.
 
 The bars are checked with one client in flight: the app's own cost per request, against the same server's floor.
 Then (at the largest size) the same paths run again with one client per core ("load"), reported beside, not
@@ -22,10 +30,12 @@ data.
 """
 import json
 import os
+import re
 import signal
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -36,11 +46,15 @@ PASSWORD = "bench-pass-2021"
 # under load (BENCH_LOAD_CONCURRENCY; 0 leaves them out). The load generator shares the cores.
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 1))
 LOAD_CONCURRENCY = int(os.environ.get("BENCH_LOAD_CONCURRENCY", os.cpu_count() or 2))
+# Which path each bar sets against which probe (bench/run.py names the bars after these).
+PROBE_OF = {"scoring": "probe_read", "results": "probe_read", "autosave": "probe_write"}
 REQUESTS = 512  # per path (in ROUNDS turns), after a warm-up of 3 per client; half as many under load
 WARM_UP = 2
 
 
 from loadtest import Client, free_port  # noqa: E402  (bench/ is on the path: run as bench/run.py)
+
+ASSET = re.compile(rb'<(?:link|script)\b[^>]*?(?:href|src)="(/static/[^"]+)"')
 
 
 def prepare(round_id: int, clients: int) -> dict:
@@ -135,10 +149,13 @@ def serve(url: str, app: str = "probe:app", pythonpath: str = os.path.join(ROOT,
                EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
     env.pop("DATABASE_URL", None)
     env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
+    # The server's errors go to a file, read when it has stopped: a pipe read only then filled up with the
+    # tracebacks of a failing page, and the workers stopped in the middle of writing one.
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
     server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), *WORKERS.split(),
                                "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--keep-alive", "60",
                                "--pythonpath", pythonpath, app],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     served = [port, 0]
     try:
         for _ in range(200):
@@ -150,8 +167,14 @@ def serve(url: str, app: str = "probe:app", pythonpath: str = os.path.join(ROOT,
         yield served
     finally:
         server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=60)
-        served[1] = err.count("Traceback")
+        server.wait(timeout=60)
+        log.seek(0)
+        served[1] = log.read().count("Traceback")
+        log.close()
+        if served[1]:
+            print(f"  server errors: {served[1]} tracebacks in {log.name}", flush=True)
+        else:
+            os.remove(log.name)
 
 
 def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
@@ -164,6 +187,7 @@ def measure(url: str, round_id: int, kind: str, load: bool = True) -> dict:
     db.engine.dispose()
     with serve(url) as served:
         report = _run_paths(served[0], round_id, setup, CONCURRENCY)
+        report["weight"] = weight(served[0], setup)
         if load and LOAD_CONCURRENCY:
             report["load"] = _run_paths(served[0], round_id, setup, LOAD_CONCURRENCY)
     report["server_errors"] = served[1]
@@ -211,5 +235,48 @@ def _run_paths(port: int, round_id: int, setup: dict, concurrency: int) -> dict:
     floor = report["healthz"]["p50_ms"]
     for name in paths.keys() - {"healthz"}:
         report[name]["ratio_p50"] = round(report[name]["p50_ms"] / floor, 2)
+    for name, probe in PROBE_OF.items():
+        report[name]["vs_probe"] = round(report[name]["p50_ms"] / report[probe]["p50_ms"], 2)
     report["concurrency"] = concurrency
     return report
+
+
+def _kept_without_asking(cache_control: str) -> bool:
+    """Whether a browser uses its copy on a later visit without a request: `immutable` with a max-age."""
+    parts = {p.strip().split("=")[0]: p.strip() for p in cache_control.lower().split(",")}
+    age = parts.get("max-age", "max-age=0").partition("=")[2]
+    return "immutable" in parts and age.isdigit() and int(age) > 0 and "no-cache" not in parts
+
+
+def weight(port: int, setup: dict) -> dict:
+    """The scoring page's bytes on the wire for a first and a repeat visit by a logged-in inspector."""
+    client = Client(port)
+    status, _ = client.login(setup["inspector"], PASSWORD)
+    assert status == 302, status
+    page_url = f"/inspection/sheets/{setup['sheet_ids'][0]}"
+    status, html, _ = client.request("GET", page_url)
+    assert status == 200, status
+    page = {"wire_bytes": client.last["wire_bytes"], "html_bytes": len(html),
+            "encoding": client.last.get("content-encoding", "identity")}
+    assets = []
+    for url in dict.fromkeys(u.decode() for u in ASSET.findall(html)):
+        status, body, _ = client.request("GET", url)
+        assert status == 200, (url, status)
+        cache = client.last.get("cache-control", "")
+        asset = {"url": url, "wire_bytes": client.last["wire_bytes"], "bytes": len(body), "cache_control": cache,
+                 "encoding": client.last.get("content-encoding", "identity"), "etag": client.last.get("etag")}
+        assets.append(asset)
+    status, _, _ = client.request("GET", page_url)  # the repeat visit: the page again, and what the cache asks
+    repeat, asked = client.last["wire_bytes"], []
+    for asset in assets:
+        if _kept_without_asking(asset["cache_control"]):
+            continue
+        conditional = {"If-None-Match": asset["etag"]} if asset["etag"] else {}
+        client.request("GET", asset["url"], headers=conditional)
+        repeat += client.last["wire_bytes"]
+        asked.append(asset["url"])
+    if client.conn is not None:
+        client.conn.close()
+    return {"page": page, "assets": assets,
+            "first_visit_bytes": page["wire_bytes"] + sum(a["wire_bytes"] for a in assets),
+            "repeat_visit_bytes": repeat, "repeat_visit_asset_requests": len(asked), "repeat_visit_asked": asked}
