@@ -40,7 +40,8 @@ class Defaults:
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
     # Compression (Flask-Compress, assets.py): zstd, brotli or gzip, whichever the client takes first. Whole
     # responses only: compressing a stream replaces its iterable, and the file it read from was then closed by the
-    # garbage collector, not at the end of the response. Behind a proxy that compresses, EVALAPP_COMPRESS_REGISTER=false.
+    # garbage collector, not at the end of the response. Behind a proxy that compresses:
+    # EVALAPP_COMPRESS_REGISTER=false (docs/deploy.md).
     COMPRESS_ALGORITHM = ["zstd", "br", "gzip"]
     COMPRESS_STREAMS = False
 
