@@ -112,7 +112,7 @@ def put_score(sheet_id: int, code: str):
     stored = figures.figures_of(sheet)
     total = figures.sheet_total(stored, sheet_views.catalogue_for_sheet(sheet).bonus_cap)
     return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
-                   sheet_total=f"{total:.2f}", scored=stored.scored,
+                   sheet_total=f"{total:.2f}", scored=stored.scored, figures_version=stored.version,
                    missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")
 
 

@@ -61,6 +61,7 @@ class Sheet(db.Model):
     bonus_sum: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"),
                                                server_default="0")
     vetoed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    figures_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # services.figures
 
     round: Mapped[Round] = relationship()
     unit: Mapped[OrgUnit] = relationship()

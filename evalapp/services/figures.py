@@ -20,12 +20,15 @@ class SheetFigures:
     scored: int
     bonus_sum: Decimal
     veto: bool
+    # Goes up by one with every recomputation, in commit order (the UPDATE holds the row): of two answers about the
+    # same sheet, the one with the higher number is the newer (a page applies figures only going forwards).
+    version: int = 0
 
 
 def figures_of(row) -> SheetFigures:
     """SheetFigures from a row carrying a sheet's stored figure columns."""
     return SheetFigures(score_sum=Decimal(row.score_sum), scored=row.scored, bonus_sum=Decimal(row.bonus_sum),
-                        veto=bool(row.vetoed))
+                        veto=bool(row.vetoed), version=row.figures_version)
 
 
 def _refresh_statement(*where):
@@ -37,6 +40,7 @@ def _refresh_statement(*where):
             SheetBonus, SheetBonus.bonus_item_id == BonusItem.id).where(SheetBonus.sheet_id == Sheet.id)
             .scalar_subquery(), 0),
         vetoed=select(SheetVeto.id).where(SheetVeto.sheet_id == Sheet.id).exists(),
+        figures_version=Sheet.figures_version + 1,
     ).execution_options(synchronize_session=False)
 
 
@@ -54,7 +58,7 @@ def refresh_figures(*where) -> None:
 @cache
 def _refresh_one_statement():
     return _refresh_statement(Sheet.id == bindparam("sheet_id")).returning(
-        Sheet.score_sum, Sheet.scored, Sheet.bonus_sum, Sheet.vetoed)
+        Sheet.score_sum, Sheet.scored, Sheet.bonus_sum, Sheet.vetoed, Sheet.figures_version)
 
 
 @cache
@@ -64,7 +68,7 @@ def _lock_statement():
     return select(Sheet.id).where(Sheet.id == bindparam("sheet_id")).with_for_update(key_share=True)
 
 
-FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed")
+FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed", "figures_version")
 
 
 def refresh_sheet(sheet: Sheet, now: datetime) -> SheetFigures:

@@ -482,10 +482,16 @@
     document.querySelector('[data-role="reached"]').hidden = !reached;
   }
 
+  var figuresVersion = -1;  // of the newest sheet figures shown (answers can arrive out of order)
+
   function setServerTotals(data) {
-    // The server's figures are the truth once every card is saved.
+    // The server's figures are the truth once every card is saved, and only going forwards: an answer whose
+    // figures are older than ones already shown (a concurrent save committed after it) is not applied.
+    var version = typeof data.figures_version === "number" ? data.figures_version : figuresVersion;
+    var older = version < figuresVersion;
+    figuresVersion = Math.max(figuresVersion, version);
     var dirty = Object.keys(cards).some(function (k) { return cards[k].dirty; });
-    if (dirty) { updateSummary(); return; }
+    if (dirty || older) { updateSummary(); return; }
     document.querySelector('[data-role="total"]').textContent = data.sheet_total;
     showMissing(data.missing_to_threshold);
     document.querySelector('[data-role="scored"]').textContent = String(data.scored);
