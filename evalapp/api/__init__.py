@@ -4,6 +4,7 @@ Browsers use their session and send the CSRF token in an X-CSRFToken header; pro
 cookies, so no CSRF).
 """
 from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
@@ -14,9 +15,16 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 CSRF_FREE = {"api.issue_token"}
 
 
-def error(message: str, status: int, fields: dict | None = None, **extra):
-    """An error response: {"error", "fields"} (and any extra keys)."""
-    return jsonify(error=message, fields=fields or {}, **extra), status
+# The code of an error answered without a service's own (the request itself: no log-in, a bad token, no such id).
+STATUS_CODES = {400: "request.invalid", 401: "auth.required", 403: "access.denied", 404: "not_found",
+                409: "conflict", 422: "input.invalid"}
+
+
+def error(message, status: int, fields: dict | None = None, *, code: str | None = None, **extra):
+    """An error response: {"error", "code", "fields"} (and any extra keys); `error` and `fields` in the request's
+    language, `code` stable for programs (a service error's own, else the status's)."""
+    return jsonify(error=str(message), code=code or STATUS_CODES.get(status, "error"),
+                   fields={name: str(text) for name, text in (fields or {}).items()}, **extra), status
 
 
 @bp.before_request
@@ -29,7 +37,7 @@ def check_csrf_for_session_clients():
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
     except (ValidationError, CSRFError):
-        return error("安全校验失败（CSRF），请刷新页面后重试", 400, code="csrf")
+        return error(gettext("安全校验失败（CSRF），请刷新页面后重试"), 400, code="csrf")
     return None
 
 
@@ -37,7 +45,7 @@ def check_csrf_for_session_clients():
 def require_login():
     if request.endpoint in ("api.issue_token", "api.openapi") or current_user.is_authenticated:
         return None
-    return error("请先登录", 401)
+    return error(gettext("请先登录"), 401, code="auth.required")
 
 
 from . import routes  # noqa: E402,F401

@@ -3,8 +3,15 @@
 DEC = {"type": "string", "pattern": r"^\d+\.\d{2}$", "example": "95.00"}
 ERROR = {
     "type": "object",
-    "required": ["error", "fields"],
-    "properties": {"error": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+    "required": ["error", "code", "fields"],
+    "properties": {
+        "error": {"type": "string", "description": "The message, in the session's language (Chinese by default)"},
+        "code": {"type": "string", "example": "score.conflict",
+                 "description": "Stable, one per meaning (dotted: sheet.unscored, round.published, ...); programs "
+                                "branch on it, never on the message"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Messages per input field, in the session's language"},
+    },
 }
 
 

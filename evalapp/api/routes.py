@@ -22,7 +22,7 @@ from .parsing import json_body, score_entry
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
     extra = {"current": exc.current} if isinstance(exc, Conflict) and exc.current is not None else {}
-    return error(exc.message, exc.status, exc.fields, **extra)
+    return error(exc.message, exc.status, exc.fields, code=exc.code, **extra)
 
 
 def _sheet_for(sheet_id: int, *, edit: bool = False, lock: bool = False) -> Sheet:

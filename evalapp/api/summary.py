@@ -5,7 +5,7 @@ from flask_login import current_user
 from .. import access
 from ..models import Sheet
 from ..services import selfassess, sheet_views
-from ..services.errors import Invalid, NotFound
+from ..services.errors import Invalid, NotFound, _l
 from . import bp
 
 # Ids beyond the INTEGER columns: no such row (PostgreSQL would refuse the look-up with an error, not none).
@@ -17,7 +17,7 @@ def _self_sheet(sheet_id: int) -> Sheet:
     """The self sheet if the caller may see it; 404 otherwise (ids reveal nothing)."""
     sheet = sheet_views.load_sheet(sheet_id)
     if sheet is None or sheet.kind != "self" or not access.can_view_sheet(current_user, sheet):
-        raise NotFound("自评表不存在")
+        raise NotFound("sheet.not_found", _l("自评表不存在"))
     return sheet
 
 
@@ -38,10 +38,10 @@ def put_summary(sheet_id: int):
     errors = {}
     text, version = data.get("summary"), data.get("version")
     if not isinstance(text, str):
-        errors["summary"] = "请填写工作总结（文字）" if text is None else "应为文字"
+        errors["summary"] = _l("请填写工作总结（文字）") if text is None else _l("应为文字")
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        errors["version"] = "缺少有效的版本号"
+        errors["version"] = _l("缺少有效的版本号")
     if errors:
-        raise Invalid("输入有误，请检查", errors)
+        raise Invalid("summary.invalid", _l("输入有误，请检查"), errors)
     new_version = selfassess.save_summary(sheet, text, current_user, version=version)
     return jsonify(id=sheet.id, version=new_version, length=len(sheet.summary or ""))

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import ApiToken, User, UserSession
 from ..models.base import utcnow
 from . import audit
-from .errors import NotAllowed, NotFound
+from .errors import NotAllowed, NotFound, _l
 
 
 def _hasher() -> PasswordHasher:
@@ -154,7 +154,7 @@ def end_credentials(user: User, *, reason: str, keep_session_token: str | None =
 API_TOKEN_HOURS = 12
 # The last use of a token is written at most this often: a program polling the API costs no write per call.
 TOKEN_TOUCH_SECONDS = 60
-PASSWORD_CHANGE_FIRST = "您的密码由管理员设置，须先在网页上登录并修改密码，才能获取API令牌"
+PASSWORD_CHANGE_FIRST = _l("您的密码由管理员设置，须先在网页上登录并修改密码，才能获取API令牌")
 
 
 def issue_api_token(user: User) -> tuple[str, datetime]:
@@ -164,7 +164,7 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
     working credential of its own.
     """
     if user.must_change_password:
-        raise NotAllowed(PASSWORD_CHANGE_FIRST, {"password": "须先修改密码"})
+        raise NotAllowed("token.password_change_first", PASSWORD_CHANGE_FIRST, {"password": _l("须先修改密码")})
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=API_TOKEN_HOURS)
     db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires))
@@ -220,7 +220,7 @@ def live_token_counts() -> dict[int, int]:
 def revoke_own_token(user: User, token_id: int) -> None:
     """The user revokes one of their own live tokens (404 for anyone else's, or one already ended)."""
     if not 0 < token_id < 2**63 or not _revoke_tokens(utcnow(), ApiToken.id == token_id, ApiToken.user_id == user.id):
-        raise NotFound("令牌不存在或已失效")
+        raise NotFound("token.not_found", _l("令牌不存在或已失效"))
     audit.record("api_token.revoke", user=user, obj=user, detail=f"token={token_id}")
     db.session.commit()
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import EvidenceFile, Sheet, User
 from ..models.base import utcnow
 from . import audit
-from .errors import Invalid, NotAllowed, NotFound
+from .errors import Invalid, NotAllowed, NotFound, Text, _l, marked
 from .evidence import _clean_name
 from .storage import storage
 
@@ -24,8 +24,8 @@ TYPES = {
 }
 
 
-def _refuse(message: str):
-    raise Invalid(message, {"document": message})
+def _refuse(code: str, message: Text):
+    raise Invalid(code, message, {"document": message})
 
 
 def sniff(data: bytes) -> str:
@@ -41,27 +41,27 @@ def sniff(data: bytes) -> str:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = set(archive.namelist())
         except (zipfile.BadZipFile, ValueError):
-            _refuse("文件已损坏，无法识别")
+            _refuse("document.corrupt", _l("文件已损坏，无法识别"))
         if "[Content_Types].xml" in names:
             if any(n.lower().endswith("vbaproject.bin") for n in names):
-                _refuse("不接受含宏的Office文件，请另存为不含宏的 .docx 或 .xlsx")
+                _refuse("document.macros", _l("不接受含宏的Office文件，请另存为不含宏的 .docx 或 .xlsx"))
             if "word/document.xml" in names:
                 return "docx"
             if "xl/workbook.xml" in names:
                 return "xlsx"
-    _refuse("只接受PDF、Word(.docx)、Excel(.xlsx)、JPEG或PNG文件（按文件内容识别，改扩展名无效）")
+    _refuse("document.type", _l("只接受PDF、Word(.docx)、Excel(.xlsx)、JPEG或PNG文件（按文件内容识别，改扩展名无效）"))
 
 
 def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> EvidenceFile:
     """Store a document for a self-assessment sheet (the unit's own user, while the sheet is editable)."""
     if not access.can_edit_sheet(user, sheet):
         if sheet.status in ("submitted", "approved"):
-            raise NotAllowed(f"自评表{sheet.status_label}，不能再上传材料")
-        raise NotAllowed("您不能为此自评表上传材料")
+            raise NotAllowed("document.sheet_closed", _l("自评表%(status)s，不能再上传材料", status=marked(sheet.status_label)))
+        raise NotAllowed("document.upload_not_allowed", _l("您不能为此自评表上传材料"))
     if not data:
-        _refuse("请选择要上传的文件" if not original_name else "文件为空")
+        _refuse("document.empty", _l("请选择要上传的文件") if not original_name else _l("文件为空"))
     if len(data) > MAX_DOCUMENT_BYTES:
-        _refuse("文件不能超过20MB")
+        _refuse("document.too_large", _l("文件不能超过20MB"))
     kind = sniff(data)
     content_type, suffix = TYPES[kind]
     store = storage()
@@ -89,12 +89,12 @@ def remove_document(doc: EvidenceFile, user: User) -> None:
     Kept in storage and in the audit log, no longer listed or downloadable (as for photos: services.evidence).
     """
     if doc.kind != "document" or doc.deleted_at is not None:
-        raise NotFound("材料不存在或已删除")
+        raise NotFound("document.not_found", _l("材料不存在或已删除"))
     sheet = doc.sheet
     if not access.can_edit_sheet(user, sheet):
         if sheet.status in ("submitted", "approved"):
-            raise NotAllowed(f"自评表{sheet.status_label}，材料不能再删除")
-        raise NotAllowed("您不能删除此材料")
+            raise NotAllowed("document.sheet_closed", _l("自评表%(status)s，材料不能再删除", status=marked(sheet.status_label)))
+        raise NotAllowed("document.remove_not_allowed", _l("您不能删除此材料"))
     # Conditional, so that a double click (or two tabs) withdraws it once and writes one audit row.
     result = db.session.execute(
         update(EvidenceFile).where(
@@ -106,8 +106,8 @@ def remove_document(doc: EvidenceFile, user: User) -> None:
         db.session.rollback()
         db.session.refresh(sheet)
         if sheet.status not in ("draft", "returned"):
-            raise NotAllowed(f"自评表{sheet.status_label}，材料不能再删除")
-        raise NotFound("材料不存在或已删除")
+            raise NotAllowed("document.sheet_closed", _l("自评表%(status)s，材料不能再删除", status=marked(sheet.status_label)))
+        raise NotFound("document.not_found", _l("材料不存在或已删除"))
     audit.record("document.remove", user=user, obj=doc, unit_id=sheet.unit_id, round_id=sheet.round_id,
                  old={"name": doc.original_name, "sha256": doc.sha256})
     db.session.commit()

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import EvidenceFile, Indicator, Sheet, User
 from ..models.base import utcnow
 from . import audit
-from .errors import Invalid
+from .errors import Invalid, Text, _l
 from .storage import storage
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
@@ -18,8 +18,8 @@ PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMB_SIZE = (320, 320)
 
 
-def _refuse(message: str):
-    raise Invalid(message, {"photo": message})
+def _refuse(code: str, message: Text):
+    raise Invalid(code, message, {"photo": message})
 
 
 def process_photo(data: bytes) -> tuple[bytes, bytes]:
@@ -29,17 +29,17 @@ def process_photo(data: bytes) -> tuple[bytes, bytes]:
     refused before any pixel is decoded.
     """
     if not data:
-        _refuse("照片文件为空")
+        _refuse("photo.empty", _l("照片文件为空"))
     if len(data) > MAX_PHOTO_BYTES:
-        _refuse("照片不能超过15MB")
+        _refuse("photo.too_large", _l("照片不能超过15MB"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data)) as probe:
                 if probe.format not in PHOTO_FORMATS:
-                    _refuse("只支持JPEG、PNG或WebP格式的照片")
+                    _refuse("photo.type", _l("只支持JPEG、PNG或WebP格式的照片"))
                 if probe.width * probe.height > MAX_PIXELS:
-                    _refuse("照片像素过大，请降低分辨率后重试")
+                    _refuse("photo.too_many_pixels", _l("照片像素过大，请降低分辨率后重试"))
                 probe.verify()
             with Image.open(io.BytesIO(data)) as img:
                 img.load()
@@ -57,9 +57,9 @@ def process_photo(data: bytes) -> tuple[bytes, bytes]:
                 thumb = io.BytesIO()
                 img.save(thumb, "JPEG", quality=80)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            _refuse("照片像素过大，请降低分辨率后重试")
+            _refuse("photo.too_many_pixels", _l("照片像素过大，请降低分辨率后重试"))
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            _refuse("无法识别的图片文件，请上传JPEG、PNG或WebP格式的照片")
+            _refuse("photo.unreadable", _l("无法识别的图片文件，请上传JPEG、PNG或WebP格式的照片"))
     return out.getvalue(), thumb.getvalue()
 
 

@@ -11,15 +11,16 @@ from ..models import Sheet, SheetTransition, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit, versions
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, Joined, _l, marked
 from .sheet_views import sheet_view
 
 
 def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
     """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row."""
     if not can_move_sheet(sheet.status, to_status, sheet.kind):
-        raise Conflict(f"评分表当前为“{SHEET_STATUS_LABELS[sheet.status]}”，不能改为"
-                       f"“{SHEET_STATUS_LABELS[to_status]}”，请刷新页面")
+        raise Conflict("sheet.move_not_allowed", _l("评分表当前为“%(status)s”，不能改为“%(target)s”，请刷新页面",
+                                                    status=marked(SHEET_STATUS_LABELS[sheet.status]),
+                                                    target=marked(SHEET_STATUS_LABELS[to_status])))
     old = sheet.status
     result = db.session.execute(
         update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
@@ -29,7 +30,7 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise Conflict("评分表状态已被他人更改，请刷新页面")
+        raise Conflict("sheet.status_changed", _l("评分表状态已被他人更改，请刷新页面"))
     db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
                                    comment=comment))
     audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
@@ -49,12 +50,13 @@ def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
 
         problems = submit_problems(sheet)
         if problems:
-            raise Conflict("；".join(problems))
+            raise Conflict("sheet.submit_blocked", Joined(problems))
     view = sheet_view(sheet)
     missing = view.unscored
     if missing:
         codes = [i.code for i in missing]
-        raise Invalid(f"尚有{len(codes)}项指标未评分：{'、'.join(codes)}", {"unscored": "、".join(codes)})
+        raise Invalid("sheet.unscored", _l("尚有%(count)s项指标未评分：%(codes)s", count=len(codes), codes="、".join(codes)),
+                      {"unscored": "、".join(codes)})
     if sheet.kind == "self":
         due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
         sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
@@ -83,7 +85,7 @@ def approve_sheet(sheet: Sheet, user: User) -> None:
 
         problems = submit_problems(sheet)
         if problems:
-            raise Conflict("不能审核通过，请退回组长重新定分：" + "；".join(problems))
+            raise Conflict("sheet.approve_blocked", _l("不能审核通过，请退回组长重新定分：%(problems)s", problems=Joined(problems)))
     move_sheet(sheet, "approved", user)
 
 
@@ -91,16 +93,17 @@ def return_sheet(sheet: Sheet, user: User, comment: str) -> None:
     """Return a submitted sheet to its owner; a return needs a comment."""
     comment = (comment or "").strip()
     if not comment:
-        raise Invalid("退回时须填写退回意见", {"comment": "请填写退回意见"})
+        raise Invalid("sheet.return_comment_required", _l("退回时须填写退回意见"), {"comment": _l("请填写退回意见")})
     if len(comment) > 2000 or "\x00" in comment:
-        raise Invalid("退回意见过长或含有无效字符", {"comment": "退回意见不能超过2000字"})
+        raise Invalid("sheet.return_comment_invalid", _l("退回意见过长或含有无效字符"), {"comment": _l("退回意见不能超过2000字")})
     move_sheet(sheet, "returned", user, comment)
 
 
 def review_sheet(sheet: Sheet, user: User, action: str, comment: str) -> str:
-    """A reviewer's decision from a form: "approve", or a return (which needs a comment). Returns what happened."""
+    """A reviewer's decision from a form: "approve", or a return (which needs a comment). Returns the sheet's new
+    status ("approved" or "returned")."""
     if action == "approve":
         approve_sheet(sheet, user)
-        return "已审核通过"
+        return "approved"
     return_sheet(sheet, user, comment)
-    return "已退回"
+    return "returned"

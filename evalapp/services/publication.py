@@ -7,16 +7,16 @@ from ..models import Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
 from . import audit, versions
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, _l, marked
 from .results import round_results
 from .rounds import close_member_sheets, open_member_sheets
 from .moves import move_sheet
 
 # Why a sheet of another kind is not unlocked: what to do instead.
 UNLOCK_REFUSALS = {
-    "inspector": "评估员评分表不能解锁：成员的分值已由组长汇总进工作组评分表。要更改评估员录入的分值，"
-                 "请解锁该单位的工作组评分表，由组长重新汇总",
-    "self": "自评表不能解锁：实地评估开始后自评表按原样冻结。要更改评估结果，请解锁该单位的工作组评分表",
+    "inspector": _l("评估员评分表不能解锁：成员的分值已由组长汇总进工作组评分表。要更改评估员录入的分值，"
+                    "请解锁该单位的工作组评分表，由组长重新汇总"),
+    "self": _l("自评表不能解锁：实地评估开始后自评表按原样冻结。要更改评估结果，请解锁该单位的工作组评分表"),
 }
 
 
@@ -31,17 +31,19 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> N
     move = round_move(phase, "republish" if round_.status == "published" else "publish")
     if move is None:
         if round_.status == "published":
-            raise Conflict("该批次已公布，且公布后没有改动")
-        raise Conflict("该批次尚未进入评估阶段，不能公布")
+            raise Conflict("round.published_unchanged", _l("该批次已公布，且公布后没有改动"))
+        raise Conflict("round.not_ready_to_publish", _l("该批次尚未进入评估阶段，不能公布"))
     republish = move.action == "republish"
     open_unlocked = db.session.scalars(select(Sheet).where(
         Sheet.round_id == round_.id, Sheet.unlocked.is_(True), Sheet.status != "approved")).all()
     if open_unlocked:
         names = "、".join(s.unit.name for s in open_unlocked)
-        raise Conflict(f"以下解锁的评分表尚未重新审核通过：{names}")
+        raise Conflict("round.unlocked_not_approved", _l("以下解锁的评分表尚未重新审核通过：%(names)s", names=names))
     incomplete = incomplete_units(round_)
     if incomplete and not confirm_incomplete:
-        raise Invalid(f"以下{len(incomplete)}个单位尚无审核通过的评分表，公布后将记为“未完成”：" + "、".join(incomplete),
+        raise Invalid("round.incomplete_units",
+                      _l("以下%(count)s个单位尚无审核通过的评分表，公布后将记为“未完成”：%(names)s",
+                         count=len(incomplete), names="、".join(incomplete)),
                       {"incomplete": "、".join(incomplete)})
     # Member drafts still open can no longer be filled once the round is published: closed as 未提交.
     closed = close_member_sheets(open_member_sheets(round_.id), user, "批次公布") if move.closes_member_drafts else []
@@ -66,15 +68,16 @@ def unlock(sheet: Sheet, user: User, reason: str) -> None:
     round_ = sheet.round
     move = round_move(round_phase(round_.status, round_.changed_since_publication), "unlock")
     if move is None:
-        raise Conflict("只有已公布批次的评分表需要解锁")
+        raise Conflict("sheet.unlock_not_published", _l("只有已公布批次的评分表需要解锁"))
     if not can_unlock(sheet.kind):
-        raise Conflict(UNLOCK_REFUSALS.get(sheet.kind, f"{SHEET_KIND_LABELS[sheet.kind]}不能解锁"))
+        raise Conflict("sheet.unlock_kind", UNLOCK_REFUSALS.get(sheet.kind) or _l("%(kind)s不能解锁",
+                                                                            kind=marked(SHEET_KIND_LABELS[sheet.kind])))
     if sheet.unlocked:
-        raise Conflict("该评分表已解锁")
+        raise Conflict("sheet.already_unlocked", _l("该评分表已解锁"))
     if not reason:
-        raise Invalid("解锁须填写理由", {"reason": "请填写解锁理由"})
+        raise Invalid("sheet.unlock_reason_required", _l("解锁须填写理由"), {"reason": _l("请填写解锁理由")})
     if len(reason) > 2000 or "\x00" in reason:
-        raise Invalid("理由过长或含有无效字符", {"reason": "理由不能超过2000字"})
+        raise Invalid("sheet.unlock_reason_invalid", _l("理由过长或含有无效字符"), {"reason": _l("理由不能超过2000字")})
     sheet.unlocked = True
     round_.changed_since_publication = True
     audit.record("sheet.unlock", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,

@@ -13,7 +13,7 @@ from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoI
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
-from .errors import Invalid
+from .errors import Invalid, Text, _l
 from .figures import refresh_sheet
 from .scores import store_score
 from .sheet_views import SheetView, find_indicator, sheet_view
@@ -135,17 +135,17 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
     reason = (reason or "").strip()
     if raw_value in (None, ""):
         if proposed is None:
-            raise Invalid("成员尚未评分该指标，不能取平均分",
-                          {"score": "尚无已提交的成员评分，请直接填写得分并说明理由"})
+            raise Invalid("final.no_member_scores", _l("成员尚未评分该指标，不能取平均分"),
+                          {"score": _l("尚无已提交的成员评分，请直接填写得分并说明理由")})
         value = proposed
     else:
         try:
             value = parse_points(raw_value)
         except ValueError as exc:
-            raise Invalid("输入有误，请检查", {"score": str(exc)}) from None
+            raise Invalid("final.invalid", _l("输入有误，请检查"), {"score": str(exc)}) from None
     errors = validate_final(value, indicator.points, proposed, reason)
     if errors:
-        raise Invalid("输入有误，请检查", errors)
+        raise Invalid("final.invalid", _l("输入有误，请检查"), errors)
     note = NOTE_MEAN if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
     return store_score(final, indicator, user, expected_version, points=value, direct_score=value,
                        free_deduction=Decimal("0"), reason=reason if value != proposed else "", note=note,
@@ -163,17 +163,17 @@ def accept_all_proposals(final: Sheet, user: User) -> int:
     return taken
 
 
-def submit_problems(final: Sheet) -> list[str]:
+def submit_problems(final: Sheet) -> list[Text]:
     """Why a final sheet cannot be submitted yet, beyond unscored indicators: members still drafting, and values
     decided before a member score changed (成员评分已变化: the leader decides them again)."""
     members = member_sheets(final)
     problems = []
     pending = [m for m in members if m.status in PENDING_STATUSES]
     if pending:
-        problems.append("以下成员尚未提交评分表：" + "、".join(m.inspector.display_name for m in pending))
+        problems.append(_l("以下成员尚未提交评分表：%(names)s", names="、".join(m.inspector.display_name for m in pending)))
     stale = reconciliation(final).stale
     if stale:
-        problems.append("以下指标的成员评分已变化，请重新定分：" + "、".join(r.indicator.code for r in stale))
+        problems.append(_l("以下指标的成员评分已变化，请重新定分：%(codes)s", codes="、".join(r.indicator.code for r in stale)))
     return problems
 
 
@@ -185,15 +185,15 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
     errors = {}
     unknown = [c for c in bonus_codes if c not in items] + [c for c in veto if c not in vetoes]
     if unknown:
-        errors["items"] = f"未知的加分项或否决项：{'、'.join(unknown)}"
+        errors["items"] = _l("未知的加分项或否决项：%(codes)s", codes="、".join(unknown))
     for code, text in veto.items():
         text = (text or "").strip()
         if not text:
-            errors[f"veto_{code}"] = "认定一票否决须填写情况说明"
+            errors[f"veto_{code}"] = _l("认定一票否决须填写情况说明")
         elif len(text) > 2000 or "\x00" in text:
-            errors[f"veto_{code}"] = "情况说明过长或含有无效字符"
+            errors[f"veto_{code}"] = _l("情况说明过长或含有无效字符")
     if errors:
-        raise Invalid("输入有误，请检查", errors)
+        raise Invalid("final.bonus_veto_invalid", _l("输入有误，请检查"), errors)
     old = {"bonus": sorted(b.item.code for b in final.bonuses), "veto": sorted(v.item.code for v in final.vetoes)}
     # Delete, flush, insert: replacing the collections would insert before deleting and hit the unique keys. The old
     # rows leave the session too, since a new row may reuse a deleted row's id.

@@ -10,7 +10,7 @@ from ..ids import parse_id
 from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit, versions
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, Joined, Text, _l, verbatim
 from .moves import move_sheet
 
 
@@ -18,13 +18,10 @@ class NeedsConfirmation(Conflict):
     """The change would close these member sheets (未提交): refused until the user confirms. `message` names them;
     `prompt` is the question for a page that lists them itself."""
 
-    def __init__(self, message: str, sheets: list[Sheet], prompt: str):
-        super().__init__(message)
+    def __init__(self, code: str, message: Text, sheets: list[Sheet], prompt: Text):
+        super().__init__(code, message)
         self.sheets = sheets
         self.prompt = prompt
-
-
-CLOSING_NOTE = "将关闭为“未提交”（保留备查，不计入成员平均分）"
 
 
 def open_member_sheets(round_id: int, *, unit_ids: Collection[int] | None = None,
@@ -51,10 +48,12 @@ def count_open_member_sheets(round_id: int) -> int:
         Sheet.round_id == round_id, Sheet.kind == "inspector", Sheet.status.in_(CLOSABLE_STATUSES)))
 
 
-def describe_sheets(sheets: list[Sheet], limit: int = 20) -> str:
-    """"陆城村（张三）、…" for a message; the page lists them all."""
+def describe_sheets(sheets: list[Sheet], limit: int = 20) -> Text:
+    """"陆城村（张三）、…" for a message (names are data); the page lists them all."""
     names = "、".join(f"{s.unit.name}（{s.inspector.display_name}）" for s in sheets[:limit])
-    return names + (f"等{len(sheets)}份" if len(sheets) > limit else "")
+    if len(sheets) > limit:
+        return _l("%(names)s等%(count)s份", names=names, count=len(sheets))
+    return verbatim(names)
 
 
 def confirmed(sheets: list[Sheet], confirm: bool | Collection[int]) -> bool:
@@ -102,7 +101,7 @@ def _with_times(rows: list[dict]) -> list[dict]:
     return [dict(r, created_at=now, updated_at=now) for r in rows]
 
 
-def inspection_problems(round_: Round) -> list[str]:
+def inspection_problems(round_: Round) -> list[Text]:
     """What stops inspection from opening: units without a team, teams without a leader or members."""
     problems = []
     unassigned = db.session.scalars(
@@ -111,14 +110,16 @@ def inspection_problems(round_: Round) -> list[str]:
     ).all()
     if unassigned:
         names = "、".join(ru.unit.name for ru in unassigned[:10])
-        more = f"等{len(unassigned)}个单位" if len(unassigned) > 10 else ""
-        problems.append(f"以下单位尚未分配工作组：{names}{more}")
+        if len(unassigned) > 10:
+            problems.append(_l("以下单位尚未分配工作组：%(names)s等%(count)s个单位", names=names, count=len(unassigned)))
+        else:
+            problems.append(_l("以下单位尚未分配工作组：%(names)s", names=names))
     for team in db.session.scalars(select(Team).where(Team.round_id == round_.id).options(
             selectinload(Team.members))):
         if team.leader_id is None:
-            problems.append(f"{team.name}尚未指定组长")
+            problems.append(_l("%(team)s尚未指定组长", team=team.name))
         if not team.members:
-            problems.append(f"{team.name}没有成员")
+            problems.append(_l("%(team)s没有成员", team=team.name))
     return problems
 
 
@@ -160,21 +161,23 @@ def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int]
     move = round_move(round_phase(round_.status, round_.changed_since_publication), "advance")
     if move is None:
         if round_.status == "review":
-            raise Conflict("审核阶段之后由区级审核人员在结果页公布评估结果，不能在此推进")
-        raise Conflict("该批次已公布，不能再推进")
+            raise Conflict("round.publish_on_results_page", _l("审核阶段之后由区级审核人员在结果页公布评估结果，不能在此推进"))
+        raise Conflict("round.published", _l("该批次已公布，不能再推进"))
     target = move.target
     if target == "inspection":
         problems = inspection_problems(round_)
         if problems:
-            raise Conflict("不能开始实地评估：" + "；".join(problems))
+            raise Conflict("round.inspection_blocked", _l("不能开始实地评估：%(problems)s", problems=Joined(problems)))
     closed = []
     if move.closes_member_drafts:
         drafts = open_member_sheets(round_.id)
         if not confirmed(drafts, confirm):
             raise NeedsConfirmation(
-                f"以下{len(drafts)}份成员评分表尚未提交：{describe_sheets(drafts)}。进入审核阶段后{CLOSING_NOTE}，"
-                "确认后再推进", drafts,
-                f"以下{len(drafts)}份成员评分表尚未提交。进入审核阶段后{CLOSING_NOTE}。确认后再推进。")
+                "round.advance_open_sheets",
+                _l("以下%(count)s份成员评分表尚未提交：%(sheets)s。进入审核阶段后将关闭为“未提交”（保留备查，不计入成员平均分），"
+                   "确认后再推进", count=len(drafts), sheets=describe_sheets(drafts)), drafts,
+                _l("以下%(count)s份成员评分表尚未提交。进入审核阶段后将关闭为“未提交”（保留备查，不计入成员平均分）。确认后再推进。",
+                   count=len(drafts)))
         closed = close_member_sheets(drafts, user, f"批次进入{ROUND_STATUS_LABELS[target]}")
     old = round_.status
     round_.status = target
@@ -223,18 +226,18 @@ def _parse_settings(form: dict) -> dict:
         except ValueError as exc:
             errors[key] = f"{label}：{exc}"
     if "threshold" in values and not (0 < values["threshold"] <= 200):
-        errors["threshold"] = "合格线须在0到200之间"
+        errors["threshold"] = _l("合格线须在0到200之间")
     for key in ("self_due", "township_due", "inspection_start", "inspection_end"):
         raw = (form.get(key) or "").strip()
         try:
             values[key] = date.fromisoformat(raw) if raw else None
         except ValueError:
-            errors[key] = f"日期“{raw[:20]}”无效，格式为 2021-11-25"
+            errors[key] = _l("日期“%(date)s”无效，格式为 2021-11-25", date=raw[:20])
     if not errors and values.get("inspection_start") and values.get("inspection_end") \
             and values["inspection_end"] < values["inspection_start"]:
-        errors["inspection_end"] = "评估结束日期不能早于开始日期"
+        errors["inspection_end"] = _l("评估结束日期不能早于开始日期")
     if errors:
-        raise Invalid("；".join(errors.values()), errors)
+        raise Invalid("round.settings_invalid", Joined(errors.values()), errors)
     return values
 
 
@@ -244,19 +247,20 @@ def create_round(form: dict, user: User) -> Round:
 
     name = (form.get("name") or "").strip()[:200]
     if not name:
-        raise Invalid("请填写批次名称", {"name": "请填写批次名称"})
+        raise Invalid("round.name_required", _l("请填写批次名称"), {"name": _l("请填写批次名称")})
     if db.session.scalar(select(Round).where(Round.name == name)):
-        raise Invalid(f"批次“{name}”已存在", {"name": "名称已存在"})
+        raise Invalid("round.name_taken", _l("批次“%(name)s”已存在", name=name), {"name": _l("名称已存在")})
     cats = {}
     for level in ("township", "village"):
         cat_id = parse_id(form.get(f"{level}_catalogue_id") or "")
         cat = db.session.get(CatalogueVersion, cat_id) if cat_id is not None else None
         if cat is None or cat.level != level:
-            raise Invalid("请选择镇(街道)和村(社区)的指标体系版本", {f"{level}_catalogue_id": "请选择"})
+            raise Invalid("round.catalogue_required", _l("请选择镇(街道)和村(社区)的指标体系版本"),
+                          {f"{level}_catalogue_id": _l("请选择")})
         cats[level] = cat
     rollout = (form.get("rollout") or "").strip()
     if rollout not in ROUND_ROLLOUT_LABELS:
-        raise Invalid("请选择批次类型：试点或全面推行", {"rollout": "请选择试点或全面推行"})
+        raise Invalid("round.rollout_required", _l("请选择批次类型：试点或全面推行"), {"rollout": _l("请选择试点或全面推行")})
     values = _parse_settings(form)
     round_ = Round(name=name, rollout=rollout, township_catalogue=cats["township"],
                    village_catalogue=cats["village"], **values)
@@ -278,15 +282,16 @@ def scope_open(round_: Round) -> bool:
     return round_.status in ("setup", "self_assessment")
 
 
-def refuse_if_published(round_: Round, what: str) -> None:
+def refuse_if_published(round_: Round, what: Text) -> None:
     """Refuse a change to a published round's set-up (setup_frozen), saying what to do instead."""
     if setup_frozen(round_):
-        raise Conflict(f"该批次已公布，{what}已冻结，不能修改（要更正结果，请解锁相关单位的工作组评分表）")
+        raise Conflict("round.setup_frozen", _l("该批次已公布，%(what)s已冻结，不能修改（要更正结果，请解锁相关单位的工作组评分表）",
+                                                what=what))
 
 
 def update_settings(round_: Round, form: dict, user: User) -> None:
     """Threshold, tolerance and deadlines; refused once the round is published."""
-    refuse_if_published(round_, "设置")
+    refuse_if_published(round_, _l("设置"))
     values = _parse_settings(form)
     old = {k: str(getattr(round_, k)) for k in values}
     for k, v in values.items():
@@ -301,16 +306,16 @@ def set_scope(round_: Round, unit_ids: set[int], user: User) -> None:
     """The units in scope (townships and pilot villages); only before inspection opens."""
     from ..models import OrgUnit
 
-    refuse_if_published(round_, "参评单位")
+    refuse_if_published(round_, _l("参评单位"))
     if not scope_open(round_):
-        raise Conflict("实地评估开始后不能调整参评单位")
+        raise Conflict("round.scope_closed", _l("实地评估开始后不能调整参评单位"))
     valid = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.id.in_(unit_ids),
                                                             OrgUnit.level.in_(("township", "village")))))
     current = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id))}
     removed = set(current) - valid
     if removed and db.session.scalar(select(Score.id).join(Sheet, Sheet.id == Score.sheet_id).where(
             Sheet.round_id == round_.id, Sheet.unit_id.in_(removed)).limit(1)):
-        raise Conflict("已有评分数据的单位不能移出本批次")
+        raise Conflict("round.scope_unit_scored", _l("已有评分数据的单位不能移出本批次"))
     for uid in removed:
         db.session.delete(current[uid])
     for uid in valid - set(current):

@@ -15,7 +15,7 @@ from ..models import DeductionRule, Indicator, Score, ScoreDeduction, Sheet, Use
 from ..models.base import utcnow
 from . import audit, versions
 from .catalogues import indicator_spec
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, _l
 from .figures import refresh_sheet
 from .sheet_views import find_indicator
 
@@ -58,7 +58,7 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
     try:
         points = indicator_score(indicator_spec(indicator), entry)
     except InvalidInput as exc:
-        raise Invalid("输入有误，请检查", exc.errors) from exc
+        raise Invalid("score.invalid", _l("输入有误，请检查"), exc.errors) from exc
     note = {} if entry.note is None else {"note": entry.note.strip()}
     if entry.mode is EntryMode.NOTE:
         return store_score(sheet, indicator, user, expected_version, deductions=None, **note)
@@ -78,7 +78,8 @@ def _save_final(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected
     from .reconcile import set_final_score
 
     if entry.mode is not EntryMode.DIRECT or any(entry.deductions.values()) or entry.free_deduction:
-        raise Invalid("工作组评分表只能填写最终得分", {"score": "工作组评分表请填写最终得分（score），不能按扣分项评分"})
+        raise Invalid("score.final_direct_only", _l("工作组评分表只能填写最终得分"),
+                      {"score": _l("工作组评分表请填写最终得分（score），不能按扣分项评分")})
     return set_final_score(sheet, code, entry.direct, entry.reason, user, expected_version)
 
 
@@ -116,13 +117,13 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     try:
         if existing is None:
             if expected_version != 0:
-                raise Conflict("该指标已被删除或尚未保存，请刷新", current=old)
+                raise Conflict("score.missing", _l("该指标已被删除或尚未保存，请刷新"), current=old)
             score = Score(sheet_id=sheet.id, indicator_id=indicator.id, deductions=[], **values)
             db.session.add(score)
         else:
             if existing.version != expected_version:  # the client saw an older version than the one stored
                 db.session.rollback()
-                raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=old)
+                raise Conflict("score.conflict", _l("该指标已被他人修改，请选择保留哪个分值"), current=old)
             score = existing
             for key, value in values.items():
                 setattr(score, key, value)
@@ -149,7 +150,8 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
             raise  # not a lost race for the first score: a bug, not the user's conflict
         if current is not None and _unchanged(current, deductions, wanted):
             return current  # the concurrent save made the same change
-        raise Conflict("该指标已被他人修改，请选择保留哪个分值", current=score_state(current, rules)) from None
+        raise Conflict("score.conflict", _l("该指标已被他人修改，请选择保留哪个分值"),
+                       current=score_state(current, rules)) from None
     except BaseException:
         db.session.rollback()
         raise

@@ -11,7 +11,7 @@ from ..models import EvidenceFile, Indicator, OrgUnit, ReviewComment, Sheet, She
 from ..models.base import utcnow
 from .. import access
 from . import audit
-from .errors import Conflict, Invalid, NotAllowed, NotFound
+from .errors import Conflict, Invalid, NotAllowed, NotFound, Text, _l, marked
 
 MAX_SUMMARY = 10_000
 MAX_COMMENT = 2_000
@@ -21,33 +21,33 @@ def clean_summary(text) -> str:
     """The 工作总结 as it will be stored: line breaks made \\n; Invalid (by field) when too long or when it holds
     control characters other than line breaks and tabs (a pasted NUL or escape code, a lone surrogate from JSON)."""
     if not isinstance(text, str):
-        raise Invalid("工作总结应为文字", {"summary": "应为文字"})
+        raise Invalid("summary.not_text", _l("工作总结应为文字"), {"summary": _l("应为文字")})
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_SUMMARY:
-        message = f"工作总结不能超过{MAX_SUMMARY}字（现有{len(text)}字）"
-        raise Invalid(message, {"summary": message})
+        message = _l("工作总结不能超过%(max)s字（现有%(length)s字）", max=MAX_SUMMARY, length=len(text))
+        raise Invalid("summary.too_long", message, {"summary": message})
     for position, char in enumerate(text, 1):
         if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
-            message = f"工作总结第{position}个字符是无法保存的控制字符，请删除后再保存"
-            raise Invalid(message, {"summary": message})
+            message = _l("工作总结第%(position)s个字符是无法保存的控制字符，请删除后再保存", position=position)
+            raise Invalid("summary.control_character", message, {"summary": message})
     return text
 
 
-def summary_read_only_reason(sheet: Sheet) -> str:
+def summary_read_only_reason(sheet: Sheet) -> Text:
     """Why this user may not change the sheet's 工作总结 (for the message)."""
     if sheet.status in ("submitted", "approved"):
-        return f"自评表{sheet.status_label}，工作总结不能再修改"
+        return _l("自评表%(status)s，工作总结不能再修改", status=marked(sheet.status_label))
     if sheet.round.status != "self_assessment":
-        return "自评阶段已结束，工作总结不能再修改"
-    return "您不能修改此工作总结"
+        return _l("自评阶段已结束，工作总结不能再修改")
+    return _l("您不能修改此工作总结")
 
 
 def require_summary_editable(sheet: Sheet, user: User) -> None:
     """NotAllowed (with the reason) unless this user may change this self sheet's 工作总结 now."""
     if sheet.kind != "self":
-        raise NotFound("自评表不存在")
+        raise NotFound("sheet.not_found", _l("自评表不存在"))
     if not access.can_edit_sheet(user, sheet):
-        raise NotAllowed(summary_read_only_reason(sheet))
+        raise NotAllowed("summary.read_only", summary_read_only_reason(sheet))
 
 
 def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> int:
@@ -65,7 +65,7 @@ def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> 
     if text == old:
         return current
     if version is not None and version != current:
-        raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
+        raise Conflict("summary.conflict", _l("工作总结已在其他页面修改过，请核对后再保存"), current=summary_state(sheet))
     # Round results read neither the summary nor the sheet's version: no results version to bump.
     result = db.session.execute(
         update(Sheet).where(Sheet.id == sheet.id, Sheet.version == current,
@@ -76,8 +76,8 @@ def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> 
         db.session.rollback()
         db.session.refresh(sheet)
         if not access.can_edit_sheet(user, sheet):
-            raise NotAllowed(summary_read_only_reason(sheet))
-        raise Conflict("工作总结已在其他页面修改过，请核对后再保存", current=summary_state(sheet))
+            raise NotAllowed("summary.read_only", summary_read_only_reason(sheet))
+        raise Conflict("summary.conflict", _l("工作总结已在其他页面修改过，请核对后再保存"), current=summary_state(sheet))
     audit.record("sheet.summary", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
                  old={"length": len(old), "version": current, "sha256": _digest(old)},
                  new={"length": len(text), "version": current + 1, "sha256": _digest(text)})
@@ -99,16 +99,16 @@ def add_comment(sheet: Sheet, indicator_code: str | None, text: str, user: User)
     """A reviewer's comment on one indicator (or on the whole sheet)."""
     text = (text or "").strip()
     if not text:
-        raise Invalid("请填写意见", {"comment": "请填写意见"})
+        raise Invalid("comment.required", _l("请填写意见"), {"comment": _l("请填写意见")})
     if len(text) > MAX_COMMENT or "\x00" in text:
-        raise Invalid(f"意见不能超过{MAX_COMMENT}字", {"comment": "意见过长或含有无效字符"})
+        raise Invalid("comment.invalid", _l("意见不能超过%(max)s字", max=MAX_COMMENT), {"comment": _l("意见过长或含有无效字符")})
     indicator_id = None
     if indicator_code:
         catalogue = sheet.round.catalogue_for(sheet.unit.level)
         indicator_id = db.session.scalar(select(Indicator.id).where(Indicator.catalogue_id == catalogue.id,
                                                                     Indicator.code == indicator_code[:32]))
         if indicator_id is None:
-            raise Invalid("指标不存在", {"comment": "指标不存在"})
+            raise Invalid("comment.indicator_not_found", _l("指标不存在"), {"comment": _l("指标不存在")})
     comment = ReviewComment(sheet_id=sheet.id, indicator_id=indicator_id, author_id=user.id, text=text)
     db.session.add(comment)
     db.session.flush()

@@ -14,7 +14,7 @@ from ..domain.vocabulary import N_, SUBSIDY_UNSET, Result, UnitLevel
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, Joined, _l
 from .export import district_name
 from .results import ReportRow, cached_round_report
 from .xlsx import new_workbook, write_row, write_text
@@ -41,46 +41,47 @@ def parse_bands(text_: str) -> list[Band]:
             continue
         parts = [p.strip() for p in line.split(",")]
         if len(parts) < 3:
-            problems.append(f"第{n}行：应为“下限,上限,金额”")
+            problems.append(_l("第%(line)s行：应为“下限,上限,金额”", line=n))
             continue
         try:
             low = parse_points(parts[0])
             high = parse_points(parts[1]) if parts[1] else None
             amount = parse_yuan(parts[2])
         except ValueError as exc:
-            problems.append(f"第{n}行：{exc}")
+            problems.append(_l("第%(line)s行：%(problem)s", line=n, problem=str(exc)))
             continue
         bands.append(Band(low, high, amount, parts[3][:50] if len(parts) > 3 else ""))
     if problems:
-        raise Invalid("档次填写有误：" + "；".join(problems), {"bands": "；".join(problems)})
+        raise Invalid("subsidy.bands_unreadable", _l("档次填写有误：%(problems)s", problems=Joined(problems)), {"bands": Joined(problems)})
     return bands
 
 
 def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str, user: User) -> None:
     """Replace the rule of one level; refused (and the saved rule kept) on any problem or after publication."""
     if round_.status == "published":
-        raise Conflict("评估结果已公布，奖补规则已锁定")
+        raise Conflict("subsidy.published", _l("评估结果已公布，奖补规则已锁定"))
     if level not in LEVEL_LABELS:
-        raise Invalid("层级无效", {"level": "层级无效"})
+        raise Invalid("subsidy.level_invalid", _l("层级无效"), {"level": _l("层级无效")})
     if mode not in MODES:
-        raise Invalid("请选择奖补方式", {"mode": "请选择奖补方式"})
+        raise Invalid("subsidy.mode_required", _l("请选择奖补方式"), {"mode": _l("请选择奖补方式")})
     amount_fen, bands = 0, []
     if mode in ("fixed", "pool"):
         try:
             amount_fen = parse_yuan(amount)
         except ValueError as exc:
-            raise Invalid(f"金额有误：{exc}", {"amount": str(exc)}) from None
+            raise Invalid("subsidy.amount_invalid", _l("金额有误：%(problem)s", problem=str(exc)), {"amount": str(exc)}) from None
         if mode == "pool":
             in_scope = db.session.scalar(select(func.count()).select_from(RoundUnit).join(
                 OrgUnit, OrgUnit.id == RoundUnit.unit_id).where(RoundUnit.round_id == round_.id,
                                                                 OrgUnit.level == level))
             if amount_fen < in_scope:
-                raise Invalid(f"资金池过小：{in_scope}个参评单位每个至少须分得1分钱", {"amount": "资金池过小"})
+                raise Invalid("subsidy.pool_too_small", _l("资金池过小：%(count)s个参评单位每个至少须分得1分钱", count=in_scope),
+                              {"amount": _l("资金池过小")})
     else:
         bands = parse_bands(bands_text)
         problems = band_problems(bands, round_.threshold)
         if problems:
-            raise Invalid("档次设置有误：" + "；".join(problems), {"bands": "；".join(problems)})
+            raise Invalid("subsidy.bands_invalid", _l("档次设置有误：%(problems)s", problems="；".join(problems)), {"bands": "；".join(problems)})
     old = db.session.scalar(select(RuleRow).where(RuleRow.round_id == round_.id, RuleRow.level == level))
     before = {"mode": old.mode, "amount_fen": old.amount_fen,
               "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in old.bands]} if old else None

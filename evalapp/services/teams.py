@@ -11,9 +11,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Round, RoundUnit, Sheet, Team, TeamMember, User
 from . import audit, versions
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, _l
 from .rounds import (
-    CLOSING_NOTE, NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
+    NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
     refuse_if_published,
 )
 from .moves import move_sheet
@@ -22,21 +22,23 @@ from .moves import move_sheet
 def _inspector(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None or user.role != "inspector" or not user.active:
-        raise Invalid(f"“{(username or '').strip()[:64]}”不是启用的工作组成员账号", {"username": "须为工作组成员"})
+        raise Invalid("team.not_inspector", _l("“%(username)s”不是启用的工作组成员账号", username=(username or "").strip()[:64]),
+                      {"username": _l("须为工作组成员")})
     return user
 
 
 def create_team(round_: Round, name: str, leader_username: str, actor: User) -> Team:
     """A new team with its leader as first member."""
-    refuse_if_published(round_, "工作组")
+    refuse_if_published(round_, _l("工作组"))
     name = (name or "").strip()[:100]
     if not name:
-        raise Invalid("请填写工作组名称", {"name": "请填写名称"})
+        raise Invalid("team.name_required", _l("请填写工作组名称"), {"name": _l("请填写名称")})
     if db.session.scalar(select(Team).where(Team.round_id == round_.id, Team.name == name)):
-        raise Invalid(f"工作组“{name}”已存在", {"name": "名称已存在"})
+        raise Invalid("team.name_taken", _l("工作组“%(name)s”已存在", name=name), {"name": _l("名称已存在")})
     leader = _inspector(leader_username)
     if db.session.scalar(select(TeamMember).where(TeamMember.round_id == round_.id, TeamMember.user_id == leader.id)):
-        raise Invalid(f"{leader.display_name}已在本批次的其他工作组", {"username": "已在其他工作组"})
+        raise Invalid("team.member_elsewhere", _l("%(name)s已在本批次的其他工作组", name=leader.display_name),
+                      {"username": _l("已在其他工作组")})
     team = Team(round_id=round_.id, name=name, leader_id=leader.id)
     db.session.add(team)
     db.session.flush()
@@ -49,10 +51,11 @@ def create_team(round_: Round, name: str, leader_username: str, actor: User) -> 
 
 def add_member(team: Team, username: str, actor: User) -> None:
     """Add an inspector; during inspection they get a draft sheet per unit of the team (their closed ones reopen)."""
-    refuse_if_published(team.round, "工作组")
+    refuse_if_published(team.round, _l("工作组"))
     user = _inspector(username)
     if db.session.scalar(select(TeamMember).where(TeamMember.round_id == team.round_id, TeamMember.user_id == user.id)):
-        raise Invalid(f"{user.display_name}已在本批次的工作组中", {"username": "已在工作组中"})
+        raise Invalid("team.member_elsewhere", _l("%(name)s已在本批次的工作组中", name=user.display_name),
+                      {"username": _l("已在工作组中")})
     db.session.add(TeamMember(round_id=team.round_id, team_id=team.id, user_id=user.id))
     reopened = _reopen_closed_sheets(team, user, actor)
     audit.record("team.add_member", user=actor, obj=team, round_id=team.round_id,
@@ -84,18 +87,21 @@ def member_drafts(team: Team, user_id: int) -> list[Sheet]:
 def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Collection[int] = False) -> None:
     """Remove a member (not the leader). Their draft sheets are closed as 未提交; while they hold any, refused with
     NeedsConfirmation listing them until `confirm` (True, or the ids the user saw)."""
-    refuse_if_published(team.round, "工作组")
+    refuse_if_published(team.round, _l("工作组"))
     if team.leader_id == user_id:
-        raise Conflict("不能移除组长；请先指定其他组长")
+        raise Conflict("team.remove_leader", _l("不能移除组长；请先指定其他组长"))
     member = db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id))
     if member is None:
-        raise Invalid("该成员不在本组", {"member": "不在本组"})
+        raise Invalid("team.not_member", _l("该成员不在本组"), {"member": _l("不在本组")})
     drafts = member_drafts(team, user_id)
     if not confirmed(drafts, confirm):
         name = member.user.display_name
         raise NeedsConfirmation(
-            f"{name}尚有{len(drafts)}份评分表未提交：{describe_sheets(drafts)}。移出后{CLOSING_NOTE}，确认后再移出",
-            drafts, f"{name}尚有以下{len(drafts)}份评分表未提交。移出{team.name}后{CLOSING_NOTE}。确认后再移出。")
+            "team.remove_member_open_sheets",
+            _l("%(name)s尚有%(count)s份评分表未提交：%(sheets)s。移出后将关闭为“未提交”（保留备查，不计入成员平均分），"
+               "确认后再移出", name=name, count=len(drafts), sheets=describe_sheets(drafts)),
+            drafts, _l("%(name)s尚有以下%(count)s份评分表未提交。移出%(team)s后将关闭为“未提交”（保留备查，不计入成员平均分）。"
+                       "确认后再移出。", name=name, count=len(drafts), team=team.name))
     closed = close_member_sheets(drafts, actor, f"{member.user.display_name}移出{team.name}")
     db.session.delete(member)
     audit.record("team.remove_member", user=actor, obj=team, round_id=team.round_id,
@@ -107,7 +113,7 @@ def set_leader(team: Team, username: str, actor: User) -> None:
     """Make another member the leader (also after publication: an unlocked final sheet needs a leader)."""
     user = _inspector(username)
     if not db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)):
-        raise Invalid("组长须为本组成员", {"username": "须为本组成员"})
+        raise Invalid("team.leader_not_member", _l("组长须为本组成员"), {"username": _l("须为本组成员")})
     old = team.leader_id
     team.leader_id = user.id
     audit.record("team.leader", user=actor, obj=team, round_id=team.round_id, old={"leader": old},
@@ -117,17 +123,18 @@ def set_leader(team: Team, username: str, actor: User) -> None:
 
 def assign(round_: Round, assignments: dict[int, int | None], actor: User) -> None:
     """Unit id → team id (or None); each unit in scope belongs to at most one team by construction."""
-    refuse_if_published(round_, "工作组分配")
+    refuse_if_published(round_, _l("工作组分配"))
     teams = {t.id for t in db.session.scalars(select(Team).where(Team.round_id == round_.id))}
     scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id))}
     bad = [uid for uid, tid in assignments.items() if uid not in scope or (tid is not None and tid not in teams)]
     if bad:
-        raise Invalid("分配有误：单位或工作组不属于本批次", {"assign": "单位或工作组不属于本批次"})
+        raise Invalid("team.assign_outside_round", _l("分配有误：单位或工作组不属于本批次"),
+                      {"assign": _l("单位或工作组不属于本批次")})
     changed = {}
     for uid, tid in assignments.items():
         if scope[uid].team_id != tid:
             if round_.status not in ("setup", "self_assessment") and scope[uid].team_id is not None:
-                raise Conflict("实地评估开始后不能把单位改派给其他工作组")
+                raise Conflict("team.reassign_after_inspection", _l("实地评估开始后不能把单位改派给其他工作组"))
             scope[uid].team_id = tid
             changed[uid] = tid
     audit.record("team.assign", user=actor, obj=round_, round_id=round_.id, new={str(k): v for k, v in changed.items()})

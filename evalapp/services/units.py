@@ -6,7 +6,7 @@ from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
 from . import audit, versions
-from .errors import Invalid
+from .errors import Invalid, _l, verbatim
 
 
 def tree() -> list[OrgUnit]:
@@ -23,14 +23,14 @@ def _existing(exclude: OrgUnit | None = None) -> dict[str, tuple[str, str | None
 def _check(row: UnitRow, exclude: OrgUnit | None = None) -> None:
     problems = [p.split("：", 1)[1] for p in validate_units([row], _existing(exclude))]
     if problems:
-        raise Invalid("；".join(problems), {"unit": "；".join(problems)})
+        raise Invalid("unit.invalid", verbatim("；".join(problems)), {"unit": "；".join(problems)})
 
 
 def create_unit(code: str, name: str, kind: str, parent_code: str, user: User) -> OrgUnit:
     row = UnitRow(1, normalize_code(code), (name or "").strip(), (kind or "").strip(), normalize_code(parent_code))
     _check(row)
     if db.session.scalar(select(OrgUnit).where(OrgUnit.code == row.code)):
-        raise Invalid(f"编码“{row.code}”已存在", {"code": "编码已存在"})
+        raise Invalid("unit.code_taken", _l("编码“%(code)s”已存在", code=row.code), {"code": _l("编码已存在")})
     parent = db.session.scalar(select(OrgUnit).where(OrgUnit.code == row.parent_code)) if row.parent_code else None
     unit = OrgUnit(code=row.code, name=row.name, kind=row.kind, level=KIND_LEVEL[row.kind], parent=parent)
     db.session.add(unit)
@@ -47,7 +47,7 @@ def update_unit(unit: OrgUnit, name: str, kind: str, parent_code: str, user: Use
     row = UnitRow(1, unit.code, (name or "").strip(), (kind or "").strip(), normalize_code(parent_code))
     _check(row, exclude=unit)
     if KIND_LEVEL[row.kind] != unit.level and unit.children:
-        raise Invalid("该单位有下级单位，不能改变层级", {"kind": "不能改变层级"})
+        raise Invalid("unit.level_has_children", _l("该单位有下级单位，不能改变层级"), {"kind": _l("不能改变层级")})
     old = {"name": unit.name, "kind": unit.kind, "parent": unit.parent.code if unit.parent else None}
     unit.name, unit.kind, unit.level = row.name, row.kind, KIND_LEVEL[row.kind]
     unit.parent = db.session.scalar(select(OrgUnit).where(OrgUnit.code == row.parent_code)) if row.parent_code \

@@ -11,7 +11,7 @@ from ..models import OrgUnit, User
 from ..models.user import ROLES
 from . import audit
 from .accounts import end_credentials, hash_password, verify_password
-from .errors import Invalid
+from .errors import Invalid, _l, verbatim
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
 SCOPE_LEVEL = {"township": "township", "village": "village"}
@@ -19,13 +19,15 @@ SCOPE_LEVEL = {"township": "township", "village": "village"}
 
 def _scope(role: str, unit_code: str) -> OrgUnit | None:
     if role not in ROLES:
-        raise Invalid("角色无效", {"role": "请选择角色"})
+        raise Invalid("user.role_invalid", _l("角色无效"), {"role": _l("请选择角色")})
     unit_code = (unit_code or "").strip()
     if role in SCOPE_LEVEL:
         unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
         if unit is None or unit.level != SCOPE_LEVEL[role]:
-            what = "镇(街道)" if role == "township" else "村(社区)"
-            raise Invalid(f"该角色须指定所属{what}的编码", {"unit_code": f"请填写{what}编码"})
+            if role == "township":
+                raise Invalid("user.unit_required", _l("该角色须指定所属镇(街道)的编码"),
+                              {"unit_code": _l("请填写镇(街道)编码")})
+            raise Invalid("user.unit_required", _l("该角色须指定所属村(社区)的编码"), {"unit_code": _l("请填写村(社区)编码")})
         return unit
     return None
 
@@ -36,7 +38,7 @@ def _display_name(text: str | None) -> str:
     text = (text or "").strip()[:100]
     problem = text_problem(text)
     if problem:
-        raise Invalid(f"姓名{problem}", {"display_name": f"姓名{problem}"})
+        raise Invalid("user.name_invalid", _l("姓名%(problem)s", problem=problem), {"display_name": _l("姓名%(problem)s", problem=problem)})
     return text
 
 
@@ -45,7 +47,7 @@ def _password(password: str, username: str, display_name: str = "", unit: OrgUni
     context = (unit.name, unit.code) if unit is not None else ()
     problems = password_problems(password or "", username, display_name=display_name, extra_words=context)
     if problems:
-        raise Invalid("；".join(problems), {"password": "；".join(problems)})
+        raise Invalid("user.password_weak", verbatim("；".join(problems)), {"password": "；".join(problems)})
     return hash_password(password)
 
 
@@ -53,9 +55,9 @@ def create_user(username: str, display_name: str, role: str, unit_code: str, pas
                 must_change: bool = True) -> User:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
-        raise Invalid("用户名须为3到64位小写字母、数字或 _ . -", {"username": "用户名格式无效"})
+        raise Invalid("user.username_invalid", _l("用户名须为3到64位小写字母、数字或 _ . -"), {"username": _l("用户名格式无效")})
     if db.session.scalar(select(User).where(User.username == username)):
-        raise Invalid(f"用户名“{username}”已存在", {"username": "用户名已存在"})
+        raise Invalid("user.username_taken", _l("用户名“%(username)s”已存在", username=username), {"username": _l("用户名已存在")})
     display_name = _display_name(display_name) or username
     unit = _scope(role, unit_code)
     user = User(username=username, display_name=display_name, role=role, unit=unit,
@@ -84,7 +86,7 @@ def update_user(target: User, display_name: str, role: str, unit_code: str, acto
 def set_active(target: User, active: bool, actor: User) -> bool:
     """Activate or deactivate; returns whether anything changed."""
     if target.id == actor.id and not active:
-        raise Invalid("不能停用自己的账号", {"active": "不能停用自己"})
+        raise Invalid("user.deactivate_self", _l("不能停用自己的账号"), {"active": _l("不能停用自己")})
     if target.active == active:
         return False  # a stale page or a second click: nothing changes, nothing ends
     target.active = active
@@ -107,9 +109,9 @@ def reset_password(target: User, password: str, actor: User | None) -> None:
 def change_own_password(user: User, current: str, new: str) -> None:
     """The user's new password; their other sessions and every API token end, the session they used stays."""
     if not verify_password(user, current or ""):
-        raise Invalid("当前密码不正确", {"current": "当前密码不正确"})
+        raise Invalid("user.current_password_wrong", _l("当前密码不正确"), {"current": _l("当前密码不正确")})
     if current == new:
-        raise Invalid("新密码不能与当前密码相同", {"password": "新密码不能与当前密码相同"})
+        raise Invalid("user.password_unchanged", _l("新密码不能与当前密码相同"), {"password": _l("新密码不能与当前密码相同")})
     user.password_hash = _password(new, user.username, user.display_name, user.unit)
     user.must_change_password = False
     end_credentials(user, reason="user.change_password", keep_session_token=user.session_token, actor=user)
