@@ -1,6 +1,7 @@
 """Administration of catalogue versions: list, view as a tree, import (xlsx or YAML), edit a draft, clone."""
 import yaml
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -53,9 +54,10 @@ def import_catalogue():
                 raise ImportProblems(["文件既不是Excel(.xlsx)也不是UTF-8编码的YAML"]) from None
             versions = catalogue_io.import_yaml(text, current_user)
     except ImportProblems as exc:
-        flash("导入失败，未写入任何数据，请按下列问题修改后重新导入", "danger")
+        flash(gettext("导入失败，未写入任何数据，请按下列问题修改后重新导入"), "danger")
         return _list(422, problems=exc.problems)
-    flash("已导入：" + "、".join(f"{v.code} 第{v.version}版" for v in versions), "success")
+    flash(gettext("已导入：%(versions)s", versions="、".join(gettext("%(code)s 第%(version)s版", code=v.code, version=v.version)
+                                                          for v in versions)), "success")
     return redirect(url_for("admin.catalogues"))
 
 
@@ -81,10 +83,10 @@ def edit_catalogue(version_id: int):
     try:
         new = catalogue_io.replace_draft(version, text, current_user)
     except ImportProblems as exc:
-        flash("未保存，请按下列问题修改", "danger")
+        flash(gettext("未保存，请按下列问题修改"), "danger")
         return render_template("admin/catalogue.html", cat=load_tree(version.id), frozen=catalogue_io.is_frozen(version),
                                yaml_text=text, problems=exc.problems, form=EmptyForm()), 422
-    flash("草稿已保存", "success")
+    flash(gettext("草稿已保存"), "success")
     return redirect(url_for("admin.catalogue", version_id=new.id))
 
 
@@ -93,7 +95,7 @@ def edit_catalogue(version_id: int):
 def clone_catalogue(version_id: int):
     _post_ok()
     new = catalogue_io.clone(_version(version_id), current_user)
-    flash(f"已复制为 {new.code} 第{new.version}版（草稿，可修改）", "success")
+    flash(gettext("已复制为 %(code)s 第%(version)s版（草稿，可修改）", code=new.code, version=new.version), "success")
     return redirect(url_for("admin.catalogue", version_id=new.id))
 
 

@@ -1,5 +1,6 @@
 """Administration of rounds (settings, scope, phases) and their inspection teams."""
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -44,7 +45,7 @@ def create_round():
     except ServiceError as exc:
         flash(exc.message, "danger")
         return rounds(exc.status, typed, exc.fields)
-    flash(f"已创建批次：{round_.name}", "success")
+    flash(gettext("已创建批次：%(name)s", name=round_.name), "success")
     return redirect(url_for("admin.round_detail", round_id=round_.id))
 
 
@@ -107,7 +108,7 @@ def _act(round_: Round, action, done: str, confirm_label: str = ""):
 @role_required("admin")
 def round_settings(round_id: int):
     round_ = _round(round_id)
-    return _act(round_, lambda: round_service.update_settings(round_, request.form, current_user), "设置已保存")
+    return _act(round_, lambda: round_service.update_settings(round_, request.form, current_user), gettext("设置已保存"))
 
 
 @bp.post("/rounds/<int:round_id>/scope")
@@ -115,7 +116,7 @@ def round_settings(round_id: int):
 def round_scope(round_id: int):
     round_ = _round(round_id)
     ids = parse_ids(request.form.getlist("unit"))
-    return _act(round_, lambda: round_service.set_scope(round_, ids, current_user), "参评单位已保存")
+    return _act(round_, lambda: round_service.set_scope(round_, ids, current_user), gettext("参评单位已保存"))
 
 
 @bp.post("/rounds/<int:round_id>/advance")
@@ -123,7 +124,7 @@ def round_scope(round_id: int):
 def round_advance(round_id: int):
     round_ = _round(round_id)
     return _act(round_, lambda: round_service.advance(round_, current_user, confirm=_confirmation()),
-                "批次已进入下一阶段", "确认关闭并进入审核阶段")
+                gettext("批次已进入下一阶段"), gettext("确认关闭并进入审核阶段"))
 
 
 @bp.post("/rounds/<int:round_id>/teams")
@@ -131,7 +132,7 @@ def round_advance(round_id: int):
 def create_team(round_id: int):
     round_ = _round(round_id)
     return _act(round_, lambda: team_service.create_team(round_, request.form.get("name", ""),
-                                                         request.form.get("leader", ""), current_user), "工作组已创建")
+                                                         request.form.get("leader", ""), current_user), gettext("工作组已创建"))
 
 
 def _team(round_: Round, team_id: int) -> Team:
@@ -147,7 +148,7 @@ def add_member(round_id: int, team_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
     return _act(round_, lambda: team_service.add_member(team, request.form.get("username", ""), current_user),
-                "成员已加入")
+                gettext("成员已加入"))
 
 
 @bp.post("/rounds/<int:round_id>/teams/<int:team_id>/members/<int:user_id>/remove")
@@ -158,7 +159,7 @@ def remove_member(round_id: int, team_id: int, user_id: int):
     if user_id > MAX_ID:
         abort(404)
     return _act(round_, lambda: team_service.remove_member(team, user_id, current_user, confirm=_confirmation()),
-                "成员已移出", "确认关闭并移出")
+                gettext("成员已移出"), gettext("确认关闭并移出"))
 
 
 @bp.post("/rounds/<int:round_id>/teams/<int:team_id>/leader")
@@ -167,7 +168,7 @@ def set_leader(round_id: int, team_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
     return _act(round_, lambda: team_service.set_leader(team, request.form.get("username", ""), current_user),
-                "组长已更换")
+                gettext("组长已更换"))
 
 
 @bp.post("/rounds/<int:round_id>/assign")
@@ -178,4 +179,4 @@ def assign(round_id: int):
     for key, value in request.form.items():
         if key.startswith("unit_") and parse_id(key[5:]) is not None:
             assignments[parse_id(key[5:])] = parse_id(value)
-    return _act(round_, lambda: team_service.assign(round_, assignments, current_user), "分配已保存")
+    return _act(round_, lambda: team_service.assign(round_, assignments, current_user), gettext("分配已保存"))

@@ -1,5 +1,6 @@
 """Administration of units: the tree, create, edit/move, deactivate, xlsx import and export."""
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
@@ -39,7 +40,7 @@ def create_unit():
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status, typed=typed)
-    flash(f"已新增单位：{unit.name}", "success")
+    flash(gettext("已新增单位：%(name)s", name=unit.name), "success")
     return redirect(url_for("admin.units"))
 
 
@@ -58,7 +59,7 @@ def edit_unit(unit_id: int):
         except ServiceError as exc:
             flash(exc.message, "danger")
             return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form), exc.status
-        flash(f"已保存：{unit.name}", "success")
+        flash(gettext("已保存：%(name)s", name=unit.name), "success")
         return redirect(url_for("admin.units"))
     return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form)
 
@@ -69,7 +70,7 @@ def toggle_unit(unit_id: int):
     _checked_post()
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     unit_service.set_active(unit, request.form.get("active") == "1", current_user)
-    flash(f"{unit.name}已{'启用' if unit.active else '停用'}", "info")
+    flash(gettext("%(name)s已启用", name=unit.name) if unit.active else gettext("%(name)s已停用", name=unit.name), "info")
     return redirect(url_for("admin.units"))
 
 
@@ -82,9 +83,10 @@ def import_units():
     try:
         result = imports.import_units(data, current_user)
     except imports.ImportProblems as exc:
-        flash("导入失败，未写入任何数据，请按下列问题修改后重新导入", "danger")
+        flash(gettext("导入失败，未写入任何数据，请按下列问题修改后重新导入"), "danger")
         return _page(422, problems=exc.problems)
-    flash(f"导入成功：共{result['rows']}行，新增{result['created']}个，更新{result['updated']}个", "success")
+    flash(gettext("导入成功：共%(rows)s行，新增%(created)s个，更新%(updated)s个", rows=result["rows"], created=result["created"],
+                  updated=result["updated"]), "success")
     return redirect(url_for("admin.units"))
 
 

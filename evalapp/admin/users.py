@@ -1,5 +1,6 @@
 """Administration of users."""
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
@@ -46,7 +47,7 @@ def create_user():
         flash(exc.message, "danger")
         typed["password"] = ""
         return _page(exc.status, typed=typed, errors=exc.fields or {})
-    flash(f"已创建用户 {user.username}（首次登录须修改密码）", "success")
+    flash(gettext("已创建用户 %(username)s（首次登录须修改密码）", username=user.username), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -63,9 +64,9 @@ def update_user(user_id: int):
         user_service.update_user(target, request.form.get("display_name", ""), request.form.get("role", ""),
                                  request.form.get("unit_code", ""), current_user)
     except ServiceError as exc:
-        flash(f"{target.username}：{exc.message}", "danger")
+        flash(gettext("%(username)s：%(message)s", username=target.username, message=exc.message), "danger")
         return _page(exc.status)
-    flash(f"已保存 {target.username}", "success")
+    flash(gettext("已保存 %(username)s", username=target.username), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -79,9 +80,13 @@ def toggle_user(user_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status)
-    state = "启用" if target.active else "停用"
-    flash(f"{target.username}已{state}，其登录会话和API令牌已全部结束" if changed else f"{target.username}本已{state}，未作改动",
-          "info")
+    if changed:
+        message = (gettext("%(username)s已启用，其登录会话和API令牌已全部结束", username=target.username) if target.active
+                   else gettext("%(username)s已停用，其登录会话和API令牌已全部结束", username=target.username))
+    else:
+        message = (gettext("%(username)s本已启用，未作改动", username=target.username) if target.active
+                   else gettext("%(username)s本已停用，未作改动", username=target.username))
+    flash(message, "info")
     return redirect(url_for("admin.users"))
 
 
@@ -93,9 +98,9 @@ def reset_password(user_id: int):
     try:
         user_service.reset_password(target, request.form.get("password", ""), current_user)
     except ServiceError as exc:
-        flash(f"{target.username}：{exc.message}", "danger")
+        flash(gettext("%(username)s：%(message)s", username=target.username, message=exc.message), "danger")
         return _page(exc.status)
-    flash(f"已重置 {target.username} 的密码，下次登录须修改；其登录会话和API令牌已全部结束", "success")
+    flash(gettext("已重置 %(username)s 的密码，下次登录须修改；其登录会话和API令牌已全部结束", username=target.username), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -105,6 +110,7 @@ def revoke_tokens(user_id: int):
     _post_ok()
     target = _target(user_id)
     count = accounts.revoke_all_tokens(target, current_user)
-    flash(f"已撤销 {target.username} 的全部API令牌（{count}个）" if count else f"{target.username} 没有有效的API令牌",
+    flash(gettext("已撤销 %(username)s 的全部API令牌（%(count)s个）", username=target.username, count=count) if count
+          else gettext("%(username)s 没有有效的API令牌", username=target.username),
           "success" if count else "info")
     return redirect(url_for("admin.users"))

@@ -4,20 +4,23 @@ from urllib.parse import urlsplit
 
 from flask import (abort, current_app, flash, g, jsonify, make_response, redirect, render_template, request, session,
                    url_for)
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 
 from ..domain.limits import throttle_key
+from ..domain.vocabulary import N_
 from ..extensions import db, limiter, login_manager
 from ..services import accounts, throttle
 from ..services.errors import ServiceError
 from . import bp
 from .forms import EmptyForm, LoginForm
 
-LOGIN_FAILED = "用户名或密码不正确"
+LOGIN_FAILED = N_("用户名或密码不正确")
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录"
+login_manager.login_message = N_("请先登录")
+login_manager.localize_callback = gettext  # the message in the session's language
 login_manager.login_message_category = "warning"
 
 
@@ -83,7 +86,7 @@ def _password_page_refused(message: str):
 def _refused(exc: throttle.Throttled, page):
     """429 with Retry-After and how long to wait: JSON under /api/, else the page again with the message."""
     if request.path.startswith("/api/"):
-        response = jsonify(error=exc.message, fields={})
+        response = jsonify(error=exc.message, code="auth.throttled", fields={})
     else:
         response = make_response(page(exc.message))
     response.status_code = 429
@@ -169,9 +172,9 @@ def login():
             accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
-        flash(LOGIN_FAILED, "danger")
+        flash(gettext(LOGIN_FAILED), "danger")
     elif request.method == "POST":
-        flash(LOGIN_FAILED, "danger")
+        flash(gettext(LOGIN_FAILED), "danger")
     return render_template("auth/login.html", form=form), 401 if request.method == "POST" else 200
 
 
@@ -183,7 +186,7 @@ def logout():
         db.session.commit()
         logout_user()
         session.clear()
-        flash("您已安全退出", "info")
+        flash(gettext("您已安全退出"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -195,8 +198,8 @@ def require_password_change():
         if request.path.startswith("/api/"):  # the API too: a temporary password saves nothing anywhere
             if request.endpoint in ("api.issue_token", "api.openapi", "api.csrf_token"):
                 return None
-            return jsonify(error="您的密码由管理员设置，须先在网页上修改密码后才能继续使用",
-                           fields={"password": "须先修改密码"}), 403
+            return jsonify(error=gettext("您的密码由管理员设置，须先在网页上修改密码后才能继续使用"),
+                           code="auth.password_change_first", fields={"password": gettext("须先修改密码")}), 403
         return redirect(url_for("auth.change_password"))
     return None
 
@@ -222,6 +225,6 @@ def change_password():
                 error = exc.message
                 g.credential_failed = "current" in (exc.fields or {})
             else:
-                flash("密码已修改", "success")
+                flash(gettext("密码已修改"), "success")
                 return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form, error=error), 422 if error else 200

@@ -1,5 +1,6 @@
 """The account page: who the user is, and the API tokens they hold (each can be revoked)."""
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..services import accounts
@@ -25,5 +26,5 @@ def revoke_token(token_id: int):
         flash(exc.message, "warning")
         return render_template("auth/account.html", tokens=accounts.live_tokens(current_user),
                                form=EmptyForm()), exc.status
-    flash("令牌已撤销，使用它的程序须重新获取令牌", "success")
+    flash(gettext("令牌已撤销，使用它的程序须重新获取令牌"), "success")
     return redirect(url_for("auth.account"))

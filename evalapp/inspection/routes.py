@@ -1,5 +1,6 @@
 """Inspection teams: the worklist and the scoring page."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from .. import access
@@ -58,14 +59,14 @@ def submit(sheet_id: int):
     if not form.validate_on_submit():
         abort(400)
     if not access.can_edit_sheet(current_user, sheet):
-        flash("此评分表当前不能提交（已提交或不属于您）", "warning")
+        flash(gettext("此评分表当前不能提交（已提交或不属于您）"), "warning")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
         moves.submit_sheet(sheet, current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
-    flash(f"{sheet.unit.name}的评分表已提交", "success")
+    flash(gettext("%(unit)s的评分表已提交", unit=sheet.unit.name), "success")
     return redirect(url_for("inspection.worklist"))
 
 
@@ -118,7 +119,7 @@ def reconcile_score(sheet_id: int):
         return _render_reconcile(sheet, {code: {"score": "版本号无效，请刷新页面"}}, typed, 422)
     except ServiceError as exc:
         return _render_reconcile(sheet, {code: exc.fields or {"score": exc.message}}, typed, exc.status)
-    flash(f"指标 {code} 的最终得分已保存", "success")
+    flash(gettext("指标 %(code)s 的最终得分已保存", code=code), "success")
     return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor=f"row-{code}"))
 
 
@@ -133,7 +134,7 @@ def reconcile_accept_all(sheet_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
     else:
-        flash(f"已对{n}项指标采用成员平均分", "success")
+        flash(gettext("已对%(count)s项指标采用成员平均分", count=n), "success")
     return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
 
 
@@ -153,7 +154,7 @@ def reconcile_bonus_veto(sheet_id: int):
         typed = {"bonus": bonus, "veto": veto,
                  "veto_text": {k[10:]: v for k, v in request.form.items() if k.startswith("veto_text_")}}
         return _render_reconcile(sheet, {"bonus_veto": exc.fields}, typed, exc.status)
-    flash("加分项与一票否决情况已保存", "success")
+    flash(gettext("加分项与一票否决情况已保存"), "success")
     return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor="bonus-veto"))
 
 
@@ -166,7 +167,7 @@ def reconcile_submit(sheet_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
-    flash(f"{sheet.unit.name}的工作组评分表已提交区级审核", "success")
+    flash(gettext("%(unit)s的工作组评分表已提交区级审核", unit=sheet.unit.name), "success")
     return redirect(url_for("inspection.worklist"))
 
 
@@ -179,12 +180,13 @@ def review(sheet_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if not access.can_review_sheet(current_user, sheet):
-        flash("此评分表当前不能审核（可能已被他人处理）", "warning")
+        flash(gettext("此评分表当前不能审核（可能已被他人处理）"), "warning")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
         outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
-                                             request.form.get("comment", ""))
-        flash(f"{sheet.unit.name}的评分表{outcome}", "success")
+                                     request.form.get("comment", ""))
+        flash(gettext("%(unit)s的评分表已审核通过", unit=sheet.unit.name) if outcome == "approved"
+              else gettext("%(unit)s的评分表已退回", unit=sheet.unit.name), "success")
     except ServiceError as exc:
         flash(exc.message, "danger")
         return render_template("scoring/sheet.html", view=sheet_views.sheet_view(sheet), editable=False,

@@ -120,6 +120,8 @@ def publish(round_id: int):
     from flask import abort, flash, redirect, request, url_for
     from flask_login import current_user
 
+    from flask_babel import gettext
+
     from ..auth.forms import EmptyForm
     from ..services.errors import ServiceError
     from ..services.publication import publish as publish_round
@@ -132,7 +134,7 @@ def publish(round_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
     else:
-        flash(f"{round_.name}的评估结果已公布，所有评分表已锁定", "success")
+        flash(gettext("%(name)s的评估结果已公布，所有评分表已锁定", name=round_.name), "success")
     return redirect(url_for("results.round_results", round_id=round_id))
 
 
@@ -141,6 +143,8 @@ def publish(round_id: int):
 def unlock(sheet_id: int):
     from flask import abort, flash, redirect, request, url_for
     from flask_login import current_user
+
+    from flask_babel import gettext
 
     from ..auth.forms import EmptyForm
     from ..extensions import db
@@ -159,7 +163,7 @@ def unlock(sheet_id: int):
         flash(exc.message, "danger")
         return round_results(sheet.round_id), exc.status
     else:
-        flash(f"{sheet.unit.name}的评分表已解锁，退回工作组修改后须重新审核与公布", "warning")
+        flash(gettext("%(unit)s的评分表已解锁，退回工作组修改后须重新审核与公布", unit=sheet.unit.name), "warning")
     return redirect(url_for("results.round_results", round_id=sheet.round_id))
 
 

@@ -1,11 +1,13 @@
 """Self-assessment: villages and townships fill their sheets; township leads review their villages'."""
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from markupsafe import Markup
+from flask_babel import gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import access
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..domain.vocabulary import N_
 from ..extensions import db
 from ..ids import parse_id
 from ..models import EvidenceFile, Sheet
@@ -57,7 +59,7 @@ def _render(sheet: Sheet, status: int = 200, **extra):
 
 
 # Fields of the page's 工作总结 and documents forms: where an error is shown and what the summary at the top calls it.
-FIELDS = {"summary": ("summary-text", "工作总结"), "document": ("document-input", "上传材料")}
+FIELDS = {"summary": ("summary-text", N_("工作总结")), "document": ("document-input", N_("上传材料"))}
 
 
 def _render_errors(sheet: Sheet, status: int, errors: dict[str, str], **extra):
@@ -66,9 +68,9 @@ def _render_errors(sheet: Sheet, status: int, errors: dict[str, str], **extra):
     editable = access.can_edit_sheet(current_user, sheet)
     if editable:
         items = Markup("").join(Markup('<li><a class="alert-link" href="#{}">{}：{}</a></li>').format(
-            FIELDS[name][0], FIELDS[name][1], message) for name, message in errors.items())
-        flash(Markup('<div data-testid="error-summary">以下内容未能保存，请修改后重试：<ul class="mb-0">{}</ul></div>')
-              .format(items), "danger")
+            FIELDS[name][0], gettext(FIELDS[name][1]), message) for name, message in errors.items())
+        flash(Markup('<div data-testid="error-summary">{}<ul class="mb-0">{}</ul></div>')
+              .format(gettext("以下内容未能保存，请修改后重试："), items), "danger")
     else:  # read-only meanwhile (submitted in another tab): no field to point at
         for message in dict.fromkeys(errors.values()):
             flash(message, "danger")
@@ -125,7 +127,7 @@ def summary(sheet_id: int):
     if problem is not None:
         status, errors, extra = problem
         return _render_errors(sheet, status, errors, **extra)
-    flash("工作总结已保存", "success")
+    flash(gettext("工作总结已保存"), "success")
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="summary-section"))
 
 
@@ -146,7 +148,7 @@ def upload_document(sheet_id: int):
         errors["document"] = exc.fields.get("document", exc.message)
         statuses.append(exc.status)
     else:
-        flash("材料已上传", "success")
+        flash(gettext("材料已上传"), "success")
     if errors:
         return _render_errors(sheet, min(statuses), errors, **extra)  # 403 before 409 before 422
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="documents"))
@@ -166,7 +168,7 @@ def delete_document(doc_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status)
-    flash(f"材料“{doc.original_name}”已删除", "success")
+    flash(gettext("材料“%(name)s”已删除", name=doc.original_name), "success")
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="documents"))
 
 
@@ -188,15 +190,18 @@ def submit(sheet_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if not access.can_edit_sheet(current_user, sheet):
-        flash("此自评表当前不能提交（可能已经提交）", "warning")
+        flash(gettext("此自评表当前不能提交（可能已经提交）"), "warning")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
         moves.submit_sheet(sheet, current_user)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
-    to = "镇(街道)" if sheet.unit.level == "village" else "区级"
-    flash(f"自评表已提交{to}审核" + ("（已逾期）" if sheet.late else ""), "success")
+    if sheet.unit.level == "village":
+        message = gettext("自评表已提交镇(街道)审核（已逾期）") if sheet.late else gettext("自评表已提交镇(街道)审核")
+    else:
+        message = gettext("自评表已提交区级审核（已逾期）") if sheet.late else gettext("自评表已提交区级审核")
+    flash(message, "success")
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
 
 
@@ -210,7 +215,7 @@ def comment(sheet_id: int):
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status)
-    flash("意见已添加", "success")
+    flash(gettext("意见已添加"), "success")
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor=f"ind-{code}" if code else ""))
 
 
@@ -221,12 +226,13 @@ def review(sheet_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if not access.can_review_sheet(current_user, sheet):
-        flash("此自评表当前不能审核：可能已被退回、通过或撤回，请查看最新状态", "warning")
+        flash(gettext("此自评表当前不能审核：可能已被退回、通过或撤回，请查看最新状态"), "warning")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
         outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
-                                             request.form.get("comment", ""))
-        flash(f"{sheet.unit.name}的自评表{outcome}", "success")
+                                     request.form.get("comment", ""))
+        flash(gettext("%(unit)s的自评表已审核通过", unit=sheet.unit.name) if outcome == "approved"
+              else gettext("%(unit)s的自评表已退回", unit=sheet.unit.name), "success")
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status, typed_comment=request.form.get("comment", ""))
