@@ -172,10 +172,12 @@ def blank_db_url(databases):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Each test starts with empty per-process caches (they are keyed by database; tests reuse names)."""
+    from evalapp import templating
     from evalapp.services import catalogues, results
 
     catalogues._trees.clear()
     results._reports.clear()
+    templating._kept.clear()
     yield
 
 

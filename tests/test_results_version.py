@@ -301,3 +301,58 @@ def test_a_nul_in_a_stored_name_gives_no_500(world, empty_app):
         assert response.status_code == 200, url
     page = district.get(f"/results/rounds/{w.round.id}").get_data(as_text=True)
     assert 'data-unit="' + w.units["甲村"].code + '"' in page and 'data-testid="publish"' in page
+
+
+def test_kept_result_rows_follow_the_version_the_language_and_never_hold_a_token(world, empty_app):
+    """The results page keeps its rendered rows per results version, language and query (templating.kept): a
+    rename shows at the next view, English rows are English, and the admin's rows with unlock forms (a CSRF token
+    each) are rendered for every response."""
+    from evalapp import templating
+
+    w = world
+    rounds.advance(w.round, w.admin)
+    rounds.advance(w.round, w.admin)
+    district = factories_login(empty_app, "district1")
+    url = f"/results/rounds/{w.round.id}"
+    first = district.get(url).get_data(as_text=True)
+    assert "<td>甲村</td>" in first and templating._kept
+    assert district.get(url).get_data(as_text=True).count("<td>甲村</td>") == 1  # served from what was kept
+    units.update_unit(w.units["甲村"], "甲村（新）", "村", w.units["甲镇"].code, w.admin)
+    renamed = district.get(url).get_data(as_text=True)
+    assert "<td>甲村（新）</td>" in renamed and "<td>甲村</td>" not in renamed
+    assert district.post("/lang", data={"lang": "en", "next": "/"}).status_code in (302, 303)
+    english = district.get(url).get_data(as_text=True)
+    assert "Village (community)" in english or "Village" in english.split('data-testid="units"')[1]
+    assert "村(社区)</td>" not in english.split('data-testid="units"')[1]
+
+    empty_app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        for name in ("甲镇", "甲村", "乙镇", "丙村"):
+            for who in (w.leader, w.member):
+                sheet = w.sheet(name, "inspector", who)
+                fill_sheet(sheet, who, f"{who.username}/{name}")
+                sheets.submit_sheet(sheet, who)
+            final = w.sheet(name, "final")
+            reconcile.accept_all_proposals(final, w.leader)
+            sheets.submit_sheet(final, w.leader)
+            sheets.approve_sheet(final, w.district)
+        publication.publish(db.session.get(Round, w.round.id), w.district, confirm_incomplete=True)
+        admin = factories_login_csrf(empty_app, "admin1")
+        pages = [admin.get(url).get_data(as_text=True) for _ in range(2)]
+        tokens = [p.split('data-testid="unlock"')[1].split('name="csrf_token"')[1][:200] for p in pages]
+        assert all('data-testid="unlock"' in p for p in pages) and tokens[0] != tokens[1]
+    finally:
+        empty_app.config["WTF_CSRF_ENABLED"] = False
+
+
+def factories_login_csrf(app, username: str):
+    """Log in through the form with CSRF on (the token from the log-in page)."""
+    import re
+
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": username, "password": factories.PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+    return client

@@ -135,6 +135,9 @@ class Report:
     rows: list[ReportRow]
     townships: list[TownshipRow]
     summary: dict[str, RollUp]
+    # The results version the report was computed under (read before its data: services.versions); None when it
+    # was computed without one (then nothing rendered from it is kept either).
+    version: int | None = None
 
 
 def _roll(rows: list[UnitResult]) -> RollUp:
@@ -188,7 +191,7 @@ def cached_round_report(round_: Round) -> Report:
         hit = _reports.get(key)
     if hit is not None and hit[0] == version:
         return replace(hit[1], round=round_)
-    report = round_report(round_)
+    report = replace(round_report(round_), version=version)
     with _reports_lock:
         _reports[key] = (version, replace(report, round=None))
         while len(_reports) > REPORT_CACHE_SIZE:
