@@ -106,9 +106,6 @@ def test_a_service_error_needs_a_dotted_code_and_a_marked_message():
 
 
 ERRORS = {"ServiceError", "NotAllowed", "NotFound", "Conflict", "Invalid", "NeedsConfirmation", "_refuse"}
-# Raise sites in files this change could not edit; they answer with code error.unmarked until they pass their own
-# (then delete them here and the transitional _legacy_call in services/errors.py).
-PENDING = {"evalapp/api/parsing.py", "evalapp/api/routes.py", "evalapp/services/sheet_views.py"}
 
 
 def _unmarked_raises():
@@ -139,5 +136,5 @@ def _unmarked_raises():
 
 def test_every_service_error_raised_has_a_code_and_a_marked_message():
     found = _unmarked_raises()
-    assert [f for f in found if f[0] not in PENDING] == []
+    assert found == []
     assert ServiceError.__init__.__code__.co_varnames[1] == "code"

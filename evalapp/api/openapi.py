@@ -63,7 +63,8 @@ def spec() -> dict:
                 "Score": {"type": "object", "properties": {
                     "indicator": {"type": "string"}, "score": {"nullable": True, **DEC},
                     "scored_indicator": {"type": "boolean"}, "version": {"type": "integer"},
-                    "sheet_total": DEC, "scored": {"type": "integer"}, "missing_to_threshold": DEC}},
+                    "sheet_total": DEC, "scored": {"type": "integer"}, "missing_to_threshold": DEC,
+                    "figures_version": {"type": "integer", "description": "higher = newer sheet figures"}}},
                 "Sheet": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["self", "inspector", "final"]},
                     "status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved", "closed"]},

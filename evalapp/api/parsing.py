@@ -6,7 +6,7 @@ from flask import request
 
 from ..domain.numbers import parse_points
 from ..domain.scoring import ZERO, EntryMode, ScoreEntry
-from ..services.errors import Invalid
+from ..services.errors import Invalid, _l
 
 MAX_BODY = 1024 * 1024
 MAX_VERSION = 2**31 - 1  # a version column holds no more
@@ -20,13 +20,13 @@ def json_body() -> dict:
     """The request's JSON object; floats arrive as Decimal, NaN/Infinity are refused."""
     raw = request.get_data(cache=True)
     if len(raw) > MAX_BODY:
-        raise Invalid("请求内容过大", {"body": "请求内容过大"})
+        raise Invalid("request.too_large", _l("请求内容过大"), {"body": _l("请求内容过大")})
     try:
         data = json.loads(raw.decode("utf-8") or "null", parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("请求内容不是有效的JSON", {"body": "请求内容不是有效的JSON"}) from None
+        raise Invalid("request.not_json", _l("请求内容不是有效的JSON"), {"body": _l("请求内容不是有效的JSON")}) from None
     if not isinstance(data, dict):
-        raise Invalid("请求内容应为JSON对象", {"body": "请求内容应为JSON对象"})
+        raise Invalid("request.not_object", _l("请求内容应为JSON对象"), {"body": _l("请求内容应为JSON对象")})
     return data
 
 
@@ -114,6 +114,6 @@ def score_entry(data: dict) -> tuple[ScoreEntry, int]:
     else:
         mode = EntryMode.NOTE
     if errors:
-        raise Invalid("输入有误，请检查", errors)
+        raise Invalid("score.invalid", _l("输入有误，请检查"), errors)
     return ScoreEntry(deductions=deductions, free_deduction=free, direct=direct, reason=reason, note=note,
                       mode=mode), version

@@ -12,7 +12,7 @@ from ..models import EvidenceFile, Round, Sheet
 from ..services import (
     accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, sheet_views,
 )
-from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError
+from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError, _l, marked
 from ..services.results import round_results
 from . import bp, error, serialize
 from .openapi import spec
@@ -30,18 +30,18 @@ def _sheet_for(sheet_id: int, *, edit: bool = False, lock: bool = False) -> Shee
     `lock`: its scores are about to change (see load_sheet)."""
     sheet = sheet_views.load_sheet(sheet_id, lock=lock)
     if sheet is None or not access.can_view_sheet(current_user, sheet):
-        raise NotFound("评分表不存在")
+        raise NotFound("sheet.not_found", _l("评分表不存在"))
     if edit and not access.can_edit_sheet(current_user, sheet):
-        raise NotAllowed(_why_read_only(sheet))
+        raise NotAllowed("sheet.read_only", _why_read_only(sheet))
     return sheet
 
 
-def _why_read_only(sheet: Sheet) -> str:
+def _why_read_only(sheet: Sheet):
     if sheet.round.status == "published":
-        return "评估结果已公布，评分表已锁定"
+        return _l("评估结果已公布，评分表已锁定")
     if sheet.status in ("submitted", "approved"):
-        return f"评分表{sheet.status_label}，不能再修改"
-    return "您不能修改此评分表"
+        return _l("评分表%(status)s，不能再修改", status=marked(sheet.status_label))
+    return _l("您不能修改此评分表")
 
 
 @bp.post("/auth/token")
@@ -126,7 +126,7 @@ def submit(sheet_id: int):
 def _reviewable(sheet_id: int) -> Sheet:
     sheet = _sheet_for(sheet_id)
     if not access.can_review_sheet(current_user, sheet):
-        raise NotAllowed("此评分表当前不能由您审核")
+        raise NotAllowed("sheet.review_not_allowed", _l("此评分表当前不能由您审核"))
     return sheet
 
 

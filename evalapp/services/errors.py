@@ -72,26 +72,12 @@ def verbatim(text: str) -> Text:
     return Text("%(text)s", {"text": text})
 
 
-# Transitional: three files outside services/ still raise the old way, ServiceError("中文", fields) —
-# api/parsing.py, api/routes.py (_sheet_for, _reviewable) and services/sheet_views.py (find_indicator). They answer
-# with this code and their Chinese text until they pass their own; tests/test_error_codes.py lists them.
-# Delete _legacy_call and UNMARKED once they do.
-UNMARKED = "error.unmarked"
-
-
-def _legacy_call(code, message) -> bool:
-    return (isinstance(code, str) and not CODE.fullmatch(code)
-            and (message is None or isinstance(message, dict)))
-
-
 class ServiceError(Exception):
     """A request that cannot be carried out: a stable `code`, and a message (and per-field messages) for the user."""
 
     status = 400
 
     def __init__(self, code: str, message: Text | None = None, fields: dict[str, Text | str] | None = None):
-        if _legacy_call(code, message):
-            code, message, fields = UNMARKED, verbatim(code), message
         if not isinstance(code, str) or not CODE.fullmatch(code):
             raise TypeError(f"a ServiceError needs a dotted code such as 'sheet.unscored', not {code!r}")
         if not isinstance(message, Text):

@@ -10,7 +10,7 @@ from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
 from . import audit, versions
-from .errors import Invalid
+from .errors import Invalid, _l, verbatim
 from .xlsx import finish, new_workbook, read_text, write_row, write_text
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -21,8 +21,11 @@ class ImportProblems(Invalid):
     """An import refused; `problems` lists every one (row numbers where they apply)."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("导入失败，未写入任何数据：" + "；".join(problems[:3]) + ("……" if len(problems) > 3 else ""),
-                         {"file": "；".join(problems)})
+        # The problems are the checks' own words (data here), listed after a marked sentence.
+        super().__init__("import.refused",
+                         _l("导入失败，未写入任何数据：%(problems)s", problems="；".join(problems[:3])
+                            + ("……" if len(problems) > 3 else "")),
+                         {"file": verbatim("；".join(problems))})
         self.problems = problems
 
 

@@ -11,7 +11,7 @@ from ..domain.scoring import Result, evaluate, points_missing
 from ..extensions import db
 from ..models import CatalogueVersion, EvidenceFile, Indicator, Round, Score, Sheet
 from .catalogues import cached_tree, indicators_of
-from .errors import NotFound
+from .errors import NotFound, _l
 from .figures import SheetFigures, figures_of, sheet_total
 
 
@@ -50,7 +50,7 @@ def find_indicator(sheet: Sheet, code: str) -> Indicator:
     for indicator in indicators_of(cached_tree(catalogue_for_sheet(sheet))):
         if indicator.code == code:
             return indicator
-    raise NotFound(f"指标 {code} 不在本评分表中")
+    raise NotFound("indicator.not_on_sheet", _l("指标 %(code)s 不在本评分表中", code=code))
 
 
 @dataclass
