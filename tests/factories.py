@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from evalapp.domain.scoring import ScoreEntry
@@ -127,3 +128,16 @@ def make_score(sheet: Sheet, code: str, points: str | None = None, *, by: User, 
     score = save_score(sheet, code, entry, by, 0)
     db.session.commit()
     return score
+
+
+# Fixtures for test modules that work on a round of their own: `from tests.factories import app_of_world, world`.
+@pytest.fixture
+def world(empty_app):
+    """A round of the test's own standing in inspection (make_round), on the empty database."""
+    return make_round("inspection")
+
+
+@pytest.fixture(name="app")
+def app_of_world(empty_app, world):
+    """The app on the database holding `world`, under the name the client fixtures (client, login_as) take."""
+    return empty_app

@@ -7,19 +7,9 @@ import re
 import pytest
 
 from evalapp.services.errors import CODE, Conflict, Invalid, ServiceError, _l
-from tests.factories import VILLAGE, make_round, make_sheet, user
+from tests.factories import app_of_world, make_sheet, user, VILLAGE, world  # noqa: F401 (fixtures)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def world(empty_app):
-    return make_round("inspection")
-
-
-@pytest.fixture
-def app(empty_app, world):
-    return empty_app
 
 
 def english(client):

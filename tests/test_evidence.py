@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import EvidenceFile
-from tests.factories import VILLAGE, make_round, make_sheet
+from tests.factories import app_of_world, make_sheet, VILLAGE, world  # noqa: F401 (fixtures)
 
 
 def image_bytes(fmt="JPEG", size=(40, 20), color=(200, 30, 30), exif_orientation=None, mode="RGB"):
@@ -21,17 +21,6 @@ def image_bytes(fmt="JPEG", size=(40, 20), color=(200, 30, 30), exif_orientation
         kwargs["exif"] = exif
     img.save(out, fmt, **kwargs)
     return out.getvalue()
-
-
-@pytest.fixture
-def world(empty_app):
-    return make_round("inspection")
-
-
-@pytest.fixture
-def app(empty_app, world):
-    """A round of the test's own (tests/factories.py): the leader's team scores 荷塘村, inspector2's does not."""
-    return empty_app
 
 
 @pytest.fixture

@@ -1,18 +1,7 @@
 """An id no column can hold is a 404 on every route with an id (the app-wide `int` converter), never a 500."""
 import pytest
 
-from tests.factories import VILLAGE, make_round, make_sheet
-
-
-@pytest.fixture
-def world(empty_app):
-    return make_round("inspection")
-
-
-@pytest.fixture
-def app(empty_app, world):
-    """A round of the test's own (tests/factories.py), not the demo's rows."""
-    return empty_app
+from tests.factories import app_of_world, make_sheet, VILLAGE, world  # noqa: F401 (fixtures)
 
 
 HUGE = ["2147483648", "9223372036854775808", "99999999999999999999999999"]

@@ -6,18 +6,7 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import User
 from tests.conftest import DEMO_PASSWORD
-from tests.factories import VILLAGE, make_round, make_sheet
-
-
-@pytest.fixture
-def world(empty_app):
-    return make_round("inspection")
-
-
-@pytest.fixture
-def app(empty_app, world):
-    """A round of the test's own (tests/factories.py), not the demo's rows."""
-    return empty_app
+from tests.factories import app_of_world, make_sheet, VILLAGE, world  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize("username, password", [

@@ -13,18 +13,7 @@ from evalapp.extensions import db
 from evalapp.models import CatalogueVersion, Score, Sheet, User
 from evalapp.services import catalogues, evidence, reconcile, sheets
 from evalapp.services.review import final_review
-from tests.factories import VILLAGE as UNIT, make_round, make_sheet  # the leader's team: leader and inspector
-
-
-@pytest.fixture
-def world(empty_app):
-    return make_round("inspection")
-
-
-@pytest.fixture
-def app(empty_app, world):
-    """A round of the test's own (tests/factories.py), not the demo's rows."""
-    return empty_app
+from tests.factories import app_of_world, make_sheet, VILLAGE as UNIT, world  # the leader's team: leader and inspector
 
 
 def unit_sheets(world) -> tuple[Sheet, Sheet, Sheet]:
