@@ -62,7 +62,7 @@ def import_catalogue():
 
 
 def _version(version_id: int) -> CatalogueVersion:
-    return db.session.get(CatalogueVersion, version_id) or abort(404)
+    return db.get_or_404(CatalogueVersion, version_id)
 
 
 @bp.get("/catalogues/<int:version_id>")

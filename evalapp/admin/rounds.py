@@ -9,7 +9,7 @@ from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..domain.vocabulary import Rollout, SheetStatus
 from ..extensions import db
-from ..ids import ID_MAX, parse_id, parse_ids
+from ..ids import parse_id, parse_ids
 from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
 from ..services import rounds as round_service, teams as team_service
 from ..services.errors import ServiceError
@@ -49,11 +49,8 @@ def create_round():
     return redirect(url_for("admin.round_detail", round_id=round_.id))
 
 
-MAX_ID = ID_MAX  # (the routes' int converter already stops larger ids)
-
-
 def _round(round_id: int) -> Round:
-    return (round_id <= MAX_ID and db.session.get(Round, round_id)) or abort(404)
+    return db.get_or_404(Round, round_id)  # (ids past the columns' range are 404 at the route: evalapp.IdConverter)
 
 
 def _detail(round_: Round, status=200, typed=None, confirm=None):
@@ -136,8 +133,8 @@ def create_team(round_id: int):
 
 
 def _team(round_: Round, team_id: int) -> Team:
-    team = db.session.get(Team, team_id) if team_id <= MAX_ID else None
-    if team is None or team.round_id != round_.id:
+    team = db.get_or_404(Team, team_id)
+    if team.round_id != round_.id:
         abort(404)
     return team
 
@@ -156,8 +153,6 @@ def add_member(round_id: int, team_id: int):
 def remove_member(round_id: int, team_id: int, user_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
-    if user_id > MAX_ID:
-        abort(404)
     return _act(round_, lambda: team_service.remove_member(team, user_id, current_user, confirm=_confirmation()),
                 gettext("成员已移出"), gettext("确认关闭并移出"))
 

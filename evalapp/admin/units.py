@@ -47,7 +47,7 @@ def create_unit():
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
 @role_required("admin")
 def edit_unit(unit_id: int):
-    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    unit = db.get_or_404(OrgUnit, unit_id)
     form = EmptyForm()
     typed = {"name": unit.name, "kind": unit.kind, "parent_code": unit.parent.code if unit.parent else ""}
     if request.method == "POST":
@@ -68,7 +68,7 @@ def edit_unit(unit_id: int):
 @role_required("admin")
 def toggle_unit(unit_id: int):
     _checked_post()
-    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    unit = db.get_or_404(OrgUnit, unit_id)
     unit_service.set_active(unit, request.form.get("active") == "1", current_user)
     flash(gettext("%(name)s已启用", name=unit.name) if unit.active else gettext("%(name)s已停用", name=unit.name), "info")
     return redirect(url_for("admin.units"))

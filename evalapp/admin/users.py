@@ -52,7 +52,7 @@ def create_user():
 
 
 def _target(user_id: int) -> User:
-    return (db.session.get(User, user_id) if 0 < user_id < 2**63 else None) or abort(404)
+    return db.get_or_404(User, user_id)  # (ids past the columns' range are 404 at the route: evalapp.IdConverter)
 
 
 @bp.post("/users/<int:user_id>")

@@ -73,15 +73,10 @@ def township_codes(report, typed: str) -> set[str]:
 
 
 def _round_or_404(round_id: int):
-    from flask import abort
-
     from ..extensions import db
     from ..models import Round
 
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        abort(404)
-    return round_
+    return db.get_or_404(Round, round_id)
 
 
 @bp.get(f"/rounds/<{ID}:round_id>")
@@ -152,9 +147,7 @@ def unlock(sheet_id: int):
     from ..services.errors import ServiceError
     from ..services.publication import unlock as unlock_sheet
 
-    sheet = db.session.get(Sheet, sheet_id) if sheet_id < 2**63 else None  # (SQLite overflows beyond a BIGINT)
-    if sheet is None:
-        abort(404)
+    sheet = db.get_or_404(Sheet, sheet_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
