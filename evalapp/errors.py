@@ -1,22 +1,31 @@
 """Error pages in Chinese (JSON under /api/), with the session rolled back on a crash."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .domain.vocabulary import N_
 from .extensions import db
 
 MESSAGES = {
-    400: "请求有误",
-    401: "请先登录",
-    403: "您没有权限访问此页面",
-    404: "页面不存在",
-    405: "不支持此操作",
-    409: "数据已被他人修改，请刷新后再试",
-    413: "文件过大",
-    422: "输入有误",
-    429: "操作过于频繁，请稍后再试",
-    500: "服务器出错了，请稍后再试",
+    400: N_("请求有误"),
+    401: N_("请先登录"),
+    403: N_("您没有权限访问此页面"),
+    404: N_("页面不存在"),
+    405: N_("不支持此操作"),
+    409: N_("数据已被他人修改，请刷新后再试"),
+    413: N_("文件过大"),
+    422: N_("输入有误"),
+    429: N_("操作过于频繁，请稍后再试"),
+    500: N_("服务器出错了，请稍后再试"),
 }
+
+
+def _json(message: str, status: int, code: str | None = None):
+    """The API's error shape ({"error", "code", "fields"}, api.error) for errors no view answered itself."""
+    from .api import error
+
+    return error(gettext(message), status, code=code)
 
 
 def _wants_json() -> bool:
@@ -29,14 +38,17 @@ def register(app: Flask) -> None:
         code = exc.code or 500
         message = MESSAGES.get(code, exc.name)
         if _wants_json():
-            return jsonify(error=message, fields={}), code
+            response, status = _json(message, code)
+            if getattr(exc, "valid_methods", None):  # a 405 says what the path allows
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response, status
         return render_template("error.html", code=code, message=message), code
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         message = "页面已过期或来源不明（安全校验失败），请刷新页面后重试；已填写的内容请先复制保存。"
         if _wants_json():
-            return jsonify(error="安全校验失败（CSRF），请刷新页面后重试", fields={}), 400
+            return _json(N_("安全校验失败（CSRF），请刷新页面后重试"), 400, code="csrf")
         return render_template("error.html", code=400, message=message), 400
 
     @app.errorhandler(Exception)
@@ -44,5 +56,5 @@ def register(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         if _wants_json():
-            return jsonify(error=MESSAGES[500], fields={}), 500
+            return _json(MESSAGES[500], 500)
         return render_template("error.html", code=500, message=MESSAGES[500]), 500

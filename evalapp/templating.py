@@ -9,7 +9,6 @@ from flask_babel import format_datetime, get_locale, get_translations
 from markupsafe import Markup
 
 from .domain.numbers import q2
-from .extensions import db
 from .ids import ID_MAX
 
 
@@ -55,16 +54,17 @@ _kept_lock = threading.Lock()
 
 
 def kept(report, key: tuple, macro, *args) -> Markup:
-    """`macro(*args)`, rendered once per report results version, language and `key`, then reused.
+    """`macro(*args)`, rendered once per kept report, language and `key`, then reused.
 
     For pieces of a page that hold the report's data and labels only — never a viewer's data, a CSRF token or
     anything the version does not cover (the caller renders those directly). Whole markup is kept, keyed by the
-    version the report's data was read under (services.versions: every change to what results read bumps it), so a
-    change shows at the next view and no text in the data can affect what is kept. A report without a version
-    (computed outside the cache) keeps nothing."""
-    if report.version is None or report.round is None:
+    report it was rendered from (`Report.serial`: a report is kept per results version, and every change to what
+    results read bumps it), so a change shows at the next view, the rows are always the report's the rest of the
+    page shows, and no text in the data can affect what is kept. A report without a version (computed outside the
+    cache) keeps nothing."""
+    if report.version is None or not report.serial:
         return macro(*args)
-    full = (db.engine.url.render_as_string(), report.round.id, report.version, str(get_locale()), key)
+    full = (report.serial, str(get_locale()), key)
     with _kept_lock:
         found = _kept.get(full)
         if found is not None:

@@ -128,3 +128,16 @@ def test_every_service_error_raised_has_a_code_and_a_marked_message():
     found = _unmarked_raises()
     assert found == []
     assert ServiceError.__init__.__code__.co_varnames[1] == "code"
+
+
+def test_errors_no_view_answered_keep_the_api_shape_in_the_session_language(client):
+    """404 for an unknown path or id, 405 with its Allow header: {"error", "code", "fields"}, translated."""
+    missing = client.get("/api/v1/nope")
+    assert missing.status_code == 404 and missing.get_json() == {"error": "页面不存在", "code": "not_found", "fields": {}}
+    wrong = client.delete("/api/v1/csrf")
+    assert wrong.status_code == 405 and wrong.get_json()["code"] == "method.not_allowed"
+    assert "GET" in wrong.headers["Allow"]
+    assert client.post("/lang", data={"lang": "en", "next": "/"}).status_code in (302, 303)
+    assert client.get("/api/v1/sheets/99999999999").get_json()["error"] == "Page not found"
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "Page not found" in page.get_data(as_text=True)

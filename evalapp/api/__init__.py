@@ -17,7 +17,8 @@ CSRF_FREE = {"api.issue_token"}
 
 # The code of an error answered without a service's own (the request itself: no log-in, a bad token, no such id).
 STATUS_CODES = {400: "request.invalid", 401: "auth.required", 403: "access.denied", 404: "not_found",
-                409: "conflict", 422: "input.invalid"}
+                405: "method.not_allowed", 409: "conflict", 413: "request.too_large", 422: "input.invalid",
+                429: "rate.limited", 500: "server.error"}
 
 
 def error(message, status: int, fields: dict | None = None, *, code: str | None = None, **extra):

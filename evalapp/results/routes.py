@@ -153,6 +153,7 @@ def unlock(sheet_id: int):
     try:
         unlock_sheet(sheet, current_user, request.form.get("reason", ""))
     except ServiceError as exc:  # refused (a sheet that is not a final sheet: 409): the round's page, saying why
+        db.session.rollback()  # what the refused unlock had pending (the flag, closed drafts) is not shown
         flash(exc.message, "danger")
         return round_results(sheet.round_id), exc.status
     else:

@@ -68,6 +68,13 @@ def _lock_statement():
     return select(Sheet.id).where(Sheet.id == bindparam("sheet_id")).with_for_update(key_share=True)
 
 
+def lock_sheet(sheet: Sheet) -> None:
+    """Take the sheet's row lock (PostgreSQL; SQLite serialises writers): changes of one sheet queue here."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_lock_statement(), {"sheet_id": sheet.id})
+
+
 FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed", "figures_version")
 
 
@@ -85,9 +92,8 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> SheetFigures:
     expired: read again when next used.
     """
     db.session.flush()
+    lock_sheet(sheet)
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_lock_statement(), {"sheet_id": sheet.id})
     row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id, "updated_at": now}).one()
     db.session.expire(sheet, ["updated_at", *FIGURE_COLUMNS])
     return figures_of(row)

@@ -14,7 +14,7 @@ from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
 from .errors import Invalid, Text, _l
-from .figures import refresh_sheet
+from .figures import lock_sheet, refresh_sheet
 from .scores import store_score
 from .sheet_views import SheetView, find_indicator, sheet_view
 
@@ -194,6 +194,10 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
             errors[f"veto_{code}"] = _l("情况说明过长或含有无效字符")
     if errors:
         raise Invalid("final.bonus_veto_invalid", _l("输入有误，请检查"), errors)
+    # The sheet's lock first: a second submit of the same form waits here and then replaces what the first wrote
+    # (without it, its DELETE cannot see the first one's new rows and its INSERT hits their unique key).
+    lock_sheet(final)
+    db.session.expire(final, ["bonuses", "vetoes"])
     old = {"bonus": sorted(b.item.code for b in final.bonuses), "veto": sorted(v.item.code for v in final.vetoes)}
     # Delete, flush, insert: replacing the collections would insert before deleting and hit the unique keys. The old
     # rows leave the session too, since a new row may reuse a deleted row's id.

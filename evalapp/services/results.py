@@ -1,4 +1,5 @@
 """Round results: every unit in scope against the threshold, from SQL aggregates."""
+import itertools
 import threading
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -138,6 +139,10 @@ class Report:
     # The results version the report was computed under (read before its data: services.versions); None when it
     # was computed without one (then nothing rendered from it is kept either).
     version: int | None = None
+    # Unique to this computation in this process (copies share it): what is rendered from a report is kept under
+    # it, so kept rows always come from the very report the rest of the page shows (a version number alone could
+    # repeat after a database is restored under the same URL).
+    serial: int = 0
 
 
 def _roll(rows: list[UnitResult]) -> RollUp:
@@ -173,6 +178,7 @@ def round_report(round_: Round) -> Report:
 
 _reports: dict[tuple[str, int], tuple[int, Report]] = {}
 _reports_lock = threading.Lock()
+_serials = itertools.count(1)
 REPORT_CACHE_SIZE = 4
 
 
@@ -191,7 +197,7 @@ def cached_round_report(round_: Round) -> Report:
         hit = _reports.get(key)
     if hit is not None and hit[0] == version:
         return replace(hit[1], round=round_)
-    report = replace(round_report(round_), version=version)
+    report = replace(round_report(round_), version=version, serial=next(_serials))
     with _reports_lock:
         _reports[key] = (version, replace(report, round=None))
         while len(_reports) > REPORT_CACHE_SIZE:

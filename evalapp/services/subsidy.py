@@ -148,6 +148,7 @@ def eligibility(round_: Round) -> Eligibility:
         # REPEATABLE READ (the isolation level can only be set before a transaction's first query).
         db.session.commit()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    db.session.refresh(round_)  # the round's status, dates and threshold as the snapshot holds them
     ordered = cached_round_report(round_).rows  # report order; the one the results page uses, if still current
     rules = load_rules(round_)
     awards: dict[str, Award] = {}

@@ -29,6 +29,14 @@ COLUMNS = {
 }
 
 
+# What each column was before: NUMERIC(7, 2), the sheets' sums NUMERIC(9, 2) (the downgrade puts them back).
+WIDE = {('sheets', 'score_sum'), ('sheets', 'bonus_sum')}
+
+
+def _numeric(table: str, column: str) -> sa.Numeric:
+    return sa.Numeric(9, 2) if (table, column) in WIDE else sa.Numeric(7, 2)
+
+
 def _convert(to_hundredths: bool):
     sqlite = op.get_bind().dialect.name == 'sqlite'
     for table, columns in COLUMNS.items():
@@ -40,13 +48,13 @@ def _convert(to_hundredths: bool):
                 f"{c} = ROUND({c} {factor}" + (")" if to_hundredths else ", 2)") for c in columns))
             with op.batch_alter_table(table) as batch:
                 for c in columns:
-                    batch.alter_column(c, type_=sa.Integer() if to_hundredths else sa.Numeric(9, 2))
+                    batch.alter_column(c, type_=sa.Integer() if to_hundredths else _numeric(table, c))
         else:
             for c in columns:
                 if to_hundredths:
                     op.alter_column(table, c, type_=sa.Integer(), postgresql_using=f"round({c} * 100)::integer")
                 else:
-                    op.alter_column(table, c, type_=sa.Numeric(9, 2), postgresql_using=f"{c} / 100.0")
+                    op.alter_column(table, c, type_=_numeric(table, c), postgresql_using=f"{c} / 100.0")
 
 
 def upgrade():
