@@ -19,9 +19,10 @@ from evalapp.api.routes import _sheet_for
 from evalapp.domain.scoring import indicator_score, points_missing
 from evalapp.extensions import db
 from evalapp.models.base import utcnow
-from evalapp.services import sheets
 from evalapp.services.audit import client_ip
 from evalapp.services.catalogues import indicator_spec
+from evalapp.services.figures import SheetFigures, sheet_total
+from evalapp.services.sheet_views import catalogue_for_sheet, find_indicator
 
 _SAVE = text("SELECT * FROM evalapp_save_score(CAST(:s AS int), CAST(:i AS int), CAST(:e AS int), "
              "CAST(:p AS numeric), CAST(:d AS numeric), CAST(:f AS numeric), CAST(:r AS text), CAST(:n AS text), "
@@ -33,7 +34,7 @@ _SAVE = text("SELECT * FROM evalapp_save_score(CAST(:s AS int), CAST(:i AS int),
 def experiment_save(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True, lock=True)
     entry, version = score_entry(json_body())
-    indicator = sheets.find_indicator(sheet, code[:32])
+    indicator = find_indicator(sheet, code[:32])
     points = indicator_score(indicator_spec(indicator), entry)
     rules = {r.code: r.id for r in indicator.rules}
     deductions = [{"rule_id": rules[c], "count": n} for c, n in sorted(entry.deductions.items()) if n]
@@ -45,7 +46,7 @@ def experiment_save(sheet_id: int, code: str):
     db.session.commit()
     if row.status != "ok":
         return jsonify(error="conflict", current={"version": row.new_version}), 409
-    figures = sheets.SheetFigures(Decimal(row.score_sum), row.scored, Decimal(row.bonus_sum), row.vetoed)
-    total = sheets.sheet_total(figures, sheets.catalogue_for_sheet(sheet).bonus_cap)
+    figures = SheetFigures(Decimal(row.score_sum), row.scored, Decimal(row.bonus_sum), row.vetoed)
+    total = sheet_total(figures, catalogue_for_sheet(sheet).bonus_cap)
     return jsonify(indicator=code, score=f"{points:.2f}", version=row.new_version, sheet_total=f"{total:.2f}",
                    scored=row.scored, missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")
