@@ -252,7 +252,7 @@ def sheet_of(username: str, unit_name: str, kind: str = "inspector", round_name:
 
 def fill_all(client, sheet, entry=None):
     """Score every indicator of a sheet through the API (full marks unless an entry is given)."""
-    from evalapp.services.sheets import sheet_view
+    from evalapp.services.sheet_views import sheet_view
 
     view = sheet_view(sheet)
     for ind in view.indicators:
@@ -274,7 +274,8 @@ def complete_round(totals: dict, *, vetoes: dict | None = None, bonus: dict | No
 
     from evalapp.models import BonusItem, Round, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
     from evalapp.services.catalogues import indicators_of, load_tree
-    from evalapp.services.sheets import move_sheet, refresh_figures
+    from evalapp.services.figures import refresh_figures
+    from evalapp.services.moves import move_sheet
 
     round_ = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
     admin = db.session.scalar(select(User).where(User.username == "admin"))

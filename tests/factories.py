@@ -122,7 +122,7 @@ def make_sheet(world: World, unit_name: str, kind: str = "inspector", inspector:
 
 def make_score(sheet: Sheet, code: str, points: str | None = None, *, by: User, reason: str = "测试扣分") -> Score:
     """One indicator scored through the service every face uses: full marks, or `points` typed directly."""
-    from evalapp.services.sheets import save_score
+    from evalapp.services.scores import save_score
 
     entry = ScoreEntry() if points is None else ScoreEntry(direct=Decimal(points), reason=reason)
     score = save_score(sheet, code, entry, by, 0)

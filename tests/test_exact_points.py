@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from evalapp.extensions import db
 from evalapp.models import Indicator, Score, Sheet
 from evalapp.models.base import Points
-from evalapp.services import rounds, sheets
+from evalapp.services import rounds, scores
 from evalapp.services.results import round_report
 from tests.test_results_version import World
 
@@ -29,7 +29,7 @@ def _store(sheet: Sheet, user, values: list[Decimal]) -> list[Indicator]:
     chosen = db.session.scalars(select(Indicator).where(Indicator.catalogue_id == catalogue_id, Indicator.points >= 1)
                                 .order_by(Indicator.id).limit(len(values))).all()
     for indicator, value in zip(chosen, values):
-        sheets.store_score(sheet, indicator, user, 0, points=value, direct_score=value, free_deduction=Decimal(0),
+        scores.store_score(sheet, indicator, user, 0, points=value, direct_score=value, free_deduction=Decimal(0),
                            reason="测试", note="", deductions={})
     return chosen
 

@@ -173,7 +173,7 @@ def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(complet
     sheet's change still makes the next view compute afresh."""
     from evalapp.models import Indicator
     from evalapp.services.results import cached_round_report, round_report
-    from evalapp.services.sheets import store_score
+    from evalapp.services.scores import store_score
 
     def same(a, b):
         return (a.rows, a.townships, a.summary) == (b.rows, b.townships, b.summary)
@@ -254,7 +254,7 @@ def _units(html: str) -> list[str]:
 def _store_final(sheet, score, points: Decimal) -> None:
     """A final sheet's score changed through the service that stores scores (as the reconcile rule does)."""
     from evalapp.models import Indicator
-    from evalapp.services.sheets import store_score
+    from evalapp.services.scores import store_score
 
     user = db.session.scalar(select(User).where(User.role == "district"))
     store_score(sheet, db.session.get(Indicator, score.indicator_id), user, score.version, points=points,

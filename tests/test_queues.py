@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from evalapp.extensions import db
 from evalapp.models import Round, Sheet
-from evalapp.services.sheets import today_local
+from evalapp.services.moves import today_local
 from tests.conftest import complete_round, fill_all, sheet_of
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from evalapp.domain.scoring import ScoreEntry
 from evalapp.extensions import db
 from evalapp.models import OrgUnit, Round, Sheet
-from evalapp.services import imports, publication, reconcile, rounds, sheets, teams, units, versions
+from evalapp.services import imports, moves, publication, reconcile, rounds, scores, teams, units, versions
 from evalapp.services.results import cached_round_report, round_report
 from evalapp.services.seed import fill_sheet
 from tests import factories
@@ -86,7 +86,7 @@ def test_every_service_that_changes_results_bumps_the_version(world):
 
     def self_score():
         sheet = w.sheet("甲村", "self")
-        sheets.save_score(sheet, "A1", ScoreEntry(direct=Decimal("1"), reason="自评扣分"), w.admin,
+        scores.save_score(sheet, "A1", ScoreEntry(direct=Decimal("1"), reason="自评扣分"), w.admin,
                           w.version_of(sheet, "A1"))
 
     def fill_finals_from_members():
@@ -98,7 +98,7 @@ def test_every_service_that_changes_results_bumps_the_version(world):
             for name in ("甲镇", "甲村", "乙镇", "丙村"):
                 sheet = w.sheet(name, "inspector", who)
                 fill_sheet(sheet, who, f"{who.username}/{name}")
-                sheets.submit_sheet(sheet, who)
+                moves.submit_sheet(sheet, who)
 
     def final_override():
         final = w.sheet("甲村", "final")
@@ -112,16 +112,16 @@ def test_every_service_that_changes_results_bumps_the_version(world):
 
     def submit_finals():
         for name in ("甲镇", "甲村", "乙镇", "丙村"):
-            sheets.submit_sheet(w.sheet(name, "final"), w.leader)
+            moves.submit_sheet(w.sheet(name, "final"), w.leader)
 
     def approve(name):
-        return lambda: sheets.approve_sheet(w.sheet(name, "final"), w.district)
+        return lambda: moves.approve_sheet(w.sheet(name, "final"), w.district)
 
     def return_final():
-        sheets.return_sheet(w.sheet("乙镇", "final"), w.district, "请复核")
+        moves.return_sheet(w.sheet("乙镇", "final"), w.district, "请复核")
 
     def resubmit_final():
-        sheets.submit_sheet(w.sheet("乙镇", "final"), w.leader)
+        moves.submit_sheet(w.sheet("乙镇", "final"), w.leader)
 
     def workbook(rows):
         book = Workbook()
@@ -196,7 +196,7 @@ def test_an_inspectors_sheet_bumps_nothing_and_the_cached_report_stays(world):
     cached = _cached(rid)
     sheet = w.sheet("甲村", "inspector", w.member)
     fill_sheet(sheet, w.member, "x")
-    sheets.submit_sheet(sheet, w.member)
+    moves.submit_sheet(sheet, w.member)
     assert versions.results_version(rid) == before
     assert _cached(rid) == cached == _fresh(rid)
 
@@ -232,12 +232,12 @@ def test_a_publication_between_the_pages_two_reads_never_leaves_a_stale_page(wor
         for name in ("甲镇", "甲村", "乙镇", "丙村"):
             sheet = w.sheet(name, "inspector", who)
             fill_sheet(sheet, who, f"{who.username}/{name}")
-            sheets.submit_sheet(sheet, who)
+            moves.submit_sheet(sheet, who)
     for name in ("甲镇", "甲村", "乙镇", "丙村"):
         final = w.sheet(name, "final")
         reconcile.accept_all_proposals(final, w.leader)
-        sheets.submit_sheet(final, w.leader)
-        sheets.approve_sheet(final, w.district)
+        moves.submit_sheet(final, w.leader)
+        moves.approve_sheet(final, w.district)
     rid, district_id = w.round.id, w.district.id
     db.session.commit()
 
@@ -331,11 +331,11 @@ def test_kept_result_rows_follow_the_version_the_language_and_never_hold_a_token
             for who in (w.leader, w.member):
                 sheet = w.sheet(name, "inspector", who)
                 fill_sheet(sheet, who, f"{who.username}/{name}")
-                sheets.submit_sheet(sheet, who)
+                moves.submit_sheet(sheet, who)
             final = w.sheet(name, "final")
             reconcile.accept_all_proposals(final, w.leader)
-            sheets.submit_sheet(final, w.leader)
-            sheets.approve_sheet(final, w.district)
+            moves.submit_sheet(final, w.leader)
+            moves.approve_sheet(final, w.district)
         publication.publish(db.session.get(Round, w.round.id), w.district, confirm_incomplete=True)
         admin = factories_login_csrf(empty_app, "admin1")
         pages = [admin.get(url).get_data(as_text=True) for _ in range(2)]

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from evalapp.domain.scoring import ScoreEntry
 from evalapp.extensions import db
 from evalapp.models import CatalogueVersion, Score, Sheet, User
-from evalapp.services import catalogues, evidence, reconcile, sheets
+from evalapp.services import catalogues, evidence, moves, reconcile, scores, sheet_views
 from evalapp.services.review import final_review
 from tests.factories import app_of_world, make_sheet, VILLAGE as UNIT, world  # the leader's team: leader and inspector
 
@@ -33,13 +33,13 @@ def _jpeg() -> bytes:
 
 
 def _score(sheet: Sheet, code: str, entry: ScoreEntry, user: User) -> None:
-    indicator = sheets.find_indicator(sheet, code)
+    indicator = sheet_views.find_indicator(sheet, code)
     current = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id, Score.indicator_id == indicator.id))
-    sheets.save_score(sheet, code, entry, user, current.version if current else 0)
+    scores.save_score(sheet, code, entry, user, current.version if current else 0)
 
 
 def _fill(sheet: Sheet, user: User, special: dict[str, ScoreEntry]) -> None:
-    for ind in catalogues.indicators_of(catalogues.load_tree(sheets.catalogue_for_sheet(sheet).id)):
+    for ind in catalogues.indicators_of(catalogues.load_tree(sheet_views.catalogue_for_sheet(sheet).id)):
         _score(sheet, ind.code, special.get(ind.code, ScoreEntry()), user)
 
 
@@ -49,7 +49,7 @@ def make_reviewed_final(final: Sheet, mine: Sheet, theirs: Sheet, *, veto: dict[
     takes the members' means, records bonus items and any veto, and submits the final sheet for review."""
     leader, member = _user("leader"), _user("inspector")
     if bonus_cap is not None:  # the default catalogue's bonus items cannot exceed its cap of 3
-        version = db.session.get(CatalogueVersion, sheets.catalogue_for_sheet(final).id)
+        version = db.session.get(CatalogueVersion, sheet_views.catalogue_for_sheet(final).id)
         version.bonus_cap = Decimal(bonus_cap)
         db.session.commit()
         catalogues._trees.clear()
@@ -57,14 +57,14 @@ def make_reviewed_final(final: Sheet, mine: Sheet, theirs: Sheet, *, veto: dict[
     _fill(theirs, member, {"A1": ScoreEntry(free_deduction=Decimal("0.5"), reason="责任人未书面明确"),
                            "A2": ScoreEntry(deductions={"A2-1": 1})})
     if photo:
-        a1 = sheets.find_indicator(mine, "A1")
+        a1 = sheet_views.find_indicator(mine, "A1")
         evidence.add_photo(mine, a1, _jpeg(), "会议记录.jpg", leader)
     for sheet, user in ((mine, leader), (theirs, member)):
-        sheets.submit_sheet(db.session.get(Sheet, sheet.id), user)
+        moves.submit_sheet(db.session.get(Sheet, sheet.id), user)
     final = db.session.get(Sheet, final.id)
     reconcile.accept_all_proposals(final, leader)
     reconcile.set_bonus_and_veto(final, list(bonus), veto or {}, leader)
-    sheets.submit_sheet(db.session.get(Sheet, final.id), leader)
+    moves.submit_sheet(db.session.get(Sheet, final.id), leader)
     return db.session.get(Sheet, final.id)
 
 
@@ -134,7 +134,7 @@ def test_review_runs_a_fixed_number_of_queries(world):
     db.session.commit()
     for code in ("A3", "A4"):
         _score(sheet, code, ScoreEntry(deductions={f"{code}-1": 1}, note="抽查"), _user("inspector"))
-        evidence.add_photo(sheet, sheets.find_indicator(sheet, code), _jpeg(), f"{code}.jpg", _user("inspector"))
+        evidence.add_photo(sheet, sheet_views.find_indicator(sheet, code), _jpeg(), f"{code}.jpg", _user("inspector"))
     assert count() == before
 
 

@@ -188,7 +188,7 @@ def test_unlock_closes_member_drafts_left_by_a_round_published_before_the_rule(a
 # -- a member leaves -------------------------------------------------------------------------------------------
 
 def test_removing_a_member_with_drafts_asks_then_closes_them_and_the_final_sheet_can_be_submitted(app, login_as):
-    """(The final sheet's submit ignoring closed member sheets is the lead's change in services/sheets.py.)"""
+    """(The final sheet's submit ignoring closed member sheets is the lead's change in services/moves.py.)"""
     round_ = round_2021()
     first, member = team(), user("inspector")
     theirs = drafts(round_.id, inspector_id=member.id)

@@ -1,6 +1,6 @@
 """The score body's contract (issue 15, point 2): `score` is a direct score, `deductions` scores by the rules
 (`[]` = 无扣分), neither saves the note only and leaves the indicator as it was, `clear` returns it to unscored.
-The rule lives in services.sheets.save_score; the API and the scoring page both come through it."""
+The rule lives in services.scores.save_score; the API and the scoring page both come through it."""
 import pytest
 from sqlalchemy import select
 
@@ -43,7 +43,7 @@ def test_a_body_without_score_or_deductions_leaves_the_indicator_unscored(inspec
 
 
 def test_a_note_only_save_keeps_the_indicator_out_of_the_submit(inspector, own_sheet):
-    from evalapp.services.sheets import sheet_view
+    from evalapp.services.sheet_views import sheet_view
 
     view = sheet_view(own_sheet)
     for ind in view.indicators:

@@ -62,7 +62,7 @@ def test_reconciliation_bonus_and_veto_keep_the_figures(login_as):
 
 def test_parallel_saves_of_different_indicators_are_all_counted(app, live_server):  # noqa: F811
     """Each save recomputes the figures after taking the sheet's row lock, so none is lost under concurrency."""
-    from evalapp.services.sheets import sheet_view
+    from evalapp.services.sheet_views import sheet_view
 
     sheet = sheet_of("inspector", "陆城村")
     codes = [i.code for i in sheet_view(sheet).indicators][:8]

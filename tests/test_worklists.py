@@ -10,7 +10,7 @@ from evalapp.extensions import db
 from evalapp.models import OrgUnit, Sheet, User
 from evalapp.services.accounts import hash_password
 from evalapp.services.scale import generate
-from evalapp.services.sheets import today_local
+from evalapp.services.moves import today_local
 from tests.conftest import make_user
 
 PASSWORD = "demo-pass-2021"
