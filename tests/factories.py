@@ -85,11 +85,14 @@ class World:
     people: dict[str, User]
 
 
-def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收") -> World:
+def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收", *, self_assessed: bool = False) -> World:
     """A district of its own with one user per role under the conftest personas' names (admin, district, leader,
     inspector, inspector2, township, village, outsider_township, outsider_village, finance) and a pilot round over
     every unit, advanced to `phase` through the service, so the phase's sheets exist. The leader's team (leader,
-    inspector) has 清溪镇 and 荷塘村; inspector2's team has 白沙街道 and 石桥社区."""
+    inspector) has 清溪镇 and 荷塘村; inspector2's team has 白沙街道 and 石桥社区.
+
+    `self_assessed`: on the way past self-assessment every unit's own user scores its self sheet as the demo seed
+    does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it."""
     from evalapp.services import rounds as rounds_service
 
     made = units({TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]})
@@ -105,8 +108,23 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
     team(made_round, "第一工作组", people["leader"], [people["inspector"]], scope[:2], admin)  # the leader is a member
     team(made_round, "第二工作组", people["inspector2"], [], scope[2:], admin)
     for _ in range(PHASES.index(phase)):
+        if made_round.status == "self_assessment" and self_assessed:
+            self_assess(made_round, people)
         rounds_service.advance(made_round, admin, confirm=True)
     return World(made_round, made, people)
+
+
+def self_assess(round_: Round, people: dict[str, User]) -> None:
+    """Every self sheet of the round scored by its unit's user (the admin for a unit without one) and submitted."""
+    from evalapp.services.moves import move_sheet
+    from evalapp.services.seed import fill_sheet
+
+    by_unit = {u.unit_id: u for u in people.values() if u.unit_id is not None}
+    for sheet in db.session.scalars(select(Sheet).where(Sheet.round_id == round_.id, Sheet.kind == "self")
+                                    .order_by(Sheet.id)).all():
+        who = by_unit.get(sheet.unit_id, people["admin"])
+        fill_sheet(sheet, who, f"{round_.name}/{sheet.unit.code}")
+        move_sheet(sheet, "submitted", who, "测试数据：自评已提交")
 
 
 def make_sheet(world: World, unit_name: str, kind: str = "inspector", inspector: str = "inspector") -> Sheet:

@@ -4,7 +4,16 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Score, Sheet
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
+from tests.factories import (
+    OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, app_of_world, make_round, make_sheet,  # noqa: F401
+)
+
+
+@pytest.fixture
+def world(empty_app):
+    """A round of the test's own in inspection, every unit's self-assessment submitted (as the results need)."""
+    return make_round("inspection", self_assessed=True)
 
 
 @pytest.fixture
@@ -13,8 +22,8 @@ def inspector(login_as):
 
 
 @pytest.fixture
-def own_sheet(app):
-    return sheet_of("inspector", "陆城村")
+def own_sheet(app, world):
+    return make_sheet(world, VILLAGE)
 
 
 def put(client, sheet, code, **body):
@@ -23,7 +32,7 @@ def put(client, sheet, code, **body):
 
 def test_get_sheet_lists_every_indicator_with_max_and_version(inspector, own_sheet):
     data = inspector.get(f"/api/v1/sheets/{own_sheet.id}").get_json()
-    assert data["unit"] == {"code": own_sheet.unit.code, "name": "陆城村", "level": "village"}
+    assert data["unit"] == {"code": own_sheet.unit.code, "name": VILLAGE, "level": "village"}
     assert data["kind"] == "inspector" and data["status"] == "draft"
     assert len(data["indicators"]) == 20
     a3 = next(i for i in data["indicators"] if i["code"] == "A3")
@@ -125,21 +134,21 @@ def test_extra_fields_are_ignored(inspector, own_sheet):
     assert own_sheet.status == "draft"
 
 
-def test_another_teams_sheet_is_404_and_another_members_sheet_is_403(inspector, app):
-    other_team = sheet_of("inspector2", "路口村")
+def test_another_teams_sheet_is_404_and_another_members_sheet_is_403(inspector, world):
+    other_team = make_sheet(world, OTHER_VILLAGE, inspector="inspector2")
     assert put(inspector, other_team, "A1", deductions=[], version=0).status_code == 404
     assert inspector.get(f"/api/v1/sheets/{other_team.id}").status_code == 404
-    colleague = sheet_of("leader", "陆城村")
+    colleague = make_sheet(world, VILLAGE, inspector="leader")
     assert inspector.get(f"/api/v1/sheets/{colleague.id}").status_code == 200  # the team sees its sheets
     assert put(inspector, colleague, "A1", deductions=[], version=0).status_code == 403
 
 
-def test_round_sheets_lists_only_what_the_caller_may_see(inspector, login_as, app):
-    round_id = sheet_of("inspector", "陆城村").round_id
+def test_round_sheets_lists_only_what_the_caller_may_see(inspector, login_as, world):
+    round_id = world.round.id
     mine = inspector.get(f"/api/v1/rounds/{round_id}/sheets").get_json()["sheets"]
-    assert {s["unit"]["name"] for s in mine} == {"陆城镇", "陆城村", "道仁矶社区"}
+    assert {s["unit"]["name"] for s in mine} == {TOWNSHIP, VILLAGE}  # their team's units, not 白沙街道's team's
     village = login_as("village").get(f"/api/v1/rounds/{round_id}/sheets").get_json()["sheets"]
-    assert [(s["unit"]["name"], s["kind"]) for s in village] == [("陆城村", "self")]
+    assert [(s["unit"]["name"], s["kind"]) for s in village] == [(VILLAGE, "self")]
 
 
 def test_every_save_writes_an_audit_row_with_old_and_new(inspector, own_sheet):
@@ -170,12 +179,12 @@ def test_submitted_sheet_is_read_only_for_its_inspector(inspector, own_sheet):
     assert inspector.get(f"/api/v1/sheets/{own_sheet.id}").get_json()["editable"] is False
 
 
-def test_bearer_token_clients(client, app, own_sheet):
+def test_bearer_token_clients(client, own_sheet):
     assert client.post("/api/v1/auth/token", json={"username": "inspector", "password": "nope"}).status_code == 401
     assert client.post("/api/v1/auth/token", json={"username": "ghost", "password": "nope"}).status_code == 401
     token = client.post("/api/v1/auth/token",
-                        json={"username": "inspector", "password": "demo-pass-2021"}).get_json()["token"]
-    bare = app.test_client()
+                        json={"username": "inspector", "password": PASSWORD}).get_json()["token"]
+    bare = client.application.test_client()
     assert bare.get("/api/v1/rounds").status_code == 401
     headers = {"Authorization": f"Bearer {token}"}
     assert bare.get("/api/v1/rounds", headers=headers).status_code == 200
@@ -185,13 +194,14 @@ def test_bearer_token_clients(client, app, own_sheet):
     assert bare.get("/api/v1/rounds", headers={"Authorization": "Bearer forged"}).status_code == 401
 
 
-def test_results_endpoint_gives_every_unit_in_scope(login_as, app):
-    round_id = sheet_of("inspector", "陆城村").round_id
+def test_results_endpoint_gives_every_unit_in_scope(login_as, world):
+    round_id = world.round.id
     data = login_as("district").get(f"/api/v1/rounds/{round_id}/results").get_json()
     units = {u["name"]: u for u in data["units"]}
-    assert len(units) == 13
-    assert units["陆城村"]["township_code"] == "430603101" and units["陆城村"]["result"] == "incomplete"
-    assert units["陆城村"]["self_total"] is not None and units["陆城村"]["final_total"] is None
+    assert set(units) == {TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE}
+    village = units[VILLAGE]
+    assert village["township_code"] == world.units[TOWNSHIP].code and village["result"] == "incomplete"
+    assert village["self_total"] is not None and village["final_total"] is None
     assert login_as("village").get(f"/api/v1/rounds/{round_id}/results").status_code == 403
 
 
