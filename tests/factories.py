@@ -85,28 +85,37 @@ class World:
     people: dict[str, User]
 
 
-def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收", *, self_assessed: bool = False) -> World:
+def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收", *,
+               townships: dict[str, list[str]] | None = None, self_assessed: bool = False) -> World:
     """A district of its own with one user per role under the conftest personas' names (admin, district, leader,
     inspector, inspector2, township, village, outsider_township, outsider_village, finance) and a pilot round over
     every unit, advanced to `phase` through the service, so the phase's sheets exist. The leader's team (leader,
     inspector) has 清溪镇 and 荷塘村; inspector2's team has 白沙街道 and 石桥社区.
 
+    `townships` (name → village names) builds another district: the first township and its villages are the
+    leader's team's and hold the township and village users (their first village), the second township and its
+    first village hold the outsiders; every other unit is inspector2's team's.
+
     `self_assessed`: on the way past self-assessment every unit's own user scores its self sheet as the demo seed
     does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it."""
     from evalapp.services import rounds as rounds_service
 
-    made = units({TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]})
+    townships = townships or {TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]}
+    made = units(townships)
+    (first, first_villages), (second, second_villages) = list(townships.items())[:2]
     admin = user("admin", "admin")
     people = {"admin": admin, "district": user("district", "district"), "finance": user("finance", "finance"),
               "leader": user("leader", "inspector"), "inspector": user("inspector", "inspector"),
-              "inspector2": user("inspector2", "inspector"), "township": user("township", "township", made[TOWNSHIP]),
-              "village": user("village", "village", made[VILLAGE]),
-              "outsider_township": user("outsider_township", "township", made[OTHER_TOWNSHIP]),
-              "outsider_village": user("outsider_village", "village", made[OTHER_VILLAGE])}
-    scope = [made[n] for n in (TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE)]
+              "inspector2": user("inspector2", "inspector"), "township": user("township", "township", made[first]),
+              "village": user("village", "village", made[first_villages[0]]),
+              "outsider_township": user("outsider_township", "township", made[second]),
+              "outsider_village": user("outsider_village", "village", made[second_villages[0]])}
+    scope = [made[n] for township, villages in townships.items() for n in (township, *villages)]
+    first_team = 1 + len(first_villages)
     made_round = round_(name, scope, admin)
-    team(made_round, "第一工作组", people["leader"], [people["inspector"]], scope[:2], admin)  # the leader is a member
-    team(made_round, "第二工作组", people["inspector2"], [], scope[2:], admin)
+    # the leader is a member of their own team (teams.create_team)
+    team(made_round, "第一工作组", people["leader"], [people["inspector"]], scope[:first_team], admin)
+    team(made_round, "第二工作组", people["inspector2"], [], scope[first_team:], admin)
     for _ in range(PHASES.index(phase)):
         if made_round.status == "self_assessment" and self_assessed:
             self_assess(made_round, people)

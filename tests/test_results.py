@@ -9,15 +9,26 @@ from sqlalchemy import event, select
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Round
 from evalapp.services.results import round_report
-from tests.conftest import complete_round, sheet_of
+from tests.conftest import complete_round
+from tests.factories import app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
 
-TOTALS = {"陆城村": "95.00", "道仁矶社区": "94.99", "路口村": "96.50", "南山村": "96.50", "坪田村": "90",
-          "洗马塘社区": "100", "陆城镇": "97", "路口镇": "93.5"}
+# A district of the test's own: five townships (one without a pilot village) and eight villages; 清溪镇 and its
+# villages are the leader's team's, the township and village users are 清溪镇's and 荷塘村's.
+TOWNSHIPS = {"清溪镇": ["荷塘村", "柳湾社区"], "白沙镇": ["石桥村", "杏林村"], "东岗街道": ["梅溪社区", "枫林村"],
+             "松湖街道": ["竹园社区", "桃源村"], "西岭街道": []}
+TOTALS = {"荷塘村": "95.00", "柳湾社区": "94.99", "石桥村": "96.50", "杏林村": "96.50", "枫林村": "90",
+          "梅溪社区": "100", "清溪镇": "97", "白沙镇": "93.5"}
 
 
 @pytest.fixture
-def completed(app):
-    return complete_round(TOTALS, vetoes={"洗马塘社区": "V3"}, bonus={"路口镇": ["X1"]}, leave_out={"东风村"})
+def world(empty_app):
+    return make_round("inspection", townships=TOWNSHIPS, self_assessed=True)
+
+
+@pytest.fixture
+def completed(app, world):
+    return complete_round(TOTALS, vetoes={"梅溪社区": "V3"}, bonus={"白沙镇": ["X1"]}, leave_out={"桃源村"},
+                          round_=world.round)
 
 
 def _by_name(report):
@@ -26,30 +37,30 @@ def _by_name(report):
 
 def test_the_line_bonus_veto_and_incomplete(completed):
     rows = _by_name(round_report(completed))
-    assert rows["陆城村"].unit.result.value == "pass"            # 95.00 passes
-    assert rows["道仁矶社区"].unit.result.value == "fail"         # 94.99 fails
-    assert rows["道仁矶社区"].missing == Decimal("0.01")
-    assert rows["路口镇"].unit.final_total == Decimal("95.50")   # 93.5 + bonus 2 counts toward the line
-    assert rows["路口镇"].unit.result.value == "pass"
-    assert rows["洗马塘社区"].unit.result.value == "veto"        # 100 points, vetoed
-    assert rows["东风村"].unit.result.value == "incomplete" and rows["东风村"].rank is None
+    assert rows["荷塘村"].unit.result.value == "pass"            # 95.00 passes
+    assert rows["柳湾社区"].unit.result.value == "fail"         # 94.99 fails
+    assert rows["柳湾社区"].missing == Decimal("0.01")
+    assert rows["白沙镇"].unit.final_total == Decimal("95.50")   # 93.5 + bonus 2 counts toward the line
+    assert rows["白沙镇"].unit.result.value == "pass"
+    assert rows["梅溪社区"].unit.result.value == "veto"        # 100 points, vetoed
+    assert rows["桃源村"].unit.result.value == "incomplete" and rows["桃源村"].rank is None
 
 
 def test_equal_totals_share_a_rank(completed):
     rows = _by_name(round_report(completed))
-    # villages ranked by final total: 洗马塘 100, 擂鼓台 100 (default), 路口村/南山村 96.50 ...
-    assert rows["路口村"].rank == rows["南山村"].rank
-    assert rows["陆城村"].rank == rows["路口村"].rank + 2
+    # villages ranked by final total: 梅溪社区 100, 竹园社区 100 (default), 石桥村/杏林村 96.50 ...
+    assert rows["石桥村"].rank == rows["杏林村"].rank
+    assert rows["荷塘村"].rank == rows["石桥村"].rank + 2
 
 
 def test_townships_own_result_is_separate_from_its_villages(completed):
     report = round_report(completed)
-    lucheng = next(t for t in report.townships if t.township and t.township.unit.name == "陆城镇")
-    assert lucheng.township.unit.final_total == Decimal("97.00")
-    assert (lucheng.villages.in_scope, lucheng.villages.passed, lucheng.villages.lowest) == (2, 1, Decimal("94.99"))
-    assert lucheng.villages.pass_rate == Decimal("50.00")
-    songyang = next(t for t in report.townships if t.township and t.township.unit.name == "松杨湖街道")
-    assert songyang.villages.in_scope == 2 and songyang.villages.scored == 1  # 东风村 incomplete
+    qingxi = next(t for t in report.townships if t.township and t.township.unit.name == "清溪镇")
+    assert qingxi.township.unit.final_total == Decimal("97.00")
+    assert (qingxi.villages.in_scope, qingxi.villages.passed, qingxi.villages.lowest) == (2, 1, Decimal("94.99"))
+    assert qingxi.villages.pass_rate == Decimal("50.00")
+    songhu = next(t for t in report.townships if t.township and t.township.unit.name == "松湖街道")
+    assert songhu.villages.in_scope == 2 and songhu.villages.scored == 1  # 桃源村 incomplete
 
 
 def test_results_page_filters_and_sorts(completed, login_as):
@@ -58,10 +69,10 @@ def test_results_page_filters_and_sorts(completed, login_as):
     assert "草稿 — 未公布" in html and "总分95.00分以上(含95.00分)为合格" in html
     failing = client.get(f"/results/rounds/{completed.id}?result=fail").get_data(as_text=True)
     units = failing.split('data-testid="units"')[1]
-    assert "道仁矶社区" in units and "陆城村" not in units
+    assert "柳湾社区" in units and "荷塘村" not in units
     by_total = client.get(f"/results/rounds/{completed.id}?level=village&sort=total").get_data(as_text=True)
     units = by_total.split('data-testid="units"')[1]
-    assert units.index("洗马塘社区") < units.index("路口村") < units.index("道仁矶社区")
+    assert units.index("梅溪社区") < units.index("石桥村") < units.index("柳湾社区")
 
 
 def test_results_query_count_does_not_grow_with_units(completed, app):
@@ -85,7 +96,7 @@ def test_results_query_count_does_not_grow_with_units(completed, app):
     small = count_queries()
     from evalapp.models import Indicator, Score, Sheet
 
-    township = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "陆城镇"))
+    township = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "清溪镇"))
     indicator = db.session.scalar(select(Indicator).where(Indicator.catalogue_id == completed.village_catalogue_id))
     for i in range(60):
         unit = OrgUnit(code=f"9{i:011d}", name=f"测试村{i}", level="village", kind="村", parent=township)
@@ -105,31 +116,31 @@ def test_results_query_count_does_not_grow_with_units(completed, app):
 def test_publication_needs_all_approved_or_explicit_incomplete(completed, login_as):
     client = login_as("district")
     refused = client.post(f"/results/rounds/{completed.id}/publish", follow_redirects=True)
-    assert "东风村" in refused.get_data(as_text=True) and "未完成" in refused.get_data(as_text=True)
+    assert "桃源村" in refused.get_data(as_text=True) and "未完成" in refused.get_data(as_text=True)
     db.session.refresh(completed)
     assert completed.status == "inspection"
     client.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
     db.session.refresh(completed)
     assert completed.status == "published"
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.publish"))
-    assert "东风村" in audit.detail
+    assert "桃源村" in audit.detail
 
 
-def test_published_round_is_read_only_by_page_and_api(completed, login_as):
+def test_published_round_is_read_only_by_page_and_api(completed, world, login_as):
     login_as("district").post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
     leader = login_as("leader")
-    final = sheet_of(None, "东风村", kind="final")  # incomplete, still draft, but published → locked
+    final = make_sheet(world, "桃源村", "final")  # incomplete, still draft, but published → locked
     assert leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all").status_code in (403, 404)
-    mine = sheet_of("leader", "陆城村")
+    mine = make_sheet(world, "荷塘村", inspector="leader")
     assert leader.put(f"/api/v1/sheets/{mine.id}/scores/A1", json={"deductions": [], "version": 0}).status_code == 403
-    village_self = sheet_of(None, "陆城村", kind="self")
+    village_self = make_sheet(world, "荷塘村", "self")
     assert login_as("district").post(f"/api/v1/sheets/{village_self.id}/approve").status_code == 403
 
 
-def test_admin_unlock_with_reason_then_republish(completed, login_as):
+def test_admin_unlock_with_reason_then_republish(completed, world, login_as):
     district, admin, leader = login_as("district"), login_as("admin"), login_as("leader")
     district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
-    final = sheet_of(None, "陆城村", kind="final")
+    final = make_sheet(world, "荷塘村", "final")
     assert admin.post(f"/results/sheets/{final.id}/unlock", data={"reason": ""}, follow_redirects=True) \
         .get_data(as_text=True).count("解锁须填写理由") == 1
     assert login_as("district").post(f"/results/sheets/{final.id}/unlock", data={"reason": "x"}).status_code == 403
@@ -142,7 +153,7 @@ def test_admin_unlock_with_reason_then_republish(completed, login_as):
     r = leader.post(f"/inspection/sheets/{final.id}/reconcile/score",
                     data={"code": "A3", "score": "8", "reason": "更正录入", "version": "1"})
     assert r.status_code == 302
-    other = sheet_of(None, "道仁矶社区", kind="final")
+    other = make_sheet(world, "柳湾社区", "final")
     assert leader.post(f"/inspection/sheets/{other.id}/reconcile/score",
                        data={"code": "A3", "score": "8", "reason": "x", "version": "1"}).status_code == 403
     refused = district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"},
@@ -163,22 +174,22 @@ def test_admin_unlock_with_reason_then_republish(completed, login_as):
 def test_results_api_matches_the_page(completed, login_as):
     data = login_as("district").get(f"/api/v1/rounds/{completed.id}/results").get_json()
     units = {u["name"]: u for u in data["units"]}
-    assert units["道仁矶社区"]["final_total"] == "94.99" and units["道仁矶社区"]["result"] == "fail"
-    assert units["洗马塘社区"]["result"] == "veto" and units["东风村"]["result"] == "incomplete"
+    assert units["柳湾社区"]["final_total"] == "94.99" and units["柳湾社区"]["result"] == "fail"
+    assert units["梅溪社区"]["result"] == "veto" and units["桃源村"]["result"] == "incomplete"
 
 
-def test_print_pages(completed, login_as):
+def test_print_pages(completed, world, login_as):
     client = login_as("district")
-    final = sheet_of(None, "道仁矶社区", kind="final")
+    final = make_sheet(world, "柳湾社区", "final")
     html = client.get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
-    assert "道仁矶社区评分表" in html and "组长签名" in html and "94.99" in html and "<nav" not in html
+    assert "柳湾社区评分表" in html and "组长签名" in html and "94.99" in html and "<nav" not in html
     notice = client.get(f"/results/rounds/{completed.id}/notice").get_data(as_text=True)
     table = notice.split('data-testid="notice"')[1]
-    assert "道仁矶社区" in table and "洗马塘社区" in table and "一票否决" in table and "东风村" in table
-    assert "陆城村" not in table
+    assert "柳湾社区" in table and "梅溪社区" in table and "一票否决" in table and "桃源村" in table
+    assert "荷塘村" not in table
 
 
-def test_district_workbook_has_a_row_per_unit_and_a_column_per_indicator(completed, login_as):
+def test_district_workbook_has_a_row_per_unit_and_a_column_per_indicator(completed, world, login_as):
     response = login_as("district").get(f"/results/rounds/{completed.id}/workbook.xlsx")
     assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
     assert "%E8%8D%89%E7%A8%BF" in response.headers["Content-Disposition"]  # 草稿, RFC 6266 filename*
@@ -188,8 +199,8 @@ def test_district_workbook_has_a_row_per_unit_and_a_column_per_indicator(complet
     assert header[:9] == ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"]
     assert len(header) == 9 + 20
     rows = {r["单位名称"]: r for r in sheet_rows(villages)}
-    assert rows["道仁矶社区"]["评估得分"] == 94.99 and rows["道仁矶社区"]["结果"] == "不合格"
-    assert isinstance(rows["道仁矶社区"]["单位编码"], str) and rows["道仁矶社区"]["单位编码"].startswith("430603")
+    assert rows["柳湾社区"]["评估得分"] == 94.99 and rows["柳湾社区"]["结果"] == "不合格"
+    assert isinstance(rows["柳湾社区"]["单位编码"], str) and rows["柳湾社区"]["单位编码"] == world.units["柳湾社区"].code
     assert len(rows) == 8 and wb["镇(街道)"].max_row == 6
 
 
