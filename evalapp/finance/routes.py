@@ -70,6 +70,7 @@ def save_rule(round_id: int, level: str):
 @bp.get(f"/rounds/<{ID}:round_id>/eligibility.xlsx")
 @role_required("finance", "admin", "district")
 def download(round_id: int):
-    data, name, _ = subsidy.eligibility_workbook(_round(round_id), current_user)
+    data, name, _ = subsidy.eligibility_workbook(_round(round_id), current_user,
+                                                 draft=request.args.get("draft") == "1")
     return send_file(data, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

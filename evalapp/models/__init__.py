@@ -2,6 +2,7 @@
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .org import OrgUnit
+from .publication import Publication, PublishedScore, PublishedUnit
 from .round import Round, RoundUnit, SubsidyBand, SubsidyRule, Team, TeamMember
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
@@ -11,7 +12,8 @@ from .version import ResultsVersion
 
 __all__ = [
     "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
-    "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
+    "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
+    "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",
 ]

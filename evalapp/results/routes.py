@@ -125,11 +125,15 @@ def publish(round_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1")
-    except ServiceError as exc:
+        made = publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1")
+    except ServiceError as exc:  # refused (409 when another publication came first): the round's page, saying why
+        from ..extensions import db
+
+        db.session.rollback()
         flash(exc.message, "danger")
-    else:
-        flash(gettext("%(name)s的评估结果已公布，所有评分表已锁定", name=round_.name), "success")
+        return round_results(round_id), exc.status
+    flash(gettext("%(name)s的评估结果已公布为第%(version)s版，所有评分表已锁定", name=round_.name,
+                  version=made.version), "success")
     return redirect(url_for("results.round_results", round_id=round_id))
 
 

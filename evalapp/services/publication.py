@@ -1,12 +1,13 @@
 """Publishing a round's results, and the audited unlock of one final sheet afterwards (domain.workflow's moves)."""
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..domain.workflow import can_unlock, round_move, round_phase, unlocked_status
 from ..extensions import db
-from ..models import Round, Sheet, User
+from ..models import Publication, Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
-from . import audit, versions
+from . import audit, snapshots, versions
 from .errors import Conflict, Invalid, _l, marked
 from .results import round_results
 from .rounds import close_member_sheets, open_member_sheets
@@ -25,8 +26,12 @@ def incomplete_units(round_: Round) -> list[str]:
     return [row.name for row in round_results(round_) if row.final_status != "approved"]
 
 
-def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> None:
-    """Publish (or republish) a round: every sheet becomes read-only. Incomplete units need explicit confirmation."""
+def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> Publication:
+    """Publish (or republish) a round: every sheet becomes read-only, and the results are frozen as the round's next
+    version (services.snapshots). Incomplete units need explicit confirmation. Serialised: the round's lock is taken
+    first and the round read again under it, so of concurrent publishers one succeeds and the others are refused
+    (Conflict) — and a version number written twice fails on its unique key, also a Conflict."""
+    snapshots.lock_round(round_)
     phase = round_phase(round_.status, round_.changed_since_publication)
     move = round_move(phase, "republish" if round_.status == "published" else "publish")
     if move is None:
@@ -48,17 +53,25 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> N
     # Member drafts still open can no longer be filled once the round is published: closed as 未提交.
     closed = close_member_sheets(open_member_sheets(round_.id), user, "批次公布") if move.closes_member_drafts else []
     old = round_.status
+    at = utcnow()
+    try:
+        publication = snapshots.freeze(round_, user, at)
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("round.published_concurrently", _l("该批次刚由他人公布，请刷新页面查看")) from None
     round_.status = "published"
-    round_.published_at = utcnow()
+    round_.published_at = at
     round_.changed_since_publication = False
     db.session.execute(update(Sheet).where(Sheet.round_id == round_.id, Sheet.unlocked.is_(True))
                        .values(unlocked=False))
     audit.record("round.republish" if republish else "round.publish", user=user, obj=round_, round_id=round_.id,
-                 old={"status": old}, new={"status": "published", "incomplete": incomplete,
+                 old={"status": old}, new={"status": "published", "version": publication.version,
+                                            "sha256": publication.sha256, "incomplete": incomplete,
                                             **({"closed": closed} if closed else {})},
                  detail=("未完成：" + "、".join(incomplete)) if incomplete else "")
     versions.bump(round_.id)
     db.session.commit()
+    return publication
 
 
 def unlock(sheet: Sheet, user: User, reason: str) -> None:

@@ -160,8 +160,12 @@ def township_names() -> dict[str, str]:
 
 def round_report(round_: Round) -> Report:
     """Results with ranks within each level, points missing, township roll-ups and the district summary."""
-    units = round_results(round_)
-    names = township_names()
+    return assemble_report(round_, round_results(round_), township_names())
+
+
+def assemble_report(round_: Round | None, units: list[UnitResult], names: dict[str, str]) -> Report:
+    """The report of units already ranked (round_results, or a published version: services.snapshots), with
+    township names by code."""
     rows = sorted((ReportRow(u, names.get(u.township_code, "")) for u in units), key=lambda r: report_order(r.unit))
     own: dict[str, ReportRow] = {}
     villages: dict[str, list[UnitResult]] = {}

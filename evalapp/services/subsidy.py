@@ -2,6 +2,7 @@
 import hashlib
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from ..domain.numbers import parse_points, plain_number
 from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
 from ..domain.vocabulary import N_, SUBSIDY_UNSET, Result, UnitLevel
 from ..extensions import db
-from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
+from ..models import OrgUnit, Publication, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit
 from .errors import Conflict, Invalid, Joined, _l
 from .export import district_name
@@ -138,24 +139,56 @@ class Eligibility:
     rules: dict[str, SubsidyRule | None]
     by_township: list[dict]
     total_fen: int
-    final: bool  # 正式 (published) or 草稿
+    final: bool  # 正式 (a published version) or 草稿 (the data as it stands)
+    vetoes: dict[str, list[tuple[str, str]]]  # unit code → [(item, finding)]
+    publication: Publication | None = None  # the version a 正式 sheet is read from
+    # While a published round has unlocked sheets: the round's last version (the 正式 sheet's) and how many units
+    # today's data would change against it.
+    pending: int | None = None
+    last_publication: Publication | None = None
+    threshold: Decimal | None = None
 
 
-def eligibility(round_: Round) -> Eligibility:
-    """Every unit in scope with its award; summaries by township and level; from one consistent read."""
+def award_lines(rules: dict[str, SubsidyRule | None], rows: list[ReportRow]) -> dict[str, Award]:
+    """Each unit's award (by code) under the rules of its level."""
+    awards: dict[str, Award] = {}
+    for level in ("township", "village"):
+        of_level = [r for r in rows if r.unit.level == level]
+        awards.update(zip((r.unit.code for r in of_level), allocate(
+            rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in of_level])))
+    return awards
+
+
+def eligibility(round_: Round, *, draft: bool = False) -> Eligibility:
+    """Every unit in scope with its award; summaries by township and level.
+
+    A published round's sheet is its last published version, as frozen (services.snapshots): 正式, whatever was
+    unlocked since. `draft=True`, or a round not published, gives the data as it stands: 草稿. From one consistent
+    read either way."""
+    from . import snapshots
+    from .results import veto_findings
+
     if db.engine.dialect.name == "postgresql":
         # One snapshot for every query below: end whatever transaction the request had open, then start one at
         # REPEATABLE READ (the isolation level can only be set before a transaction's first query).
         db.session.commit()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     db.session.refresh(round_)  # the round's status, dates and threshold as the snapshot holds them
-    ordered = cached_round_report(round_).rows  # report order; the one the results page uses, if still current
-    rules = load_rules(round_)
-    awards: dict[str, Award] = {}
-    for level in ("township", "village"):
-        rows = [r for r in ordered if r.unit.level == level]
-        awards.update(zip((r.unit.code for r in rows), allocate(
-            rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in rows])))
+    last = snapshots.latest(round_.id) if round_.status == "published" else None
+    pending = len(snapshots.changes(last, round_)) if last is not None and round_.changed_since_publication else None
+    if last is not None and not draft:
+        ordered = snapshots.report_of(last, round_).rows
+        rules = snapshots.rules_of(last)
+        awards = snapshots.awards_of(last)
+        vetoes = snapshots.vetoes_of(last)
+        threshold = last.threshold
+    else:
+        ordered = cached_round_report(round_).rows  # report order; the one the results page uses, if still current
+        rules = load_rules(round_)
+        awards = award_lines(rules, ordered)
+        findings = veto_findings(round_)
+        vetoes = {r.unit.code: found for r in ordered if (found := findings.get(r.unit.final_sheet_id))}
+        threshold = round_.threshold
     lines = [Line(r, awards[r.unit.code]) for r in ordered]  # township, then its villages
     groups: dict[tuple[str, str], dict] = {}
     for line in lines:
@@ -165,8 +198,9 @@ def eligibility(round_: Round) -> Eligibility:
         g["in_scope"] += 1
         g["passed"] += line.row.unit.result.value == "pass"
         g["amount_fen"] += line.award.amount_fen
+    official = last is not None and not draft
     return Eligibility(round_, lines, rules, list(groups.values()), sum(x.award.amount_fen for x in lines),
-                       round_.status == "published")
+                       official, vetoes, last if official else None, pending, last, threshold)
 
 
 DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次",
@@ -181,15 +215,18 @@ def _remark(line: Line, vetoes: dict[str, str]) -> str:
     return "；".join(parts)
 
 
-def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, str]:
-    """The 奖补资格表 (汇总, 明细, 说明) as xlsx; returns (file, name, SHA-256 of the detail rows). Audited."""
-    from .results import veto_findings
+def eligibility_workbook(round_: Round, user: User, *, draft: bool = False) -> tuple[io.BytesIO, str, str]:
+    """The 奖补资格表 (汇总, 明细, 说明) as xlsx; returns (file, name, SHA-256 of the detail rows). Audited.
 
-    data = eligibility(round_)
-    findings = veto_findings(round_)
-    vetoes = {line.row.unit.code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in found)
-              for line in data.lines
-              if line.row.unit.result.value != "pass" and (found := findings.get(line.row.unit.final_sheet_id))}
+    正式: a published version, read from its snapshot only — two downloads of one version are the same bytes (every
+    date and name in the file is the version's; who downloaded it and when is in the audit row). 草稿: the data as
+    it stands, marked so on every sheet."""
+    data = eligibility(round_, draft=draft)
+    pub = data.publication
+    vetoes = {code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in found)
+              for code, found in data.vetoes.items()}
+    vetoes = {line.row.unit.code: vetoes[line.row.unit.code] for line in data.lines
+              if line.row.unit.result.value != "pass" and line.row.unit.code in vetoes}
     status = "正式" if data.final else "草稿"
     header = "" if data.final else "&C草稿 — 未公布"
     detail_rows = []
@@ -205,6 +242,11 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
                                       for r in detail_rows).encode("utf-8")).hexdigest()
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
+    tz = ZoneInfo("Asia/Shanghai")
+    now = pub.published_at if pub is not None else datetime.now(tz)
+    round_name = pub.round_name if pub is not None else round_.name
+    wb.set_properties({"title": f"{round_name} 奖补资金资格表（{status}）", "created": now.astimezone(tz).replace(tzinfo=None),
+                       "author": pub.published_by_name if pub is not None else user.display_name})
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter"})
     money = wb.add_format({"num_format": "#,##0.00"})
     money_bold = wb.add_format({"num_format": "#,##0.00", "bold": True})
@@ -280,29 +322,45 @@ def eligibility_workbook(round_: Round, user: User) -> tuple[io.BytesIO, str, st
 
     notes = wb.add_worksheet("说明")
     setup(notes, [18, 90], landscape=False)
-    now = datetime.now(ZoneInfo("Asia/Shanghai"))
-    cut_off = round_.published_at.astimezone(ZoneInfo("Asia/Shanghai")) if round_.published_at else now
+    local = lambda t: t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S（北京时间）")  # noqa: E731
+    threshold = plain_number(data.threshold)
     info = [
-        ("批次", round_.name),
-        ("合格标准", f"总分{plain_number(round_.threshold)}分以上(含{plain_number(round_.threshold)}分)为合格；"
-                     "一票否决者不合格；未完成评估者不计为合格"),
+        ("批次", round_name),
+        ("合格标准", f"总分{threshold}分以上(含{threshold}分)为合格；一票否决者不合格；未完成评估者不计为合格"),
         ("镇(街道)奖补规则", describe_rule(data.rules["township"])),
         ("村(社区)奖补规则", describe_rule(data.rules["village"])),
         ("奖补总额(元)", fen_to_yuan(data.total_fen)),
-        ("生成时间", now.strftime("%Y-%m-%d %H:%M:%S（北京时间）")),
-        ("生成人", user.display_name),
-        ("数据截止时间", cut_off.strftime("%Y-%m-%d %H:%M:%S（北京时间）")),
-        ("明细SHA-256", digest),
-        ("状态", status if data.final else "草稿 — 未公布"),
     ]
+    if pub is not None:
+        info += [
+            ("公布版本", f"第{pub.version}版"),
+            ("公布时间", local(pub.published_at)),
+            ("公布人", pub.published_by_name),
+            ("数据截止时间", local(pub.published_at)),
+            ("版本校验值SHA-256", pub.sha256),
+            ("明细SHA-256", digest),
+            ("状态", f"正式（第{pub.version}版）"),
+        ]
+    else:
+        last = data.last_publication
+        info += [
+            ("生成时间", local(now)),
+            ("生成人", user.display_name),
+            ("数据截止时间", local(now)),
+            ("明细SHA-256", digest),
+            ("状态", f"草稿 — 第{last.version}版公布后的改动，尚未重新公布" if last is not None else "草稿 — 未公布"),
+        ]
     write_row(notes, 0, ["项目", "内容"], bold)
     for i, (k, v) in enumerate(info, start=1):
         write_text(notes, i, 0, k)
         write_text(notes, i, 1, v)
     wb.close()
     buffer.seek(0)
-    name = f"{district_name()}_{round_.name}_奖补资格表_{status}.xlsx"
+    name = (f"{district_name()}_{round_name}_奖补资格表_正式_第{pub.version}版.xlsx" if pub is not None
+            else f"{district_name()}_{round_name}_奖补资格表_草稿.xlsx")
     audit.record("export.subsidy", user=user, obj=round_, round_id=round_.id,
-                 new={"status": status, "sha256": digest, "total_fen": data.total_fen}, detail=name)
+                 new={"status": status, "version": pub.version if pub is not None else None,
+                      "publication_sha256": pub.sha256 if pub is not None else None, "sha256": digest,
+                      "total_fen": data.total_fen}, detail=name)
     db.session.commit()
     return buffer, name, digest

@@ -1,0 +1,468 @@
+"""Publication snapshots (issue 17): a round's results frozen in the publishing transaction, read by every official
+output, checked by `verify-publication`.
+
+`freeze` writes version N + 1 of a round: per unit its code, name, township and level as they were, self and final
+totals, bonus items, veto findings, result, rank, points missing, the subsidy rule applied and the amount in fen;
+per unit and indicator the final score, the leader's reason and the members' deductions behind it; the round's
+threshold, catalogues, bonus caps, subsidy rules, who published and when — and a SHA-256 over `canonical(...)`.
+Nothing here updates a snapshot row: a republication is a new version.
+
+`report_of(publication)` gives the results as the version holds them, in the shape the live report has
+(services.results.Report), so the pages and exports take either; a version never changes, so its report is kept
+per process by the publication's id without any version check.
+"""
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, insert, select, update
+
+from ..domain.aggregation import gap
+from ..domain.scoring import Result, capped_total, evaluate
+from ..domain.subsidy import Award, Band, Candidate, SubsidyRule, allocate
+from ..extensions import db
+from ..models import (
+    BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, RoundUnit, Score,
+    ScoreDeduction, Sheet, SheetBonus, SheetVeto, User, VetoItem,
+)
+from .results import Report, UnitResult, assemble_report, place, round_report
+
+COUNTED_STATUSES = ("submitted", "approved")  # the members' sheets a final score is decided from (services.reconcile)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def latest(round_id: int) -> Publication | None:
+    """The round's newest published version, or None."""
+    return db.session.scalars(select(Publication).where(Publication.round_id == round_id)
+                              .order_by(Publication.version.desc()).limit(1)).first()
+
+
+def version_of(round_id: int, version: int) -> Publication | None:
+    return db.session.scalars(select(Publication).where(Publication.round_id == round_id,
+                                                        Publication.version == version)).first()
+
+
+def versions(round_id: int) -> list[Publication]:
+    return db.session.scalars(select(Publication).where(Publication.round_id == round_id)
+                              .order_by(Publication.version)).all()
+
+
+def unit_rows(publication_id: int) -> list[PublishedUnit]:
+    return db.session.scalars(select(PublishedUnit).where(PublishedUnit.publication_id == publication_id)
+                              .order_by(PublishedUnit.position)).all()
+
+
+def score_rows(publication_id: int) -> list[PublishedScore]:
+    return db.session.scalars(select(PublishedScore).where(PublishedScore.publication_id == publication_id)
+                              .order_by(PublishedScore.unit_code, PublishedScore.indicator_code)).all()
+
+
+def awards_of(publication: Publication) -> dict[str, Award]:
+    """Each unit's award as the version holds it, by code."""
+    return {code: Award(code, fen, basis, note) for code, fen, basis, note in db.session.execute(
+        select(PublishedUnit.code, PublishedUnit.amount_fen, PublishedUnit.subsidy_basis, PublishedUnit.subsidy_note)
+        .where(PublishedUnit.publication_id == publication.id))}
+
+
+def vetoes_of(publication: Publication) -> dict[str, list[tuple[str, str]]]:
+    """Unit code → [(veto item, finding)] as the version holds them."""
+    return {code: [(text, finding) for _code, text, finding in found] for code, found in db.session.execute(
+        select(PublishedUnit.code, PublishedUnit.veto_findings)
+        .where(PublishedUnit.publication_id == publication.id)) if found}
+
+
+def rule_of(data: dict | None) -> SubsidyRule | None:
+    """A rule as the snapshot holds it, back as the domain's dataclass."""
+    if not data:
+        return None
+    return SubsidyRule(data["mode"], data["amount_fen"], tuple(
+        Band(Decimal(lo), None if hi is None else Decimal(hi), fen, label) for lo, hi, fen, label in data["bands"]))
+
+
+def rules_of(publication: Publication) -> dict[str, SubsidyRule | None]:
+    return {level: rule_of(publication.rules.get(level)) for level in ("township", "village")}
+
+
+def caps_of(publication: Publication) -> dict[str, Decimal]:
+    return {level: Decimal(c["bonus_cap"]) for level, c in publication.catalogues.items()}
+
+
+def unit_result(row: PublishedUnit, tolerance: Decimal) -> UnitResult:
+    """A snapshot row as the live report's UnitResult."""
+    return UnitResult(row.unit_id, row.code, row.name, row.level, row.township_code, row.self_total, row.final_total,
+                      row.final_status, Result(row.result), gap(row.self_total, row.final_total, tolerance),
+                      row.final_sheet_id, row.self_sheet_id, row.rank, row.missing, row.vetoed, row.place)
+
+
+_reports: dict[tuple[str, int], Report] = {}
+_reports_lock = threading.Lock()
+REPORT_CACHE_SIZE = 8
+
+
+def report_of(publication: Publication, round_: Round) -> Report:
+    """The results as the version holds them (kept per process: a version never changes)."""
+    key = (db.engine.url.render_as_string(), publication.id)
+    with _reports_lock:
+        hit = _reports.get(key)
+    if hit is None:
+        rows = unit_rows(publication.id)
+        units = [unit_result(r, publication.tolerance) for r in rows]
+        names = {r.code: r.name for r in rows if r.level == "township"}
+        names.update({r.township_code: r.township_name for r in rows if r.level == "village" and r.township_code})
+        hit = assemble_report(None, units, names)
+        with _reports_lock:
+            _reports[key] = hit
+            while len(_reports) > REPORT_CACHE_SIZE:
+                _reports.pop(next(iter(_reports)))
+    from dataclasses import replace
+    return replace(hit, round=round_)
+
+
+def clear_cache() -> None:
+    with _reports_lock:
+        _reports.clear()
+
+
+# ---------------------------------------------------------------- canonical form
+
+
+def _p(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def canonical(publication: Publication, units: list[PublishedUnit], scores: list[PublishedScore]) -> bytes:
+    """The version as canonical JSON (sorted keys, no spaces, UTF-8, points as two-decimal strings, times in UTC
+    ISO 8601): what its SHA-256 is taken over. Ids of rows that exist only in this database are left out."""
+    doc = {
+        "round": {"id": publication.round_id, "name": publication.round_name, "version": publication.version,
+                  "published_at": publication.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "published_by": publication.published_by_name, "threshold": _p(publication.threshold),
+                  "tolerance": _p(publication.tolerance), "catalogues": publication.catalogues,
+                  "rules": publication.rules, "unit_count": publication.unit_count,
+                  "total_fen": publication.total_fen},
+        "units": [[u.position, u.code, u.name, u.level, u.township_code, u.township_name, u.final_status,
+                   _p(u.self_total), _p(u.score_sum), _p(u.bonus_sum), _p(u.final_total), u.vetoed, u.result, u.rank,
+                   _p(u.missing), u.place, u.bonus_items, u.veto_findings, u.subsidy_basis, u.subsidy_note,
+                   u.amount_fen] for u in sorted(units, key=lambda u: u.position)],
+        "scores": [[s.unit_code, s.indicator_code, s.title, _p(s.max_points), _p(s.points), s.reason, s.deductions]
+                   for s in sorted(scores, key=lambda s: (s.unit_code, s.indicator_code))],
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def checksum(publication: Publication, units: list[PublishedUnit], scores: list[PublishedScore]) -> str:
+    return hashlib.sha256(canonical(publication, units, scores)).hexdigest()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def lock_round(round_: Round) -> None:
+    """Take the round's write lock before reading what a publication decides on: PostgreSQL's row lock, or on
+    SQLite the database's write lock (a no-op UPDATE: Python's sqlite3 begins a transaction at the first write, and
+    reads before it see every commit) — then read the round again under it. Of two publishers, the second waits here
+    and then sees the first one's publication."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(Round.id).where(Round.id == round_.id).with_for_update())
+    else:
+        db.session.execute(update(Round).where(Round.id == round_.id).values(status=Round.status))
+    db.session.refresh(round_)
+
+
+def _rule_data(rule: SubsidyRule | None) -> dict | None:
+    if rule is None:
+        return None
+    return {"mode": rule.mode, "amount_fen": rule.amount_fen,
+            "bands": [[_p(b.min_total), _p(b.max_total), b.amount_fen, b.label] for b in rule.bands]}
+
+
+def _catalogue(round_: Round, level: str) -> dict:
+    c = round_.catalogue_for(level)
+    return {"id": c.id, "code": c.code, "name": c.name, "version": c.version, "bonus_cap": _p(c.bonus_cap)}
+
+
+def _bonus_items(round_id: int) -> dict[int, list]:
+    found: dict[int, list] = {}
+    for sheet_id, code, text, points, note in db.session.execute(
+            select(SheetBonus.sheet_id, BonusItem.code, BonusItem.text, BonusItem.points, SheetBonus.note)
+            .join(BonusItem, BonusItem.id == SheetBonus.bonus_item_id)
+            .join(Sheet, Sheet.id == SheetBonus.sheet_id)
+            .where(Sheet.round_id == round_id, Sheet.kind == "final").order_by(BonusItem.position, BonusItem.code)):
+        found.setdefault(sheet_id, []).append([code, text, _p(points), note or ""])
+    return found
+
+
+def _veto_findings(round_id: int) -> dict[int, list]:
+    found: dict[int, list] = {}
+    for sheet_id, code, text, finding in db.session.execute(
+            select(SheetVeto.sheet_id, VetoItem.code, VetoItem.text, SheetVeto.description)
+            .join(VetoItem, VetoItem.id == SheetVeto.veto_item_id)
+            .join(Sheet, Sheet.id == SheetVeto.sheet_id)
+            .where(Sheet.round_id == round_id, Sheet.kind == "final").order_by(VetoItem.position, VetoItem.code)):
+        found.setdefault(sheet_id, []).append([code, text, finding])
+    return found
+
+
+def _member_deductions(round_id: int) -> dict[tuple[str, str], list]:
+    """(unit code, indicator code) → each counted member's deductions on that indicator, where the member took any
+    points off: the rules applied with counts, a free deduction with its reason."""
+    query = (
+        select(OrgUnit.code, Indicator.code, Indicator.points, Sheet.inspector_id, User.display_name,
+               Score.points, Score.free_deduction, Score.reason,
+               DeductionRule.code, DeductionRule.text, ScoreDeduction.count, DeductionRule.per, DeductionRule.void)
+        .select_from(Score)
+        .join(Sheet, Sheet.id == Score.sheet_id)
+        .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+        .join(RoundUnit, and_(RoundUnit.round_id == round_id, RoundUnit.unit_id == Sheet.unit_id))
+        .join(Indicator, Indicator.id == Score.indicator_id)
+        .join(User, User.id == Sheet.inspector_id)
+        .outerjoin(ScoreDeduction, ScoreDeduction.score_id == Score.id)
+        .outerjoin(DeductionRule, DeductionRule.id == ScoreDeduction.rule_id)
+        .where(Sheet.round_id == round_id, Sheet.kind == "inspector", Sheet.status.in_(COUNTED_STATUSES),
+               Score.points.is_not(None), Score.points < Indicator.points)
+        .order_by(OrgUnit.code, Indicator.code, Sheet.inspector_id, DeductionRule.position, DeductionRule.code)
+    )
+    out: dict[tuple[str, str], dict[int, dict]] = {}
+    for (unit_code, ind_code, _max, member_id, member, points, free, reason, rule_code, rule_text, count, per,
+         void) in db.session.execute(query):
+        members = out.setdefault((unit_code, ind_code), {})
+        entry = members.get(member_id)
+        if entry is None:
+            entry = members[member_id] = {"member": member, "points": _p(points), "rules": [],
+                                          "free": _p(free or Decimal(0)), "reason": reason or ""}
+        if rule_code is not None:
+            entry["rules"].append([rule_code, rule_text, count, None if void else _p(per)])
+    return {key: list(members.values()) for key, members in out.items()}
+
+
+def freeze(round_: Round, user: User | None, at: datetime) -> Publication:
+    """Write the round's next version from the data as it stands, in the caller's transaction (after lock_round)."""
+    from .subsidy import award_lines, load_rules
+
+    report = round_report(round_)
+    rules = load_rules(round_)
+    awards = award_lines(rules, report.rows)
+    bonus = _bonus_items(round_.id)
+    vetoes = _veto_findings(round_.id)
+    sums = dict(db.session.execute(
+        select(Sheet.id, Sheet.score_sum).where(Sheet.round_id == round_.id, Sheet.kind == "final")).all())
+    version = (db.session.scalar(select(func.max(Publication.version))
+                                 .where(Publication.round_id == round_.id)) or 0) + 1
+    pub = Publication(round_id=round_.id, version=version, round_name=round_.name, published_at=at,
+                      published_by_id=user.id if user is not None else None,
+                      published_by_name=user.display_name if user is not None else "",
+                      threshold=round_.threshold, tolerance=round_.tolerance,
+                      catalogues={level: _catalogue(round_, level) for level in ("township", "village")},
+                      rules={level: _rule_data(rules[level]) for level in ("township", "village")},
+                      unit_count=len(report.rows), total_fen=sum(a.amount_fen for a in awards.values()), sha256="")
+    db.session.add(pub)
+    db.session.flush()  # its id; a second publisher of the same version fails here on (round_id, version)
+    units = []
+    for position, row in enumerate(report.rows, start=1):
+        u, award = row.unit, awards[row.unit.code]
+        sheet = u.final_sheet_id
+        items = bonus.get(sheet, []) if sheet else []
+        units.append(PublishedUnit(
+            publication_id=pub.id, position=position, unit_id=u.unit_id, code=u.code, name=u.name, level=u.level,
+            township_code=u.township_code, township_name=row.township_name, self_sheet_id=u.self_sheet_id,
+            final_sheet_id=sheet, final_status=u.final_status, self_total=u.self_total,
+            score_sum=sums.get(sheet) if u.final_total is not None else None,
+            bonus_sum=sum((Decimal(i[2]) for i in items), Decimal("0.00")) if u.final_total is not None else None,
+            final_total=u.final_total, vetoed=u.vetoed,
+            result=u.result.value, rank=u.rank, missing=u.missing, place=u.place, bonus_items=items,
+            veto_findings=vetoes.get(sheet, []) if sheet else [], subsidy_basis=award.basis,
+            subsidy_note=award.note, amount_fen=award.amount_fen))
+    scores = []
+    deductions = _member_deductions(round_.id)
+    for unit_code, ind_code, title, max_points, points, reason in db.session.execute(
+            select(OrgUnit.code, Indicator.code, Indicator.title, Indicator.points, Score.points, Score.reason)
+            .select_from(Score)
+            .join(Sheet, Sheet.id == Score.sheet_id)
+            .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+            .join(RoundUnit, and_(RoundUnit.round_id == round_.id, RoundUnit.unit_id == Sheet.unit_id))
+            .join(Indicator, Indicator.id == Score.indicator_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final")):
+        scores.append(PublishedScore(publication_id=pub.id, unit_code=unit_code, indicator_code=ind_code,
+                                     title=title, max_points=max_points, points=points, reason=reason or "",
+                                     deductions=deductions.get((unit_code, ind_code), [])))
+    pub.sha256 = checksum(pub, units, scores)
+    # Core inserts in bulk: a province's version is 31,500 unit rows and some 800,000 score rows.
+    if units:
+        db.session.execute(insert(PublishedUnit), [_columns(u) for u in units])
+    if scores:
+        db.session.execute(insert(PublishedScore), [_columns(s) for s in scores])
+    db.session.flush()
+    return pub
+
+
+def _columns(obj) -> dict:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key != "id"}
+
+
+# ---------------------------------------------------------------- checking
+
+
+@dataclass
+class Verification:
+    publication: Publication
+    stored: str
+    computed: str
+    problems: list[str]       # inside the version: checksum, figures that do not follow from its inputs
+    live_changes: list[str]   # for information: where today's data differs from the version
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def recompute(publication: Publication, units: list[PublishedUnit], scores: list[PublishedScore]) -> list[str]:
+    """Every unit's figures recomputed from the inputs the version holds (indicator scores, bonus items, veto
+    findings, the threshold, the caps, the subsidy rules): a description of each difference."""
+    problems = []
+    caps = caps_of(publication)
+    by_unit: dict[str, list[PublishedScore]] = {}
+    for s in scores:
+        by_unit.setdefault(s.unit_code, []).append(s)
+    recomputed: dict[str, tuple[Decimal | None, Result]] = {}
+    for u in units:
+        if u.final_total is None and u.score_sum is None:  # never scored: nothing to add up
+            recomputed[u.code] = (None, evaluate(None, publication.threshold, veto=False, complete=False))
+        else:
+            score_sum = sum((s.points for s in by_unit.get(u.code, []) if s.points is not None), Decimal("0.00"))
+            bonus_sum = sum((Decimal(i[2]) for i in u.bonus_items), Decimal("0.00"))
+            total = capped_total(score_sum, bonus_sum, caps.get(u.level, Decimal(0)))
+            if u.score_sum != score_sum:
+                problems.append(f"{u.code} {u.name}：指标得分合计 {score_sum}，版本记为 {u.score_sum}")
+            if u.bonus_sum != bonus_sum:
+                problems.append(f"{u.code} {u.name}：加分合计 {bonus_sum}，版本记为 {u.bonus_sum}")
+            if total != u.final_total:
+                problems.append(f"{u.code} {u.name}：评估得分应为 {total}，版本记为 {u.final_total}")
+            recomputed[u.code] = (total, evaluate(total, publication.threshold, veto=bool(u.veto_findings),
+                                                  complete=u.final_status == "approved"))
+        result = recomputed[u.code][1]
+        if result.value != u.result:
+            problems.append(f"{u.code} {u.name}：结果应为 {result.zh}，版本记为 {Result.zh_of(u.result)}")
+    # Ranks, points missing and places from the recomputed results, level by level.
+    mirrored = [UnitResult(u.unit_id, u.code, u.name, u.level, u.township_code, u.self_total,
+                           recomputed[u.code][0], u.final_status, recomputed[u.code][1], gap(None, None, Decimal(0)))
+                for u in units]
+    place(mirrored, publication.threshold)
+    for u, m in zip(units, mirrored):
+        if (u.rank, u.missing, u.vetoed, u.place) != (m.rank, m.missing, m.vetoed, m.place):
+            problems.append(f"{u.code} {u.name}：名次、距合格线或一票否决应为 {m.rank} / {m.missing} / {m.vetoed}，"
+                            f"版本记为 {u.rank} / {u.missing} / {u.vetoed}")
+    rules = rules_of(publication)
+    for level in ("township", "village"):
+        of_level = [u for u in units if u.level == level]
+        awards = allocate(rules[level], [Candidate(u.code, *recomputed[u.code]) for u in of_level])
+        for u, a in zip(of_level, awards):
+            if (a.amount_fen, a.basis) != (u.amount_fen, u.subsidy_basis):
+                problems.append(f"{u.code} {u.name}：奖补金额应为 {a.amount_fen} 分（{a.basis}），"
+                                f"版本记为 {u.amount_fen} 分（{u.subsidy_basis}）")
+    if sum(u.amount_fen for u in units) != publication.total_fen:
+        problems.append(f"奖补总额应为 {sum(u.amount_fen for u in units)} 分，版本记为 {publication.total_fen} 分")
+    if len(units) != publication.unit_count:
+        problems.append(f"单位数应为 {len(units)}，版本记为 {publication.unit_count}")
+    return problems
+
+
+def verify(publication: Publication) -> Verification:
+    """Check a version against itself (its checksum; every unit's figures from its inputs) and report, separately,
+    where today's live results differ from it."""
+    units, scores = unit_rows(publication.id), score_rows(publication.id)
+    computed = checksum(publication, units, scores)
+    problems = [] if computed == publication.sha256 else [
+        f"校验值不符：记录为 {publication.sha256}，按版本内容计算为 {computed}"]
+    problems += recompute(publication, units, scores)
+    round_ = db.session.get(Round, publication.round_id)
+    return Verification(publication, publication.sha256, computed, problems, live_differences(publication, round_))
+
+
+def live_differences(publication: Publication, round_: Round) -> list[str]:
+    """Units whose total, result or name differ between the version and today's data (expected after an unlock)."""
+    live = {r.unit.code: r for r in round_report(round_).rows}
+    out = []
+    for u in unit_rows(publication.id):
+        now = live.pop(u.code, None)
+        if now is None:
+            out.append(f"{u.code} {u.name}：已不在批次范围内")
+            continue
+        if (now.unit.final_total, now.unit.result.value) != (u.final_total, u.result):
+            out.append(f"{u.code} {u.name}：{_p(u.final_total) or '—'} {Result.zh_of(u.result)} → "
+                       f"{_p(now.unit.final_total) or '—'} {now.unit.result.zh}")
+        if now.unit.name != u.name or now.township_name != u.township_name:
+            out.append(f"{u.code}：名称或所属镇(街道)已改为 {now.township_name} {now.unit.name}")
+    out += [f"{code} {r.unit.name}：公布后加入批次范围" for code, r in live.items()]
+    return out
+
+
+def pending_units(publication: Publication, round_: Round) -> int:
+    """How many units' total, result or amount differ from the version in today's data."""
+    return len(changes(publication, round_))
+
+
+# ---------------------------------------------------------------- changes between versions
+
+
+@dataclass
+class Change:
+    code: str
+    name: str
+    township_name: str
+    old_total: Decimal | None
+    new_total: Decimal | None
+    old_result: str | None
+    new_result: str | None
+    old_fen: int
+    new_fen: int
+
+    @property
+    def delta_fen(self) -> int:
+        """Money to add (> 0, 追加) or recover (< 0, 收回)."""
+        return self.new_fen - self.old_fen
+
+
+def _lines(rows: list[tuple[str, str, str, Decimal | None, str, int]]) -> dict[str, tuple]:
+    return {code: (name, township, total, result, fen) for code, name, township, total, result, fen in rows}
+
+
+def published_lines(publication: Publication) -> dict[str, tuple]:
+    return _lines([(u.code, u.name, u.township_name, u.final_total, u.result, u.amount_fen)
+                   for u in unit_rows(publication.id)])
+
+
+def live_lines(round_: Round) -> dict[str, tuple]:
+    from .subsidy import award_lines, load_rules
+
+    report = round_report(round_)
+    awards = award_lines(load_rules(round_), report.rows)
+    return _lines([(r.unit.code, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
+                    awards[r.unit.code].amount_fen) for r in report.rows])
+
+
+def diff(old: dict[str, tuple], new: dict[str, tuple]) -> list[Change]:
+    """Each unit whose total, result or amount differs between two sets of lines (a unit only in one: 0 fen on the
+    other side), in unit code order."""
+    out = []
+    for code in sorted(set(old) | set(new)):
+        o, n = old.get(code), new.get(code)
+        if o is not None and n is not None and (o[2], o[3], o[4]) == (n[2], n[3], n[4]):
+            continue
+        ref = n or o
+        out.append(Change(code, ref[0], ref[1], o[2] if o else None, n[2] if n else None, o[3] if o else None,
+                          n[3] if n else None, o[4] if o else 0, n[4] if n else 0))
+    return out
+
+
+def changes(publication: Publication, round_: Round) -> list[Change]:
+    """What today's data would change against a version (the pending changes while a sheet is unlocked)."""
+    return diff(published_lines(publication), live_lines(round_))
+
+
+def changes_between(old: Publication, new: Publication) -> list[Change]:
+    return diff(published_lines(old), published_lines(new))

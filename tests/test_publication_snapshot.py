@@ -1,0 +1,248 @@
+"""Issue 17: a publication is a frozen, versioned record; official outputs read only it."""
+import hashlib
+import io
+import threading
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select, text
+
+from evalapp.extensions import db
+from evalapp.models import (
+    AuditEvent, Indicator, Publication, PublishedScore, PublishedUnit, Round, Score, Sheet, SubsidyRule,
+)
+from evalapp.services import publication, rounds as rounds_service, snapshots, units as unit_service
+from evalapp.services.catalogues import indicators_of, load_tree
+from evalapp.services.errors import Conflict
+from evalapp.services.figures import refresh_figures
+from evalapp.services.moves import move_sheet
+from tests.factories import (
+    OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, fixed_subsidy, make_round,
+)
+
+
+def _score_final(w, unit_name: str, total: str, *, approve: bool = True) -> Sheet:
+    """Give a unit's final sheet `total` points (taken off the indicators in order) and approve it, as the leader's
+    reconciliation would leave it (written directly: a fixture)."""
+    round_ = w.round
+    sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == round_.id, Sheet.kind == "final",
+                                                  Sheet.unit_id == w.units[unit_name].id))
+    shortfall = Decimal("100") - Decimal(total)
+    for ind in indicators_of(load_tree(round_.catalogue_for(sheet.unit.level).id)):
+        taken = min(shortfall, ind.points)
+        shortfall -= taken
+        value = ind.points - taken
+        db.session.add(Score(sheet_id=sheet.id, indicator_id=ind.id, points=value, direct_score=value,
+                             reason="组长按实地核查确定" if taken else "", updated_by_id=w.people["admin"].id))
+    db.session.flush()
+    refresh_figures(Sheet.id == sheet.id)
+    db.session.commit()
+    if approve:
+        for member in db.session.scalars(select(Sheet).where(
+                Sheet.round_id == round_.id, Sheet.unit_id == sheet.unit_id, Sheet.kind == "inspector")):
+            move_sheet(member, "submitted", w.people["admin"])
+        move_sheet(sheet, "submitted", w.people["admin"])
+        move_sheet(sheet, "approved", w.people["admin"])
+    return sheet
+
+
+@pytest.fixture
+def published(empty_app):
+    """A round of four units, all approved (荷塘村 at 94.50: fails), fixed subsidies, published once."""
+    w = make_round("inspection")
+    for name, total in ((TOWNSHIP, "97"), (VILLAGE, "94.5"), (OTHER_TOWNSHIP, "95"), (OTHER_VILLAGE, "99")):
+        _score_final(w, name, total)
+    fixed_subsidy(w.round, w.people["admin"], township_yuan="5000", village_yuan="2000")
+    rounds_service.advance(w.round, w.people["admin"], confirm=True)
+    publication.publish(w.round, w.people["district"])
+    return w
+
+
+def _workbook(app, w, user="finance", query=""):
+    client = app.test_client()
+    client.post("/login", data={"username": user, "password": PASSWORD})
+    response = client.get(f"/finance/rounds/{w.round.id}/eligibility.xlsx{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response
+
+
+def _amounts(response) -> dict[str, tuple]:
+    wb = openpyxl.load_workbook(io.BytesIO(response.data))
+    ws = wb["明细"]
+    head = [c.value for c in ws[1]]
+    out = {}
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        if row[0] == "合计":
+            continue
+        out[row[head.index("单位名称")]] = (row[head.index("评估得分")], row[head.index("结果")],
+                                         row[head.index("奖补金额(元)")])
+    return out
+
+
+def _notes(response) -> dict[str, str]:
+    wb = openpyxl.load_workbook(io.BytesIO(response.data))
+    return {k: v for k, v in wb["说明"].iter_rows(min_row=2, values_only=True)}
+
+
+def test_publishing_writes_version_1_with_every_unit_and_a_checksum(published):
+    pub = snapshots.latest(published.round.id)
+    assert pub.version == 1 and pub.published_by_name == "district" and pub.unit_count == 4
+    units = {u.name: u for u in snapshots.unit_rows(pub.id)}
+    assert units[VILLAGE].final_total == Decimal("94.50") and units[VILLAGE].result == "fail"
+    assert units[VILLAGE].missing == Decimal("0.50") and units[VILLAGE].amount_fen == 0
+    assert units[TOWNSHIP].amount_fen == 500_000 and units[OTHER_VILLAGE].amount_fen == 200_000
+    assert pub.total_fen == 500_000 + 500_000 + 200_000
+    scores = snapshots.score_rows(pub.id)
+    assert {s.unit_code for s in scores} == {u.code for u in units.values()}
+    lost = [s for s in scores if s.unit_code == units[VILLAGE].code and s.points < s.max_points]
+    assert lost and all(s.reason == "组长按实地核查确定" for s in lost)
+    assert pub.sha256 == hashlib.sha256(snapshots.canonical(pub, list(units.values()), scores)).hexdigest()
+    check = snapshots.verify(pub)
+    assert check.ok, check.problems
+    assert check.live_changes == []
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.publish"))
+    assert audit.new["version"] == 1 and audit.new["sha256"] == pub.sha256
+
+
+def test_an_unlock_leaves_the_official_sheet_as_published_then_republishing_writes_version_2(published, empty_app):
+    w = published
+    before = _workbook(empty_app, w)
+    official = _amounts(before)
+    assert official[TOWNSHIP] == (97, "合格", 5000)
+    # The admin unlocks 清溪镇's final sheet; the leader lowers a score below the line and it is approved again.
+    final = db.session.scalar(select(Sheet).where(Sheet.round_id == w.round.id, Sheet.kind == "final",
+                                                  Sheet.unit_id == w.units[TOWNSHIP].id))
+    publication.unlock(final, w.people["admin"], "核查发现台账缺失")
+    score = db.session.scalar(select(Score).join(Indicator).where(Score.sheet_id == final.id,
+                                                                   Score.points > 5).order_by(Indicator.code))
+    score.points = score.direct_score = score.points - 5
+    db.session.flush()
+    refresh_figures(Sheet.id == final.id)
+    db.session.commit()
+    # While unlocked: the 正式 sheet is version 1's, byte for byte, with the same checksum.
+    during = _workbook(empty_app, w)
+    assert during.data == before.data
+    assert "%E6%AD%A3%E5%BC%8F" in during.headers["Content-Disposition"]  # 正式
+    notes = _notes(during)
+    assert notes["公布版本"] == "第1版" and notes["版本校验值SHA-256"] == snapshots.latest(w.round.id).sha256
+    # ... and the pending state only as a 草稿.
+    draft = _workbook(empty_app, w, query="?draft=1")
+    assert "%E8%8D%89%E7%A8%BF" in draft.headers["Content-Disposition"]  # 草稿
+    assert _amounts(draft)[TOWNSHIP] == (92, "未完成", 0)
+    assert "尚未重新公布" in _notes(draft)["状态"]
+    pending = snapshots.changes(snapshots.latest(w.round.id), w.round)
+    assert [c.name for c in pending] == [TOWNSHIP]
+    move_sheet(final, "submitted", w.people["admin"])
+    move_sheet(final, "approved", w.people["admin"])
+    v2 = publication.publish(w.round, w.people["district"])
+    assert v2.version == 2 and snapshots.verify(v2).ok
+    changed = snapshots.changes_between(snapshots.version_of(w.round.id, 1), v2)
+    assert [(c.name, c.old_total, c.new_total, c.old_result, c.new_result, c.delta_fen) for c in changed] == [
+        (TOWNSHIP, Decimal("97.00"), Decimal("92.00"), "pass", "fail", -500_000)]
+    after = _workbook(empty_app, w)
+    assert _amounts(after)[TOWNSHIP] == (92, "不合格", 0) and _notes(after)["公布版本"] == "第2版"
+    # Version 1 is untouched.
+    v1 = snapshots.version_of(w.round.id, 1)
+    assert snapshots.verify(v1).ok
+    assert {u.name: u.amount_fen for u in snapshots.unit_rows(v1.id)}[TOWNSHIP] == 500_000
+
+
+def test_two_downloads_of_one_version_are_the_same_bytes(published, empty_app):
+    first = _workbook(empty_app, published)
+    second = _workbook(empty_app, published, user="admin")  # another user, another moment
+    assert first.data == second.data
+    rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.subsidy")
+                              .order_by(AuditEvent.id)).all()
+    assert [r.new["version"] for r in rows] == [1, 1] and rows[0].user_id != rows[1].user_id
+
+
+def test_verify_fails_where_a_snapshot_row_was_changed_behind_the_apps_back(published, empty_app):
+    pub = snapshots.latest(published.round.id)
+    runner = empty_app.test_cli_runner()
+    ok = runner.invoke(args=["verify-publication", "--round", str(published.round.id)])
+    assert ok.exit_code == 0, ok.output
+    assert "校验通过" in ok.output and pub.sha256 in ok.output
+    db.session.execute(text("UPDATE published_units SET amount_fen = amount_fen + 100 "
+                            "WHERE publication_id = :p AND amount_fen > 0"), {"p": pub.id})
+    db.session.commit()
+    bad = runner.invoke(args=["verify-publication", "--round", str(published.round.id), "--version", "1"])
+    assert bad.exit_code == 1
+    assert "校验值不符" in bad.output and "奖补金额应为" in bad.output
+
+
+def test_verify_reports_an_inconsistent_total_even_with_a_matching_checksum(published):
+    """The figures are recomputed from the inputs the version holds, not only hashed."""
+    pub = snapshots.latest(published.round.id)
+    units, scores = snapshots.unit_rows(pub.id), snapshots.score_rows(pub.id)
+    units[0].final_total = units[0].final_total - 1  # in memory only
+    problems = snapshots.recompute(pub, units, scores)
+    assert any("评估得分应为" in p for p in problems)
+    db.session.rollback()
+
+
+def test_moves_renames_and_deactivations_after_publication_change_no_version(published, empty_app):
+    w = published
+    pub = snapshots.latest(w.round.id)
+    before = snapshots.canonical(pub, snapshots.unit_rows(pub.id), snapshots.score_rows(pub.id))
+    official = _workbook(empty_app, w).data
+    village = w.units[VILLAGE]
+    unit_service.update_unit(village, "荷塘新村", village.kind, w.units[OTHER_TOWNSHIP].code, w.people["admin"])
+    db.session.expire_all()
+    pub = snapshots.latest(w.round.id)
+    assert snapshots.canonical(pub, snapshots.unit_rows(pub.id), snapshots.score_rows(pub.id)) == before
+    assert snapshots.verify(pub).ok
+    assert _workbook(empty_app, w).data == official
+    assert any("名称或所属镇(街道)已改为" in line for line in snapshots.verify(pub).live_changes)
+
+
+def test_a_refused_publication_writes_no_version(empty_app):
+    w = make_round("inspection")
+    _score_final(w, TOWNSHIP, "97", approve=False)
+    rounds_service.advance(w.round, w.people["admin"], confirm=True)
+    with pytest.raises(Exception):
+        publication.publish(w.round, w.people["district"])  # incomplete units, not confirmed
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Publication)) == 0
+
+
+def test_republishing_unchanged_is_refused(published):
+    with pytest.raises(Conflict):
+        publication.publish(published.round, published.people["district"])
+    db.session.rollback()
+    assert [p.version for p in snapshots.versions(published.round.id)] == [1]
+
+
+def test_ten_parallel_publish_requests_one_succeeds_the_others_409(empty_app):
+    w = make_round("inspection")
+    for name in (TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE):
+        _score_final(w, name, "98")
+    rounds_service.advance(w.round, w.people["admin"], confirm=True)
+    round_id = w.round.id
+    clients = []
+    for _ in range(10):
+        client = empty_app.test_client()
+        client.post("/login", data={"username": "district", "password": PASSWORD})
+        page = client.get(f"/results/rounds/{round_id}")
+        token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+        clients.append((client, token))
+    barrier = threading.Barrier(10)
+    statuses = []
+
+    def publish(client, token):
+        with empty_app.app_context():
+            barrier.wait()
+            response = client.post(f"/results/rounds/{round_id}/publish", data={"csrf_token": token},
+                                   headers={"Accept": "application/json"})
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=publish, args=pair) for pair in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.session.expire_all()
+    assert sorted(statuses) == [302] + [409] * 9, statuses
+    assert [p.version for p in snapshots.versions(round_id)] == [1]
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action.in_(["round.publish", "round.republish"]))) == 1
