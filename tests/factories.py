@@ -86,7 +86,7 @@ class World:
 
 
 def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收", *,
-               townships: dict[str, list[str]] | None = None, self_assessed: bool = False) -> World:
+               townships: dict[str, list[str]] | None = None, self_assessed: bool = False, **dates) -> World:
     """A district of its own with one user per role under the conftest personas' names (admin, district, leader,
     inspector, inspector2, township, village, outsider_township, outsider_village, finance) and a pilot round over
     every unit, advanced to `phase` through the service, so the phase's sheets exist. The leader's team (leader,
@@ -97,7 +97,8 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
     first village hold the outsiders; every other unit is inspector2's team's.
 
     `self_assessed`: on the way past self-assessment every unit's own user scores its self sheet as the demo seed
-    does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it."""
+    does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it. `dates`: the round's
+    self_due, township_due, inspection_start, inspection_end (dates)."""
     from evalapp.services import rounds as rounds_service
 
     townships = townships or {TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]}
@@ -112,7 +113,7 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
               "outsider_village": user("outsider_village", "village", made[second_villages[0]])}
     scope = [made[n] for township, villages in townships.items() for n in (township, *villages)]
     first_team = 1 + len(first_villages)
-    made_round = round_(name, scope, admin)
+    made_round = round_(name, scope, admin, **dates)
     # the leader is a member of their own team (teams.create_team)
     team(made_round, "第一工作组", people["leader"], [people["inspector"]], scope[:first_team], admin)
     team(made_round, "第二工作组", people["inspector2"], [], scope[first_team:], admin)

@@ -2,15 +2,30 @@
 published round, a leader's resubmission, a final sheet ready to reconcile, an inspector's published history, and
 a returned self-assessment listed once."""
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from evalapp.extensions import db
-from evalapp.models import Round, Sheet
+from evalapp.models import Sheet
+from evalapp.services import rounds
 from evalapp.services.moves import today_local
-from tests.conftest import complete_round, fill_all, sheet_of
+from tests import factories
+from tests.conftest import complete_round, fill_all
+from tests.factories import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, app_of_world, make_sheet  # noqa: F401
+
+OTHER_FINAL = "柳湾社区"  # the leader's team's second village
+
+
+@pytest.fixture
+def world(empty_app):
+    """A round of the test's own in inspection, self-assessments submitted, its inspection dates long past; the
+    leader's team has 清溪镇, 荷塘村 and 柳湾社区."""
+    townships = {TOWNSHIP: [VILLAGE, OTHER_FINAL], OTHER_TOWNSHIP: [OTHER_VILLAGE]}
+    return factories.make_round("inspection", townships=townships, self_assessed=True,
+                                self_due=date(2021, 11, 25), township_due=date(2021, 11, 30),
+                                inspection_start=date(2021, 12, 1), inspection_end=date(2021, 12, 20))
 
 
 def _todos(html: str) -> str:
@@ -27,9 +42,9 @@ def _section(html: str, round_id: int) -> str:
 
 
 @pytest.fixture
-def published(app, login_as):
-    """The 2021 round scored, approved and published by the district."""
-    round_ = complete_round({})
+def published(app, world, login_as):
+    """The round scored, approved and published by the district."""
+    round_ = complete_round({}, round_=world.round)
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish").status_code == 302
     db.session.refresh(round_)
     assert round_.status == "published"
@@ -37,9 +52,9 @@ def published(app, login_as):
 
 
 @pytest.fixture
-def unlocked(published, login_as):
-    """陆城村's final sheet unlocked by the admin: back to its leader, in a round still published."""
-    final = sheet_of(None, "陆城村", kind="final")
+def unlocked(published, world, login_as):
+    """荷塘村's final sheet unlocked by the admin: back to its leader, in a round still published."""
+    final = make_sheet(world, VILLAGE, "final")
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock",
                                   data={"reason": "A3 计分录入错误"}).status_code == 302
     db.session.refresh(final)
@@ -47,7 +62,7 @@ def unlocked(published, login_as):
     return final
 
 
-def test_after_an_unlock_the_leader_finds_the_sheet_on_the_home_page_worklist_and_todos(unlocked, published,
+def test_after_an_unlock_the_leader_finds_the_sheet_on_the_home_page_worklist_and_todos(unlocked, published, world,
                                                                                         login_as):
     leader = login_as("leader")
     home = leader.get("/", follow_redirects=True).get_data(as_text=True)
@@ -58,11 +73,11 @@ def test_after_an_unlock_the_leader_finds_the_sheet_on_the_home_page_worklist_an
     assert _links(panel, unlocked.id) == 1 and "被退回" in panel
     assert "逾期" not in panel  # the round's inspection dates are long past: no deadline shown for an unlock
     # the other final sheets of the round stay settled: not in the to-do
-    other = sheet_of(None, "道仁矶社区", kind="final")
+    other = make_sheet(world, OTHER_FINAL, "final")
     assert _links(panel, other.id) == 0
     # the member of the team has nothing to do, and the other team's leader does not see it
     assert _links(_todos(login_as("inspector").get("/inspection/").get_data(as_text=True)), unlocked.id) == 0
-    assert _links(login_as("leader2").get("/inspection/").get_data(as_text=True), unlocked.id) == 0
+    assert _links(login_as("inspector2").get("/inspection/").get_data(as_text=True), unlocked.id) == 0
 
 
 def test_after_the_leader_resubmits_the_district_review_queue_and_todos_list_it(unlocked, login_as):
@@ -86,16 +101,16 @@ def test_settled_sheets_of_a_published_round_wait_for_nobody(published, login_as
     assert not any(f'data-sheet="{i}"' in queue for i in final_ids)
 
 
-def _members(unit_name: str) -> tuple[Sheet, Sheet]:
-    return sheet_of("leader", unit_name), sheet_of("inspector", unit_name)
+def _members(world, unit_name: str) -> tuple[Sheet, Sheet]:
+    return make_sheet(world, unit_name, inspector="leader"), make_sheet(world, unit_name)
 
 
-def test_a_final_sheet_whose_members_all_submitted_is_in_the_leaders_todo(app, login_as):
-    round_ = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
+def test_a_final_sheet_whose_members_all_submitted_is_in_the_leaders_todo(world, login_as):
+    round_ = world.round
     round_.inspection_end = today_local() + timedelta(days=3)  # also due soon: still listed once
     db.session.commit()
-    final = sheet_of(None, "陆城村", kind="final")
-    mine, theirs = _members("陆城村")
+    final = make_sheet(world, VILLAGE, "final")
+    mine, theirs = _members(world, VILLAGE)
     leader = login_as("leader")
     for sheet, client in ((mine, leader), (theirs, login_as("inspector"))):
         fill_all(client, sheet)
@@ -110,11 +125,11 @@ def test_a_final_sheet_whose_members_all_submitted_is_in_the_leaders_todo(app, l
     ready = panel()
     assert "可以汇总定分" in ready and _links(ready, final.id) == 1  # once, with its deadline beside it
     item = ready.split("可以汇总定分")[1].split("</li>")[0]
-    assert "陆城村 · 工作组评分表" in item and "剩3天" in item
+    assert f"{VILLAGE} · 工作组评分表" in item and "剩3天" in item
     assert f'href="/inspection/sheets/{final.id}/reconcile"' in item
     # the member sees no final sheet at all; the other units of the team are not ready
     assert "可以汇总定分" not in _todos(login_as("inspector").get("/inspection/").get_data(as_text=True))
-    assert _links(ready, sheet_of(None, "道仁矶社区", kind="final").id) == 1  # due soon only
+    assert _links(ready, make_sheet(world, OTHER_FINAL, "final").id) == 1  # due soon only
     assert ready.count("可以汇总定分") == 1
     # once the leader submits it, it waits for the district, not for the leader
     final.status = "submitted"
@@ -122,9 +137,9 @@ def test_a_final_sheet_whose_members_all_submitted_is_in_the_leaders_todo(app, l
     assert _links(panel(), final.id) == 0
 
 
-def test_a_closed_member_sheet_does_not_hold_up_the_final_sheet(app, login_as):
-    final = sheet_of(None, "道仁矶社区", kind="final")
-    mine, theirs = _members("道仁矶社区")
+def test_a_closed_member_sheet_does_not_hold_up_the_final_sheet(world, login_as):
+    final = make_sheet(world, OTHER_FINAL, "final")
+    mine, theirs = _members(world, OTHER_FINAL)
     db.session.execute(update(Sheet).where(Sheet.id == mine.id).values(status="submitted"))
     db.session.execute(update(Sheet).where(Sheet.id == theirs.id).values(status="closed"))  # the member left
     db.session.commit()
@@ -136,7 +151,7 @@ def test_a_closed_member_sheet_does_not_hold_up_the_final_sheet(app, login_as):
     assert "可以汇总定分" not in _todos(login_as("leader").get("/inspection/").get_data(as_text=True))
 
 
-def test_inspectors_keep_their_worklist_read_only_once_the_round_is_published(published, login_as):
+def test_inspectors_keep_their_worklist_read_only_once_the_round_is_published(published, world, login_as):
     inspector = login_as("inspector")
     html = inspector.get("/inspection/").get_data(as_text=True)
     assert "目前没有处于实地评估阶段" not in html
@@ -154,17 +169,18 @@ def test_inspectors_keep_their_worklist_read_only_once_the_round_is_published(pu
     assert "暂无待办" in _todos(html)
     # the leader keeps the team's final sheets too
     leader_html = login_as("leader").get("/inspection/").get_data(as_text=True)
-    final = sheet_of(None, "陆城村", kind="final")
+    final = make_sheet(world, VILLAGE, "final")
     assert f'data-final="{final.id}"' in _section(leader_html, published.id)
 
 
-def test_open_rounds_come_before_published_history(published, app, login_as):
+def test_open_rounds_come_before_published_history(published, world, login_as):
     """A published round the inspector scored in stays below a round with work open."""
-    from evalapp.models import Team, TeamMember, User
+    from evalapp.models import Team, TeamMember
 
-    newer = db.session.scalar(select(Round).where(Round.name == "2022年度全面推行评估验收"))
+    newer = factories.round_("2032年度全面推行测试评估验收", list(world.units.values())[1:], world.people["admin"],
+                             rollout="full")
     newer.status = "inspection"
-    user = db.session.scalar(select(User).where(User.username == "inspector"))
+    user = world.people["inspector"]
     team = Team(round_id=newer.id, name="第三工作组", leader_id=user.id)
     db.session.add(team)
     db.session.flush()
@@ -179,9 +195,16 @@ def test_open_rounds_come_before_published_history(published, app, login_as):
     assert "有解锁的评分表待重新审核" in _section(html, published.id)
 
 
-def test_a_returned_self_assessment_is_listed_once_in_the_villages_todo(app, login_as):
+def test_a_returned_self_assessment_is_listed_once_in_the_villages_todo(world, login_as):
     """Returned and due within 7 days: one item, under 被退回, with its deadline beside it."""
-    sheet = sheet_of(None, "陆城村", kind="self", round_name="2022年度全面推行评估验收")
+    today = today_local()
+    newer = factories.round_("2032年度全面推行测试评估验收", list(world.units.values())[1:], world.people["admin"],
+                             rollout="full", self_due=today + timedelta(days=5),
+                             township_due=today + timedelta(days=12), inspection_start=today + timedelta(days=15),
+                             inspection_end=today + timedelta(days=30))
+    rounds.advance(newer, world.people["admin"])  # → self-assessment: the self sheets
+    sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == newer.id, Sheet.kind == "self",
+                                                  Sheet.unit_id == world.units[VILLAGE].id))
     village, township = login_as("village"), login_as("township")
     fill_all(village, sheet)
     assert village.post(f"/selfassess/sheets/{sheet.id}/submit").status_code == 302
@@ -192,13 +215,13 @@ def test_a_returned_self_assessment_is_listed_once_in_the_villages_todo(app, log
     panel = _todos(village.get("/selfassess/").get_data(as_text=True))
     assert _links(panel, sheet.id) == 1
     item = panel.split("被退回")[1].split("</li>")[0]
-    assert "剩5天" in item  # the seed sets the 2022 deadline 5 days out
+    assert "剩5天" in item  # the round's deadline is 5 days out
 
 
-def test_a_self_assessment_frozen_by_inspection_is_no_longer_a_to_do(app, login_as):
+def test_a_self_assessment_frozen_by_inspection_is_no_longer_a_to_do(world, login_as):
     """Once inspection opens, a returned or draft self sheet cannot be changed: it leaves the unit's to-do."""
-    round_ = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
-    sheet = sheet_of(None, "陆城村", kind="self")
+    round_ = world.round
+    sheet = make_sheet(world, VILLAGE, "self")
     sheet.status = "returned"
     round_.self_due = today_local() + timedelta(days=2)
     db.session.commit()
