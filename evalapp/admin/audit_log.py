@@ -3,6 +3,7 @@ import io
 import json
 
 from flask import render_template, request, send_file
+from flask_login import current_user
 
 from ..access import role_required
 from ..services import audit
@@ -42,7 +43,8 @@ def audit_export():
                           json.dumps(e.new, ensure_ascii=False) if e.new else "", e.detail or "", e.ip or ""])
     ws.freeze_panes(1, 0)
     finish(wb, buffer)
-    audit.record("export.audit", detail=json.dumps(_filters(), ensure_ascii=False))
+    audit.record("export.audit", user=current_user, address=request.remote_addr,
+                 detail=json.dumps(_filters(), ensure_ascii=False))
     from ..extensions import db
 
     db.session.commit()

@@ -44,7 +44,7 @@ def import_catalogue():
     data = upload.read(MAX_IMPORT_BYTES + 1) if upload else b""
     try:
         if data.startswith(b"PK"):
-            versions = [catalogue_io.import_xlsx(data, current_user)]
+            versions = [catalogue_io.import_xlsx(data, current_user, address=request.remote_addr)]
         else:
             if not data:
                 raise ImportProblems(["请选择文件（.xlsx 或 .yaml）"])
@@ -52,7 +52,7 @@ def import_catalogue():
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
                 raise ImportProblems(["文件既不是Excel(.xlsx)也不是UTF-8编码的YAML"]) from None
-            versions = catalogue_io.import_yaml(text, current_user)
+            versions = catalogue_io.import_yaml(text, current_user, address=request.remote_addr)
     except ImportProblems as exc:
         flash(gettext("导入失败，未写入任何数据，请按下列问题修改后重新导入"), "danger")
         return _list(422, problems=exc.problems)
@@ -81,7 +81,7 @@ def edit_catalogue(version_id: int):
     version = _version(version_id)
     text = request.form.get("yaml", "")[:500_000]
     try:
-        new = catalogue_io.replace_draft(version, text, current_user)
+        new = catalogue_io.replace_draft(version, text, current_user, address=request.remote_addr)
     except ImportProblems as exc:
         flash(gettext("未保存，请按下列问题修改"), "danger")
         return render_template("admin/catalogue.html", cat=load_tree(version.id), frozen=catalogue_io.is_frozen(version),
@@ -94,7 +94,7 @@ def edit_catalogue(version_id: int):
 @role_required("admin")
 def clone_catalogue(version_id: int):
     _post_ok()
-    new = catalogue_io.clone(_version(version_id), current_user)
+    new = catalogue_io.clone(_version(version_id), current_user, address=request.remote_addr)
     flash(gettext("已复制为 %(code)s 第%(version)s版（草稿，可修改）", code=new.code, version=new.version), "success")
     return redirect(url_for("admin.catalogue", version_id=new.id))
 

@@ -41,7 +41,7 @@ def create_round():
     typed = {k: request.form.get(k, "")[:200] for k in ("name", "township_catalogue_id", "village_catalogue_id",
                                                          "rollout") + SETTINGS}
     try:
-        round_ = round_service.create_round(typed, current_user)
+        round_ = round_service.create_round(typed, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return rounds(exc.status, typed, exc.fields)
@@ -105,7 +105,8 @@ def _act(round_: Round, action, done: str, confirm_label: str = ""):
 @role_required("admin")
 def round_settings(round_id: int):
     round_ = _round(round_id)
-    return _act(round_, lambda: round_service.update_settings(round_, request.form, current_user), gettext("设置已保存"))
+    return _act(round_, lambda: round_service.update_settings(round_, request.form, current_user,
+                                                              address=request.remote_addr), gettext("设置已保存"))
 
 
 @bp.post("/rounds/<int:round_id>/scope")
@@ -113,14 +114,16 @@ def round_settings(round_id: int):
 def round_scope(round_id: int):
     round_ = _round(round_id)
     ids = parse_ids(request.form.getlist("unit"))
-    return _act(round_, lambda: round_service.set_scope(round_, ids, current_user), gettext("参评单位已保存"))
+    return _act(round_, lambda: round_service.set_scope(round_, ids, current_user, address=request.remote_addr),
+                gettext("参评单位已保存"))
 
 
 @bp.post("/rounds/<int:round_id>/advance")
 @role_required("admin")
 def round_advance(round_id: int):
     round_ = _round(round_id)
-    return _act(round_, lambda: round_service.advance(round_, current_user, confirm=_confirmation()),
+    return _act(round_, lambda: round_service.advance(round_, current_user, confirm=_confirmation(),
+                                                        address=request.remote_addr),
                 gettext("批次已进入下一阶段"), gettext("确认关闭并进入审核阶段"))
 
 
@@ -129,7 +132,8 @@ def round_advance(round_id: int):
 def create_team(round_id: int):
     round_ = _round(round_id)
     return _act(round_, lambda: team_service.create_team(round_, request.form.get("name", ""),
-                                                         request.form.get("leader", ""), current_user), gettext("工作组已创建"))
+                                                         request.form.get("leader", ""), current_user,
+                                                         address=request.remote_addr), gettext("工作组已创建"))
 
 
 def _team(round_: Round, team_id: int) -> Team:
@@ -144,7 +148,8 @@ def _team(round_: Round, team_id: int) -> Team:
 def add_member(round_id: int, team_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
-    return _act(round_, lambda: team_service.add_member(team, request.form.get("username", ""), current_user),
+    return _act(round_, lambda: team_service.add_member(team, request.form.get("username", ""), current_user,
+                                                        address=request.remote_addr),
                 gettext("成员已加入"))
 
 
@@ -153,7 +158,8 @@ def add_member(round_id: int, team_id: int):
 def remove_member(round_id: int, team_id: int, user_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
-    return _act(round_, lambda: team_service.remove_member(team, user_id, current_user, confirm=_confirmation()),
+    return _act(round_, lambda: team_service.remove_member(team, user_id, current_user, confirm=_confirmation(),
+                                                           address=request.remote_addr),
                 gettext("成员已移出"), gettext("确认关闭并移出"))
 
 
@@ -162,7 +168,8 @@ def remove_member(round_id: int, team_id: int, user_id: int):
 def set_leader(round_id: int, team_id: int):
     round_ = _round(round_id)
     team = _team(round_, team_id)
-    return _act(round_, lambda: team_service.set_leader(team, request.form.get("username", ""), current_user),
+    return _act(round_, lambda: team_service.set_leader(team, request.form.get("username", ""), current_user,
+                                                        address=request.remote_addr),
                 gettext("组长已更换"))
 
 
@@ -174,4 +181,5 @@ def assign(round_id: int):
     for key, value in request.form.items():
         if key.startswith("unit_") and parse_id(key[5:]) is not None:
             assignments[parse_id(key[5:])] = parse_id(value)
-    return _act(round_, lambda: team_service.assign(round_, assignments, current_user), gettext("分配已保存"))
+    return _act(round_, lambda: team_service.assign(round_, assignments, current_user, address=request.remote_addr),
+                gettext("分配已保存"))

@@ -36,7 +36,7 @@ def create_unit():
     typed = {k: request.form.get(k, "")[:200] for k in ("code", "name", "kind", "parent_code")}
     try:
         unit = unit_service.create_unit(typed["code"], typed["name"], typed["kind"], typed["parent_code"],
-                                        current_user)
+                                        current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status, typed=typed)
@@ -55,7 +55,8 @@ def edit_unit(unit_id: int):
             abort(400)
         typed = {k: request.form.get(k, "")[:200] for k in ("name", "kind", "parent_code")}
         try:
-            unit_service.update_unit(unit, typed["name"], typed["kind"], typed["parent_code"], current_user)
+            unit_service.update_unit(unit, typed["name"], typed["kind"], typed["parent_code"], current_user,
+                                     address=request.remote_addr)
         except ServiceError as exc:
             flash(exc.message, "danger")
             return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form), exc.status
@@ -69,7 +70,7 @@ def edit_unit(unit_id: int):
 def toggle_unit(unit_id: int):
     _checked_post()
     unit = db.get_or_404(OrgUnit, unit_id)
-    unit_service.set_active(unit, request.form.get("active") == "1", current_user)
+    unit_service.set_active(unit, request.form.get("active") == "1", current_user, address=request.remote_addr)
     flash(gettext("%(name)s已启用", name=unit.name) if unit.active else gettext("%(name)s已停用", name=unit.name), "info")
     return redirect(url_for("admin.units"))
 
@@ -81,7 +82,7 @@ def import_units():
     upload = request.files.get("file")
     data = upload.read(imports.MAX_IMPORT_BYTES + 1) if upload else b""
     try:
-        result = imports.import_units(data, current_user)
+        result = imports.import_units(data, current_user, address=request.remote_addr)
     except imports.ImportProblems as exc:
         flash(gettext("导入失败，未写入任何数据，请按下列问题修改后重新导入"), "danger")
         return _page(422, problems=exc.problems)

@@ -42,7 +42,7 @@ def create_user():
     typed = {k: request.form.get(k, "")[:256] for k in FIELDS}
     try:
         user = user_service.create_user(typed["username"], typed["display_name"], typed["role"], typed["unit_code"],
-                                        typed["password"], current_user)
+                                        typed["password"], current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         typed["password"] = ""
@@ -62,7 +62,7 @@ def update_user(user_id: int):
     target = _target(user_id)
     try:
         user_service.update_user(target, request.form.get("display_name", ""), request.form.get("role", ""),
-                                 request.form.get("unit_code", ""), current_user)
+                                 request.form.get("unit_code", ""), current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(gettext("%(username)s：%(message)s", username=target.username, message=exc.message), "danger")
         return _page(exc.status)
@@ -76,7 +76,8 @@ def toggle_user(user_id: int):
     _post_ok()
     target = _target(user_id)
     try:
-        changed = user_service.set_active(target, request.form.get("active") == "1", current_user)
+        changed = user_service.set_active(target, request.form.get("active") == "1", current_user,
+                                          address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status)
@@ -96,7 +97,7 @@ def reset_password(user_id: int):
     _post_ok()
     target = _target(user_id)
     try:
-        user_service.reset_password(target, request.form.get("password", ""), current_user)
+        user_service.reset_password(target, request.form.get("password", ""), current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(gettext("%(username)s：%(message)s", username=target.username, message=exc.message), "danger")
         return _page(exc.status)
@@ -109,7 +110,7 @@ def reset_password(user_id: int):
 def revoke_tokens(user_id: int):
     _post_ok()
     target = _target(user_id)
-    count = accounts.revoke_all_tokens(target, current_user)
+    count = accounts.revoke_all_tokens(target, current_user, address=request.remote_addr)
     flash(gettext("已撤销 %(username)s 的全部API令牌（%(count)s个）", username=target.username, count=count) if count
           else gettext("%(username)s 没有有效的API令牌", username=target.username),
           "success" if count else "info")

@@ -51,10 +51,11 @@ def issue_token():
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         return error("用户名或密码不正确", 401)
-    user = accounts.authenticate(username, password[:256])  # (the whole name: the one the throttle counts)
+    # (the whole name: the one the throttle counts)
+    user = accounts.authenticate(username, password[:256], address=request.remote_addr)
     if user is None:
         return error("用户名或密码不正确", 401)
-    token, expires = accounts.issue_api_token(user)
+    token, expires = accounts.issue_api_token(user, address=request.remote_addr)
     return jsonify(token=token, expires_at=expires.isoformat())
 
 
@@ -105,11 +106,13 @@ def get_sheet(sheet_id: int):
 def put_score(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True, lock=True)
     entry, version = score_entry(json_body())
-    score = scores.save_score(sheet, code[:32], entry, current_user, version)
+    # The sheet was loaded with its row lock (above): the save need not take it again.
+    saved = scores.save_score(sheet, code[:32], entry, current_user, version, address=request.remote_addr,
+                              sheet_locked=True)
     rules = {r.id: r for r in sheet_views.find_indicator(sheet, code[:32]).rules}
-    state = scores.score_state(score, rules)
-    # The sheet's stored figures only (one row), not the whole sheet: this runs on every autosave.
-    stored = figures.figures_of(sheet)
+    state = scores.score_state(saved.score, rules)
+    # The figures the save recomputed; when nothing was written (a retry), the sheet's stored ones (one row).
+    stored = saved.figures if saved.figures is not None else figures.figures_of(sheet)
     total = figures.sheet_total(stored, sheet_views.catalogue_for_sheet(sheet).bonus_cap)
     return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
                    sheet_total=f"{total:.2f}", scored=stored.scored, figures_version=stored.version,
@@ -119,7 +122,7 @@ def put_score(sheet_id: int, code: str):
 @bp.post("/sheets/<int:sheet_id>/submit")
 def submit(sheet_id: int):
     sheet = _sheet_for(sheet_id, edit=True)
-    moves.submit_sheet(sheet, current_user)
+    moves.submit_sheet(sheet, current_user, address=request.remote_addr)
     return jsonify(id=sheet.id, status=sheet.status)
 
 
@@ -133,14 +136,14 @@ def _reviewable(sheet_id: int) -> Sheet:
 @bp.post("/sheets/<int:sheet_id>/approve")
 def approve(sheet_id: int):
     sheet = _reviewable(sheet_id)
-    moves.approve_sheet(sheet, current_user)
+    moves.approve_sheet(sheet, current_user, address=request.remote_addr)
     return jsonify(id=sheet.id, status=sheet.status)
 
 
 @bp.post("/sheets/<int:sheet_id>/return")
 def return_(sheet_id: int):
     sheet = _reviewable(sheet_id)
-    moves.return_sheet(sheet, current_user, str(json_body().get("comment") or ""))
+    moves.return_sheet(sheet, current_user, str(json_body().get("comment") or ""), address=request.remote_addr)
     return jsonify(id=sheet.id, status=sheet.status)
 
 
@@ -152,7 +155,7 @@ def add_photo(sheet_id: int, code: str):
     if upload is None:
         return error("请选择照片", 422, {"photo": "请选择照片"})
     ev = evidence_service.add_photo(sheet, indicator, upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
-                                    upload.filename or "", current_user)
+                                    upload.filename or "", current_user, address=request.remote_addr)
     return jsonify(id=ev.id, name=ev.original_name, url=evidence_service.evidence_url(ev),
                    thumb=evidence_service.evidence_url(ev, thumb=True)), 201
 
@@ -163,7 +166,7 @@ def delete_evidence(evidence_id: int):
     if ev is None or ev.deleted_at is not None:
         return error("照片不存在", 404)
     _sheet_for(ev.sheet_id, edit=True)
-    evidence_service.remove(ev, current_user)
+    evidence_service.remove(ev, current_user, address=request.remote_addr)
     return jsonify(id=evidence_id, removed=True)
 
 

@@ -163,7 +163,7 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm(formdata=request.form)  # form fields only: a JSON body is not a log-in form
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data or "", form.password.data or "")
+        user = accounts.authenticate(form.username.data or "", form.password.data or "", address=request.remote_addr)
         if user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session at log-in (no fixation)
@@ -220,7 +220,8 @@ def change_password():
             error = "两次输入的新密码不一致"
         else:
             try:
-                user_service.change_own_password(current_user, request.form.get("current", ""), new)
+                user_service.change_own_password(current_user, request.form.get("current", ""), new,
+                                                 address=request.remote_addr)
             except ServiceError as exc:
                 error = exc.message
                 g.credential_failed = "current" in (exc.fields or {})

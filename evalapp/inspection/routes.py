@@ -62,7 +62,7 @@ def submit(sheet_id: int):
         flash(gettext("此评分表当前不能提交（已提交或不属于您）"), "warning")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
-        moves.submit_sheet(sheet, current_user)
+        moves.submit_sheet(sheet, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
@@ -114,7 +114,8 @@ def reconcile_score(sheet_id: int):
         version = int(request.form.get("version", "0"))
         if not 0 <= version < 2**31:
             raise ValueError(version)
-        set_final_score(sheet, code, typed["score"].strip(), typed["reason"], current_user, version)
+        set_final_score(sheet, code, typed["score"].strip(), typed["reason"], current_user, version,
+                        address=request.remote_addr)
     except ValueError:
         return _render_reconcile(sheet, {code: {"score": "版本号无效，请刷新页面"}}, typed, 422)
     except ServiceError as exc:
@@ -130,7 +131,7 @@ def reconcile_accept_all(sheet_id: int):
 
     sheet = _leader_post(sheet_id)
     try:
-        n = accept_all_proposals(sheet, current_user)
+        n = accept_all_proposals(sheet, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
     else:
@@ -149,7 +150,7 @@ def reconcile_bonus_veto(sheet_id: int):
     bonus = request.form.getlist("bonus")
     veto = {code: request.form.get(f"veto_text_{code}", "") for code in request.form.getlist("veto")}
     try:
-        set_bonus_and_veto(sheet, bonus, veto, current_user)
+        set_bonus_and_veto(sheet, bonus, veto, current_user, address=request.remote_addr)
     except ServiceError as exc:
         typed = {"bonus": bonus, "veto": veto,
                  "veto_text": {k[10:]: v for k, v in request.form.items() if k.startswith("veto_text_")}}
@@ -163,7 +164,7 @@ def reconcile_bonus_veto(sheet_id: int):
 def reconcile_submit(sheet_id: int):
     sheet = _leader_post(sheet_id)
     try:
-        moves.submit_sheet(sheet, current_user)
+        moves.submit_sheet(sheet, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
@@ -184,7 +185,7 @@ def review(sheet_id: int):
         return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
     try:
         outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
-                                     request.form.get("comment", ""))
+                                     request.form.get("comment", ""), address=request.remote_addr)
         flash(gettext("%(unit)s的评分表已审核通过", unit=sheet.unit.name) if outcome == "approved"
               else gettext("%(unit)s的评分表已退回", unit=sheet.unit.name), "success")
     except ServiceError as exc:

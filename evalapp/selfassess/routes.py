@@ -108,7 +108,7 @@ def _save_posted_summary(sheet: Sheet) -> tuple[int, dict, dict] | None:
     if text is None:
         return None
     try:
-        selfassess.save_summary(sheet, text, current_user, version=_form_version())
+        selfassess.save_summary(sheet, text, current_user, version=_form_version(), address=request.remote_addr)
     except Conflict as exc:  # saved meanwhile from another tab: both shown, the next save takes the typed text
         return exc.status, {"summary": exc.message}, {"typed_summary": text, "saved_summary": exc.current}
     except ServiceError as exc:
@@ -143,7 +143,8 @@ def upload_document(sheet_id: int):
     upload = request.files.get("document")
     data = upload.read(documents.MAX_DOCUMENT_BYTES + 1) if upload is not None else b""
     try:
-        documents.add_document(sheet, data, upload.filename if upload is not None else "", current_user)
+        documents.add_document(sheet, data, upload.filename if upload is not None else "", current_user,
+                               address=request.remote_addr)
     except ServiceError as exc:
         errors["document"] = exc.fields.get("document", exc.message)
         statuses.append(exc.status)
@@ -164,7 +165,7 @@ def delete_document(doc_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        documents.remove_document(doc, current_user)
+        documents.remove_document(doc, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status)
@@ -193,7 +194,7 @@ def submit(sheet_id: int):
         flash(gettext("此自评表当前不能提交（可能已经提交）"), "warning")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
-        moves.submit_sheet(sheet, current_user)
+        moves.submit_sheet(sheet, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
@@ -211,7 +212,7 @@ def comment(sheet_id: int):
     sheet = _posted_for_review(sheet_id)
     code = request.form.get("code") or None
     try:
-        selfassess.add_comment(sheet, code, request.form.get("comment", ""), current_user)
+        selfassess.add_comment(sheet, code, request.form.get("comment", ""), current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(sheet, exc.status)
@@ -230,7 +231,7 @@ def review(sheet_id: int):
         return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
     try:
         outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
-                                     request.form.get("comment", ""))
+                                     request.form.get("comment", ""), address=request.remote_addr)
         flash(gettext("%(unit)s的自评表已审核通过", unit=sheet.unit.name) if outcome == "approved"
               else gettext("%(unit)s的自评表已退回", unit=sheet.unit.name), "success")
     except ServiceError as exc:

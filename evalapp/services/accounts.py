@@ -59,24 +59,26 @@ def _storable(text: str) -> bool:
     return all(c.isprintable() for c in text)
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with this username and password, else None. Writes an audit row either way. A username no
-    account can have (NUL, other control characters, lone surrogates) is a failure like any unknown one."""
+def authenticate(username: str, password: str, *, address: str | None = None) -> User | None:
+    """The active user with this username and password, else None. Writes an audit row either way, from the client's
+    `address`. A username no account can have (NUL, other control characters, lone surrogates) is a failure like any
+    unknown one."""
     if len(username.strip()) > 64:  # no account has such a name; counted like any failure by the caller
-        audit.record("login.failure", user=None, obj=None, detail="username=(过长)")
+        audit.record("login.failure", user=None, address=address, obj=None, detail="username=(过长)")
         db.session.commit()
         return None
     if not _storable(username):
         username = username.encode("utf-8", "replace").decode("utf-8")
         username = "".join(c if c.isprintable() else "?" for c in username)
-        audit.record("login.failure", user=None, obj=None, detail=f"username={username.strip()[:64]}")
+        audit.record("login.failure", user=None, address=address, obj=None,
+                     detail=f"username={username.strip()[:64]}")
         db.session.commit()
         return None
     user = db.session.scalar(select(User).where(User.username == username.strip()))
     ok = verify_password(user, password) and user.active
     if ok and _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.record("login.success" if ok else "login.failure", user=user if ok else None,
+    audit.record("login.success" if ok else "login.failure", user=user if ok else None, address=address,
                  obj=user if ok else None, detail="" if ok else f"username={username.strip()[:64]}")
     db.session.commit()
     return user if ok else None
@@ -135,7 +137,7 @@ def _revoke_tokens(now, *where) -> int:
 
 
 def end_credentials(user: User, *, reason: str, keep_session_token: str | None = None,
-                    actor: User | None = None) -> None:
+                    actor: User | None = None, address: str | None = None) -> None:
     """End every credential of a user: their live API tokens and server-side sessions, but the session kept.
 
     Every service that changes a credential calls this (password reset or change, deactivation, reactivation, a new
@@ -147,7 +149,7 @@ def end_credentials(user: User, *, reason: str, keep_session_token: str | None =
     if keep_session_token:
         sessions = sessions.where(UserSession.token_hash != _token_hash(keep_session_token))
     ended = db.session.execute(sessions.values(ended_at=now), execution_options={"synchronize_session": False}).rowcount
-    audit.record("user.credentials_end", user=actor, obj=user, unit_id=user.unit_id, detail=reason,
+    audit.record("user.credentials_end", user=actor, address=address, obj=user, unit_id=user.unit_id, detail=reason,
                  new={"api_tokens": tokens, "sessions": ended})
 
 
@@ -157,7 +159,7 @@ TOKEN_TOUCH_SECONDS = 60
 PASSWORD_CHANGE_FIRST = _l("您的密码由管理员设置，须先在网页上登录并修改密码，才能获取API令牌")
 
 
-def issue_api_token(user: User) -> tuple[str, datetime]:
+def issue_api_token(user: User, *, address: str | None = None) -> tuple[str, datetime]:
     """A new Bearer token for the API (12 hours); only its hash is stored.
 
     Refused (403) while the user still has a password set by an administrator: a temporary password never becomes a
@@ -168,7 +170,7 @@ def issue_api_token(user: User) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=API_TOKEN_HOURS)
     db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires))
-    audit.record("api_token.issue", user=user, obj=user)
+    audit.record("api_token.issue", user=user, address=address, obj=user)
     db.session.commit()
     return token, expires
 
@@ -217,17 +219,18 @@ def live_token_counts() -> dict[int, int]:
     return {user_id: count for user_id, count in rows}
 
 
-def revoke_own_token(user: User, token_id: int) -> None:
+def revoke_own_token(user: User, token_id: int, *, address: str | None = None) -> None:
     """The user revokes one of their own live tokens (404 for anyone else's, or one already ended)."""
     if not 0 < token_id < 2**63 or not _revoke_tokens(utcnow(), ApiToken.id == token_id, ApiToken.user_id == user.id):
         raise NotFound("token.not_found", _l("令牌不存在或已失效"))
-    audit.record("api_token.revoke", user=user, obj=user, detail=f"token={token_id}")
+    audit.record("api_token.revoke", user=user, address=address, obj=user, detail=f"token={token_id}")
     db.session.commit()
 
 
-def revoke_all_tokens(target: User, actor: User) -> int:
+def revoke_all_tokens(target: User, actor: User, *, address: str | None = None) -> int:
     """An administrator revokes every live token of a user (their web sessions stay); returns how many."""
     count = _revoke_tokens(utcnow(), ApiToken.user_id == target.id)
-    audit.record("api_token.revoke_all", user=actor, obj=target, unit_id=target.unit_id, new={"api_tokens": count})
+    audit.record("api_token.revoke_all", user=actor, address=address, obj=target, unit_id=target.unit_id,
+                 new={"api_tokens": count})
     db.session.commit()
     return count

@@ -41,12 +41,12 @@ def to_plain(version: CatalogueVersion) -> dict:
     }
 
 
-def _store(datas: list[CatalogueData], user: User, source: str) -> list[CatalogueVersion]:
+def _store(datas: list[CatalogueData], user: User, source: str, address: str | None) -> list[CatalogueVersion]:
     try:
         versions = [create_version(d) for d in datas]
         for v in versions:
-            audit.record("catalogue.import", user=user, obj=v, new={"code": v.code, "version": v.version,
-                                                                     "source": source})
+            audit.record("catalogue.import", user=user, address=address, obj=v,
+                         new={"code": v.code, "version": v.version, "source": source})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -54,7 +54,7 @@ def _store(datas: list[CatalogueData], user: User, source: str) -> list[Catalogu
     return versions
 
 
-def import_yaml(text: str, user: User) -> list[CatalogueVersion]:
+def import_yaml(text: str, user: User, *, address: str | None = None) -> list[CatalogueVersion]:
     """One or more catalogues (`catalogues:` list, or a single catalogue); each becomes a new version."""
     try:
         data = yaml.safe_load(text)
@@ -71,7 +71,7 @@ def import_yaml(text: str, user: User) -> list[CatalogueVersion]:
             problems += exc.problems
     if problems:
         raise ImportProblems(problems)
-    return _store(datas, user, "yaml")
+    return _store(datas, user, "yaml", address)
 
 
 def _cell(value) -> str:
@@ -88,7 +88,7 @@ def _rows(ws, min_row: int):
         yield tuple(read_text(v) for v in values)
 
 
-def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
+def import_xlsx(data: bytes, user: User, *, address: str | None = None) -> CatalogueVersion:
     """An xlsx in the template's shape: sheet 1 one row per deduction rule; sheets 体系, 加分项, 否决项."""
     rows = read_sheet(data, RULE_HEADERS)
     from openpyxl import load_workbook
@@ -142,7 +142,7 @@ def import_xlsx(data: bytes, user: User) -> CatalogueVersion:
         problems += exc.problems
     if problems:
         raise ImportProblems(problems)
-    return _store([catalogue], user, "xlsx")[0]
+    return _store([catalogue], user, "xlsx", address)[0]
 
 
 def catalogue_workbook(version: CatalogueVersion | None) -> io.BytesIO:
@@ -176,16 +176,18 @@ def catalogue_workbook(version: CatalogueVersion | None) -> io.BytesIO:
     return finish(wb, buffer)
 
 
-def clone(version: CatalogueVersion, user: User) -> CatalogueVersion:
+def clone(version: CatalogueVersion, user: User, *, address: str | None = None) -> CatalogueVersion:
     """A new (draft) version with the same content."""
     new = create_version(validate_catalogue(to_plain(version)))
-    audit.record("catalogue.clone", user=user, obj=new, old={"from": f"{version.code} v{version.version}"},
+    audit.record("catalogue.clone", user=user, address=address, obj=new,
+                 old={"from": f"{version.code} v{version.version}"},
                  new={"code": new.code, "version": new.version})
     db.session.commit()
     return new
 
 
-def replace_draft(version: CatalogueVersion, text: str, user: User) -> CatalogueVersion:
+def replace_draft(version: CatalogueVersion, text: str, user: User, *,
+                  address: str | None = None) -> CatalogueVersion:
     """Edit a draft: its YAML form, checked whole; a frozen version is refused."""
     if is_frozen(version):
         raise ImportProblems(["该版本已被批次使用，不能修改；请先“复制为新版本”"])
@@ -205,7 +207,7 @@ def replace_draft(version: CatalogueVersion, text: str, user: User) -> Catalogue
         db.session.flush()
         new = create_version(data)
         new.version = number
-        audit.record("catalogue.edit", user=user, obj=new, new={"code": new.code, "version": number})
+        audit.record("catalogue.edit", user=user, address=address, obj=new, new={"code": new.code, "version": number})
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -52,7 +52,8 @@ def sniff(data: bytes) -> str:
     _refuse("document.type", _l("只接受PDF、Word(.docx)、Excel(.xlsx)、JPEG或PNG文件（按文件内容识别，改扩展名无效）"))
 
 
-def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> EvidenceFile:
+def add_document(sheet: Sheet, data: bytes, original_name: str, user: User, *,
+                 address: str | None = None) -> EvidenceFile:
     """Store a document for a self-assessment sheet (the unit's own user, while the sheet is editable)."""
     if not access.can_edit_sheet(user, sheet):
         if sheet.status in ("submitted", "approved"):
@@ -73,8 +74,8 @@ def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> E
                            content_type=content_type, size=len(data), uploaded_by_id=user.id)
         db.session.add(doc)
         db.session.flush()
-        audit.record("document.add", user=user, obj=doc, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     new={"name": doc.original_name, "sha256": doc.sha256, "type": kind})
+        audit.record("document.add", user=user, address=address, obj=doc, unit_id=sheet.unit_id,
+                     round_id=sheet.round_id, new={"name": doc.original_name, "sha256": doc.sha256, "type": kind})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -83,7 +84,7 @@ def add_document(sheet: Sheet, data: bytes, original_name: str, user: User) -> E
     return doc
 
 
-def remove_document(doc: EvidenceFile, user: User) -> None:
+def remove_document(doc: EvidenceFile, user: User, *, address: str | None = None) -> None:
     """Withdraw a document of a self sheet while the sheet is still the unit's to edit (not once submitted).
 
     Kept in storage and in the audit log, no longer listed or downloadable (as for photos: services.evidence).
@@ -108,7 +109,7 @@ def remove_document(doc: EvidenceFile, user: User) -> None:
         if sheet.status not in ("draft", "returned"):
             raise NotAllowed("document.sheet_closed", _l("自评表%(status)s，材料不能再删除", status=marked(sheet.status_label)))
         raise NotFound("document.not_found", _l("材料不存在或已删除"))
-    audit.record("document.remove", user=user, obj=doc, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 old={"name": doc.original_name, "sha256": doc.sha256})
+    audit.record("document.remove", user=user, address=address, obj=doc, unit_id=sheet.unit_id,
+                 round_id=sheet.round_id, old={"name": doc.original_name, "sha256": doc.sha256})
     db.session.commit()
     db.session.expire(doc)

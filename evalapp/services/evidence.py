@@ -68,7 +68,8 @@ def _clean_name(name: str) -> str:
     return (name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "photo")[:200]
 
 
-def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: str, user: User) -> EvidenceFile:
+def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: str, user: User, *,
+              address: str | None = None) -> EvidenceFile:
     """Store a photo for one indicator of a sheet, with its audit row."""
     image, thumb = process_photo(data)
     store = storage()
@@ -82,7 +83,8 @@ def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: st
                                 size=len(image), uploaded_by_id=user.id)
         db.session.add(evidence)
         db.session.flush()
-        audit.record("evidence.add", user=user, obj=evidence, unit_id=sheet.unit_id, round_id=sheet.round_id,
+        audit.record("evidence.add", user=user, address=address, obj=evidence, unit_id=sheet.unit_id,
+                     round_id=sheet.round_id,
                      new={"indicator": indicator.code, "name": evidence.original_name, "sha256": evidence.sha256})
         db.session.commit()
     except BaseException:
@@ -93,10 +95,10 @@ def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: st
     return evidence
 
 
-def remove(evidence: EvidenceFile, user: User) -> None:
+def remove(evidence: EvidenceFile, user: User, *, address: str | None = None) -> None:
     """Withdraw a photo (kept on disk and in the audit log; no longer shown)."""
     evidence.deleted_at = utcnow()
-    audit.record("evidence.remove", user=user, obj=evidence, unit_id=None, round_id=None,
+    audit.record("evidence.remove", user=user, address=address, obj=evidence, unit_id=None, round_id=None,
                  old={"name": evidence.original_name, "sha256": evidence.sha256})
     db.session.commit()
 

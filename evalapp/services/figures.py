@@ -78,7 +78,7 @@ def lock_sheet(sheet: Sheet) -> None:
 FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed", "figures_version")
 
 
-def refresh_sheet(sheet: Sheet, now: datetime) -> SheetFigures:
+def refresh_sheet(sheet: Sheet, now: datetime, *, locked: bool = False) -> SheetFigures:
     """Mark a sheet changed and recompute its stored figures, in the caller's transaction; returns them.
 
     Two statements on purpose. The first takes the sheet's row lock (SELECT … FOR NO KEY UPDATE): on PostgreSQL a
@@ -87,12 +87,14 @@ def refresh_sheet(sheet: Sheet, now: datetime) -> SheetFigures:
     after the wait but evaluate its subqueries with the old snapshot, losing the other save. Locking with an UPDATE
     instead of a SELECT would make the second UPDATE re-check the sheet's three foreign keys: a row changed earlier
     in the same transaction does not get PostgreSQL's unchanged-key shortcut; that was 0.8 ms of every autosave.)
-    SQLite serialises writers, so there it is one statement. (A sheet loaded with `load_sheet(lock=True)` holds
-    the lock already; taking it again costs a round trip and nothing else.) The object's figure columns are
-    expired: read again when next used.
+    SQLite serialises writers, so there it is one statement. `locked`: the caller holds the lock already in this
+    transaction (it loaded the sheet with `load_sheet(lock=True)`, or called lock_sheet) and says so; taking it
+    again would cost a round trip and nothing else. The object's figure columns are expired: read again when next
+    used (the caller has them in the answer).
     """
     db.session.flush()
-    lock_sheet(sheet)
+    if not locked:
+        lock_sheet(sheet)
     connection = db.session.connection()
     row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id, "updated_at": now}).one()
     db.session.expire(sheet, ["updated_at", *FIGURE_COLUMNS])

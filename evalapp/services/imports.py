@@ -73,7 +73,7 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def import_units(data: bytes, user: User) -> dict:
+def import_units(data: bytes, user: User, *, address: str | None = None) -> dict:
     """Upsert units by code from an xlsx (编码, 名称, 类型, 上级编码); all or nothing."""
     rows = [UnitRow(n, normalize_code(r["编码"]), _text(r["名称"]), _text(r["类型"]), normalize_code(r["上级编码"]))
             for n, r in read_sheet(data, UNIT_HEADERS)]
@@ -100,7 +100,8 @@ def import_units(data: bytes, user: User) -> dict:
                     setattr(unit, k, v)
                 updated += 1
         db.session.flush()
-        audit.record("units.import", user=user, new={"rows": len(rows), "created": created, "updated": updated})
+        audit.record("units.import", user=user, address=address,
+                     new={"rows": len(rows), "created": created, "updated": updated})
         versions.bump_every_round()
         db.session.commit()
     except BaseException:

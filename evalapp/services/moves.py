@@ -15,8 +15,10 @@ from .errors import Conflict, Invalid, Joined, _l, marked
 from .sheet_views import sheet_view
 
 
-def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True) -> None:
-    """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row."""
+def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True,
+               address: str | None = None) -> None:
+    """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row (by `user`, from
+    `address`)."""
     if not can_move_sheet(sheet.status, to_status, sheet.kind):
         raise Conflict("sheet.move_not_allowed", _l("评分表当前为“%(status)s”，不能改为“%(target)s”，请刷新页面",
                                                     status=marked(SHEET_STATUS_LABELS[sheet.status]),
@@ -33,8 +35,8 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
         raise Conflict("sheet.status_changed", _l("评分表状态已被他人更改，请刷新页面"))
     db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
                                    comment=comment))
-    audit.record(f"sheet.{to_status}", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 old={"status": old}, new={"status": to_status}, detail=comment)
+    audit.record(f"sheet.{to_status}", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
+                 round_id=sheet.round_id, old={"status": old}, new={"status": to_status}, detail=comment)
     versions.bump_sheet(sheet)
     db.session.flush()
     db.session.expire(sheet)
@@ -42,7 +44,7 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
         db.session.commit()
 
 
-def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
+def submit_sheet(sheet: Sheet, user: User, comment: str = "", *, address: str | None = None) -> None:
     """Submit a sheet; refused while any indicator is unscored (the message lists them), and a final sheet while
     a member of the team is still drafting or a value was decided before a member score changed."""
     if sheet.kind == "final":
@@ -60,7 +62,7 @@ def submit_sheet(sheet: Sheet, user: User, comment: str = "") -> None:
     if sheet.kind == "self":
         due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
         sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
-    move_sheet(sheet, "submitted", user, comment)
+    move_sheet(sheet, "submitted", user, comment, address=address)
 
 
 def last_return(sheet: Sheet) -> SheetTransition | None:
@@ -77,7 +79,7 @@ def today_local() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
-def approve_sheet(sheet: Sheet, user: User) -> None:
+def approve_sheet(sheet: Sheet, user: User, *, address: str | None = None) -> None:
     """Approve a submitted sheet; a final sheet only while it still stands as submitted (no member drafting since,
     no 成员评分已变化 — the reviewer returns it to the leader instead)."""
     if sheet.kind == "final":
@@ -86,24 +88,24 @@ def approve_sheet(sheet: Sheet, user: User) -> None:
         problems = submit_problems(sheet)
         if problems:
             raise Conflict("sheet.approve_blocked", _l("不能审核通过，请退回组长重新定分：%(problems)s", problems=Joined(problems)))
-    move_sheet(sheet, "approved", user)
+    move_sheet(sheet, "approved", user, address=address)
 
 
-def return_sheet(sheet: Sheet, user: User, comment: str) -> None:
+def return_sheet(sheet: Sheet, user: User, comment: str, *, address: str | None = None) -> None:
     """Return a submitted sheet to its owner; a return needs a comment."""
     comment = (comment or "").strip()
     if not comment:
         raise Invalid("sheet.return_comment_required", _l("退回时须填写退回意见"), {"comment": _l("请填写退回意见")})
     if len(comment) > 2000 or "\x00" in comment:
         raise Invalid("sheet.return_comment_invalid", _l("退回意见过长或含有无效字符"), {"comment": _l("退回意见不能超过2000字")})
-    move_sheet(sheet, "returned", user, comment)
+    move_sheet(sheet, "returned", user, comment, address=address)
 
 
-def review_sheet(sheet: Sheet, user: User, action: str, comment: str) -> str:
+def review_sheet(sheet: Sheet, user: User, action: str, comment: str, *, address: str | None = None) -> str:
     """A reviewer's decision from a form: "approve", or a return (which needs a comment). Returns the sheet's new
     status ("approved" or "returned")."""
     if action == "approve":
-        approve_sheet(sheet, user)
+        approve_sheet(sheet, user, address=address)
         return "approved"
-    return_sheet(sheet, user, comment)
+    return_sheet(sheet, user, comment, address=address)
     return "returned"

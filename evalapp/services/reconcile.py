@@ -15,7 +15,7 @@ from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
 from .errors import Invalid, Text, _l
 from .figures import lock_sheet, refresh_sheet
-from .scores import store_score
+from .scores import Saved, store_score
 from .sheet_views import SheetView, find_indicator, sheet_view
 
 
@@ -124,10 +124,12 @@ def reconciliation(final: Sheet) -> Reconciliation:
     return Reconciliation(view, members, rows, bonus, veto)
 
 
-def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User, expected_version: int) -> Score:
+def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User, expected_version: int, *,
+                    address: str | None = None, sheet_locked: bool = False) -> Saved:
     """The leader decides one indicator: the submitted members' mean (raw_value None or empty) or another value
     with a reason. The one rule for the reconcile form and the API; the decision keeps the member scores it was
-    taken from (scores.basis), so a later change of theirs flags the row."""
+    taken from (scores.basis), so a later change of theirs flags the row. `address` and `sheet_locked` as for
+    scores.store_score."""
     indicator = find_indicator(final, code)
     counted = _counted(member_sheets(final))
     scores = _member_scores(counted, indicator.id)
@@ -149,16 +151,18 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
     note = NOTE_MEAN if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
     return store_score(final, indicator, user, expected_version, points=value, direct_score=value,
                        free_deduction=Decimal("0"), reason=reason if value != proposed else "", note=note,
-                       basis=_basis(counted, scores, indicator.id), deductions={})
+                       basis=_basis(counted, scores, indicator.id), deductions={}, address=address,
+                       sheet_locked=sheet_locked)
 
 
-def accept_all_proposals(final: Sheet, user: User) -> int:
+def accept_all_proposals(final: Sheet, user: User, *, address: str | None = None) -> int:
     """Take the submitted members' mean for every indicator the leader has not decided yet; returns how many."""
     rec = reconciliation(final)
     taken = 0
     for row in rec.rows:
         if not row.decided and row.proposed is not None:
-            set_final_score(final, row.indicator.code, None, "", user, row.final.version if row.final else 0)
+            set_final_score(final, row.indicator.code, None, "", user, row.final.version if row.final else 0,
+                            address=address)
             taken += 1
     return taken
 
@@ -177,7 +181,8 @@ def submit_problems(final: Sheet) -> list[Text]:
     return problems
 
 
-def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str], user: User) -> None:
+def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str], user: User, *,
+                       address: str | None = None) -> None:
     """Record the bonus items that apply and the veto findings (code → description); replaces what was there."""
     catalogue = final.round.catalogue_for(final.unit.level)
     items = {b.code: b for b in db.session.scalars(select(BonusItem).where(BonusItem.catalogue_id == catalogue.id))}
@@ -209,9 +214,10 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
     db.session.add_all([SheetVeto(sheet_id=final.id, veto_item_id=vetoes[c].id, description=t.strip())
                         for c, t in sorted(veto.items())])
     db.session.flush()
-    refresh_sheet(final, utcnow())
+    refresh_sheet(final, utcnow(), locked=True)  # (lock_sheet above)
     db.session.expire(final, ["bonuses", "vetoes"])
-    audit.record("sheet.bonus_veto", user=user, obj=final, unit_id=final.unit_id, round_id=final.round_id, old=old,
+    audit.record("sheet.bonus_veto", user=user, address=address, obj=final, unit_id=final.unit_id,
+                 round_id=final.round_id, old=old,
                  new={"bonus": sorted(set(bonus_codes)), "veto": sorted(veto)},
                  detail="；".join(f"{c}：{t.strip()}" for c, t in sorted(veto.items())))
     versions.bump_sheet(final)

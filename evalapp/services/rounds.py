@@ -66,13 +66,14 @@ def confirmed(sheets: list[Sheet], confirm: bool | Collection[int]) -> bool:
     return {s.id for s in sheets} <= set(confirm)
 
 
-def close_member_sheets(sheets: list[Sheet], user: User | None, why: str) -> list[int]:
+def close_member_sheets(sheets: list[Sheet], user: User | None, why: str, *,
+                        address: str | None = None) -> list[int]:
     """Close these open member sheets as 未提交 (kept for the audit, out of the mean); returns their ids. The
     caller commits."""
     ids = []
     for sheet in sheets:
         ids.append(sheet.id)
-        move_sheet(sheet, "closed", user, f"系统关闭（未提交）：{why}", commit=False)
+        move_sheet(sheet, "closed", user, f"系统关闭（未提交）：{why}", commit=False, address=address)
     return ids
 
 
@@ -153,7 +154,8 @@ def create_inspection_sheets(round_: Round) -> int:
     return len(new)
 
 
-def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int] = False) -> str:
+def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int] = False,
+            address: str | None = None) -> str:
     """Move a round to its next phase after the guard checks; makes the sheets the new phase needs.
 
     Leaving inspection closes the member sheets still in draft (未提交); while there are any, the move is refused
@@ -178,7 +180,7 @@ def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int]
                    "确认后再推进", count=len(drafts), sheets=describe_sheets(drafts)), drafts,
                 _l("以下%(count)s份成员评分表尚未提交。进入审核阶段后将关闭为“未提交”（保留备查，不计入成员平均分）。确认后再推进。",
                    count=len(drafts)))
-        closed = close_member_sheets(drafts, user, f"批次进入{ROUND_STATUS_LABELS[target]}")
+        closed = close_member_sheets(drafts, user, f"批次进入{ROUND_STATUS_LABELS[target]}", address=address)
     old = round_.status
     round_.status = target
     if "inspector" in move.makes:
@@ -186,7 +188,7 @@ def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int]
         create_inspection_sheets(round_)
     elif "self" in move.makes:
         create_self_sheets(round_)
-    audit.record("round.advance", user=user, obj=round_, round_id=round_.id,
+    audit.record("round.advance", user=user, address=address, obj=round_, round_id=round_.id,
                  old={"status": old}, new={"status": target, **({"closed": closed} if closed else {})},
                  detail=f"{ROUND_STATUS_LABELS[old]} → {ROUND_STATUS_LABELS[target]}"
                  + (f"；关闭未提交的成员评分表{len(closed)}份" if closed else ""))
@@ -241,7 +243,7 @@ def _parse_settings(form: dict) -> dict:
     return values
 
 
-def create_round(form: dict, user: User) -> Round:
+def create_round(form: dict, user: User, *, address: str | None = None) -> Round:
     """A new round in set-up, from a township and a village catalogue version."""
     from ..models import CatalogueVersion
 
@@ -266,7 +268,8 @@ def create_round(form: dict, user: User) -> Round:
                    village_catalogue=cats["village"], **values)
     db.session.add(round_)
     db.session.flush()
-    audit.record("round.create", user=user, obj=round_, round_id=round_.id, new={"name": name, "rollout": rollout})
+    audit.record("round.create", user=user, address=address, obj=round_, round_id=round_.id,
+                 new={"name": name, "rollout": rollout})
     versions.bump(round_.id)  # its version row
     db.session.commit()
     return round_
@@ -289,20 +292,20 @@ def refuse_if_published(round_: Round, what: Text) -> None:
                                                 what=what))
 
 
-def update_settings(round_: Round, form: dict, user: User) -> None:
+def update_settings(round_: Round, form: dict, user: User, *, address: str | None = None) -> None:
     """Threshold, tolerance and deadlines; refused once the round is published."""
     refuse_if_published(round_, _l("设置"))
     values = _parse_settings(form)
     old = {k: str(getattr(round_, k)) for k in values}
     for k, v in values.items():
         setattr(round_, k, v)
-    audit.record("round.settings", user=user, obj=round_, round_id=round_.id, old=old,
+    audit.record("round.settings", user=user, address=address, obj=round_, round_id=round_.id, old=old,
                  new={k: str(v) for k, v in values.items()})
     versions.bump(round_.id)
     db.session.commit()
 
 
-def set_scope(round_: Round, unit_ids: set[int], user: User) -> None:
+def set_scope(round_: Round, unit_ids: set[int], user: User, *, address: str | None = None) -> None:
     """The units in scope (townships and pilot villages); only before inspection opens."""
     from ..models import OrgUnit
 
@@ -323,7 +326,7 @@ def set_scope(round_: Round, unit_ids: set[int], user: User) -> None:
     db.session.flush()
     if round_.status == "self_assessment":
         create_self_sheets(round_)
-    audit.record("round.scope", user=user, obj=round_, round_id=round_.id,
+    audit.record("round.scope", user=user, address=address, obj=round_, round_id=round_.id,
                  new={"added": sorted(valid - set(current)), "removed": sorted(removed)})
     versions.bump(round_.id)
     db.session.commit()

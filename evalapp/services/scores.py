@@ -1,6 +1,7 @@
 """Saving one indicator's score: the one rule the scoring page and the API both call (save_score), and the
 versioned write behind it (store_score)."""
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import bindparam, select
@@ -16,8 +17,18 @@ from ..models.base import utcnow
 from . import audit, versions
 from .catalogues import indicator_spec
 from .errors import Conflict, Invalid, _l
-from .figures import refresh_sheet
+from .figures import SheetFigures, refresh_sheet
 from .sheet_views import find_indicator
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save left: the score row (None: a note-only save on an unscored indicator had nothing to store) and
+    the sheet's figures as the save recomputed them (None: nothing was written — the change was already stored —
+    so the sheet's stored figures are as they were)."""
+
+    score: Score | None
+    figures: SheetFigures | None = None
 
 
 @cache
@@ -45,15 +56,18 @@ def score_state(score: Score | None, rules: Mapping[int, DeductionRule] | None =
     }
 
 
-def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score | None:
+def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int, *,
+               address: str | None = None, sheet_locked: bool = False) -> Saved:
     """Save one indicator's entry against the version the client last saw: a direct score, deductions, a note
     alone (the indicator stays as it was: unscored stays unscored) or a clearing (back to unscored, note kept).
 
-    The one place of the rule: the API and the scoring page both come here. Returns the score row (None when a
-    note-only save had nothing to store).
+    The one place of the rule: the API and the scoring page both come here. Returns the score row and the sheet's
+    recomputed figures (Saved). `address`: the client's, for the audit row. `sheet_locked`: the caller loaded the
+    sheet with its row lock in this transaction (load_sheet(lock=True)), so the recomputation need not take it.
     """
+    options = {"address": address, "sheet_locked": sheet_locked}
     if sheet.kind == "final" and entry.mode is not EntryMode.CLEAR:
-        return _save_final(sheet, code, entry, user, expected_version)
+        return _save_final(sheet, code, entry, user, expected_version, **options)
     indicator = find_indicator(sheet, code)
     try:
         points = indicator_score(indicator_spec(indicator), entry)
@@ -61,18 +75,19 @@ def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_
         raise Invalid("score.invalid", _l("输入有误，请检查"), exc.errors) from exc
     note = {} if entry.note is None else {"note": entry.note.strip()}
     if entry.mode is EntryMode.NOTE:
-        return store_score(sheet, indicator, user, expected_version, deductions=None, **note)
+        return store_score(sheet, indicator, user, expected_version, deductions=None, **options, **note)
     if entry.mode is EntryMode.CLEAR:
         decision = {"note": "", "basis": None} if sheet.kind == "final" else note  # the decision's label goes too
         return store_score(sheet, indicator, user, expected_version, deductions={}, points=None, direct_score=None,
-                           free_deduction=ZERO, reason="", **decision)
+                           free_deduction=ZERO, reason="", **options, **decision)
     rules = {r.code: r.id for r in indicator.rules}
     return store_score(sheet, indicator, user, expected_version, points=points, direct_score=entry.direct,
-                       free_deduction=entry.free_deduction, reason=entry.reason.strip(), **note,
+                       free_deduction=entry.free_deduction, reason=entry.reason.strip(), **options, **note,
                        deductions={rules[c]: n for c, n in entry.deductions.items() if n})
 
 
-def _save_final(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int) -> Score:
+def _save_final(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int, *,
+                address: str | None, sheet_locked: bool) -> Saved:
     """A final sheet holds the leader's decided values: a direct score, checked by the reconcile rule (a value
     other than the submitted members' mean needs a reason)."""
     from .reconcile import set_final_score
@@ -80,7 +95,8 @@ def _save_final(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected
     if entry.mode is not EntryMode.DIRECT or any(entry.deductions.values()) or entry.free_deduction:
         raise Invalid("score.final_direct_only", _l("工作组评分表只能填写最终得分"),
                       {"score": _l("工作组评分表请填写最终得分（score），不能按扣分项评分")})
-    return set_final_score(sheet, code, entry.direct, entry.reason, user, expected_version)
+    return set_final_score(sheet, code, entry.direct, entry.reason, user, expected_version, address=address,
+                           sheet_locked=sheet_locked)
 
 
 def _unchanged(score: Score, deductions: Mapping[int, int] | None, values: Mapping) -> bool:
@@ -91,9 +107,11 @@ def _unchanged(score: Score, deductions: Mapping[int, int] | None, values: Mappi
 
 
 def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version: int, *,
-                deductions: Mapping[int, int] | None, **values) -> Score | None:
+                deductions: Mapping[int, int] | None, address: str | None = None, sheet_locked: bool = False,
+                **values) -> Saved:
     """Write a score's columns given in `values`, its deductions (rule id → count; None: left as they are) and the
-    audit row, with the version check.
+    audit row (by `user`, from `address`), with the version check; returns the row and the sheet's recomputed
+    figures. `sheet_locked`: the caller holds the sheet's row lock in this transaction (see refresh_sheet).
 
     The check is a conditional UPDATE (or a unique INSERT for a first score), so of two concurrent writers with the
     same version exactly one wins and the other gets Conflict, on SQLite and PostgreSQL alike — unless the change
@@ -103,12 +121,12 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     existing = db.session.scalars(_score_statement(),
                                   {"sheet_id": sheet.id, "ind_id": indicator.id}).unique().one_or_none()
     if existing is None and values.get("points") is None and not values.get("note"):
-        return None  # nothing to store on an unscored indicator (an empty note, a clearing)
+        return Saved(None)  # nothing to store on an unscored indicator (an empty note, a clearing)
     if existing is not None and _unchanged(existing, deductions, values):
         # Nothing would change: no write, no new version, no audit row (a retry whose first answer was lost, or a
         # page saving what it shows).
         db.session.rollback()
-        return existing
+        return Saved(existing)
     rules = {r.id: r for r in indicator.rules}
     old = score_state(existing, rules)
     now = utcnow()
@@ -136,10 +154,10 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
             score.deductions.extend(ScoreDeduction(rule_id=rule_id, count=count)
                                     for rule_id, count in sorted(deductions.items()))
         db.session.flush()
-        refresh_sheet(sheet, now)
+        figures = refresh_sheet(sheet, now, locked=sheet_locked)
         new = score_state(score, rules)
-        audit.record("score.save", user=user, obj=score, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                     old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
+        audit.record("score.save", user=user, address=address, obj=score, unit_id=sheet.unit_id,
+                     round_id=sheet.round_id, old=old, new=new, detail=f"sheet={sheet.id} indicator={indicator.code}")
         versions.bump_sheet(sheet)
         db.session.commit()
     except (IntegrityError, StaleDataError) as exc:
@@ -149,10 +167,10 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
         if isinstance(exc, IntegrityError) and (existing is not None or current is None):
             raise  # not a lost race for the first score: a bug, not the user's conflict
         if current is not None and _unchanged(current, deductions, wanted):
-            return current  # the concurrent save made the same change
+            return Saved(current)  # the concurrent save made the same change
         raise Conflict("score.conflict", _l("该指标已被他人修改，请选择保留哪个分值"),
                        current=score_state(current, rules)) from None
     except BaseException:
         db.session.rollback()
         raise
-    return score
+    return Saved(score, figures)

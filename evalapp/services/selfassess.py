@@ -50,7 +50,7 @@ def require_summary_editable(sheet: Sheet, user: User) -> None:
         raise NotAllowed("summary.read_only", summary_read_only_reason(sheet))
 
 
-def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> int:
+def save_summary(sheet: Sheet, text, user: User, version: int | None = None, *, address: str | None = None) -> int:
     """Save the 工作总结 of a self sheet and return the sheet's new version.
 
     The one rule for the page's form and the API: only the unit's own user while the sheet is editable
@@ -78,8 +78,8 @@ def save_summary(sheet: Sheet, text, user: User, version: int | None = None) -> 
         if not access.can_edit_sheet(user, sheet):
             raise NotAllowed("summary.read_only", summary_read_only_reason(sheet))
         raise Conflict("summary.conflict", _l("工作总结已在其他页面修改过，请核对后再保存"), current=summary_state(sheet))
-    audit.record("sheet.summary", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 old={"length": len(old), "version": current, "sha256": _digest(old)},
+    audit.record("sheet.summary", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
+                 round_id=sheet.round_id, old={"length": len(old), "version": current, "sha256": _digest(old)},
                  new={"length": len(text), "version": current + 1, "sha256": _digest(text)})
     db.session.commit()
     db.session.expire(sheet)
@@ -95,7 +95,8 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def add_comment(sheet: Sheet, indicator_code: str | None, text: str, user: User) -> ReviewComment:
+def add_comment(sheet: Sheet, indicator_code: str | None, text: str, user: User, *,
+                address: str | None = None) -> ReviewComment:
     """A reviewer's comment on one indicator (or on the whole sheet)."""
     text = (text or "").strip()
     if not text:
@@ -112,8 +113,8 @@ def add_comment(sheet: Sheet, indicator_code: str | None, text: str, user: User)
     comment = ReviewComment(sheet_id=sheet.id, indicator_id=indicator_id, author_id=user.id, text=text)
     db.session.add(comment)
     db.session.flush()
-    audit.record("sheet.comment", user=user, obj=comment, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 new={"indicator": indicator_code, "text": text})
+    audit.record("sheet.comment", user=user, address=address, obj=comment, unit_id=sheet.unit_id,
+                 round_id=sheet.round_id, new={"indicator": indicator_code, "text": text})
     db.session.commit()
     return comment
 

@@ -27,7 +27,7 @@ def _inspector(username: str) -> User:
     return user
 
 
-def create_team(round_: Round, name: str, leader_username: str, actor: User) -> Team:
+def create_team(round_: Round, name: str, leader_username: str, actor: User, *, address: str | None = None) -> Team:
     """A new team with its leader as first member."""
     refuse_if_published(round_, _l("工作组"))
     name = (name or "").strip()[:100]
@@ -43,13 +43,14 @@ def create_team(round_: Round, name: str, leader_username: str, actor: User) -> 
     db.session.add(team)
     db.session.flush()
     db.session.add(TeamMember(round_id=round_.id, team_id=team.id, user_id=leader.id))
-    audit.record("team.create", user=actor, obj=team, round_id=round_.id, new={"name": name, "leader": leader.username})
+    audit.record("team.create", user=actor, address=address, obj=team, round_id=round_.id,
+                 new={"name": name, "leader": leader.username})
     _after_change(round_)
     db.session.commit()
     return team
 
 
-def add_member(team: Team, username: str, actor: User) -> None:
+def add_member(team: Team, username: str, actor: User, *, address: str | None = None) -> None:
     """Add an inspector; during inspection they get a draft sheet per unit of the team (their closed ones reopen)."""
     refuse_if_published(team.round, _l("工作组"))
     user = _inspector(username)
@@ -57,14 +58,14 @@ def add_member(team: Team, username: str, actor: User) -> None:
         raise Invalid("team.member_elsewhere", _l("%(name)s已在本批次的工作组中", name=user.display_name),
                       {"username": _l("已在工作组中")})
     db.session.add(TeamMember(round_id=team.round_id, team_id=team.id, user_id=user.id))
-    reopened = _reopen_closed_sheets(team, user, actor)
-    audit.record("team.add_member", user=actor, obj=team, round_id=team.round_id,
+    reopened = _reopen_closed_sheets(team, user, actor, address)
+    audit.record("team.add_member", user=actor, address=address, obj=team, round_id=team.round_id,
                  new={"member": user.username, **({"reopened": reopened} if reopened else {})})
     _after_change(team.round)
     db.session.commit()
 
 
-def _reopen_closed_sheets(team: Team, user: User, actor: User) -> list[int]:
+def _reopen_closed_sheets(team: Team, user: User, actor: User, address: str | None) -> list[int]:
     """A member rejoining during inspection: their closed sheets of this team's units are drafts again."""
     if team.round.status != "inspection":
         return []  # once the round has left inspection, closed is where a member sheet ends
@@ -75,7 +76,7 @@ def _reopen_closed_sheets(team: Team, user: User, actor: User) -> list[int]:
         Sheet.round_id == team.round_id, Sheet.kind == "inspector", Sheet.inspector_id == user.id,
         Sheet.status == "closed", Sheet.unit_id.in_(units), Sheet.unit_id.notin_(decided)).order_by(Sheet.id)).all()
     for sheet in sheets:
-        move_sheet(sheet, "draft", actor, f"重新加入{team.name}，评分表恢复填报", commit=False)
+        move_sheet(sheet, "draft", actor, f"重新加入{team.name}，评分表恢复填报", commit=False, address=address)
     return [s.id for s in sheets]
 
 
@@ -84,7 +85,8 @@ def member_drafts(team: Team, user_id: int) -> list[Sheet]:
     return open_member_sheets(team.round_id, inspector_id=user_id)
 
 
-def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Collection[int] = False) -> None:
+def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Collection[int] = False,
+                  address: str | None = None) -> None:
     """Remove a member (not the leader). Their draft sheets are closed as 未提交; while they hold any, refused with
     NeedsConfirmation listing them until `confirm` (True, or the ids the user saw)."""
     refuse_if_published(team.round, _l("工作组"))
@@ -102,26 +104,26 @@ def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Coll
                "确认后再移出", name=name, count=len(drafts), sheets=describe_sheets(drafts)),
             drafts, _l("%(name)s尚有以下%(count)s份评分表未提交。移出%(team)s后将关闭为“未提交”（保留备查，不计入成员平均分）。"
                        "确认后再移出。", name=name, count=len(drafts), team=team.name))
-    closed = close_member_sheets(drafts, actor, f"{member.user.display_name}移出{team.name}")
+    closed = close_member_sheets(drafts, actor, f"{member.user.display_name}移出{team.name}", address=address)
     db.session.delete(member)
-    audit.record("team.remove_member", user=actor, obj=team, round_id=team.round_id,
+    audit.record("team.remove_member", user=actor, address=address, obj=team, round_id=team.round_id,
                  old={"member": user_id}, new={"closed": closed} if closed else None)
     db.session.commit()
 
 
-def set_leader(team: Team, username: str, actor: User) -> None:
+def set_leader(team: Team, username: str, actor: User, *, address: str | None = None) -> None:
     """Make another member the leader (also after publication: an unlocked final sheet needs a leader)."""
     user = _inspector(username)
     if not db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)):
         raise Invalid("team.leader_not_member", _l("组长须为本组成员"), {"username": _l("须为本组成员")})
     old = team.leader_id
     team.leader_id = user.id
-    audit.record("team.leader", user=actor, obj=team, round_id=team.round_id, old={"leader": old},
+    audit.record("team.leader", user=actor, address=address, obj=team, round_id=team.round_id, old={"leader": old},
                  new={"leader": user.id})
     db.session.commit()
 
 
-def assign(round_: Round, assignments: dict[int, int | None], actor: User) -> None:
+def assign(round_: Round, assignments: dict[int, int | None], actor: User, *, address: str | None = None) -> None:
     """Unit id → team id (or None); each unit in scope belongs to at most one team by construction."""
     refuse_if_published(round_, _l("工作组分配"))
     teams = {t.id for t in db.session.scalars(select(Team).where(Team.round_id == round_.id))}
@@ -137,7 +139,8 @@ def assign(round_: Round, assignments: dict[int, int | None], actor: User) -> No
                 raise Conflict("team.reassign_after_inspection", _l("实地评估开始后不能把单位改派给其他工作组"))
             scope[uid].team_id = tid
             changed[uid] = tid
-    audit.record("team.assign", user=actor, obj=round_, round_id=round_.id, new={str(k): v for k, v in changed.items()})
+    audit.record("team.assign", user=actor, address=address, obj=round_, round_id=round_.id,
+                 new={str(k): v for k, v in changed.items()})
     _after_change(round_)
     db.session.commit()
 

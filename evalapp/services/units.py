@@ -26,7 +26,8 @@ def _check(row: UnitRow, exclude: OrgUnit | None = None) -> None:
         raise Invalid("unit.invalid", verbatim("；".join(problems)), {"unit": "；".join(problems)})
 
 
-def create_unit(code: str, name: str, kind: str, parent_code: str, user: User) -> OrgUnit:
+def create_unit(code: str, name: str, kind: str, parent_code: str, user: User, *,
+                address: str | None = None) -> OrgUnit:
     row = UnitRow(1, normalize_code(code), (name or "").strip(), (kind or "").strip(), normalize_code(parent_code))
     _check(row)
     if db.session.scalar(select(OrgUnit).where(OrgUnit.code == row.code)):
@@ -35,14 +36,15 @@ def create_unit(code: str, name: str, kind: str, parent_code: str, user: User) -
     unit = OrgUnit(code=row.code, name=row.name, kind=row.kind, level=KIND_LEVEL[row.kind], parent=parent)
     db.session.add(unit)
     db.session.flush()
-    audit.record("unit.create", user=user, obj=unit, unit_id=unit.id,
+    audit.record("unit.create", user=user, address=address, obj=unit, unit_id=unit.id,
                  new={"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": row.parent_code})
     versions.bump_every_round()
     db.session.commit()
     return unit
 
 
-def update_unit(unit: OrgUnit, name: str, kind: str, parent_code: str, user: User) -> None:
+def update_unit(unit: OrgUnit, name: str, kind: str, parent_code: str, user: User, *,
+                address: str | None = None) -> None:
     """Rename, change the kind, or move under another parent (the code stays: it is the unit's identity)."""
     row = UnitRow(1, unit.code, (name or "").strip(), (kind or "").strip(), normalize_code(parent_code))
     _check(row, exclude=unit)
@@ -52,14 +54,15 @@ def update_unit(unit: OrgUnit, name: str, kind: str, parent_code: str, user: Use
     unit.name, unit.kind, unit.level = row.name, row.kind, KIND_LEVEL[row.kind]
     unit.parent = db.session.scalar(select(OrgUnit).where(OrgUnit.code == row.parent_code)) if row.parent_code \
         else None
-    audit.record("unit.update", user=user, obj=unit, unit_id=unit.id, old=old,
+    audit.record("unit.update", user=user, address=address, obj=unit, unit_id=unit.id, old=old,
                  new={"name": unit.name, "kind": unit.kind, "parent": row.parent_code or None})
     versions.bump_every_round()  # a unit's name, level and township show in every round's results
     db.session.commit()
 
 
-def set_active(unit: OrgUnit, active: bool, user: User) -> None:
+def set_active(unit: OrgUnit, active: bool, user: User, *, address: str | None = None) -> None:
     unit.active = active
-    audit.record("unit.activate" if active else "unit.deactivate", user=user, obj=unit, unit_id=unit.id)
+    audit.record("unit.activate" if active else "unit.deactivate", user=user, address=address, obj=unit,
+                 unit_id=unit.id)
     versions.bump_every_round()
     db.session.commit()

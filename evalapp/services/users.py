@@ -52,7 +52,7 @@ def _password(password: str, username: str, display_name: str = "", unit: OrgUni
 
 
 def create_user(username: str, display_name: str, role: str, unit_code: str, password: str, actor: User | None,
-                must_change: bool = True) -> User:
+                must_change: bool = True, *, address: str | None = None) -> User:
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise Invalid("user.username_invalid", _l("用户名须为3到64位小写字母、数字或 _ . -"), {"username": _l("用户名格式无效")})
@@ -64,26 +64,28 @@ def create_user(username: str, display_name: str, role: str, unit_code: str, pas
                 password_hash=_password(password, username, display_name, unit), must_change_password=must_change)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", user=actor, obj=user, unit_id=user.unit_id,
+    audit.record("user.create", user=actor, address=address, obj=user, unit_id=user.unit_id,
                  new={"username": username, "role": role, "unit": unit_code or None})
     db.session.commit()
     return user
 
 
-def update_user(target: User, display_name: str, role: str, unit_code: str, actor: User) -> None:
+def update_user(target: User, display_name: str, role: str, unit_code: str, actor: User, *,
+                address: str | None = None) -> None:
     unit = _scope(role, unit_code)
     old = {"display_name": target.display_name, "role": target.role, "unit": target.unit.code if target.unit else None}
     target.display_name = _display_name(display_name) or target.username
     changed_access = target.role != role or target.unit_id != (unit.id if unit else None)
     target.role, target.unit = role, unit
     if changed_access:  # new rights start with a new log-in and a new token
-        end_credentials(target, reason="user.role", actor=actor)
-    audit.record("user.role" if changed_access else "user.update", user=actor, obj=target, unit_id=target.unit_id,
-                 old=old, new={"display_name": target.display_name, "role": role, "unit": unit.code if unit else None})
+        end_credentials(target, reason="user.role", actor=actor, address=address)
+    audit.record("user.role" if changed_access else "user.update", user=actor, address=address, obj=target,
+                 unit_id=target.unit_id, old=old,
+                 new={"display_name": target.display_name, "role": role, "unit": unit.code if unit else None})
     db.session.commit()
 
 
-def set_active(target: User, active: bool, actor: User) -> bool:
+def set_active(target: User, active: bool, actor: User, *, address: str | None = None) -> bool:
     """Activate or deactivate; returns whether anything changed."""
     if target.id == actor.id and not active:
         raise Invalid("user.deactivate_self", _l("不能停用自己的账号"), {"active": _l("不能停用自己")})
@@ -91,22 +93,23 @@ def set_active(target: User, active: bool, actor: User) -> bool:
         return False  # a stale page or a second click: nothing changes, nothing ends
     target.active = active
     # Reactivation too: nothing from before the deactivation comes back to life.
-    end_credentials(target, reason="user.activate" if active else "user.deactivate", actor=actor)
-    audit.record("user.activate" if active else "user.deactivate", user=actor, obj=target, unit_id=target.unit_id)
+    end_credentials(target, reason="user.activate" if active else "user.deactivate", actor=actor, address=address)
+    audit.record("user.activate" if active else "user.deactivate", user=actor, address=address, obj=target,
+                 unit_id=target.unit_id)
     db.session.commit()
     return True
 
 
-def reset_password(target: User, password: str, actor: User | None) -> None:
+def reset_password(target: User, password: str, actor: User | None, *, address: str | None = None) -> None:
     """Set a new password that must be changed at the next log-in; open sessions and API tokens end."""
     target.password_hash = _password(password, target.username, target.display_name, target.unit)
     target.must_change_password = True
-    end_credentials(target, reason="user.reset_password", actor=actor)
-    audit.record("user.reset_password", user=actor, obj=target, unit_id=target.unit_id)
+    end_credentials(target, reason="user.reset_password", actor=actor, address=address)
+    audit.record("user.reset_password", user=actor, address=address, obj=target, unit_id=target.unit_id)
     db.session.commit()
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
+def change_own_password(user: User, current: str, new: str, *, address: str | None = None) -> None:
     """The user's new password; their other sessions and every API token end, the session they used stays."""
     if not verify_password(user, current or ""):
         raise Invalid("user.current_password_wrong", _l("当前密码不正确"), {"current": _l("当前密码不正确")})
@@ -114,8 +117,9 @@ def change_own_password(user: User, current: str, new: str) -> None:
         raise Invalid("user.password_unchanged", _l("新密码不能与当前密码相同"), {"password": _l("新密码不能与当前密码相同")})
     user.password_hash = _password(new, user.username, user.display_name, user.unit)
     user.must_change_password = False
-    end_credentials(user, reason="user.change_password", keep_session_token=user.session_token, actor=user)
-    audit.record("user.change_password", user=user, obj=user)
+    end_credentials(user, reason="user.change_password", keep_session_token=user.session_token, actor=user,
+                    address=address)
+    audit.record("user.change_password", user=user, address=address, obj=user)
     db.session.commit()
 
 
