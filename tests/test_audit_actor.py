@@ -53,6 +53,14 @@ def test_services_and_domain_do_not_read_the_request():
     assert reads == {}
 
 
+def test_services_build_no_urls():
+    """Services return data; the web layer makes the links (url_for)."""
+    builds = {name: [n.lineno for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.Attribute, ast.alias))
+                     and "url_for" in (getattr(n, "id", None), getattr(n, "attr", None), getattr(n, "name", None))]
+              for name, tree in _modules("services", "domain") if name not in NOT_CONVERTED_YET}
+    assert {name: lines for name, lines in builds.items() if lines} == {}
+
+
 def _record_calls(tree: ast.Module):
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"

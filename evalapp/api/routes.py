@@ -1,5 +1,5 @@
 """API endpoints: thin, over the services."""
-from flask import jsonify, request
+from flask import jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -156,8 +156,12 @@ def add_photo(sheet_id: int, code: str):
         return error("请选择照片", 422, {"photo": "请选择照片"})
     ev = evidence_service.add_photo(sheet, indicator, upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
                                     upload.filename or "", current_user, address=request.remote_addr)
-    return jsonify(id=ev.id, name=ev.original_name, url=evidence_service.evidence_url(ev),
-                   thumb=evidence_service.evidence_url(ev, thumb=True)), 201
+    return jsonify(id=ev.id, name=ev.original_name, url=_evidence_url(ev, "full"),
+                   thumb=_evidence_url(ev, "thumb")), 201
+
+
+def _evidence_url(evidence: EvidenceFile, variant: str) -> str:
+    return url_for("main.evidence_file", evidence_id=evidence.id, variant=variant)
 
 
 @bp.delete("/evidence/<int:evidence_id>")

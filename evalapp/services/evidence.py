@@ -101,9 +101,3 @@ def remove(evidence: EvidenceFile, user: User, *, address: str | None = None) ->
     audit.record("evidence.remove", user=user, address=address, obj=evidence, unit_id=None, round_id=None,
                  old={"name": evidence.original_name, "sha256": evidence.sha256})
     db.session.commit()
-
-
-def evidence_url(evidence: EvidenceFile, thumb: bool = False) -> str:
-    from flask import url_for
-
-    return url_for("main.evidence_file", evidence_id=evidence.id, variant="thumb" if thumb else "full")
