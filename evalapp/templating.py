@@ -9,6 +9,7 @@ from flask_babel import format_datetime, get_locale, get_translations
 from markupsafe import Markup
 
 from .domain.numbers import q2
+from .domain.subsidy import fen_to_yuan
 from .ids import ID_MAX
 
 
@@ -113,6 +114,7 @@ def register(app: Flask) -> None:
     # page calls it ~50 times. The same result (every template here autoescapes), in one call.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext)
     app.jinja_env.filters["points"] = points
+    app.jinja_env.filters["yuan"] = fen_to_yuan  # integer fen as yuan ("1,234.50")
     app.jinja_env.globals.update(card_values=card_values, url_parts=url_parts, kept=kept)
     app.jinja_env.filters["dt"] = lambda v: format_datetime(v, "yyyy-MM-dd HH:mm") if v else "—"
     app.jinja_env.filters["d"] = lambda v: v.isoformat() if isinstance(v, (date, datetime)) else "—"

@@ -86,10 +86,11 @@ def round_results(round_id: int):
 
     from ..auth.forms import EmptyForm
     from ..pagination import paginate
-    from ..services.results import cached_round_report
+    from ..services import snapshots
 
     round_ = _round_or_404(round_id)
-    report = cached_round_report(round_)
+    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    report = view.report
     township, level, result = (request.args.get(k, "")[:50].strip() for k in ("township", "level", "result"))
     sort = request.args.get("sort", "code")
     codes = township_codes(report, township)
@@ -102,7 +103,7 @@ def round_results(round_id: int):
         rows = sorted(rows, key=SORTS[sort])
     townships = [t for t in report.townships if not township or (t.township and t.township.unit.code in codes)]
     size = current_app.config["RESULTS_PAGE_SIZE"]
-    return render_template("results/round.html", report=report, page=paginate(rows, request.args.get("page"), size),
+    return render_template("results/round.html", report=report, view=view, page=paginate(rows, request.args.get("page"), size),
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            filters={"township": township, "level": level, "result": result, "sort": sort},
@@ -168,21 +169,26 @@ def unlock(sheet_id: int):
 @bp.get(f"/rounds/<{ID}:round_id>/dashboard")
 @role_required("district", "admin", "finance")
 def dashboard(round_id: int):
+    from ..services import snapshots
     from ..services.dashboard import dashboard_data
-    from ..services.results import cached_round_report
 
     round_ = _round_or_404(round_id)
-    report = cached_round_report(round_)
-    return render_template("results/dashboard.html", round=round_, data=dashboard_data(round_, report))
+    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    return render_template("results/dashboard.html", round=round_, view=view,
+                           data=dashboard_data(round_, view.report))
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/notice")
 @role_required("district", "admin")
 def notice(round_id: int):
+    from ..services import snapshots
     from ..services.results import failing_units
 
     round_ = _round_or_404(round_id)
-    return render_template("results/notice.html", round=round_, units=failing_units(round_))
+    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    units = (snapshots.failing_of(view.publication, view.report) if view.official
+             else failing_units(round_, [r.unit for r in view.report.rows]))
+    return render_template("results/notice.html", round=round_, view=view, units=units)
 
 
 @bp.get(f"/sheets/<{ID}:sheet_id>/print")
@@ -218,9 +224,31 @@ def workbook(round_id: int):
     from ..services.export import results_workbook
 
     round_ = _round_or_404(round_id)
-    data, name = results_workbook(round_)
+    data, name = results_workbook(round_, draft=request.args.get("view") == "draft")
     audit.record("export.results_workbook", user=current_user, obj=round_, round_id=round_.id,
                  detail=name)
     db.session.commit()
     return send_file(data, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.get(f"/rounds/<{ID}:round_id>/changes")
+@role_required("district", "admin", "finance")
+def changes(round_id: int):
+    """What changed since a published version: to today's data while sheets are unlocked (pending), else to the
+    next version; per unit the total, result and amount before and after, the unlocks behind it, and the money to
+    add (追加) or recover (收回)."""
+    from ..services import snapshots
+
+    round_ = _round_or_404(round_id)
+    versions = snapshots.versions(round_.id)
+    since = request.args.get("since", type=int)
+    pending = round_.status == "published" and round_.changed_since_publication and bool(versions)
+    if since is None:
+        since = versions[-1].version if pending else (versions[-1].version - 1 if versions else 0)
+    old = next((v for v in versions if v.version == since), None)
+    new = next((v for v in versions if v.version == since + 1), None)
+    found = snapshots.changes(old, round_, new) if old is not None and (new is not None or pending) else []
+    return render_template("results/changes.html", round=round_, versions=versions, old=old, new=new,
+                           changes=found, added=sum(c.delta_fen for c in found if c.delta_fen > 0),
+                           recovered=-sum(c.delta_fen for c in found if c.delta_fen < 0))

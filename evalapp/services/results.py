@@ -186,6 +186,11 @@ _serials = itertools.count(1)
 REPORT_CACHE_SIZE = 4
 
 
+def new_serial() -> int:
+    """A number unique to one computed report in this process (Report.serial)."""
+    return next(_serials)
+
+
 def cached_round_report(round_: Round) -> Report:
     """round_report, kept per process under the round's results version (services.versions) until a service bumps it.
 

@@ -14,7 +14,7 @@ per process by the publication's id without any version check.
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -28,7 +28,7 @@ from ..models import (
     BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, RoundUnit, Score,
     ScoreDeduction, Sheet, SheetBonus, SheetVeto, User, VetoItem,
 )
-from .results import Report, UnitResult, assemble_report, place, round_report
+from .results import Report, UnitResult, assemble_report, cached_round_report, new_serial, place, round_report
 
 COUNTED_STATUSES = ("submitted", "approved")  # the members' sheets a final score is decided from (services.reconcile)
 
@@ -114,12 +114,12 @@ def report_of(publication: Publication, round_: Round) -> Report:
         units = [unit_result(r, publication.tolerance) for r in rows]
         names = {r.code: r.name for r in rows if r.level == "township"}
         names.update({r.township_code: r.township_name for r in rows if r.level == "village" and r.township_code})
-        hit = assemble_report(None, units, names)
+        # A version never changes: its report has a version and a serial, so the results page may keep its rows.
+        hit = replace(assemble_report(None, units, names), version=publication.version, serial=new_serial())
         with _reports_lock:
             _reports[key] = hit
             while len(_reports) > REPORT_CACHE_SIZE:
                 _reports.pop(next(iter(_reports)))
-    from dataclasses import replace
     return replace(hit, round=round_)
 
 
@@ -401,9 +401,33 @@ def live_differences(publication: Publication, round_: Round) -> list[str]:
     return out
 
 
-def pending_units(publication: Publication, round_: Round) -> int:
-    """How many units' total, result or amount differ from the version in today's data."""
-    return len(changes(publication, round_))
+# ---------------------------------------------------------------- what the pages show
+
+
+@dataclass
+class Shown:
+    """The results a page shows: a published round's last version (official), or the data as it stands (draft)."""
+
+    report: Report
+    publication: Publication | None  # the version shown; None: the live data
+    last: Publication | None         # the round's last version, whether shown or not
+    pending: int | None              # while sheets are unlocked: units whose total, result or amount would change
+
+    @property
+    def official(self) -> bool:
+        return self.publication is not None
+
+
+def shown(round_: Round, *, draft: bool = False) -> Shown:
+    """What the results page, the dashboard, the 通报, the workbook and the API show of a round: once published, its
+    last version (whatever was unlocked since); `draft=True` or before publication, the data as it stands."""
+    last = latest(round_.id) if round_.status == "published" else None
+    live = cached_round_report(round_) if last is None or draft or round_.changed_since_publication else None
+    pending = len(diff(published_lines(last), live_lines(round_, live))) \
+        if last is not None and round_.changed_since_publication else None
+    if last is not None and not draft:
+        return Shown(report_of(last, round_), last, last, pending)
+    return Shown(live, None, last, pending)
 
 
 # ---------------------------------------------------------------- changes between versions
@@ -411,6 +435,7 @@ def pending_units(publication: Publication, round_: Round) -> int:
 
 @dataclass
 class Change:
+    unit_id: int
     code: str
     name: str
     township_name: str
@@ -420,6 +445,7 @@ class Change:
     new_result: str | None
     old_fen: int
     new_fen: int
+    unlocks: list[tuple[str, str, datetime]] | None = None  # (who, reason, when): the unlocks behind the change
 
     @property
     def delta_fen(self) -> int:
@@ -427,42 +453,76 @@ class Change:
         return self.new_fen - self.old_fen
 
 
-def _lines(rows: list[tuple[str, str, str, Decimal | None, str, int]]) -> dict[str, tuple]:
-    return {code: (name, township, total, result, fen) for code, name, township, total, result, fen in rows}
+Lines = dict[str, tuple]  # unit code → (unit id, name, township name, total, result, fen)
 
 
-def published_lines(publication: Publication) -> dict[str, tuple]:
-    return _lines([(u.code, u.name, u.township_name, u.final_total, u.result, u.amount_fen)
-                   for u in unit_rows(publication.id)])
+def published_lines(publication: Publication) -> Lines:
+    return {code: tuple(rest) for code, *rest in db.session.execute(
+        select(PublishedUnit.code, PublishedUnit.unit_id, PublishedUnit.name, PublishedUnit.township_name,
+               PublishedUnit.final_total, PublishedUnit.result, PublishedUnit.amount_fen)
+        .where(PublishedUnit.publication_id == publication.id))}
 
 
-def live_lines(round_: Round) -> dict[str, tuple]:
+def live_lines(round_: Round, report: Report | None = None) -> Lines:
+    """Today's lines, from the report given (the cached one a page already holds) or a fresh one."""
     from .subsidy import award_lines, load_rules
 
-    report = round_report(round_)
+    report = report or round_report(round_)
     awards = award_lines(load_rules(round_), report.rows)
-    return _lines([(r.unit.code, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
-                    awards[r.unit.code].amount_fen) for r in report.rows])
+    return {r.unit.code: (r.unit.unit_id, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
+                          awards[r.unit.code].amount_fen) for r in report.rows}
 
 
-def diff(old: dict[str, tuple], new: dict[str, tuple]) -> list[Change]:
+def diff(old: Lines, new: Lines) -> list[Change]:
     """Each unit whose total, result or amount differs between two sets of lines (a unit only in one: 0 fen on the
     other side), in unit code order."""
     out = []
     for code in sorted(set(old) | set(new)):
         o, n = old.get(code), new.get(code)
-        if o is not None and n is not None and (o[2], o[3], o[4]) == (n[2], n[3], n[4]):
+        if o is not None and n is not None and o[3:] == n[3:]:
             continue
         ref = n or o
-        out.append(Change(code, ref[0], ref[1], o[2] if o else None, n[2] if n else None, o[3] if o else None,
-                          n[3] if n else None, o[4] if o else 0, n[4] if n else 0))
+        out.append(Change(ref[0], code, ref[1], ref[2], o[3] if o else None, n[3] if n else None,
+                          o[4] if o else None, n[4] if n else None, o[5] if o else 0, n[5] if n else 0))
     return out
 
 
-def changes(publication: Publication, round_: Round) -> list[Change]:
-    """What today's data would change against a version (the pending changes while a sheet is unlocked)."""
-    return diff(published_lines(publication), live_lines(round_))
+def changes(old: Publication, round_: Round, new: Publication | None = None) -> list[Change]:
+    """What changed from version `old` to version `new` — or, without `new`, to today's data (the changes pending
+    republication) — each with the unlocks of its unit in between (who, reason, when)."""
+    from ..models import AuditEvent
+
+    after = published_lines(new) if new is not None else live_lines(round_)
+    found = diff(published_lines(old), after)
+    query = (select(AuditEvent.unit_id, User.display_name, AuditEvent.detail, AuditEvent.at)
+             .outerjoin(User, User.id == AuditEvent.user_id)
+             .where(AuditEvent.round_id == round_.id, AuditEvent.action == "sheet.unlock",
+                    AuditEvent.at >= old.published_at).order_by(AuditEvent.id))
+    if new is not None:
+        query = query.where(AuditEvent.at <= new.published_at)
+    unlocks: dict[int, list] = {}
+    for unit_id, who, reason, at in db.session.execute(query):
+        unlocks.setdefault(unit_id, []).append((who or "", reason or "", at))
+    for change in found:
+        change.unlocks = unlocks.get(change.unit_id, [])
+    return found
 
 
-def changes_between(old: Publication, new: Publication) -> list[Change]:
-    return diff(published_lines(old), published_lines(new))
+def failing_of(publication: Publication, report: Report) -> list:
+    """The 通报 list of a published version: units that did not pass, each with its three weakest indicators and
+    any veto finding, as the version holds them (services.results.failing_units for the live data)."""
+    from .results import FailingUnit
+
+    rows = [r.unit for r in report.rows if r.unit.result is not Result.PASS]
+    failing = {u.code for u in rows}
+    lost: dict[str, list] = {}
+    for code, ind_code, title, max_points, points in db.session.execute(
+            select(PublishedScore.unit_code, PublishedScore.indicator_code, PublishedScore.title,
+                   PublishedScore.max_points, PublishedScore.points)
+            .where(PublishedScore.publication_id == publication.id, PublishedScore.points.is_not(None),
+                   PublishedScore.points < PublishedScore.max_points)):
+        if code in failing:
+            lost.setdefault(code, []).append((ind_code, title, max_points - points))
+    vetoes = vetoes_of(publication)
+    return [FailingUnit(u, sorted(lost.get(u.code, []), key=lambda x: (-x[2], x[0]))[:3], vetoes.get(u.code, []))
+            for u in rows]

@@ -17,7 +17,7 @@ from ..models import OrgUnit, Publication, Round, RoundUnit, SubsidyBand, Subsid
 from . import audit
 from .errors import Conflict, Invalid, Joined, _l
 from .export import district_name
-from .results import ReportRow, cached_round_report
+from .results import ReportRow
 from .xlsx import new_workbook, write_row, write_text
 
 SUBSIDY_LEVELS = (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE)
@@ -174,16 +174,14 @@ def eligibility(round_: Round, *, draft: bool = False) -> Eligibility:
         db.session.commit()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     db.session.refresh(round_)  # the round's status, dates and threshold as the snapshot holds them
-    last = snapshots.latest(round_.id) if round_.status == "published" else None
-    pending = len(snapshots.changes(last, round_)) if last is not None and round_.changed_since_publication else None
-    if last is not None and not draft:
-        ordered = snapshots.report_of(last, round_).rows
-        rules = snapshots.rules_of(last)
-        awards = snapshots.awards_of(last)
-        vetoes = snapshots.vetoes_of(last)
-        threshold = last.threshold
+    view = snapshots.shown(round_, draft=draft)
+    ordered = view.report.rows  # report order (the results page's)
+    if view.official:
+        rules = snapshots.rules_of(view.publication)
+        awards = snapshots.awards_of(view.publication)
+        vetoes = snapshots.vetoes_of(view.publication)
+        threshold = view.publication.threshold
     else:
-        ordered = cached_round_report(round_).rows  # report order; the one the results page uses, if still current
         rules = load_rules(round_)
         awards = award_lines(rules, ordered)
         findings = veto_findings(round_)
@@ -198,9 +196,8 @@ def eligibility(round_: Round, *, draft: bool = False) -> Eligibility:
         g["in_scope"] += 1
         g["passed"] += line.row.unit.result.value == "pass"
         g["amount_fen"] += line.award.amount_fen
-    official = last is not None and not draft
     return Eligibility(round_, lines, rules, list(groups.values()), sum(x.award.amount_fen for x in lines),
-                       official, vetoes, last if official else None, pending, last, threshold)
+                       view.official, vetoes, view.publication, view.pending, view.last, threshold)
 
 
 DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次",
@@ -319,6 +316,49 @@ def eligibility_workbook(round_: Round, user: User, *, draft: bool = False) -> t
     detail.write_string(last, 0, "合计", bold_plain)
     detail.write_formula(last, AMOUNT_COL, f"=SUM({amount}2:{amount}{last})", money_bold, data.total_fen / 100)
     detail.autofilter(0, 0, max(last - 1, 1), len(DETAIL_HEAD) - 1)
+
+    # 变更: what this version changed against the one before (or, in a 草稿 while sheets are unlocked, what
+    # republication would change against the last version) — amounts of an earlier version may be paid already.
+    from . import snapshots
+
+    if pub is not None and pub.version > 1:
+        since = snapshots.version_of(round_.id, pub.version - 1)
+        changed, between = snapshots.changes(since, round_, pub), f"第{since.version}版 → 第{pub.version}版"
+    elif pub is None and data.last_publication is not None:
+        since = data.last_publication
+        changed, between = snapshots.changes(since, round_), f"第{since.version}版 → 草稿（待重新公布）"
+    else:
+        changed = None
+    if changed is not None:
+        ws = wb.add_worksheet("变更")
+        setup(ws, [6, 15, 18, 14, 10, 10, 12, 12, 14, 14, 14, 14, 40])
+        write_row(ws, 0, ["序号", "单位编码", "单位名称", "所属镇(街道)", "原得分", "新得分", "原结果", "新结果",
+                          "原金额(元)", "新金额(元)", "追加(元)", "收回(元)", f"解锁理由（{between}）"], bold)
+        ws.freeze_panes(1, 0)
+        for i, c in enumerate(changed, start=1):
+            ws.write_number(i, 0, i)
+            ws.write_string(i, 1, c.code, text_fmt)
+            write_text(ws, i, 2, c.name)
+            write_text(ws, i, 3, c.township_name)
+            for col, value in ((4, c.old_total), (5, c.new_total)):
+                if value is None:
+                    ws.write_blank(i, col, None)
+                else:
+                    ws.write_number(i, col, float(value), points)
+            ws.write_string(i, 6, Result.zh_of(c.old_result) if c.old_result else "—")
+            ws.write_string(i, 7, Result.zh_of(c.new_result) if c.new_result else "—")
+            ws.write_number(i, 8, c.old_fen / 100, money)
+            ws.write_number(i, 9, c.new_fen / 100, money)
+            ws.write_number(i, 10, max(c.delta_fen, 0) / 100, money)
+            ws.write_number(i, 11, max(-c.delta_fen, 0) / 100, money)
+            write_text(ws, i, 12, "；".join(
+                f"{reason}（{who}，{at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}）" for who, reason, at in c.unlocks))
+        last_change = len(changed) + 1
+        ws.write_string(last_change, 0, "合计", bold_plain)
+        ws.write_formula(last_change, 10, f"=SUM(K2:K{last_change})", money_bold,
+                         sum(max(c.delta_fen, 0) for c in changed) / 100)
+        ws.write_formula(last_change, 11, f"=SUM(L2:L{last_change})", money_bold,
+                         sum(max(-c.delta_fen, 0) for c in changed) / 100)
 
     notes = wb.add_worksheet("说明")
     setup(notes, [18, 90], landscape=False)
