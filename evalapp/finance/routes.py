@@ -59,7 +59,8 @@ def save_rule(round_id: int, level: str):
     typed = {"level": level, "mode": request.form.get("mode", ""), "amount": request.form.get("amount", "")[:40],
              "bands": request.form.get("bands", "")[:4000]}
     try:
-        subsidy.save_rule(round_, level, typed["mode"], typed["amount"], typed["bands"], current_user)
+        subsidy.save_rule(round_, level, typed["mode"], typed["amount"], typed["bands"], current_user,
+                          address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(round_, exc.status, {level: exc.message}, typed)
@@ -71,6 +72,6 @@ def save_rule(round_id: int, level: str):
 @role_required("finance", "admin", "district")
 def download(round_id: int):
     data, name, _ = subsidy.eligibility_workbook(_round(round_id), current_user,
-                                                 draft=request.args.get("draft") == "1")
+                                                 draft=request.args.get("draft") == "1", address=request.remote_addr)
     return send_file(data, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -126,7 +126,8 @@ def publish(round_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        made = publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1")
+        made = publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1",
+                             address=request.remote_addr)
     except ServiceError as exc:  # refused (409 when another publication came first): the round's page, saying why
         from ..extensions import db
 
@@ -156,7 +157,7 @@ def unlock(sheet_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        unlock_sheet(sheet, current_user, request.form.get("reason", ""))
+        unlock_sheet(sheet, current_user, request.form.get("reason", ""), address=request.remote_addr)
     except ServiceError as exc:  # refused (a sheet that is not a final sheet: 409): the round's page, saying why
         db.session.rollback()  # what the refused unlock had pending (the flag, closed drafts) is not shown
         flash(exc.message, "danger")
@@ -225,7 +226,8 @@ def workbook(round_id: int):
 
     round_ = _round_or_404(round_id)
     data, name = results_workbook(round_, draft=request.args.get("view") == "draft")
-    audit.record("export.results_workbook", user=current_user, obj=round_, round_id=round_.id,
+    audit.record("export.results_workbook", user=current_user, address=request.remote_addr, obj=round_,
+                 round_id=round_.id,
                  detail=name)
     db.session.commit()
     return send_file(data, as_attachment=True, download_name=name,

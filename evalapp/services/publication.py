@@ -26,7 +26,8 @@ def incomplete_units(round_: Round) -> list[str]:
     return [row.name for row in round_results(round_) if row.final_status != "approved"]
 
 
-def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> Publication:
+def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
+            address: str | None = None) -> Publication:
     """Publish (or republish) a round: every sheet becomes read-only, and the results are frozen as the round's next
     version (services.snapshots). Incomplete units need explicit confirmation. Serialised: the round's lock is taken
     first and the round read again under it, so of concurrent publishers one succeeds and the others are refused
@@ -51,7 +52,8 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> P
                          count=len(incomplete), names="、".join(incomplete)),
                       {"incomplete": "、".join(incomplete)})
     # Member drafts still open can no longer be filled once the round is published: closed as 未提交.
-    closed = close_member_sheets(open_member_sheets(round_.id), user, "批次公布") if move.closes_member_drafts else []
+    closed = (close_member_sheets(open_member_sheets(round_.id), user, "批次公布", address=address)
+              if move.closes_member_drafts else [])
     old = round_.status
     at = utcnow()
     try:
@@ -64,7 +66,8 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> P
     round_.changed_since_publication = False
     db.session.execute(update(Sheet).where(Sheet.round_id == round_.id, Sheet.unlocked.is_(True))
                        .values(unlocked=False))
-    audit.record("round.republish" if republish else "round.publish", user=user, obj=round_, round_id=round_.id,
+    audit.record("round.republish" if republish else "round.publish", user=user, address=address, obj=round_,
+                 round_id=round_.id,
                  old={"status": old}, new={"status": "published", "version": publication.version,
                                             "sha256": publication.sha256, "incomplete": incomplete,
                                             **({"closed": closed} if closed else {})},
@@ -74,7 +77,7 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False) -> P
     return publication
 
 
-def unlock(sheet: Sheet, user: User, reason: str) -> None:
+def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None) -> None:
     """Unlock one final sheet of a published round (admin, with a reason): an approved one goes back to the leader,
     and the round must be republished. Other kinds are refused (Conflict) with what to do instead."""
     reason = (reason or "").strip()
@@ -93,13 +96,13 @@ def unlock(sheet: Sheet, user: User, reason: str) -> None:
         raise Invalid("sheet.unlock_reason_invalid", _l("理由过长或含有无效字符"), {"reason": _l("理由不能超过2000字")})
     sheet.unlocked = True
     round_.changed_since_publication = True
-    audit.record("sheet.unlock", user=user, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
+    audit.record("sheet.unlock", user=user, address=address, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
                  old={"status": sheet.status}, new={"unlocked": True}, detail=reason)
     if move.closes_member_drafts:  # drafts left by a round published before they were closed: the leader's
         close_member_sheets(open_member_sheets(round_.id, unit_ids=[sheet.unit_id]), user,  # submit needs none
-                            "工作组评分表解锁")
+                            "工作组评分表解锁", address=address)
     target = unlocked_status(sheet.status)
     if target != sheet.status:
-        move_sheet(sheet, target, user, f"解锁：{reason}", commit=False)
+        move_sheet(sheet, target, user, f"解锁：{reason}", commit=False, address=address)
     versions.bump(round_.id)
     db.session.commit()

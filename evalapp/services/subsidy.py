@@ -57,7 +57,8 @@ def parse_bands(text_: str) -> list[Band]:
     return bands
 
 
-def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str, user: User) -> None:
+def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str, user: User, *,
+              address: str | None = None) -> None:
     """Replace the rule of one level; refused (and the saved rule kept) on any problem or after publication."""
     if round_.status == "published":
         raise Conflict("subsidy.published", _l("评估结果已公布，奖补规则已锁定"))
@@ -93,7 +94,7 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
     row.bands = [SubsidyBand(min_total=b.min_total, max_total=b.max_total, amount_fen=b.amount_fen, label=b.label)
                  for b in sorted(bands, key=lambda b: b.min_total)]
     db.session.add(row)
-    audit.record("subsidy.rule", user=user, obj=round_, round_id=round_.id, old=before,
+    audit.record("subsidy.rule", user=user, address=address, obj=round_, round_id=round_.id, old=before,
                  new={"level": level, "mode": mode, "amount_fen": amount_fen,
                       "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in bands]})
     db.session.commit()
@@ -212,7 +213,8 @@ def _remark(line: Line, vetoes: dict[str, str]) -> str:
     return "；".join(parts)
 
 
-def eligibility_workbook(round_: Round, user: User, *, draft: bool = False) -> tuple[io.BytesIO, str, str]:
+def eligibility_workbook(round_: Round, user: User, *, draft: bool = False,
+                         address: str | None = None) -> tuple[io.BytesIO, str, str]:
     """The 奖补资格表 (汇总, 明细, 说明) as xlsx; returns (file, name, SHA-256 of the detail rows). Audited.
 
     正式: a published version, read from its snapshot only — two downloads of one version are the same bytes (every
@@ -398,7 +400,7 @@ def eligibility_workbook(round_: Round, user: User, *, draft: bool = False) -> t
     buffer.seek(0)
     name = (f"{district_name()}_{round_name}_奖补资格表_正式_第{pub.version}版.xlsx" if pub is not None
             else f"{district_name()}_{round_name}_奖补资格表_草稿.xlsx")
-    audit.record("export.subsidy", user=user, obj=round_, round_id=round_.id,
+    audit.record("export.subsidy", user=user, address=address, obj=round_, round_id=round_.id,
                  new={"status": status, "version": pub.version if pub is not None else None,
                       "publication_sha256": pub.sha256 if pub is not None else None, "sha256": digest,
                       "total_fen": data.total_fen}, detail=name)
