@@ -1,6 +1,6 @@
 """Small factories: a district, its units, users and a round built through the services, for tests that should
 not depend on which rows the demo happens to hold. Call them inside an app context (the `empty_app` fixture)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -78,15 +78,17 @@ PHASES = ["setup", "self_assessment", "inspection", "review"]
 
 @dataclass
 class World:
-    """What make_round built: the round, every unit and person by name."""
+    """What make_round built: the round, every unit and person by name, and the district's layout (township →
+    village names) its teams were cut from."""
 
     round: Round
     units: dict[str, OrgUnit]
     people: dict[str, User]
+    townships: dict[str, list[str]] = field(default_factory=dict)
 
 
 def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收", *,
-               townships: dict[str, list[str]] | None = None, self_assessed: bool = False, **dates) -> World:
+               townships: dict[str, list[str]] | None = None, self_assessed: bool = False, **settings) -> World:
     """A district of its own with one user per role under the conftest personas' names (admin, district, leader,
     inspector, inspector2, township, village, outsider_township, outsider_village, finance) and a pilot round over
     every unit, advanced to `phase` through the service, so the phase's sheets exist. The leader's team (leader,
@@ -97,10 +99,8 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
     first village hold the outsiders; every other unit is inspector2's team's.
 
     `self_assessed`: on the way past self-assessment every unit's own user scores its self sheet as the demo seed
-    does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it. `dates`: the round's
-    self_due, township_due, inspection_start, inspection_end (dates)."""
-    from evalapp.services import rounds as rounds_service
-
+    does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it. `settings`: the round's
+    rollout and dates (self_due, township_due, inspection_start, inspection_end)."""
     townships = townships or {TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]}
     made = units(townships)
     (first, first_villages), (second, second_villages) = list(townships.items())[:2]
@@ -111,9 +111,17 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
               "village": user("village", "village", made[first_villages[0]]),
               "outsider_township": user("outsider_township", "township", made[second]),
               "outsider_village": user("outsider_village", "village", made[second_villages[0]])}
-    scope = [made[n] for township, villages in townships.items() for n in (township, *villages)]
-    first_team = 1 + len(first_villages)
-    made_round = round_(name, scope, admin, **dates)
+    return another_round(World(None, made, people, townships), phase, name, self_assessed=self_assessed, **settings)
+
+
+def another_round(world: World, phase: str, name: str, *, self_assessed: bool = False, **settings) -> World:
+    """A further round over the same district, people and team layout as `world` (see make_round), in `phase`."""
+    from evalapp.services import rounds as rounds_service
+
+    admin, people = world.people["admin"], world.people
+    scope = [world.units[n] for township, villages in world.townships.items() for n in (township, *villages)]
+    first_team = 1 + len(next(iter(world.townships.values())))
+    made_round = round_(name, scope, admin, **settings)
     # the leader is a member of their own team (teams.create_team)
     team(made_round, "第一工作组", people["leader"], [people["inspector"]], scope[:first_team], admin)
     team(made_round, "第二工作组", people["inspector2"], [], scope[first_team:], admin)
@@ -121,7 +129,7 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
         if made_round.status == "self_assessment" and self_assessed:
             self_assess(made_round, people)
         rounds_service.advance(made_round, admin, confirm=True)
-    return World(made_round, made, people)
+    return World(made_round, world.units, people, world.townships)
 
 
 def self_assess(round_: Round, people: dict[str, User]) -> None:

@@ -1,14 +1,41 @@
 """Self-assessment: the village fills and submits, the township lead comments, returns and approves."""
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from evalapp.extensions import db
-from evalapp.models import EvidenceFile, Round
-from tests.conftest import fill_all, sheet_of
+from evalapp.models import EvidenceFile
+from evalapp.services.moves import move_sheet, today_local
+from evalapp.services.seed import fill_sheet
+from tests.conftest import fill_all
+from tests.factories import (
+    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet,  # noqa: F401
+)
 
-ROUND_2022 = "2022年度全面推行评估验收"
+SUBMITTED = "柳湾社区"  # 清溪镇's village whose self-assessment is already submitted
+# 清溪镇 has ten villages: 荷塘村 (the village user's), 柳湾社区 and eight more.
+TOWNSHIPS = {TOWNSHIP: [VILLAGE, SUBMITTED, *(f"清溪{i}村" for i in range(1, 9))], OTHER_TOWNSHIP: [OTHER_VILLAGE]}
+
+
+@pytest.fixture
+def world(empty_app):
+    """A full roll-out of the test's own in self-assessment, due in 5 days, 柳湾社区's self sheet already submitted."""
+    today = today_local()
+    made = make_round("self_assessment", "2032年度全面推行测试评估验收", townships=TOWNSHIPS, rollout="full",
+                      self_due=today + timedelta(days=5), township_due=today + timedelta(days=12),
+                      inspection_start=today + timedelta(days=15), inspection_end=today + timedelta(days=30))
+    sheet = make_sheet(made, SUBMITTED, "self")
+    fill_sheet(sheet, made.people["admin"], "submitted")
+    move_sheet(sheet, "submitted", made.people["admin"], "测试数据：自评已提交")
+    return made
+
+
+@pytest.fixture
+def inspected(world):
+    """Another round over the same district, in inspection, every self-assessment submitted."""
+    return another_round(world, "inspection", "2031年度试点测试评估验收", self_assessed=True)
 
 
 @pytest.fixture
@@ -22,8 +49,8 @@ def township(login_as):
 
 
 @pytest.fixture
-def own(app):
-    return sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
+def own(app, world):
+    return make_sheet(world, VILLAGE, "self")
 
 
 def test_the_whole_loop_fill_submit_return_fix_resubmit_approve(village, township, own):
@@ -36,7 +63,7 @@ def test_the_whole_loop_fill_submit_return_fix_resubmit_approve(village, townshi
     # the village can no longer change it
     assert village.put(f"/api/v1/sheets/{own.id}/scores/A1", json={"deductions": [], "version": 1}).status_code == 403
     queue = township.get("/selfassess/township").get_data(as_text=True)
-    assert "陆城村" in queue and "已提交" in queue
+    assert VILLAGE in queue and "已提交" in queue
     assert township.post(f"{url}/comment", data={"code": "A3", "comment": "走访记录只有3户，请补充"}).status_code == 302
     refused = township.post(f"{url}/review", data={"action": "return", "comment": ""})
     assert refused.status_code == 422 and "退回时须填写退回意见" in refused.get_data(as_text=True)
@@ -89,8 +116,8 @@ def test_double_clicked_submit_submits_once(village, own):
     assert len(db.session.scalars(select(SheetTransition).where(SheetTransition.sheet_id == own.id)).all()) == 1
 
 
-def test_late_submission_is_accepted_and_marked(village, own):
-    round_ = db.session.scalar(select(Round).where(Round.name == ROUND_2022))
+def test_late_submission_is_accepted_and_marked(village, own, world):
+    round_ = world.round
     from datetime import date
 
     round_.self_due = date(2020, 1, 1)
@@ -103,15 +130,15 @@ def test_late_submission_is_accepted_and_marked(village, own):
 
 
 @pytest.mark.parametrize("username, status", [("outsider_village", 404), ("outsider_township", 404),
-                                              ("inspector", 404), ("leader2", 404), ("district", 200)])
+                                              ("inspector", 404), ("inspector2", 404), ("district", 200)])
 def test_who_may_open_a_villages_self_sheet(login_as, own, username, status):
     assert login_as(username).get(f"/selfassess/sheets/{own.id}").status_code == status
     assert login_as(username).get(f"/api/v1/sheets/{own.id}").status_code == status
 
 
-def test_inspector_sees_self_sheets_once_inspection_is_open(login_as, app):
-    sheet_2021 = sheet_of(None, "陆城村", kind="self")
-    assert login_as("inspector").get(f"/api/v1/sheets/{sheet_2021.id}").status_code == 200
+def test_inspector_sees_self_sheets_once_inspection_is_open(login_as, inspected):
+    in_inspection = make_sheet(inspected, VILLAGE, "self")
+    assert login_as("inspector").get(f"/api/v1/sheets/{in_inspection.id}").status_code == 200
 
 
 def _upload(client, sheet, data, name):
@@ -151,24 +178,25 @@ def test_real_xlsx_is_accepted(village, own):
     assert _upload(village, own, buf.getvalue(), "台账.xlsx").status_code == 302
 
 
-def test_district_progress_counts_village_sheets_by_status_per_township(login_as, village, own):
-    fill_all(village, own)  # 陆城村 now 填报中
+def test_district_progress_counts_village_sheets_by_status_per_township(login_as, village, own, world):
+    fill_all(village, own)  # 荷塘村 now 填报中
     html = login_as("district").get("/results/").get_data(as_text=True)
     round_id = own.round_id
     table = html[html.index(f'data-testid="progress-{round_id}"'):]
-    row = table[table.index('data-township="430603101"'):table.index("</tr>", table.index('data-township="430603101"'))]
+    marker = f'data-township="{world.units[TOWNSHIP].code}"'
+    row = table[table.index(marker):table.index("</tr>", table.index(marker))]
     cells = [c.split("</td>")[0] for c in row.split('<td class="text-end">')[1:]]
-    # 陆城镇 has 10 villages: 道仁矶社区 submitted (seed), 陆城村 in progress, 8 not started
+    # 清溪镇 has 10 villages: 柳湾社区 submitted, 荷塘村 in progress, 8 not started
     assert cells == ["8", "1", "1", "0", "0"]
     assert "未开始" in row.split('<td class="text-end">')[-1]  # the township's own sheet
 
 
 def test_todos_on_home_pages(login_as, village, township, own):
-    assert "道仁矶社区" in township.get("/selfassess/township").get_data(as_text=True).split('data-testid="todos"')[1] \
+    assert SUBMITTED in township.get("/selfassess/township").get_data(as_text=True).split('data-testid="todos"')[1] \
         .split("</section>")[0]
     village_todos = village.get("/selfassess/").get_data(as_text=True).split('data-testid="todos"')[1] \
         .split("</section>")[0]
-    assert "剩5天" in village_todos and "陆城村" in village_todos  # the seed sets the 2022 deadline 5 days out
+    assert "剩5天" in village_todos and VILLAGE in village_todos  # the round's deadline is 5 days out
     fill_all(village, own)
     village.post(f"/selfassess/sheets/{own.id}/submit")
     township.post(f"/selfassess/sheets/{own.id}/review", data={"action": "return", "comment": "请补充"})
@@ -176,8 +204,8 @@ def test_todos_on_home_pages(login_as, village, township, own):
     assert "被退回" in after
 
 
-def test_self_sheets_are_frozen_for_review_once_inspection_opens(township, app):
-    frozen = sheet_of(None, "陆城村", kind="self")  # 2021: submitted, round in inspection
+def test_self_sheets_are_frozen_for_review_once_inspection_opens(township, inspected):
+    frozen = make_sheet(inspected, VILLAGE, "self")  # submitted, round in inspection
     response = township.post(f"/selfassess/sheets/{frozen.id}/review", data={"action": "return", "comment": "x"},
                              follow_redirects=True)
     assert "不能审核" in response.get_data(as_text=True)
@@ -185,10 +213,10 @@ def test_self_sheets_are_frozen_for_review_once_inspection_opens(township, app):
     assert frozen.status == "submitted"
 
 
-def test_township_submits_its_own_sheet_to_the_district(township, login_as, app):
-    own = sheet_of(None, "陆城镇", kind="self", round_name=ROUND_2022)
+def test_township_submits_its_own_sheet_to_the_district(township, login_as, world):
+    own = make_sheet(world, TOWNSHIP, "self")
     fill_all(township, own)
-    township.post(f"/selfassess/sheets/{own.id}/summary", data={"summary": "陆城镇试点工作总结"})
+    township.post(f"/selfassess/sheets/{own.id}/summary", data={"summary": f"{TOWNSHIP}试点工作总结"})
     assert "已提交区级审核" in township.post(f"/selfassess/sheets/{own.id}/submit",
                                        follow_redirects=True).get_data(as_text=True)
     district = login_as("district")
