@@ -1,7 +1,10 @@
 """The JSON API (/api/v1): a second face over the same services, used by the tablet pages and by other systems.
 
 Browsers use their session and send the CSRF token in an X-CSRFToken header; programs use a Bearer token (no
-cookies, so no CSRF).
+cookies, so no CSRF). A request that carries a Bearer token is that token's: a bad, expired or revoked one is a 401
+with `WWW-Authenticate: Bearer error="invalid_token"` whatever cookie came with it (never the CSRF refusal, never a
+log-in page); a request with neither a token nor a session is a 401 too, before any CSRF question. Only a session
+client (cookie, no token) is asked for the CSRF header on writes.
 """
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext
@@ -13,12 +16,17 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 CSRF_FREE = {"api.issue_token"}
+PUBLIC = {"api.issue_token", "api.openapi"}  # no credential asked for (a stale token sent along is not looked at)
 
 
 # The code of an error answered without a service's own (the request itself: no log-in, a bad token, no such id).
 STATUS_CODES = {400: "request.invalid", 401: "auth.required", 403: "access.denied", 404: "not_found",
-                405: "method.not_allowed", 409: "conflict", 413: "request.too_large", 422: "input.invalid",
-                429: "rate.limited", 500: "server.error"}
+                405: "method.not_allowed", 409: "conflict", 413: "request.too_large",
+                415: "request.unsupported_media_type", 422: "input.invalid", 429: "rate.limited",
+                500: "server.error"}
+# RFC 6750: the challenge of a 401 without a token, and of one whose token was refused.
+CHALLENGE = "Bearer"
+INVALID_TOKEN = 'Bearer error="invalid_token"'
 
 
 def error(message, status: int, fields: dict | None = None, *, code: str | None = None, **extra):
@@ -28,12 +36,49 @@ def error(message, status: int, fields: dict | None = None, *, code: str | None 
                    fields={name: str(text) for name, text in (fields or {}).items()}, **extra), status
 
 
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case; "" for none after it), None
+    when the request has no such header (another scheme, such as a proxy's Basic, is not the API's business)."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _token_user():
+    """The user of the request's Bearer token, or None when it is bad, expired or revoked. The log-in manager's
+    request loader looked at it already unless a session cookie answered first (or the scheme was spelled in
+    another case): then it is looked up here, and the request is the token's."""
+    if g.get("bearer_auth") and current_user.is_authenticated:
+        return current_user._get_current_object()
+    from ..services import accounts
+
+    user = accounts.load_token_user(bearer_token() or "")
+    if user is not None:
+        current_app.login_manager._update_request_context_with_user(user)
+        g.bearer_auth = True
+    return user
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC:
+        return None
+    if bearer_token() is not None:
+        if _token_user() is None:
+            response, status = error(gettext("令牌不存在或已失效"), 401, code="auth.invalid_token")
+            response.headers["WWW-Authenticate"] = INVALID_TOKEN
+            return response, status
+        return None
+    if not current_user.is_authenticated:
+        return error(gettext("请先登录"), 401, code="auth.required")
+    return None
+
+
 @bp.before_request
 def check_csrf_for_session_clients():
-    if (request.method not in UNSAFE or request.endpoint in CSRF_FREE
+    """After `authenticate`: the caller is a token's (no CSRF: no browser sends that header across sites on its own)
+    or a session's, whose writes carry the page's token in X-CSRFToken."""
+    if (request.method not in UNSAFE or request.endpoint in CSRF_FREE or g.get("bearer_auth")
             or not current_app.config["WTF_CSRF_ENABLED"]):
-        return None
-    if current_user.is_authenticated and g.get("bearer_auth"):  # loads the user: a Bearer token sets the flag
         return None
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
@@ -42,11 +87,12 @@ def check_csrf_for_session_clients():
     return None
 
 
-@bp.before_request
-def require_login():
-    if request.endpoint in ("api.issue_token", "api.openapi") or current_user.is_authenticated:
-        return None
-    return error(gettext("请先登录"), 401, code="auth.required")
+@bp.after_request
+def challenge(response):
+    """Every 401 of the API says how to authenticate (RFC 9110 asks for the header on each)."""
+    if response.status_code == 401:
+        response.headers.setdefault("WWW-Authenticate", CHALLENGE)
+    return response
 
 
 from . import routes  # noqa: E402,F401

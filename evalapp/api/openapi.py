@@ -1,6 +1,10 @@
-"""The OpenAPI 3 document of /api/v1."""
+"""The OpenAPI 3 document of /api/v1: every operation with its request and response schemas, as strict as the
+server (required fields; statuses it answers), and the error shape with each status an operation can answer.
+tests/test_api_fuzz.py holds the server to it (schemathesis, a token of each role)."""
 
-DEC = {"type": "string", "pattern": r"^\d+\.\d{2}$", "example": "95.00"}
+MAX_ID = 2**31 - 1  # ids past an INTEGER column: no such row (the route converter's bound)
+DEC = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "95.00"}
+NULLABLE_DEC = {"nullable": True, **DEC}
 ERROR = {
     "type": "object",
     "required": ["error", "code", "fields"],
@@ -8,34 +12,86 @@ ERROR = {
         "error": {"type": "string", "description": "The message, in the session's language (Chinese by default)"},
         "code": {"type": "string", "example": "score.conflict",
                  "description": "Stable, one per meaning (dotted: sheet.unscored, round.published, ...); programs "
-                                "branch on it, never on the message"},
+                                "branch on it, never on the message. 401: auth.required (no credential) or "
+                                "auth.invalid_token (a bad, expired or revoked token); 415: "
+                                "request.unsupported_media_type; 400 on a session's write: csrf"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Messages per input field, in the session's language"},
+        "current": {"description": "409 only: the value saved meanwhile"},
     },
 }
 
 
-def _resp(description: str, schema: dict | None = None) -> dict:
-    out = {"description": description}
+def _resp(description: str, schema: dict | None = None, headers: dict | None = None) -> dict:
+    out: dict = {"description": description}
     if schema is not None:
         out["content"] = {"application/json": {"schema": schema}}
+    if headers:
+        out["headers"] = headers
     return out
 
 
+def _obj(required: dict, optional: dict | None = None, **extra) -> dict:
+    """An object schema whose `required` properties are all required."""
+    return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}, **extra}
+
+
 ERR = {"$ref": "#/components/schemas/Error"}
-STANDARD_ERRORS = {"401": _resp("未登录", ERR), "403": _resp("无权限", ERR), "404": _resp("不存在", ERR)}
+INT = {"type": "integer"}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+UNAUTHORIZED = _resp(
+    "No credential (code auth.required), or a Bearer token that is bad, expired or revoked (auth.invalid_token)",
+    ERR, {"WWW-Authenticate": {"schema": STR, "description": 'Bearer, or Bearer error="invalid_token"'}})
+READ_ERRORS = {"401": UNAUTHORIZED, "403": _resp("无权限", ERR), "404": _resp("不存在", ERR)}
+# Writes: a session client's write without its X-CSRFToken is a 400 (code csrf); a Bearer token needs none.
+WRITE_ERRORS = {"400": _resp("CSRF refused (session clients), or a malformed request", ERR), **READ_ERRORS}
+# Operations that read a JSON body.
+BODY_ERRORS = {"413": _resp("body too large", ERR),
+               "415": _resp("body not declared JSON (Content-Type other than application/json)", ERR),
+               "422": _resp("not a JSON object, or invalid input by field", ERR)}
+JSON_ONLY = "Content-Type application/json; any other (text/plain, a form) is a 415, its body never read."
+
+
+def _json_body(schema: dict, required: bool = True) -> dict:
+    return {"required": required, "description": JSON_ONLY,
+            "content": {"application/json": {"schema": schema}}}
 
 
 def spec() -> dict:
     """The document (built on request, so it always matches the routes)."""
-    sid = {"name": "sheet_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    rid = {"name": "round_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    code = {"name": "indicator_code", "in": "path", "required": True, "schema": {"type": "string"}}
+    from ..domain import vocabulary
+    from ..models.round import ROUND_STATUSES
+    from ..models.sheet import SHEET_KINDS, SHEET_STATUSES
+
+    results = [r.value for r in vocabulary.Result]
+    kinds, statuses = list(SHEET_KINDS), list(SHEET_STATUSES)
+    ident = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    sid = {"name": "sheet_id", "in": "path", "required": True, "schema": ident}
+    rid = {"name": "round_id", "in": "path", "required": True, "schema": ident}
+    eid = {"name": "evidence_id", "in": "path", "required": True, "schema": ident}
+    code = {"name": "indicator_code", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+            "description": "The indicator's code (A1, B2, ...): see the sheet's `indicators`"}
+    unit = _obj({"code": STR, "name": STR, "level": STR})
+    moved = _obj({"id": INT, "status": {"type": "string", "enum": statuses}})
+    deduction = {"$ref": "#/components/schemas/Deduction"}
+    indicator = _obj(
+        {"code": STR, "title": STR, "max": DEC, "score": NULLABLE_DEC,
+         "deductions": {"type": "array", "items": deduction}, "free_deduction": DEC,
+         "direct_score": NULLABLE_DEC, "reason": {"type": "string", "nullable": True},
+         "note": {"type": "string", "nullable": True}, "version": INT,
+         "photos": {"type": "array", "items": _obj({"id": INT, "name": STR})}},
+        {"final": NULLABLE_DEC, "gap": NULLABLE_DEC, "self_inflated": {"type": "boolean", "nullable": True}},
+        description="`final`, `gap`, `self_inflated`: on a self-assessment the caller may compare with the final")
     return {
         "openapi": "3.0.3",
         "info": {"title": "evalapp API", "version": "1.0",
                  "description": "云溪区“党建+社会救助”试点评估验收。Decimal values travel as strings with two "
-                                "decimals. Browser sessions send X-CSRFToken on writes; programs use a Bearer token."},
+                                "decimals. Programs send `Authorization: Bearer <token>` (POST /auth/token; no CSRF); "
+                                "browser sessions send X-CSRFToken on writes. A request carrying a Bearer token is "
+                                "that token's, whatever cookie comes with it: a bad, expired or revoked token is a 401 "
+                                "with `WWW-Authenticate: Bearer error=\"invalid_token\"`. Bodies are JSON "
+                                "(application/json): any other type is a 415. Errors: the Error schema."},
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -43,8 +99,7 @@ def spec() -> dict:
             "schemas": {
                 "Error": ERROR,
                 "Decimal": DEC,
-                "Deduction": {"type": "object", "required": ["code", "count"],
-                              "properties": {"code": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}},
+                "Deduction": _obj({"code": STR, "count": {"type": "integer", "minimum": 0}}),
                 "ScoreInput": {
                     "type": "object", "required": ["version"],
                     "description": "`score`: a direct score (a non-empty `deductions` with it is refused). "
@@ -56,98 +111,124 @@ def spec() -> dict:
                                    "members' mean needs a `reason`. The same change sent again with an old "
                                    "`version` (a retry) is acknowledged, not a conflict.",
                     "properties": {
-                        "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
+                        "deductions": {"type": "array", "items": deduction, "maxItems": 100},
                         "free_deduction": DEC, "score": DEC, "reason": {"type": "string", "maxLength": 500},
-                        "note": {"type": "string", "maxLength": 2000}, "clear": {"type": "boolean"},
-                        "version": {"type": "integer", "minimum": 0}}},
-                "Score": {"type": "object", "properties": {
-                    "indicator": {"type": "string"}, "score": {"nullable": True, **DEC},
-                    "scored_indicator": {"type": "boolean"}, "version": {"type": "integer"},
-                    "sheet_total": DEC, "scored": {"type": "integer"}, "missing_to_threshold": DEC,
-                    "figures_version": {"type": "integer", "description": "higher = newer sheet figures"}}},
-                "Sheet": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["self", "inspector", "final"]},
-                    "status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved", "closed"]},
-                    "unit": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"},
-                                                              "level": {"type": "string"}}},
-                    "total": DEC, "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]},
-                    "indicators": {"type": "array", "items": {"type": "object", "properties": {
-                        "code": {"type": "string"}, "max": DEC, "score": {"nullable": True, **DEC},
-                        "deductions": {"type": "array", "items": {"$ref": "#/components/schemas/Deduction"}},
-                        "free_deduction": DEC, "reason": {"type": "string"}, "note": {"type": "string"},
-                        "version": {"type": "integer"}}}}}},
+                        "note": {"type": "string", "maxLength": 2000}, "clear": BOOL,
+                        "version": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}},
+                "Score": _obj({
+                    "indicator": STR, "score": NULLABLE_DEC, "scored_indicator": BOOL, "version": INT,
+                    "sheet_total": DEC, "scored": INT, "missing_to_threshold": DEC,
+                    "figures_version": {"type": "integer", "description": "higher = newer sheet figures"}}, {
+                    "direct_score": NULLABLE_DEC, "deductions": {"type": "array", "items": deduction},
+                    "free_deduction": DEC, "reason": {"type": "string", "nullable": True},
+                    "note": {"type": "string", "nullable": True},
+                    "updated_at": {"type": "string", "nullable": True},
+                    "updated_by": {"type": "string", "nullable": True}}),
+                "Sheet": _obj({
+                    "id": INT, "round_id": INT, "unit": unit, "kind": {"type": "string", "enum": kinds},
+                    "status": {"type": "string", "enum": statuses}, "version": INT, "total": DEC,
+                    "result": {"type": "string", "enum": results}, "scored": INT, "indicator_count": INT,
+                    "editable": BOOL, "indicators": {"type": "array", "items": indicator}}, {
+                    "comparison": _obj({"self_total": NULLABLE_DEC, "final_total": NULLABLE_DEC,
+                                        "gap": NULLABLE_DEC, "self_inflated": {"type": "boolean",
+                                                                              "nullable": True}})}),
+                "SheetListItem": _obj({
+                    "id": INT, "unit": unit, "kind": {"type": "string", "enum": kinds},
+                    "status": {"type": "string", "enum": statuses}, "inspector_id": {"type": "integer",
+                                                                                     "nullable": True},
+                    "scored": INT}),
+                "Round": _obj({"id": INT, "name": STR,
+                               "status": {"type": "string", "enum": [s.value for s in ROUND_STATUSES]},
+                               "threshold": DEC, "tolerance": DEC}),
                 "UnitResult": {"type": "object", "properties": {
-                    "code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"},
+                    "code": STR, "name": STR, "level": STR,
                     "township_code": {"type": "string", "nullable": True},
-                    "self_total": {"nullable": True, **DEC}, "final_total": {"nullable": True, **DEC},
-                    "result": {"type": "string", "enum": ["pass", "fail", "veto", "incomplete"]},
+                    "self_total": NULLABLE_DEC, "final_total": NULLABLE_DEC,
+                    "result": {"type": "string", "enum": results},
                     "rank": {"type": "integer", "nullable": True,
                              "description": "within the unit's level; null for a vetoed or incomplete unit"},
-                    "points_missing": {"nullable": True, **DEC}, "veto": {"type": "boolean"}}},
+                    "points_missing": NULLABLE_DEC, "veto": BOOL}},
             },
         },
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/auth/token": {"post": {
                 "summary": "Exchange a username and password for a Bearer token (12 hours)", "security": [],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-                "responses": {"200": _resp("token", {"type": "object", "properties": {
-                    "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}}),
-                    "401": _resp("bad credentials", ERR)}}},
-            "/rounds": {"get": {"summary": "Rounds", "responses": {"200": _resp("rounds"), **STANDARD_ERRORS}}},
+                "requestBody": _json_body(_obj({"username": STR, "password": STR})),
+                "responses": {
+                    "200": _resp("token", _obj({"token": STR, "expires_at": {"type": "string",
+                                                                              "format": "date-time"}})),
+                    "401": _resp("bad credentials", ERR, UNAUTHORIZED["headers"]),
+                    "403": _resp("the password was set by an administrator: change it on the web page first "
+                                 "(token.password_change_first)", ERR),
+                    "429": _resp("too many failed log-ins (auth.throttled)", ERR,
+                                 {"Retry-After": {"schema": INT, "description": "seconds"}}),
+                    **BODY_ERRORS}}},
+            "/csrf": {"get": {
+                "summary": "A fresh CSRF token for a session's writes (programs with a token need none)",
+                "responses": {"200": _resp("token", _obj({"csrf_token": STR})), "401": UNAUTHORIZED}}},
+            "/rounds": {"get": {"summary": "Rounds", "responses": {
+                "200": _resp("rounds", _obj({"rounds": {"type": "array",
+                                                        "items": {"$ref": "#/components/schemas/Round"}}})),
+                **READ_ERRORS}}},
             "/rounds/{round_id}/sheets": {"get": {
                 "summary": "Sheets of a round the caller may see", "parameters": [rid],
-                "responses": {"200": _resp("sheets"), **STANDARD_ERRORS}}},
+                "responses": {"200": _resp("sheets", _obj({"sheets": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/SheetListItem"}}})), **READ_ERRORS}}},
             "/rounds/{round_id}/results": {"get": {
                 "summary": "Per unit: totals and result", "parameters": [rid],
-                "responses": {"200": _resp("results", {"type": "object", "properties": {
-                    "units": {"type": "array", "items": {"$ref": "#/components/schemas/UnitResult"}}}}),
-                    **STANDARD_ERRORS}}},
+                "responses": {"200": _resp("results", _obj({"round_id": INT, "units": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/UnitResult"}}})), **READ_ERRORS}}},
             "/sheets/{sheet_id}": {"get": {
                 "summary": "One sheet with every indicator's score", "parameters": [sid],
-                "responses": {"200": _resp("sheet", {"$ref": "#/components/schemas/Sheet"}), **STANDARD_ERRORS}}},
+                "responses": {"200": _resp("sheet", {"$ref": "#/components/schemas/Sheet"}), **READ_ERRORS}}},
             "/sheets/{sheet_id}/scores/{indicator_code}": {"put": {
                 "summary": "Save one indicator (autosave); refused with 409 on a stale version",
                 "parameters": [sid, code],
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ScoreInput"}}}},
+                "requestBody": _json_body({"$ref": "#/components/schemas/ScoreInput"}),
                 "responses": {"200": _resp("saved", {"$ref": "#/components/schemas/Score"}),
                               "409": _resp("stale version; `current` holds the saved value", ERR),
-                              "422": _resp("invalid input, by field", ERR), **STANDARD_ERRORS}}},
+                              **BODY_ERRORS, **WRITE_ERRORS}}},
             "/sheets/{sheet_id}/scores/{indicator_code}/photos": {"post": {
                 "summary": "Add an evidence photo (JPEG, PNG or WebP, up to 15 MB)", "parameters": [sid, code],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
-                "responses": {"201": _resp("stored"), "413": _resp("too large", ERR),
-                              "422": _resp("not an accepted image", ERR), **STANDARD_ERRORS}}},
+                    "type": "object", "required": ["photo"],
+                    "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
+                "responses": {"201": _resp("stored", _obj({"id": INT, "name": STR, "url": STR, "thumb": STR})),
+                              "413": _resp("too large", ERR), "422": _resp("not an accepted image", ERR),
+                              **WRITE_ERRORS}}},
             "/sheets/{sheet_id}/summary": {
                 "get": {"summary": "A self-assessment's 工作总结 and the version to base the next save on",
                         "parameters": [sid],
-                        "responses": {"200": _resp("summary", {"type": "object", "properties": {
-                            "id": {"type": "integer"}, "summary": {"type": "string"}, "version": {"type": "integer"},
-                            "editable": {"type": "boolean"}}}), **STANDARD_ERRORS}},
+                        "responses": {"200": _resp("summary", _obj({"id": INT, "summary": STR, "version": INT,
+                                                                    "editable": BOOL})), **READ_ERRORS}},
                 "put": {"summary": "Save the 工作总结 (autosave); 409 on a stale version, 403 once submitted",
                         "parameters": [sid],
-                        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                            "type": "object", "required": ["summary", "version"], "properties": {
-                                "summary": {"type": "string", "maxLength": 10000,
-                                            "description": "no control characters except line breaks and tabs"},
-                                "version": {"type": "integer", "minimum": 0}}}}}},
-                        "responses": {"200": _resp("saved", {"type": "object", "properties": {
-                            "id": {"type": "integer"}, "version": {"type": "integer"},
-                            "length": {"type": "integer"}}}),
-                            "409": _resp("saved meanwhile elsewhere; `current` holds {summary, version}", ERR),
-                            "422": _resp("invalid input, by field", ERR), **STANDARD_ERRORS}}},
+                        "requestBody": _json_body(_obj({
+                            "summary": {"type": "string", "maxLength": 10000,
+                                        "description": "no control characters except line breaks and tabs"},
+                            "version": {"type": "integer", "minimum": 0, "maximum": MAX_ID}})),
+                        "responses": {"200": _resp("saved", _obj({"id": INT, "version": INT, "length": INT})),
+                                      "409": _resp("saved meanwhile elsewhere; `current` holds {summary, version}",
+                                                   ERR),
+                                      **BODY_ERRORS, **WRITE_ERRORS}}},
             "/sheets/{sheet_id}/submit": {"post": {
                 "summary": "Submit a sheet", "parameters": [sid],
-                "responses": {"200": _resp("submitted"), "409": _resp("status changed meanwhile", ERR),
+                "responses": {"200": _resp("submitted", moved), "409": _resp("status changed meanwhile", ERR),
                               "422": _resp("unscored indicators listed in fields.unscored", ERR),
-                              **STANDARD_ERRORS}}},
+                              **WRITE_ERRORS}}},
+            "/sheets/{sheet_id}/approve": {"post": {
+                "summary": "Approve a submitted sheet (its reviewer)", "parameters": [sid],
+                "responses": {"200": _resp("approved", moved), "409": _resp("status changed meanwhile", ERR),
+                              "422": _resp("cannot be approved as it stands", ERR), **WRITE_ERRORS}}},
+            "/sheets/{sheet_id}/return": {"post": {
+                "summary": "Return a submitted sheet for changes (its reviewer), with a comment", "parameters": [sid],
+                "requestBody": _json_body(_obj({}, {"comment": {"type": "string", "maxLength": 2000}})),
+                "responses": {"200": _resp("returned", moved), "409": _resp("status changed meanwhile", ERR),
+                              **BODY_ERRORS, **WRITE_ERRORS}}},
             "/evidence/{evidence_id}": {"delete": {
-                "summary": "Withdraw a photo", "parameters": [{"name": "evidence_id", "in": "path",
-                                                               "required": True, "schema": {"type": "integer"}}],
-                "responses": {"200": _resp("removed"), **STANDARD_ERRORS}}},
+                "summary": "Withdraw a photo", "parameters": [eid],
+                "responses": {"200": _resp("removed", _obj({"id": INT, "removed": BOOL})),
+                              "409": _resp("the sheet changed meanwhile", ERR), **WRITE_ERRORS}}},
         },
     }

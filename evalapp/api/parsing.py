@@ -6,7 +6,7 @@ from flask import request
 
 from ..domain.numbers import parse_points
 from ..domain.scoring import ZERO, EntryMode, ScoreEntry
-from ..services.errors import Invalid, _l
+from ..services.errors import Invalid, ServiceError, _l
 
 MAX_BODY = 1024 * 1024
 MAX_VERSION = 2**31 - 1  # a version column holds no more
@@ -16,11 +16,22 @@ def _no_constants(name):
     raise ValueError(f"不支持的数值：{name}")
 
 
+class UnsupportedMediaType(ServiceError):
+    """A body that is not declared JSON (text/plain, a form, an upload) on an endpoint that reads JSON."""
+
+    status = 415
+
+
 def json_body() -> dict:
-    """The request's JSON object; floats arrive as Decimal, NaN/Infinity are refused."""
+    """The request's JSON object; floats arrive as Decimal, NaN/Infinity are refused. A body (or a Content-Type)
+    other than application/json or application/*+json is a 415, read no further: a body is taken for what its
+    sender says it is (a text/plain or form body is never read as JSON, nor any password in it checked)."""
     raw = request.get_data(cache=True)
     if len(raw) > MAX_BODY:
         raise Invalid("request.too_large", _l("请求内容过大"), {"body": _l("请求内容过大")})
+    if (raw or request.content_type) and not request.is_json:
+        raise UnsupportedMediaType("request.unsupported_media_type", _l("请求内容不是有效的JSON"),
+                                   {"body": _l("请求内容不是有效的JSON")})
     try:
         data = json.loads(raw.decode("utf-8") or "null", parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError):
