@@ -293,3 +293,42 @@ def test_results_page_notice_and_workbook_show_the_version_while_a_sheet_is_unlo
     assert "追加 0.00 元，收回 2,000.00 元" in changes
     for other in ("village", "township", "inspector"):
         assert _client(empty_app, other).get(f"/results/rounds/{rid}/changes").status_code in (403, 404)
+
+
+def test_the_printed_sheet_of_a_published_unit_is_the_versions_with_the_members_deductions(empty_app):
+    """The 评分表 of a published unit reads the version: the members' rules with counts and points, free deductions
+    with reasons, the leader's reason — and keeps them after an unlock changes the live sheet."""
+    from evalapp.domain.scoring import ScoreEntry
+    from evalapp.models import DeductionRule
+    from evalapp.services.scores import save_score
+    from tests.factories import make_sheet
+
+    w = make_round("inspection")
+    member = make_sheet(w, VILLAGE, "inspector", "inspector")
+    rule = db.session.scalar(select(DeductionRule).join(Indicator, Indicator.id == DeductionRule.indicator_id)
+                             .where(Indicator.catalogue_id == w.round.village_catalogue_id,
+                                    DeductionRule.void.is_(False)).order_by(Indicator.code, DeductionRule.position))
+    code = rule.indicator.code
+    save_score(member, code, ScoreEntry(deductions={rule.code: 2}, free_deduction=Decimal("0.5"),
+                                        reason="公示栏未更新"), w.people["inspector"], 0)
+    db.session.commit()
+    for name in (TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE):
+        _score_final(w, name, "98")
+    rounds_service.advance(w.round, w.people["admin"], confirm=True)
+    publication.publish(w.round, w.people["district"])
+    final = db.session.scalar(select(Sheet).where(Sheet.round_id == w.round.id, Sheet.kind == "final",
+                                                  Sheet.unit_id == w.units[VILLAGE].id))
+    district = _client(empty_app, "district")
+    page = district.get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
+    row = page.split(f'data-indicator="{code}"')[1].split("</tr>")[0]
+    lost = rule.per * 2
+    assert f"{rule.code} {rule.text} ×2，扣{lost:.2f}分" in row
+    assert "其他扣0.50分：公示栏未更新" in row and f"{w.people['inspector'].display_name}（" in row
+    assert "第1版" in page and snapshots.latest(w.round.id).sha256 in page and "草稿" not in page
+    publication.unlock(final, w.people["admin"], "复核")
+    db.session.execute(text("DELETE FROM score_deductions"))
+    db.session.commit()
+    again = district.get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
+    assert f"{rule.code} {rule.text} ×2" in again  # the version's, not today's
+    draft = district.get(f"/results/sheets/{final.id}/print?view=draft").get_data(as_text=True)
+    assert "草稿 — 未公布" in draft and f"{rule.code} {rule.text} ×2" not in draft

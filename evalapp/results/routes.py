@@ -187,8 +187,9 @@ def notice(round_id: int):
 
     round_ = _round_or_404(round_id)
     view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
-    units = (snapshots.failing_of(view.publication, view.report) if view.official
-             else failing_units(round_, [r.unit for r in view.report.rows]))
+    ordered = sorted((r.unit for r in view.report.rows), key=lambda u: ranking_key(u.level, u.place))
+    units = (snapshots.failing_of(view.publication, ordered) if view.official
+             else failing_units(round_, ordered))
     return render_template("results/notice.html", round=round_, view=view, units=units)
 
 
@@ -201,17 +202,16 @@ def print_sheet(sheet_id: int):
     from .. import access
     from ..extensions import db
     from ..models import Sheet
-    from ..services.reconcile import member_sheets
+    from ..services.paper import paper_for
     from ..services.results import standing_of
-    from ..services.sheet_views import sheet_view
 
     sheet = db.session.get(Sheet, sheet_id)
     if sheet is None or sheet.kind != "final" or not access.can_view_sheet(current_user, sheet):
         abort(404)
-    return render_template("results/print_sheet.html", view=sheet_view(sheet), members=member_sheets(sheet),
-                           # the round's ranking is for those who see the round's results
-                           standing=standing_of(sheet) if current_user.role in ("district", "admin", "finance")
-                           else None)
+    sees_results = current_user.role in ("district", "admin", "finance")  # the ranking is for those who see results
+    paper = paper_for(sheet, draft=request.args.get("view") == "draft",
+                      standing=(lambda: standing_of(sheet)) if sees_results else None)
+    return render_template("results/print_sheet.html", paper=paper, show_standing=sees_results)
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/workbook.xlsx")

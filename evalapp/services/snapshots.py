@@ -208,7 +208,7 @@ def _veto_findings(round_id: int) -> dict[int, list]:
     return found
 
 
-def _member_deductions(round_id: int) -> dict[tuple[str, str], list]:
+def member_deductions(round_id: int, unit_id: int | None = None) -> dict[tuple[str, str], list]:
     """(unit code, indicator code) → each counted member's deductions on that indicator, where the member took any
     points off: the rules applied with counts, a free deduction with its reason."""
     query = (
@@ -227,6 +227,8 @@ def _member_deductions(round_id: int) -> dict[tuple[str, str], list]:
                Score.points.is_not(None), Score.points < Indicator.points)
         .order_by(OrgUnit.code, Indicator.code, Sheet.inspector_id, DeductionRule.position, DeductionRule.code)
     )
+    if unit_id is not None:
+        query = query.where(Sheet.unit_id == unit_id)
     out: dict[tuple[str, str], dict[int, dict]] = {}
     for (unit_code, ind_code, _max, member_id, member, points, free, reason, rule_code, rule_text, count, per,
          void) in db.session.execute(query):
@@ -278,7 +280,7 @@ def freeze(round_: Round, user: User | None, at: datetime) -> Publication:
             veto_findings=vetoes.get(sheet, []) if sheet else [], subsidy_basis=award.basis,
             subsidy_note=award.note, amount_fen=award.amount_fen))
     scores = []
-    deductions = _member_deductions(round_.id)
+    deductions = member_deductions(round_.id)
     for unit_code, ind_code, title, max_points, points, reason in db.session.execute(
             select(OrgUnit.code, Indicator.code, Indicator.title, Indicator.points, Score.points, Score.reason)
             .select_from(Score)
@@ -508,12 +510,13 @@ def changes(old: Publication, round_: Round, new: Publication | None = None) -> 
     return found
 
 
-def failing_of(publication: Publication, report: Report) -> list:
-    """The 通报 list of a published version: units that did not pass, each with its three weakest indicators and
-    any veto finding, as the version holds them (services.results.failing_units for the live data)."""
+def failing_of(publication: Publication, units: list[UnitResult]) -> list:
+    """The 通报 list of a published version: of `units` (its report's, in the order wanted), those that did not
+    pass, each with its three weakest indicators and any veto finding, as the version holds them
+    (services.results.failing_units for the live data)."""
     from .results import FailingUnit
 
-    rows = [r.unit for r in report.rows if r.unit.result is not Result.PASS]
+    rows = [u for u in units if u.result is not Result.PASS]
     failing = {u.code for u in rows}
     lost: dict[str, list] = {}
     for code, ind_code, title, max_points, points in db.session.execute(

@@ -1,0 +1,141 @@
+"""The printed 评分表 of a unit's final sheet: from a published version (services.snapshots) once the round is
+published, else from the data as it stands (a 草稿). One shape for both, so the page does not know which it has.
+
+Each indicator's 扣分情况 lists what is behind its final score: every counted member's rules applied with counts and
+points, free deductions with their reasons, void rules, and the leader's reason where the final differs from the
+members' mean.
+"""
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..domain.scoring import Result
+from ..domain.vocabulary import UnitLevel
+from ..extensions import db
+from ..models import Publication, PublishedScore, PublishedUnit, Sheet
+from . import snapshots
+from .catalogues import cached_tree
+
+
+@dataclass
+class PaperLine:
+    code: str
+    title: str
+    max_points: Decimal
+    points: Decimal | None
+    notes: list[str]
+
+
+@dataclass
+class PaperCategory:
+    code: str
+    name: str
+    points: Decimal
+    lines: list[PaperLine]
+
+
+@dataclass
+class Paper:
+    round_name: str
+    unit_name: str
+    unit_code: str
+    level: str
+    catalogue: str          # "code 第N版"
+    threshold: Decimal
+    bonus_cap: Decimal
+    categories: list[PaperCategory]
+    bonuses: list[tuple[str, str, str]]   # (code, text, points)
+    vetoes: list[tuple[str, str, str]]    # (code, text, finding)
+    total: Decimal | None
+    result: str                           # Chinese: an official document
+    missing: Decimal | None
+    rank: int | None
+    vetoed: bool
+    members: list[str]
+    publication: Publication | None = None  # the version it is read from; None: a 草稿
+
+    @property
+    def level_label(self) -> str:
+        return UnitLevel.zh_of(self.level)
+
+
+def _notes(points: Decimal | None, reason: str, members: list[dict]) -> list[str]:
+    """The 扣分情况 of one indicator: each member's deductions, then the leader's reason for the final score."""
+    out = []
+    for m in members:
+        parts = []
+        for code, text, count, per in m["rules"]:
+            parts.append(f"{code} {text}（作废，计0分）" if per is None
+                         else f"{code} {text} ×{count}，扣{Decimal(per) * count:.2f}分")
+        if Decimal(m["free"]) > 0:
+            parts.append(f"其他扣{m['free']}分：{m['reason']}")
+        out.append(f"{m['member']}（{m['points']}分）：" + ("；".join(parts) or "直接评分"))
+    if reason:
+        out.append(f"组长确定{'' if points is None else f'{points:.2f}分'}：{reason}")
+    return out
+
+
+def _categories(catalogue, scores: dict[str, tuple[Decimal | None, str, list]]) -> list[PaperCategory]:
+    return [PaperCategory(cat.code, cat.name, cat.points, [
+        PaperLine(ind.code, ind.title, ind.points, scores.get(ind.code, (None, "", []))[0],
+                  _notes(*scores.get(ind.code, (None, "", []))) if ind.code in scores else [])
+        for ind in cat.indicators]) for cat in catalogue.categories]
+
+
+def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
+    """The 评分表 as the version holds it (None: the unit is not in that version)."""
+    unit = db.session.scalar(select(PublishedUnit).where(PublishedUnit.publication_id == publication.id,
+                                                         PublishedUnit.final_sheet_id == sheet.id))
+    if unit is None:
+        return None
+    scores = {s.indicator_code: (s.points, s.reason, s.deductions) for s in db.session.scalars(
+        select(PublishedScore).where(PublishedScore.publication_id == publication.id,
+                                     PublishedScore.unit_code == unit.code))}
+    catalogue = cached_tree(sheet.round.catalogue_for(unit.level))
+    meta = publication.catalogues[unit.level]
+    members = sorted({m["member"] for _p, _r, found in scores.values() for m in found})
+    return Paper(publication.round_name, unit.name, unit.code, unit.level, f"{meta['code']} 第{meta['version']}版",
+                 publication.threshold, Decimal(meta["bonus_cap"]), _categories(catalogue, scores),
+                 [(c, t, p) for c, t, p, _note in unit.bonus_items], [tuple(v) for v in unit.veto_findings],
+                 unit.final_total, Result.zh_of(unit.result), unit.missing, unit.rank, unit.vetoed,
+                 members, publication)
+
+
+def live_paper(sheet: Sheet, standing=None) -> Paper:
+    """The 评分表 from the data as it stands (a 草稿); `standing` (a callable giving services.results.standing_of,
+    called only here) adds the rank and points missing for those who see the round's results."""
+    from .reconcile import member_sheets
+    from .sheet_views import sheet_view
+
+    view = sheet_view(sheet)
+    deductions = snapshots.member_deductions(sheet.round_id, sheet.unit_id)
+    by_id = {ind.id: ind.code for ind in view.indicators}
+    scores: dict[str, tuple] = {}
+    for indicator_id, score in view.scores.items():
+        code = by_id.get(indicator_id)
+        if code is not None and score.points is not None:
+            scores[code] = (score.points, score.reason or "", deductions.get((sheet.unit.code, code), []))
+    approved = sheet.status == "approved"
+    standing = standing() if standing is not None else None
+    return Paper(sheet.round.name, sheet.unit.name, sheet.unit.code, sheet.unit.level,
+                 f"{view.catalogue.code} 第{view.catalogue.version}版", sheet.round.threshold, view.catalogue.bonus_cap,
+                 _categories(view.catalogue, scores),
+                 [(b.item.code, b.item.text, f"{b.item.points:.2f}") for b in sheet.bonuses],
+                 [(v.item.code, v.item.text, v.description) for v in sheet.vetoes],
+                 view.total, view.result.zh if approved else Result.INCOMPLETE.zh,
+                 standing.missing if standing else None, standing.rank if standing else None,
+                 bool(standing and standing.vetoed),
+                 [m.inspector.display_name for m in member_sheets(sheet) if m.inspector is not None])
+
+
+def paper_for(sheet: Sheet, *, draft: bool = False, standing=None) -> Paper:
+    """The published version's 评分表 of a published round (unless `draft`), else the live one (`standing`: see
+    live_paper)."""
+    last = snapshots.latest(sheet.round_id) if sheet.round.status == "published" and not draft else None
+    if last is not None:
+        found = published_paper(sheet, last)
+        if found is not None:
+            return found
+    return live_paper(sheet, standing)
+
