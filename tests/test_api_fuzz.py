@@ -3,7 +3,7 @@
 headers and body schema).
 
 Reproducible: Hypothesis derandomized (its seed fixed by the test's name), no example database, a bounded number of
-examples per operation (FUZZ_EXAMPLES, default 30). Path parameters are the world's own ids and codes three times
+examples per operation (FUZZ_EXAMPLES, default 20). Path parameters are the world's own ids and codes three times
 in four (so the fuzzer reaches past 404 into the bodies), whatever the schema allows otherwise.
 """
 import contextvars
@@ -26,7 +26,7 @@ from evalapp.models import Sheet
 from evalapp.services import accounts
 from tests.factories import VILLAGE, make_round, make_sheet
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 # One persona per role (the world's usernames, tests/factories.make_round).
