@@ -11,28 +11,17 @@ from ..models import AuditEvent, User
 
 _INSERT = insert(AuditEvent)
 
-# `address` not given at all (rather than given as None): the caller has not been converted yet.
-_NOT_GIVEN = object()
 
-
-def _address_of_request() -> str | None:
-    # TODO(lead): remove when publication/subsidy pass an address (and make `address` a required keyword).
-    from flask import has_request_context, request
-
-    return request.remote_addr if has_request_context() else None
-
-
-def record(action: str, *, user: User | None = None, address: str | None = _NOT_GIVEN, obj=None,
+def record(action: str, *, user: User | None = None, address: str | None = None, obj=None,
            unit_id: int | None = None, round_id: int | None = None, old: dict | None = None,
            new: dict | None = None, detail: str = "") -> None:
     """Write an audit event by `user` (None: no one signed in, the system) from `address` (None: not over HTTP) in
     the session's transaction; the caller commits it with the change it describes.
 
     A Core INSERT on the session's connection, not an ORM object: it runs on every autosave, and nothing reads the
-    event back in the same request.
+    event back in the same request. Every call in the app names both `user` and `address`
+    (tests/test_audit_actor.py); the defaults are for tests' own rows.
     """
-    if address is _NOT_GIVEN:
-        address = _address_of_request()
     db.session.connection().execute(_INSERT, {  # the values as parameters: the statement is built once
         "user_id": user.id if user is not None else None,
         "action": action,
