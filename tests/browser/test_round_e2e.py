@@ -163,37 +163,8 @@ def wait_summary_saved(page):
 
 
 def submit_sheet(page, label="提交评分表"):
-    """Click the submit button and wait for the page the submit leads to. Once in three or four parallel runs the
-    first click after the document upload led nowhere (no dialog, no request, every card saved; not found yet): then
-    the click is made once more, as a user would, with a line on the run's own stderr (past pytest's capture) so that
-    it stays in sight, and a second failure fails with what the page showed."""
-    import sys
-
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    seen = []
-
-    def record(dialog):  # (the actor's own handler answers it)
-        seen.append(f"{dialog.type}: {dialog.message}")
-
-    page.on("dialog", record)
-    try:
-        for attempt in (1, 2):
-            try:
-                with page.expect_navigation(timeout=15_000):
-                    page.click(f"button:has-text('{label}')")
-                return
-            except PlaywrightTimeout as exc:
-                state = page.evaluate("() => Array.from(document.querySelectorAll('.indicator-card'))"
-                                      ".filter(c => !/已保存/.test(c.querySelector('[data-role=state]').textContent))"
-                                      ".map(c => c.id + ': ' + c.querySelector('[data-role=state]').textContent)")
-                why = (f"no navigation after {label} (attempt {attempt}); dialogs: {seen}; cards not saved: "
-                       f"{state}; {str(exc).splitlines()[0]}")
-                if attempt == 2 or seen:
-                    raise AssertionError(why) from None
-                print(f"\nWARNING {why}", file=sys.__stderr__, flush=True)
-    finally:
-        page.remove_listener("dialog", record)
+    with page.expect_navigation():
+        page.click(f"button:has-text('{label}')")
 
 
 def q2(value):
