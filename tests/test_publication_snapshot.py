@@ -332,3 +332,17 @@ def test_the_printed_sheet_of_a_published_unit_is_the_versions_with_the_members_
     assert f"{rule.code} {rule.text} ×2" in again  # the version's, not today's
     draft = district.get(f"/results/sheets/{final.id}/print?view=draft").get_data(as_text=True)
     assert "草稿 — 未公布" in draft and f"{rule.code} {rule.text} ×2" not in draft
+
+
+def test_a_round_published_before_versions_gets_version_1_from_freeze_publications(published, empty_app):
+    rid = published.round.id
+    db.session.execute(text("DELETE FROM publications"))  # as a round published before migration 0011
+    db.session.commit()
+    snapshots.clear_cache()
+    assert snapshots.shown(db.session.get(Round, rid)).official is False  # its outputs say 草稿 until frozen
+    result = empty_app.test_cli_runner().invoke(args=["freeze-publications"])
+    assert result.exit_code == 0 and "已写入第1版" in result.output, result.output
+    pub = snapshots.latest(rid)
+    assert pub.version == 1 and snapshots.verify(pub).ok
+    again = empty_app.test_cli_runner().invoke(args=["freeze-publications"])
+    assert "没有需要补写版本" in again.output and [p.version for p in snapshots.versions(rid)] == [1]
