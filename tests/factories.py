@@ -74,6 +74,7 @@ def fixed_subsidy(round_, admin: User, *, township_yuan: str, village_yuan: str)
 TOWNSHIP, VILLAGE = "清溪镇", "荷塘村"
 OTHER_TOWNSHIP, OTHER_VILLAGE = "白沙街道", "石桥社区"
 PHASES = ["setup", "self_assessment", "inspection", "review"]
+LEADER_NAME, INSPECTOR_NAME = "第一组组长", "第一组评估员"  # the first team's display names
 
 
 @dataclass
@@ -90,7 +91,8 @@ class World:
 def make_round(phase: str = "inspection", name: str = "2031年度测试评估验收", *,
                townships: dict[str, list[str]] | None = None, self_assessed: bool = False, **settings) -> World:
     """A district of its own with one user per role under the conftest personas' names (admin, district, leader,
-    inspector, inspector2, township, village, outsider_township, outsider_village, finance) and a pilot round over
+    inspector, inspector2, township, village, outsider_township, outsider_village, finance; the display name is the
+    username but for the inspectors: LEADER_NAME, INSPECTOR_NAME, 第二组组长) and a pilot round over
     every unit, advanced to `phase` through the service, so the phase's sheets exist. The leader's team (leader,
     inspector) has 清溪镇 and 荷塘村; inspector2's team has 白沙街道 and 石桥社区.
 
@@ -106,8 +108,9 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
     (first, first_villages), (second, second_villages) = list(townships.items())[:2]
     admin = user("admin", "admin")
     people = {"admin": admin, "district": user("district", "district"), "finance": user("finance", "finance"),
-              "leader": user("leader", "inspector"), "inspector": user("inspector", "inspector"),
-              "inspector2": user("inspector2", "inspector"), "township": user("township", "township", made[first]),
+              "leader": user("leader", "inspector", display_name=LEADER_NAME),
+              "inspector": user("inspector", "inspector", display_name=INSPECTOR_NAME),
+              "inspector2": user("inspector2", "inspector", display_name="第二组组长"), "township": user("township", "township", made[first]),
               "village": user("village", "village", made[first_villages[0]]),
               "outsider_township": user("outsider_township", "township", made[second]),
               "outsider_village": user("outsider_village", "village", made[second_villages[0]])}

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Score, Sheet
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
+from tests.factories import INSPECTOR_NAME, VILLAGE, app_of_world, make_sheet, world  # noqa: F401 (fixtures)
 
 
 def final_score(final, code):
@@ -22,29 +23,29 @@ def put(client, sheet_id, code, **body):
 
 
 @pytest.fixture
-def team(login_as, app):
-    """The leader has scored 陆城村 (full marks) and submitted; the other member is still drafting, A3 at 5.00."""
+def team(login_as, app, world):
+    """The leader has scored 荷塘村 (full marks) and submitted; the other member is still drafting, A3 at 5.00."""
     leader, inspector = login_as("leader"), login_as("inspector")
-    mine = sheet_of("leader", "陆城村")
+    mine = make_sheet(world, VILLAGE, inspector="leader")
     fill_all(leader, mine)
     assert leader.post(f"/api/v1/sheets/{mine.id}/submit").status_code == 200
-    theirs = sheet_of("inspector", "陆城村")
+    theirs = make_sheet(world, VILLAGE)
     fill_all(inspector, theirs)
     assert put(inspector, theirs.id, "A3", deductions=[{"code": "A3-1", "count": 3}], version=1).status_code == 200
-    return {"leader": leader, "inspector": inspector, "theirs": theirs,
-            "final": sheet_of(None, "陆城村", kind="final")}
+    return {"leader": leader, "inspector": inspector, "mine": mine, "theirs": theirs,
+            "final": make_sheet(world, VILLAGE, "final")}
 
 
 def test_the_mean_is_that_of_submitted_member_sheets_only(team):
     final = team["final"]
     page = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
     drafting = page[page.index('data-testid="drafting"'):]
-    assert "第一工作组评估员" in drafting[:drafting.index("</div>")]
+    assert INSPECTOR_NAME in drafting[:drafting.index("</div>")]
     assert team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/accept-all").status_code == 302
     a3 = final_score(final, "A3")
     assert a3.points == Decimal("8.00")  # the drafting member's 5.00 is not in it
     assert [b["points"] for b in a3.basis] == ["8.00"]
-    assert a3.basis[0]["sheet_id"] == sheet_of("leader", "陆城村").id and a3.basis[0]["version"] == 1
+    assert a3.basis[0]["sheet_id"] == team["mine"].id and a3.basis[0]["version"] == 1
 
 
 def test_a_member_change_after_the_decision_flags_the_row_and_blocks_the_submit(team):
@@ -56,7 +57,7 @@ def test_a_member_change_after_the_decision_flags_the_row_and_blocks_the_submit(
     row = page[page.index('id="row-A3"'):]
     row = row[:row.index("</tr>")]
     assert 'data-stale="1"' in row and "成员评分已变化" in row
-    assert "第一工作组评估员 未计入 → 5.00" in row
+    assert f"{INSPECTOR_NAME} 未计入 → 5.00" in row
     assert 'data-stale="1"' not in page[page.index('id="row-A1"'):page.index('id="row-A2"')]  # A1: 10 and 10
     assert "成员评分已变化" in page[:page.index("sticky-summary")]  # the summary at the top links to the row
 
@@ -99,7 +100,7 @@ def test_the_api_applies_the_reconcile_rule_to_a_final_sheet(team):
     assert ok.status_code == 200, ok.get_json()
     stored = final_score(final, "A3")
     assert stored.points == Decimal("4.00") and stored.reason == "复核台账" and "组长调整" in stored.note
-    assert stored.basis == [{"sheet_id": sheet_of("leader", "陆城村").id, "version": 1, "points": "8.00"}]
+    assert stored.basis == [{"sheet_id": team["mine"].id, "version": 1, "points": "8.00"}]
     mean = put(leader, final.id, "A1", score="3", version=0)  # the submitted members' mean: no reason needed
     assert mean.status_code == 200 and final_score(final, "A1").note == "采用成员平均分"
 

@@ -6,27 +6,36 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Score, SheetTransition
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
+from tests.factories import (  # noqa: F401 (fixture)
+    INSPECTOR_NAME, LEADER_NAME, TOWNSHIP, VILLAGE, app_of_world, make_round, make_sheet,
+)
 
 
 @pytest.fixture
-def team(login_as, app):
-    """Both members have scored 陆城村 and submitted: A1 agrees, A3 differs by 1.5 (over the tolerance of 1)."""
+def world(empty_app):
+    """A round of the test's own in inspection, self-assessments submitted."""
+    return make_round("inspection", self_assessed=True)
+
+
+@pytest.fixture
+def team(login_as, app, world):
+    """Both members have scored 荷塘村 and submitted: A1 agrees, A3 differs by 1.5 (over the tolerance of 1)."""
     leader, inspector = login_as("leader"), login_as("inspector")
     for client, username, a3 in ((leader, "leader", 0), (inspector, "inspector", 3)):
-        sheet = sheet_of(username, "陆城村")
+        sheet = make_sheet(world, VILLAGE, inspector=username)
         fill_all(client, sheet)
         if a3:
             client.put(f"/api/v1/sheets/{sheet.id}/scores/A3",
                        json={"deductions": [{"code": "A3-1", "count": 1}], "free_deduction": "0.5",
                              "reason": "记录缺失", "version": 1})
         assert client.post(f"/api/v1/sheets/{sheet.id}/submit").status_code == 200
-    return {"leader": leader, "inspector": inspector, "final": sheet_of(None, "陆城村", kind="final")}
+    return {"leader": leader, "inspector": inspector, "final": make_sheet(world, VILLAGE, "final")}
 
 
 def test_members_side_by_side_with_the_mean_and_flags(team):
     html = team["leader"].get(f"/inspection/sheets/{team['final'].id}/reconcile").get_data(as_text=True)
-    assert "第一工作组组长" in html and "第一工作组评估员" in html
+    assert LEADER_NAME in html and INSPECTOR_NAME in html
     assert 'id="row-A3" class="table-warning"' in html and "成员分差较大" in html
     assert 'id="row-A1" class=""' in html
     assert "7.25" in html  # A3: mean of 8.00 and 6.50
@@ -84,16 +93,16 @@ def test_bonus_is_capped_and_veto_needs_a_description(team):
     assert "弄虚作假" in audit.detail
 
 
-def test_final_cannot_be_submitted_while_a_member_has_not(login_as, app):
+def test_final_cannot_be_submitted_while_a_member_has_not(login_as, world):
     leader = login_as("leader")
-    final = sheet_of(None, "陆城镇", kind="final")
-    fill_all(leader, sheet_of("leader", "陆城镇"))
-    leader.post(f"/api/v1/sheets/{sheet_of('leader', '陆城镇').id}/submit")
+    final = make_sheet(world, TOWNSHIP, "final")
+    fill_all(leader, make_sheet(world, TOWNSHIP, inspector="leader"))
+    leader.post(f"/api/v1/sheets/{make_sheet(world, TOWNSHIP, inspector='leader').id}/submit")
     for code in ("A1",):
         leader.post(f"/inspection/sheets/{final.id}/reconcile/score",
                     data={"code": code, "score": "3", "reason": "组长定分", "version": "0"})
     response = leader.post(f"/api/v1/sheets/{final.id}/submit")
-    assert response.status_code == 409 and "第一工作组评估员" in response.get_json()["error"]
+    assert response.status_code == 409 and INSPECTOR_NAME in response.get_json()["error"]
 
 
 def test_submit_final_then_district_returns_then_approves(team, login_as):
@@ -104,7 +113,7 @@ def test_submit_final_then_district_returns_then_approves(team, login_as):
     db.session.refresh(final)
     assert final.status == "submitted"
     district = login_as("district")
-    assert "陆城村" in district.get("/results/").get_data(as_text=True)
+    assert VILLAGE in district.get("/results/").get_data(as_text=True)
     no_comment = district.post(f"/inspection/sheets/{final.id}/review", data={"action": "return", "comment": " "})
     assert no_comment.status_code == 422 and "退回时须填写退回意见" in no_comment.get_data(as_text=True)
     district.post(f"/inspection/sheets/{final.id}/review", data={"action": "return", "comment": "A3 扣分依据不足"})
@@ -122,8 +131,8 @@ def test_submit_final_then_district_returns_then_approves(team, login_as):
         ("draft", "submitted"), ("submitted", "returned"), ("returned", "submitted"), ("submitted", "approved")]
     assert history[1].comment == "A3 扣分依据不足"
     results = district.get(f"/api/v1/rounds/{final.round_id}/results").get_json()["units"]
-    lucheng = next(u for u in results if u["name"] == "陆城村")
-    assert lucheng["final_total"] == "99.00" and lucheng["result"] == "pass"  # 100 − 8 + 7
+    village = next(u for u in results if u["name"] == VILLAGE)
+    assert village["final_total"] == "99.00" and village["result"] == "pass"  # 100 − 8 + 7
 
 
 def test_only_the_district_reviews_final_sheets(team, login_as):
@@ -135,14 +144,14 @@ def test_only_the_district_reviews_final_sheets(team, login_as):
     assert login_as("finance").post(f"/api/v1/sheets/{final.id}/approve").status_code == 403
 
 
-def test_self_versus_final_flags_inflated_self_scores(team, login_as):
+def test_self_versus_final_flags_inflated_self_scores(team, world, login_as):
     final, leader = team["final"], team["leader"]
     leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
     version = next(i for i in leader.get(f"/api/v1/sheets/{final.id}").get_json()["indicators"]
                    if i["code"] == "A3")["version"]
     leader.post(f"/inspection/sheets/{final.id}/reconcile/score",
                 data={"code": "A3", "score": "5", "reason": "抽查发现走访不实", "version": str(version)})
-    self_sheet = sheet_of(None, "陆城村", kind="self")
+    self_sheet = make_sheet(world, VILLAGE, "self")
     district = login_as("district")
     data = district.get(f"/api/v1/sheets/{self_sheet.id}").get_json()
     a3 = next(i for i in data["indicators"] if i["code"] == "A3")
@@ -157,7 +166,7 @@ def test_self_versus_final_flags_inflated_self_scores(team, login_as):
     totals = data["comparison"]
     assert Decimal(totals["gap"]) == Decimal(totals["self_total"]) - Decimal(totals["final_total"])
     results = district.get(f"/api/v1/rounds/{final.round_id}/results").get_json()["units"]
-    row = next(u for u in results if u["name"] == "陆城村")
+    row = next(u for u in results if u["name"] == VILLAGE)
     assert row["self_gap"] == totals["gap"]
     # the village sees the comparison only once results are published
     assert login_as("village").get(f"/results/sheets/{self_sheet.id}/compare").status_code == 404
