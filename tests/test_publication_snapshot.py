@@ -346,3 +346,22 @@ def test_a_round_published_before_versions_gets_version_1_from_freeze_publicatio
     assert pub.version == 1 and snapshots.verify(pub).ok
     again = empty_app.test_cli_runner().invoke(args=["freeze-publications"])
     assert "没有需要补写版本" in again.output and [p.version for p in snapshots.versions(rid)] == [1]
+
+
+def test_the_api_answers_the_published_version_and_the_draft_on_request(published, empty_app):
+    w = published
+    rid = w.round.id
+    api = _client(empty_app, "district")
+    body = api.get(f"/api/v1/rounds/{rid}/results").get_json()
+    pub = snapshots.latest(rid)
+    assert body["official"] is True and body["version"] == 1 and body["sha256"] == pub.sha256
+    assert body["pending_units"] is None
+    final = db.session.scalar(select(Sheet).where(Sheet.round_id == rid, Sheet.kind == "final",
+                                                  Sheet.unit_id == w.units[TOWNSHIP].id))
+    publication.unlock(final, w.people["admin"], "复核台账")
+    body = api.get(f"/api/v1/rounds/{rid}/results").get_json()
+    township = next(u for u in body["units"] if u["code"] == w.units[TOWNSHIP].code)
+    assert body["official"] is True and body["pending_units"] == 1 and township["result"] == "pass"
+    draft = api.get(f"/api/v1/rounds/{rid}/results?view=draft").get_json()
+    township = next(u for u in draft["units"] if u["code"] == w.units[TOWNSHIP].code)
+    assert draft["official"] is False and draft["version"] is None and township["result"] == "incomplete"

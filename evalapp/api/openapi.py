@@ -176,9 +176,16 @@ def spec() -> dict:
                 "responses": {"200": _resp("sheets", _obj({"sheets": {
                     "type": "array", "items": {"$ref": "#/components/schemas/SheetListItem"}}})), **READ_ERRORS}}},
             "/rounds/{round_id}/results": {"get": {
-                "summary": "Per unit: totals and result", "parameters": [rid],
-                "responses": {"200": _resp("results", _obj({"round_id": INT, "units": {
-                    "type": "array", "items": {"$ref": "#/components/schemas/UnitResult"}}})), **READ_ERRORS}}},
+                "summary": "Per unit: totals and result — once published, the round's last published version "
+                           "(whatever was unlocked since); ?view=draft for the data as it stands",
+                "parameters": [rid, {"name": "view", "in": "query", "required": False,
+                                     "schema": {"type": "string", "enum": ["draft"]}}],
+                "responses": {"200": _resp("results", _obj({"round_id": INT, "official": {"type": "boolean"}, "units": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/UnitResult"}}},
+                    {"version": {"type": "integer", "nullable": True},
+                     "sha256": {"type": "string", "nullable": True},
+                     "published_at": {"type": "string", "format": "date-time", "nullable": True},
+                     "pending_units": {"type": "integer", "nullable": True}})), **READ_ERRORS}}},
             "/sheets/{sheet_id}": {"get": {
                 "summary": "One sheet with every indicator's score", "parameters": [sid],
                 "responses": {"200": _resp("sheet", {"$ref": "#/components/schemas/Sheet"}), **READ_ERRORS}}},

@@ -13,7 +13,7 @@ from ..services import (
     accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, sheet_views,
 )
 from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError, _l, marked
-from ..services.results import round_results
+from ..domain.aggregation import ranking_key
 from . import bp, error, serialize
 from .openapi import spec
 from .parsing import json_body, score_entry
@@ -181,7 +181,15 @@ def results(round_id: int):
         return error("批次不存在", 404)
     if current_user.role not in access.ALL_SEEING:
         return error("您没有权限查看评估结果", 403)
-    return jsonify(round_id=round_id, units=[row.as_json() for row in round_results(round_)])
+    from ..services import snapshots
+
+    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    pub = view.publication
+    return jsonify(round_id=round_id, official=view.official, version=pub.version if pub else None,
+                   sha256=pub.sha256 if pub else None,
+                   published_at=pub.published_at.isoformat() if pub else None, pending_units=view.pending,
+                   units=[row.unit.as_json() for row in sorted(
+                       view.report.rows, key=lambda r: ranking_key(r.unit.level, r.unit.place))])
 
 
 @bp.get("/openapi.json")
