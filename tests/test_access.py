@@ -71,6 +71,7 @@ MATRIX = [
     ("GET", "/results/", "results.index", expect({"admin", "district"})),
     ("GET", "/results/rounds/{r}", "results.round_results", expect(SEEING)),
     ("GET", "/results/rounds/{r}/dashboard", "results.dashboard", expect(SEEING)),
+    ("GET", "/results/rounds/{r}/changes", "results.changes", expect(SEEING)),
     ("GET", "/results/rounds/{r}/notice", "results.notice", expect({"admin", "district"})),
     ("GET", "/results/rounds/{r}/workbook.xlsx", "results.workbook", expect({"admin", "district"})),
     ("GET", "/results/sheets/{final}/print", "results.print_sheet",
@@ -112,7 +113,8 @@ MATRIX = [
                                             "outsider_village"})}),
     ("POST", "/inspection/sheets/{final}/reconcile/accept-all", "inspection.reconcile_accept_all",
      {**expect({"leader"}, 302, scoped_out={"inspector2"}), "inspector": 403}),
-    ("POST", "/results/rounds/{r}/publish", "results.publish", expect({"district"}, 302)),
+    # incomplete units and no confirmation: the round's page again, saying which (422)
+    ("POST", "/results/rounds/{r}/publish", "results.publish", expect({"district"}, 422)),
     ("POST", "/results/sheets/{final}/unlock", "results.unlock", expect({"admin"}, 409)),  # not published
     ("POST", "/finance/rounds/{r}/rules/village", "finance.save_rule", expect({"finance", "admin"}, 422)),
     ("GET", "/api/v1/sheets/{self22}/summary", "api.get_summary",
