@@ -99,14 +99,15 @@ def unit_result(row: PublishedUnit, tolerance: Decimal) -> UnitResult:
                       row.final_sheet_id, row.self_sheet_id, row.rank, row.missing, row.vetoed, row.place)
 
 
-_reports: dict[tuple[str, int], Report] = {}
+_reports: dict[tuple[str, int, str], Report] = {}
 _reports_lock = threading.Lock()
 REPORT_CACHE_SIZE = 8
 
 
 def report_of(publication: Publication, round_: Round) -> Report:
     """The results as the version holds them (kept per process: a version never changes)."""
-    key = (db.engine.url.render_as_string(), publication.id)
+    # (its checksum too: a database restored under the same URL may hold another publication with this id)
+    key = (db.engine.url.render_as_string(), publication.id, publication.sha256)
     with _reports_lock:
         hit = _reports.get(key)
     if hit is None:
