@@ -75,6 +75,10 @@ TOWNSHIP, VILLAGE = "清溪镇", "荷塘村"
 OTHER_TOWNSHIP, OTHER_VILLAGE = "白沙街道", "石桥社区"
 PHASES = ["setup", "self_assessment", "inspection", "review"]
 LEADER_NAME, INSPECTOR_NAME = "第一组组长", "第一组评估员"  # the first team's display names
+# A district shaped as the demo's 2021 pilot round: five townships (one without a pilot village), eight villages;
+# 清溪镇 and its villages are the leader's team's (make_round(townships=PILOT_DISTRICT)).
+PILOT_DISTRICT = {"清溪镇": ["荷塘村", "柳湾社区"], "白沙镇": ["石桥村", "杏林村"], "东岗街道": ["梅溪社区", "枫林村"],
+                  "松湖街道": ["竹园社区", "桃源村"], "西岭街道": []}
 
 
 @dataclass
@@ -110,7 +114,8 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
     people = {"admin": admin, "district": user("district", "district"), "finance": user("finance", "finance"),
               "leader": user("leader", "inspector", display_name=LEADER_NAME),
               "inspector": user("inspector", "inspector", display_name=INSPECTOR_NAME),
-              "inspector2": user("inspector2", "inspector", display_name="第二组组长"), "township": user("township", "township", made[first]),
+              "inspector2": user("inspector2", "inspector", display_name="第二组组长"),
+              "township": user("township", "township", made[first]),
               "village": user("village", "village", made[first_villages[0]]),
               "outsider_township": user("outsider_township", "township", made[second]),
               "outsider_village": user("outsider_village", "village", made[second_villages[0]])}

@@ -10,17 +10,29 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, OrgUnit, SheetVeto, SubsidyRule
 from tests.conftest import complete_round
+from tests.factories import PILOT_DISTRICT, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
 
-TOTALS = {"陆城村": "95.00", "道仁矶社区": "94.99", "路口村": "96.50", "南山村": "96.50", "坪田村": "90",
-          "洗马塘社区": "100", "陆城镇": "97", "路口镇": "93.5"}
+# factories.PILOT_DISTRICT: 清溪镇 (荷塘村, 柳湾社区), 白沙镇 (石桥村, 杏林村), 东岗街道 (梅溪社区, 枫林村),
+# 松湖街道 (竹园社区, 桃源村) and 西岭街道
+TOTALS = {"荷塘村": "95.00", "柳湾社区": "94.99", "石桥村": "96.50", "杏林村": "96.50", "枫林村": "90",
+          "梅溪社区": "100", "清溪镇": "97", "白沙镇": "93.5"}
+FINANCE_NAME = "区财政局测试经办人"
 
 
 @pytest.fixture
-def completed(app):
-    round_ = complete_round(TOTALS, vetoes={"洗马塘社区": "V3"}, leave_out={"东风村"})
+def world(empty_app):
+    made = make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
+    made.people["finance"].display_name = FINANCE_NAME
+    db.session.commit()
+    return made
+
+
+@pytest.fixture
+def completed(app, world):
+    round_ = complete_round(TOTALS, vetoes={"梅溪社区": "V3"}, leave_out={"桃源村"}, round_=world.round)
     veto = db.session.scalar(select(SheetVeto))
     veto.description = "@SUM(1)"
-    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "擂鼓台社区"))
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "竹园社区"))
     unit.name = '=HYPERLINK("http://x")'
     db.session.commit()
     return round_
@@ -42,12 +54,12 @@ def read(response):
     return load_workbook(io.BytesIO(response.data), data_only=True)  # cached values of formulas
 
 
-def test_eligibility_sheet_columns_totals_and_formats(completed, finance):
+def test_eligibility_sheet_columns_totals_and_formats(completed, world, finance):
     set_rules(finance, completed.id)
     response = finance.get(f"/finance/rounds/{completed.id}/eligibility.xlsx")
     assert response.status_code == 200
     name = unquote(response.headers["Content-Disposition"].split("filename*=UTF-8''")[1])
-    assert name == "云溪区_2021年度试点评估验收_奖补资格表_草稿.xlsx"
+    assert name == f"测试区_{world.round.name}_奖补资格表_草稿.xlsx"
     wb = read(response)
     assert wb.sheetnames == ["汇总", "明细", "说明"]
     detail = wb["明细"]
@@ -59,16 +71,16 @@ def test_eligibility_sheet_columns_totals_and_formats(completed, finance):
     assert len(body) == 13
     by_name = {r["单位名称"]: r for r in body}
     amount = "奖补金额(元)"
-    # village pool of 100,000.01 yuan shared by the passing villages: 陆城村 95, 路口村 96.5, 南山村 96.5, 擂鼓台 100
+    # village pool of 100,000.01 yuan shared by the passing villages: 荷塘村 95, 石桥村 96.5, 杏林村 96.5, 竹园社区 100
     village_fen = [round(r[amount] * 100) for r in body if r["层级"] == "村(社区)"]
     assert sum(village_fen) == 10_000_001
-    assert by_name["道仁矶社区"][amount] == 0 and by_name["道仁矶社区"]["是否符合奖补条件"] == "否"
-    assert by_name["陆城镇"]["奖补方式/档次"].startswith("档次") and by_name["陆城镇"][amount] == 30000
-    assert "一票否决" in by_name["洗马塘社区"]["备注"] and "@SUM(1)" in by_name["洗马塘社区"]["备注"]
-    assert "评估未完成" in by_name["东风村"]["备注"] and by_name["东风村"]["评估得分"] is None
+    assert by_name["柳湾社区"][amount] == 0 and by_name["柳湾社区"]["是否符合奖补条件"] == "否"
+    assert by_name["清溪镇"]["奖补方式/档次"].startswith("档次") and by_name["清溪镇"][amount] == 30000
+    assert "一票否决" in by_name["梅溪社区"]["备注"] and "@SUM(1)" in by_name["梅溪社区"]["备注"]
+    assert "评估未完成" in by_name["桃源村"]["备注"] and by_name["桃源村"]["评估得分"] is None
     assert by_name['=HYPERLINK("http://x")'][amount] > 0  # a text cell as typed: never a formula or a link
-    assert isinstance(by_name["陆城村"]["单位编码"], str) and by_name["陆城村"]["单位编码"] == "430603101003"
-    assert by_name["陆城村"]["评估得分"] == 95.0
+    assert isinstance(by_name["荷塘村"]["单位编码"], str) and by_name["荷塘村"]["单位编码"] == "430699001001"
+    assert by_name["荷塘村"]["评估得分"] == 95.0
     assert round(totals[amount] * 100) == sum(round(r[amount] * 100) for r in body)
     # the totals row is a formula whose cached value is the computed total
     formulas = load_workbook(io.BytesIO(response.data), data_only=False)["明细"]
@@ -93,13 +105,13 @@ def test_summary_and_notes(completed, finance):
     set_rules(finance, completed.id)
     wb = read(finance.get(f"/finance/rounds/{completed.id}/eligibility.xlsx"))
     summary = list(wb["汇总"].iter_rows(min_row=2, values_only=True))
-    lucheng = [r for r in summary if r[0] == "陆城镇"]
-    assert {r[1]: (r[2], r[3]) for r in lucheng} == {"镇(街道)": (1, 1), "村(社区)": (2, 1)}
+    qingxi = [r for r in summary if r[0] == "清溪镇"]
+    assert {r[1]: (r[2], r[3]) for r in qingxi} == {"镇(街道)": (1, 1), "村(社区)": (2, 1)}
     assert summary[-1][0] == "合计" and summary[-1][2] == 13
     notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
     assert "总分95分以上(含95分)为合格" in notes["合格标准"]
     assert notes["状态"] == "草稿 — 未公布" and len(notes["明细SHA-256"]) == 64
-    assert "北京时间" in notes["生成时间"] and notes["生成人"] == "区财政局经办人"
+    assert "北京时间" in notes["生成时间"] and notes["生成人"] == FINANCE_NAME
     assert "资金池" in notes["村(社区)奖补规则"] and "98.00分(含)以上" in notes["镇(街道)奖补规则"]
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export.subsidy"))
     assert audit.new["sha256"] == notes["明细SHA-256"] and audit.new["status"] == "草稿"
@@ -148,10 +160,8 @@ def test_others_cannot_get_the_sheet(completed, login_as, username):
                        data={"mode": "fixed", "amount": "1"}).status_code == 403
 
 
-def test_finance_cannot_change_scores(completed, finance):
-    from tests.conftest import sheet_of
-
-    final = sheet_of(None, "陆城村", kind="final")
+def test_finance_cannot_change_scores(completed, world, finance):
+    final = make_sheet(world, "荷塘村", "final")
     assert finance.put(f"/api/v1/sheets/{final.id}/scores/A1", json={"score": "1", "reason": "x",
                                                                      "version": 1}).status_code == 403
     assert finance.post(f"/api/v1/sheets/{final.id}/approve").status_code == 403
@@ -160,7 +170,7 @@ def test_finance_cannot_change_scores(completed, finance):
 def test_finance_page_summary(completed, finance):
     finance.post(f"/finance/rounds/{completed.id}/rules/village", data={"mode": "fixed", "amount": "20,000"})
     html = finance.get(f"/finance/rounds/{completed.id}").get_data(as_text=True)
-    # passing villages: 陆城村, 路口村, 南山村, 擂鼓台社区 (100 by default) → 4 × 20,000
+    # passing villages: 荷塘村, 石桥村, 杏林村, 竹园社区 (100 by default) → 4 × 20,000
     assert "80,000.00" in html and "草稿 — 未公布" in html
 
 
@@ -172,8 +182,8 @@ def test_cli_writes_the_same_file(completed, app, tmp_path):
     assert wb.sheetnames == ["汇总", "明细", "说明"] and wb["明细"].max_row == 15
 
 
-def test_finance_page_shows_the_lines_a_page_at_a_time(app, login_as):
-    round_ = complete_round({})
+def test_finance_page_shows_the_lines_a_page_at_a_time(app, world, login_as):
+    round_ = complete_round({}, round_=world.round)
     app.config["RESULTS_PAGE_SIZE"] = 5
     finance = login_as("finance")
     html = finance.get(f"/finance/rounds/{round_.id}").get_data(as_text=True)

@@ -13,8 +13,16 @@ from evalapp.extensions import db
 from evalapp.models import Round, Sheet, User
 from evalapp.services.scale import generate
 from tests.conftest import make_user
-from tests.test_reconcile import team  # noqa: F401  (both members of a team scored 陆城村 and submitted)
-from tests.test_results import completed  # noqa: F401  (the 2021 round, scored and approved)
+from tests.factories import PILOT_DISTRICT, VILLAGE, another_round, app_of_world, make_round, make_sheet  # noqa: F401
+from tests.test_reconcile import team  # noqa: F401  (both members of a team scored 荷塘村 and submitted)
+from tests.test_results import completed  # noqa: F401  (the round below, scored and approved)
+
+
+@pytest.fixture
+def world(empty_app):
+    """A round of the test's own in inspection over factories.PILOT_DISTRICT (13 units), self-assessments
+    submitted: what test_results' `completed` and test_reconcile's `team` build on."""
+    return make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
 
 
 @contextmanager
@@ -121,16 +129,15 @@ def _version_of(sheet, code: str) -> int:
                              .where(Score.sheet_id == sheet.id, Indicator.code == code)) or 0
 
 
-def test_the_results_version_moves_with_what_results_read_only(app, login_as):
+def test_the_results_version_moves_with_what_results_read_only(world, login_as):
     """Round results read units, rounds, catalogues, self-assessments and final sheets: the services changing them
     bump the round's results version once per save; an inspector's own sheet (what the final is reconciled from)
     bumps nothing."""
     from evalapp.services.versions import results_version
-    from tests.conftest import fill_all, sheet_of
-    from tests.test_selfassess import ROUND_2022
+    from tests.conftest import fill_all
 
-    sheet = sheet_of("inspector", "陆城村")
-    own = sheet_of(None, "陆城村", kind="self", round_name=ROUND_2022)
+    sheet = make_sheet(world, VILLAGE)
+    own = make_sheet(another_round(world, "self_assessment", "2032年度全面推行测试评估验收"), VILLAGE, "self")
     before = {r: results_version(r) for r in (sheet.round_id, own.round_id)}
     login_as("district")  # a log-in writes sessions and users, not results
     inspector = login_as("inspector")
@@ -205,8 +212,6 @@ def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(complet
 
 
 def test_results_page_reuses_its_report_until_a_score_changes(completed, app, login_as):  # noqa: F811
-    from tests.conftest import sheet_of
-
     district = login_as("district")
     first = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
     with counting() as statements:
@@ -280,16 +285,17 @@ def test_with_many_townships_the_filter_is_typed_by_name_or_code(completed, logi
     from evalapp.results import routes
 
     monkeypatch.setattr(routes, "TOWNSHIP_CHOICES", 2)  # the district's 5 townships count as "many" here
+    # PILOT_DISTRICT: 清溪镇 has 荷塘村 and 柳湾社区, 白沙镇 has 石桥村 and 杏林村
     district = login_as("district")
     html = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
     assert '<input class="form-control" id="f-township" name="township"' in html
     assert '<select class="form-select" id="f-township"' not in html
-    by_name = district.get(f"/results/rounds/{completed.id}", query_string={"township": "路口"}).get_data(as_text=True)
+    by_name = district.get(f"/results/rounds/{completed.id}", query_string={"township": "白沙"}).get_data(as_text=True)
     units = by_name.split('data-testid="units"')[1].split("</table>")[0]
-    assert "路口村" in units and "陆城村" not in units
-    assert 'value="路口"' in by_name  # what was typed stays in the box
-    exact = district.get(f"/results/rounds/{completed.id}", query_string={"township": "陆城镇"}).get_data(as_text=True)
-    assert "陆城村" in exact.split('data-testid="units"')[1] and "路口村" not in exact.split('data-testid="units"')[1]
+    assert "石桥村" in units and "荷塘村" not in units
+    assert 'value="白沙"' in by_name  # what was typed stays in the box
+    exact = district.get(f"/results/rounds/{completed.id}", query_string={"township": "清溪镇"}).get_data(as_text=True)
+    assert "荷塘村" in exact.split('data-testid="units"')[1] and "石桥村" not in exact.split('data-testid="units"')[1]
 
 
 def test_a_typed_township_prefers_the_exact_name_then_any_name_containing_it():
@@ -305,16 +311,13 @@ def test_a_typed_township_prefers_the_exact_name_then_any_name_containing_it():
     assert township_codes(report, "") == set()
 
 
-def test_autosave_and_scoring_page_statements(app, login_as):
+def test_autosave_and_scoring_page_statements(world, login_as):
     """A fixed number of statements, each a plain one: a scoring page reads 5 (session, sheet, the inspector's
-    team check, scores, photos); an autosave 8 (session, sheet with its row lock on PostgreSQL, team check, score,
-    its insert, the sheet's figures, the audit row, the figures read back for the answer: the service expires them
-    rather than writing ORM state by hand), and on PostgreSQL one more: refresh_sheet takes the row lock itself
-    rather than trusting a flag on the object that the load took it."""
-    from tests.conftest import sheet_of
-
+    team check, scores, photos); an autosave 7 on either database (session, sheet with its row lock on PostgreSQL,
+    team check, score, its insert, the sheet's figures recomputed with RETURNING — the answer is made from them,
+    not read back — and the audit row; refresh_sheet(locked=True) takes no second lock: the load holds it)."""
     client = login_as("inspector")
-    sheet_id = sheet_of("inspector", "陆城村").id  # (the test's own session reloads an object after a request)
+    sheet_id = make_sheet(world, VILLAGE).id  # (the test's own session reloads an object after a request)
     assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
     with counting() as page:
         assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
@@ -323,7 +326,7 @@ def test_autosave_and_scoring_page_statements(app, login_as):
         response = client.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "version": 0})
     assert response.status_code == 200, response.get_json()
     postgresql = db.engine.dialect.name == "postgresql"
-    assert len(save) == (9 if postgresql else 8), [s[:90] for s in save]
+    assert len(save) == 7, [s[:90] for s in save]
     load = next(s for s in save if "FROM sheets" in s)
     if postgresql:
         assert "FOR NO KEY UPDATE OF sheets" in load

@@ -10,19 +10,17 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent, Round
 from evalapp.services.results import round_report
 from tests.conftest import complete_round
-from tests.factories import app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
+from tests.factories import PILOT_DISTRICT, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
 
-# A district of the test's own: five townships (one without a pilot village) and eight villages; 清溪镇 and its
-# villages are the leader's team's, the township and village users are 清溪镇's and 荷塘村's.
-TOWNSHIPS = {"清溪镇": ["荷塘村", "柳湾社区"], "白沙镇": ["石桥村", "杏林村"], "东岗街道": ["梅溪社区", "枫林村"],
-             "松湖街道": ["竹园社区", "桃源村"], "西岭街道": []}
+# A district of the test's own (factories.PILOT_DISTRICT): five townships, one without a pilot village, and eight
+# villages; the township and village users are 清溪镇's and 荷塘村's.
 TOTALS = {"荷塘村": "95.00", "柳湾社区": "94.99", "石桥村": "96.50", "杏林村": "96.50", "枫林村": "90",
           "梅溪社区": "100", "清溪镇": "97", "白沙镇": "93.5"}
 
 
 @pytest.fixture
 def world(empty_app):
-    return make_round("inspection", townships=TOWNSHIPS, self_assessed=True)
+    return make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
 
 
 @pytest.fixture
