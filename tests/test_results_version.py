@@ -223,7 +223,7 @@ def test_a_refused_change_bumps_nothing(world):
 def test_a_publication_between_the_pages_two_reads_never_leaves_a_stale_page(world, empty_app):
     """The results page reads the round, then the report. A publication committed between the two (another
     worker, another request) may show this one request the round as it was, but never a later viewer."""
-    from evalapp.services import results as results_service
+    from evalapp.services import snapshots as results_service  # where the page's view takes the report from
 
     w = world
     rounds.advance(w.round, w.admin)
