@@ -31,12 +31,15 @@ def test_a_name_over_64_characters_is_never_authenticated(client):
     assert client.post("/api/v1/auth/token", json={"username": name, "password": DEMO_PASSWORD}).status_code == 401
 
 
-def test_a_token_request_sent_as_text_counts_against_its_account(client):
-    for _ in range(5):
-        client.post("/api/v1/auth/token", data='{"username": "village", "password": "wrong"}',
-                    content_type="text/plain")
+def test_a_token_request_sent_as_text_checks_no_password(client):
+    """A body that is not JSON is refused as such (415) before any password is compared, so it neither guesses
+    nor counts as a failed log-in (it once was read as JSON anyway and slipped past the count)."""
+    for _ in range(6):
+        refused = client.post("/api/v1/auth/token", data='{"username": "village", "password": "wrong"}',
+                              content_type="text/plain")
+        assert refused.status_code == 415 and "token" not in (refused.get_json() or {})
     response = client.post("/api/v1/auth/token", json={"username": "village", "password": DEMO_PASSWORD})
-    assert response.status_code == 429
+    assert response.status_code != 429
 
 
 @pytest.mark.parametrize("body", [{"username": 5, "password": "x"}, {"username": {"a": 1}, "password": "x"},
