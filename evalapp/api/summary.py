@@ -1,5 +1,5 @@
 """The 工作总结 of a self-assessment sheet: read it, and save it (the page's autosave, static/js/summary.js)."""
-from flask import jsonify
+from flask import jsonify, request
 from flask_login import current_user
 
 from .. import access
@@ -43,5 +43,5 @@ def put_summary(sheet_id: int):
         errors["version"] = _l("缺少有效的版本号")
     if errors:
         raise Invalid("summary.invalid", _l("输入有误，请检查"), errors)
-    new_version = selfassess.save_summary(sheet, text, current_user, version=version)
+    new_version = selfassess.save_summary(sheet, text, current_user, version=version, address=request.remote_addr)
     return jsonify(id=sheet.id, version=new_version, length=len(sheet.summary or ""))
