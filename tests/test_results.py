@@ -180,7 +180,7 @@ def test_print_pages(completed, world, login_as):
     client = login_as("district")
     final = make_sheet(world, "柳湾社区", "final")
     html = client.get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
-    assert "柳湾社区评分表" in html and "组长签名" in html and "94.99" in html and "<nav" not in html
+    assert "柳湾社区评分表" in html and "工作组组长" in html and 'class="sign-line"' in html and "94.99" in html and "<nav" not in html
     notice = client.get(f"/results/rounds/{completed.id}/notice").get_data(as_text=True)
     table = notice.split('data-testid="notice"')[1]
     assert "柳湾社区" in table and "梅溪社区" in table and "一票否决" in table and "桃源村" in table
