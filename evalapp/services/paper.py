@@ -6,6 +6,7 @@ points, free deductions with their reasons, void rules, and the leader's reason 
 members' mean.
 """
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -13,7 +14,9 @@ from sqlalchemy import select
 from ..domain.scoring import Result
 from ..domain.vocabulary import UnitLevel
 from ..extensions import db
-from ..models import Publication, PublishedScore, PublishedUnit, Sheet
+from ..models import (
+    Publication, PublishedScore, PublishedUnit, RoundUnit, Sheet, SheetTransition, Team, User,
+)
 from . import snapshots
 from .catalogues import cached_tree
 
@@ -54,13 +57,31 @@ class Paper:
     vetoed: bool
     members: list[str]
     publication: Publication | None = None  # the version it is read from; None: a 草稿
+    leader: str = ""                              # the team's leader (组长), signs the final sheet
+    approved_by: tuple[str, datetime] | None = None  # the district's approval of the final sheet: who, when
 
     @property
     def level_label(self) -> str:
         return UnitLevel.zh_of(self.level)
 
 
-def _notes(points: Decimal | None, reason: str, members: list[dict]) -> list[str]:
+def _signers(sheet: Sheet, before: datetime | None) -> tuple[str, tuple[str, datetime] | None]:
+    """The team leader's name, and the district's last approval of the final sheet (at or before `before`: the
+    approval a version was published on)."""
+    leader = db.session.scalar(
+        select(User.display_name).join(Team, Team.leader_id == User.id)
+        .join(RoundUnit, RoundUnit.team_id == Team.id)
+        .where(RoundUnit.round_id == sheet.round_id, RoundUnit.unit_id == sheet.unit_id)) or ""
+    query = (select(User.display_name, SheetTransition.at).join(User, User.id == SheetTransition.actor_id)
+             .where(SheetTransition.sheet_id == sheet.id, SheetTransition.to_status == "approved")
+             .order_by(SheetTransition.at.desc(), SheetTransition.id.desc()).limit(1))
+    if before is not None:
+        query = query.where(SheetTransition.at <= before)
+    approval = db.session.execute(query).first()
+    return leader, (approval[0], approval[1]) if approval else None
+
+
+def _notes(points: Decimal | None, reason: str, members: list[dict], max_points: Decimal) -> list[str]:
     """The 扣分情况 of one indicator: each member's deductions, then the leader's reason for the final score."""
     out = []
     for m in members:
@@ -71,7 +92,7 @@ def _notes(points: Decimal | None, reason: str, members: list[dict]) -> list[str
         if Decimal(m["free"]) > 0:
             parts.append(f"其他扣{m['free']}分：{m['reason']}")
         out.append(f"{m['member']}（{m['points']}分）：" + ("；".join(parts) or "直接评分"))
-    if reason:
+    if reason and (members or points is None or points != max_points):  # a reason where nothing was lost: not shown
         out.append(f"组长确定{'' if points is None else f'{points:.2f}分'}：{reason}")
     return out
 
@@ -79,7 +100,7 @@ def _notes(points: Decimal | None, reason: str, members: list[dict]) -> list[str
 def _categories(catalogue, scores: dict[str, tuple[Decimal | None, str, list]]) -> list[PaperCategory]:
     return [PaperCategory(cat.code, cat.name, cat.points, [
         PaperLine(ind.code, ind.title, ind.points, scores.get(ind.code, (None, "", []))[0],
-                  _notes(*scores.get(ind.code, (None, "", []))) if ind.code in scores else [])
+                  _notes(*scores[ind.code], ind.points) if ind.code in scores else [])
         for ind in cat.indicators]) for cat in catalogue.categories]
 
 
@@ -95,11 +116,12 @@ def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
     catalogue = cached_tree(sheet.round.catalogue_for(unit.level))
     meta = publication.catalogues[unit.level]
     members = sorted({m["member"] for _p, _r, found in scores.values() for m in found})
+    leader, approved = _signers(sheet, publication.published_at)
     return Paper(publication.round_name, unit.name, unit.code, unit.level, f"{meta['code']} 第{meta['version']}版",
                  publication.threshold, Decimal(meta["bonus_cap"]), _categories(catalogue, scores),
                  [(c, t, p) for c, t, p, _note in unit.bonus_items], [tuple(v) for v in unit.veto_findings],
                  unit.final_total, Result.zh_of(unit.result), unit.missing, unit.rank, unit.vetoed,
-                 members, publication)
+                 members, publication, leader, approved)
 
 
 def live_paper(sheet: Sheet, standing=None) -> Paper:
@@ -116,17 +138,19 @@ def live_paper(sheet: Sheet, standing=None) -> Paper:
         code = by_id.get(indicator_id)
         if code is not None and score.points is not None:
             scores[code] = (score.points, score.reason or "", deductions.get((sheet.unit.code, code), []))
-    approved = sheet.status == "approved"
+    approved_now = sheet.status == "approved"
     standing = standing() if standing is not None else None
+    leader, approved = _signers(sheet, None)
     return Paper(sheet.round.name, sheet.unit.name, sheet.unit.code, sheet.unit.level,
                  f"{view.catalogue.code} 第{view.catalogue.version}版", sheet.round.threshold, view.catalogue.bonus_cap,
                  _categories(view.catalogue, scores),
                  [(b.item.code, b.item.text, f"{b.item.points:.2f}") for b in sheet.bonuses],
                  [(v.item.code, v.item.text, v.description) for v in sheet.vetoes],
-                 view.total, view.result.zh if approved else Result.INCOMPLETE.zh,
+                 view.total, view.result.zh if approved_now else Result.INCOMPLETE.zh,
                  standing.missing if standing else None, standing.rank if standing else None,
                  bool(standing and standing.vetoed),
-                 [m.inspector.display_name for m in member_sheets(sheet) if m.inspector is not None])
+                 [m.inspector.display_name for m in member_sheets(sheet) if m.inspector is not None], None,
+                 leader, approved if approved_now else None)
 
 
 def paper_for(sheet: Sheet, *, draft: bool = False, standing=None) -> Paper:
