@@ -9,7 +9,8 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent, EvidenceFile
 from tests.conftest import fill_all
 
-from tests.test_selfassess import own, village  # noqa: F401 (fixtures)
+from tests.factories import app_of_world  # noqa: F401 (fixture)
+from tests.test_selfassess import own, village, world  # noqa: F401 (fixtures: a round of its own)
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF"
 

@@ -4,16 +4,25 @@ transaction that wrote is rolled back however it ends.
 """
 import re
 
+import pytest
 from markupsafe import escape
 from sqlalchemy import func, select, text
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, OrgUnit, Sheet, User
-from tests.test_results import completed  # noqa: F401  (the 2021 round, scored and approved)
+from tests.factories import PILOT_DISTRICT, app_of_world, make_round  # noqa: F401 (fixture)
+from tests.test_results import completed  # noqa: F401  (the round below, scored and approved)
+
+
+@pytest.fixture
+def world(empty_app):
+    """A round of the test's own in inspection over factories.PILOT_DISTRICT, self-assessments submitted; the
+    inspector's team has 清溪镇 and two of its villages."""
+    return make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
 
 
 def _inspector_village_sheets(n: int) -> list[Sheet]:
-    """n of the demo inspector's village sheets (same catalogue), editable."""
+    """n of the inspector's village sheets (same catalogue), editable."""
     inspector = db.session.scalar(select(User).where(User.username == "inspector"))
     sheets = db.session.scalars(
         select(Sheet).join(Sheet.unit).where(Sheet.inspector_id == inspector.id, Sheet.kind == "inspector")

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import Score, Sheet
 from tests.conftest import fill_all
-from tests.test_api_scoring import inspector, own_sheet, put  # noqa: F401 (fixtures)
+from tests.factories import app_of_world  # noqa: F401 (fixture)
+from tests.test_api_scoring import inspector, own_sheet, put, world  # noqa: F401 (fixtures: a round of its own)
 
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
+from tests.factories import VILLAGE, app_of_world, make_sheet  # noqa: F401 (fixture)
 
-from tests.test_selfassess import own, township, village  # noqa: F401 (fixtures)
+from tests.test_selfassess import inspected, own, township, village, world  # noqa: F401 (fixtures: a round of its own)
 
 TEXT = "已建立四级联系结对，\n党员每两个月走访联系户。<b>不是标签</b>"
 
@@ -221,8 +222,8 @@ def test_township_lead_reads_but_cannot_write_a_villages_summary(township, own):
     assert township.post(f"/selfassess/sheets/{own.id}/summary", data={"summary": "x"}).status_code == 403
 
 
-def test_summary_api_is_only_for_self_sheets(login_as):
-    sheet = sheet_of("inspector", "陆城村")
+def test_summary_api_is_only_for_self_sheets(login_as, inspected):
+    sheet = make_sheet(inspected, VILLAGE)
     assert put(login_as("inspector"), sheet, {"summary": "x", "version": sheet.version}).status_code == 404
 
 
