@@ -5,7 +5,7 @@ from flask import Flask, request, session
 from werkzeug.routing import IntegerConverter
 
 from .config import Defaults, database_url_from_env
-from .ids import ID_MAX
+from .ids import ID_MAX, up_to
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, register_engine_events
 
 
@@ -18,6 +18,10 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 (werkzeug's names)
         super().__init__(map, fixed_digits, min, ID_MAX if max is None else max, signed)
+        if not fixed_digits and not signed:
+            # Only the numbers the bound allows match: a larger id matches no rule (404), where a failed
+            # conversion would let the path match another method's rule and answer 405.
+            self.regex = up_to(self.max)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
