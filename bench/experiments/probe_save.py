@@ -9,7 +9,7 @@ first-save path and its concurrency are untested. README.md here: how it was run
 import json
 from decimal import Decimal
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_login import current_user
 from probe import app  # the app with the probes (bench/ is on gunicorn's --pythonpath)
 from sqlalchemy import text
@@ -19,7 +19,6 @@ from evalapp.api.routes import _sheet_for
 from evalapp.domain.scoring import indicator_score, points_missing
 from evalapp.extensions import db
 from evalapp.models.base import utcnow
-from evalapp.services.audit import client_ip
 from evalapp.services.catalogues import indicator_spec
 from evalapp.services.figures import SheetFigures, sheet_total
 from evalapp.services.sheet_views import catalogue_for_sheet, find_indicator
@@ -42,7 +41,7 @@ def experiment_save(sheet_id: int, code: str):
         "s": sheet.id, "i": indicator.id, "e": version, "p": points, "d": entry.direct, "f": entry.free_deduction,
         "r": entry.reason.strip(), "n": entry.note.strip(), "u": current_user.id,
         "now": utcnow().replace(tzinfo=None), "deds": json.dumps(deductions), "unit": sheet.unit_id,
-        "round": sheet.round_id, "ip": client_ip(), "detail": f"sheet={sheet.id} indicator={indicator.code}"}).one()
+        "round": sheet.round_id, "ip": request.remote_addr, "detail": f"sheet={sheet.id} indicator={indicator.code}"}).one()
     db.session.commit()
     if row.status != "ok":
         return jsonify(error="conflict", current={"version": row.new_version}), 409
