@@ -6,9 +6,10 @@ from sqlalchemy import func, select, text
 
 from evalapp.extensions import db
 from evalapp.models import BonusItem, Score, Sheet, SheetBonus, SheetVeto
-from tests.conftest import fill_all, make_app, sheet_of
+from tests.conftest import fill_all, make_app
 from tests.security.test_integrity import _parallel, _session_cookie
 from tests.browser.conftest import live_server  # noqa: F401  (a real threaded server)
+from tests.factories import VILLAGE, app_of_world, make_round, make_sheet, world  # noqa: F401 (fixtures)
 
 
 def from_rows(sheet_id: int) -> tuple:
@@ -29,9 +30,9 @@ def stored(sheet_id: int) -> tuple:
         Decimal(sheet.bonus_sum).quantize(Decimal("0.01")), sheet.vetoed
 
 
-def test_autosaves_keep_the_figures(login_as):
+def test_autosaves_keep_the_figures(world, login_as):
     client = login_as("inspector")
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     assert stored(sheet.id) == (Decimal("0.00"), 0, Decimal("0.00"), False)
     reply = client.put(f"/api/v1/sheets/{sheet.id}/scores/A3",
                        json={"deductions": [{"code": "A3-1", "count": 1}], "version": 0}).get_json()
@@ -43,13 +44,13 @@ def test_autosaves_keep_the_figures(login_as):
     assert Decimal(api_total) == stored(sheet.id)[0]
 
 
-def test_reconciliation_bonus_and_veto_keep_the_figures(login_as):
+def test_reconciliation_bonus_and_veto_keep_the_figures(world, login_as):
     leader, inspector = login_as("leader"), login_as("inspector")
     for client, username in ((leader, "leader"), (inspector, "inspector")):
-        member = sheet_of(username, "陆城村")
+        member = make_sheet(world, VILLAGE, inspector=username)
         fill_all(client, member)
         client.post(f"/api/v1/sheets/{member.id}/submit")
-    final = sheet_of(None, "陆城村", kind="final")
+    final = make_sheet(world, VILLAGE, "final")
     leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
     assert stored(final.id) == from_rows(final.id) and stored(final.id)[1] > 10
     url = f"/inspection/sheets/{final.id}/reconcile/bonus-veto"
@@ -60,11 +61,11 @@ def test_reconciliation_bonus_and_veto_keep_the_figures(login_as):
     assert stored(final.id) == from_rows(final.id) and stored(final.id)[2:] == (Decimal("0.00"), False)
 
 
-def test_parallel_saves_of_different_indicators_are_all_counted(app, live_server):  # noqa: F811
+def test_parallel_saves_of_different_indicators_are_all_counted(app, world, live_server):  # noqa: F811
     """Each save recomputes the figures after taking the sheet's row lock, so none is lost under concurrency."""
     from evalapp.services.sheet_views import sheet_view
 
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     codes = [i.code for i in sheet_view(sheet).indicators][:8]
     cookie = _session_cookie(app, "inspector")
     statuses = _parallel(live_server, cookie, "PUT", [
@@ -82,13 +83,10 @@ def test_the_migration_fills_the_figures_of_existing_sheets(blank_db_url):
     """
     from flask_migrate import downgrade
 
-    from evalapp.services.seed import seed_demo
-
     app = make_app(blank_db_url)
     with app.app_context():
         upgrade()
-        seed_demo("demo-pass-2021")
-        sheet = db.session.scalar(select(Sheet).where(Sheet.kind == "inspector"))
+        sheet = make_sheet(make_round("inspection"), VILLAGE)
         indicator_id = db.session.scalar(text("SELECT id FROM indicators WHERE catalogue_id = :c ORDER BY id"),
                                          {"c": sheet.round.catalogue_for(sheet.unit.level).id})
         db.session.add(Score(sheet_id=sheet.id, indicator_id=indicator_id, points=Decimal("7.5")))
@@ -102,10 +100,10 @@ def test_the_migration_fills_the_figures_of_existing_sheets(blank_db_url):
         db.engine.dispose()
 
 
-def test_changed_and_cleared_deductions_are_what_a_fresh_read_sees(login_as):
+def test_changed_and_cleared_deductions_are_what_a_fresh_read_sees(world, login_as):
     """The save sets what it wrote on its objects instead of reading them back: a fresh read must agree."""
     client = login_as("inspector")
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     url = f"/api/v1/sheets/{sheet.id}/scores/A3"
     first = client.put(url, json={"deductions": [{"code": "A3-1", "count": 2}], "version": 0}).get_json()
     second = client.put(url, json={"deductions": [{"code": "A3-1", "count": 1}], "version": first["version"]})

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Score, ScoreDeduction, SheetTransition
 from tests.browser.conftest import live_server  # noqa: F401  (a real threaded server)
-from tests.conftest import fill_all, sheet_of
+from tests.conftest import fill_all
+from tests.factories import VILLAGE, app_of_world, make_sheet, world  # noqa: F401 (fixtures: a round of its own)
 
 
 def _session_cookie(app, username):
@@ -45,8 +46,8 @@ def _parallel(base, cookie, method, path, body=None, n=10):
     return statuses
 
 
-def test_ten_parallel_first_saves_create_one_score(app, live_server):  # noqa: F811
-    sheet = sheet_of("inspector", "陆城村")
+def test_ten_parallel_first_saves_create_one_score(app, world, live_server):  # noqa: F811
+    sheet = make_sheet(world, VILLAGE)
     cookie = _session_cookie(app, "inspector")
     path = f"/api/v1/sheets/{sheet.id}/scores/A1"
     statuses = _parallel(live_server, cookie, "PUT", [  # ten different entries: one wins, nine are told
@@ -55,9 +56,9 @@ def test_ten_parallel_first_saves_create_one_score(app, live_server):  # noqa: F
     assert db.session.scalar(select(func.count(Score.id)).where(Score.sheet_id == sheet.id)) == 1
 
 
-def test_ten_parallel_identical_saves_are_all_acknowledged_and_stored_once(app, live_server):  # noqa: F811
+def test_ten_parallel_identical_saves_are_all_acknowledged_and_stored_once(app, world, live_server):  # noqa: F811
     """A retry whose first answer was lost (the same change, the old version) is not a conflict with oneself."""
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     cookie = _session_cookie(app, "inspector")
     statuses = _parallel(live_server, cookie, "PUT", f"/api/v1/sheets/{sheet.id}/scores/A1",
                          {"deductions": [{"code": "A1-1", "count": 1}], "version": 0})
@@ -67,8 +68,8 @@ def test_ten_parallel_identical_saves_are_all_acknowledged_and_stored_once(app, 
     assert db.session.scalar(select(func.count(Score.id)).where(Score.sheet_id == sheet.id)) == 1
 
 
-def test_ten_parallel_updates_with_the_same_version_keep_one(app, live_server):  # noqa: F811
-    sheet = sheet_of("inspector", "陆城村")
+def test_ten_parallel_updates_with_the_same_version_keep_one(app, world, live_server):  # noqa: F811
+    sheet = make_sheet(world, VILLAGE)
     client = app.test_client()
     from tests.conftest import AuthActions
 
@@ -85,8 +86,8 @@ def test_ten_parallel_updates_with_the_same_version_keep_one(app, live_server): 
     assert db.session.scalar(select(func.count(ScoreDeduction.id)).where(ScoreDeduction.score_id == score.id)) == 1
 
 
-def test_ten_parallel_submits_make_one_transition(app, live_server, login_as):  # noqa: F811
-    sheet = sheet_of("inspector", "陆城村")
+def test_ten_parallel_submits_make_one_transition(app, world, live_server, login_as):  # noqa: F811
+    sheet = make_sheet(world, VILLAGE)
     client = login_as("inspector")
     fill_all(client, sheet)
     statuses = _parallel(live_server, client.get_cookie("session").value, "POST",
@@ -96,10 +97,10 @@ def test_ten_parallel_submits_make_one_transition(app, live_server, login_as):  
                              .where(SheetTransition.sheet_id == sheet.id)) == 1
 
 
-def test_a_failure_between_score_and_audit_leaves_nothing_half_written(app, login_as, monkeypatch):
+def test_a_failure_between_score_and_audit_leaves_nothing_half_written(app, world, login_as, monkeypatch):
     from evalapp.services import audit
 
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     client = login_as("inspector")
     assert client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "version": 0}).status_code == 200
     audits_before = db.session.scalar(select(func.count(AuditEvent.id)))
@@ -125,12 +126,15 @@ def test_a_failure_between_score_and_audit_leaves_nothing_half_written(app, logi
 
 
 def test_cookies_are_secure_httponly_and_lax_outside_development(databases, tmp_path):
-    from tests.conftest import AuthActions, make_app
+    from tests.conftest import AuthActions, make_app, make_user
 
-    url = databases.clone(databases.template("demo"))
+    url = databases.clone(databases.template("empty"))
     app = make_app(url, TESTING=False, ENV="production", UPLOAD_FOLDER=str(tmp_path))
+    with app.app_context():
+        make_user("finance", "finance")  # a user of no unit: the cookie is what is checked
+        db.session.remove()
     client = app.test_client()
-    response = AuthActions(client).login("village")
+    response = AuthActions(client).login("finance")
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     with app.app_context():
@@ -147,12 +151,13 @@ def test_session_is_renewed_at_login(app, client, auth):
 
 @pytest.mark.skipif(__import__("os").environ.get("TEST_DATABASE_URL") is not None,
                     reason="SQLite online backup; PostgreSQL uses pg_dump (docs/deploy.md)")
-def test_backup_is_consistent_and_restores_every_sheet(app, tmp_path):
+def test_backup_is_consistent_and_restores_every_sheet(app, world, tmp_path):
     import sqlite3
 
     from evalapp.models import Sheet
 
     out = tmp_path / "backup.sqlite3"
+    sheet_id = make_sheet(world, VILLAGE).id
     stop = threading.Event()
     errors = []
 
@@ -161,10 +166,9 @@ def test_backup_is_consistent_and_restores_every_sheet(app, tmp_path):
 
         client = app.test_client()
         AuthActions(client).login("inspector")
-        sheet = sheet_of("inspector", "陆城村")
         version = 0
         while not stop.is_set():
-            r = client.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"deductions": [], "note": str(version),
+            r = client.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "note": str(version),
                                                                           "version": version})
             if r.status_code != 200:
                 errors.append(r.status_code)
@@ -190,9 +194,12 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(databases,
     from evalapp.models import AuditEvent as Event
     from tests.conftest import make_app
 
-    app = make_app(databases.clone(databases.template("demo")), PROXY_FIX=1, UPLOAD_FOLDER=str(tmp_path))
+    from tests.conftest import make_user
+
+    app = make_app(databases.clone(databases.template("empty")), PROXY_FIX=1, UPLOAD_FOLDER=str(tmp_path))
     with app.app_context():
-        app.test_client().post("/login", data={"username": "village", "password": "x"},
+        make_user("finance", "finance")
+        app.test_client().post("/login", data={"username": "finance", "password": "x"},
                                headers={"X-Forwarded-For": "203.0.113.7"})
         event = db.session.scalar(select(Event).where(Event.action == "login.failure"))
         assert event.ip == "203.0.113.7"
