@@ -365,3 +365,26 @@ def test_the_api_answers_the_published_version_and_the_draft_on_request(publishe
     draft = api.get(f"/api/v1/rounds/{rid}/results?view=draft").get_json()
     township = next(u for u in draft["units"] if u["code"] == w.units[TOWNSHIP].code)
     assert draft["official"] is False and draft["version"] is None and township["result"] == "incomplete"
+
+
+def test_the_dashboard_of_a_published_round_charts_the_version(published):
+    """Points lost per indicator come from the version's scores; a leader's change after an unlock shows only in
+    the draft view."""
+    from evalapp.services.dashboard import dashboard_data
+
+    w = published
+    rid = w.round.id
+    pub = snapshots.latest(rid)
+    before = dashboard_data(w.round, snapshots.report_of(pub, w.round), pub)["lost"]
+    final = db.session.scalar(select(Sheet).where(Sheet.round_id == rid, Sheet.kind == "final",
+                                                  Sheet.unit_id == w.units[OTHER_VILLAGE].id))
+    publication.unlock(final, w.people["admin"], "复核")
+    score = db.session.scalar(select(Score).join(Indicator).where(Score.sheet_id == final.id)
+                              .order_by(Indicator.code.desc()))
+    score.points = score.direct_score = Decimal("0")
+    refresh_figures(Sheet.id == final.id)
+    db.session.commit()
+    view = snapshots.shown(w.round)
+    assert dashboard_data(w.round, view.report, view.publication)["lost"] == before
+    draft = snapshots.shown(w.round, draft=True)
+    assert dashboard_data(w.round, draft.report, draft.publication)["lost"] != before

@@ -176,7 +176,7 @@ def dashboard(round_id: int):
     round_ = _round_or_404(round_id)
     view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
     return render_template("results/dashboard.html", round=round_, view=view,
-                           data=dashboard_data(round_, view.report))
+                           data=dashboard_data(round_, view.report, view.publication))
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/notice")

@@ -9,16 +9,17 @@ from ..domain.vocabulary import (
     INSPECTION_PROGRESS, TOWNSHIP_INDICATOR_CODE, VILLAGE_INDICATOR_CODE, SheetProgress,
 )
 from ..extensions import db
-from ..models import Indicator, Round, Score, Sheet
+from ..models import Indicator, Publication, PublishedScore, PublishedUnit, Round, Score, Sheet
 from .results import Report
 
 
-def dashboard_data(round_: Round, report: Report) -> dict:
+def dashboard_data(round_: Round, report: Report, publication: Publication | None = None) -> dict:
     """Plain data for the five charts; Decimal values as floats only here, for drawing.
 
-    Vetoed units are left out of the score distribution and counted in `vetoed`; in the scatter they carry a
-    `veto` flag (drawn apart)."""
-    threshold = float(round_.threshold)
+    With a `publication`, the results charts (pass rates, distribution, points lost, scatter) are the version's
+    (`report` is its report: services.snapshots.shown); inspection progress is always today's. Vetoed units are left
+    out of the score distribution and counted in `vetoed`; in the scatter they carry a `veto` flag (drawn apart)."""
+    threshold = float(publication.threshold if publication is not None else round_.threshold)
     pass_rate = [{"name": t.township.unit.name if t.township else "", "rate": float(t.villages.pass_rate or 0),
                   "passed": t.villages.passed, "in_scope": t.villages.in_scope} for t in report.townships]
     # A vetoed unit's total says nothing of its standing (一票否决 whatever the total): it is counted on its own.
@@ -30,18 +31,29 @@ def dashboard_data(round_: Round, report: Report) -> dict:
     hi = max(bins) if bins else 100
     distribution = [{"bin": b, "count": bins.get(b, 0)} for b in range(min(lo, int(threshold) - 1), max(hi, 100) + 1)]
 
-    lost_rows = db.session.execute(
-        select(Indicator.code, Indicator.title, Indicator.catalogue_id,
-               func.sum(Indicator.points - Score.points).label("lost"), func.count(Score.points))
-        .join(Score, Score.indicator_id == Indicator.id).join(Sheet, Sheet.id == Score.sheet_id)
-        .where(Sheet.round_id == round_.id, Sheet.kind == "final", Score.points.is_not(None))  # scored rows only
-        .group_by(Indicator.id, Indicator.code, Indicator.title, Indicator.catalogue_id)
-    ).all()
     # Indicator codes repeat across the two catalogues: the chart names the catalogue's level with each (镇A1, 村A1).
-    code_in = {round_.township_catalogue_id: TOWNSHIP_INDICATOR_CODE, round_.village_catalogue_id: VILLAGE_INDICATOR_CODE}
-    lost = sorted(({"code": gettext(code_in[r.catalogue_id], code=r.code) if r.catalogue_id in code_in else r.code,
-                    "title": r.title,
-                    "lost": float(Decimal(r.lost or 0)), "units": r[4]} for r in lost_rows if (r.lost or 0) > 0),
+    if publication is not None:
+        code_in = {"township": TOWNSHIP_INDICATOR_CODE, "village": VILLAGE_INDICATOR_CODE}
+        lost_rows = db.session.execute(
+            select(PublishedScore.indicator_code, PublishedScore.title, PublishedUnit.level,
+                   func.sum(PublishedScore.max_points - PublishedScore.points).label("lost"),
+                   func.count(PublishedScore.points))
+            .join(PublishedUnit, (PublishedUnit.publication_id == PublishedScore.publication_id)
+                  & (PublishedUnit.code == PublishedScore.unit_code))
+            .where(PublishedScore.publication_id == publication.id, PublishedScore.points.is_not(None))
+            .group_by(PublishedScore.indicator_code, PublishedScore.title, PublishedUnit.level)).all()
+    else:
+        code_in = {round_.township_catalogue_id: TOWNSHIP_INDICATOR_CODE,
+                   round_.village_catalogue_id: VILLAGE_INDICATOR_CODE}
+        lost_rows = db.session.execute(
+            select(Indicator.code, Indicator.title, Indicator.catalogue_id,
+                   func.sum(Indicator.points - Score.points).label("lost"), func.count(Score.points))
+            .join(Score, Score.indicator_id == Indicator.id).join(Sheet, Sheet.id == Score.sheet_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final", Score.points.is_not(None))  # scored only
+            .group_by(Indicator.id, Indicator.code, Indicator.title, Indicator.catalogue_id)
+        ).all()
+    lost = sorted(({"code": gettext(code_in[r[2]], code=r[0]) if r[2] in code_in else r[0], "title": r[1],
+                    "lost": float(Decimal(r[3] or 0)), "units": r[4]} for r in lost_rows if (r[3] or 0) > 0),
                   key=lambda x: -x["lost"])[:20]
 
     started = exists().where(Score.sheet_id == Sheet.id)
