@@ -1,0 +1,139 @@
+"""What the audit log's rows say to a reader: a label for every action the app writes and for the kinds of object
+it names, and the text of an object from the names the log's query joined to its row.
+
+The labels are the vocabulary's kind (Chinese msgid marked with `N_`): `.zh` on official outputs (the xlsx export),
+`.label` translated on the page; a stored action no member names (an old row, a test's own) reads as itself.
+tests/test_audit_log.py fails when an action written anywhere in evalapp/ has no member here.
+"""
+from dataclasses import dataclass
+
+from .vocabulary import N_, SheetKind, Vocabulary
+
+
+class AuditAction(Vocabulary):
+    LOGIN_SUCCESS = "login.success", N_("登录成功")
+    LOGIN_FAILURE = "login.failure", N_("登录失败")
+    CREDENTIALS_END = "user.credentials_end", N_("注销登录凭据")
+    API_TOKEN_ISSUE = "api_token.issue", N_("签发接口令牌")
+    API_TOKEN_REVOKE = "api_token.revoke", N_("吊销接口令牌")
+    API_TOKEN_REVOKE_ALL = "api_token.revoke_all", N_("吊销全部接口令牌")
+    USER_CREATE = "user.create", N_("新建用户")
+    USER_UPDATE = "user.update", N_("修改用户信息")
+    USER_ROLE = "user.role", N_("修改用户角色或单位")
+    USER_ACTIVATE = "user.activate", N_("启用用户")
+    USER_DEACTIVATE = "user.deactivate", N_("停用用户")
+    USER_RESET_PASSWORD = "user.reset_password", N_("重置密码")
+    USER_CHANGE_PASSWORD = "user.change_password", N_("修改密码")
+    UNIT_CREATE = "unit.create", N_("新建单位")
+    UNIT_UPDATE = "unit.update", N_("修改单位")
+    UNIT_ACTIVATE = "unit.activate", N_("启用单位")
+    UNIT_DEACTIVATE = "unit.deactivate", N_("停用单位")
+    UNITS_IMPORT = "units.import", N_("导入单位")
+    CATALOGUE_IMPORT = "catalogue.import", N_("导入指标体系")
+    CATALOGUE_CLONE = "catalogue.clone", N_("复制指标体系")
+    CATALOGUE_EDIT = "catalogue.edit", N_("修改指标体系")
+    ROUND_CREATE = "round.create", N_("新建批次")
+    ROUND_SETTINGS = "round.settings", N_("修改批次设置")
+    ROUND_SCOPE = "round.scope", N_("修改评估范围")
+    ROUND_ADVANCE = "round.advance", N_("推进批次阶段")
+    ROUND_PUBLISH = "round.publish", N_("公布结果")
+    ROUND_REPUBLISH = "round.republish", N_("重新公布结果")
+    TEAM_CREATE = "team.create", N_("新建工作组")
+    TEAM_ADD_MEMBER = "team.add_member", N_("添加工作组成员")
+    TEAM_REMOVE_MEMBER = "team.remove_member", N_("移出工作组成员")
+    TEAM_LEADER = "team.leader", N_("更换组长")
+    TEAM_ASSIGN = "team.assign", N_("分配评估单位")
+    SUBSIDY_RULE = "subsidy.rule", N_("修改奖补规则")
+    SCORE_SAVE = "score.save", N_("保存评分")
+    SHEET_SUMMARY = "sheet.summary", N_("保存工作总结")
+    SHEET_COMMENT = "sheet.comment", N_("填写审核意见")
+    SHEET_BONUS_VETO = "sheet.bonus_veto", N_("修改加分与一票否决")
+    # services.moves writes f"sheet.{to_status}" for every status a move reaches (domain.workflow.SHEET_STATUSES)
+    SHEET_DRAFT = "sheet.draft", N_("重新打开评分表")
+    SHEET_SUBMITTED = "sheet.submitted", N_("提交评分表")
+    SHEET_RETURNED = "sheet.returned", N_("退回评分表")
+    SHEET_APPROVED = "sheet.approved", N_("审核通过评分表")
+    SHEET_CLOSED = "sheet.closed", N_("关闭评分表（未提交）")
+    SHEET_UNLOCK = "sheet.unlock", N_("解锁评分表")
+    EVIDENCE_ADD = "evidence.add", N_("上传照片")
+    EVIDENCE_REMOVE = "evidence.remove", N_("删除照片")
+    DOCUMENT_ADD = "document.add", N_("上传材料")
+    DOCUMENT_REMOVE = "document.remove", N_("删除材料")
+    EXPORT_SUBSIDY = "export.subsidy", N_("导出奖补资格表")
+    EXPORT_RESULTS_WORKBOOK = "export.results_workbook", N_("导出结果汇总表")
+    EXPORT_AUDIT = "export.audit", N_("导出操作日志")
+
+
+class AuditObject(Vocabulary):
+    """The kinds of object an audit row names (its `object_type`: the model's class name)."""
+
+    SHEET = "Sheet", N_("评分表")
+    SCORE = "Score", N_("评分")
+    USER = "User", N_("账号")
+    UNIT = "OrgUnit", N_("单位")
+    ROUND = "Round", N_("批次")
+    TEAM = "Team", N_("工作组")
+    CATALOGUE = "CatalogueVersion", N_("指标体系")
+    EVIDENCE = "EvidenceFile", N_("照片或材料")
+    COMMENT = "ReviewComment", N_("审核意见")
+
+
+@dataclass(frozen=True)
+class ObjectNames:
+    """The names the log's query joined to one row for its object (None where the object has no such name or no
+    longer exists)."""
+
+    object_type: str = ""
+    object_id: int | None = None
+    sheet_kind: str | None = None  # a Sheet's, or the sheet of a Score, a photo or a comment
+    sheet_inspector: str | None = None  # that sheet's inspector's display name (an inspector's sheet)
+    indicator_code: str | None = None  # a Score's, a photo's or a comment's indicator
+    indicator_title: str | None = None
+    user_name: str | None = None  # a User object: display name
+    user_login: str | None = None  # and username
+    team_name: str | None = None
+    catalogue_name: str | None = None
+    catalogue_version: int | None = None
+    file_name: str | None = None
+    round_name: str | None = None  # a Round object
+    unit_name: str | None = None  # an OrgUnit object
+
+
+def object_text(names: ObjectNames, *, official: bool = False) -> str:
+    """What the row's object is, as a reader names it: "工作组评分表", "评分 · 1.2 组织领导", "账号 · 王五（wang5）";
+    the kind alone when nothing was joined, "" for a row about no object. `official`: Chinese labels (the xlsx)."""
+    kind = names.object_type
+    if not kind:
+        return ""
+    label = AuditObject.zh_of(kind) if official else AuditObject.label_of(kind)
+    sheet = SheetKind.zh_of(names.sheet_kind) if official else SheetKind.label_of(names.sheet_kind)
+    if names.sheet_kind and names.sheet_inspector:
+        sheet = f"{sheet}（{names.sheet_inspector}）"
+    indicator = " ".join(x for x in (names.indicator_code, names.indicator_title) if x)
+    parts: list[str]
+    if kind == AuditObject.SHEET:
+        parts = [sheet] if sheet else [label, ""]
+    elif kind in (AuditObject.SCORE, AuditObject.COMMENT):
+        parts = [label, indicator, sheet]
+    elif kind == AuditObject.EVIDENCE:
+        parts = [label, names.file_name or "", indicator]
+    elif kind == AuditObject.USER:
+        who = names.user_name or ""
+        if names.user_login and names.user_login != names.user_name:
+            who = f"{who}（{names.user_login}）" if who else names.user_login
+        parts = [label, who]
+    elif kind == AuditObject.TEAM:
+        parts = [label, names.team_name or ""]
+    elif kind == AuditObject.CATALOGUE:
+        version = f"v{names.catalogue_version}" if names.catalogue_version is not None else ""
+        parts = [label, " ".join(x for x in (names.catalogue_name, version) if x)]
+    elif kind == AuditObject.ROUND:
+        parts = [label, names.round_name or ""]
+    elif kind == AuditObject.UNIT:
+        parts = [label, names.unit_name or ""]
+    else:
+        parts = [label]
+    text = " · ".join(p for p in parts if p)
+    if text == label and names.object_id is not None and len(parts) > 1:
+        return f"{label} #{names.object_id}"  # the object is gone (or never had the name): its id says which
+    return text
