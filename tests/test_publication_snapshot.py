@@ -70,10 +70,12 @@ def _workbook(app, w, user="finance", query=""):
 def _amounts(response) -> dict[str, tuple]:
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
     ws = wb["明细"]
-    head = [c.value for c in ws[1]]
+    rows = list(ws.iter_rows(values_only=True))
+    at = next(i for i, r in enumerate(rows) if "单位名称" in r)  # the header row (title rows may stand above it)
+    head = list(rows[at])
     out = {}
-    for row in ws.iter_rows(min_row=2, values_only=True):
-        if row[0] == "合计":
+    for row in rows[at + 1:]:
+        if not isinstance(row[0], int):  # 合计, signature and seal rows below the lines
             continue
         out[row[head.index("单位名称")]] = (row[head.index("评估得分")], row[head.index("结果")],
                                          row[head.index("奖补金额(元)")])
@@ -82,7 +84,7 @@ def _amounts(response) -> dict[str, tuple]:
 
 def _notes(response) -> dict[str, str]:
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    return {k: v for k, v in wb["说明"].iter_rows(min_row=2, values_only=True)}
+    return {r[0]: r[1] for r in wb["说明"].iter_rows(values_only=True) if len(r) > 1 and r[0]}
 
 
 def test_publishing_writes_version_1_with_every_unit_and_a_checksum(published):
@@ -181,7 +183,10 @@ def test_verify_fails_where_a_snapshot_row_was_changed_behind_the_apps_back(publ
 def test_verify_reports_an_inconsistent_total_even_with_a_matching_checksum(published):
     """The figures are recomputed from the inputs the version holds, not only hashed."""
     pub = snapshots.latest(published.round.id)
-    units, scores = snapshots.unit_rows(pub.id), snapshots.score_rows(pub.id)
+    from types import SimpleNamespace
+
+    units = [SimpleNamespace(**u._mapping) for u in snapshots.unit_rows(pub.id)]
+    scores = snapshots.score_rows(pub.id)
     units[0].final_total = units[0].final_total - 1  # in memory only
     problems = snapshots.recompute(pub, units, scores)
     assert any("评估得分应为" in p for p in problems)

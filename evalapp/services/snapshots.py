@@ -15,6 +15,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from datetime import datetime
 from decimal import Decimal
 
@@ -52,14 +53,19 @@ def versions(round_id: int) -> list[Publication]:
                               .order_by(Publication.version)).all()
 
 
-def unit_rows(publication_id: int) -> list[PublishedUnit]:
-    return db.session.scalars(select(PublishedUnit).where(PublishedUnit.publication_id == publication_id)
-                              .order_by(PublishedUnit.position)).all()
+# A version's rows are read as plain rows (attribute access by column name, the columns' types applied), not as ORM
+# objects: a province's version is 31,500 unit rows and some 800,000 score rows, and nothing changes them.
+_UNITS, _SCORES = PublishedUnit.__table__, PublishedScore.__table__
 
 
-def score_rows(publication_id: int) -> list[PublishedScore]:
-    return db.session.scalars(select(PublishedScore).where(PublishedScore.publication_id == publication_id)
-                              .order_by(PublishedScore.unit_code, PublishedScore.indicator_code)).all()
+def unit_rows(publication_id: int) -> list:
+    return db.session.execute(select(_UNITS).where(_UNITS.c.publication_id == publication_id)
+                              .order_by(_UNITS.c.position)).all()
+
+
+def score_rows(publication_id: int) -> list:
+    return db.session.execute(select(_SCORES).where(_SCORES.c.publication_id == publication_id)
+                              .order_by(_SCORES.c.unit_code, _SCORES.c.indicator_code)).all()
 
 
 def awards_of(publication: Publication) -> dict[str, Award]:
@@ -270,7 +276,7 @@ def freeze(round_: Round, user: User | None, at: datetime) -> Publication:
         u, award = row.unit, awards[row.unit.code]
         sheet = u.final_sheet_id
         items = bonus.get(sheet, []) if sheet else []
-        units.append(PublishedUnit(
+        units.append(SimpleNamespace(
             publication_id=pub.id, position=position, unit_id=u.unit_id, code=u.code, name=u.name, level=u.level,
             township_code=u.township_code, township_name=row.township_name, self_sheet_id=u.self_sheet_id,
             final_sheet_id=sheet, final_status=u.final_status, self_total=u.self_total,
@@ -280,31 +286,26 @@ def freeze(round_: Round, user: User | None, at: datetime) -> Publication:
             result=u.result.value, rank=u.rank, missing=u.missing, place=u.place, bonus_items=items,
             veto_findings=vetoes.get(sheet, []) if sheet else [], subsidy_basis=award.basis,
             subsidy_note=award.note, amount_fen=award.amount_fen))
-    scores = []
     deductions = member_deductions(round_.id)
-    for unit_code, ind_code, title, max_points, points, reason in db.session.execute(
-            select(OrgUnit.code, Indicator.code, Indicator.title, Indicator.points, Score.points, Score.reason)
-            .select_from(Score)
-            .join(Sheet, Sheet.id == Score.sheet_id)
-            .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
-            .join(RoundUnit, and_(RoundUnit.round_id == round_.id, RoundUnit.unit_id == Sheet.unit_id))
-            .join(Indicator, Indicator.id == Score.indicator_id)
-            .where(Sheet.round_id == round_.id, Sheet.kind == "final")):
-        scores.append(PublishedScore(publication_id=pub.id, unit_code=unit_code, indicator_code=ind_code,
-                                     title=title, max_points=max_points, points=points, reason=reason or "",
-                                     deductions=deductions.get((unit_code, ind_code), [])))
+    scores = [SimpleNamespace(publication_id=pub.id, unit_code=unit_code, indicator_code=ind_code, title=title,
+                              max_points=max_points, points=points, reason=reason or "",
+                              deductions=deductions.get((unit_code, ind_code), []))
+              for unit_code, ind_code, title, max_points, points, reason in db.session.execute(
+                  select(OrgUnit.code, Indicator.code, Indicator.title, Indicator.points, Score.points, Score.reason)
+                  .select_from(Score)
+                  .join(Sheet, Sheet.id == Score.sheet_id)
+                  .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+                  .join(RoundUnit, and_(RoundUnit.round_id == round_.id, RoundUnit.unit_id == Sheet.unit_id))
+                  .join(Indicator, Indicator.id == Score.indicator_id)
+                  .where(Sheet.round_id == round_.id, Sheet.kind == "final"))]
     pub.sha256 = checksum(pub, units, scores)
-    # Core inserts in bulk: a province's version is 31,500 unit rows and some 800,000 score rows.
+    # Core inserts of plain values in bulk (executemany), no ORM objects.
     if units:
-        db.session.execute(insert(PublishedUnit), [_columns(u) for u in units])
+        db.session.execute(insert(_UNITS), [vars(u) for u in units])
     if scores:
-        db.session.execute(insert(PublishedScore), [_columns(s) for s in scores])
+        db.session.execute(insert(_SCORES), [vars(s) for s in scores])
     db.session.flush()
     return pub
-
-
-def _columns(obj) -> dict:
-    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key != "id"}
 
 
 # ---------------------------------------------------------------- checking
