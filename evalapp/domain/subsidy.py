@@ -44,8 +44,12 @@ class Band:
         return total >= self.min_total and (self.max_total is None or total < self.max_total)
 
     def describe(self) -> str:
-        upper = f"{self.max_total}分以下" if self.max_total is not None else "以上"
-        return self.label or f"{self.min_total}分(含){upper}"
+        """The band's range in words: its lower bound is included, its upper bound not ("以下" would include it)."""
+        if self.label:
+            return self.label
+        if self.max_total is None:
+            return f"{self.min_total}分(含)以上"
+        return f"{self.min_total}分(含)至{self.max_total}分(不含)"
 
 
 @dataclass(frozen=True)

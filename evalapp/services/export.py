@@ -54,26 +54,99 @@ def published_final_scores(publication_id: int, columns: dict[str, int]) -> dict
     return rows
 
 
+def _figures(round_: Round, pub) -> dict[str, tuple]:
+    """Unit code → (score sum, bonus sum, bonus items as text, veto findings as text): what a row of the workbook
+    adds up from — the version's, or the final sheets' own figures as they stand (two queries either way)."""
+    from ..models import BonusItem, PublishedUnit, SheetBonus
+    from .results import veto_findings
+
+    out: dict[str, tuple] = {}
+    if pub is not None:
+        for code, score_sum, bonus_sum, items, vetoes in db.session.execute(
+                select(PublishedUnit.code, PublishedUnit.score_sum, PublishedUnit.bonus_sum, PublishedUnit.bonus_items,
+                       PublishedUnit.veto_findings).where(PublishedUnit.publication_id == pub.id)):
+            out[code] = (score_sum, bonus_sum, _bonus_text(items), "；".join(f"{t}（{f}）" for _c, t, f in vetoes or []))
+        return out
+    items: dict[int, list] = {}
+    for sheet_id, code, text_, points, note in db.session.execute(
+            select(SheetBonus.sheet_id, BonusItem.code, BonusItem.text, BonusItem.points, SheetBonus.note)
+            .join(BonusItem, BonusItem.id == SheetBonus.bonus_item_id)
+            .join(Sheet, Sheet.id == SheetBonus.sheet_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final").order_by(BonusItem.position, BonusItem.code)):
+        items.setdefault(sheet_id, []).append([code, text_, f"{points:.2f}", note or ""])
+    vetoes = veto_findings(round_)
+    for sheet_id, code, score_sum, bonus_sum in db.session.execute(
+            select(Sheet.id, OrgUnit.code, Sheet.score_sum, Sheet.bonus_sum).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final")):
+        out[code] = (score_sum, bonus_sum, _bonus_text(items.get(sheet_id, [])),
+                     "；".join(f"{t}（{f}）" for t, f in vetoes.get(sheet_id, [])))
+    return out
+
+
+def text_lines(text: str | None, width: float) -> int:
+    """How many lines a wrapped cell of `width` characters needs for `text` (a Chinese character takes two)."""
+    if not text:
+        return 1
+    used = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return max(1, -(-used // max(int(width) - 1, 1)))
+
+
+def _bonus_text(items) -> str:
+    return "；".join(f"{code} {text_} +{points}" for code, text_, points, *_ in items or [])
+
+
+def _header_text(text_: str) -> str:
+    """Text for a page header or footer: `&` is its code character."""
+    return text_.replace("&", "&&")
+
+
+# After the indicator columns: what a row adds up from (indicators + counted bonus = 总分 = 评估得分), and any veto.
+TAIL_HEAD = ["指标得分合计", "加分项", "计入加分（上限{cap}分）", "一票否决", "总分"]
+TAIL_WIDTHS = [10, 24, 10, 24, 9]
+UNIT_WIDTHS = [6, 14, 16, 14, 9, 9, 16, 9, 6]  # 序号 … 名次
+INDICATOR_WIDTH = 8
+PAGE_WIDTH = 277  # A4 landscape less 10 mm margins each side, in mm
+
+
+def _pages_wide(widths: list[float], repeated: int) -> int:
+    """Pages across for a sheet of these column widths, printed at 75 % or more with its first `repeated` columns on
+    every page (a character of width ≈ 1.9 mm at 100 %)."""
+    mm = [w * 1.9 for w in widths]
+    page = PAGE_WIDTH / 0.75
+    rest, fixed = sum(mm[repeated:]), sum(mm[:repeated])
+    return max(1, -(-int(rest) // int(page - fixed)))
+
+
 def results_workbook(round_: Round, *, draft: bool = False) -> tuple[io.BytesIO, str]:
     """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis.
 
     A published round's workbook is its last version, read from the snapshot only (services.snapshots); `draft`
-    or before publication, the data as it stands, marked 草稿 on every sheet. Rows in ranking order: ranked units,
-    then incomplete ones, then vetoed ones (no rank, 一票否决 as the points missing)."""
+    or before publication, the data as it stands, marked 草稿 on every sheet and page. Rows in ranking order: ranked
+    units, then incomplete ones, then vetoed ones (no rank, 一票否决 as the points missing). After the indicators, the
+    indicator sum, the bonus items, the bonus counted (capped) and any veto, so that every row adds up to its total.
+    Printed on A4 landscape with the header row and the unit columns on every page."""
     from . import snapshots
 
     view = snapshots.shown(round_, draft=draft)
     pub = view.publication
     rows = sorted(view.report.rows, key=lambda row: ranking_key(row.unit.level, row.unit.place))
+    figures = _figures(round_, pub)
+    caps = snapshots.caps_of(pub) if pub is not None else {
+        level: round_.catalogue_for(level).bonus_cap for level in ("township", "village")}
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
     round_name = pub.round_name if pub is not None else round_.name
     if pub is not None:  # the version's own date: two downloads of one version are the same bytes
         wb.set_properties({"title": f"{round_name} 评估结果（第{pub.version}版）", "author": pub.published_by_name,
                            "created": pub.published_at.replace(tzinfo=None)})
-    bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True})
-    num = wb.add_format({"num_format": "0.00"})
+    bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter",
+                          "align": "center"})
+    num = wb.add_format({"num_format": "0.00", "border": 1})
+    num_bold = wb.add_format({"num_format": "0.00", "border": 1, "bold": True})
+    cell = wb.add_format({"border": 1})
+    wrapped = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
     draft_mark = "" if pub is not None else "草稿 — 未公布"
+    mark = (f"第{pub.version}版 SHA-256 {pub.sha256}" if pub is not None else "草稿 — 未公布（数据截至导出时）")
     for level in (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE):  # Chinese labels: the workbook is an official document
         label = level.zh
         catalogue_id = round_.catalogue_for(level).id
@@ -84,18 +157,29 @@ def results_workbook(round_: Round, *, draft: bool = False) -> tuple[io.BytesIO,
         else:
             scores = final_scores(round_, catalogue_id, {ind.id: j for j, ind in enumerate(indicators)})
         ws = wb.add_worksheet(label)
+        cap = caps.get(level.value, 0)
         head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"] + \
-               [f"{i.code} {i.title}（{i.points:.2f}）" for i in indicators]
+               [f"{i.code} {i.title}（{i.points:.2f}）" for i in indicators] + \
+               [h.format(cap=f"{cap:.2f}") for h in TAIL_HEAD]
         first = 9  # the first indicator column
+        tail = first + len(indicators)  # the first column after the indicators
+        widths = UNIT_WIDTHS + [INDICATOR_WIDTH] * len(indicators) + TAIL_WIDTHS
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.set_row(0, 15 * max(text_lines(h, w) for h, w in zip(head, widths)))  # every header whole
         write_row(ws, 0, head, bold)
         ws.freeze_panes(1, 3)
-        ws.set_column(0, 0, 6)
-        ws.set_column(1, 1, 14)
-        ws.set_column(2, 3, 16)
-        ws.set_column(4, 8, 10)
-        ws.set_column(first, first + len(indicators), 12)
-        if draft_mark:
-            ws.set_header(f"&C{draft_mark}")
+        # Paper: A4 landscape, the header row and the unit columns (序号, 编码, 名称) on every page, as many pages
+        # across as keep the print at 75 % or more, the round, level and version or 草稿 on every page.
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+        ws.repeat_rows(0)
+        ws.repeat_columns(0, 2)
+        ws.fit_to_pages(_pages_wide(widths, 3), 0)
+        ws.set_header(f"&L{_header_text(round_name)} 评估结果（{label}）" + (f"&C{draft_mark}" if draft_mark else "")
+                      + f"&R{_header_text(mark)}")
+        ws.set_footer("&C第 &P 页，共 &N 页")
         blank = [None] * len(indicators)
         n = 0
         for row in rows:
@@ -103,29 +187,50 @@ def results_workbook(round_: Round, *, draft: bool = False) -> tuple[io.BytesIO,
             if r.level != level:
                 continue
             n += 1
-            ws.write_number(n, 0, n)
-            write_text(ws, n, 1, r.code)
-            write_text(ws, n, 2, r.name)
-            write_text(ws, n, 3, row.township_name)
+            score_sum, bonus_sum, bonus_text, veto_text = figures.get(r.code, (None, None, "", ""))
+            lines = max(text_lines(bonus_text, TAIL_WIDTHS[1]), text_lines(veto_text, TAIL_WIDTHS[3]))
+            if lines > 1:  # LibreOffice does not grow a row to its wrapped text on load
+                ws.set_row(n, 15 * lines)
+            ws.write_number(n, 0, n, cell)
+            write_text(ws, n, 1, r.code, cell)
+            write_text(ws, n, 2, r.name, cell)
+            write_text(ws, n, 3, row.township_name, cell)
             for col, value in ((4, r.self_total), (5, r.final_total)):
                 if value is None:
-                    ws.write_blank(n, col, None)
+                    ws.write_blank(n, col, None, cell)
                 else:
                     ws.write_number(n, col, float(value), num)
-            ws.write_string(n, 6, Result.zh_of(r.result.value))
+            ws.write_string(n, 6, Result.zh_of(r.result.value), cell)
             if r.vetoed:
-                ws.write_string(n, 7, "一票否决")
+                ws.write_string(n, 7, "一票否决", cell)
             elif r.missing is None:
-                ws.write_blank(n, 7, None)
+                ws.write_blank(n, 7, None, cell)
             else:
                 ws.write_number(n, 7, float(r.missing), num)
             if r.rank is None:
-                ws.write_blank(n, 8, None)
+                ws.write_blank(n, 8, None, cell)
             else:
-                ws.write_number(n, 8, r.rank)
+                ws.write_number(n, 8, r.rank, cell)
             for col, points in enumerate(scores.get(r.final_sheet_id, blank), start=first):
-                if points is not None:  # an unscored cell stays empty
+                if points is None:  # an unscored cell stays empty
+                    ws.write_blank(n, col, None, cell)
+                else:
                     ws.write_number(n, col, points, num)
+            scored = r.final_total is not None and score_sum is not None
+            if scored:
+                ws.write_number(n, tail, float(score_sum), num)
+            else:
+                ws.write_blank(n, tail, None, cell)
+            write_text(ws, n, tail + 1, bonus_text, wrapped)
+            if scored:
+                ws.write_number(n, tail + 2, float(min(bonus_sum or 0, cap)), num)
+            else:
+                ws.write_blank(n, tail + 2, None, cell)
+            write_text(ws, n, tail + 3, veto_text, wrapped)
+            if scored:
+                ws.write_number(n, tail + 4, float(r.final_total), num_bold)
+            else:
+                ws.write_blank(n, tail + 4, None, cell)
         ws.autofilter(0, 0, max(n, 1), len(head) - 1)
     wb.close()
     buffer.seek(0)
