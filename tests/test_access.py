@@ -5,6 +5,7 @@ request would change state is not exercised here: its entry names the test that 
 each route left out of the matrix (`ELSEWHERE`); `test_every_named_test_exists` fails when one of them is renamed.
 """
 import ast
+import dataclasses
 import os
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import Round
-from tests.conftest import sheet_of
+from tests.factories import VILLAGE, another_round, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
 
 PERSONAS = ["anon", "admin", "district", "leader", "inspector", "inspector2", "township", "outsider_township",
             "village", "outsider_village", "finance"]
@@ -20,15 +21,26 @@ ALL = set(PERSONAS) - {"anon"}
 SEEING = {"admin", "district", "finance"}
 
 
-def ids():
-    r2021 = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
-    r2022 = db.session.scalar(select(Round).where(Round.name == "2022年度全面推行评估验收"))
+SELF_ROUND = "2032年度全面推行测试评估验收"
+
+
+@pytest.fixture
+def world(empty_app):
+    """Two rounds of the test's own over one district (tests/factories.py): `r` in inspection, every
+    self-assessment submitted and every member sheet a draft; `r22`, a full roll-out, in self-assessment."""
+    made = make_round("inspection", self_assessed=True)
+    another_round(made, "self_assessment", SELF_ROUND, rollout="full")
+    return made
+
+
+def ids(world):
+    r22 = dataclasses.replace(world, round=db.session.scalar(select(Round).where(Round.name == SELF_ROUND)))
     return {
-        "r": r2021.id, "r22": r2022.id,
-        "insp": sheet_of("inspector", "陆城村").id,
-        "final": sheet_of(None, "陆城村", kind="final").id,
-        "self22": sheet_of(None, "陆城村", kind="self", round_name=r2022.name).id,
-        "self21": sheet_of(None, "陆城村", kind="self").id,
+        "r": world.round.id, "r22": r22.round.id,
+        "insp": make_sheet(world, VILLAGE).id,
+        "final": make_sheet(world, VILLAGE, "final").id,
+        "self22": make_sheet(r22, VILLAGE, "self").id,
+        "self21": make_sheet(world, VILLAGE, "self").id,
     }
 
 
@@ -203,8 +215,8 @@ def _client(app, persona):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_matrix(app, persona):
-    values = ids()
+def test_matrix(app, world, persona):
+    values = ids(world)
     client = _client(app, persona)
     failures = []
     for method, template, _endpoint, expected in MATRIX:
@@ -222,14 +234,14 @@ def test_matrix(app, persona):
 
 
 @pytest.mark.parametrize("persona", sorted(set(PERSONAS) - {"admin"}))
-def test_admin_writes_refuse_everyone_else_and_change_nothing(app, persona):
+def test_admin_writes_refuse_everyone_else_and_change_nothing(app, world, persona):
     """Every admin-only route sends the anonymous to log in and refuses every other role, whatever it posts; the
     admin's own use of each is tested in tests/test_admin.py and tests/test_credentials.py."""
     from evalapp.models import AuditEvent, OrgUnit, Team, User
 
-    r2021 = db.session.scalar(select(Round).where(Round.name == "2021年度试点评估验收"))
+    r2021 = world.round
     values = {"r": r2021.id, "catalogue": r2021.township_catalogue_id,
-              "unit": db.session.scalar(select(OrgUnit.id).where(OrgUnit.name == "陆城村")),
+              "unit": db.session.scalar(select(OrgUnit.id).where(OrgUnit.name == VILLAGE)),
               "user": db.session.scalar(select(User.id).where(User.username == "village")),
               "team": db.session.scalar(select(Team.id).where(Team.round_id == r2021.id).order_by(Team.id))}
     client = _client(app, persona)

@@ -1,11 +1,11 @@
 """A sheet's figures carry a version that goes up with every recomputation, in commit order, and every autosave
 answer names it: the page keeps the newest figures when answers cross (tests/browser/test_answer_order_browser.py)."""
-from tests.conftest import sheet_of
+from tests.factories import VILLAGE, app_of_world, make_sheet, world  # noqa: F401 (fixtures: a round of its own)
 
 
-def test_each_save_answers_with_a_higher_figures_version(app, login_as):
+def test_each_save_answers_with_a_higher_figures_version(world, login_as):
     inspector = login_as("inspector")
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     seen = []
     for code in ("A1", "A2", "A1"):
         version = 0 if len(seen) < 2 else 1

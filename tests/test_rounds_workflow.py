@@ -7,12 +7,23 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent, Round, Sheet, SheetTransition, Team, TeamMember, User
 from evalapp.services import publication, rounds as round_service, teams as team_service
 from evalapp.services.errors import Conflict
-from tests.conftest import complete_round, fill_all, sheet_of
+from tests.conftest import complete_round, fill_all
+from tests.factories import (  # noqa: F401 (fixture)
+    INSPECTOR_NAME, OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, app_of_world, make_round, make_sheet,
+)
 
-ROUND = "2021年度试点评估验收"  # demo: in inspection, every member sheet a draft
+ROUND = "2031年度测试评估验收"  # in inspection, every member sheet a draft
 
 
-def round_2021() -> Round:
+@pytest.fixture
+def world(empty_app):
+    """The round, self-assessments submitted; the first team (leader, inspector) has 清溪镇, 荷塘村 and 柳湾社区, the
+    second (inspector2) 白沙街道 and 石桥社区."""
+    return make_round("inspection", ROUND, townships={TOWNSHIP: [VILLAGE, "柳湾社区"], OTHER_TOWNSHIP: [OTHER_VILLAGE]},
+                      self_assessed=True)
+
+
+def the_round() -> Round:
     return db.session.scalar(select(Round).where(Round.name == ROUND))
 
 
@@ -44,7 +55,7 @@ def listed(html: str) -> list[int]:
 
 @pytest.fixture
 def published(app, login_as):
-    round_ = complete_round({}, leave_out={"东风村"})
+    round_ = complete_round({}, leave_out={OTHER_VILLAGE}, round_=the_round())
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
                                      data={"confirm_incomplete": "1"}).status_code == 302
     db.session.refresh(round_)
@@ -56,8 +67,8 @@ def published(app, login_as):
 
 @pytest.mark.parametrize("kind, why", [("inspector", "请解锁该单位的工作组评分表，由组长重新汇总"),
                                        ("self", "自评表不能解锁")])
-def test_unlocking_a_sheet_that_is_not_final_is_refused_with_409_and_why(published, login_as, kind, why):
-    sheet = sheet_of("inspector", "陆城村", kind=kind)
+def test_unlocking_a_sheet_that_is_not_final_is_refused_with_409_and_why(published, world, login_as, kind, why):
+    sheet = make_sheet(world, VILLAGE, kind)
     before = (sheet.status, sheet.version)
     with pytest.raises(Conflict, match=why):
         publication.unlock(sheet, user("admin"), "录入错误")
@@ -79,8 +90,8 @@ def test_the_results_page_offers_unlock_for_final_sheets_only(published, login_a
     assert forms and set(forms) <= finals
 
 
-def test_an_unlocked_final_sheet_is_reconciled_again_and_the_round_republished(published, login_as):
-    final = sheet_of(None, "陆城村", kind="final")
+def test_an_unlocked_final_sheet_is_reconciled_again_and_the_round_republished(published, world, login_as):
+    final = make_sheet(world, VILLAGE, "final")
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock",
                                   data={"reason": "评估员A3录入错误"}).status_code == 302
     db.session.refresh(final)
@@ -98,7 +109,7 @@ def test_an_unlocked_final_sheet_is_reconciled_again_and_the_round_republished(p
 # -- advancing past inspection ---------------------------------------------------------------------------------
 
 def test_advancing_with_member_drafts_lists_them_then_closes_them_after_confirmation(app, login_as):
-    round_ = round_2021()
+    round_ = the_round()
     open_ids = drafts(round_.id)
     assert open_ids
     admin = login_as("admin")
@@ -108,7 +119,7 @@ def test_advancing_with_member_drafts_lists_them_then_closes_them_after_confirma
     html = asked.get_data(as_text=True)
     assert asked.status_code == 409 and 'data-testid="confirm"' in html
     assert listed(html) == open_ids
-    assert "第一工作组评估员" in html and "未提交" in html and 'name="confirm" value="1"' in html
+    assert INSPECTOR_NAME in html and "未提交" in html and 'name="confirm" value="1"' in html
     db.session.refresh(round_)
     assert round_.status == "inspection" and drafts(round_.id) == open_ids  # nothing changed yet
 
@@ -129,18 +140,18 @@ def test_advancing_with_member_drafts_lists_them_then_closes_them_after_confirma
 
 
 def test_a_confirmation_covers_only_the_sheets_it_listed(app):
-    round_ = round_2021()
+    round_ = the_round()
     open_ids = drafts(round_.id)
     with pytest.raises(round_service.NeedsConfirmation) as asked:
         round_service.advance(round_, user("admin"), confirm=set(open_ids[1:]))  # one opened since the page
     assert sorted(s.id for s in asked.value.sheets) == open_ids
     db.session.rollback()
-    assert round_2021().status == "inspection"
+    assert the_round().status == "inspection"
 
 
 def test_submitted_member_sheets_are_not_closed_and_nothing_asks_when_all_are_in(app, login_as):
-    round_ = round_2021()
-    for username in ("leader", "inspector", "leader2", "inspector2"):
+    round_ = the_round()
+    for username in ("leader", "inspector", "inspector2"):
         client = login_as(username)
         for sheet_id in drafts(round_.id, inspector_id=user(username).id):
             sheet = db.session.get(Sheet, sheet_id)
@@ -154,7 +165,7 @@ def test_submitted_member_sheets_are_not_closed_and_nothing_asks_when_all_are_in
 
 
 def test_a_round_in_review_is_published_on_the_results_page_not_advanced(app, login_as):
-    round_ = round_2021()
+    round_ = the_round()
     round_service.advance(round_, user("admin"), confirm=True)
     refused = login_as("admin").post(f"/admin/rounds/{round_.id}/advance")
     assert refused.status_code == 409 and "在结果页公布" in refused.get_data(as_text=True)
@@ -163,7 +174,7 @@ def test_a_round_in_review_is_published_on_the_results_page_not_advanced(app, lo
 
 
 def test_publishing_from_inspection_closes_the_member_drafts(app, login_as):
-    round_ = round_2021()
+    round_ = the_round()
     open_ids = drafts(round_.id)
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
                                      data={"confirm_incomplete": "1"}).status_code == 302
@@ -173,11 +184,11 @@ def test_publishing_from_inspection_closes_the_member_drafts(app, login_as):
     assert sorted(event.new["closed"]) == open_ids
 
 
-def test_unlock_closes_member_drafts_left_by_a_round_published_before_the_rule(app, login_as):
-    round_ = round_2021()
+def test_unlock_closes_member_drafts_left_by_a_round_published_before_the_rule(world, login_as):
+    round_ = the_round()
     round_.status = "published"  # as a round published before drafts were closed was left
     db.session.commit()
-    final = sheet_of(None, "陆城村", kind="final")
+    final = make_sheet(world, VILLAGE, "final")
     unit_drafts = drafts(round_.id, unit_id=final.unit_id)
     assert unit_drafts
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock", data={"reason": "补评"}).status_code == 302
@@ -187,9 +198,9 @@ def test_unlock_closes_member_drafts_left_by_a_round_published_before_the_rule(a
 
 # -- a member leaves -------------------------------------------------------------------------------------------
 
-def test_removing_a_member_with_drafts_asks_then_closes_them_and_the_final_sheet_can_be_submitted(app, login_as):
+def test_removing_a_member_with_drafts_asks_then_closes_them_and_the_final_sheet_can_be_submitted(world, login_as):
     """(The final sheet's submit ignoring closed member sheets is the lead's change in services/moves.py.)"""
-    round_ = round_2021()
+    round_ = the_round()
     first, member = team(), user("inspector")
     theirs = drafts(round_.id, inspector_id=member.id)
     assert len(theirs) == 3
@@ -210,10 +221,10 @@ def test_removing_a_member_with_drafts_asks_then_closes_them_and_the_final_sheet
 
     # the leader scores and submits their own sheet, reconciles, and submits the final sheet
     leader = login_as("leader")
-    own = sheet_of("leader", "陆城村")
+    own = make_sheet(world, VILLAGE, inspector="leader")
     fill_all(leader, own)
     assert leader.post(f"/api/v1/sheets/{own.id}/submit").status_code == 200
-    final = sheet_of(None, "陆城村", kind="final")
+    final = make_sheet(world, VILLAGE, "final")
     leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
     response = leader.post(f"/inspection/sheets/{final.id}/reconcile/submit")
     db.session.refresh(final)
@@ -221,7 +232,7 @@ def test_removing_a_member_with_drafts_asks_then_closes_them_and_the_final_sheet
 
 
 def test_a_member_rejoining_during_inspection_gets_their_closed_sheets_back(app):
-    round_ = round_2021()
+    round_ = the_round()
     first, member, admin = team(), user("inspector"), user("admin")
     theirs = drafts(round_.id, inspector_id=member.id)
     team_service.remove_member(first, member.id, admin, confirm=True)
@@ -233,7 +244,7 @@ def test_a_member_rejoining_during_inspection_gets_their_closed_sheets_back(app)
 
 
 def test_a_member_rejoining_after_inspection_stays_closed(app):
-    round_ = round_2021()
+    round_ = the_round()
     first, member, admin = team(), user("inspector"), user("admin")
     team_service.remove_member(first, member.id, admin, confirm=True)
     round_service.advance(round_, admin, confirm=True)
@@ -242,7 +253,7 @@ def test_a_member_rejoining_after_inspection_stays_closed(app):
 
 
 def test_removing_a_member_without_drafts_asks_nothing(app, login_as):
-    round_ = round_2021()
+    round_ = the_round()
     first, member = team(), user("inspector")
     client = login_as("inspector")
     for sheet_id in drafts(round_.id, inspector_id=member.id):
@@ -256,17 +267,17 @@ def test_removing_a_member_without_drafts_asks_nothing(app, login_as):
 
 @pytest.mark.parametrize("path", ["/admin/rounds/{r}/advance", "/admin/rounds/{r}/teams/{t}/members/{u}/remove"])
 def test_confirmation_with_odd_input_never_500(app, login_as, path):
-    round_, first, member = round_2021(), team(), user("inspector")
+    round_, first, member = the_round(), team(), user("inspector")
     url = path.format(r=round_.id, t=first.id, u=member.id)
     before = drafts(round_.id)
     for data in ({"confirm": "1", "sheet": ["x", "9" * 40, "-1"]}, {"confirm": "yes"}, {"sheet": "1"}):
         assert login_as("admin").post(url, data=data).status_code == 409  # asked again, nothing closed
-    assert drafts(round_.id) == before and round_2021().status == "inspection"
+    assert drafts(round_.id) == before and the_round().status == "inspection"
 
 
 def test_huge_ids_are_404_not_500(app, login_as):
     admin, huge = login_as("admin"), "9" * 25
-    round_, first = round_2021(), team()
+    round_, first = the_round(), team()
     assert admin.get(f"/admin/rounds/{huge}").status_code == 404
     assert admin.post(f"/admin/rounds/{round_.id}/teams/{huge}/members/1/remove").status_code == 404
     assert admin.post(f"/admin/rounds/{round_.id}/teams/{first.id}/members/{huge}/remove").status_code == 404

@@ -10,18 +10,26 @@ from evalapp.extensions import db
 from evalapp.models import Round
 from evalapp.services.dashboard import dashboard_data
 from evalapp.services.results import round_report
-from tests.conftest import complete_round, sheet_of
+from tests.conftest import complete_round
+from tests.factories import PILOT_DISTRICT, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
 
-# 洗马塘社区 (100 points, vetoed) would rank first among villages; 坪田村 is the other village of its township.
-# 陆城镇 (99, vetoed) would rank first among townships.
-TOTALS = {"洗马塘社区": "100", "坪田村": "90", "擂鼓台社区": "99", "陆城村": "95.00", "道仁矶社区": "94.99",
-          "路口村": "96.50", "南山村": "96.50", "陆城镇": "99", "路口镇": "93.5"}
-VETOED = "洗马塘社区"
+# factories.PILOT_DISTRICT. 梅溪社区 (100 points, vetoed) would rank first among villages; 枫林村 is the other village
+# of its township (东岗街道).
+# 清溪镇 (99, vetoed) would rank first among townships.
+TOTALS = {"梅溪社区": "100", "枫林村": "90", "竹园社区": "99", "荷塘村": "95.00", "柳湾社区": "94.99",
+          "石桥村": "96.50", "杏林村": "96.50", "清溪镇": "99", "白沙镇": "93.5"}
+VETOED = "梅溪社区"
 
 
 @pytest.fixture
-def vetoed_round(app):
-    return complete_round(TOTALS, vetoes={VETOED: "V3", "陆城镇": "V1"}, leave_out={"东风村"})
+def world(empty_app):
+    """A round of the test's own in inspection over factories.PILOT_DISTRICT, self-assessments submitted."""
+    return make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
+
+
+@pytest.fixture
+def vetoed_round(app, world):
+    return complete_round(TOTALS, vetoes={VETOED: "V3", "清溪镇": "V1"}, leave_out={"桃源村"}, round_=world.round)
 
 
 def _units_table(html: str) -> str:
@@ -41,10 +49,10 @@ def test_vetoed_unit_has_no_rank_and_no_points_missing_in_the_report(vetoed_roun
     rows = {r.unit.name: r for r in round_report(vetoed_round).rows}
     assert rows[VETOED].unit.result.value == "veto"
     assert rows[VETOED].rank is None and rows[VETOED].missing is None and rows[VETOED].vetoed
-    assert rows["擂鼓台社区"].rank == 1                     # first once the vetoed 100 is out of the ranking
-    assert rows["路口村"].rank == rows["南山村"].rank == 2 and rows["陆城村"].rank == 4
-    assert rows["陆城镇"].rank is None and rows["陆城镇"].vetoed
-    assert rows["道仁矶社区"].missing == Decimal("0.01") and not rows["道仁矶社区"].vetoed
+    assert rows["竹园社区"].rank == 1                     # first once the vetoed 100 is out of the ranking
+    assert rows["石桥村"].rank == rows["杏林村"].rank == 2 and rows["荷塘村"].rank == 4
+    assert rows["清溪镇"].rank is None and rows["清溪镇"].vetoed
+    assert rows["柳湾社区"].missing == Decimal("0.01") and not rows["柳湾社区"].vetoed
 
 
 def test_results_page_shows_veto_instead_of_points_missing_and_no_rank(vetoed_round, login_as):
@@ -54,17 +62,17 @@ def test_results_page_shows_veto_instead_of_points_missing_and_no_rank(vetoed_ro
     assert row.split("data-rank>")[1].startswith("—")
     assert "0.00" not in row.split("data-missing")[1].split("</td>")[0]
     # default order: each township then its villages, a vetoed village after the others of its township
-    assert html.index("<td>坪田村</td>") < html.index(f"<td>{VETOED}</td>")
+    assert html.index("<td>枫林村</td>") < html.index(f"<td>{VETOED}</td>")
 
 
 def test_results_page_by_rank_puts_vetoed_units_after_the_others_of_their_level(vetoed_round, login_as):
     client = login_as("district")
     villages = _units_table(client.get(f"/results/rounds/{vetoed_round.id}?level=village&sort=rank")
                             .get_data(as_text=True))
-    order = _names_in_order(villages, ["擂鼓台社区", "路口村", "陆城村", "道仁矶社区", "坪田村", "东风村", VETOED])
-    assert order == ["擂鼓台社区", "路口村", "陆城村", "道仁矶社区", "坪田村", "东风村", VETOED]
+    order = _names_in_order(villages, ["竹园社区", "石桥村", "荷塘村", "柳湾社区", "枫林村", "桃源村", VETOED])
+    assert order == ["竹园社区", "石桥村", "荷塘村", "柳湾社区", "枫林村", "桃源村", VETOED]
     both = _units_table(client.get(f"/results/rounds/{vetoed_round.id}?sort=rank").get_data(as_text=True))
-    assert both.index("<td>路口镇</td>") < both.index("<td>陆城镇</td>") < both.index("<td>擂鼓台社区</td>")
+    assert both.index("<td>白沙镇</td>") < both.index("<td>清溪镇</td>") < both.index("<td>竹园社区</td>")
 
 
 def test_api_gives_rank_null_and_a_veto_flag(vetoed_round, login_as):
@@ -72,12 +80,12 @@ def test_api_gives_rank_null_and_a_veto_flag(vetoed_round, login_as):
     units = {u["name"]: u for u in data["units"]}
     assert units[VETOED]["rank"] is None and units[VETOED]["veto"] is True
     assert units[VETOED]["points_missing"] is None and units[VETOED]["final_total"] == "100.00"
-    assert units["擂鼓台社区"]["rank"] == 1 and units["擂鼓台社区"]["veto"] is False
-    assert units["道仁矶社区"]["points_missing"] == "0.01"
+    assert units["竹园社区"]["rank"] == 1 and units["竹园社区"]["veto"] is False
+    assert units["柳湾社区"]["points_missing"] == "0.01"
     villages = [u["name"] for u in data["units"] if u["level"] == "village"]
-    assert villages[-1] == VETOED and villages[0] == "擂鼓台社区"
+    assert villages[-1] == VETOED and villages[0] == "竹园社区"
     townships = [u["name"] for u in data["units"] if u["level"] == "township"]
-    assert townships[-1] == "陆城镇"
+    assert townships[-1] == "清溪镇"
 
 
 def test_dashboard_keeps_vetoed_units_out_of_the_distribution(vetoed_round, login_as):
@@ -87,20 +95,20 @@ def test_dashboard_keeps_vetoed_units_out_of_the_distribution(vetoed_round, logi
     complete = sum(1 for r in report.rows if r.unit.result.value in ("pass", "fail"))
     assert sum(b["count"] for b in data["distribution"]) == complete
     flags = {p["name"]: p["veto"] for p in data["scatter"]}
-    assert flags[VETOED] is True and flags["坪田村"] is False
+    assert flags[VETOED] is True and flags["枫林村"] is False
     html = login_as("district").get(f"/results/rounds/{vetoed_round.id}/dashboard").get_data(as_text=True)
     assert 'data-testid="vetoed"' in html and "一票否决" in html
 
 
-def test_print_sheet_shows_veto_in_place_of_points_missing_and_rank(vetoed_round, login_as):
+def test_print_sheet_shows_veto_in_place_of_points_missing_and_rank(vetoed_round, world, login_as):
     client = login_as("district")
-    final = sheet_of(None, VETOED, kind="final")
+    final = make_sheet(world, VETOED, "final")
     html = client.get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
     missing = html.split('data-testid="missing"')[1].split("</tr>")[0]
     rank = html.split('data-testid="rank"')[1].split("</tr>")[0]
     assert "一票否决" in missing and "0.00" not in missing
     assert "不排名" in rank
-    other = sheet_of(None, "擂鼓台社区", kind="final")
+    other = make_sheet(world, "竹园社区", "final")
     html = client.get(f"/results/sheets/{other.id}/print").get_data(as_text=True)
     assert ">1<" in html.split('data-testid="rank"')[1].split("</tr>")[0]
 
@@ -111,8 +119,8 @@ def test_notice_lists_vetoed_units_last_of_their_level_with_veto_for_points_miss
     row = table.split(f"<td>{VETOED}</td>")[1].split("</tr>")[0]
     assert "一票否决" in row.split("data-missing>")[1].split("</td>")[0]
     assert row.split("data-rank>")[1].startswith("—")
-    assert _names_in_order(table, ["道仁矶社区", "东风村", VETOED]) == ["道仁矶社区", "东风村", VETOED]
-    assert table.index("<td>路口镇</td>") < table.index("<td>陆城镇</td>") < table.index("<td>道仁矶社区</td>")
+    assert _names_in_order(table, ["柳湾社区", "桃源村", VETOED]) == ["柳湾社区", "桃源村", VETOED]
+    assert table.index("<td>白沙镇</td>") < table.index("<td>清溪镇</td>") < table.index("<td>柳湾社区</td>")
 
 
 def _rows_by_header(ws) -> list[dict]:
@@ -127,10 +135,10 @@ def test_district_workbook_ranks_without_the_vetoed_unit(vetoed_round, login_as)
     villages = _rows_by_header(wb["村(社区)"])
     by_name = {r["单位名称"]: r for r in villages}
     assert by_name[VETOED]["名次"] is None and by_name[VETOED]["距合格线"] == "一票否决"
-    assert by_name["擂鼓台社区"]["名次"] == 1 and by_name["道仁矶社区"]["距合格线"] == 0.01
+    assert by_name["竹园社区"]["名次"] == 1 and by_name["柳湾社区"]["距合格线"] == 0.01
     assert villages[-1]["单位名称"] == VETOED
     townships = _rows_by_header(wb["镇(街道)"])
-    assert townships[-1]["单位名称"] == "陆城镇" and townships[-1]["名次"] is None
+    assert townships[-1]["单位名称"] == "清溪镇" and townships[-1]["名次"] is None
 
 
 def test_finance_sheet_and_page_show_veto_for_points_missing(vetoed_round, login_as):
@@ -140,22 +148,22 @@ def test_finance_sheet_and_page_show_veto_for_points_missing(vetoed_round, login
     rows = _rows_by_header(detail)
     by_name = {r["单位名称"]: r for r in rows}
     assert by_name[VETOED]["名次"] is None and by_name[VETOED]["距合格线"] == "一票否决"
-    assert by_name["擂鼓台社区"]["名次"] == 1
+    assert by_name["竹园社区"]["名次"] == 1
     names = [r["单位名称"] for r in rows]
-    assert names.index("坪田村") < names.index(VETOED)  # after the other village of its township
+    assert names.index("枫林村") < names.index(VETOED)  # after the other village of its township
     html = finance.get(f"/finance/rounds/{vetoed_round.id}").get_data(as_text=True)
     table = html.split('data-testid="detail"')[1].split("</table>")[0]
     row = _row(table, VETOED)
     assert "一票否决" in row.split("data-missing")[1].split("</td>")[0]
     assert row.split("data-rank>")[1].startswith("—")
-    assert table.index("<td>坪田村</td>") < table.index(f"<td>{VETOED}</td>")
+    assert table.index("<td>枫林村</td>") < table.index(f"<td>{VETOED}</td>")
 
 
-def test_compare_page_shows_the_veto(vetoed_round, login_as):
-    own = sheet_of(None, VETOED, kind="self")
+def test_compare_page_shows_the_veto(vetoed_round, world, login_as):
+    own = make_sheet(world, VETOED, "self")
     html = login_as("district").get(f"/results/sheets/{own.id}/compare").get_data(as_text=True)
     assert 'data-testid="veto"' in html and "查实弄虚作假" in html and "不合格(一票否决)" in html
-    plain = sheet_of(None, "坪田村", kind="self")
+    plain = make_sheet(world, "枫林村", "self")
     assert 'data-testid="veto"' not in login_as("district").get(f"/results/sheets/{plain.id}/compare") \
         .get_data(as_text=True)
 
