@@ -37,16 +37,16 @@ def error(message, status: int, fields: dict | None = None, *, code: str | None 
 
 
 def bearer_token() -> str | None:
-    """The token of an `Authorization: Bearer <token>` header (the scheme in any case; "" for none after it), None
-    when the request has no such header (another scheme, such as a proxy's Basic, is not the API's business)."""
-    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
+    """The request's Bearer token (auth.routes.bearer_token_of: the scheme in any case), None without one."""
+    from ..auth.routes import bearer_token_of
+
+    return bearer_token_of(request)
 
 
 def _token_user():
     """The user of the request's Bearer token, or None when it is bad, expired or revoked. The log-in manager's
-    request loader looked at it already unless a session cookie answered first (or the scheme was spelled in
-    another case): then it is looked up here, and the request is the token's."""
+    request loader looked at it already unless a session cookie answered first (Flask-Login asks the session
+    before the request loader): then it is looked up here, and the request is the token's."""
     if g.get("bearer_auth") and current_user.is_authenticated:
         return current_user._get_current_object()
     from ..services import accounts

@@ -30,8 +30,9 @@ def json_body() -> dict:
     if len(raw) > MAX_BODY:
         raise Invalid("request.too_large", _l("请求内容过大"), {"body": _l("请求内容过大")})
     if (raw or request.content_type) and not request.is_json:
-        raise UnsupportedMediaType("request.unsupported_media_type", _l("请求内容不是有效的JSON"),
-                                   {"body": _l("请求内容不是有效的JSON")})
+        raise UnsupportedMediaType(
+            "request.unsupported_media_type", _l("请求内容须为JSON（Content-Type: application/json）"),
+            {"body": _l("请求内容须为JSON（Content-Type: application/json）")})
     try:
         data = json.loads(raw.decode("utf-8") or "null", parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError):

@@ -29,13 +29,21 @@ def load_user(token: str):
     return accounts.load_session_user(token)
 
 
+def bearer_token_of(req) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header ("" for none after it), None when the request has no
+    such header. The scheme in any case (RFC 7235: `bearer` and `BEARER` are `Bearer`); another scheme, such as a
+    proxy's Basic, is not the API's business."""
+    scheme, _, token = req.headers.get("Authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 @login_manager.request_loader
 def load_user_from_bearer(req):
-    """Programs call the API with `Authorization: Bearer <token>`."""
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
+    """Programs call the API with `Authorization: Bearer <token>` (asked when no session cookie named a user)."""
+    token = bearer_token_of(req)
+    if not token or not req.path.startswith("/api/"):
         return None
-    user = accounts.load_token_user(header[7:].strip())
+    user = accounts.load_token_user(token)
     if user is not None:
         g.bearer_auth = True
     return user
@@ -55,7 +63,9 @@ def login_username_key() -> str:
     """The account a log-in attempt is counted under: the username as typed (form or JSON), case-folded."""
     name = request.form.get("username")
     if name is None:
-        body = request.get_json(force=True, silent=True)  # whatever the Content-Type, as api.parsing.json_body
+        # A body declared JSON only, as api.parsing.json_body reads it: any other is a 415 before a password is
+        # looked at, so there is no attempt to count under the name it may hold.
+        body = request.get_json(silent=True)
         name = body.get("username") if isinstance(body, dict) else ""
     return throttle_key(name)
 

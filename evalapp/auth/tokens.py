@@ -1,5 +1,5 @@
 """The account page: who the user is, and the API tokens they hold (each can be revoked)."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -21,7 +21,7 @@ def revoke_token(token_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        accounts.revoke_own_token(current_user, token_id)
+        accounts.revoke_own_token(current_user, token_id, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "warning")
         return render_template("auth/account.html", tokens=accounts.live_tokens(current_user),
