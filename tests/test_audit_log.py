@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, select
 
-from evalapp.domain.audit_labels import AuditAction, AuditObject, ObjectNames, object_text
+from evalapp.domain.audit_labels import AuditAction, ObjectNames, object_text
 from evalapp.domain.workflow import SHEET_STATUSES
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Indicator
@@ -122,6 +122,10 @@ def test_the_page_shows_labelled_actions_and_the_joined_names(world, admin):
     assert f"{village.code} {village.name}" in row and world.round.name[:12] in row
     assert f'title="评分 · {indicators[0].code} {indicators[0].title} · 评估员评分表（{INSPECTOR_NAME}）"' in html
     assert "score.save</td>" not in html and f"Score {sheet.id}" not in html  # no raw action or internal id shown
+    move_sheet(sheet, "submitted", world.people["inspector"])
+    html = admin.get("/admin/audit?action=sheet").get_data(as_text=True)
+    [row] = _cells(html, "sheet.submitted")
+    assert "提交评分表" in row and f"评估员评分表（{INSPECTOR_NAME}）" in row and village.code in row
     html = admin.get("/admin/audit?action=team.create").get_data(as_text=True)
     assert any("新建工作组" in r and "工作组 · 第一工作组" in r for r in _cells(html, "team.create"))
 
@@ -132,7 +136,7 @@ def test_the_page_is_translated_and_the_export_stays_chinese(world, admin):
     [row] = _cells(html, "round.create")
     assert f"Round · {world.round.name[:15]}" in row  # the object's kind in the interface's language
     rows = _rows(admin.get("/admin/audit/export.xlsx?action=round.create"))
-    assert [r[4] for r in rows] == [f"批次 · {world.round.name}"]
+    assert [r[3] for r in rows] == [f"批次 · {world.round.name}"]
 
 
 def test_the_pager_keeps_the_filters_and_leaves_ignored_ones_out(world, admin, app):
@@ -159,7 +163,7 @@ def test_the_round_filter_shows_one_rounds_rows(world, admin):
     ours = admin.get(f"/admin/audit?round={world.round.id}&action=round.advance").get_data(as_text=True)
     assert len(_cells(ours, "round.advance")) == 2  # setup → self-assessment → inspection
     rows = _rows(admin.get(f"/admin/audit/export.xlsx?round={other.id}"))
-    assert rows and {r[7] for r in rows} == {other.name}
+    assert rows and {r[6] for r in rows} == {other.name}
 
 
 @pytest.mark.parametrize("query", [
@@ -217,16 +221,17 @@ def test_the_export_has_labels_codes_as_text_widths_and_is_audited(world, admin)
     assert header == [h for h, _ in audit.EXPORT_COLUMNS]
     [row] = list(ws.iter_rows(min_row=2, values_only=True))
     record = dict(zip(header, row))
-    assert record["操作"] == "保存评分" and record["操作代码"] == "score.save"
+    assert record["操作"] == "保存评分" and record["操作代码与内部编号"].startswith("score.save #")
     assert record["对象"] == f"评分 · {indicators[0].code} {indicators[0].title} · 评估员评分表（{INSPECTOR_NAME}）"
     assert (record["单位编码"], record["单位名称"], record["批次"]) == (village.code, village.name, world.round.name)
     assert ws.cell(2, header.index("单位编码") + 1).data_type == "s"  # a code is text, leading zeros and all
-    assert record["操作人"] == INSPECTOR_NAME and record["用户名"] == "inspector"
-    assert f"Score={sheet.scores[0].id}" in record["内部编号"] and f"unit={village.id}" in record["内部编号"]
+    assert record["操作人"] == f"{INSPECTOR_NAME}（inspector）"
+    ids = record["操作代码与内部编号"]
+    assert f"Score={sheet.scores[0].id}" in ids and f"unit={village.id}" in ids and f"round={world.round.id}" in ids
     stamp = datetime.strptime(record["时间(北京时间)"], "%Y-%m-%d %H:%M:%S")
     assert abs(stamp - datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None)) < timedelta(minutes=5)
-    widths = {k: ws.column_dimensions[k].width for k in "ABCDEFGHIJKLMN"}
-    assert all(w and w >= 12 for w in widths.values()) and widths["E"] >= 36, widths
+    widths = {k: ws.column_dimensions[k].width for k in "ABCDEFGHIJKL"}
+    assert all(w and w >= 12 for w in widths.values()) and widths["D"] >= 40, widths  # the object column is wide
     assert ws.freeze_panes == "A2"
     notes = dict(book["说明"].iter_rows(min_row=2, values_only=True))
     assert notes["操作（前缀）"] == "score" and notes["导出条数"] == "1" and "未导出条数" not in notes
@@ -251,7 +256,7 @@ def test_the_export_stops_at_the_sheets_last_row_and_says_how_many_were_left_out
     book = load_workbook(io.BytesIO(response.data))
     rows = list(book["操作日志"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == 3  # two rows and the notice: header + 3 = the sheet's (lowered) limit
-    assert [r[3] for r in rows[:2]] == ["保存评分", "保存评分"]
+    assert [r[2] for r in rows[:2]] == ["保存评分", "保存评分"]
     assert "另有3条较早的记录未导出" in rows[2][0] and "缩小筛选范围" in rows[2][0]
     notes = dict(book["说明"].iter_rows(min_row=2, values_only=True))
     assert notes["导出条数"] == "2" and notes["未导出条数"] == "3" and "缩小筛选范围" in notes["未导出原因"]
@@ -265,7 +270,7 @@ def test_rows_that_exactly_fill_the_sheet_need_no_notice(world, admin, monkeypat
     monkeypatch.setattr(audit, "FETCH_ROWS", 2)
     book = load_workbook(io.BytesIO(admin.get("/admin/audit/export.xlsx?action=score.save").data))
     rows = list(book["操作日志"].iter_rows(min_row=2, values_only=True))
-    assert [r[3] for r in rows] == ["保存评分"] * 3
+    assert [r[2] for r in rows] == ["保存评分"] * 3
     assert "未导出条数" not in dict(book["说明"].iter_rows(min_row=2, values_only=True))
 
 
