@@ -284,3 +284,19 @@ def test_the_export_takes_the_pages_date_filter(world, admin):
     assert [r[0] for r in rows] == ["2030-07-01 00:30:00"]
     # 16:30 UTC on 30 June is the next day in Beijing: not in a filter for 30 June
     assert _rows(admin.get("/admin/audit/export.xlsx?action=score.save&date_from=2030-06-30&date_to=2030-06-30")) == []
+
+
+def test_a_row_without_its_unit_takes_its_sheets(world, admin):
+    """evidence.remove is written without unit or round: the join finds them through the photo's sheet."""
+    from evalapp.models import EvidenceFile
+
+    sheet, [indicator] = _scored(world, 1)
+    photo = EvidenceFile(sheet_id=sheet.id, indicator_id=indicator.id, kind="photo", storage_key="k1",
+                         original_name="现场.jpg", sha256="0" * 64, content_type="image/jpeg", size=1)
+    db.session.add(photo)
+    db.session.flush()
+    audit.record("evidence.remove", user=world.people["inspector"], obj=photo, unit_id=None, round_id=None)
+    db.session.commit()
+    [row] = _rows(admin.get("/admin/audit/export.xlsx?action=evidence"))
+    assert row[2:7] == ("删除照片", f"照片或材料 · 现场.jpg · {indicator.code} {indicator.title}",
+                        world.units[VILLAGE].code, VILLAGE, world.round.name)
