@@ -75,12 +75,23 @@ def spec() -> dict:
     unit = _obj({"code": STR, "name": STR, "level": STR})
     moved = _obj({"id": INT, "status": {"type": "string", "enum": statuses}})
     deduction = {"$ref": "#/components/schemas/Deduction"}
+    photo_url = {"type": "string", "pattern": r"^/api/v1/evidence/\d+/(full|thumb)$",
+                 "description": "GET /evidence/{evidence_id}/{variant}: with the caller's token (or session)"}
+    photo = _obj({"id": INT, "name": STR, "url": photo_url, "thumb": photo_url})
+    variant = {"name": "variant", "in": "path", "required": True,
+               "schema": {"type": "string", "enum": ["full", "thumb"]},
+               "description": "full: the photo as stored (re-encoded JPEG); thumb: its thumbnail"}
+    mine = {"name": "mine", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+            "description": "true (or 1): only the sheets the caller fills in — an inspector's own sheets and a team "
+                           "leader's final sheets, a township's or village's own self-assessment (not its "
+                           "villages'); none for admin, district and finance. false (or 0, the default): every "
+                           "sheet the caller may see."}
     indicator = _obj(
         {"code": STR, "title": STR, "max": DEC, "score": NULLABLE_DEC,
          "deductions": {"type": "array", "items": deduction}, "free_deduction": DEC,
          "direct_score": NULLABLE_DEC, "reason": {"type": "string", "nullable": True},
          "note": {"type": "string", "nullable": True}, "version": INT,
-         "photos": {"type": "array", "items": _obj({"id": INT, "name": STR})}},
+         "photos": {"type": "array", "items": photo}},
         {"final": NULLABLE_DEC, "gap": NULLABLE_DEC, "self_inflated": {"type": "boolean", "nullable": True}},
         description="`final`, `gap`, `self_inflated`: on a self-assessment the caller may compare with the final")
     return {
@@ -172,9 +183,12 @@ def spec() -> dict:
                                                         "items": {"$ref": "#/components/schemas/Round"}}})),
                 **READ_ERRORS}}},
             "/rounds/{round_id}/sheets": {"get": {
-                "summary": "Sheets of a round the caller may see", "parameters": [rid],
+                "summary": "Sheets of a round the caller may see (?mine=1: the caller's own)",
+                "parameters": [rid, mine],
                 "responses": {"200": _resp("sheets", _obj({"sheets": {
-                    "type": "array", "items": {"$ref": "#/components/schemas/SheetListItem"}}})), **READ_ERRORS}}},
+                    "type": "array", "items": {"$ref": "#/components/schemas/SheetListItem"}}})),
+                    "422": _resp("`mine` neither 1/true nor 0/false (input.invalid, fields.mine)", ERR),
+                    **READ_ERRORS}}},
             "/rounds/{round_id}/results": {"get": {
                 "summary": "Per unit: totals and result — once published, the round's last published version "
                            "(whatever was unlocked since); ?view=draft for the data as it stands",
@@ -201,7 +215,8 @@ def spec() -> dict:
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["photo"],
                     "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
-                "responses": {"201": _resp("stored", _obj({"id": INT, "name": STR, "url": STR, "thumb": STR})),
+                "responses": {"201": _resp("stored; `url` and `thumb` serve it (GET /evidence/{evidence_id}/"
+                                           "{variant})", photo),
                               "413": _resp("too large", ERR), "422": _resp("not an accepted image", ERR),
                               **WRITE_ERRORS}}},
             "/sheets/{sheet_id}/summary": {
@@ -233,6 +248,13 @@ def spec() -> dict:
                 "requestBody": _json_body(_obj({}, {"comment": {"type": "string", "maxLength": 2000}})),
                 "responses": {"200": _resp("returned", moved), "409": _resp("status changed meanwhile", ERR),
                               **BODY_ERRORS, **WRITE_ERRORS}}},
+            "/evidence/{evidence_id}/{variant}": {"get": {
+                "summary": "An evidence photo (the `url` and `thumb` of a sheet's photos), for a caller who may see "
+                           "its sheet (404 otherwise, and for a withdrawn photo)",
+                "parameters": [eid, variant],
+                "responses": {"200": {"description": "the image", "content": {
+                                  "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                              **READ_ERRORS}}},
             "/evidence/{evidence_id}": {"delete": {
                 "summary": "Withdraw a photo", "parameters": [eid],
                 "responses": {"200": _resp("removed", _obj({"id": INT, "removed": BOOL})),

@@ -2,13 +2,15 @@
 from flask import jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import joinedload
 
 from .. import access
 from ..domain.scoring import points_missing
 from ..auth.routes import login_limits
 from ..extensions import db
-from ..models import EvidenceFile, Round, Sheet
+from ..main.routes import send_evidence, visible_evidence
+from ..models import EvidenceFile, Round, RoundUnit, Sheet, Team
 from ..services import (
     accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, sheet_views,
 )
@@ -72,11 +74,35 @@ def rounds():
                             "threshold": f"{r.threshold:.2f}", "tolerance": f"{r.tolerance:.2f}"} for r in rows])
 
 
+MINE = {"1": True, "true": True, "0": False, "false": False}  # ?mine=: the spellings of a yes and a no
+
+
+def _own_sheets(query, user):
+    """The sheets among `query` the user fills in: an inspector's own inspector sheets and, for a team leader, the
+    final sheets of the team's units; a township's or village's own self-assessment (not its villages': those it
+    reviews). The all-seeing roles own none. The ownership half of access.can_edit_sheet, as one SQL condition."""
+    if user.role in ("township", "village"):
+        return query.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
+    if user.role == "inspector":
+        leads = exists().where(RoundUnit.round_id == Sheet.round_id, RoundUnit.unit_id == Sheet.unit_id,
+                               RoundUnit.team_id == Team.id, Team.leader_id == user.id)
+        return query.where(or_(and_(Sheet.kind == "inspector", Sheet.inspector_id == user.id),
+                               and_(Sheet.kind == "final", leads)))
+    return query.where(false())
+
+
 @bp.get("/rounds/<int:round_id>/sheets")
 def round_sheets(round_id: int):
+    mine = MINE.get(request.args.get("mine", "0"))
+    if mine is None:
+        return error(_l("参数 mine 应为 1 或 0"), 422, {"mine": _l("应为 1（只列出本人填写的评分表）或 0")},
+                     code="input.invalid")
     if db.session.get(Round, round_id) is None:
         return error("批次不存在", 404)
-    rows = db.session.scalars(access.visible_sheets(current_user, round_id).order_by(Sheet.id)).all()
+    query = access.visible_sheets(current_user, round_id)
+    if mine:
+        query = _own_sheets(query, current_user)
+    rows = db.session.scalars(query.options(joinedload(Sheet.unit)).order_by(Sheet.id)).all()  # one statement
     return jsonify(sheets=[{
         "id": s.id, "unit": {"code": s.unit.code, "name": s.unit.name, "level": s.unit.level},
         "kind": s.kind, "status": s.status, "inspector_id": s.inspector_id, "scored": s.scored,
@@ -89,6 +115,9 @@ def get_sheet(sheet_id: int):
     view = sheet_views.sheet_view(sheet)
     payload = serialize.sheet_payload(view)
     payload["editable"] = access.can_edit_sheet(current_user, sheet)
+    for item in payload["indicators"]:
+        for photo in item["photos"]:
+            photo.update(url=_evidence_url(photo["id"], "full"), thumb=_evidence_url(photo["id"], "thumb"))
     final = compare_service.final_for(sheet) if sheet.kind == "self" else None
     if final is not None and access.can_compare(current_user, sheet):
         cmp = compare_service.compare(sheet, final)
@@ -156,12 +185,23 @@ def add_photo(sheet_id: int, code: str):
         return error("请选择照片", 422, {"photo": "请选择照片"})
     ev = evidence_service.add_photo(sheet, indicator, upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
                                     upload.filename or "", current_user, address=request.remote_addr)
-    return jsonify(id=ev.id, name=ev.original_name, url=_evidence_url(ev, "full"),
-                   thumb=_evidence_url(ev, "thumb")), 201
+    return jsonify(id=ev.id, name=ev.original_name, url=_evidence_url(ev.id, "full"),
+                   thumb=_evidence_url(ev.id, "thumb")), 201
 
 
-def _evidence_url(evidence: EvidenceFile, variant: str) -> str:
-    return url_for("main.evidence_file", evidence_id=evidence.id, variant=variant)
+def _evidence_url(evidence_id: int, variant: str) -> str:
+    """The API's URL of a photo: it serves whoever may call the API (a token's caller or a session's), where the
+    pages' /evidence/... asks a token holder to log in."""
+    return url_for("api.evidence_file", evidence_id=evidence_id, variant=variant)
+
+
+@bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")
+def evidence_file(evidence_id: int, variant: str):
+    """An evidence photo (JPEG), for a caller who may see its sheet; 404 otherwise, so ids reveal nothing."""
+    ev = visible_evidence(current_user, evidence_id)
+    if ev is None:
+        raise NotFound("evidence.not_found", _l("照片不存在"))
+    return send_evidence(ev, variant)
 
 
 @bp.delete("/evidence/<int:evidence_id>")

@@ -58,20 +58,38 @@ def healthz():
     return {"status": "ok"}
 
 
-@bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")
-@login_required
-def evidence_file(evidence_id: int, variant: str):
-    """An evidence photo, only for users who may see its sheet."""
-    from flask import abort, send_file
-
+def visible_evidence(user, evidence_id: int):
+    """The photo if it is still shown and the user may see its sheet (access.can_view_sheet), else None. The page's
+    URL below and the API's (api.routes.evidence_file) ask the same."""
     from ..access import can_view_sheet
     from ..extensions import db
     from ..models import EvidenceFile
-    from ..services.storage import storage
 
     ev = db.session.get(EvidenceFile, evidence_id)
-    if ev is None or ev.deleted_at is not None or not can_view_sheet(current_user, ev.sheet):
-        abort(404)
+    if ev is None or ev.deleted_at is not None or not can_view_sheet(user, ev.sheet):
+        return None
+    return ev
+
+
+def send_evidence(ev, variant: str):
+    """The photo's file (the thumbnail for `thumb` when there is one), as stored: JPEG, never cached."""
+    from flask import send_file
+
+    from ..services.storage import storage
+
     key = ev.thumb_key if variant == "thumb" and ev.thumb_key else ev.storage_key
     return send_file(storage().path(key), mimetype="image/jpeg", download_name=f"evidence-{ev.id}.jpg",
                      max_age=0)
+
+
+@bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")
+@login_required
+def evidence_file(evidence_id: int, variant: str):
+    """An evidence photo for the pages (a session's; without one, the log-in page). Programs holding a token use
+    the API's twin, /api/v1/evidence/<id>/<variant>."""
+    from flask import abort
+
+    ev = visible_evidence(current_user, evidence_id)
+    if ev is None:
+        abort(404)
+    return send_evidence(ev, variant)
