@@ -10,8 +10,24 @@ from sqlalchemy import func, select
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from evalapp.services.catalogue_io import to_plain
+from tests.factories import (  # noqa: F401 (fixture)
+    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round,
+)
 
 DEFAULT = __import__("pathlib").Path(__file__).parent.parent / "evalapp" / "data" / "indicators-2021.yaml"
+# The district of tests/factories.py (code 430699): 清溪镇 430699001 with four villages 430699001001 (荷塘村, the
+# village user's) to …004, and 白沙街道 430699002 with 石桥社区.
+FULL_ROUND = "2032年度全面推行测试评估验收"
+
+
+@pytest.fixture
+def world(empty_app):
+    """A pilot round of the test's own in inspection (self-assessments submitted) and a full roll-out over every
+    unit in self-assessment."""
+    made = make_round("inspection", townships={TOWNSHIP: [VILLAGE, "柳湾社区", "竹园社区", "桃源村"],
+                                               OTHER_TOWNSHIP: [OTHER_VILLAGE]}, self_assessed=True)
+    another_round(made, "self_assessment", FULL_ROUND, rollout="full")
+    return made
 
 
 @pytest.fixture
@@ -43,12 +59,12 @@ def snapshot():
 # -- units ---------------------------------------------------------------------------------------------------
 
 def test_units_import_upserts_by_code_and_is_idempotent(admin):
-    data = xlsx([["430603101003", "陆城村（更名）", "村", "430603101"],
-                 ["430603101099", "新建村", "村", "430603101"],
-                 ["430603101099001", "一组", "村民小组", "430603101099"]])
+    data = xlsx([["430699001001", "荷塘村（更名）", "村", "430699001"],
+                 ["430699001099", "新建村", "村", "430699001"],
+                 ["430699001099001", "一组", "村民小组", "430699001099"]])
     assert upload(admin, "/admin/units/import", data).status_code == 302
     names = dict(db.session.execute(select(OrgUnit.code, OrgUnit.name)).all())
-    assert names["430603101003"] == "陆城村（更名）" and names["430603101099001"] == "一组"
+    assert names["430699001001"] == "荷塘村（更名）" and names["430699001099001"] == "一组"
     before = snapshot()
     assert upload(admin, "/admin/units/import", data).status_code == 302
     assert snapshot() == before
@@ -61,26 +77,26 @@ def test_codes_with_full_width_digits_trailing_spaces_and_numbers_are_read(admin
     wb = Workbook()
     ws = wb.active
     ws.append(["编码", "名称", "类型", "上级编码"])
-    ws.append(["４３０６０３１０１０９８", " 全角村 ", "村 ", 430603101])  # full-width code, spaces, numeric parent
+    ws.append(["４３０６９９００１０９８", " 全角村 ", "村 ", 430699001])  # full-width code, spaces, numeric parent
     out = io.BytesIO()
     wb.save(out)
     assert upload(admin, "/admin/units/import", out.getvalue()).status_code == 302
-    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "430603101098"))
-    assert unit.name == "全角村" and unit.parent.code == "430603101"
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "430699001098"))
+    assert unit.name == "全角村" and unit.parent.code == "430699001"
 
 
 @pytest.mark.parametrize("rows, message", [
-    ([["430603101003", "重复", "村", "430603101"], ["430603101003", "重复2", "村", "430603101"]],
-     "第4行：编码“430603101003”与第3行重复"),
-    ([["430603101097", "无上级", "村", "430603999"]], "第3行：上级编码“430603999”不存在"),
-    ([["430603101097", "坏类型", "乡", "430603101"]], "第3行：类型“乡”无效"),
-    ([["43060310197", "丢了0", "村", "430603101"]], "第3行：编码“43060310197”应为12位数字（可能被Excel去掉了开头的0"),
-    ([["43060310１0九", "中文编码", "村", "430603101"]], "第3行：编码“4306031010九”无效，只能是数字"),
-    ([["430603201", "甲镇", "镇", "430603201"]], "第3行：上级关系形成循环"),
+    ([["430699001001", "重复", "村", "430699001"], ["430699001001", "重复2", "村", "430699001"]],
+     "第4行：编码“430699001001”与第3行重复"),
+    ([["430699001097", "无上级", "村", "430699999"]], "第3行：上级编码“430699999”不存在"),
+    ([["430699001097", "坏类型", "乡", "430699001"]], "第3行：类型“乡”无效"),
+    ([["43069900197", "丢了0", "村", "430699001"]], "第3行：编码“43069900197”应为12位数字（可能被Excel去掉了开头的0"),
+    ([["43069900１0九", "中文编码", "村", "430699001"]], "第3行：编码“4306990010九”无效，只能是数字"),
+    ([["430699201", "甲镇", "镇", "430699201"]], "第3行：上级关系形成循环"),
 ])
 def test_any_bad_row_refuses_the_whole_file_listing_every_row(admin, rows, message):
     before = snapshot()
-    good = ["430603101096", "好村", "村", "430603101"]
+    good = ["430699001096", "好村", "村", "430699001"]
     response = upload(admin, "/admin/units/import", xlsx([good] + rows))
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -101,14 +117,14 @@ def test_files_that_are_not_plain_xlsx_are_refused(admin, data, message):
 
 
 def test_macro_files_and_merged_headers_are_refused(admin):
-    data = xlsx([["430603101095", "宏村", "村", "430603101"]])
+    data = xlsx([["430699001095", "宏村", "村", "430699001"]])
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as dst:
         for item in src.infolist():
             dst.writestr(item, src.read(item.filename))
         dst.writestr("xl/vbaProject.bin", b"\x00macro")
     assert "含宏" in upload(admin, "/admin/units/import", buf.getvalue()).get_data(as_text=True)
-    merged = upload(admin, "/admin/units/import", xlsx([["430603101095", "村", "村", "430603101"]], merge_header=True))
+    merged = upload(admin, "/admin/units/import", xlsx([["430699001095", "村", "村", "430699001"]], merge_header=True))
     assert merged.status_code == 422 and "合并单元格" in merged.get_data(as_text=True)
 
 
@@ -123,15 +139,15 @@ def test_exported_units_reimport_to_identical_data(admin):
 
 
 def test_unit_create_edit_move_and_deactivate(admin):
-    r = admin.post("/admin/units", data={"code": "430603101094", "name": "新村", "kind": "村",
-                                         "parent_code": "430603101"})
+    r = admin.post("/admin/units", data={"code": "430699001094", "name": "新村", "kind": "村",
+                                         "parent_code": "430699001"})
     assert r.status_code == 302
-    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "430603101094"))
-    bad = admin.post(f"/admin/units/{unit.id}/edit", data={"name": "新村", "kind": "村", "parent_code": "430603"})
-    assert bad.status_code == 422 and 'value="430603"' in bad.get_data(as_text=True)
-    admin.post(f"/admin/units/{unit.id}/edit", data={"name": "迁移村", "kind": "村", "parent_code": "430603102"})
+    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "430699001094"))
+    bad = admin.post(f"/admin/units/{unit.id}/edit", data={"name": "新村", "kind": "村", "parent_code": "430699"})
+    assert bad.status_code == 422 and 'value="430699"' in bad.get_data(as_text=True)
+    admin.post(f"/admin/units/{unit.id}/edit", data={"name": "迁移村", "kind": "村", "parent_code": "430699002"})
     db.session.refresh(unit)
-    assert unit.parent.code == "430603102" and unit.name == "迁移村"
+    assert unit.parent.code == "430699002" and unit.name == "迁移村"
     admin.post(f"/admin/units/{unit.id}/active", data={"active": "0"})
     db.session.refresh(unit)
     assert unit.active is False
@@ -141,19 +157,19 @@ def test_unit_create_edit_move_and_deactivate(admin):
 
 def test_user_creation_enforces_the_password_policy_and_scope(admin, app):
     weak = admin.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "village",
-                                            "unit_code": "430603101003", "password": "short"})
+                                            "unit_code": "430699001001", "password": "short"})
     assert weak.status_code == 422 and "密码至少10个字符" in weak.get_data(as_text=True)
     assert 'value="zhang"' in weak.get_data(as_text=True)
-    common = admin.post("/admin/users", data={"username": "zhang", "role": "village", "unit_code": "430603101003",
+    common = admin.post("/admin/users", data={"username": "zhang", "role": "village", "unit_code": "430699001001",
                                               "password": "password123"})
     assert "过于常见" in common.get_data(as_text=True)
     no_scope = admin.post("/admin/users", data={"username": "zhang", "role": "village", "password": "长城-Yunxi-2026"})
     assert "村(社区)的编码" in no_scope.get_data(as_text=True)
     ok = admin.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "village",
-                                          "unit_code": "430603101003", "password": "长城-Yunxi-2026"})
+                                          "unit_code": "430699001001", "password": "长城-Yunxi-2026"})
     assert ok.status_code == 302
     user = db.session.scalar(select(User).where(User.username == "zhang"))
-    assert user.must_change_password and user.unit.name == "陆城村"
+    assert user.must_change_password and user.unit.name == VILLAGE
 
 
 def test_first_login_must_change_the_password(admin, app):
@@ -194,7 +210,7 @@ def test_role_change_and_password_reset(admin, login_as, app):
 def test_user_list_filters(admin):
     html = admin.get("/admin/users?role=inspector").get_data(as_text=True)
     assert 'data-user="leader"' in html and 'data-user="village"' not in html
-    html = admin.get("/admin/users?unit_code=430603101003").get_data(as_text=True)
+    html = admin.get("/admin/users?unit_code=430699001001").get_data(as_text=True)
     assert 'data-user="village"' in html and 'data-user="leader"' not in html
 
 
@@ -275,18 +291,18 @@ def test_round_settings_refuse_bad_input_and_keep_it(admin):
 
 def test_phase_guards_pilot_warnings_and_one_team_per_unit(admin):
     round_ = _new_round(admin)
-    lucheng = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "陆城镇"))
+    lucheng = db.session.scalar(select(OrgUnit).where(OrgUnit.name == TOWNSHIP))
     villages = [v.id for v in lucheng.children][:3]
     admin.post(f"/admin/rounds/{round_.id}/scope", data={"unit": [lucheng.id, *villages]})
     page = admin.get(f"/admin/rounds/{round_.id}").get_data(as_text=True)
-    assert "陆城镇：试点村(社区)3个" in page  # a warning, not a block
+    assert f"{TOWNSHIP}：试点村(社区)3个" in page  # a warning, not a block
     assert db.session.scalar(select(func.count()).select_from(RoundUnit).where(RoundUnit.round_id == round_.id)) == 4
     admin.post(f"/admin/rounds/{round_.id}/advance")  # setup → self_assessment: self sheets
     assert db.session.scalar(select(func.count(Sheet.id)).where(Sheet.round_id == round_.id)) == 4
     refused = admin.post(f"/admin/rounds/{round_.id}/advance")
     assert refused.status_code == 409 and "尚未分配工作组" in refused.get_data(as_text=True)
     admin.post(f"/admin/rounds/{round_.id}/teams", data={"name": "甲组", "leader": "leader"})
-    admin.post(f"/admin/rounds/{round_.id}/teams", data={"name": "乙组", "leader": "leader2"})
+    admin.post(f"/admin/rounds/{round_.id}/teams", data={"name": "乙组", "leader": "inspector2"})
     teams = {t.name: t.id for t in db.session.scalars(select(Team).where(Team.round_id == round_.id))}
     dup = admin.post(f"/admin/rounds/{round_.id}/teams/{teams['乙组']}/members", data={"username": "leader"})
     assert dup.status_code == 422 and "已在本批次的工作组中" in dup.get_data(as_text=True)
@@ -312,7 +328,7 @@ def test_audit_view_filters_and_exports(admin, login_as):
     assert 'data-action="login.success"' in html and 'data-action="unit' not in html
     export = admin.get("/admin/audit/export.xlsx?action=login")
     rows = list(load_workbook(io.BytesIO(export.data)).active.iter_rows(min_row=2, values_only=True))
-    assert rows and all(r[2].startswith("login") for r in rows)
+    assert rows and all(r[-1].startswith("login") for r in rows)  # the last column: the action code and the ids
 
 
 # -- CLI -------------------------------------------------------------------------------------------------------
@@ -320,10 +336,10 @@ def test_audit_view_filters_and_exports(admin, login_as):
 def test_cli_jobs(app, tmp_path):
     runner = app.test_cli_runner()
     path = tmp_path / "units.xlsx"
-    path.write_bytes(xlsx([["430603101093", "命令行村", "村", "430603101"]]))
+    path.write_bytes(xlsx([["430699001093", "命令行村", "村", "430699001"]]))
     assert runner.invoke(args=["import-units", str(path)]).exit_code == 0
     bad = tmp_path / "bad.xlsx"
-    bad.write_bytes(xlsx([["430603101093", "命令行村", "乡", "430603101"]]))
+    bad.write_bytes(xlsx([["430699001093", "命令行村", "乡", "430699001"]]))
     result = runner.invoke(args=["import-units", str(bad)])
     assert result.exit_code != 0 and "类型“乡”无效" in result.output
     assert runner.invoke(args=["import-catalogue", str(DEFAULT)]).exit_code == 0
@@ -358,25 +374,25 @@ def test_a_round_is_created_as_pilot_or_full_rollout_and_the_choice_is_required(
 
 
 def test_the_pilot_village_rule_warns_for_pilot_rounds_only(admin):
-    lucheng = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "陆城镇"))
+    lucheng = db.session.scalar(select(OrgUnit).where(OrgUnit.name == TOWNSHIP))
     scope = {"unit": [lucheng.id, *[v.id for v in lucheng.children][:3]]}
     pilot = _new_round(admin, "2024年度试点评估验收", rollout="pilot")
     full = _new_round(admin, "2024年度全面推行评估验收", rollout="full")
     for round_ in (pilot, full):
         assert admin.post(f"/admin/rounds/{round_.id}/scope", data=scope).status_code == 302
-    assert "陆城镇：试点村(社区)3个" in admin.get(f"/admin/rounds/{pilot.id}").get_data(as_text=True)
+    assert f"{TOWNSHIP}：试点村(社区)3个" in admin.get(f"/admin/rounds/{pilot.id}").get_data(as_text=True)
     page = admin.get(f"/admin/rounds/{full.id}").get_data(as_text=True)
     assert "试点村(社区)3个" not in page and "1至2个" not in page
-    demo_2022 = db.session.scalar(select(Round).where(Round.name == "2022年度全面推行评估验收"))
-    assert demo_2022.rollout == "full"  # the demo's full roll-out, every village in scope: no warnings
-    assert "通知要求每个镇(街道)1至2个" not in admin.get(f"/admin/rounds/{demo_2022.id}").get_data(as_text=True)
+    full_round = db.session.scalar(select(Round).where(Round.name == FULL_ROUND))
+    assert full_round.rollout == "full"  # a full roll-out, every village in scope: no warnings
+    assert "通知要求每个镇(街道)1至2个" not in admin.get(f"/admin/rounds/{full_round.id}").get_data(as_text=True)
 
 
 @pytest.fixture
-def published_round(app, login_as):
+def published_round(app, world, login_as):
     from tests.conftest import complete_round
 
-    round_ = complete_round({}, leave_out={"东风村"})
+    round_ = complete_round({}, leave_out={OTHER_VILLAGE}, round_=world.round)
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
                                      data={"confirm_incomplete": "1"}).status_code == 302
     return round_
@@ -396,7 +412,7 @@ def test_a_published_rounds_set_up_is_shown_read_only(admin, published_round):
     assert "/remove" not in teams and "/members" not in teams and ">新建工作组<" not in teams
     assert "/leader" in teams  # someone must be able to reconcile an unlocked final sheet
     # before publication the same forms are live
-    other = db.session.scalar(select(Round).where(Round.name == "2022年度全面推行评估验收"))
+    other = db.session.scalar(select(Round).where(Round.name == FULL_ROUND))
     live = admin.get(f"/admin/rounds/{other.id}").get_data(as_text=True)
     assert 'data-testid="frozen"' not in live
     assert all("<fieldset disabled>" not in form for form in _forms(live).values())
@@ -412,6 +428,11 @@ def test_a_published_rounds_set_up_changes_are_refused_and_nothing_changes(admin
               sorted(db.session.execute(select(Team.name, Team.leader_id).where(Team.round_id == r.id)).all()),
               db.session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.round_id == r.id)))
     some_unit = db.session.scalar(select(RoundUnit.unit_id).where(RoundUnit.round_id == r.id))
+    set_up_events = select(func.count(AuditEvent.id)).where(
+        AuditEvent.round_id == r.id, AuditEvent.action.in_(["round.settings", "round.scope", "team.create",
+                                                            "team.add_member", "team.remove_member",
+                                                            "team.assign"]))
+    events_before = db.session.scalar(set_up_events)  # the round's own set-up (tests/factories.py) wrote some
     posts = [
         (f"/admin/rounds/{r.id}/settings", {"threshold": "90", "tolerance": "2", "self_due": "2021-12-31"}),
         (f"/admin/rounds/{r.id}/scope", {"unit": [some_unit]}),
@@ -432,7 +453,4 @@ def test_a_published_rounds_set_up_changes_are_refused_and_nothing_changes(admin
              sorted(db.session.execute(select(Team.name, Team.leader_id).where(Team.round_id == r.id)).all()),
              db.session.scalar(select(func.count()).select_from(TeamMember).where(TeamMember.round_id == r.id)))
     assert after == before
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
-        AuditEvent.round_id == r.id, AuditEvent.action.in_(["round.settings", "round.scope", "team.create",
-                                                            "team.add_member", "team.remove_member",
-                                                            "team.assign"]))) == 0
+    assert db.session.scalar(set_up_events) == events_before

@@ -4,7 +4,27 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, User, UserSession
+from evalapp.services.moves import move_sheet
+from evalapp.services.seed import fill_sheet
 from tests.conftest import ROLE_USERS
+from tests.factories import (  # noqa: F401 (fixture)
+    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet,
+)
+
+SUBMITTED = "柳湾社区"  # 清溪镇's other village, its self-assessment in SELF_ROUND submitted
+SELF_ROUND = "2032年度全面推行测试评估验收"
+
+
+@pytest.fixture
+def world(empty_app):
+    """Two rounds of the test's own: one in inspection (the first team has 清溪镇, 荷塘村 and 柳湾社区; 石桥社区 is the
+    other team's), and a full roll-out in self-assessment where only 柳湾社区 has submitted."""
+    made = make_round("inspection", townships={TOWNSHIP: [VILLAGE, SUBMITTED], OTHER_TOWNSHIP: [OTHER_VILLAGE]},
+                      self_assessed=True)
+    sheet = make_sheet(another_round(made, "self_assessment", SELF_ROUND, rollout="full"), SUBMITTED, "self")
+    fill_sheet(sheet, made.people["admin"], "submitted")
+    move_sheet(sheet, "submitted", made.people["admin"], "测试数据：自评已提交")
+    return made
 
 HOMES = {
     "admin": "/admin/",
@@ -41,11 +61,11 @@ def test_each_demo_user_lands_on_the_page_of_their_role(client, auth, username):
     assert page.status_code == 200
 
 
-def test_inspector_home_lists_the_team_units_by_township(login_as):
+def test_inspector_home_lists_the_team_units_by_township(world, login_as):
     html = login_as("inspector").get("/inspection/").get_data(as_text=True)
-    assert "2021年度试点评估验收" in html and "第一工作组" in html
-    assert html.index("陆城镇") < html.index("陆城村") and "道仁矶社区" in html
-    assert "路口村" not in html  # the other team's unit
+    assert world.round.name in html and "第一工作组" in html
+    assert html.index(TOWNSHIP) < html.index(VILLAGE) and SUBMITTED in html
+    assert OTHER_VILLAGE not in html  # the other team's unit
 
 
 def test_leader_also_sees_the_final_sheets(login_as):
@@ -55,14 +75,14 @@ def test_leader_also_sees_the_final_sheets(login_as):
 
 def test_village_home_shows_its_own_sheets_only(login_as):
     html = login_as("village").get("/selfassess/").get_data(as_text=True)
-    assert "陆城村" in html and "2022年度全面推行评估验收" in html and "未开始" in html
-    assert "道仁矶社区" not in html
+    assert VILLAGE in html and SELF_ROUND in html and "未开始" in html
+    assert SUBMITTED not in html
 
 
 def test_township_home_lists_its_villages(login_as):
     html = login_as("township").get("/selfassess/township").get_data(as_text=True)
-    assert "道仁矶社区" in html and "已提交" in html
-    assert "路口村" not in html
+    assert SUBMITTED in html and "已提交" in html
+    assert OTHER_VILLAGE not in html
 
 
 @pytest.mark.parametrize("form", [
