@@ -111,6 +111,14 @@ def _check(files, pdfs, round_name, mark, tmp_path) -> dict[str, int]:
     eligibility = "\n".join(_texts(pdfs["eligibility"], tmp_path))
     for word in ("奖补资金资格表", "单位：元", "备注", "制表人", "审核人", "负责人", "盖章", "合计"):
         assert word in eligibility, word
+    # The title rows are printed whole (a merged cell cuts what does not fit): the issuing office and date, and
+    # the 正式 line or the 草稿 banner, of 汇总 and 明细.
+    flat = re.sub(r"\s", "", eligibility)
+    sheets = load_workbook(io.BytesIO(files["eligibility"]))
+    for title in ("汇总", "明细"):
+        for row in (2, 3):
+            line = re.sub(r"\s", "", sheets[title].cell(row, 1).value)
+            assert line in flat, (title, line)
     return counts
 
 

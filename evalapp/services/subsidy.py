@@ -221,12 +221,12 @@ class _PaperFormats:
 
     def __init__(self, wb):
         self.title = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
-        self.left = wb.add_format({"valign": "vcenter"})
+        self.left = wb.add_format({"valign": "vcenter", "text_wrap": True})
         self.right = wb.add_format({"align": "right", "valign": "vcenter"})
-        self.official = wb.add_format({"valign": "vcenter", "font_size": 9})
+        self.official = wb.add_format({"valign": "vcenter", "font_size": 9, "text_wrap": True})
         self.draft = wb.add_format({"bold": True, "font_size": 14, "font_color": "#C00000", "align": "center",
                                     "valign": "vcenter", "border": 2, "border_color": "#C00000",
-                                    "bg_color": "#FFF2CC"})
+                                    "bg_color": "#FFF2CC", "text_wrap": True})
         self.sign = wb.add_format({"valign": "bottom"})
         self.seal = wb.add_format({"align": "center", "valign": "vcenter", "border": 1, "text_wrap": True,
                                    "font_color": "#7F7F7F"})
@@ -237,16 +237,19 @@ class _PaperFormats:
         self.text = wb.add_format({"num_format": "@"})
 
 
-def _title_rows(ws, width: int, title: str, issued: str, status_line: str, draft: bool, f: _PaperFormats) -> int:
+def _title_rows(ws, widths: list[float], title: str, issued: str, status_line: str, draft: bool,
+                f: _PaperFormats) -> int:
     """The rows above a sheet's header: its title, the issuing office and date with 单位：元, and the 正式 line (version
-    and checksum) or a 草稿 banner seen in the normal view, not only in print. Returns the header's row."""
-    last = width - 1
+    and checksum) or a 草稿 banner seen in the normal view, not only in print; each as high as its text needs in
+    the sheet's width (`widths`: the columns'). Returns the header's row."""
+    last = len(widths) - 1
     ws.set_row(0, 30)
     ws.merge_range(0, 0, 0, last, title, f.title)
-    split = max(last - 2, 1)
-    ws.merge_range(1, 0, 1, split - 1, issued, f.left)
-    ws.merge_range(1, split, 1, last, "单位：元", f.right)
-    ws.set_row(2, 26 if draft else 18)
+    ws.set_row(1, 15 * text_lines(issued, sum(widths[:last])))
+    ws.merge_range(1, 0, 1, last - 1, issued, f.left)
+    ws.write_string(1, last, "单位：元", f.right)
+    lines = text_lines(status_line, sum(widths) * (0.8 if draft else 1.2))  # (14 pt bold; 9 pt)
+    ws.set_row(2, (24 if draft else 13) * lines)
     ws.merge_range(2, 0, 2, last, status_line, f.draft if draft else f.official)
     return TITLE_ROWS
 
@@ -273,6 +276,7 @@ AMOUNT_COL = DETAIL_HEAD.index("奖补金额(元)")
 # Widths (characters of Latin text; a Chinese character takes two) so that every header fits its column in two lines
 # and the band rule ("档次：95.00分(含)至98.00分(不含)") in one.
 DETAIL_WIDTHS = [6, 15, 18, 10, 14, 10, 10, 16, 10, 8, 10, 34, 14, 36]
+SUMMARY_WIDTHS = [22, 14, 14, 14, 22]
 
 
 def _remark(line: Line, vetoes: dict[str, str]) -> str:
@@ -344,8 +348,9 @@ def eligibility_workbook(round_: Round, user: User, *, draft: bool = False,
         ws.set_footer("&C第 &P 页，共 &N 页")
 
     summary = wb.add_worksheet("汇总")
-    setup(summary, [18, 12, 12, 12, 18], head_row=TITLE_ROWS)
-    top = _title_rows(summary, 5, f"{round_name}奖补资金资格表（汇总）", issued, status_line, not data.final, paper)
+    setup(summary, SUMMARY_WIDTHS, head_row=TITLE_ROWS)
+    top = _title_rows(summary, SUMMARY_WIDTHS, f"{round_name}奖补资金资格表（汇总）", issued, status_line,
+                      not data.final, paper)
     write_row(summary, top, ["所属镇(街道)", "层级", "参评单位", "合格单位", "奖补金额(元)"], bold)
     summary.freeze_panes(top + 1, 0)
     r = top
@@ -366,7 +371,7 @@ def eligibility_workbook(round_: Round, user: User, *, draft: bool = False,
 
     detail = wb.add_worksheet("明细")
     setup(detail, DETAIL_WIDTHS, head_row=TITLE_ROWS)
-    top = _title_rows(detail, len(DETAIL_HEAD), f"{round_name}奖补资金资格表", issued, status_line, not data.final,
+    top = _title_rows(detail, DETAIL_WIDTHS, f"{round_name}奖补资金资格表", issued, status_line, not data.final,
                       paper)
     write_row(detail, top, DETAIL_HEAD, bold)
     detail.set_row(top, 30)  # two lines: every header fits its column in two (DETAIL_WIDTHS)
