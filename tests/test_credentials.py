@@ -14,6 +14,7 @@ from evalapp.extensions import db
 from evalapp.models import ApiToken, AuditEvent, OrgUnit, User
 from evalapp.models.base import utcnow
 from tests.conftest import DEMO_PASSWORD, AuthActions
+from tests.factories import OTHER_VILLAGE, app_of_world, world  # noqa: F401 (fixtures: a round of its own)
 from tests.test_performance_guards import counting
 
 NEW_PASSWORD = "Qv7-lantern-Orchid-58"
@@ -132,7 +133,7 @@ def test_role_change_revokes_the_token_so_it_never_carries_the_new_rights(app, a
 def test_unit_change_revokes_the_token_and_ends_the_sessions(app, admin, village_creds):
     token, web = village_creds
     target = user("village")
-    other = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "路口村"))
+    other = db.session.scalar(select(OrgUnit).where(OrgUnit.name == OTHER_VILLAGE))
     assert other.id != target.unit_id
     admin.post(f"/admin/users/{target.id}", data={"display_name": target.display_name, "role": "village",
                                                   "unit_code": other.code})
