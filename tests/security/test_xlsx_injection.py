@@ -14,6 +14,7 @@ from evalapp.services import audit
 from evalapp.services.catalogue_io import import_yaml, to_plain
 from evalapp.services.xlsx import read_text
 from tests.conftest import complete_round
+from tests.factories import PILOT_DISTRICT, TOWNSHIP, app_of_world, make_round  # noqa: F401 (fixture)
 
 # What a spreadsheet would run or follow if it were stored as a formula or a link.
 TYPED = ['=1+2', '=HYPERLINK("http://evil.example/x","点我")', "+1+2", "-1+2", "@SUM(1+1)", "{=1+2}",
@@ -50,7 +51,14 @@ def check_plain(data: bytes, allowed_formulas=None) -> set[str]:
     return texts
 
 
-def units_named(names: list[str], parent: str = "陆城镇") -> list[OrgUnit]:
+@pytest.fixture
+def world(empty_app):
+    """A round of the test's own in inspection over factories.PILOT_DISTRICT (13 units), self-assessments
+    submitted."""
+    return make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
+
+
+def units_named(names: list[str], parent: str = TOWNSHIP) -> list[OrgUnit]:
     """New villages under a township, one per name, written directly (as an earlier import might have left them)."""
     township = db.session.scalar(select(OrgUnit).where(OrgUnit.name == parent))
     units = [OrgUnit(code=f"{township.code}{950 + n:03d}", name=name, kind="村", level="village", parent=township)
@@ -66,7 +74,7 @@ def admin(login_as):
 
 
 def test_units_typed_into_the_form_export_as_text_and_import_back_to_the_same_names(app, admin):
-    township = db.session.scalar(select(OrgUnit).where(OrgUnit.name == "陆城镇"))
+    township = db.session.scalar(select(OrgUnit).where(OrgUnit.name == TOWNSHIP))
     for n, name in enumerate(TYPED):
         created = admin.post("/admin/units", data={"code": f"{township.code}{960 + n:03d}", "name": name,
                                                    "kind": "村", "parent_code": township.code})
@@ -139,9 +147,9 @@ def test_catalogue_template_holds_no_formula(app, admin):
 
 
 @pytest.fixture
-def payload_round(app):
-    """The 2021 round completed, its first units (townships and villages) named by the payloads."""
-    round_ = complete_round({}, vetoes={"洗马塘社区": "V3"})
+def payload_round(app, world):
+    """The round completed, its first units (townships and villages) named by the payloads."""
+    round_ = complete_round({}, vetoes={"梅溪社区": "V3"}, round_=world.round)
     names = iter(PAYLOADS)
     for unit in db.session.scalars(select(OrgUnit).join(RoundUnit, RoundUnit.unit_id == OrgUnit.id)
                                    .where(RoundUnit.round_id == round_.id).order_by(OrgUnit.code)):
