@@ -195,7 +195,8 @@ def test_district_workbook_has_a_row_per_unit_and_a_column_per_indicator(complet
     villages = wb["村(社区)"]
     header = [c.value for c in villages[1]]
     assert header[:9] == ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"]
-    assert len(header) == 9 + 20
+    assert len(header) == 9 + 20 + 5  # after the indicators: 指标得分合计, 加分项, 计入加分, 一票否决, 总分 (27220e1)
+    assert header[-5:-3] == ["指标得分合计", "加分项"] and header[-2:] == ["一票否决", "总分"]
     rows = {r["单位名称"]: r for r in sheet_rows(villages)}
     assert rows["柳湾社区"]["评估得分"] == 94.99 and rows["柳湾社区"]["结果"] == "不合格"
     assert isinstance(rows["柳湾社区"]["单位编码"], str) and rows["柳湾社区"]["单位编码"] == world.units["柳湾社区"].code
