@@ -53,7 +53,7 @@ class Sheet(db.Model):
     unlocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The sheet's figures, kept by services.sheets.refresh_figures in the transaction of every change to its scores,
+    # The sheet's figures, kept by services.figures.refresh_figures in the transaction of every change to its scores,
     # bonus items or vetoes, so results read one row per sheet instead of summing every score.
     score_sum: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"),
                                                server_default="0")
@@ -113,7 +113,7 @@ class Score(db.Model):
     updated_by: Mapped[User | None] = relationship()
 
     # Every ORM update of a score adds one to `version`, on the condition that the row still holds the version it
-    # was read with (StaleDataError otherwise): two concurrent writers cannot both win (services.sheets.store_score).
+    # was read with (StaleDataError otherwise): two concurrent writers cannot both win (services.scores.store_score).
     __mapper_args__ = {"version_id_col": version}
 
 

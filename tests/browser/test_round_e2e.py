@@ -20,7 +20,7 @@ from evalapp.extensions import db
 from evalapp.models import Sheet, User
 from evalapp.services import rounds as round_service
 from evalapp.services.catalogues import indicators_of, load_tree
-from evalapp.services.sheets import today_local
+from evalapp.services.moves import today_local
 from tests import factories
 from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, Console  # noqa: F401 (CHROMIUM: skip marker)
 

@@ -15,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from evalapp.extensions import db
 from evalapp.models import Sheet
 from evalapp.services import rounds as round_service
-from evalapp.services.sheets import today_local
+from evalapp.services.moves import today_local
 from tests import factories
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, Console  # noqa: F401 (CHROMIUM: skip marker)
 

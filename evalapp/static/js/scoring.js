@@ -4,7 +4,7 @@
  * renewed and the save retried, failed saves retry by themselves when the browser is back online (and every 30 s).
  * Decimal arithmetic is done in hundredths (integers), never in floats.
  *
- * The body mirrors the API's contract (services.sheets.save_score holds the rule): a card's `mode` is "direct"
+ * The body mirrors the API's contract (services.scores.save_score holds the rule): a card's `mode` is "direct"
  * (sends `score`), "deductions" (sends `deductions`, [] = 无扣分) or "" — untouched: only the note is sent and the
  * indicator stays as it was. Only a deduction control, 无扣分 or a typed direct score set a mode; a note, a reason,
  * a photo or a free deduction of 0 never do. 清除评分 sends {"clear": true}. */
