@@ -262,6 +262,7 @@ def test_admin_writes_refuse_everyone_else_and_change_nothing(app, world, person
 # Routes the matrix cannot reach without rows of their own (documents, photos) or that end its session (log-out),
 # each with the test that covers who may use it.
 ELSEWHERE = {
+    "api.evidence_file": "tests/test_api_photos_and_mine.py::test_a_photo_is_served_to_the_tokens_that_may_see_its_sheet_only",
     "auth.logout": "tests/test_auth.py::test_logout_ends_the_session_on_the_server_so_an_old_cookie_is_refused",
     "main.evidence_file": "tests/test_evidence.py::test_photo_is_served_only_to_those_who_may_see_the_sheet",
     "api.delete_evidence": "tests/test_evidence.py::test_only_the_sheets_inspector_removes_its_photos",

@@ -63,11 +63,15 @@ def test_eligibility_sheet_columns_totals_and_formats(completed, world, finance)
     wb = read(response)
     assert wb.sheetnames == ["汇总", "明细", "说明"]
     detail = wb["明细"]
-    header = [c.value for c in detail[1]]
+    # Title, issuing office and date with 单位：元, the 草稿 banner: the header is row 4 (services.subsidy.TITLE_ROWS)
+    at = next(r[0].row for r in detail.iter_rows() if r[0].value == "序号")
+    assert at == 4 and detail.cell(3, 1).value.startswith("草稿")
+    header = [c.value for c in detail[at]]
     assert header == ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线",
                       "名次", "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
-    rows = [dict(zip(header, r)) for r in detail.iter_rows(min_row=2, values_only=True)]
-    body, totals = rows[:-1], rows[-1]
+    rows = [dict(zip(header, r)) for r in detail.iter_rows(min_row=at + 1, values_only=True)]
+    total_at = next(i for i, r in enumerate(rows) if r["序号"] == "合计")  # signature rows follow it
+    body, totals = rows[:total_at], rows[total_at]
     assert len(body) == 13
     by_name = {r["单位名称"]: r for r in body}
     amount = "奖补金额(元)"
@@ -84,19 +88,19 @@ def test_eligibility_sheet_columns_totals_and_formats(completed, world, finance)
     assert round(totals[amount] * 100) == sum(round(r[amount] * 100) for r in body)
     # the totals row is a formula whose cached value is the computed total
     formulas = load_workbook(io.BytesIO(response.data), data_only=False)["明细"]
-    last = formulas.max_row
+    last = at + 1 + total_at
     col = header.index(amount) + 1
-    letter = formulas.cell(1, col).column_letter
-    assert formulas.cell(last, col).value == f"=SUM({letter}2:{letter}{last - 1})"
-    assert detail.cell(2, col).number_format == "#,##0.00"
-    assert detail.cell(2, 2).data_type == "s"
-    for row in detail.iter_rows(min_row=2):
+    letter = formulas.cell(at, col).column_letter
+    assert formulas.cell(last, col).value == f"=SUM({letter}{at + 1}:{letter}{last - 1})"
+    assert detail.cell(at + 1, col).number_format == "#,##0.00"
+    assert detail.cell(at + 1, 2).data_type == "s"
+    for row in detail.iter_rows(min_row=at + 1):
         for cell in row:
             assert cell.data_type != "f" or cell.row == last
             assert cell.hyperlink is None
-    assert detail.freeze_panes == "A2" and detail.auto_filter.ref
+    assert detail.freeze_panes == f"A{at + 1}" and detail.auto_filter.ref.startswith(f"A{at}:")
     assert detail.page_setup.orientation == "landscape" and detail.page_setup.paperSize == 9
-    assert detail.print_title_rows == "$1:$1"
+    assert detail.print_title_rows == f"${at}:${at}"
     assert "草稿 — 未公布" in detail.oddHeader.center.text
     assert "&P" in detail.oddFooter.center.text
 
@@ -179,7 +183,10 @@ def test_cli_writes_the_same_file(completed, app, tmp_path):
     result = app.test_cli_runner().invoke(args=["export-subsidy", "--round", str(completed.id), "-o", str(out)])
     assert result.exit_code == 0, result.output
     wb = load_workbook(out)
-    assert wb.sheetnames == ["汇总", "明细", "说明"] and wb["明细"].max_row == 15
+    detail = wb["明细"]
+    assert wb.sheetnames == ["汇总", "明细", "说明"]
+    assert [r[0].value for r in detail.iter_rows()].count("合计") == 1 and detail.cell(4, 1).value == "序号"
+    assert sum(isinstance(r[0].value, int) for r in detail.iter_rows(min_row=5)) == 13
 
 
 def test_finance_page_shows_the_lines_a_page_at_a_time(app, world, login_as):

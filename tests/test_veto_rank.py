@@ -37,7 +37,7 @@ def _units_table(html: str) -> str:
 
 
 def _row(html: str, name: str) -> str:
-    start = html.index(f"<td>{name}</td>")
+    start = html.index(f'<span class="text-nowrap">{name}</span>')  # the unit's name in its row's first cell
     return html[html.rindex("<tr", 0, start):html.index("</tr>", start)]
 
 
@@ -62,7 +62,7 @@ def test_results_page_shows_veto_instead_of_points_missing_and_no_rank(vetoed_ro
     assert row.split("data-rank>")[1].startswith("—")
     assert "0.00" not in row.split("data-missing")[1].split("</td>")[0]
     # default order: each township then its villages, a vetoed village after the others of its township
-    assert html.index("<td>枫林村</td>") < html.index(f"<td>{VETOED}</td>")
+    assert html.index('<span class="text-nowrap">枫林村</span>') < html.index(f'<span class="text-nowrap">{VETOED}</span>')
 
 
 def test_results_page_by_rank_puts_vetoed_units_after_the_others_of_their_level(vetoed_round, login_as):
@@ -72,7 +72,8 @@ def test_results_page_by_rank_puts_vetoed_units_after_the_others_of_their_level(
     order = _names_in_order(villages, ["竹园社区", "石桥村", "荷塘村", "柳湾社区", "枫林村", "桃源村", VETOED])
     assert order == ["竹园社区", "石桥村", "荷塘村", "柳湾社区", "枫林村", "桃源村", VETOED]
     both = _units_table(client.get(f"/results/rounds/{vetoed_round.id}?sort=rank").get_data(as_text=True))
-    assert both.index("<td>白沙镇</td>") < both.index("<td>清溪镇</td>") < both.index("<td>竹园社区</td>")
+    cell = '<span class="text-nowrap">{}</span>'.format  # a unit's name in its row's first cell
+    assert both.index(cell("白沙镇")) < both.index(cell("清溪镇")) < both.index(cell("竹园社区"))
 
 
 def test_api_gives_rank_null_and_a_veto_flag(vetoed_round, login_as):
@@ -156,7 +157,7 @@ def test_finance_sheet_and_page_show_veto_for_points_missing(vetoed_round, login
     row = _row(table, VETOED)
     assert "一票否决" in row.split("data-missing")[1].split("</td>")[0]
     assert row.split("data-rank>")[1].startswith("—")
-    assert table.index("<td>枫林村</td>") < table.index(f"<td>{VETOED}</td>")
+    assert table.index('<span class="text-nowrap">枫林村</span>') < table.index(f'<span class="text-nowrap">{VETOED}</span>')
 
 
 def test_compare_page_shows_the_veto(vetoed_round, world, login_as):

@@ -190,7 +190,11 @@ def notice(round_id: int):
     ordered = sorted((r.unit for r in view.report.rows), key=lambda u: ranking_key(u.level, u.place))
     units = (snapshots.failing_of(view.publication, ordered) if view.official
              else failing_units(round_, ordered))
-    return render_template("results/notice.html", round=round_, view=view, units=units)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return render_template("results/notice.html", round=round_, view=view, units=units,
+                           today=datetime.now(ZoneInfo("Asia/Shanghai")).date())  # a 草稿's date line
 
 
 @bp.get(f"/sheets/<{ID}:sheet_id>/print")

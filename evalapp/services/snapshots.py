@@ -365,7 +365,9 @@ def recompute(publication: Publication, units: list[PublishedUnit], scores: list
         of_level = [u for u in units if u.level == level]
         awards = allocate(rules[level], [Candidate(u.code, *recomputed[u.code]) for u in of_level])
         for u, a in zip(of_level, awards):
-            if (a.amount_fen, a.basis) != (u.amount_fen, u.subsidy_basis):
+            # The amount, not the basis's wording: the checksum holds the text, and a band's wording may have been
+            # improved since the version was written (it was, on 2026-12-01: "…(含)至…(不含)").
+            if a.amount_fen != u.amount_fen:
                 problems.append(f"{u.code} {u.name}：奖补金额应为 {a.amount_fen} 分（{a.basis}），"
                                 f"版本记为 {u.amount_fen} 分（{u.subsidy_basis}）")
     if sum(u.amount_fen for u in units) != publication.total_fen:
