@@ -115,7 +115,12 @@ def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
                                      PublishedScore.unit_code == unit.code))}
     catalogue = cached_tree(sheet.round.catalogue_for(unit.level))
     meta = publication.catalogues[unit.level]
-    members = sorted({m["member"] for _p, _r, found in scores.values() for m in found})
+    from .reconcile import member_sheets
+
+    # Who signs: the team's members (the people, not a figure of the version), with any member named in the
+    # version's deductions who has left the team since.
+    members = [m.inspector.display_name for m in member_sheets(sheet) if m.inspector is not None]
+    members += sorted({m["member"] for _p, _r, found in scores.values() for m in found} - set(members))
     leader, approved = _signers(sheet, publication.published_at)
     return Paper(publication.round_name, unit.name, unit.code, unit.level, f"{meta['code']} 第{meta['version']}版",
                  publication.threshold, Decimal(meta["bonus_cap"]), _categories(catalogue, scores),
