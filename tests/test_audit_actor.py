@@ -2,12 +2,11 @@
 arguments, nothing under evalapp/services or evalapp/domain reads the request; and one autosave runs a bounded
 number of statements (the figures it computed are the answer's, the sheet's lock is taken once)."""
 import ast
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask_login import login_user
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Sheet, User
@@ -105,19 +104,7 @@ def test_views_pass_the_client_address(world, login_as):  # noqa: F811
     assert (saved.user_id, saved.ip) == (world.people["inspector"].id, "198.51.100.23")
 
 
-@contextmanager
-def statements():
-    """The SQL statements run inside the block, on the test's engine."""
-    seen = []
-
-    def after(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "after_cursor_execute", after)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "after_cursor_execute", after)
+from tests.statements import counting as statements  # noqa: E402  (beside the tests that use it)
 
 
 # One autosave: the session, the sheet (with its row lock on PostgreSQL), the inspector's team check, the score,

@@ -4,7 +4,6 @@ import ast
 import io
 import pathlib
 import re
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -77,18 +76,7 @@ def test_an_object_is_named_from_what_was_joined():
 
 # -- the page ------------------------------------------------------------------------------------------------------
 
-@contextmanager
-def counting():
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+from tests.statements import counting  # noqa: E402  (beside the tests that use it)
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 Query counts, not timings: the count of SQL statements is exact on any machine, and a query per row shows up as a
 count that grows from 10 units to 100.
 """
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Round, Sheet, User
@@ -25,19 +24,7 @@ def world(empty_app):
     return make_round("inspection", townships=PILOT_DISTRICT, self_assessed=True)
 
 
-@contextmanager
-def counting():
-    """Count the SQL statements run inside the block."""
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+from tests.statements import counting  # noqa: E402  (beside the tests that use it)
 
 
 def _open_for_scoring(round_: Round) -> tuple[User, Sheet]:
