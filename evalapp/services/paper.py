@@ -136,7 +136,7 @@ def live_paper(sheet: Sheet, standing=None) -> Paper:
     from .sheet_views import sheet_view
 
     view = sheet_view(sheet)
-    deductions = snapshots.member_deductions(sheet.round_id, sheet.unit_id)
+    deductions = snapshots.member_deductions(sheet.round_id, [sheet.unit_id])
     by_id = {ind.id: ind.code for ind in view.indicators}
     scores: dict[str, tuple] = {}
     for indicator_id, score in view.scores.items():

@@ -215,9 +215,9 @@ def _veto_findings(round_id: int) -> dict[int, list]:
     return found
 
 
-def member_deductions(round_id: int, unit_id: int | None = None) -> dict[tuple[str, str], list]:
+def member_deductions(round_id: int, unit_ids: list[int] | None = None) -> dict[tuple[str, str], list]:
     """(unit code, indicator code) → each counted member's deductions on that indicator, where the member took any
-    points off: the rules applied with counts, a free deduction with its reason."""
+    points off: the rules applied with counts, a free deduction with its reason (of the given units, else all)."""
     query = (
         select(OrgUnit.code, Indicator.code, Indicator.points, Sheet.inspector_id, User.display_name,
                Score.points, Score.free_deduction, Score.reason,
@@ -234,8 +234,8 @@ def member_deductions(round_id: int, unit_id: int | None = None) -> dict[tuple[s
                Score.points.is_not(None), Score.points < Indicator.points)
         .order_by(OrgUnit.code, Indicator.code, Sheet.inspector_id, DeductionRule.position, DeductionRule.code)
     )
-    if unit_id is not None:
-        query = query.where(Sheet.unit_id == unit_id)
+    if unit_ids is not None:
+        query = query.where(Sheet.unit_id.in_(unit_ids))
     out: dict[tuple[str, str], dict[int, dict]] = {}
     for (unit_code, ind_code, _max, member_id, member, points, free, reason, rule_code, rule_text, count, per,
          void) in db.session.execute(query):
