@@ -5,7 +5,7 @@ The upload's redirect lands at #documents, and the stylesheet makes scrolling sm
 scroll-behavior): the browser's jump to the fragment glided for about 1.5 s after the load event, through every card,
 and in its first ~110 ms it carried the sticky bar with the submit button up from its place to the top. A tap begun
 on the button (pointerdown) ended beside it (pointerup on a card or the page), so the click went to a common
-ancestor: no question, no request, every card saved. scoring.js now arrives at the fragment at once."""
+ancestor: no question, no request, every card saved. static/js/app.js (every page) now arrives at the fragment at once."""
 import os
 from datetime import timedelta
 

@@ -10,26 +10,7 @@
  * a photo or a free deduction of 0 never do. 清除评分 sends {"clear": true}. */
 (function () {
   "use strict";
-  /* A page opened at one of its parts (#documents after an upload or a deletion, #ind-A3 after a comment: the views
-   * redirect there) is there at once. The stylesheet makes scrolling smooth (Bootstrap's :root scroll-behavior), so
-   * the browser's own jump to the fragment glided for a second and a half through every card after the page had
-   * loaded, and its first tenth of a second carried the sticky bar with 提交自评表 up from under the finger: a tap
-   * begun on the button ended beside it and did nothing (no question, no request). Smooth again once the page has
-   * settled, for the jump list's links. */
-  (function arriveAtOnce() {
-    var target = null;
-    try { target = location.hash.length > 1 && document.getElementById(decodeURIComponent(location.hash.slice(1))); }
-    catch (e) { target = null; }
-    if (!target) { return; }
-    var root = document.documentElement;
-    root.style.scrollBehavior = "auto";
-    target.scrollIntoView({ block: "start", behavior: "instant" });
-    function restore() {
-      // two frames after the load event: the browser's last jump to the fragment (made at load) is behind us
-      requestAnimationFrame(function () { requestAnimationFrame(function () { root.style.scrollBehavior = ""; }); });
-    }
-    if (document.readyState === "complete") { restore(); } else { window.addEventListener("load", restore); }
-  }());
+  /* The page opens at its fragment at once (#ind-A3 after a comment): static/js/app.js, on every page. */
 
   var configEl = document.getElementById("sheet-config");
   if (!configEl) { return; }
