@@ -4,11 +4,12 @@ never shows a total that misses a later save. At 768×1024 in Chromium, with the
 from decimal import Decimal
 
 from tests.browser.conftest import log_in
+from tests.factories import VILLAGE, app_of_world, world  # noqa: F401 (fixtures: a round of the test's own)
 
 
 def test_an_older_answer_arriving_last_does_not_roll_the_total_back(live_server, page):
     log_in(page, live_server, "inspector")
-    page.click("text=陆城村")
+    page.click(f"text={VILLAGE}")
     page.wait_for_selector("#ind-A1")
     held = []
 

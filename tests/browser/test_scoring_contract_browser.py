@@ -1,12 +1,13 @@
 """The scoring page mirrors the score contract (issue 15, points 2 and 9), at 768×1024 in Chromium: a note, a free
 deduction of 0 or an emptied rejected direct score never score an indicator; 清除评分 unscored it; failed saves
-retry by themselves when the browser is back online, with a banner counting what waits; submit asks first."""
+retry by themselves when the browser is back online, with a banner counting what waits; submit asks first. On a round
+of the test's own (factories.make_round: the inspector scores 荷塘村)."""
 from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Score, Sheet
 from tests.browser.conftest import log_in
-from tests.conftest import sheet_of
+from tests.factories import VILLAGE, app_of_world, make_sheet, world  # noqa: F401 (fixtures)
 
 
 def state(page, code):
@@ -25,15 +26,15 @@ def stored(sheet, code):
                                                                        Score.indicator.has(code=code)))
 
 
-def open_sheet(page, base, unit="陆城村"):
+def open_sheet(page, base, unit=VILLAGE):
     log_in(page, base, "inspector")
     page.click(f"text={unit}")
     page.wait_for_selector("#ind-A1")
 
 
-def test_a_note_a_zero_free_deduction_or_an_emptied_direct_score_leave_the_indicator_unscored(live_server, page):
+def test_a_note_a_zero_free_deduction_or_an_emptied_direct_score_leave_the_indicator_unscored(live_server, page, world):
     page.console.allowed_statuses.add(422)
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     page.fill("#note-A3", "入户3户，台账待补")
     wait_state(page, "A3", "已保存（未评分）")
@@ -60,8 +61,8 @@ def test_a_note_a_zero_free_deduction_or_an_emptied_direct_score_leave_the_indic
     assert page.inner_text("[data-role=scored]") == "0"
 
 
-def test_clear_returns_a_scored_indicator_to_unscored(live_server, page):
-    sheet = sheet_of("inspector", "陆城村")
+def test_clear_returns_a_scored_indicator_to_unscored(live_server, page, world):
+    sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")
     wait_state(page, "A3", "已保存")
@@ -79,8 +80,8 @@ def test_clear_returns_a_scored_indicator_to_unscored(live_server, page):
     assert not page.is_visible("#ind-A3 [data-action=clear]")
 
 
-def test_failed_saves_retry_when_the_browser_is_back_online(live_server, page):
-    sheet = sheet_of("inspector", "陆城村")
+def test_failed_saves_retry_when_the_browser_is_back_online(live_server, page, world):
+    sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     page.context.set_offline(True)
     page.click("#ind-A1 [data-action=full]")
@@ -100,21 +101,21 @@ def test_failed_saves_retry_when_the_browser_is_back_online(live_server, page):
     page.console.errors[:] = [e for e in page.console.errors if "ERR_INTERNET_DISCONNECTED" not in e]
 
 
-def test_submit_asks_first_with_the_total_and_a_dismissal_changes_nothing(live_server, page):
-    sheet = sheet_of("inspector", "陆城村")
+def test_submit_asks_first_with_the_total_and_a_dismissal_changes_nothing(live_server, page, world):
+    sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     questions = []
     page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
     page.click("text=提交评分表")
     page.wait_for_timeout(300)
-    assert questions and "确认提交陆城村的评分表" in questions[0] and "已评 0/20 项" in questions[0]
+    assert questions and f"确认提交{VILLAGE}的评分表" in questions[0] and "已评 0/20 项" in questions[0]
     assert page.url.endswith(f"/inspection/sheets/{sheet.id}")
     assert db.session.get(Sheet, sheet.id).status == "draft"
 
 
-def test_a_free_deduction_typed_then_put_back_to_zero_is_not_a_score(live_server, page):
+def test_a_free_deduction_typed_then_put_back_to_zero_is_not_a_score(live_server, page, world):
     page.console.allowed_statuses.add(422)
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     page.fill("#free-A3", "2")
     wait_state(page, "A3", "保存失败")  # a free deduction needs a reason
@@ -125,9 +126,9 @@ def test_a_free_deduction_typed_then_put_back_to_zero_is_not_a_score(live_server
     assert page.inner_text("[data-role=scored]") == "0"
 
 
-def test_an_entry_kept_on_the_device_meets_a_conflict_if_the_indicator_changed_since(live_server, page, login_as):
+def test_an_entry_kept_on_the_device_meets_a_conflict_if_the_indicator_changed_since(live_server, page, login_as, world):
     page.console.allowed_statuses.add(409)
-    sheet = sheet_of("inspector", "陆城村")
+    sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     page.route("**/api/v1/sheets/*/scores/*", lambda route: route.abort())  # the network drops the save
     page.fill("#note-A3", "平板上的旧备注")
