@@ -1,5 +1,16 @@
-"""The self-assessment loop at tablet size: fill, submit, return with comments, fix, resubmit, approve."""
+"""The self-assessment loop at tablet size: fill, submit, return with comments, fix, resubmit, approve. On a round of
+the test's own in self-assessment (factories.make_round: the village user is 荷塘村's, the township user 清溪镇's)."""
+import pytest
+
 from tests.browser.conftest import log_in
+from tests.factories import VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401 (app_of_world: fixture)
+
+ROUND = "2031年度测试自评"
+
+
+@pytest.fixture
+def world(empty_app):
+    return make_round("self_assessment", ROUND)
 
 
 def wait_all_saved(page):
@@ -10,7 +21,7 @@ def wait_all_saved(page):
 
 def test_village_and_township_run_the_loop(live_server, browser, page):
     log_in(page, live_server, "village")
-    page.click("table a:has-text('2022年度全面推行评估验收')")
+    page.click(f"table a:has-text('{ROUND}')")
     page.wait_for_selector("#ind-A1")
     for code in page.eval_on_selector_all(".indicator-card", "els => els.map(e => e.dataset.code)"):
         page.click(f"#ind-{code} [data-action=full]")
@@ -27,13 +38,13 @@ def test_village_and_township_run_the_loop(live_server, browser, page):
     lead = browser.new_context(viewport={"width": 768, "height": 1024}).new_page()
     lead.on("dialog", lambda d: d.accept())
     log_in(lead, live_server, "township")
-    lead.click("[data-testid=todos] >> text=陆城村 · 自评表")
+    lead.click(f"[data-testid=todos] >> text={VILLAGE} · 自评表")
     lead.fill("#ind-A3 .comment-form input[name=comment]", "走访记录请补充到5户")
     lead.click("#ind-A3 .comment-form button")
     lead.wait_for_selector("text=意见已添加")
     lead.fill("#review-comment", "请按A3意见补充后重新提交")
     lead.click("text=退回修改")
-    lead.wait_for_selector("text=陆城村的自评表已退回")
+    lead.wait_for_selector(f"text={VILLAGE}的自评表已退回")
 
     page.reload()
     assert "走访记录请补充到5户" in page.inner_text("#ind-A3")
@@ -44,9 +55,9 @@ def test_village_and_township_run_the_loop(live_server, browser, page):
     page.wait_for_selector("text=自评表已提交镇(街道)审核")
 
     lead.goto(live_server + "/selfassess/township")
-    lead.click("[data-testid=todos] >> text=陆城村 · 自评表")
+    lead.click(f"[data-testid=todos] >> text={VILLAGE} · 自评表")
     lead.click("text=审核通过")
-    lead.wait_for_selector("text=陆城村的自评表已审核通过")
+    lead.wait_for_selector(f"text={VILLAGE}的自评表已审核通过")
     page.reload()
     history = page.inner_text("#history")
     assert history.count("已提交 → 已退回") == 1 and "已提交 → 已通过" in history
@@ -55,9 +66,9 @@ def test_village_and_township_run_the_loop(live_server, browser, page):
 
 # -- the 工作总结 and the documents -------------------------------------------------------------------------------
 
-def open_own_2022_sheet(page, live_server):
+def open_own_sheet(page, live_server):
     log_in(page, live_server, "village")
-    page.click("table a:has-text('2022年度全面推行评估验收')")
+    page.click(f"table a:has-text('{ROUND}')")
     page.wait_for_selector("#summary-text")
 
 
@@ -66,25 +77,24 @@ def wait_summary_saved(page):
         "() => document.querySelector('[data-role=summary-state]').textContent.startsWith('已保存')")
 
 
-def own_sheet_summary():
+def own_sheet_summary(world):
     from evalapp.extensions import db
-    from tests.conftest import sheet_of
 
     db.session.expire_all()
-    return sheet_of(None, "陆城村", kind="self", round_name="2022年度全面推行评估验收").summary
+    return make_sheet(world, VILLAGE, "self").summary
 
 
-def test_summary_autosaves_survives_a_reload_and_an_upload(app, live_server, page, tmp_path):
+def test_summary_autosaves_survives_a_reload_and_an_upload(app, live_server, page, tmp_path, world):
     import os
 
     from tests.browser.conftest import ARTIFACTS
 
     app.config["WTF_CSRF_ENABLED"] = True  # the real protection, as in production
-    open_own_2022_sheet(page, live_server)
+    open_own_sheet(page, live_server)
     first = "一、组织建设：已建立四级联系结对。\n"
     page.fill("#summary-text", first)
     wait_summary_saved(page)
-    assert own_sheet_summary() == first
+    assert own_sheet_summary(world) == first
     page.reload()
     assert page.input_value("#summary-text") == first
 
@@ -101,7 +111,7 @@ def test_summary_autosaves_survives_a_reload_and_an_upload(app, live_server, pag
     full = first + "二、走访联系：党员每两个月走访联系户。"
     assert page.input_value("#summary-text") == full
     assert "走访台账.pdf" in page.inner_text("[data-testid=documents]")
-    assert own_sheet_summary() == full
+    assert own_sheet_summary(world) == full
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.locator("#summary-section").screenshot(path=os.path.join(ARTIFACTS, "summary-after-upload.png"))
 
@@ -116,14 +126,14 @@ def test_summary_autosaves_survives_a_reload_and_an_upload(app, live_server, pag
     page.context.set_offline(False)
     wait_summary_saved(page)
     page.locator("#summary-section").screenshot(path=os.path.join(ARTIFACTS, "summary-saved.png"))
-    assert own_sheet_summary() == full + "三、"
+    assert own_sheet_summary(world) == full + "三、"
     page.console.errors[:] = [e for e in page.console.errors if "ERR_INTERNET_DISCONNECTED" not in e]
 
 
-def test_summary_typed_with_an_expired_token_is_saved_after_renewal(app, live_server, page):
+def test_summary_typed_with_an_expired_token_is_saved_after_renewal(app, live_server, page, world):
     app.config["WTF_CSRF_ENABLED"] = True
     page.console.allowed_statuses.add(400)
-    open_own_2022_sheet(page, live_server)
+    open_own_sheet(page, live_server)
     app.config["WTF_CSRF_TIME_LIMIT"] = 1  # the page's token expires (an hour of typing)
     page.wait_for_timeout(2100)
     puts = []
@@ -131,31 +141,31 @@ def test_summary_typed_with_an_expired_token_is_saved_after_renewal(app, live_se
     page.fill("#summary-text", "一个小时写下的总结")
     wait_summary_saved(page)
     assert puts[0] == 400 and puts[-1] == 200
-    assert own_sheet_summary() == "一个小时写下的总结"
+    assert own_sheet_summary(world) == "一个小时写下的总结"
 
 
-def test_text_not_acknowledged_before_leaving_comes_back(live_server, page):
-    open_own_2022_sheet(page, live_server)
+def test_text_not_acknowledged_before_leaving_comes_back(live_server, page, world):
+    open_own_sheet(page, live_server)
     page.route("**/api/v1/sheets/*/summary", lambda route: route.abort())  # the saves never reach the server
     page.fill("#summary-text", "断网时写的总结")
     page.wait_for_function(
         "() => document.querySelector('[data-role=summary-state]').textContent.startsWith('保存失败，内容已保留在本机')")
-    assert own_sheet_summary() == ""
+    assert own_sheet_summary(world) == ""
     page.unroute("**/api/v1/sheets/*/summary")
     page.reload()  # the tab is left before any retry, and opened again: the text is put back and saved
     assert page.input_value("#summary-text") == "断网时写的总结"
     wait_summary_saved(page)
-    assert own_sheet_summary() == "断网时写的总结"
+    assert own_sheet_summary(world) == "断网时写的总结"
     page.console.errors[:] = [e for e in page.console.errors if "net::ERR_FAILED" not in e]
 
 
-def test_upload_error_lands_at_the_field_with_the_message_and_a_summary_at_the_top(live_server, page, tmp_path):
+def test_upload_error_lands_at_the_field_with_the_message_and_a_summary_at_the_top(live_server, page, tmp_path, world):
     import os
 
     from tests.browser.conftest import ARTIFACTS
 
     page.console.allowed_statuses.add(422)
-    open_own_2022_sheet(page, live_server)
+    open_own_sheet(page, live_server)
     page.fill("#summary-text", "上传失败也不能丢的总结")
     exe = tmp_path / "setup.exe"
     exe.write_bytes(b"MZ\x90\x00\x03\x00\x00\x00 This program cannot be run in DOS mode.")
@@ -180,11 +190,11 @@ def test_upload_error_lands_at_the_field_with_the_message_and_a_summary_at_the_t
     page.wait_for_function("() => document.activeElement.id === 'document-input'")
     page.wait_for_function("() => { const r = document.getElementById('document-input').getBoundingClientRect();"
                            " return r.top >= 0 && r.bottom <= window.innerHeight; }")
-    assert own_sheet_summary() == "上传失败也不能丢的总结"
+    assert own_sheet_summary(world) == "上传失败也不能丢的总结"
 
 
 def test_village_deletes_a_document_after_confirming(live_server, page, tmp_path):
-    open_own_2022_sheet(page, live_server)
+    open_own_sheet(page, live_server)
     pdf = tmp_path / "旧台账.pdf"
     pdf.write_bytes(b"%PDF-1.7\n%%EOF")
     page.set_input_files("#document-input", str(pdf))
