@@ -1,5 +1,6 @@
 """At tablet size: 停用 asks before it acts (dismiss: nothing changes; accept: deactivated), and a leader walks from
-the to-do to a final sheet an admin unlocked in a published round."""
+the to-do to a final sheet an admin unlocked in a published round. On a round of the test's own in inspection
+(factories.make_round)."""
 import os
 
 from sqlalchemy import select
@@ -7,7 +8,10 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import OrgUnit, User
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.conftest import complete_round, sheet_of
+from tests.conftest import complete_round
+from tests.factories import (  # noqa: F401 (app_of_world, world: fixtures)
+    LEADER_NAME, TOWNSHIP, VILLAGE, app_of_world, make_sheet, world,
+)
 
 
 def _active(model, **by) -> bool:
@@ -15,7 +19,7 @@ def _active(model, **by) -> bool:
     return db.session.scalar(select(model.active).filter_by(**by))
 
 
-def test_deactivating_a_user_or_a_unit_asks_first(live_server, page):
+def test_deactivating_a_user_or_a_unit_asks_first(live_server, page, world):
     log_in(page, live_server, "admin")
     page.goto(live_server + "/admin/users")
     asked = []
@@ -39,7 +43,8 @@ def test_deactivating_a_user_or_a_unit_asks_first(live_server, page):
     answer(False)
     page.click(button)
     page.wait_for_timeout(300)  # a dismissed confirm sends nothing
-    assert asked == ["确定停用用户“陆城村协理员”（village）吗？停用后其登录会话将全部结束，且不能再登录。"]
+    name = world.people["village"].display_name
+    assert asked == [f"确定停用用户“{name}”（village）吗？停用后其登录会话将全部结束，且不能再登录。"]
     assert page.url == live_server + "/admin/users" and _active(User, username="village")
     page.screenshot(path=os.path.join(ARTIFACTS, "deactivate-dismissed.png"), full_page=False)
 
@@ -54,31 +59,32 @@ def test_deactivating_a_user_or_a_unit_asks_first(live_server, page):
     assert len(asked) == 2 and _active(User, username="village")
 
     page.goto(live_server + "/admin/units")
-    button = "tr[data-unit='430603101'] button:has-text('停用')"
+    code = world.units[TOWNSHIP].code
+    button = f"tr[data-unit='{code}'] button:has-text('停用')"
     answer(False)
     page.click(button)
     page.wait_for_timeout(300)
-    assert asked[-1].startswith("确定停用“陆城镇”（430603101）吗？") and _active(OrgUnit, code="430603101")
+    assert asked[-1].startswith(f"确定停用“{TOWNSHIP}”（{code}）吗？") and _active(OrgUnit, code=code)
     answer(True)
     with page.expect_navigation():
         page.click(button)
-    assert len(asked) == 4 and not _active(OrgUnit, code="430603101")
+    assert len(asked) == 4 and not _active(OrgUnit, code=code)
     page.screenshot(path=os.path.join(ARTIFACTS, "deactivate-unit-accepted.png"), full_page=False)
 
 
-def test_a_leader_walks_from_the_todo_to_an_unlocked_sheet(live_server, page, login_as):
-    round_ = complete_round({})
+def test_a_leader_walks_from_the_todo_to_an_unlocked_sheet(live_server, page, login_as, world):
+    round_ = complete_round({}, round_=world.round)
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish").status_code == 302
-    final = sheet_of(None, "陆城村", kind="final")
+    final = make_sheet(world, VILLAGE, "final")
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock",
                                   data={"reason": "A3 计分录入错误"}).status_code == 302
 
     log_in(page, live_server, "leader")
-    assert "第一工作组组长（工作组组长）" in page.inner_text("[data-testid=whoami]")
+    assert f"{LEADER_NAME}（工作组组长）" in page.inner_text("[data-testid=whoami]")
     todos = page.locator("[data-testid=todos]")
     assert todos.locator("li", has_text="被退回").count() == 1
     item = todos.locator(f"li[data-todo='{final.id}']")
-    assert "陆城村 · 工作组评分表" in item.inner_text() and "已解锁" in item.inner_text()
+    assert f"{VILLAGE} · 工作组评分表" in item.inner_text() and "已解锁" in item.inner_text()
     section = page.locator(f"section[data-round='{round_.id}']")
     assert "有解锁的评分表待重新审核" in section.inner_text()
     assert section.locator(f"[data-final='{final.id}']").count() == 1
