@@ -1,12 +1,23 @@
-"""Dashboards render in Chromium; print pages fit A4 portrait."""
+"""Dashboards render in Chromium; print pages fit A4 portrait. On a district and round of the test's own
+(factories.make_round over PILOT_DISTRICT, in inspection, completed by complete_round)."""
 import os
 
+import pytest
+
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.conftest import complete_round, sheet_of
+from tests.conftest import complete_round
+from tests.factories import PILOT_DISTRICT, VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
+
+FAILED, LOW, VETOED = "柳湾社区", "石桥村", "梅溪社区"  # villages of PILOT_DISTRICT given 94.99, 90 and a veto
 
 
-def test_dashboard_charts_render_without_console_errors(app, live_server, page):
-    round_ = complete_round({"道仁矶社区": "94.99", "坪田村": "90"})
+@pytest.fixture
+def world(empty_app):
+    return make_round("inspection", townships=PILOT_DISTRICT)
+
+
+def test_dashboard_charts_render_without_console_errors(app, live_server, page, world):
+    round_ = complete_round({FAILED: "94.99", LOW: "90"}, round_=world.round)
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/results/rounds/{round_.id}/dashboard")
     for chart in ("chart-pass-rate", "chart-distribution", "chart-lost", "chart-progress", "chart-scatter"):
@@ -14,9 +25,9 @@ def test_dashboard_charts_render_without_console_errors(app, live_server, page):
     assert page.locator(".chart canvas").count() == 5
 
 
-def test_print_pages_fit_a4_without_cut_off_columns(app, live_server, page):
-    round_ = complete_round({"道仁矶社区": "94.99", "坪田村": "90"})
-    final = sheet_of(None, "道仁矶社区", kind="final")
+def test_print_pages_fit_a4_without_cut_off_columns(app, live_server, page, world):
+    round_ = complete_round({FAILED: "94.99", LOW: "90"}, round_=world.round)
+    final = make_sheet(world, FAILED, "final")
     log_in(page, live_server, "district")
     os.makedirs(ARTIFACTS, exist_ok=True)
     for name, url in (("sheet", f"/results/sheets/{final.id}/print"), ("notice", f"/results/rounds/{round_.id}/notice")):
@@ -33,13 +44,13 @@ def test_print_pages_fit_a4_without_cut_off_columns(app, live_server, page):
         page.emulate_media(media="screen")
 
 
-def test_vetoed_village_has_no_rank_and_comes_last_at_tablet_size(app, live_server, page):
-    round_ = complete_round({"洗马塘社区": "100", "坪田村": "90", "道仁矶社区": "94.99"}, vetoes={"洗马塘社区": "V3"})
+def test_vetoed_village_has_no_rank_and_comes_last_at_tablet_size(app, live_server, page, world):
+    round_ = complete_round({VETOED: "100", LOW: "90", FAILED: "94.99"}, vetoes={VETOED: "V3"}, round_=world.round)
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/results/rounds/{round_.id}?level=village&sort=rank")
     rows = page.locator('[data-testid="units"] tbody tr')
     last = rows.nth(rows.count() - 1)
-    assert last.locator("td").first.inner_text().splitlines()[0] == "洗马塘社区"  # (its township below it)
+    assert last.locator("td").first.inner_text().splitlines()[0] == VETOED  # (its township below it)
     assert last.locator("[data-missing]").inner_text() == "一票否决"
     assert last.locator("[data-rank]").inner_text() == "—"
     assert rows.first.locator("[data-rank]").inner_text() == "1"
@@ -48,14 +59,15 @@ def test_vetoed_village_has_no_rank_and_comes_last_at_tablet_size(app, live_serv
     page.screenshot(path=os.path.join(ARTIFACTS, "results-vetoed-last.png"), full_page=True)
 
 
-def test_final_review_shows_veto_bonus_and_members_values_at_tablet_size(app, live_server, page):
+def test_final_review_shows_veto_bonus_and_members_values_at_tablet_size(app, live_server, page, world):
     """On the district's review page once it includes the partial; until then the partial in the site's layout."""
     from flask import render_template_string
 
     from evalapp.services.review import final_review
     from tests.test_review import make_reviewed_final
 
-    sheets = (sheet_of(None, "陆城村", kind="final"), sheet_of("leader", "陆城村"), sheet_of("inspector", "陆城村"))
+    sheets = (make_sheet(world, VILLAGE, "final"), make_sheet(world, VILLAGE, inspector="leader"),
+              make_sheet(world, VILLAGE, inspector="inspector"))
     final = make_reviewed_final(*sheets, veto={"V3": "台账补记，查实弄虚作假"})
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/inspection/sheets/{final.id}")

@@ -1,23 +1,28 @@
 """A round's administration page at tablet size: advancing with member drafts asks first and lists them; a published
-round's set-up reads as read-only."""
+round's set-up reads as read-only. On a round of the test's own in inspection (factories.make_round: two teams)."""
 import os
 
+import pytest
 from sqlalchemy import func, select
 
 from evalapp.extensions import db
-from evalapp.models import Round, Sheet
+from evalapp.models import Sheet
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.conftest import complete_round
+from tests.factories import INSPECTOR_NAME, OTHER_VILLAGE, app_of_world, make_round  # noqa: F401 (fixture)
 
-ROUND = "2021年度试点评估验收"
+
+@pytest.fixture
+def world(empty_app):
+    return make_round("inspection")
 
 
 def _no_sideways_scroll(page):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 768
 
 
-def test_advancing_with_member_drafts_lists_them_and_closes_them_once_confirmed(app, live_server, page):
-    round_ = db.session.scalar(select(Round).where(Round.name == ROUND))
+def test_advancing_with_member_drafts_lists_them_and_closes_them_once_confirmed(app, live_server, page, world):
+    round_ = world.round
     open_count = db.session.scalar(select(func.count(Sheet.id)).where(
         Sheet.round_id == round_.id, Sheet.kind == "inspector", Sheet.status == "draft"))
     page.console.allowed_statuses.add(409)  # the confirmation comes back as 409: nothing was changed yet
@@ -28,7 +33,7 @@ def test_advancing_with_member_drafts_lists_them_and_closes_them_once_confirmed(
     confirm = page.locator('[data-testid="confirm"]')
     confirm.wait_for()
     assert confirm.locator("tbody tr").count() == open_count
-    assert "第一工作组评估员" in confirm.inner_text() and "关闭为“未提交”" in confirm.inner_text()
+    assert INSPECTOR_NAME in confirm.inner_text() and "关闭为“未提交”" in confirm.inner_text()
     assert page.get_by_role("button", name="进入审核阶段", exact=True).count() == 0  # only the confirmation's
     _no_sideways_scroll(page)
     os.makedirs(ARTIFACTS, exist_ok=True)
@@ -42,11 +47,11 @@ def test_advancing_with_member_drafts_lists_them_and_closes_them_once_confirmed(
         Sheet.round_id == round_.id, Sheet.status == "closed")) == open_count
 
 
-def test_a_published_rounds_set_up_is_read_only(app, live_server, page):
+def test_a_published_rounds_set_up_is_read_only(app, live_server, page, world):
     from evalapp.models import User
     from evalapp.services.publication import publish
 
-    round_ = complete_round({}, leave_out={"东风村"})
+    round_ = complete_round({}, leave_out={OTHER_VILLAGE}, round_=world.round)
     publish(round_, db.session.scalar(select(User).where(User.username == "district")), confirm_incomplete=True)
     log_in(page, live_server, "admin")
     page.goto(f"{live_server}/admin/rounds/{round_.id}")
