@@ -6,15 +6,19 @@ import re
 import shutil
 import subprocess
 
+import pytest
 from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Round, User
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.conftest import complete_round
+from tests.factories import PILOT_DISTRICT, app_of_world, make_round  # noqa: F401 (app_of_world: fixture)
 
-# The demo's 2021 round: 道仁矶社区 94.99 and 路口镇 93.5 fail, 洗马塘社区 is vetoed, 东风村 is never completed.
-TOTALS = {"道仁矶社区": "94.99", "路口镇": "93.5", "陆城村": "95.00"}
+# A round of the test's own over factories.PILOT_DISTRICT: 柳湾社区 94.99 and 白沙镇 93.5 fail, 荷塘村 passes at
+# 95.00 and 石桥村 at 100, 梅溪社区 is vetoed, 枫林村 is never completed.
+FAILED, TOWNSHIP_FAILED, PASSED, VETOED, INCOMPLETE = "柳湾社区", "白沙镇", "石桥村", "梅溪社区", "枫林村"
+TOTALS = {FAILED: "94.99", TOWNSHIP_FAILED: "93.5", "荷塘村": "95.00"}
 # Every number on the page ("95.00", "失3.00分") as drawn: those whose characters sit on more than one line.
 WHOLE = """() => {
   const split = [];
@@ -30,6 +34,11 @@ WHOLE = """() => {
   }
   return split;
 }"""
+
+
+@pytest.fixture
+def world(empty_app):
+    return make_round("inspection", townships=PILOT_DISTRICT)
 
 
 def _pages(pdf: bytes) -> int:
@@ -54,19 +63,20 @@ def _print(page, name: str) -> tuple[bytes, str]:
     return pdf, path
 
 
-def test_the_notice_prints_its_sections_whole_numbers_and_the_parts_of_an_official_notice(app, live_server, page):
-    round_ = complete_round(TOTALS, vetoes={"洗马塘社区": "V3"}, leave_out={"东风村"})
+def test_the_notice_prints_its_sections_whole_numbers_and_the_parts_of_an_official_notice(app, live_server, page,
+                                                                                          world):
+    round_ = complete_round(TOTALS, vetoes={VETOED: "V3"}, leave_out={INCOMPLETE}, round_=world.round)
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/results/rounds/{round_.id}/notice")
     passed = page.locator('[data-level="village"].pass-list').inner_text()
-    assert "坪田村" in passed and "道仁矶社区" not in passed and "东风村" not in passed
+    assert PASSED in passed and FAILED not in passed and INCOMPLETE not in passed
     villages = page.locator('table[data-level="village"]')
-    assert "道仁矶社区" in villages.locator('tbody[data-section="fail"]').inner_text()
+    assert FAILED in villages.locator('tbody[data-section="fail"]').inner_text()
     incomplete = villages.locator('tbody[data-section="incomplete"]').inner_text()
-    assert "东风村" in incomplete and "无审核通过的工作组评分表" in incomplete
-    assert "东风村" not in villages.locator('tbody[data-section="fail"]').inner_text()
-    assert "洗马塘社区" in villages.locator('tbody[data-section="veto"]').inner_text()
-    assert "路口镇" in page.locator('table[data-level="township"] tbody[data-section="fail"]').inner_text()
+    assert INCOMPLETE in incomplete and "无审核通过的工作组评分表" in incomplete
+    assert INCOMPLETE not in villages.locator('tbody[data-section="fail"]').inner_text()
+    assert VETOED in villages.locator('tbody[data-section="veto"]').inner_text()
+    assert TOWNSHIP_FAILED in page.locator('table[data-level="township"] tbody[data-section="fail"]').inner_text()
     assert "（盖章）" in page.locator('[data-testid="seal"]').inner_text()
     assert "抄送" in page.locator('[data-testid="cc"]').inner_text()
     assert "区委组织部" in page.locator('[data-testid="issuer"]').inner_text()
@@ -85,10 +95,10 @@ def test_the_notice_prints_its_sections_whole_numbers_and_the_parts_of_an_offici
             assert round_.name in text and "草稿" in text and re.search(r"第\s*\d+\s*页\s*/\s*共\s*\d+\s*页", text)
 
 
-def test_the_published_notice_names_the_version_and_its_date_on_every_page(app, live_server, page):
+def test_the_published_notice_names_the_version_and_its_date_on_every_page(app, live_server, page, world):
     from evalapp.services import publication, rounds as rounds_service
 
-    round_ = complete_round(TOTALS, vetoes={"洗马塘社区": "V3"}, leave_out={"东风村"})
+    round_ = complete_round(TOTALS, vetoes={VETOED: "V3"}, leave_out={INCOMPLETE}, round_=world.round)
     admin = db.session.scalar(select(User).where(User.username == "admin"))
     while db.session.get(Round, round_.id).status != "review":
         rounds_service.advance(round_, admin, confirm=True)
