@@ -1,4 +1,5 @@
-"""The account page at tablet size: the user sees their API tokens and revokes one (asked first; 取消 keeps it)."""
+"""The account page at tablet size: the user sees their API tokens and revokes one (asked first; 取消 keeps it). On the
+factories' people (make_round), not the demo's."""
 import os
 
 from sqlalchemy import select
@@ -7,6 +8,7 @@ from evalapp.extensions import db
 from evalapp.models import ApiToken, User
 from evalapp.services import accounts
 from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import app_of_world, world  # noqa: F401 (fixtures)
 
 
 def test_the_user_revokes_a_token_on_the_account_page(app, live_server, page):

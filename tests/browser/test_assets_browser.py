@@ -1,5 +1,6 @@
 """Chromium on a repeat visit asks for the page alone: the stylesheets and scripts come from its cache, unasked
-(fingerprinted and immutable, issue 16 point 7); and what it does ask for comes compressed."""
+(fingerprinted and immutable, issue 16 point 7); and what it does ask for comes compressed. On a round of the
+test's own (make_round)."""
 import threading
 
 import pytest
@@ -9,6 +10,7 @@ from werkzeug.serving import make_server
 from evalapp.extensions import db
 from evalapp.models import Sheet, User
 from tests.browser.conftest import _closed_before_sent, log_in
+from tests.factories import app_of_world, world  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
