@@ -112,6 +112,17 @@ def can_edit_sheet(user: User, sheet: Sheet) -> bool:
     return False
 
 
+SIGNING_PHASES = ("inspection", "review", "published")
+
+
+def can_sign_sheet(user: User, sheet: Sheet) -> bool:
+    """Who records signatures on a unit's 评分表: an inspector of the team covering the unit (the leader's tablet is
+    passed round: members and the unit's representative sign on it), once inspection has opened. Signing changes
+    no score, so it is open whatever the sheet's status, after publication too (the paper is signed after)."""
+    return (sheet.kind == "final" and user.role == "inspector" and sheet.round.status in SIGNING_PHASES
+            and inspector_team_covers(user, sheet))
+
+
 def visible_sheets(user: User, round_id: int):
     """A query for the sheets of a round this user may see (the same rules as can_view_sheet, in SQL)."""
     from .models import Round

@@ -164,6 +164,12 @@ MATRIX = [
     ("POST", "/inspection/sheets/{final}/reconcile/submit", "inspection.reconcile_submit",
      {**expect(set(), scoped_out={"inspector2"}),
       "leader": Elsewhere("tests/test_reconcile.py::test_submit_final_then_district_returns_then_approves")}),
+    ("POST", "/inspection/sheets/{final}/signatures", "inspection.sign",  # no strokes in the form: 422
+     expect(INSPECTORS, 422, scoped_out={"inspector2"})),
+    ("GET", "/api/v1/sheets/{final}/signatures", "api.get_signatures",
+     expect(SEEING | INSPECTORS, api=True, scoped_out=ALL - SEEING - INSPECTORS)),
+    ("POST", "/api/v1/sheets/{final}/signatures", "api.post_signature",  # no body: 422 (403 with one: SEEING)
+     expect(SEEING | INSPECTORS, 422, api=True, scoped_out=ALL - SEEING - INSPECTORS)),
     ("POST", "/inspection/sheets/{final}/review", "inspection.review",
      {**expect(set()), "district": Elsewhere("tests/test_reconcile.py::test_only_the_district_reviews_final_sheets")}),
     ("POST", "/selfassess/sheets/{self22}/submit", "selfassess.submit",
@@ -266,6 +272,7 @@ ELSEWHERE = {
     "auth.logout": "tests/test_auth.py::test_logout_ends_the_session_on_the_server_so_an_old_cookie_is_refused",
     "main.evidence_file": "tests/test_evidence.py::test_photo_is_served_only_to_those_who_may_see_the_sheet",
     "api.delete_evidence": "tests/test_evidence.py::test_only_the_sheets_inspector_removes_its_photos",
+    "results.signature_image": "tests/test_signatures.py::test_who_may_sign_and_see_signatures",
     "selfassess.document": "tests/test_selfassess.py::test_documents_are_checked_by_content",
     "selfassess.delete_document": "tests/test_documents.py::test_only_the_unit_may_delete_its_documents",
     **{endpoint: "tests/test_access.py::test_admin_writes_refuse_everyone_else_and_change_nothing"

@@ -78,6 +78,14 @@ def spec() -> dict:
     photo_url = {"type": "string", "pattern": r"^/api/v1/evidence/\d+/(full|thumb)$",
                  "description": "GET /evidence/{evidence_id}/{variant}: with the caller's token (or session)"}
     photo = _obj({"id": INT, "name": STR, "url": photo_url, "thumb": photo_url})
+    signature = {"nullable": True, **_obj({"id": INT, "signed_at": STR, "content_sha256": STR,
+                                           "image": {"type": "string", "pattern": r"^/results/signatures/\d+\.png$"}})}
+    signing = _obj({"sheet_id": INT, "content_sha256": STR, "signed": INT, "stale": INT, "slots": {
+        "type": "array", "items": _obj({"slot": STR, "role": {"type": "string",
+                                                             "enum": ["inspector", "leader", "representative"]},
+                                        "role_label": STR, "name": STR,
+                                        "state": {"type": "string", "enum": ["unsigned", "signed", "stale"]},
+                                        "state_label": STR, "signature": signature})}})
     variant = {"name": "variant", "in": "path", "required": True,
                "schema": {"type": "string", "enum": ["full", "thumb"]},
                "description": "full: the photo as stored (re-encoded JPEG); thumb: its thumbnail"}
@@ -248,6 +256,27 @@ def spec() -> dict:
                 "requestBody": _json_body(_obj({}, {"comment": {"type": "string", "maxLength": 2000}})),
                 "responses": {"200": _resp("returned", moved), "409": _resp("status changed meanwhile", ERR),
                               **BODY_ERRORS, **WRITE_ERRORS}}},
+            "/sheets/{sheet_id}/signatures": {
+                "get": {"summary": "A final sheet's signers (its members, the leader, the unit's representative) and "
+                                   "each signature's state against the sheet's content as it stands",
+                        "parameters": [sid], "responses": {"200": _resp("the signers", signing), **READ_ERRORS}},
+                "post": {"summary": "Record one signer's signature, drawn as strokes on a width × height canvas "
+                                    "(an inspector of the unit's team; refused when empty or a tap)",
+                         "parameters": [sid],
+                         "requestBody": _json_body(_obj(
+                             {"slot": {"type": "string", "example": "leader",
+                                       "description": "inspector:<user id>, leader or representative"},
+                              "strokes": {"type": "array", "maxItems": 200, "items": {
+                                  "type": "array", "items": {"type": "array", "minItems": 2, "maxItems": 3,
+                                                             "items": {"type": "number"}}},
+                                  "description": "strokes of [x, y, t ms] in the canvas's pixels"},
+                              "width": {"type": "number", "minimum": 1, "maximum": 10000},
+                              "height": {"type": "number", "minimum": 1, "maximum": 10000}},
+                             {"name": {"type": "string", "maxLength": 50,
+                                       "description": "the representative's name (required for that slot)"}})),
+                         "responses": {"201": _resp("recorded; the signers as they stand now",
+                                                    _obj({"id": INT, **signing["properties"]})),
+                                       **BODY_ERRORS, **WRITE_ERRORS}}},
             "/evidence/{evidence_id}/{variant}": {"get": {
                 "summary": "An evidence photo (the `url` and `thumb` of a sheet's photos), for a caller who may see "
                            "its sheet (404 otherwise, and for a withdrawn photo)",

@@ -214,6 +214,41 @@ def delete_evidence(evidence_id: int):
     return jsonify(id=evidence_id, removed=True)
 
 
+def _signing_json(found) -> dict:
+    return {"sheet_id": found.sheet.id, "content_sha256": found.digest, "signed": found.signed,
+            "stale": found.stale, "slots": [{
+                "slot": slot.key, "role": slot.role.value, "role_label": slot.role.label, "name": slot.name,
+                "state": slot.state.value, "state_label": slot.state.label,
+                "signature": None if slot.signature is None else {
+                    "id": slot.signature.id, "signed_at": slot.signature.signed_at.isoformat(),
+                    "content_sha256": slot.signature.content_sha256,
+                    "image": url_for("results.signature_image", signature_id=slot.signature.id)}}
+                for slot in found.slots]}
+
+
+@bp.get("/sheets/<int:sheet_id>/signatures")
+def get_signatures(sheet_id: int):
+    """A final sheet's signers and the state of each signature against the sheet as it stands."""
+    from ..services import signatures
+
+    sheet = _sheet_for(sheet_id)
+    if sheet.kind != "final":
+        raise NotFound("signature.not_final", _l("只有工作组评分表需要签名"))
+    return jsonify(_signing_json(signatures.signing(sheet)))
+
+
+@bp.post("/sheets/<int:sheet_id>/signatures")
+def post_signature(sheet_id: int):
+    """Record one signer's signature (the same rule as the reconcile page's form: services.signatures.sign)."""
+    from ..services import signatures
+
+    sheet = _sheet_for(sheet_id)
+    data = json_body()
+    sig = signatures.sign(sheet, data.get("slot"), data.get("name", ""), data.get("strokes"), data.get("width"),
+                          data.get("height"), current_user, address=request.remote_addr)
+    return jsonify(id=sig.id, **_signing_json(signatures.signing(sheet))), 201
+
+
 @bp.get("/rounds/<int:round_id>/results")
 def results(round_id: int):
     round_ = db.session.get(Round, round_id)

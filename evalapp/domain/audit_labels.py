@@ -55,6 +55,7 @@ class AuditAction(Vocabulary):
     SHEET_APPROVED = "sheet.approved", N_("审核通过评分表")
     SHEET_CLOSED = "sheet.closed", N_("关闭评分表（未提交）")
     SHEET_UNLOCK = "sheet.unlock", N_("解锁评分表")
+    SIGNATURE_SIGN = "signature.sign", N_("签名确认评分表")
     EVIDENCE_ADD = "evidence.add", N_("上传照片")
     EVIDENCE_REMOVE = "evidence.remove", N_("删除照片")
     DOCUMENT_ADD = "document.add", N_("上传材料")

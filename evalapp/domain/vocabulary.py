@@ -198,3 +198,17 @@ NO_SUBSIDY = {
     Result.VETO: N_("一票否决，不予奖补"),
     Result.INCOMPLETE: N_("评估未完成，不予奖补"),
 }
+
+
+class SignerRole(Vocabulary):
+    """Who signs a unit's 评分表 (domain.signatures)."""
+
+    INSPECTOR = "inspector", N_("评估员")
+    LEADER = "leader", N_("工作组组长")
+    REPRESENTATIVE = "representative", N_("被评单位代表")
+
+
+class SignatureState(Vocabulary):
+    UNSIGNED = "unsigned", N_("未签名")
+    SIGNED = "signed", N_("已签名")
+    STALE = "stale", N_("签名后有改动")

@@ -79,10 +79,12 @@ def _final_sheet(sheet_id: int) -> Sheet:
 
 def _render_reconcile(sheet: Sheet, errors: dict | None = None, typed: dict | None = None, status: int = 200):
     from ..services.reconcile import reconciliation
+    from ..services.signatures import signing
 
     return render_template("inspection/reconcile.html", rec=reconciliation(sheet),
                            editable=access.can_edit_sheet(current_user, sheet), form=EmptyForm(),
-                           errors=errors or {}, typed=typed or {}, returned=moves.last_return(sheet)), status
+                           errors=errors or {}, typed=typed or {}, returned=moves.last_return(sheet),
+                           signing=signing(sheet), may_sign=access.can_sign_sheet(current_user, sheet)), status
 
 
 @bp.get("/sheets/<int:sheet_id>/reconcile")
@@ -170,6 +172,41 @@ def reconcile_submit(sheet_id: int):
         return redirect(url_for("inspection.reconcile", sheet_id=sheet.id))
     flash(gettext("%(unit)s的工作组评分表已提交区级审核", unit=sheet.unit.name), "success")
     return redirect(url_for("inspection.worklist"))
+
+
+@bp.post("/sheets/<int:sheet_id>/signatures")
+@role_required("inspector")
+def sign(sheet_id: int):
+    """One signer's signature on the 评分表, drawn on this tablet (services.signatures.sign: the API's rule too)."""
+    import json
+
+    from ..services.signatures import sign as record_signature
+
+    sheet = _final_sheet(sheet_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    form = request.form
+    typed = {"slot": form.get("slot", "")[:40], "name": form.get("name", "")[:200], "strokes": form.get("strokes", ""),
+             "width": form.get("width", "")[:20]}
+    try:
+        strokes = json.loads(typed["strokes"]) if len(typed["strokes"]) < 1_000_000 else None
+    except ValueError:
+        strokes = None
+    try:
+        sig = record_signature(sheet, typed["slot"], typed["name"], strokes, _number(form.get("width")),
+                     _number(form.get("height")), current_user, address=request.remote_addr)
+    except ServiceError as exc:
+        return _render_reconcile(sheet, {"signature": exc.fields or {"strokes": exc.message}},
+                                 {"signature": typed}, exc.status)
+    flash(gettext("%(name)s的签名已保存", name=sig.signer_name), "success")
+    return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor="signatures"))
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text and len(text) < 20 else None
+    except ValueError:
+        return None
 
 
 @bp.post("/sheets/<int:sheet_id>/review")

@@ -4,6 +4,7 @@ from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Ind
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
 from .round import Round, RoundUnit, SubsidyBand, SubsidyRule, Team, TeamMember
+from .signature import Signature
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
@@ -14,6 +15,6 @@ __all__ = [
     "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
-    "SheetTransition", "SheetVeto", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
+    "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",
 ]

@@ -218,6 +218,27 @@ def print_sheet(sheet_id: int):
     return render_template("results/print_sheet.html", paper=paper, show_standing=sees_results)
 
 
+@bp.get(f"/signatures/<{ID}:signature_id>.png")
+@role_required("district", "admin", "finance", "inspector")
+def signature_image(signature_id: int):
+    """A signature's image (drawn by the server from its strokes), for those who may see its sheet; 404 otherwise."""
+    from flask import abort, make_response
+    from flask_login import current_user
+
+    from ..services import signatures
+    from ..services.errors import NotFound
+
+    try:
+        sig = signatures.image_of(signature_id, current_user)
+    except NotFound:
+        abort(404)
+    response = make_response(sig.image)
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "private, max-age=86400"  # a signature's image never changes
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @bp.get(f"/rounds/<{ID}:round_id>/workbook.xlsx")
 @role_required("district", "admin")
 def workbook(round_id: int):

@@ -75,6 +75,18 @@ class SheetRow:
     indicators: int
     total: object
     veto: bool
+    signing: object = None  # services.signatures.Signing of a final sheet, where the queue shows it (with_signing)
+
+
+def with_signing(rows: list[SheetRow]) -> list[SheetRow]:
+    """The queues' rows with their final sheets' signing state (signed n of m, changed since signing): a fixed number
+    of statements for the page."""
+    from .signatures import signings
+
+    found = signings([r.sheet for r in rows if r.sheet.kind == "final"])
+    for row in rows:
+        row.signing = found.get(row.sheet.id)
+    return rows
 
 
 def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
@@ -216,6 +228,7 @@ def inspector_worklist(user: User, round_id: int | None, status: str, page, fina
             finals = sheet_page(select(Sheet).where(Sheet.round_id == rid, Sheet.kind == "final",
                                                     Sheet.unit_id.in_(team_units)),
                                 final_page if chosen else None, size)
+            with_signing(finals.items)
         sections.append(WorkSection(team.round, team, counts, shown, mine, finals))
     return sections
 
@@ -243,7 +256,9 @@ def _district_queue():
 
 def awaiting_district_review(page, size: int) -> Page:
     """Submitted final sheets and townships' own self sheets: the district reviewer's queue, a page at a time."""
-    return sheet_page(_district_queue(), page, size)
+    found = sheet_page(_district_queue(), page, size)
+    with_signing(found.items)
+    return found
 
 
 @dataclass

@@ -59,6 +59,7 @@ class Paper:
     publication: Publication | None = None  # the version it is read from; None: a 草稿
     leader: str = ""                              # the team's leader (组长), signs the final sheet
     approved_by: tuple[str, datetime] | None = None  # the district's approval of the final sheet: who, when
+    signing: object = None  # services.signatures.Signing: the signatures, against this paper's content
 
     @property
     def level_label(self) -> str:
@@ -161,10 +162,12 @@ def live_paper(sheet: Sheet, standing=None) -> Paper:
 def paper_for(sheet: Sheet, *, draft: bool = False, standing=None) -> Paper:
     """The published version's 评分表 of a published round (unless `draft`), else the live one (`standing`: see
     live_paper)."""
+    from .signatures import signing_for_paper
+
     last = snapshots.latest(sheet.round_id) if sheet.round.status == "published" and not draft else None
-    if last is not None:
-        found = published_paper(sheet, last)
-        if found is not None:
-            return found
-    return live_paper(sheet, standing)
+    paper = published_paper(sheet, last) if last is not None else None
+    if paper is None:
+        paper = live_paper(sheet, standing)
+    paper.signing = signing_for_paper(sheet, paper.publication, paper.members)
+    return paper
 

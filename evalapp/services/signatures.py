@@ -1,0 +1,287 @@
+"""Signatures on a unit's 评分表: who signs, what each signature is bound to, recording one (issue 19, point 6).
+
+The slots of a final sheet are the team's members who score the unit (评估员, one each), the team leader (工作组组长)
+and the evaluated unit's representative (被评单位代表). A signature holds the SHA-256 of the 评分表's content when it
+was drawn (`content_digests`, built by domain.signatures.content_bytes from the live sheet, or `published_digest`
+from a published version); a slot whose current signature holds another digest than the 评分表 shown is 签名后有改动
+and asks to be signed again. Signing is shown on the sheets and in the queues and never holds up a submission.
+
+`sign` is the one rule for the reconcile page's form and the API.
+"""
+import io
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageDraw
+from sqlalchemy import and_, or_, select, update
+
+from .. import access
+from ..domain.signatures import (
+    BOX_HEIGHT, BOX_WIDTH, NAME_MAX, SignatureProblem, content_sha256, normalise, parse_slot, slot_key,
+)
+from ..domain.text import text_problem
+from ..domain.vocabulary import SignatureState, SignerRole
+from ..extensions import db
+from ..models import (
+    BonusItem, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, RoundUnit, Score, Sheet, SheetBonus,
+    SheetVeto, Signature, Team, User, VetoItem,
+)
+from ..models.base import utcnow
+from . import audit, snapshots
+from .errors import Invalid, NotAllowed, NotFound, _l
+from .figures import lock_sheet
+
+# -- what a signature is bound to ----------------------------------------------------------------------------------
+
+
+def _p(value) -> str:
+    return f"{value:.2f}"
+
+
+def content_digests(sheets: list[Sheet]) -> dict[int, str]:
+    """final sheet id → the SHA-256 of its 评分表's content as it stands; four statements per round, whatever the
+    number of sheets (a queue's page asks for all of its rows at once)."""
+    out: dict[int, str] = {}
+    by_round: dict[int, list[Sheet]] = {}
+    for sheet in sheets:
+        by_round.setdefault(sheet.round_id, []).append(sheet)
+    for round_id, group in by_round.items():
+        ids = [s.id for s in group]
+        codes = dict(db.session.execute(select(Sheet.id, OrgUnit.code).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+                                        .where(Sheet.id.in_(ids))).all())
+        deductions = snapshots.member_deductions(round_id, [s.unit_id for s in group])
+        scores: dict[int, list] = {i: [] for i in ids}
+        for sheet_id, code, points, reason in db.session.execute(
+                select(Score.sheet_id, Indicator.code, Score.points, Score.reason)
+                .join(Indicator, Indicator.id == Score.indicator_id)
+                .where(Score.sheet_id.in_(ids), Score.points.is_not(None))):
+            scores[sheet_id].append((code, _p(points), reason, deductions.get((codes[sheet_id], code), [])))
+        bonus: dict[int, list] = {i: [] for i in ids}
+        for sheet_id, code in db.session.execute(
+                select(SheetBonus.sheet_id, BonusItem.code).join(BonusItem, BonusItem.id == SheetBonus.bonus_item_id)
+                .where(SheetBonus.sheet_id.in_(ids))):
+            bonus[sheet_id].append(code)
+        vetoes: dict[int, list] = {i: [] for i in ids}
+        for sheet_id, code, finding in db.session.execute(
+                select(SheetVeto.sheet_id, VetoItem.code, SheetVeto.description)
+                .join(VetoItem, VetoItem.id == SheetVeto.veto_item_id).where(SheetVeto.sheet_id.in_(ids))):
+            vetoes[sheet_id].append((code, finding))
+        for sheet_id in ids:
+            out[sheet_id] = content_sha256(round_id, codes[sheet_id], scores[sheet_id], bonus[sheet_id],
+                                           vetoes[sheet_id])
+    return out
+
+
+def published_digest(publication: Publication, unit: PublishedUnit) -> str:
+    """The SHA-256 of the 评分表's content as the version holds it (the same bytes as the live sheet's when nothing
+    changed since)."""
+    scores = [(s.indicator_code, _p(s.points), s.reason, s.deductions) for s in db.session.scalars(
+        select(PublishedScore).where(PublishedScore.publication_id == publication.id,
+                                     PublishedScore.unit_code == unit.code, PublishedScore.points.is_not(None)))]
+    return content_sha256(publication.round_id, unit.code, scores, [b[0] for b in unit.bonus_items],
+                          [(v[0], v[2]) for v in unit.veto_findings])
+
+
+# -- the slots and their state -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    key: str                      # domain.signatures.slot_key: the form's value
+    role: SignerRole
+    signer_id: int | None
+    name: str                     # the member's or leader's name; the representative's as last signed ("" before)
+    signature: Signature | None = None
+    state: SignatureState = SignatureState.UNSIGNED
+
+    @property
+    def signed(self) -> bool:
+        return self.state is SignatureState.SIGNED
+
+
+@dataclass
+class Signing:
+    sheet: Sheet
+    digest: str                   # the content the slots' signatures are compared with
+    slots: list[Slot]
+    extra_names: list[str] = field(default_factory=list)  # a version's members who have left the team: paper lines
+
+    @property
+    def signed(self) -> int:
+        return sum(s.signed for s in self.slots)
+
+    @property
+    def stale(self) -> int:
+        return sum(s.state is SignatureState.STALE for s in self.slots)
+
+
+def _people(sheets: list[Sheet]) -> dict[int, tuple[list[tuple[int, str]], tuple[int, str] | None]]:
+    """final sheet id → (the members scoring its unit [(user id, name)], the team leader (id, name) or None)."""
+    pairs = {(s.round_id, s.unit_id): s.id for s in sheets}
+    out = {s.id: ([], None) for s in sheets}
+    if not sheets:
+        return out
+    keys = [and_(Sheet.round_id == r, Sheet.unit_id == u) for r, u in pairs]
+    for round_id, unit_id, user_id, name in db.session.execute(
+            select(Sheet.round_id, Sheet.unit_id, User.id, User.display_name)
+            .join(User, User.id == Sheet.inspector_id)
+            .where(Sheet.kind == "inspector", or_(*keys)).order_by(Sheet.inspector_id)):
+        out[pairs[(round_id, unit_id)]][0].append((user_id, name))
+    for round_id, unit_id, user_id, name in db.session.execute(
+            select(RoundUnit.round_id, RoundUnit.unit_id, User.id, User.display_name)
+            .join(Team, Team.id == RoundUnit.team_id).join(User, User.id == Team.leader_id)
+            .where(or_(*[and_(RoundUnit.round_id == r, RoundUnit.unit_id == u) for r, u in pairs]))):
+        sheet_id = pairs[(round_id, unit_id)]
+        out[sheet_id] = (out[sheet_id][0], (user_id, name))
+    return out
+
+
+def _current(sheet_ids: list[int]) -> dict[int, list[Signature]]:
+    found: dict[int, list[Signature]] = {i: [] for i in sheet_ids}
+    if sheet_ids:
+        for sig in db.session.scalars(select(Signature).where(Signature.sheet_id.in_(sheet_ids),
+                                                              Signature.superseded_at.is_(None))
+                                      .order_by(Signature.id)):
+            found[sig.sheet_id].append(sig)
+    return found
+
+
+def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Slot]:
+    slots = [Slot(slot_key("inspector", uid), SignerRole.INSPECTOR, uid, name) for uid, name in members]
+    if leader is not None:
+        slots.append(Slot("leader", SignerRole.LEADER, leader[0], leader[1]))
+    slots.append(Slot("representative", SignerRole.REPRESENTATIVE, None, ""))
+    by_key = {s.key: s for s in slots}
+    for sig in signatures:
+        slot = by_key.get(slot_key(sig.role, sig.signer_id) if sig.role == "inspector" else sig.role)
+        if slot is None or (sig.role == "leader" and sig.signer_id != slot.signer_id):
+            continue  # a member who has left the team, a leader replaced since: their signature is not this sheet's
+        slot.signature = sig
+        slot.state = SignatureState.SIGNED if sig.content_sha256 == digest else SignatureState.STALE
+        if slot.role is SignerRole.REPRESENTATIVE:
+            slot.name = sig.signer_name
+    return slots
+
+
+def signings(sheets: list[Sheet], digests: dict[int, str] | None = None) -> dict[int, Signing]:
+    """final sheet id → its slots and their state against `digests` (default: the live content)."""
+    digests = digests if digests is not None else content_digests(sheets)
+    people = _people(sheets)
+    current = _current([s.id for s in sheets])
+    return {s.id: Signing(s, digests[s.id], _slots(*people[s.id], current[s.id], digests[s.id])) for s in sheets}
+
+
+def signing(sheet: Sheet) -> Signing:
+    return signings([sheet])[sheet.id]
+
+
+def signing_for_paper(sheet: Sheet, publication: Publication | None, members: list[str]) -> Signing:
+    """The slots as the printed 评分表 shows them: against the version's content when it is read from one."""
+    if publication is not None:
+        unit = db.session.scalar(select(PublishedUnit).where(PublishedUnit.publication_id == publication.id,
+                                                             PublishedUnit.final_sheet_id == sheet.id))
+        if unit is not None:
+            found = signings([sheet], {sheet.id: published_digest(publication, unit)})[sheet.id]
+            named = {s.name for s in found.slots if s.role is SignerRole.INSPECTOR}
+            found.extra_names = [m for m in members if m not in named]
+            return found
+    return signing(sheet)
+
+
+# -- recording a signature -----------------------------------------------------------------------------------------
+
+_MESSAGES = {
+    "malformed": _l("签名数据无效，请清除后重新签名"),
+    "empty": _l("请在框内签名后再确认"),
+    "too_small": _l("签名过短（像一次误触），请在框内完整签名"),
+    "too_large": _l("签名笔画过多，请清除后重新签名"),
+}
+
+
+def render_png(strokes: list) -> bytes:
+    """The drawing as a PNG (500 × 200, dark ink on white), drawn here from the vector data, never taken from the
+    client: what is stored as the image is what the strokes say."""
+    scale = 2  # drawn at twice the size, then reduced: smooth edges
+    image = Image.new("L", (BOX_WIDTH * scale // 2, BOX_HEIGHT * scale // 2), 255)
+    pen = ImageDraw.Draw(image)
+    width = 3 * scale
+    for stroke in strokes:
+        points = [(x * scale / 2, y * scale / 2) for x, y, _t in stroke]
+        if len(points) > 1:
+            pen.line(points, fill=20, width=width, joint="curve")
+        for x, y in (points[0], points[-1]):
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=20)
+    image = image.resize((BOX_WIDTH // 2, BOX_HEIGHT // 2), Image.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User, *,
+         address: str | None = None) -> Signature:
+    """Record the signature of the signer in `slot` on the final sheet, drawn as `strokes` on a `width` × `height`
+    canvas; `name` is the representative's (the others' are their users'). A signer who signed before is signed
+    again: the older row is kept, superseded. Raises NotFound, NotAllowed or Invalid (with field messages: slot,
+    name, strokes)."""
+    if sheet.kind != "final":
+        raise NotFound("signature.not_final", _l("只有工作组评分表需要签名"))
+    if not access.can_sign_sheet(user, sheet):
+        raise NotAllowed("signature.not_allowed", _l("您不能为此评分表记录签名"))
+    parsed = parse_slot(slot if isinstance(slot, str) else "")
+    fields = {}
+    chosen = None
+    if parsed is not None:
+        chosen = next((s for s in signing(sheet).slots if s.key == slot), None)
+    if chosen is None:
+        fields["slot"] = _l("请选择签名人")
+    name = name.strip() if isinstance(name, str) else ""
+    if chosen is not None and chosen.role is SignerRole.REPRESENTATIVE:
+        problem = text_problem(name)
+        if not name:
+            fields["name"] = _l("请填写被评单位代表的姓名")
+        elif len(name) > NAME_MAX:
+            fields["name"] = _l("姓名不能超过%(n)s个字", n=NAME_MAX)
+        elif problem:
+            fields["name"] = _l("姓名%(problem)s", problem=problem)
+    try:
+        drawing = normalise(strokes, width, height)
+    except SignatureProblem as exc:
+        fields["strokes"] = _MESSAGES[exc.code]
+    if fields:
+        raise Invalid("signature.invalid", _l("签名未保存，请修改标红的内容"), fields)
+    lock_sheet(sheet)  # two signers of one sheet at once: one after the other
+    digest = content_digests([sheet])[sheet.id]
+    now = utcnow()
+    same = and_(Signature.sheet_id == sheet.id, Signature.role == chosen.role.value, Signature.superseded_at.is_(None))
+    if chosen.role is SignerRole.INSPECTOR:
+        same = and_(same, Signature.signer_id == chosen.signer_id)
+    db.session.execute(update(Signature).where(same).values(superseded_at=now))
+    sig = Signature(sheet_id=sheet.id, role=chosen.role.value, signer_id=chosen.signer_id,
+                    signer_name=name if chosen.role is SignerRole.REPRESENTATIVE else chosen.name,
+                    strokes=drawing.as_json(), image=render_png(drawing.strokes), content_sha256=digest,
+                    signed_at=now, recorded_by_id=user.id)
+    db.session.add(sig)
+    db.session.flush()
+    audit.record("signature.sign", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
+                 round_id=sheet.round_id,
+                 new={"signature": sig.id, "role": chosen.role.value, "signer": sig.signer_name,
+                      "content_sha256": digest, "points": drawing.points})
+    db.session.commit()
+    return sig
+
+
+def image_of(signature_id: int, user: User) -> Signature:
+    """A signature whose sheet the user may see (NotFound otherwise: an id of another team's sheet says nothing)."""
+    sig = db.session.get(Signature, signature_id)
+    if sig is None:
+        raise NotFound("signature.not_found", _l("签名不存在"))
+    sheet = db.session.get(Sheet, sig.sheet_id)
+    if sheet is None or not access.can_view_sheet(user, sheet):
+        raise NotFound("signature.not_found", _l("签名不存在"))
+    return sig
+
+
+def counts(sheets: list[Sheet]) -> dict[int, Signing]:
+    """For the queues: every final sheet's signing (a fixed number of statements for the page)."""
+    finals = [s for s in sheets if s.kind == "final"]
+    return signings(finals) if finals else {}
+
