@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..domain.scoring import Result, evaluate, points_missing
@@ -37,11 +37,24 @@ def load_sheet(sheet_id: int, *, lock: bool = False) -> Sheet | None:
                           with_for_update={"of": Sheet, "key_share": True})
 
 
+# The two statements every view of a sheet runs are built once, the sheet's id a parameter: building and keying a
+# select with its loader options cost about as much as running it on SQLite (0.2 and 0.13 ms of a scoring page).
+@cache
+def _scores_statement():
+    return (select(Score).where(Score.sheet_id == bindparam("sheet_id"))
+            .options(joinedload(Score.deductions)))  # one query, not two
+
+
+@cache
+def _evidence_statement():
+    return (select(EvidenceFile).where(EvidenceFile.sheet_id == bindparam("sheet_id"),
+                                       EvidenceFile.deleted_at.is_(None)).order_by(EvidenceFile.id))
+
+
 def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:
     """The sheet's scores keyed by indicator id, deductions loaded (a deduction names its rule by id: the rules are
     in the catalogue tree the caller holds)."""
-    rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id)
-                              .options(joinedload(Score.deductions))).unique()  # one query, not two
+    rows = db.session.scalars(_scores_statement(), {"sheet_id": sheet.id}).unique()
     return {score.indicator_id: score for score in rows}
 
 
@@ -86,9 +99,7 @@ def sheet_view(sheet: Sheet) -> SheetView:
     indicators = indicators_of(catalogue)
     scores = scores_by_indicator(sheet)
     evidence: dict[int, list] = {}
-    for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.sheet_id == sheet.id,
-                                                            EvidenceFile.deleted_at.is_(None))
-                                 .order_by(EvidenceFile.id)):
+    for ev in db.session.scalars(_evidence_statement(), {"sheet_id": sheet.id}):
         evidence.setdefault(ev.indicator_id, []).append(ev)
     figures = figures_of(sheet)  # the sheet's own stored columns
     total = sheet_total(figures, catalogue.bonus_cap)
