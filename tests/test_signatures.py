@@ -304,3 +304,4 @@ def test_a_signature_before_publication_still_matches_the_published_sheet(world,
     assert signatures.published_digest(pub, unit) == live
     html = login_as("district").get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
     assert 'data-testid="version"' in html and 'data-slot="leader" data-state="signed"' in html
+

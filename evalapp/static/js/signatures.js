@@ -70,8 +70,10 @@
   document.querySelectorAll("[data-sign]").forEach(function (button) {
     button.addEventListener("click", function () { open(button, false); });
   });
+  modalEl.addEventListener("hidden.bs.modal", function () { delete modalEl.dataset.ready; });
   modalEl.addEventListener("shown.bs.modal", function () {
     fit();
+    modalEl.dataset.ready = "1"; // in place and sized: what is drawn from now on lands where the finger is
     if (!nameField.hidden && nameInput && !nameInput.value) { nameInput.focus(); }
   });
   modalEl.querySelector("[data-sign-clear]").addEventListener("click", function () { pad.clear(); showError(""); });
