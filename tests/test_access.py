@@ -273,6 +273,7 @@ ELSEWHERE = {
     "main.evidence_file": "tests/test_evidence.py::test_photo_is_served_only_to_those_who_may_see_the_sheet",
     "api.delete_evidence": "tests/test_evidence.py::test_only_the_sheets_inspector_removes_its_photos",
     "results.signature_image": "tests/test_signatures.py::test_who_may_sign_and_see_signatures",
+    "api.signature_image": "tests/test_signatures.py::test_who_may_sign_and_see_signatures",
     "selfassess.document": "tests/test_selfassess.py::test_documents_are_checked_by_content",
     "selfassess.delete_document": "tests/test_documents.py::test_only_the_unit_may_delete_its_documents",
     **{endpoint: "tests/test_access.py::test_admin_writes_refuse_everyone_else_and_change_nothing"

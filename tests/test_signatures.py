@@ -238,6 +238,7 @@ def test_who_may_sign_and_see_signatures(team, login_as, world):
         "slot": "leader", "strokes": zigzag(), "width": 600, "height": 240}).status_code == 404
     assert other.get(f"/api/v1/sheets/{final.id}/signatures").status_code == 404
     assert other.get(f"/results/signatures/{sig.id}.png").status_code == 404
+    assert other.get(f"/api/v1/signatures/{sig.id}/image").status_code == 404
     district = login_as("district")
     assert post(district, final, "leader").status_code == 403
     api = district.post(f"/api/v1/sheets/{final.id}/signatures", json={
@@ -246,12 +247,24 @@ def test_who_may_sign_and_see_signatures(team, login_as, world):
     image = district.get(f"/results/signatures/{sig.id}.png")
     assert image.status_code == 200 and image.mimetype == "image/png" and image.data == sig.image
     assert login_as("village").get(f"/results/signatures/{sig.id}.png").status_code == 403
+    assert login_as("village").get(f"/api/v1/signatures/{sig.id}/image").status_code == 404
+    url = team["leader"].get(f"/api/v1/sheets/{final.id}/signatures").json["slots"][2]["signature"]["image"]
+    assert url == f"/api/v1/signatures/{sig.id}/image" and district.get(url).data == sig.image
     for bad in ("0", str(2**31), str(2**63), "abc", "-1"):
         assert district.get(f"/results/signatures/{bad}.png").status_code == 404
+        assert district.get(f"/api/v1/signatures/{bad}/image").status_code == 404
     member_sheet = make_sheet(world, VILLAGE, inspector="inspector")
     assert team["leader"].post(f"/api/v1/sheets/{member_sheet.id}/signatures", json={
         "slot": "leader", "strokes": zigzag(), "width": 600, "height": 240}).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+
+
+def test_the_districts_view_of_the_final_sheet_shows_the_signing_read_only(team, login_as):
+    final = team["final"]
+    post(team["leader"], final, "leader")
+    html = login_as("district").get(f"/inspection/sheets/{final.id}").get_data(as_text=True)
+    assert 'data-testid="signatures"' in html and 'data-slot="leader" data-state="signed"' in html
+    assert "data-sign=" not in html and 'id="sign-modal"' not in html
 
 
 def test_the_print_page_shows_valid_signatures_above_the_lines_and_marks_stale_ones(team, login_as):

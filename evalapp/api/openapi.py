@@ -79,7 +79,8 @@ def spec() -> dict:
                  "description": "GET /evidence/{evidence_id}/{variant}: with the caller's token (or session)"}
     photo = _obj({"id": INT, "name": STR, "url": photo_url, "thumb": photo_url})
     signature = {"nullable": True, **_obj({"id": INT, "signed_at": STR, "content_sha256": STR,
-                                           "image": {"type": "string", "pattern": r"^/results/signatures/\d+\.png$"}})}
+                                           "image": {"type": "string", "pattern": r"^/api/v1/signatures/\d+/image$",
+                                                     "description": "GET /signatures/{signature_id}/image"}})}
     signing = _obj({"sheet_id": INT, "content_sha256": STR, "signed": INT, "stale": INT, "slots": {
         "type": "array", "items": _obj({"slot": STR, "role": {"type": "string",
                                                              "enum": ["inspector", "leader", "representative"]},
@@ -277,6 +278,13 @@ def spec() -> dict:
                          "responses": {"201": _resp("recorded; the signers as they stand now",
                                                     _obj({"id": INT, **signing["properties"]})),
                                        **BODY_ERRORS, **WRITE_ERRORS}}},
+            "/signatures/{signature_id}/image": {"get": {
+                "summary": "A signature's image (PNG, drawn by the server from the strokes), for a caller who may see "
+                           "its sheet (404 otherwise)",
+                "parameters": [{"name": "signature_id", "in": "path", "required": True, "schema": ident}],
+                "responses": {"200": {"description": "the image", "content": {
+                                  "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                              **READ_ERRORS}}},
             "/evidence/{evidence_id}/{variant}": {"get": {
                 "summary": "An evidence photo (the `url` and `thumb` of a sheet's photos), for a caller who may see "
                            "its sheet (404 otherwise, and for a withdrawn photo)",

@@ -1,5 +1,5 @@
 """API endpoints: thin, over the services."""
-from flask import jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import and_, exists, false, or_, select
@@ -222,7 +222,7 @@ def _signing_json(found) -> dict:
                 "signature": None if slot.signature is None else {
                     "id": slot.signature.id, "signed_at": slot.signature.signed_at.isoformat(),
                     "content_sha256": slot.signature.content_sha256,
-                    "image": url_for("results.signature_image", signature_id=slot.signature.id)}}
+                    "image": url_for("api.signature_image", signature_id=slot.signature.id)}}
                 for slot in found.slots]}
 
 
@@ -235,6 +235,18 @@ def get_signatures(sheet_id: int):
     if sheet.kind != "final":
         raise NotFound("signature.not_final", _l("只有工作组评分表需要签名"))
     return jsonify(_signing_json(signatures.signing(sheet)))
+
+
+@bp.get("/signatures/<int:signature_id>/image")
+def signature_image(signature_id: int):
+    """A signature's PNG (drawn by the server from its strokes), for a caller who may see its sheet; 404 otherwise.
+    The pages' twin is /results/signatures/<id>.png."""
+    from ..services import signatures
+
+    sig = signatures.image_of(signature_id, current_user)
+    response = current_app.response_class(sig.image, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"  # a signature's image never changes
+    return response
 
 
 @bp.post("/sheets/<int:sheet_id>/signatures")

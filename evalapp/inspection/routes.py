@@ -12,6 +12,7 @@ from ..services import moves, overview, sheet_views
 from ..services.errors import ServiceError
 from ..ids import parse_id
 from ..services.review import final_review
+from ..services.signatures import signing
 from . import bp
 
 
@@ -48,7 +49,8 @@ def sheet(sheet_id: int):
                            submit_url=url_for("inspection.submit", sheet_id=sheet.id), back_url=back,
                            form=EmptyForm(), can_review=access.can_review_sheet(current_user, sheet),
                            returned=moves.last_return(sheet),
-                           review=final_review(sheet) if sheet.kind == "final" else None)
+                           review=final_review(sheet) if sheet.kind == "final" else None,
+                           signing=signing(sheet) if sheet.kind == "final" else None)
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")
@@ -79,7 +81,6 @@ def _final_sheet(sheet_id: int) -> Sheet:
 
 def _render_reconcile(sheet: Sheet, errors: dict | None = None, typed: dict | None = None, status: int = 200):
     from ..services.reconcile import reconciliation
-    from ..services.signatures import signing
 
     return render_template("inspection/reconcile.html", rec=reconciliation(sheet),
                            editable=access.can_edit_sheet(current_user, sheet), form=EmptyForm(),
@@ -230,5 +231,6 @@ def review(sheet_id: int):
         return render_template("scoring/sheet.html", view=sheet_views.sheet_view(sheet), editable=False,
                                submit_url="", back_url=url_for("results.index"), form=EmptyForm(),
                                can_review=True, typed_comment=request.form.get("comment", ""),
-                               review=final_review(sheet) if sheet.kind == "final" else None), exc.status
+                               review=final_review(sheet) if sheet.kind == "final" else None,
+                               signing=signing(sheet) if sheet.kind == "final" else None), exc.status
     return redirect(url_for("results.index"))
