@@ -160,6 +160,7 @@ def test_a_member_signs_on_their_own_tablet(team):
     ([], "请在框内签名后再确认"),
     ([[[100, 100, 0]]], "签名过短"),
     ("garbage", "签名数据无效"),
+    ("[" * 5000, "签名数据无效"),
 ])
 def test_an_empty_signature_is_refused_by_the_form_and_the_api_alike(team, strokes, message):
     final = team["final"]
@@ -169,6 +170,9 @@ def test_an_empty_signature_is_refused_by_the_form_and_the_api_alike(team, strok
     assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert message in html and 'data-open="1"' in html and 'value="王丽"' in html  # the panel open again, name kept
+    if strokes == "[" * 5000:
+        assert rows(final) == []
+        return  # (the API's body: tests/test_api_auth_errors.py)
     api = team["leader"].post(f"/api/v1/sheets/{final.id}/signatures", json={
         "slot": "representative", "name": "王丽", "strokes": strokes, "width": 600, "height": 240})
     assert api.status_code == 422 and api.json["code"] == "signature.invalid"

@@ -187,11 +187,13 @@ def sign(sheet_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     form = request.form
-    typed = {"slot": form.get("slot", "")[:40], "name": form.get("name", "")[:200], "strokes": form.get("strokes", ""),
+    raw = form.get("strokes", "")
+    typed = {"slot": form.get("slot", "")[:40], "name": form.get("name", "")[:200],
+             "strokes": raw if len(raw) <= 200_000 else "",  # drawn again after a refusal (not a flood)
              "width": form.get("width", "")[:20]}
     try:
-        strokes = json.loads(typed["strokes"]) if len(typed["strokes"]) < 1_000_000 else None
-    except ValueError:
+        strokes = json.loads(raw)
+    except (ValueError, RecursionError):  # (a nesting a thousand deep is a RecursionError, not a ValueError)
         strokes = None
     try:
         sig = record_signature(sheet, typed["slot"], typed["name"], strokes, _number(form.get("width")),

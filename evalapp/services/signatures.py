@@ -248,13 +248,16 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
         fields["strokes"] = _MESSAGES[exc.code]
     if fields:
         raise Invalid("signature.invalid", _l("签名未保存，请修改标红的内容"), fields)
-    lock_sheet(sheet)  # two signers of one sheet at once: one after the other
-    digest = content_digests([sheet])[sheet.id]
+    # Two signers of one sheet at once: one after the other (PostgreSQL: the sheet's row lock; SQLite: the UPDATE
+    # below takes the database's write lock). The content is read after that, so a score saved meanwhile is either
+    # in the digest or after it (and then marks the signature at once: never the other way round).
+    lock_sheet(sheet)
     now = utcnow()
     same = and_(Signature.sheet_id == sheet.id, Signature.role == chosen.role.value, Signature.superseded_at.is_(None))
     if chosen.role is SignerRole.INSPECTOR:
         same = and_(same, Signature.signer_id == chosen.signer_id)
     db.session.execute(update(Signature).where(same).values(superseded_at=now))
+    digest = content_digests([sheet])[sheet.id]
     sig = Signature(sheet_id=sheet.id, role=chosen.role.value, signer_id=chosen.signer_id,
                     signer_name=name if chosen.role is SignerRole.REPRESENTATIVE else chosen.name,
                     strokes=drawing.as_json(), image=render_png(drawing.strokes), content_sha256=digest,
