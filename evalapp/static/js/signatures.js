@@ -29,15 +29,24 @@
     });
   }
 
+  var stroking = false, refit = false;
+  pad.addEventListener("beginStroke", function () { stroking = true; });
+  pad.addEventListener("endStroke", function () { stroking = false; if (refit) { refit = false; fit(); } });
+
   function fit() {
     var rect = canvas.getBoundingClientRect();
     if (!rect.width || !rect.height) { return; }
+    var ratio = Math.max(window.devicePixelRatio || 1, 1);
+    if (canvas.width === Math.round(rect.width * ratio) && canvas.height === Math.round(rect.height * ratio) &&
+        drawnAt !== null && Math.abs(drawnAt - rect.width) <= 0.5) {
+      return; // the same size as drawn: nothing to redraw (a redraw would end a stroke begun)
+    }
+    if (stroking) { refit = true; return; } // resized under the finger: once the stroke ends
     var data = copy(pad.toData());
     if (drawnAt && data.length && Math.abs(drawnAt - rect.width) > 0.5) {
       var k = rect.width / drawnAt; // one factor: the box keeps its shape
       data.forEach(function (g) { g.points.forEach(function (p) { p.x *= k; p.y *= k; }); });
     }
-    var ratio = Math.max(window.devicePixelRatio || 1, 1);
     canvas.width = Math.round(rect.width * ratio);
     canvas.height = Math.round(rect.height * ratio);
     canvas.getContext("2d").scale(ratio, ratio);
