@@ -27,7 +27,9 @@ class UnitResult:
     final_total: Decimal | None
     final_status: str | None
     result: Result
-    gap: Gap
+    # The round's tolerance: `gap` is computed from it when read (one object less per unit to allocate and for the
+    # collector to walk: a province's report is 31,500 units).
+    tolerance: Decimal
     final_sheet_id: int | None = None
     self_sheet_id: int | None = None
     # Its standing among the units of its level (domain.aggregation.standings): no rank and no points missing
@@ -37,11 +39,17 @@ class UnitResult:
     vetoed: bool = False
     place: int = 0
 
+    @property
+    def gap(self) -> Gap:
+        """The self-assessment's gap to the final total (rule 5)."""
+        return gap(self.self_total, self.final_total, self.tolerance)
+
     def as_json(self) -> dict:
         fmt = lambda v: None if v is None else f"{v:.2f}"  # noqa: E731
+        gap = self.gap
         return {"code": self.code, "name": self.name, "level": self.level, "township_code": self.township_code,
                 "self_total": fmt(self.self_total), "final_total": fmt(self.final_total),
-                "self_gap": fmt(self.gap.gap), "self_inflated": self.gap.inflated,
+                "self_gap": fmt(gap.gap), "self_inflated": gap.inflated,
                 "result": self.result.value, "rank": self.rank, "points_missing": fmt(self.missing),
                 "veto": self.vetoed}
 
@@ -81,7 +89,7 @@ def round_results(round_: Round) -> list[UnitResult]:
             uid, code, name, level, parent_code if level == "village" else code,
             self_total, final_total, final_status,
             evaluate(final_total, threshold, veto=bool(final_scored and vetoed), complete=final_status == "approved"),
-            gap(self_total, final_total, tolerance), final_id, self_id,
+            tolerance, final_id, self_id,
         ))
     place(rows, threshold)
     rows.sort(key=lambda u: ranking_key(u.level, u.place))
@@ -246,18 +254,28 @@ def failing_units(round_: Round, results: list[UnitResult] | None = None) -> lis
     """The 通报 list: units that did not pass, each with its three weakest indicators and any veto finding."""
     from ..models import Indicator, Score
 
-    rows = [r for r in (results if results is not None else round_results(round_)) if r.result is not Result.PASS]
-    failing = {r.final_sheet_id for r in rows if r.final_sheet_id}
-    lost: dict[int, list] = {}
+    units = results if results is not None else round_results(round_)
+    vetoes = veto_findings(round_)
     # The round's final sheets as a subquery, not a list of ids: a province has more failing units than a
     # statement may carry parameters.
-    for sheet_id, code, title, points_lost in db.session.execute(
-            select(Score.sheet_id, Indicator.code, Indicator.title, (Indicator.points - Score.points))
-            .join(Indicator, Indicator.id == Score.indicator_id)
-            .join(Sheet, Sheet.id == Score.sheet_id)
-            .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.points > Score.points)):
-        if sheet_id in failing:
-            lost.setdefault(sheet_id, []).append((code, title, Decimal(points_lost)))
-    vetoes = veto_findings(round_)
-    return [FailingUnit(r, sorted(lost.get(r.final_sheet_id, []), key=lambda x: (-x[2], x[0]))[:3],
-                        vetoes.get(r.final_sheet_id, [])) for r in rows]
+    losses = db.session.execute(
+        select(Score.sheet_id, Indicator.code, Indicator.title, (Indicator.points - Score.points))
+        .join(Indicator, Indicator.id == Score.indicator_id)
+        .join(Sheet, Sheet.id == Score.sheet_id)
+        .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.points > Score.points))
+    return failing_list(units, losses, vetoes, key=lambda u: u.final_sheet_id)
+
+
+def failing_list(units: list[UnitResult], losses, vetoes: dict, key) -> list[FailingUnit]:
+    """Of `units` (in the order wanted), those that did not pass, each with its three weakest indicators (most points
+    lost first, then by code) and its veto findings. `key(unit)` names a unit in `losses` — rows of (key, indicator
+    code, title, points lost) — and in `vetoes` (key → [(item, finding)]): its final sheet's id for the live data,
+    its code in a published version (snapshots.failing_of)."""
+    rows = [u for u in units if u.result is not Result.PASS]
+    failing = {key(u) for u in rows} - {None}
+    lost: dict = {}
+    for unit_key, code, title, points_lost in losses:
+        if unit_key in failing:
+            lost.setdefault(unit_key, []).append((code, title, Decimal(points_lost)))
+    return [FailingUnit(u, sorted(lost.get(key(u), []), key=lambda x: (-x[2], x[0]))[:3], vetoes.get(key(u), []))
+            for u in rows]

@@ -21,7 +21,6 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, insert, select, update
 
-from ..domain.aggregation import gap
 from ..domain.scoring import Result, capped_total, evaluate
 from ..domain.subsidy import Award, Band, Candidate, SubsidyRule, allocate
 from ..extensions import db
@@ -29,7 +28,9 @@ from ..models import (
     BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, RoundUnit, Score,
     ScoreDeduction, Sheet, SheetBonus, SheetVeto, User, VetoItem,
 )
-from .results import Report, UnitResult, assemble_report, cached_round_report, new_serial, place, round_report
+from .results import (
+    Report, UnitResult, assemble_report, cached_round_report, failing_list, new_serial, place, round_report,
+)
 
 COUNTED_STATUSES = ("submitted", "approved")  # the members' sheets a final score is decided from (services.reconcile)
 
@@ -101,8 +102,8 @@ def caps_of(publication: Publication) -> dict[str, Decimal]:
 def unit_result(row: PublishedUnit, tolerance: Decimal) -> UnitResult:
     """A snapshot row as the live report's UnitResult."""
     return UnitResult(row.unit_id, row.code, row.name, row.level, row.township_code, row.self_total, row.final_total,
-                      row.final_status, Result(row.result), gap(row.self_total, row.final_total, tolerance),
-                      row.final_sheet_id, row.self_sheet_id, row.rank, row.missing, row.vetoed, row.place)
+                      row.final_status, Result(row.result), tolerance, row.final_sheet_id, row.self_sheet_id, row.rank,
+                      row.missing, row.vetoed, row.place)
 
 
 _reports: dict[tuple[str, int, str], Report] = {}
@@ -133,6 +134,8 @@ def report_of(publication: Publication, round_: Round) -> Report:
 def clear_cache() -> None:
     with _reports_lock:
         _reports.clear()
+    with _pending_lock:
+        _pending.clear()
 
 
 # ---------------------------------------------------------------- canonical form
@@ -353,7 +356,7 @@ def recompute(publication: Publication, units: list[PublishedUnit], scores: list
             problems.append(f"{u.code} {u.name}：结果应为 {result.zh}，版本记为 {Result.zh_of(u.result)}")
     # Ranks, points missing and places from the recomputed results, level by level.
     mirrored = [UnitResult(u.unit_id, u.code, u.name, u.level, u.township_code, u.self_total,
-                           recomputed[u.code][0], u.final_status, recomputed[u.code][1], gap(None, None, Decimal(0)))
+                           recomputed[u.code][0], u.final_status, recomputed[u.code][1], publication.tolerance)
                 for u in units]
     place(mirrored, publication.threshold)
     for u, m in zip(units, mirrored):
@@ -429,11 +432,38 @@ def shown(round_: Round, *, draft: bool = False) -> Shown:
     last version (whatever was unlocked since); `draft=True` or before publication, the data as it stands."""
     last = latest(round_.id) if round_.status == "published" else None
     live = cached_round_report(round_) if last is None or draft or round_.changed_since_publication else None
-    pending = len(diff(published_lines(last), live_lines(round_, live))) \
-        if last is not None and round_.changed_since_publication else None
+    pending = pending_count(round_, last, live) if last is not None and round_.changed_since_publication else None
     if last is not None and not draft:
         return Shown(report_of(last, round_), last, last, pending)
     return Shown(live, None, last, pending)
+
+
+_pending: dict[tuple, int] = {}
+_pending_lock = threading.Lock()
+PENDING_SIZE = 8
+
+
+def pending_count(round_: Round, last: Publication, live: Report) -> int:
+    """How many units republication would change against `last`: their total, result or amount.
+
+    Reading the version's lines and awarding today's took half a second at 1,500 townships, on every official view
+    while a sheet is unlocked; it is a function of the version (which never changes), of the live report (its
+    results version: services.versions) and of the subsidy rules (locked once a round is published), so it is
+    counted once per version and results version and kept per process under both — a report without a results
+    version keeps nothing."""
+    key = (db.engine.url.render_as_string(), round_.id, live.version, last.id, last.sha256)
+    if live.version is not None:
+        with _pending_lock:
+            found = _pending.get(key)
+        if found is not None:
+            return found
+    count = len(diff(published_lines(last), live_lines(round_, live)))
+    if live.version is not None:
+        with _pending_lock:
+            _pending[key] = count
+            while len(_pending) > PENDING_SIZE:
+                _pending.pop(next(iter(_pending)))
+    return count
 
 
 # ---------------------------------------------------------------- changes between versions
@@ -470,10 +500,11 @@ def published_lines(publication: Publication) -> Lines:
 
 
 def live_lines(round_: Round, report: Report | None = None) -> Lines:
-    """Today's lines, from the report given (the cached one a page already holds) or a fresh one."""
+    """Today's lines, from the report given (the one a page already holds) or the round's cached report (computed
+    only when a service has changed what results read since: services.versions)."""
     from .subsidy import award_lines, load_rules
 
-    report = report or round_report(round_)
+    report = report or cached_round_report(round_)
     awards = award_lines(load_rules(round_), report.rows)
     return {r.unit.code: (r.unit.unit_id, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
                           awards[r.unit.code].amount_fen) for r in report.rows}
@@ -493,12 +524,14 @@ def diff(old: Lines, new: Lines) -> list[Change]:
     return out
 
 
-def changes(old: Publication, round_: Round, new: Publication | None = None) -> list[Change]:
+def changes(old: Publication, round_: Round, new: Publication | None = None, *,
+            live: Report | None = None) -> list[Change]:
     """What changed from version `old` to version `new` — or, without `new`, to today's data (the changes pending
-    republication) — each with the unlocks of its unit in between (who, reason, when)."""
+    republication: from `live`, the live report the caller holds, else the cached one) — each with the unlocks of
+    its unit in between (who, reason, when)."""
     from ..models import AuditEvent
 
-    after = published_lines(new) if new is not None else live_lines(round_)
+    after = published_lines(new) if new is not None else live_lines(round_, live)
     found = diff(published_lines(old), after)
     query = (select(AuditEvent.unit_id, User.display_name, AuditEvent.detail, AuditEvent.at)
              .outerjoin(User, User.id == AuditEvent.user_id)
@@ -517,19 +550,12 @@ def changes(old: Publication, round_: Round, new: Publication | None = None) -> 
 def failing_of(publication: Publication, units: list[UnitResult]) -> list:
     """The 通报 list of a published version: of `units` (its report's, in the order wanted), those that did not
     pass, each with its three weakest indicators and any veto finding, as the version holds them
-    (services.results.failing_units for the live data)."""
-    from .results import FailingUnit
-
-    rows = [u for u in units if u.result is not Result.PASS]
-    failing = {u.code for u in rows}
-    lost: dict[str, list] = {}
-    for code, ind_code, title, max_points, points in db.session.execute(
-            select(PublishedScore.unit_code, PublishedScore.indicator_code, PublishedScore.title,
-                   PublishedScore.max_points, PublishedScore.points)
-            .where(PublishedScore.publication_id == publication.id, PublishedScore.points.is_not(None),
-                   PublishedScore.points < PublishedScore.max_points)):
-        if code in failing:
-            lost.setdefault(code, []).append((ind_code, title, max_points - points))
+    (services.results.failing_units for the live data; both through results.failing_list)."""
     vetoes = vetoes_of(publication)
-    return [FailingUnit(u, sorted(lost.get(u.code, []), key=lambda x: (-x[2], x[0]))[:3], vetoes.get(u.code, []))
-            for u in rows]
+    losses = ((code, ind_code, title, max_points - points) for code, ind_code, title, max_points, points in
+              db.session.execute(
+                  select(PublishedScore.unit_code, PublishedScore.indicator_code, PublishedScore.title,
+                         PublishedScore.max_points, PublishedScore.points)
+                  .where(PublishedScore.publication_id == publication.id, PublishedScore.points.is_not(None),
+                         PublishedScore.points < PublishedScore.max_points)))
+    return failing_list(units, losses, vetoes, key=lambda u: u.code)
