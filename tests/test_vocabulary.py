@@ -11,7 +11,7 @@ from evalapp.domain.workflow import ROUND_PHASES, SHEET_KINDS, SHEET_STATUSES
 from evalapp.models import OrgUnit, Round, Sheet, User
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None, "M_": None, "lazy_gettext": None}
 
 
 def _allowed(model, name: str) -> set[str]:

@@ -6,7 +6,7 @@ from flask import request
 
 from ..domain.numbers import parse_points
 from ..domain.scoring import ZERO, EntryMode, ScoreEntry
-from ..services.errors import Invalid, ServiceError, _l
+from ..services.errors import Invalid, ServiceError, Text, _l, shown
 
 MAX_BODY = 1024 * 1024
 MAX_VERSION = 2**31 - 1  # a version column holds no more
@@ -47,9 +47,9 @@ def _points(value, field: str, errors: dict) -> Decimal | None:
         try:
             return parse_points(value)
         except ValueError as exc:
-            errors[field] = str(exc)
+            errors[field] = shown(exc)
             return None
-    errors[field] = "请输入数字"
+    errors[field] = _l("请输入数字")
     return None
 
 
@@ -58,7 +58,7 @@ def _text(data: dict, field: str, errors: dict) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors[field] = "应为文字"
+        errors[field] = _l("应为文字")
         return ""
     return value
 
@@ -66,21 +66,21 @@ def _text(data: dict, field: str, errors: dict) -> str:
 def _deductions(raw, errors: dict) -> dict[str, int]:
     deductions: dict[str, int] = {}
     if not isinstance(raw, list) or len(raw) > 100:
-        errors["deductions"] = "扣分项格式无效"
+        errors["deductions"] = _l("扣分项格式无效")
         return deductions
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("code"), str):
-            errors["deductions"] = "扣分项格式无效"
+            errors["deductions"] = _l("扣分项格式无效")
             break
         code, count = item["code"][:32], item.get("count")
         if code in deductions:
-            errors["deductions"] = f"扣分项 {code} 重复"
+            errors["deductions"] = _l("扣分项 %(code)s 重复", code=code)
             break
         if isinstance(count, bool) or not isinstance(count, int):
-            errors["deductions"] = f"扣分项 {code} 的次数须为整数"
+            errors["deductions"] = _l("扣分项 %(code)s 的次数须为整数", code=code)
             break
         if abs(count) > 10**6:
-            errors["deductions"] = f"扣分项 {code} 的次数过大"
+            errors["deductions"] = _l("扣分项 %(code)s 的次数过大", code=code)
             break
         deductions[code] = count
     return deductions
@@ -98,18 +98,18 @@ def score_entry(data: dict) -> tuple[ScoreEntry, int]:
     Each with `version` (the score's version the client last saw, 0 for none) and optional `reason`, `note`.
     Unknown fields (status, unit_id, ...) are ignored.
     """
-    errors: dict[str, str] = {}
+    errors: dict[str, Text] = {}
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
-        errors["version"] = "缺少有效的版本号"
+        errors["version"] = _l("缺少有效的版本号")
     reason = _text(data, "reason", errors)
     note = _text(data, "note", errors) if "note" in data else None  # absent: the note stays as it is
     clear = data.get("clear", False)
     if not isinstance(clear, bool):
-        errors["clear"] = "应为 true 或 false"
+        errors["clear"] = _l("应为 true 或 false")
         clear = False
     if data.get("score") == "":
-        errors["score"] = "请填写得分（如需清除评分，请点“清除评分”）"
+        errors["score"] = _l("请填写得分（如需清除评分，请点“清除评分”）")
         direct = None
     else:
         direct = _points(data["score"], "score", errors) if data.get("score") is not None else None

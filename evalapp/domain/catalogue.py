@@ -2,9 +2,43 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .messages import M_, Msg
 from .numbers import parse_points
 
 LEVELS = ("township", "village")
+# The parts of a catalogue as problems name them ("二级指标 A1.2：缺少“title”"): by code, inside another part (its
+# code not read yet), and one that is not an object. (One msgid each: the kinds' words alone are headings elsewhere.)
+PLACES = {
+    "category": lambda code: M_("一级指标 %(code)s", code=code or "?"),
+    "indicator": lambda code: M_("二级指标 %(code)s", code=code or "?"),
+    "rule": lambda code: M_("扣分项 %(code)s", code=code or "?"),
+    "bonus": lambda code: M_("加分项 %(code)s", code=code or "?"),
+    "veto": lambda code: M_("否决项 %(code)s", code=code or "?"),
+}
+WITHIN = {
+    "category": lambda where: M_("%(where)s 一级指标", where=where),
+    "indicator": lambda where: M_("%(where)s 二级指标", where=where),
+    "rule": lambda where: M_("%(where)s 扣分项", where=where),
+    "bonus": lambda where: M_("%(where)s 加分项", where=where),
+    "veto": lambda where: M_("%(where)s 否决项", where=where),
+}
+MALFORMED = {
+    "category": lambda where: M_("%(where)s：一级指标格式无效", where=where),
+    "indicator": lambda where: M_("%(where)s：二级指标格式无效", where=where),
+    "rule": lambda where: M_("%(where)s：扣分项格式无效", where=where),
+    "bonus": lambda where: M_("%(where)s：加分项格式无效", where=where),
+    "veto": lambda where: M_("%(where)s：否决项格式无效", where=where),
+}
+
+
+def _place(kind: str, code: str) -> Msg:
+    """A part by its code: "一级指标 A1" ("?" when it has none)."""
+    return PLACES[kind](code)
+
+
+def _within(where: Msg, kind: str) -> Msg:
+    """A part not yet named, inside another: "指标体系 X 一级指标"."""
+    return WITHIN[kind](where)
 
 
 @dataclass
@@ -55,7 +89,7 @@ class CatalogueData:
 class CatalogueInvalid(ValueError):
     """A catalogue with problems; `problems` lists every one, in reading order."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[Msg]):
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -64,22 +98,22 @@ class _Reader:
     """Reads fields out of plain data, collecting every problem instead of stopping at the first."""
 
     def __init__(self):
-        self.problems: list[str] = []
+        self.problems: list[Msg] = []
 
-    def text(self, data: dict, key: str, where: str, required: bool = True) -> str:
+    def text(self, data: dict, key: str, where: Msg, required: bool = True) -> str:
         value = data.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.problems.append(f"{where}：缺少“{key}”")
+                self.problems.append(M_("%(where)s：缺少“%(key)s”", where=where, key=key))
             return ""
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            self.problems.append(f"{where}：“{key}”应为文字")
+            self.problems.append(M_("%(where)s：“%(key)s”应为文字", where=where, key=key))
             return ""
         return str(value).strip()
 
-    def points(self, data: dict, key: str, where: str, *, positive: bool = True) -> Decimal | None:
+    def points(self, data: dict, key: str, where: Msg, *, positive: bool = True) -> Decimal | None:
         if data.get(key) is None:
-            self.problems.append(f"{where}：缺少分值“{key}”")
+            self.problems.append(M_("%(where)s：缺少分值“%(key)s”", where=where, key=key))
             return None
         raw = data[key]
         if isinstance(raw, float):  # YAML gives floats; repr() is the shortest text that reads back the same
@@ -87,27 +121,28 @@ class _Reader:
         try:
             value = parse_points(raw)
         except ValueError as exc:
-            self.problems.append(f"{where}：分值“{key}”无效（{exc}）")
+            problem = exc.args[0] if len(exc.args) == 1 else str(exc)
+            self.problems.append(M_("%(where)s：分值“%(key)s”无效（%(problem)s）", where=where, key=key, problem=problem))
             return None
         if positive and value <= 0:
-            self.problems.append(f"{where}：分值“{key}”须大于0")
+            self.problems.append(M_("%(where)s：分值“%(key)s”须大于0", where=where, key=key))
             return None
         return value
 
-    def items(self, data: dict, key: str, where: str) -> list:
+    def items(self, data: dict, key: str, where: Msg) -> list:
         value = data.get(key) or []
         if not isinstance(value, list):
-            self.problems.append(f"{where}：“{key}”应为列表")
+            self.problems.append(M_("%(where)s：“%(key)s”应为列表", where=where, key=key))
             return []
         return value
 
-    def dicts(self, data: dict, key: str, where: str, label: str) -> list[dict]:
+    def dicts(self, data: dict, key: str, where: Msg, kind: str) -> list[dict]:
         out = []
         for item in self.items(data, key, where):
             if isinstance(item, dict):
                 out.append(item)
             else:
-                self.problems.append(f"{where}：{label}格式无效")
+                self.problems.append(MALFORMED[kind](where))
         return out
 
 
@@ -119,84 +154,90 @@ def validate_catalogue(data: object) -> CatalogueData:
     """
     r = _Reader()
     if not isinstance(data, dict):
-        raise CatalogueInvalid(["指标体系格式无效：应为一个对象"])
-    code = r.text(data, "code", "指标体系")
-    where = f"指标体系 {code or '?'}"
+        raise CatalogueInvalid([M_("指标体系格式无效：应为一个对象")])
+    code = r.text(data, "code", M_("指标体系"))
+    where = M_("指标体系 %(code)s", code=code or "?")
     level = r.text(data, "level", where)
     if level and level not in LEVELS:
-        r.problems.append(f"{where}：层级“{level}”无效，应为 township 或 village")
+        r.problems.append(M_("%(where)s：层级“%(level)s”无效，应为 township 或 village", where=where, level=level))
     name = r.text(data, "name", where)
     total = r.points(data, "total", where)
     bonus_cap = r.points({"bonus_cap": data.get("bonus_cap", 0)}, "bonus_cap", where, positive=False)
     catalogue = CatalogueData(code, level, name, total or Decimal(0), bonus_cap or Decimal(0))
 
-    seen: dict[str, str] = {}
+    seen: dict[str, Msg] = {}
 
-    def unique(kind: str, item_code: str, place: str) -> None:
+    def unique(item_code: str, place: Msg) -> None:
         if not item_code:
             return
         if item_code in seen:
-            r.problems.append(f"{place}：编码“{item_code}”重复（已用于{seen[item_code]}）")
+            r.problems.append(M_("%(where)s：编码“%(code)s”重复（已用于%(other)s）", where=place, code=item_code,
+                                 other=seen[item_code]))
         else:
-            seen[item_code] = f"{kind} {item_code}"
+            seen[item_code] = place
 
-    categories = r.dicts(data, "categories", where, "一级指标")
+    categories = r.dicts(data, "categories", where, "category")
     if not categories:
-        r.problems.append(f"{where}：没有一级指标")
+        r.problems.append(M_("%(where)s：没有一级指标", where=where))
     for cat_raw in categories:
-        cat_code = r.text(cat_raw, "code", f"{where} 一级指标")
-        cat_where = f"一级指标 {cat_code or '?'}"
-        unique("一级指标", cat_code, cat_where)
+        cat_code = r.text(cat_raw, "code", _within(where, "category"))
+        cat_where = _place("category", cat_code)
+        unique(cat_code, cat_where)
         category = CategoryData(cat_code, r.text(cat_raw, "name", cat_where),
                                 r.points(cat_raw, "points", cat_where) or Decimal(0))
-        indicators = r.dicts(cat_raw, "indicators", cat_where, "二级指标")
+        indicators = r.dicts(cat_raw, "indicators", cat_where, "indicator")
         if not indicators:
-            r.problems.append(f"{cat_where}：没有二级指标")
+            r.problems.append(M_("%(where)s：没有二级指标", where=cat_where))
         for ind_raw in indicators:
-            ind_code = r.text(ind_raw, "code", f"{cat_where} 二级指标")
-            ind_where = f"二级指标 {ind_code or '?'}"
-            unique("二级指标", ind_code, ind_where)
+            ind_code = r.text(ind_raw, "code", _within(cat_where, "indicator"))
+            ind_where = _place("indicator", ind_code)
+            unique(ind_code, ind_where)
             methods = ind_raw.get("methods") or []
             if isinstance(methods, str):
                 methods = methods.replace("，", "、").replace(",", "、").split("、")
+            elif not isinstance(methods, list):  # (a number or true in the YAML: refused, not a 500)
+                r.problems.append(M_("%(where)s：“%(key)s”应为列表", where=ind_where, key="methods"))
+                methods = []
             indicator = IndicatorData(
                 ind_code, r.text(ind_raw, "title", ind_where), r.points(ind_raw, "points", ind_where) or Decimal(0),
                 [str(m).strip() for m in methods if str(m).strip()],
                 r.text(ind_raw, "evidence", ind_where, required=False),
             )
-            for rule_raw in r.dicts(ind_raw, "deductions", ind_where, "扣分项"):
-                rule_code = r.text(rule_raw, "code", f"{ind_where} 扣分项")
-                rule_where = f"扣分项 {rule_code or '?'}"
-                unique("扣分项", rule_code, rule_where)
+            for rule_raw in r.dicts(ind_raw, "deductions", ind_where, "rule"):
+                rule_code = r.text(rule_raw, "code", _within(ind_where, "rule"))
+                rule_where = _place("rule", rule_code)
+                unique(rule_code, rule_where)
                 void = rule_raw.get("void") is True
                 per = None
                 if void:
                     if rule_raw.get("per") not in (None, 0):
-                        r.problems.append(f"{rule_where}：设为 void（该项得0分）时不能再设每次扣分(per)")
+                        r.problems.append(M_("%(where)s：设为 void（该项得0分）时不能再设每次扣分(per)", where=rule_where))
                 elif rule_raw.get("per") is None:
-                    r.problems.append(f"{rule_where}：须设每次扣分(per)大于0，或设为 void")
+                    r.problems.append(M_("%(where)s：须设每次扣分(per)大于0，或设为 void", where=rule_where))
                 else:
                     per = r.points(rule_raw, "per", rule_where)
                 indicator.rules.append(RuleData(rule_code, r.text(rule_raw, "text", rule_where), per, void))
             category.indicators.append(indicator)
         ind_sum = sum((i.points for i in category.indicators), Decimal(0))
         if category.points and ind_sum != category.points:
-            r.problems.append(f"{cat_where}：二级指标分值合计{ind_sum}，与一级指标分值{category.points}不符")
+            r.problems.append(M_("%(where)s：二级指标分值合计%(sum)s，与一级指标分值%(points)s不符", where=cat_where,
+                                 sum=ind_sum, points=category.points))
         catalogue.categories.append(category)
     cat_sum = sum((c.points for c in catalogue.categories), Decimal(0))
     if total and cat_sum != total:
-        r.problems.append(f"{where}：一级指标分值合计{cat_sum}，与总分{total}不符")
+        r.problems.append(M_("%(where)s：一级指标分值合计%(sum)s，与总分%(total)s不符", where=where, sum=cat_sum,
+                             total=total))
 
-    for item in r.dicts(data, "bonus", where, "加分项"):
-        item_code = r.text(item, "code", f"{where} 加分项")
-        item_where = f"加分项 {item_code or '?'}"
-        unique("加分项", item_code, item_where)
+    for item in r.dicts(data, "bonus", where, "bonus"):
+        item_code = r.text(item, "code", _within(where, "bonus"))
+        item_where = _place("bonus", item_code)
+        unique(item_code, item_where)
         catalogue.bonus.append(ItemData(item_code, r.text(item, "text", item_where),
                                         r.points(item, "points", item_where)))
-    for item in r.dicts(data, "veto", where, "否决项"):
-        item_code = r.text(item, "code", f"{where} 否决项")
-        item_where = f"否决项 {item_code or '?'}"
-        unique("否决项", item_code, item_where)
+    for item in r.dicts(data, "veto", where, "veto"):
+        item_code = r.text(item, "code", _within(where, "veto"))
+        item_where = _place("veto", item_code)
+        unique(item_code, item_where)
         catalogue.veto.append(ItemData(item_code, r.text(item, "text", item_where)))
 
     if r.problems:

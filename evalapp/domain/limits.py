@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .messages import M_, Msg
+
 # The granularities of the `limits` library (a month is 30 days there, a year 12 such months).
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "month": 30 * 86400, "year": 12 * 30 * 86400}
 _ONE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day|month|year)s?\s*$", re.IGNORECASE)
@@ -65,16 +67,17 @@ def retry_after(now: float, limit: Limit, recent: list[float]) -> int:
     return max(1, math.ceil(inside[limit.count - 1] + limit.seconds - now))
 
 
-def wait_text(seconds: int) -> str:
+def wait_text(seconds: int) -> Msg:
     """How long to wait, as a person says it: "40秒", "15分钟", "2小时"."""
     if seconds < 60:
-        return f"{max(seconds, 1)}秒"
+        return M_("%(n)s秒", n=max(seconds, 1))
     if seconds < 3600:
-        return f"{math.ceil(seconds / 60)}分钟"
-    return f"{math.ceil(seconds / 3600)}小时"
+        return M_("%(n)s分钟", n=math.ceil(seconds / 60))
+    return M_("%(n)s小时", n=math.ceil(seconds / 3600))
 
 
-def refusal_message(seconds: int, by_account: bool) -> str:
+def refusal_message(seconds: int, by_account: bool) -> Msg:
     """The message of a refused attempt: what was exceeded and how long to wait."""
-    who = "该账号" if by_account else "您所在网络地址"
-    return f"{who}登录失败次数过多，请{wait_text(seconds)}后再试"
+    if by_account:
+        return M_("该账号登录失败次数过多，请%(wait)s后再试", wait=wait_text(seconds))
+    return M_("您所在网络地址登录失败次数过多，请%(wait)s后再试", wait=wait_text(seconds))

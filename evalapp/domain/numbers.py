@@ -3,6 +3,8 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
+from .messages import M_
+
 CENT = Decimal("0.01")
 HALF = Decimal("0.5")
 _POINTS = re.compile(r"^[0-9]{1,5}(\.[0-9]{1,2})?$")
@@ -10,7 +12,7 @@ _MAX_LEN = 32
 
 
 class InvalidInput(ValueError):
-    """Bad input, with one message per field (messages are in Chinese: they are shown to users)."""
+    """Bad input, with one message per field (domain messages, `M_`: translated where they are shown)."""
 
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -27,34 +29,34 @@ def parse_points(value: object) -> Decimal:
 
     Accepts int, Decimal and plain decimal strings ("95", "94.5", "0.25", full-width "９４．５"). Refuses floats (a float has already lost
     precision), exponents, nan/inf/snan, signs, more than two decimals and anything longer than 32 characters.
-    Raises ValueError with a message fit for the user.
+    Raises ValueError with a message fit for the user (its one argument, a domain message `M_`).
     """
     if isinstance(value, bool) or value is None:
-        raise ValueError("请输入分值")
+        raise ValueError(M_("请输入分值"))
     if isinstance(value, int):
         if value < 0:
-            raise ValueError("分值不能为负数")
+            raise ValueError(M_("分值不能为负数"))
         if value > 99999:
-            raise ValueError("分值过大")
+            raise ValueError(M_("分值过大"))
         return q2(Decimal(value))
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError("请输入有效的数字")
+            raise ValueError(M_("请输入有效的数字"))
         text = format(value, "f")
     elif isinstance(value, str):
         text = value
     else:
-        raise ValueError("请输入数字")
+        raise ValueError(M_("请输入数字"))
     if len(text) > _MAX_LEN:
-        raise ValueError("请输入有效的数字")
+        raise ValueError(M_("请输入有效的数字"))
     # Full-width digits and point from a Chinese input method read as their ASCII forms.
     text = unicodedata.normalize("NFKC", text).strip()
     if not text:
-        raise ValueError("请输入分值")
+        raise ValueError(M_("请输入分值"))
     if text.startswith("-"):
-        raise ValueError("分值不能为负数")
+        raise ValueError(M_("分值不能为负数"))
     if not _POINTS.match(text):
-        raise ValueError("请输入数字，最多两位小数")
+        raise ValueError(M_("请输入数字，最多两位小数"))
     return q2(Decimal(text))
 
 

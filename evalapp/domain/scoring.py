@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
+from .messages import M_, Msg
 from .numbers import HALF, InvalidInput, is_multiple_of, q2
 from . import vocabulary
 
@@ -66,57 +67,61 @@ class ScoreEntry:
         return self.mode in (EntryMode.DIRECT, EntryMode.DEDUCTIONS)
 
 
-def _text_problem(text: str, limit: int) -> str | None:
+def _text_problem(text: str, limit: int) -> Msg | None:
     if "\x00" in text:
-        return "不能包含空字符"
+        return M_("不能包含空字符")
     if len(text) > limit:
-        return f"不能超过{limit}个字"
+        return M_("不能超过%(n)s个字", n=limit)
     return None
 
 
-def validate_entry(spec: IndicatorSpec, entry: ScoreEntry) -> dict[str, str]:
-    """Every problem with an entry, by field; empty when the entry is valid."""
-    errors: dict[str, str] = {}
+def _field_problem(name: str, problem: Msg) -> Msg:
+    return M_("理由%(problem)s", problem=problem) if name == "reason" else M_("备注%(problem)s", problem=problem)
+
+
+def validate_entry(spec: IndicatorSpec, entry: ScoreEntry) -> dict[str, Msg]:
+    """Every problem with an entry, by field (domain messages); empty when the entry is valid."""
+    errors: dict[str, Msg] = {}
     for name, text, limit in (("reason", entry.reason, MAX_REASON), ("note", entry.note or "", MAX_NOTE)):
         problem = _text_problem(text, limit)
         if problem:
-            errors[name] = ("理由" if name == "reason" else "备注") + problem
+            errors[name] = _field_problem(name, problem)
     reason_given = bool(entry.reason.strip()) and "reason" not in errors
     if not entry.scores:
         if entry.direct is not None or any(entry.deductions.values()) or entry.free_deduction:
-            errors["score"] = ("清除评分时不能同时填写分值或扣分项" if entry.mode is EntryMode.CLEAR
-                               else "未选择扣分项或直接打分")
+            errors["score"] = (M_("清除评分时不能同时填写分值或扣分项") if entry.mode is EntryMode.CLEAR
+                               else M_("未选择扣分项或直接打分"))
         return errors
 
     if entry.mode is EntryMode.DIRECT:
         if entry.direct is None:
-            errors["score"] = "请填写得分"
+            errors["score"] = M_("请填写得分")
         elif entry.deductions or entry.free_deduction:
-            errors["score"] = "直接打分时不能同时选择扣分项"
+            errors["score"] = M_("直接打分时不能同时选择扣分项")
         elif entry.direct < 0 or entry.direct > spec.max_points:
-            errors["score"] = f"得分须在0到{spec.max_points}之间"
+            errors["score"] = M_("得分须在0到%(max)s之间", max=spec.max_points)
         elif not is_multiple_of(entry.direct, HALF):
-            errors["score"] = "得分须为0.5的整数倍"
+            errors["score"] = M_("得分须为0.5的整数倍")
         elif entry.direct < spec.max_points and not reason_given and "reason" not in errors:
-            errors["reason"] = "得分低于满分时须填写理由"
+            errors["reason"] = M_("得分低于满分时须填写理由")
         return errors
 
     for code, count in entry.deductions.items():
         rule = spec.rule(code)
         if rule is None:
-            errors["deductions"] = f"未知的扣分项：{code}"
+            errors["deductions"] = M_("未知的扣分项：%(code)s", code=code)
         elif isinstance(count, bool) or not isinstance(count, int):
-            errors["deductions"] = f"扣分项 {code} 的次数须为整数"
+            errors["deductions"] = M_("扣分项 %(code)s 的次数须为整数", code=code)
         elif count < 0:
-            errors["deductions"] = f"扣分项 {code} 的次数不能为负数"
+            errors["deductions"] = M_("扣分项 %(code)s 的次数不能为负数", code=code)
         elif rule.void and count > 1:
-            errors["deductions"] = f"扣分项 {code} 只能选择是或否"
+            errors["deductions"] = M_("扣分项 %(code)s 只能选择是或否", code=code)
         elif count > MAX_COUNT:
-            errors["deductions"] = f"扣分项 {code} 的次数不能超过{MAX_COUNT}"
+            errors["deductions"] = M_("扣分项 %(code)s 的次数不能超过%(n)s", code=code, n=MAX_COUNT)
     if entry.free_deduction < 0 or entry.free_deduction > spec.max_points:
-        errors["free_deduction"] = f"其他扣分须在0到{spec.max_points}之间"
+        errors["free_deduction"] = M_("其他扣分须在0到%(max)s之间", max=spec.max_points)
     elif entry.free_deduction > 0 and not reason_given and "reason" not in errors:
-        errors["reason"] = "其他扣分须填写理由"
+        errors["reason"] = M_("其他扣分须填写理由")
     return errors
 
 
@@ -188,16 +193,16 @@ def members_disagree(member_scores: Iterable[Decimal], tolerance: Decimal) -> bo
     return len(values) > 1 and max(values) - min(values) > tolerance
 
 
-def validate_final(value: Decimal, max_points: Decimal, proposed: Decimal | None, reason: str) -> dict[str, str]:
+def validate_final(value: Decimal, max_points: Decimal, proposed: Decimal | None, reason: str) -> dict[str, Msg]:
     """The leader's final score: within 0..max; a value other than the members' mean needs a reason."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Msg] = {}
     problem = _text_problem(reason, MAX_REASON)
     if problem:
-        errors["reason"] = "理由" + problem
+        errors["reason"] = _field_problem("reason", problem)
     if value < 0 or value > max_points:
-        errors["score"] = f"得分须在0到{max_points}之间"
+        errors["score"] = M_("得分须在0到%(max)s之间", max=max_points)
     elif (proposed is None or value != proposed) and not reason.strip() and "reason" not in errors:
-        errors["reason"] = "与成员平均分不同时须填写调整理由"
+        errors["reason"] = M_("与成员平均分不同时须填写调整理由")
     return errors
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from .messages import M_, Msg
 from .scoring import Result
 from .vocabulary import NO_SUBSIDY, SubsidyMode
 
@@ -12,18 +13,19 @@ MODES = SubsidyMode.zh_labels()  # (the basis column of official sheets: Chinese
 
 
 def parse_yuan(value: object) -> int:
-    """Yuan as typed ("50000", "1,234.5") → integer fen. Refuses negatives, more than two decimals, exponents."""
+    """Yuan as typed ("50000", "1,234.5") → integer fen. Refuses negatives, more than two decimals, exponents
+    (ValueError, its one argument a domain message `M_`)."""
     if isinstance(value, bool) or value is None:
-        raise ValueError("请输入金额")
+        raise ValueError(M_("请输入金额"))
     text = str(value).strip().replace(",", "").replace("，", "")
     if not text:
-        raise ValueError("请输入金额")
+        raise ValueError(M_("请输入金额"))
     if text.startswith("-"):
-        raise ValueError("金额不能为负数")
+        raise ValueError(M_("金额不能为负数"))
     if not _YUAN.match(text):
         if re.match(r"^[0-9]+\.[0-9]{3,}$", text):
-            raise ValueError("金额最多两位小数（到分）")
-        raise ValueError("请输入有效的金额（元）")
+            raise ValueError(M_("金额最多两位小数（到分）"))
+        raise ValueError(M_("请输入有效的金额（元）"))
     yuan, _, cents = text.partition(".")
     return int(yuan) * 100 + int(cents.ljust(2, "0"))
 
@@ -44,12 +46,13 @@ class Band:
         return total >= self.min_total and (self.max_total is None or total < self.max_total)
 
     def describe(self) -> str:
-        """The band's range in words: its lower bound is included, its upper bound not ("以下" would include it)."""
+        """The band's range in words: its lower bound is included, its upper bound not ("以下" would include it);
+        its label (data) when it has one."""
         if self.label:
             return self.label
         if self.max_total is None:
-            return f"{self.min_total}分(含)以上"
-        return f"{self.min_total}分(含)至{self.max_total}分(不含)"
+            return M_("%(min)s分(含)以上", min=self.min_total)
+        return M_("%(min)s分(含)至%(max)s分(不含)", min=self.min_total, max=self.max_total)
 
 
 @dataclass(frozen=True)
@@ -59,24 +62,25 @@ class SubsidyRule:
     bands: tuple[Band, ...] = ()
 
 
-def band_problems(bands: list[Band], threshold: Decimal) -> list[str]:
+def band_problems(bands: list[Band], threshold: Decimal) -> list[Msg]:
     """Bands may not overlap, and every total ≥ the threshold must fall in exactly one."""
     problems = []
     if not bands:
-        return ["至少需要一个档次"]
+        return [M_("至少需要一个档次")]
     ordered = sorted(bands, key=lambda b: b.min_total)
     for b in ordered:
         if b.max_total is not None and b.max_total <= b.min_total:
-            problems.append(f"档次 {b.min_total}–{b.max_total}：上限须大于下限")
+            problems.append(M_("档次 %(min)s–%(max)s：上限须大于下限", min=b.min_total, max=b.max_total))
     if ordered[0].min_total > threshold:
-        problems.append(f"{threshold}分至{ordered[0].min_total}分之间的合格单位不在任何档次内")
+        problems.append(M_("%(low)s分至%(high)s分之间的合格单位不在任何档次内", low=threshold, high=ordered[0].min_total))
     for a, b in zip(ordered, ordered[1:]):
         if a.max_total is None or a.max_total > b.min_total:
-            problems.append(f"档次 {a.describe()} 与 {b.describe()} 重叠")
+            problems.append(M_("档次 %(a)s 与 %(b)s 重叠", a=a.describe(), b=b.describe()))
         elif a.max_total < b.min_total:
-            problems.append(f"{a.max_total}分至{b.min_total}分之间的合格单位不在任何档次内（档次有空缺）")
+            problems.append(M_("%(low)s分至%(high)s分之间的合格单位不在任何档次内（档次有空缺）", low=a.max_total,
+                               high=b.min_total))
     if ordered[-1].max_total is not None:
-        problems.append(f"{ordered[-1].max_total}分以上的合格单位不在任何档次内（最高档须不设上限）")
+        problems.append(M_("%(max)s分以上的合格单位不在任何档次内（最高档须不设上限）", max=ordered[-1].max_total))
     return problems
 
 

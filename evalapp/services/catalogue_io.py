@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import CatalogueVersion, Round, User
 from . import audit
 from .catalogues import create_version, load_tree
+from .errors import _l
 from .imports import ImportProblems, read_sheet
 from .xlsx import finish, new_workbook, read_text, write_row
 
@@ -59,10 +60,10 @@ def import_yaml(text: str, user: User, *, address: str | None = None) -> list[Ca
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ImportProblems([f"YAML格式有误：{str(exc).splitlines()[0]}"]) from None
+        raise ImportProblems([_l("YAML格式有误：%(detail)s", detail=str(exc).splitlines()[0])]) from None
     raw = data.get("catalogues") if isinstance(data, dict) and "catalogues" in data else [data]
     if not isinstance(raw, list) or not raw:
-        raise ImportProblems(["没有找到指标体系"])
+        raise ImportProblems([_l("没有找到指标体系")])
     datas, problems = [], []
     for item in raw:
         try:
@@ -97,7 +98,7 @@ def import_xlsx(data: bytes, user: User, *, address: str | None = None) -> Catal
     problems = []
     meta = {}
     if "体系" not in wb.sheetnames:
-        problems.append("缺少工作表“体系”（体系编码、层级、名称、总分、加分上限）")
+        problems.append(_l("缺少工作表“体系”（体系编码、层级、名称、总分、加分上限）"))
     else:
         for key, value, *_ in _rows(wb["体系"], 1):
             if _cell(key) in META_KEYS:
@@ -109,7 +110,7 @@ def import_xlsx(data: bytes, user: User, *, address: str | None = None) -> Catal
     for n, r in rows:
         c_code, i_code = _cell(r["一级指标编码"]), _cell(r["二级指标编码"])
         if not c_code or not i_code:
-            problems.append(f"第{n}行：缺少一级或二级指标编码")
+            problems.append(_l("第%(row)s行：%(problem)s", row=n, problem=_l("缺少一级或二级指标编码")))
             continue
         if c_code not in cats:
             cats[c_code] = {"code": c_code, "name": _cell(r["一级指标名称"]), "points": _cell(r["一级指标分值"]),
@@ -190,17 +191,17 @@ def replace_draft(version: CatalogueVersion, text: str, user: User, *,
                   address: str | None = None) -> CatalogueVersion:
     """Edit a draft: its YAML form, checked whole; a frozen version is refused."""
     if is_frozen(version):
-        raise ImportProblems(["该版本已被批次使用，不能修改；请先“复制为新版本”"])
+        raise ImportProblems([_l("该版本已被批次使用，不能修改；请先“复制为新版本”")])
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ImportProblems([f"YAML格式有误：{str(exc).splitlines()[0]}"]) from None
+        raise ImportProblems([_l("YAML格式有误：%(detail)s", detail=str(exc).splitlines()[0])]) from None
     try:
         data = validate_catalogue(raw)
     except CatalogueInvalid as exc:
         raise ImportProblems(exc.problems) from None
     if data.code != version.code:
-        raise ImportProblems([f"编码须保持为“{version.code}”"])
+        raise ImportProblems([_l("编码须保持为“%(code)s”", code=version.code)])
     try:
         number = version.version
         db.session.delete(version)

@@ -5,10 +5,17 @@ on, and a message marked for translation: `_l(msgid, **params)`, a Chinese msgid
 translated when shown — `message` and `fields` render in the request's language, and outside a request (CLI, audit
 texts) in Chinese. Parameters are data (names, numbers, codes, lists joined with 、), substituted after translation;
 the rendered text is a plain string, so a page escapes it like any other text (a unit named `<b>` shows as such).
+
+The domain's rules give their problems as `domain.messages.Msg` (marked with `M_`, Flask-free); `shown()` turns one
+into a Text, and a Text, a ServiceError's message or fields turn the Msgs they are given into Texts themselves, so a
+rule's words are translated wherever they are shown.
 """
 import re
 
 from flask_babel import gettext
+from markupsafe import Markup, escape
+
+from ..domain import messages
 
 CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 
@@ -20,7 +27,7 @@ class Text:
 
     def __init__(self, msgid: str, params: dict):
         self.msgid = msgid
-        self.params = params
+        self.params = {k: _text(v) for k, v in params.items()}
 
     def __str__(self) -> str:
         return gettext(self.msgid, **self.params)
@@ -46,6 +53,9 @@ def marked(msgid: str) -> Text:
     return Text(msgid, {})
 
 
+SEPARATORS = frozenset(t.msgid for t in (_l("；"), _l("，")))  # the separators a Joined translates
+
+
 class Joined(Text):
     """Several texts shown as one, joined by a separator (problems listed in one message)."""
 
@@ -53,11 +63,12 @@ class Joined(Text):
 
     def __init__(self, items, sep: str = "；"):
         super().__init__("", {})
-        self.items = list(items)
+        self.items = [_text(item) for item in items]
         self.sep = sep
 
     def __str__(self) -> str:
-        return self.sep.join(str(item) for item in self.items)
+        sep = gettext(self.sep) if self.sep in SEPARATORS else self.sep  # "；" reads "; " in English
+        return sep.join(str(item) for item in self.items)
 
     @property
     def zh(self) -> str:
@@ -68,8 +79,44 @@ class Joined(Text):
 
 
 def verbatim(text: str) -> Text:
-    """Text that is data, shown as it is: a domain rule's own words (its problems list), not a msgid of ours."""
+    """Text that is data, shown as it is (a name, a list of names), not a msgid of ours."""
     return Text("%(text)s", {"text": text})
+
+
+def shown(value) -> Text:
+    """What a rule gave, as a text shown in the request's language: a domain message (`M_`) translated, its
+    parameters after; a ValueError by its message; a Text as it is; any other string as data (verbatim)."""
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, Shown):
+        return value.text
+    if isinstance(value, messages.Joined):
+        return Joined(value.items, value.sep)
+    if isinstance(value, messages.Msg):
+        return Text(value.msgid, value.params)
+    if isinstance(value, BaseException):
+        return shown(value.args[0]) if len(value.args) == 1 else verbatim(str(value))
+    return verbatim(str(value))
+
+
+def _text(value):
+    """A parameter or item as kept: a message (a domain Msg, a Shown) as its Text, data as it is."""
+    return shown(value) if isinstance(value, (messages.Msg, Shown)) else value
+
+
+class Shown(str):
+    """A text that is also its Chinese string, for lists that pages show and the CLI joins (an import's problems):
+    as a `str` (joined, echoed, compared) it is the Chinese; on a page (`{{ p }}`: Jinja's escape reads
+    `__html__`) it is rendered in the request's language, escaped like any text."""
+
+    def __new__(cls, value):
+        text = shown(value)
+        self = super().__new__(cls, text.zh)
+        self.text = text
+        return self
+
+    def __html__(self) -> Markup:
+        return escape(str(self.text))
 
 
 class ServiceError(Exception):
@@ -80,12 +127,13 @@ class ServiceError(Exception):
     def __init__(self, code: str, message: Text | None = None, fields: dict[str, Text | str] | None = None):
         if not isinstance(code, str) or not CODE.fullmatch(code):
             raise TypeError(f"a ServiceError needs a dotted code such as 'sheet.unscored', not {code!r}")
+        message = _text(message)
         if not isinstance(message, Text):
             raise TypeError(f"a ServiceError's message is marked for translation: _l(msgid, **params), not {message!r}")
         super().__init__(code)
         self.code = code
         self.text = message
-        self.field_texts = dict(fields or {})
+        self.field_texts = {name: _text(text) for name, text in (fields or {}).items()}
 
     @property
     def message(self) -> str:
@@ -94,7 +142,7 @@ class ServiceError(Exception):
 
     @property
     def fields(self) -> dict[str, str]:
-        """Per-field messages in the request's language; a plain string (a domain rule's own text) as it is."""
+        """Per-field messages in the request's language; a plain string (data) as it is."""
         return {name: str(text) for name, text in self.field_texts.items()}
 
     def __str__(self) -> str:

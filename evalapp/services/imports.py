@@ -10,7 +10,7 @@ from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
 from . import audit, versions
-from .errors import Invalid, _l, verbatim
+from .errors import Invalid, Joined, Shown, _l
 from .xlsx import finish, new_workbook, read_text, write_row, write_text
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -18,45 +18,49 @@ UNIT_HEADERS = ["编码", "名称", "类型", "上级编码"]
 
 
 class ImportProblems(Invalid):
-    """An import refused; `problems` lists every one (row numbers where they apply)."""
+    """An import refused; `problems` lists every one (row numbers where they apply), each a `Shown`: Chinese as a
+    string (the CLI joins them), in the request's language on a page. Problems are marked messages (`_l`, or the
+    domain's `M_`); a plain string is shown as it is."""
 
-    def __init__(self, problems: list[str]):
-        # The problems are the checks' own words (data here), listed after a marked sentence.
-        super().__init__("import.refused",
-                         _l("导入失败，未写入任何数据：%(problems)s", problems="；".join(problems[:3])
-                            + ("……" if len(problems) > 3 else "")),
-                         {"file": verbatim("；".join(problems))})
-        self.problems = problems
+    def __init__(self, problems: list):
+        shown = [Shown(p) for p in problems]
+        first = Joined([p.text for p in shown[:3]])
+        if len(shown) > 3:
+            first = _l("%(problems)s……", problems=first)
+        super().__init__("import.refused", _l("导入失败，未写入任何数据：%(problems)s", problems=first),
+                         {"file": Joined([p.text for p in shown])})
+        self.problems = shown
 
 
 def read_sheet(data: bytes, headers: list[str]) -> list[tuple[int, dict]]:
     """Rows of the first worksheet as (row number, {header: value}); refuses anything but a plain xlsx."""
     if not data:
-        raise ImportProblems(["文件为空"])
+        raise ImportProblems([_l("文件为空")])
     if len(data) > MAX_IMPORT_BYTES:
-        raise ImportProblems(["文件过大（不超过5MB）"])
+        raise ImportProblems([_l("文件过大（不超过5MB）")])
     if not data.startswith(b"PK\x03\x04"):
-        raise ImportProblems(["不是Excel(.xlsx)文件；.xls 请先另存为 .xlsx"])
+        raise ImportProblems([_l("不是Excel(.xlsx)文件；.xls 请先另存为 .xlsx")])
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
             types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
     except (zipfile.BadZipFile, KeyError):
-        raise ImportProblems(["文件已损坏或不是Excel(.xlsx)文件"]) from None
+        raise ImportProblems([_l("文件已损坏或不是Excel(.xlsx)文件")]) from None
     if any(n.lower().endswith("vbaproject.bin") for n in names) or "macroEnabled" in types:
-        raise ImportProblems(["不接受含宏的文件(.xlsm)，请另存为 .xlsx"])
+        raise ImportProblems([_l("不接受含宏的文件(.xlsm)，请另存为 .xlsx")])
     try:
         wb = load_workbook(io.BytesIO(data), read_only=False, data_only=True)
     except Exception:  # openpyxl raises many kinds on a broken file
-        raise ImportProblems(["无法读取该Excel文件"]) from None
+        raise ImportProblems([_l("无法读取该Excel文件")]) from None
     ws = wb.worksheets[0]
     for merged in ws.merged_cells.ranges:
         if merged.min_row == 1:
-            raise ImportProblems([f"表头不能有合并单元格（{merged.coord}）"])
+            raise ImportProblems([_l("表头不能有合并单元格（%(cells)s）", cells=merged.coord)])
     header = [str(c.value).strip() if c.value is not None else "" for c in ws[1]] if ws.max_row >= 1 else []
     missing = [h for h in headers if h not in header]
     if missing:
-        raise ImportProblems([f"第1行缺少表头：{'、'.join(missing)}（应为：{'、'.join(headers)}）"])
+        raise ImportProblems([_l("第1行缺少表头：%(missing)s（应为：%(headers)s）", missing="、".join(missing),
+                                 headers="、".join(headers))])
     index = {h: header.index(h) for h in headers}
     rows = []
     for n, cells in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
@@ -65,7 +69,7 @@ def read_sheet(data: bytes, headers: list[str]) -> list[tuple[int, dict]]:
         rows.append((n, {h: read_text(cells[i]) if i < len(cells) else None for h, i in index.items()}))
     wb.close()
     if not rows:
-        raise ImportProblems(["没有数据行"])
+        raise ImportProblems([_l("没有数据行")])
     return rows
 
 

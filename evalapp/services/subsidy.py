@@ -15,7 +15,7 @@ from ..domain.vocabulary import N_, SUBSIDY_UNSET, Result, UnitLevel
 from ..extensions import db
 from ..models import OrgUnit, Publication, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit
-from .errors import Conflict, Invalid, Joined, _l
+from .errors import Conflict, Invalid, Joined, _l, shown
 from .export import district_name, text_lines
 from .results import ReportRow
 from .xlsx import new_workbook, write_row, write_text
@@ -49,7 +49,7 @@ def parse_bands(text_: str) -> list[Band]:
             high = parse_points(parts[1]) if parts[1] else None
             amount = parse_yuan(parts[2])
         except ValueError as exc:
-            problems.append(_l("第%(line)s行：%(problem)s", line=n, problem=str(exc)))
+            problems.append(_l("第%(line)s行：%(problem)s", line=n, problem=shown(exc)))
             continue
         bands.append(Band(low, high, amount, parts[3][:50] if len(parts) > 3 else ""))
     if problems:
@@ -71,7 +71,7 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
         try:
             amount_fen = parse_yuan(amount)
         except ValueError as exc:
-            raise Invalid("subsidy.amount_invalid", _l("金额有误：%(problem)s", problem=str(exc)), {"amount": str(exc)}) from None
+            raise Invalid("subsidy.amount_invalid", _l("金额有误：%(problem)s", problem=shown(exc)), {"amount": shown(exc)}) from None
         if mode == "pool":
             in_scope = db.session.scalar(select(func.count()).select_from(RoundUnit).join(
                 OrgUnit, OrgUnit.id == RoundUnit.unit_id).where(RoundUnit.round_id == round_.id,
@@ -83,7 +83,7 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
         bands = parse_bands(bands_text)
         problems = band_problems(bands, round_.threshold)
         if problems:
-            raise Invalid("subsidy.bands_invalid", _l("档次设置有误：%(problems)s", problems="；".join(problems)), {"bands": "；".join(problems)})
+            raise Invalid("subsidy.bands_invalid", _l("档次设置有误：%(problems)s", problems=Joined(problems)), {"bands": Joined(problems)})
     old = db.session.scalar(select(RuleRow).where(RuleRow.round_id == round_.id, RuleRow.level == level))
     before = {"mode": old.mode, "amount_fen": old.amount_fen,
               "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in old.bands]} if old else None

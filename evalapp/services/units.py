@@ -6,7 +6,7 @@ from ..domain.units import KIND_LEVEL, UnitRow, normalize_code, validate_units
 from ..extensions import db
 from ..models import OrgUnit, User
 from . import audit, versions
-from .errors import Invalid, _l, verbatim
+from .errors import Invalid, Joined, _l
 
 
 def tree() -> list[OrgUnit]:
@@ -21,9 +21,9 @@ def _existing(exclude: OrgUnit | None = None) -> dict[str, tuple[str, str | None
 
 
 def _check(row: UnitRow, exclude: OrgUnit | None = None) -> None:
-    problems = [p.split("：", 1)[1] for p in validate_units([row], _existing(exclude))]
+    problems = [p.params["problem"] for p in validate_units([row], _existing(exclude))]  # (one row: no row number)
     if problems:
-        raise Invalid("unit.invalid", verbatim("；".join(problems)), {"unit": "；".join(problems)})
+        raise Invalid("unit.invalid", Joined(problems), {"unit": Joined(problems)})
 
 
 def create_unit(code: str, name: str, kind: str, parent_code: str, user: User, *,

@@ -11,7 +11,7 @@ from ..models import OrgUnit, User
 from ..models.user import ROLES
 from . import audit
 from .accounts import end_credentials, hash_password, verify_password
-from .errors import Invalid, _l, verbatim
+from .errors import Invalid, Joined, _l
 
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
 SCOPE_LEVEL = {"township": "township", "village": "village"}
@@ -47,7 +47,7 @@ def _password(password: str, username: str, display_name: str = "", unit: OrgUni
     context = (unit.name, unit.code) if unit is not None else ()
     problems = password_problems(password or "", username, display_name=display_name, extra_words=context)
     if problems:
-        raise Invalid("user.password_weak", verbatim("；".join(problems)), {"password": "；".join(problems)})
+        raise Invalid("user.password_weak", Joined(problems), {"password": Joined(problems)})
     return hash_password(password)
 
 
