@@ -8,37 +8,28 @@ from .numbers import parse_points
 LEVELS = ("township", "village")
 # The parts of a catalogue as problems name them ("二级指标 A1.2：缺少“title”"): by code, inside another part (its
 # code not read yet), and one that is not an object. (One msgid each: the kinds' words alone are headings elsewhere.)
-PLACES = {
-    "category": lambda code: M_("一级指标 %(code)s", code=code or "?"),
-    "indicator": lambda code: M_("二级指标 %(code)s", code=code or "?"),
-    "rule": lambda code: M_("扣分项 %(code)s", code=code or "?"),
-    "bonus": lambda code: M_("加分项 %(code)s", code=code or "?"),
-    "veto": lambda code: M_("否决项 %(code)s", code=code or "?"),
-}
-WITHIN = {
-    "category": lambda where: M_("%(where)s 一级指标", where=where),
-    "indicator": lambda where: M_("%(where)s 二级指标", where=where),
-    "rule": lambda where: M_("%(where)s 扣分项", where=where),
-    "bonus": lambda where: M_("%(where)s 加分项", where=where),
-    "veto": lambda where: M_("%(where)s 否决项", where=where),
-}
-MALFORMED = {
-    "category": lambda where: M_("%(where)s：一级指标格式无效", where=where),
-    "indicator": lambda where: M_("%(where)s：二级指标格式无效", where=where),
-    "rule": lambda where: M_("%(where)s：扣分项格式无效", where=where),
-    "bonus": lambda where: M_("%(where)s：加分项格式无效", where=where),
-    "veto": lambda where: M_("%(where)s：否决项格式无效", where=where),
+PARTS = {  # kind: (by code, inside another part, malformed)
+    "category": (lambda code: M_("一级指标 %(code)s", code=code), lambda where: M_("%(where)s 一级指标", where=where),
+                 lambda where: M_("%(where)s：一级指标格式无效", where=where)),
+    "indicator": (lambda code: M_("二级指标 %(code)s", code=code), lambda where: M_("%(where)s 二级指标", where=where),
+                  lambda where: M_("%(where)s：二级指标格式无效", where=where)),
+    "rule": (lambda code: M_("扣分项 %(code)s", code=code), lambda where: M_("%(where)s 扣分项", where=where),
+             lambda where: M_("%(where)s：扣分项格式无效", where=where)),
+    "bonus": (lambda code: M_("加分项 %(code)s", code=code), lambda where: M_("%(where)s 加分项", where=where),
+              lambda where: M_("%(where)s：加分项格式无效", where=where)),
+    "veto": (lambda code: M_("否决项 %(code)s", code=code), lambda where: M_("%(where)s 否决项", where=where),
+             lambda where: M_("%(where)s：否决项格式无效", where=where)),
 }
 
 
 def _place(kind: str, code: str) -> Msg:
     """A part by its code: "一级指标 A1" ("?" when it has none)."""
-    return PLACES[kind](code)
+    return PARTS[kind][0](code or "?")
 
 
 def _within(where: Msg, kind: str) -> Msg:
     """A part not yet named, inside another: "指标体系 X 一级指标"."""
-    return WITHIN[kind](where)
+    return PARTS[kind][1](where)
 
 
 @dataclass
@@ -142,7 +133,7 @@ class _Reader:
             if isinstance(item, dict):
                 out.append(item)
             else:
-                self.problems.append(MALFORMED[kind](where))
+                self.problems.append(PARTS[kind][2](where))
         return out
 
 
