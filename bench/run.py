@@ -6,6 +6,7 @@ For each size (townships × villages per township) it builds a database with `de
 its floor as pairs, a warm-up pair first, and reports the median times of --runs pairs and the median of the pairs'
 ratios (see paired()):
   results   round_report(): totals, results, ranks, township roll-ups    vs  one SQL scan summing points by sheet
+            (and, reported: the seconds the cyclic collector ran inside it, its share and the growth outside it)
   subsidy   the eligibility workbook (奖补资格表), all units               vs  the same cells written as constants
   workbook  the district results workbook (unit × indicator)             vs  the same cells written as constants
   http      scoring page GET, results page GET (gunicorn)  vs  an authenticated one-row SELECT (probe_read)
@@ -20,6 +21,7 @@ Results go to bench/results/<date>-<db>.json; `--check` exits non-zero when a ba
 """
 import argparse
 import datetime
+import gc
 import io
 import json
 import os
@@ -65,6 +67,44 @@ def paired(fn, floor, runs: int, warm: bool = True) -> tuple[float, float, float
         floors.append(f)
         ratios.append(t / f)
     return statistics.median(times), statistics.median(floors), statistics.median(ratios)
+
+
+class CollectorTime:
+    """Wraps a timed path: the seconds CPython's cyclic collector ran inside each of its calls (gc.callbacks).
+
+    Reported beside the results' growth, not checked: the report's objects (three per unit) promote into the
+    collector's oldest generation, and each full pass walks every object of the process (some 150,000 of the app's
+    own besides the report's), so the collector's share of a unit's time rises from the smallest size to the larger
+    ones (issue 16: with the collector off, the same code grew 1.16× per unit from 94x20 to 1500x20; with it on,
+    1.92×, on the same loaded machine)."""
+
+    def __init__(self, fn):
+        self.fn, self.calls, self._started, self._inside = fn, [], 0.0, False
+
+    def _callback(self, phase, info):
+        if not self._inside:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.calls[-1][0] += time.perf_counter() - self._started
+            self.calls[-1][1] += info["generation"] == 2
+
+    def __call__(self):
+        self.calls.append([0.0, 0])
+        self._inside = True
+        gc.callbacks.append(self._callback)
+        try:
+            return self.fn()
+        finally:
+            gc.callbacks.remove(self._callback)
+            self._inside = False
+
+    def summary(self) -> dict:
+        """Median seconds in the collector per call and full passes per call (the warm-up call left out)."""
+        timed = self.calls[1:] or self.calls
+        return {"collector_s": round(statistics.median(c[0] for c in timed), 4),
+                "full_collections": round(statistics.median(c[1] for c in timed), 1)}
 
 
 def record_cells(export) -> list[tuple]:
@@ -177,8 +217,9 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
                          "per_unit_ms": round(s / units * 1000, 4), "bar": BARS[name], **extra}
             print(f"  {out['size']} {name}: {s:.3f} s vs floor {f:.3f} s, {ratio:.2f}× (median of pairs)", flush=True)
 
-        figure("results", fresh(round_report),
-               fresh(lambda r: db.session.execute(floor_sql, {"r": r.id}).all()))
+        results_path = CollectorTime(fresh(round_report))
+        figure("results", results_path, fresh(lambda r: db.session.execute(floor_sql, {"r": r.id}).all()))
+        out["results"].update(results_path.summary())
         subsidy = fresh(lambda r: eligibility_workbook(r, user))
         # The peak of a cold export: the round's report is computed within it (the timed runs reuse the report
         # the first one computed, as the app does while nothing changes).
@@ -237,8 +278,13 @@ def growth_figures(sizes: list[dict], name: str) -> dict:
     7,875 units than at 1,974 on this machine: the data outgrows the CPU's caches)."""
     per_unit = [s[name]["s"] / s["units"] for s in sizes]
     floor = [s[name]["floor_s"] / s["units"] for s in sizes]
-    return {"end_to_end": round(per_unit[-1] / per_unit[0], 2), "largest_rise": growth(per_unit),
-            "floor_end_to_end": round(floor[-1] / floor[0], 2)}
+    out = {"end_to_end": round(per_unit[-1] / per_unit[0], 2), "largest_rise": growth(per_unit),
+           "floor_end_to_end": round(floor[-1] / floor[0], 2)}
+    if all("collector_s" in s[name] for s in sizes):  # reported, not checked (CollectorTime)
+        outside = [(s[name]["s"] - s[name]["collector_s"]) / s["units"] for s in sizes]
+        out["end_to_end_outside_collector"] = round(outside[-1] / outside[0], 2)
+        out["collector_share"] = [round(s[name]["collector_s"] / s[name]["s"], 2) for s in sizes]
+    return out
 
 
 def vs_probe(http: dict, name: str) -> float | None:
