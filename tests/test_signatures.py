@@ -2,6 +2,7 @@
 the API refusing alike, scope, the print page and the queues."""
 import io
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -44,6 +45,9 @@ def test_strokes_scale_into_the_box_with_one_factor_and_keep_their_times():
     assert rule.normalise([[[0, 0], [500, 100]] * 3], 1000, 200).strokes == [[[0, 0, 0], [500, 100, 0]] * 3]
     # outside the canvas: kept at its edge
     assert rule.normalise([[[-50, 0], [700, 300]] * 3], 600, 240).strokes[0][:2] == [[0, 0, 0], [1000, 400, 0]]
+    # times as signature_pad gives them: Date.now() in ms
+    now = 1_796_000_000_000
+    assert rule.normalise([[[i * 50, 100, now + i * 16] for i in range(10)]], 600, 240).strokes[0][-1][2] == 144
     # signature_pad's own toData() groups are read too
     pad = [{"penColor": "#111", "points": [{"x": 10, "y": 10, "time": 5, "pressure": 0.5},
                                            {"x": 590, "y": 200, "time": 50, "pressure": 0.5}] * 3}]
@@ -63,6 +67,8 @@ def test_strokes_scale_into_the_box_with_one_factor_and_keep_their_times():
     ([[[float("nan"), 2, 3]]], "malformed"),
     ([[[True, 2, 3]]], "malformed"),
     ([[[1, 2, 3, 4]]], "malformed"),
+    ([[[1e8, 2, 3]] * 10], "malformed"),                              # a coordinate no canvas has
+    ([[[1, 2, 1e15]] * 10], "malformed"),                             # a time no clock gives
     ([[{"x": 1}]], "malformed"),
 ])
 def test_a_drawing_that_is_no_signature_is_refused(strokes, problem):
@@ -288,10 +294,10 @@ def test_the_queues_show_signing(team, login_as):
     final = team["final"]
     post(team["leader"], final, "leader")
     html = team["leader"].get("/inspection/").get_data(as_text=True)
-    assert f'data-final="{final.id}"' in html and "已签1 / 4" in html
+    assert f'data-final="{final.id}"' in html and "签名 1/4" in html
     team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/submit")
     html = login_as("district").get("/results/").get_data(as_text=True)
-    assert f'data-sheet="{final.id}"' in html and "已签1 / 4" in html
+    assert f'data-sheet="{final.id}"' in html and "签名 1/4" in html
     # the district's queue shows a change since signing too
     db.session.execute(Score.__table__.update().where(Score.sheet_id == final.id).values(reason="改过"))
     db.session.commit()
@@ -317,8 +323,54 @@ def test_a_signature_before_publication_still_matches_the_published_sheet(world,
     from evalapp.services import snapshots
 
     pub = snapshots.latest(w.round.id)
-    unit = next(u for u in pub.units if u.final_sheet_id == final.id)
-    assert signatures.published_digest(pub, unit) == live
+    assert signatures.published_digests(pub, [final.id]) == {final.id: live}
     html = login_as("district").get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
     assert 'data-testid="version"' in html and 'data-slot="leader" data-state="signed"' in html
 
+
+
+def test_each_session_is_offered_the_slots_it_may_record_and_the_page_says_whose_tablet(team):
+    final, people = team["final"], team["world"].people
+    own = f"inspector:{people['inspector'].id}"
+    html = team["inspector"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
+    assert set(re.findall(r'data-sign="([^"]+)"', html)) == {own, "representative"}
+    assert "其他成员和组长请在组长的平板上签名。" in html
+    html = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
+    assert set(re.findall(r'data-sign="([^"]+)"', html)) == {f"inspector:{people['leader'].id}", own, "leader",
+                                                               "representative"}
+    response = post(team["leader"], final, own)
+    assert response.headers["Location"].endswith(f"?signed=inspector:{people['inspector'].id}#signatures") or \
+        response.headers["Location"].endswith(f"?signed=inspector%3A{people['inspector'].id}#signatures")
+    html = team["leader"].get(response.headers["Location"]).get_data(as_text=True)
+    assert f"在{LEADER_NAME}的平板上签名" in html and 'data-testid="signed-now"' in html
+
+
+def test_a_sheet_not_fully_decided_offers_no_signing_and_says_why(team, world, login_as):
+    township = make_sheet(world, "清溪镇", "final")
+    html = team["leader"].get(f"/inspection/sheets/{township.id}/reconcile").get_data(as_text=True)
+    assert 'data-testid="signatures-not-ready"' in html and 'id="sign-modal"' not in html
+    assert re.search(r'data-sign="leader"[^>]*disabled', html)
+    api = team["leader"].post(f"/api/v1/sheets/{township.id}/signatures", json={
+        "slot": "leader", "strokes": zigzag(), "width": 600, "height": 240})
+    assert api.status_code == 422 and api.json["code"] == "signature.not_ready"
+
+
+def test_a_member_closed_as_unsubmitted_has_no_slot(team, world):
+    from evalapp.services.moves import move_sheet
+
+    final, people = team["final"], world.people
+    member = make_sheet(world, VILLAGE, inspector="inspector")
+    member.status = "draft"  # as if it had never been submitted, then closed when the member left
+    db.session.commit()
+    move_sheet(member, "closed", people["admin"])
+    keys = [s.key for s in signatures.signing(final).slots]
+    assert f"inspector:{people['inspector'].id}" not in keys and "leader" in keys
+
+
+def test_the_signing_reads_in_english(team):
+    final = team["final"]
+    post(team["leader"], final, "leader")
+    team["leader"].post("/lang", data={"lang": "en"})
+    html = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
+    for text in ("Signatures", "1 of 4 signed", "Team leader", "Signer: ", ">Sign<", "Sign again", "Signature</th>"):
+        assert text in html, text

@@ -11,6 +11,7 @@ changed. Pure functions; services.signatures reads and writes.
 import hashlib
 import json
 import math
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,6 +21,8 @@ MAX_POINTS = 6000         # in all strokes: a long signature at 60 points a seco
 MIN_POINTS = 6            # fewer is a tap
 MIN_INK = 150             # box units of line in all (15 % of the box's width): less is a dot or a slip
 MAX_CANVAS = 10_000       # the canvas's size in CSS pixels, as the client reports it
+MAX_COORDINATE = 1e7      # a coordinate sent (canvas pixels): beyond it a scaled one could overflow (round(inf))
+MAX_TIMESTAMP = 1e14      # a point's time as sent (signature_pad: Date.now(), ms since 1970; 1e14 is the year 5138)
 MAX_TIME_MS = 3_600_000   # a point's time since the first one
 NAME_MAX = 50
 
@@ -45,11 +48,11 @@ class Drawing:
         return self.strokes
 
 
-def _number(value) -> float:
+def _number(value, limit: float = MAX_COORDINATE) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise SignatureProblem("malformed")  # (the API reads JSON numbers as Decimal)
     value = float(value)
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) > limit:
         raise SignatureProblem("malformed")
     return value
 
@@ -84,7 +87,7 @@ def normalise(raw, width, height) -> Drawing:
                 x, y, t = (point + [0])[:3]
             else:
                 raise SignatureProblem("malformed")
-            x, y, t = _number(x), _number(y), _number(t)
+            x, y, t = _number(x), _number(y), _number(t, MAX_TIMESTAMP)
             start = t if start is None else start
             out.append([min(BOX_WIDTH, max(0, round(x * scale))), min(BOX_HEIGHT, max(0, round(y * scale))),
                         min(MAX_TIME_MS, max(0, round(t - start)))])
@@ -96,6 +99,22 @@ def normalise(raw, width, height) -> Drawing:
     if count < MIN_POINTS or ink < MIN_INK:
         raise SignatureProblem("too_small")
     return Drawing(strokes, count, ink)
+
+
+NAME_PROBLEMS = ("empty", "too_long", "invisible")
+
+
+def name_problem(name: str) -> str | None:
+    """Why a typed name (the representative's) cannot stand on the paper, or None: nothing readable in it (no
+    letter: spaces, zero-width or direction marks only), longer than NAME_MAX, or a control, format (zero-width,
+    bidi override: the printed name would differ from the typed one) or invalid character."""
+    if len(name) > NAME_MAX:
+        return "too_long"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in name):
+        return "invisible" if any(unicodedata.category(c).startswith("L") for c in name) else "empty"
+    if not any(unicodedata.category(c).startswith("L") for c in name):
+        return "empty"
+    return None
 
 
 def parse_slot(key: str) -> tuple[str, int | None] | None:
@@ -113,11 +132,18 @@ def slot_key(role: str, signer_id: int | None) -> str:
     return f"inspector:{signer_id}" if role == "inspector" else role
 
 
+def _without_names(deductions: list) -> list:
+    """The members' deductions without their display names (in member order): what was deducted is the content;
+    a member's name corrected since is not a change of it."""
+    return [{k: v for k, v in entry.items() if k != "member"} for entry in deductions]
+
+
 def content_bytes(round_id: int, unit_code: str, scores: list, bonus_codes: list[str], vetoes: list) -> bytes:
     """The 评分表's content as canonical JSON: `scores` [(indicator code, points "95.00", reason, members'
     deductions)], the bonus items' codes, the vetoes [(code, finding)]. Sorted, so the order read does not count."""
     doc = {"round": round_id, "unit": unit_code,
-           "scores": sorted([code, points, reason or "", deductions] for code, points, reason, deductions in scores),
+           "scores": sorted([code, points, reason or "", _without_names(deductions)]
+                            for code, points, reason, deductions in scores),
            "bonus": sorted(bonus_codes), "vetoes": sorted([code, finding or ""] for code, finding in vetoes)}
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 

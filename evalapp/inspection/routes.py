@@ -202,7 +202,8 @@ def sign(sheet_id: int):
         return _render_reconcile(sheet, {"signature": exc.fields or {"strokes": exc.message}},
                                  {"signature": typed}, exc.status)
     flash(gettext("%(name)s的签名已保存", name=sig.signer_name), "success")
-    return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor="signatures"))
+    # (the flash is at the top; the row just signed says so where the page lands)
+    return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, signed=typed["slot"], _anchor="signatures"))
 
 
 def _number(text: str | None) -> float | None:

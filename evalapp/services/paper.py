@@ -120,7 +120,8 @@ def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
 
     # Who signs: the team's members (the people, not a figure of the version), with any member named in the
     # version's deductions who has left the team since.
-    members = [m.inspector.display_name for m in member_sheets(sheet) if m.inspector is not None]
+    members = [m.inspector.display_name for m in member_sheets(sheet)
+               if m.inspector is not None and m.status != "closed"]  # (未提交: they do not sign)
     members += sorted({m["member"] for _p, _r, found in scores.values() for m in found} - set(members))
     leader, approved = _signers(sheet, publication.published_at)
     return Paper(publication.round_name, unit.name, unit.code, unit.level, f"{meta['code']} 第{meta['version']}版",
@@ -155,7 +156,8 @@ def live_paper(sheet: Sheet, standing=None) -> Paper:
                  view.total, view.result.zh if approved_now else Result.INCOMPLETE.zh,
                  standing.missing if standing else None, standing.rank if standing else None,
                  bool(standing and standing.vetoed),
-                 [m.inspector.display_name for m in member_sheets(sheet) if m.inspector is not None], None,
+                 [m.inspector.display_name for m in member_sheets(sheet)
+                  if m.inspector is not None and m.status != "closed"], None,
                  leader, approved if approved_now else None)
 
 

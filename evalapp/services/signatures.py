@@ -1,10 +1,12 @@
 """Signatures on a unit's 评分表: who signs, what each signature is bound to, recording one (issue 19, point 6).
 
-The slots of a final sheet are the team's members who score the unit (评估员, one each), the team leader (工作组组长)
-and the evaluated unit's representative (被评单位代表). A signature holds the SHA-256 of the 评分表's content when it
-was drawn (`content_digests`, built by domain.signatures.content_bytes from the live sheet, or `published_digest`
-from a published version); a slot whose current signature holds another digest than the 评分表 shown is 签名后有改动
-and asks to be signed again. Signing is shown on the sheets and in the queues and never holds up a submission.
+The slots of a final sheet are the team's members who score the unit (评估员, one each; not a member whose sheet was
+closed as 未提交), the team leader (工作组组长) and the evaluated unit's representative (被评单位代表). A signature
+holds the SHA-256 of the 评分表's content when it was drawn (`digests_for`: the published version's content while
+it is the official 评分表, else the content as it stands — `content_digests` and `published_digests`, both through
+domain.signatures.content_bytes). A slot shows the newest drawing bound to the content compared with, else its
+newest drawing as 签名后有改动 (asked to sign again). Signing is shown on the sheets and in the queues and never
+holds up a submission; it waits until every indicator has its final score.
 
 `sign` is the one rule for the reconcile page's form and the API.
 """
@@ -16,9 +18,8 @@ from sqlalchemy import and_, or_, select, update
 
 from .. import access
 from ..domain.signatures import (
-    BOX_HEIGHT, BOX_WIDTH, NAME_MAX, SignatureProblem, content_sha256, normalise, parse_slot, slot_key,
+    BOX_HEIGHT, BOX_WIDTH, NAME_MAX, SignatureProblem, content_sha256, name_problem, normalise, parse_slot, slot_key,
 )
-from ..domain.text import text_problem
 from ..domain.vocabulary import SignatureState, SignerRole
 from ..extensions import db
 from ..models import (
@@ -71,14 +72,37 @@ def content_digests(sheets: list[Sheet]) -> dict[int, str]:
     return out
 
 
-def published_digest(publication: Publication, unit: PublishedUnit) -> str:
-    """The SHA-256 of the 评分表's content as the version holds it (the same bytes as the live sheet's when nothing
-    changed since)."""
-    scores = [(s.indicator_code, _p(s.points), s.reason, s.deductions) for s in db.session.scalars(
-        select(PublishedScore).where(PublishedScore.publication_id == publication.id,
-                                     PublishedScore.unit_code == unit.code, PublishedScore.points.is_not(None)))]
-    return content_sha256(publication.round_id, unit.code, scores, [b[0] for b in unit.bonus_items],
-                          [(v[0], v[2]) for v in unit.veto_findings])
+def published_digests(publication: Publication, sheet_ids: list[int]) -> dict[int, str]:
+    """final sheet id → the SHA-256 of its 评分表's content as the version holds it (the same bytes as the live
+    sheet's when nothing changed since), for the sheets the version holds; two statements."""
+    units = {u.code: u for u in db.session.scalars(select(PublishedUnit).where(
+        PublishedUnit.publication_id == publication.id, PublishedUnit.final_sheet_id.in_(sheet_ids)))}
+    scores: dict[str, list] = {code: [] for code in units}
+    if units:
+        for s in db.session.scalars(select(PublishedScore).where(
+                PublishedScore.publication_id == publication.id, PublishedScore.unit_code.in_(list(units)),
+                PublishedScore.points.is_not(None))):
+            scores[s.unit_code].append((s.indicator_code, _p(s.points), s.reason, s.deductions))
+    return {u.final_sheet_id: content_sha256(publication.round_id, code, scores[code],
+                                             [b[0] for b in u.bonus_items], [(v[0], v[2]) for v in u.veto_findings])
+            for code, u in units.items()}
+
+
+def digests_for(sheets: list[Sheet]) -> dict[int, str]:
+    """What a signature is bound to now, per final sheet: the published version's content while it is the official
+    评分表 (the round published, the sheet not unlocked since), else the sheet's content as it stands (an unlocked
+    sheet is being changed for the next version). The one rule for signing and for every page's state but the
+    printed 评分表, which compares with the content it prints."""
+    out = content_digests(sheets)
+    by_round: dict[int, list[Sheet]] = {}
+    for sheet in sheets:
+        if sheet.round.status == "published" and not sheet.unlocked:
+            by_round.setdefault(sheet.round_id, []).append(sheet)
+    for round_id, group in by_round.items():
+        last = snapshots.latest(round_id)
+        if last is not None:
+            out.update(published_digests(last, [s.id for s in group]))
+    return out
 
 
 # -- the slots and their state -------------------------------------------------------------------------------------
@@ -113,6 +137,17 @@ class Signing:
     def stale(self) -> int:
         return sum(s.state is SignatureState.STALE for s in self.slots)
 
+    @property
+    def leader_id(self) -> int | None:
+        return next((s.signer_id for s in self.slots if s.role is SignerRole.LEADER), None)
+
+    def recordable(self, user: User) -> set[str]:
+        """The slots this user's session may record: the leader's tablet is passed round (every slot); a member on
+        their own tablet signs for themselves and takes the unit's representative's signature."""
+        if user.id == self.leader_id:
+            return {s.key for s in self.slots}
+        return {slot_key("inspector", user.id), "representative"} & {s.key for s in self.slots}
+
 
 def _people(sheets: list[Sheet]) -> dict[int, tuple[list[tuple[int, str]], tuple[int, str] | None]]:
     """final sheet id → (the members scoring its unit [(user id, name)], the team leader (id, name) or None)."""
@@ -124,7 +159,8 @@ def _people(sheets: list[Sheet]) -> dict[int, tuple[list[tuple[int, str]], tuple
     for round_id, unit_id, user_id, name in db.session.execute(
             select(Sheet.round_id, Sheet.unit_id, User.id, User.display_name)
             .join(User, User.id == Sheet.inspector_id)
-            .where(Sheet.kind == "inspector", or_(*keys)).order_by(Sheet.inspector_id)):
+            .where(Sheet.kind == "inspector", Sheet.status != "closed", or_(*keys))  # (未提交: not theirs to sign)
+            .order_by(Sheet.inspector_id)):
         out[pairs[(round_id, unit_id)]][0].append((user_id, name))
     for round_id, unit_id, user_id, name in db.session.execute(
             select(RoundUnit.round_id, RoundUnit.unit_id, User.id, User.display_name)
@@ -135,39 +171,45 @@ def _people(sheets: list[Sheet]) -> dict[int, tuple[list[tuple[int, str]], tuple
     return out
 
 
-def _current(sheet_ids: list[int]) -> dict[int, list[Signature]]:
+def _drawn(sheet_ids: list[int]) -> dict[int, list[Signature]]:
+    """Every signature of the sheets, superseded ones too, oldest first (a version's 评分表 may be signed by an
+    older drawing than the newest: one drawn before an unlock)."""
     found: dict[int, list[Signature]] = {i: [] for i in sheet_ids}
     if sheet_ids:
-        for sig in db.session.scalars(select(Signature).where(Signature.sheet_id.in_(sheet_ids),
-                                                              Signature.superseded_at.is_(None))
+        for sig in db.session.scalars(select(Signature).where(Signature.sheet_id.in_(sheet_ids))
                                       .order_by(Signature.id)):
             found[sig.sheet_id].append(sig)
     return found
 
 
 def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Slot]:
+    """Each signer's slot with the signature it shows against `digest`: the newest drawing bound to that content
+    (signed), else the newest drawing (签名后有改动), else none."""
     slots = [Slot(slot_key("inspector", uid), SignerRole.INSPECTOR, uid, name) for uid, name in members]
     if leader is not None:
         slots.append(Slot("leader", SignerRole.LEADER, leader[0], leader[1]))
     slots.append(Slot("representative", SignerRole.REPRESENTATIVE, None, ""))
     by_key = {s.key: s for s in slots}
-    for sig in signatures:
+    for sig in signatures:  # oldest first: a later one replaces an earlier one unless that one matches and it not
         slot = by_key.get(slot_key(sig.role, sig.signer_id) if sig.role == "inspector" else sig.role)
         if slot is None or (sig.role == "leader" and sig.signer_id != slot.signer_id):
             continue  # a member who has left the team, a leader replaced since: their signature is not this sheet's
+        matches = sig.content_sha256 == digest
+        if slot.signed and not matches:
+            continue
         slot.signature = sig
-        slot.state = SignatureState.SIGNED if sig.content_sha256 == digest else SignatureState.STALE
+        slot.state = SignatureState.SIGNED if matches else SignatureState.STALE
         if slot.role is SignerRole.REPRESENTATIVE:
             slot.name = sig.signer_name
     return slots
 
 
 def signings(sheets: list[Sheet], digests: dict[int, str] | None = None) -> dict[int, Signing]:
-    """final sheet id → its slots and their state against `digests` (default: the live content)."""
-    digests = digests if digests is not None else content_digests(sheets)
+    """final sheet id → its slots and their state against `digests` (default: digests_for, what signing binds to)."""
+    digests = digests if digests is not None else digests_for(sheets)
     people = _people(sheets)
-    current = _current([s.id for s in sheets])
-    return {s.id: Signing(s, digests[s.id], _slots(*people[s.id], current[s.id], digests[s.id])) for s in sheets}
+    drawn = _drawn([s.id for s in sheets])
+    return {s.id: Signing(s, digests[s.id], _slots(*people[s.id], drawn[s.id], digests[s.id])) for s in sheets}
 
 
 def signing(sheet: Sheet) -> Signing:
@@ -177,14 +219,13 @@ def signing(sheet: Sheet) -> Signing:
 def signing_for_paper(sheet: Sheet, publication: Publication | None, members: list[str]) -> Signing:
     """The slots as the printed 评分表 shows them: against the version's content when it is read from one."""
     if publication is not None:
-        unit = db.session.scalar(select(PublishedUnit).where(PublishedUnit.publication_id == publication.id,
-                                                             PublishedUnit.final_sheet_id == sheet.id))
-        if unit is not None:
-            found = signings([sheet], {sheet.id: published_digest(publication, unit)})[sheet.id]
+        digest = published_digests(publication, [sheet.id]).get(sheet.id)
+        if digest is not None:
+            found = signings([sheet], {sheet.id: digest})[sheet.id]
             named = {s.name for s in found.slots if s.role is SignerRole.INSPECTOR}
             found.extra_names = [m for m in members if m not in named]
             return found
-    return signing(sheet)
+    return signings([sheet], content_digests([sheet]))[sheet.id]  # a 草稿 prints the content as it stands
 
 
 # -- recording a signature -----------------------------------------------------------------------------------------
@@ -195,6 +236,21 @@ _MESSAGES = {
     "too_small": _l("签名过短（像一次误触），请在框内完整签名"),
     "too_large": _l("签名笔画过多，请清除后重新签名"),
 }
+
+
+_NAME_MESSAGES = {
+    "empty": _l("请填写被评单位代表的姓名"),
+    "too_long": _l("姓名不能超过%(n)s个字", n=NAME_MAX),
+    "invisible": _l("姓名含有不可见的控制或格式字符（如零宽字符、文字方向符），请重新输入"),
+}
+
+
+def readiness(sheet: Sheet) -> tuple[int, int]:
+    """(indicators decided, indicators) of a final sheet: it is signed once every indicator has its final score."""
+    from .sheet_views import sheet_view
+
+    view = sheet_view(sheet)
+    return view.figures.scored, len(view.indicators)
 
 
 def render_png(strokes: list) -> bytes:
@@ -226,22 +282,25 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
         raise NotFound("signature.not_final", _l("只有工作组评分表需要签名"))
     if not access.can_sign_sheet(user, sheet):
         raise NotAllowed("signature.not_allowed", _l("您不能为此评分表记录签名"))
+    state = signing(sheet)
     parsed = parse_slot(slot if isinstance(slot, str) else "")
     fields = {}
     chosen = None
     if parsed is not None:
-        chosen = next((s for s in signing(sheet).slots if s.key == slot), None)
+        chosen = next((s for s in state.slots if s.key == slot), None)
     if chosen is None:
         fields["slot"] = _l("请选择签名人")
+    elif chosen.key not in state.recordable(user):
+        raise NotAllowed("signature.not_yours", _l("在自己的平板上只能本人签名或由被评单位代表签名；其他成员请在组长的平板上签名"))
+    scored, total = readiness(sheet)
+    if scored < total:
+        why = _l("评分表尚未定分完毕（已定分%(n)s/%(m)s），定分完毕后方可签名", n=scored, m=total)
+        raise Invalid("signature.not_ready", why, {"slot": why})
     name = name.strip() if isinstance(name, str) else ""
     if chosen is not None and chosen.role is SignerRole.REPRESENTATIVE:
-        problem = text_problem(name)
-        if not name:
-            fields["name"] = _l("请填写被评单位代表的姓名")
-        elif len(name) > NAME_MAX:
-            fields["name"] = _l("姓名不能超过%(n)s个字", n=NAME_MAX)
-        elif problem:
-            fields["name"] = _l("姓名%(problem)s", problem=problem)
+        problem = name_problem(name)
+        if problem is not None:
+            fields["name"] = _NAME_MESSAGES[problem]
     try:
         drawing = normalise(strokes, width, height)
     except SignatureProblem as exc:
@@ -257,7 +316,7 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
     if chosen.role is SignerRole.INSPECTOR:
         same = and_(same, Signature.signer_id == chosen.signer_id)
     db.session.execute(update(Signature).where(same).values(superseded_at=now))
-    digest = content_digests([sheet])[sheet.id]
+    digest = digests_for([sheet])[sheet.id]
     sig = Signature(sheet_id=sheet.id, role=chosen.role.value, signer_id=chosen.signer_id,
                     signer_name=name if chosen.role is SignerRole.REPRESENTATIVE else chosen.name,
                     strokes=drawing.as_json(), image=render_png(drawing.strokes), content_sha256=digest,

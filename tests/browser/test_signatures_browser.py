@@ -84,7 +84,7 @@ def test_signing_the_sheet_on_the_tablet(live_server, page, browser, final, worl
     _shot(page, "1-leader-drawing")
     with page.expect_navigation():
         page.click("#sign-form button[type=submit]")
-    assert page.url.endswith("/reconcile#signatures")
+    assert "/reconcile?signed=leader#signatures" in page.url, page.inner_text("main")[:800]
     assert "的签名已保存" in page.inner_text(".alert-success")
     assert _state(page, "leader") == "signed"
     assert page.evaluate("document.querySelector('tr[data-slot=leader] img').naturalWidth") == 500
@@ -138,7 +138,7 @@ def test_signing_the_sheet_on_the_tablet(live_server, page, browser, final, worl
 
     # The leader's worklist shows how far signing has come.
     page.goto(f"{live_server}/inspection/")
-    assert page.inner_text(f'[data-final="{final.id}"] [data-testid=signed]') == "已签3 / 4"
+    assert page.inner_text(f'[data-final="{final.id}"] [data-testid=signed]') == "签名 3/4"
 
     # A changed score: every signature is marked, the leader signs again.
     page.goto(reconcile)
