@@ -1,5 +1,5 @@
-"""H4's attacks on the signatures of the 评分表 (issue 19, point 6): each test shows a defect of the code as it stands
-and says what a user (or an attacker) sees."""
+"""A review's attacks on the signatures of the 评分表 (issue 19, point 6): each test showed a defect of the first
+version (failed on 2f67ae2) and says what a user (or an attacker) saw; they hold the fixes."""
 import json
 import re
 import pytest
