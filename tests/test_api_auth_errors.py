@@ -245,3 +245,13 @@ def test_the_openapi_document_states_401_and_415(app):
                 assert "415" in responses, (method, path)
                 assert responses["415"]["content"]["application/json"]["schema"] == {
                     "$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.parametrize("body", ["[" * 5000, '{"a":' * 3000 + "1" + "}" * 3000])
+def test_a_json_body_nested_past_the_parsers_depth_is_422_not_500(app, world, body):
+    """Python's json module raises RecursionError (not a ValueError) for a nesting about a thousand deep."""
+    response = app.test_client().put(_score_url(world), data=body, content_type="application/json",
+                                     headers=_bearer(_token(app)))
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert response.get_json()["code"] == "request.not_json"
+    assert _saved_scores() == 0

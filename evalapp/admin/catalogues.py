@@ -12,6 +12,7 @@ from ..models import CatalogueVersion
 from ..services import catalogue_io
 from ..services.catalogues import load_tree
 from ..services.imports import MAX_IMPORT_BYTES, ImportProblems
+from ..services.errors import _l
 from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,11 +48,11 @@ def import_catalogue():
             versions = [catalogue_io.import_xlsx(data, current_user, address=request.remote_addr)]
         else:
             if not data:
-                raise ImportProblems(["请选择文件（.xlsx 或 .yaml）"])
+                raise ImportProblems([_l("请选择文件（.xlsx 或 .yaml）")])
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                raise ImportProblems(["文件既不是Excel(.xlsx)也不是UTF-8编码的YAML"]) from None
+                raise ImportProblems([_l("文件既不是Excel(.xlsx)也不是UTF-8编码的YAML")]) from None
             versions = catalogue_io.import_yaml(text, current_user, address=request.remote_addr)
     except ImportProblems as exc:
         flash(gettext("导入失败，未写入任何数据，请按下列问题修改后重新导入"), "danger")

@@ -35,7 +35,7 @@ def json_body() -> dict:
             {"body": _l("请求内容须为JSON（Content-Type: application/json）")})
     try:
         data = json.loads(raw.decode("utf-8") or "null", parse_float=Decimal, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (a nesting a thousand deep: RecursionError)
         raise Invalid("request.not_json", _l("请求内容不是有效的JSON"), {"body": _l("请求内容不是有效的JSON")}) from None
     if not isinstance(data, dict):
         raise Invalid("request.not_object", _l("请求内容应为JSON对象"), {"body": _l("请求内容应为JSON对象")})

@@ -12,7 +12,7 @@ from ..domain.limits import throttle_key
 from ..domain.vocabulary import N_
 from ..extensions import db, limiter, login_manager
 from ..services import accounts, throttle
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, shown
 from . import bp
 from .forms import EmptyForm, LoginForm
 
@@ -96,9 +96,9 @@ def _password_page_refused(message: str):
 def _refused(exc: throttle.Throttled, page):
     """429 with Retry-After and how long to wait: JSON under /api/, else the page again with the message."""
     if request.path.startswith("/api/"):
-        response = jsonify(error=exc.message, code="auth.throttled", fields={})
+        response = jsonify(error=str(shown(exc.message)), code="auth.throttled", fields={})
     else:
-        response = make_response(page(exc.message))
+        response = make_response(page(str(shown(exc.message))))
     response.status_code = 429
     response.headers["Retry-After"] = str(exc.retry_after)
     return response

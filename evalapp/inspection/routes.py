@@ -120,7 +120,7 @@ def reconcile_score(sheet_id: int):
         set_final_score(sheet, code, typed["score"].strip(), typed["reason"], current_user, version,
                         address=request.remote_addr)
     except ValueError:
-        return _render_reconcile(sheet, {code: {"score": "版本号无效，请刷新页面"}}, typed, 422)
+        return _render_reconcile(sheet, {code: {"score": gettext("版本号无效，请刷新页面")}}, typed, 422)
     except ServiceError as exc:
         return _render_reconcile(sheet, {code: exc.fields or {"score": exc.message}}, typed, exc.status)
     flash(gettext("指标 %(code)s 的最终得分已保存", code=code), "success")

@@ -13,7 +13,7 @@ from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoI
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
-from .errors import Invalid, Text, _l
+from .errors import Invalid, Text, _l, shown
 from .figures import lock_sheet, refresh_sheet
 from .scores import Saved, store_score
 from .sheet_views import SheetView, find_indicator, sheet_view
@@ -144,7 +144,7 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
         try:
             value = parse_points(raw_value)
         except ValueError as exc:
-            raise Invalid("final.invalid", _l("输入有误，请检查"), {"score": str(exc)}) from None
+            raise Invalid("final.invalid", _l("输入有误，请检查"), {"score": shown(exc)}) from None
     errors = validate_final(value, indicator.points, proposed, reason)
     if errors:
         raise Invalid("final.invalid", _l("输入有误，请检查"), errors)

@@ -10,7 +10,7 @@ from ..ids import parse_id
 from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit, versions
-from .errors import Conflict, Invalid, Joined, Text, _l, verbatim
+from .errors import Conflict, Invalid, Joined, Text, _l, shown, verbatim
 from .moves import move_sheet
 
 
@@ -222,11 +222,11 @@ def _parse_settings(form: dict) -> dict:
     from ..domain.numbers import parse_points
 
     errors, values = {}, {}
-    for key, label in (("threshold", "合格线"), ("tolerance", "分差容许值")):
+    for key, label in (("threshold", _l("合格线")), ("tolerance", _l("分差容许值"))):
         try:
             values[key] = parse_points(form.get(key, ""))
         except ValueError as exc:
-            errors[key] = f"{label}：{exc}"
+            errors[key] = _l("%(label)s：%(problem)s", label=label, problem=shown(exc))
     if "threshold" in values and not (0 < values["threshold"] <= 200):
         errors["threshold"] = _l("合格线须在0到200之间")
     for key in ("self_due", "township_due", "inspection_start", "inspection_end"):

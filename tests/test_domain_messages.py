@@ -178,3 +178,24 @@ def test_an_imports_problems_given_as_a_text_or_as_a_msg_render_alike(app):
     assert all(isinstance(p, Shown) and isinstance(p.text, Text) for p in error.problems)
     assert error.message == "导入失败，未写入任何数据：文件为空；缺少名称；原样"
     assert isinstance(Msg("x"), str)
+
+
+def test_a_bad_final_score_and_a_bad_threshold_are_explained_in_the_sessions_language(world, login_as):
+    """The reconcile form's bad number and the round settings' bad threshold (services.reconcile, services.rounds)."""
+    final = make_sheet(world, "荷塘村", "final")
+    url = f"/inspection/sheets/{final.id}/reconcile/score"
+    data = {"code": "A1", "score": "abc", "reason": "", "version": "0"}
+    chinese = _page(login_as("leader").post(url, data=data))
+    english = _page(_english(login_as("leader")).post(url, data=data))
+    assert "请输入数字，最多两位小数" in chinese
+    assert "Enter a number with at most two decimals" in english and "请输入数字" not in english
+    from flask import current_app, session
+
+    from evalapp.services import rounds
+
+    with current_app.test_request_context():
+        session["lang"] = "en"
+        with pytest.raises(Invalid) as found:
+            rounds._parse_settings({"threshold": "abc", "tolerance": "1"})
+        assert found.value.fields["threshold"] == "Pass mark: Enter a number with at most two decimals"
+    assert found.value.field_texts["threshold"].zh == "合格线：请输入数字，最多两位小数"  # the stored text
