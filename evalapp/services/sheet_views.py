@@ -85,6 +85,11 @@ class SheetView:
         return score is not None and score.points is not None
 
     @property
+    def scored_ids(self) -> set[int]:
+        """The ids of the indicators that have a score (the page's jump list reads it once, not once a card)."""
+        return {i for i, score in self.scores.items() if score.points is not None}
+
+    @property
     def unscored(self) -> list[Indicator]:
         return [i for i in self.indicators if not self.is_scored(i)]
 
