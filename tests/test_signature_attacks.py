@@ -7,14 +7,8 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import Signature, User
-from tests.conftest import fill_all
-from tests.factories import (  # noqa: F401 (fixture)
-    OTHER_VILLAGE, VILLAGE, app_of_world, make_round, make_sheet,
-)
-
-
-def zigzag(n=24, width=600, height=240):
-    return [[[20 + i * (width - 40) / (n - 1), height * (0.3 if i % 2 else 0.7), i * 16] for i in range(n)]]
+from tests.factories import OTHER_VILLAGE, VILLAGE, app_of_world, make_sheet  # noqa: F401 (fixture)
+from tests.test_signatures import team, world, zigzag  # noqa: F401 (fixtures: a reconciled 荷塘村)
 
 
 def form(client, final, slot, strokes=None, name="", width="600", height="240"):
@@ -31,24 +25,6 @@ def api(client, final, slot, strokes=None, name="", width=600, height=240):
 
 def count() -> int:
     return db.session.scalar(select(func.count()).select_from(Signature))
-
-
-@pytest.fixture
-def world(empty_app):
-    return make_round("inspection", self_assessed=True)
-
-
-@pytest.fixture
-def team(login_as, app, world):
-    """Both members scored 荷塘村 (full marks) and submitted; the leader accepted the members' mean."""
-    leader, inspector = login_as("leader"), login_as("inspector")
-    for client, username in ((leader, "leader"), (inspector, "inspector")):
-        sheet = make_sheet(world, VILLAGE, inspector=username)
-        fill_all(client, sheet)
-        assert client.post(f"/api/v1/sheets/{sheet.id}/submit").status_code == 200
-    final = make_sheet(world, VILLAGE, "final")
-    leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
-    return {"leader": leader, "inspector": inspector, "final": final, "world": world}
 
 
 # -- bad input: a number JSON allows but a float cannot scale ------------------------------------------------------

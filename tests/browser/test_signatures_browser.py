@@ -12,24 +12,13 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import Signature
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.conftest import fill_all
-from tests.factories import PASSWORD, VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
+from tests.browser.test_reconcile_browser import final, world  # noqa: F401 (fixtures)
+from tests.factories import PASSWORD, app_of_world  # noqa: F401 (fixture)
 
 
 @pytest.fixture
-def world(empty_app):
-    return make_round("inspection")
-
-
-@pytest.fixture
-def final(login_as, world):
-    """Both members of the leader's team scored 荷塘村 in full and submitted; the leader took the members' mean."""
-    for username in ("leader", "inspector"):
-        client = login_as(username)
-        sheet = make_sheet(world, VILLAGE, inspector=username)
-        fill_all(client, sheet)
-        assert client.post(f"/api/v1/sheets/{sheet.id}/submit").status_code == 200
-    final = make_sheet(world, VILLAGE, "final")
+def signable(final, login_as):
+    """The reconcile browser test's 荷塘村 (both members submitted), the leader having taken the members' mean."""
     login_as("leader").post(f"/inspection/sheets/{final.id}/reconcile/accept-all")
     return final
 
@@ -64,8 +53,8 @@ def _signatures(final):
                                                       Signature.superseded_at.is_(None))).all()
 
 
-def test_signing_the_sheet_on_the_tablet(live_server, page, browser, final, world):
-    people = world.people
+def test_signing_the_sheet_on_the_tablet(live_server, page, browser, signable, world):
+    final, people = signable, world.people
     reconcile = f"{live_server}/inspection/sheets/{final.id}/reconcile"
     page.console.allowed_statuses.add(422)  # the tap sent past the page's check, refused
     log_in(page, live_server, "leader", PASSWORD)
