@@ -190,7 +190,8 @@ def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Sl
         slots.append(Slot("leader", SignerRole.LEADER, leader[0], leader[1]))
     slots.append(Slot("representative", SignerRole.REPRESENTATIVE, None, ""))
     by_key = {s.key: s for s in slots}
-    for sig in signatures:  # oldest first: a later one replaces an earlier one unless that one matches and it not
+    for sig in signatures:  # oldest first: a later drawing takes the slot, unless the slot holds one bound to the
+        # content already and the later one is not
         slot = by_key.get(slot_key(sig.role, sig.signer_id) if sig.role == "inspector" else sig.role)
         if slot is None or (sig.role == "leader" and sig.signer_id != slot.signer_id):
             continue  # a member who has left the team, a leader replaced since: their signature is not this sheet's
@@ -291,7 +292,8 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
     if chosen is None:
         fields["slot"] = _l("请选择签名人")
     elif chosen.key not in state.recordable(user):
-        raise NotAllowed("signature.not_yours", _l("在自己的平板上只能本人签名或由被评单位代表签名；其他成员请在组长的平板上签名"))
+        raise NotAllowed("signature.not_yours",
+                         _l("在自己的平板上只能本人签名或由被评单位代表签名；其他成员请在组长的平板上签名"))
     scored, total = readiness(sheet)
     if scored < total:
         why = _l("评分表尚未定分完毕（已定分%(n)s/%(m)s），定分完毕后方可签名", n=scored, m=total)
