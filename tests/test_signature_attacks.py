@@ -62,7 +62,7 @@ def test_a_representative_name_of_invisible_characters_only_is_refused(team, nam
 
 def test_a_bidi_override_in_the_representatives_name_is_refused(team):
     """U+202E (RIGHT-TO-LEFT OVERRIDE) in the typed name is stored and printed: the 姓名 cell shows the name's
-    characters reversed from the override on (“王丽‮明小” prints as 王丽小明), a name that differs from what was
+    characters reversed from the override on (“王丽\u202e明小” prints as 王丽小明), a name that differs from what was
     typed is then on the paper and in the audit log."""
     final = team["final"]
     page = form(team["leader"], final, "representative", name="王丽\u202e明小")
