@@ -342,10 +342,3 @@ def image_of(signature_id: int, user: User) -> Signature:
     if sheet is None or not access.can_view_sheet(user, sheet):
         raise NotFound("signature.not_found", _l("签名不存在"))
     return sig
-
-
-def counts(sheets: list[Sheet]) -> dict[int, Signing]:
-    """For the queues: every final sheet's signing (a fixed number of statements for the page)."""
-    finals = [s for s in sheets if s.kind == "final"]
-    return signings(finals) if finals else {}
-
