@@ -63,8 +63,24 @@ def make_app(url: str, **extra):
     return app
 
 
+def _test_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
 def _admin_engine():
     return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+# PostgreSQL: every database of this run is named evalapp_t_<run>_…, so the run's controller drops them all when
+# every worker is done (pytest_sessionfinish), and never another run's. Not dropped one by one during the run: each
+# DROP DATABASE forces a checkpoint, and with the tests writing beside it each one cost 0.15 s and made the next
+# writes log whole pages (CI, 2026-12-01: the 800 DROPs of a run held each worker's last test for 55–75 s; made by
+# a thread during the run, the same DROPs slowed the whole run instead).
+RUN = os.environ.setdefault("EVALAPP_TEST_RUN", uuid.uuid4().hex[:8])
+
+
+def _new_name() -> str:
+    return f"evalapp_t_{RUN}_{uuid.uuid4().hex[:12]}"
 
 
 class Databases:
@@ -73,37 +89,36 @@ class Databases:
     def __init__(self, tmp_dir):
         self.tmp_dir = tmp_dir
         self.templates: dict[str, str] = {}
-        self.created: list[str] = []
 
     def new_url(self) -> str:
-        name = f"evalapp_t_{uuid.uuid4().hex[:12]}"
+        name = _new_name()
         if PG_URL:
-            engine = _admin_engine()
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            engine.dispose()
-            self.created.append(name)
-            return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+            _admin(f'CREATE DATABASE "{name}"')
+            return _test_url(name)
         return f"sqlite:///{self.tmp_dir / (name + '.sqlite3')}"
 
     def clone(self, template_url: str) -> str:
-        name = f"evalapp_t_{uuid.uuid4().hex[:12]}"
+        name = _new_name()
         if PG_URL:
-            source = make_url(template_url).database
-            engine = _admin_engine()
-            with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
-            engine.dispose()
-            self.created.append(name)
-            return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        src = sqlite3.connect(make_url(template_url).database)
+            _admin(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"')
+            return _test_url(name)
         path = self.tmp_dir / (name + ".sqlite3")
-        dst = sqlite3.connect(path)
-        with dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
+        _sqlite_copy(make_url(template_url).database, path)
         return f"sqlite:///{path}"
+
+    def snapshot(self, url: str) -> str:
+        """A template copied from this database as it stands (no connection may be open on it)."""
+        return self.clone(url)
+
+    def restore(self, url: str, template_url: str) -> None:
+        """This database made a copy of the template, under its own name (no connection may be open on it). On
+        PostgreSQL the old one is renamed out of the way, not dropped (see RUN)."""
+        if PG_URL:
+            name, source = make_url(url).database, make_url(template_url).database
+            _admin(f'ALTER DATABASE "{name}" RENAME TO "{_new_name()}"',
+                   f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+            return
+        _sqlite_copy(make_url(template_url).database, make_url(url).database)
 
     def template(self, kind: str) -> str:
         if kind not in self.templates:
@@ -124,43 +139,84 @@ class Databases:
             self.templates[kind] = url
         return self.templates[kind]
 
-    def drop(self, name: str) -> None:
-        engine = _admin_engine()
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    def release(self, url: str) -> None:
+        """A test's database is done with: its file removed (SQLite); PostgreSQL's wait for the run's end (RUN)."""
+        if not PG_URL:
+            path = make_url(url).database
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
 
-    def drop_all(self) -> None:
-        if PG_URL:
-            for name in self.created:
-                self.drop(name)
+
+def _admin(*statements: str) -> None:
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
+def _sqlite_copy(source: str, target) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def pytest_sessionfinish(session):
+    """The run's controller (not an xdist worker) drops the run's PostgreSQL databases once the tests are done."""
+    if not PG_URL or hasattr(session.config, "workerinput"):
+        return
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                             {"p": f"evalapp\\_t\\_{RUN}\\_%"}).scalars().all()
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+# The longest tests (each 10–80 s, most of it in Chromium) start first, so no worker is left with one of them while
+# the other has finished (pytest-xdist hands tests out in collection order).
+SLOW_FIRST = ("tests/browser/test_round_e2e.py", "tests/browser/test_axe_browser.py",
+              "tests/browser/test_english_browser.py", "tests/browser/test_signatures_browser.py",
+              "tests/test_api_fuzz.py", "tests/browser/test_selfassess_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory):
+    from tests import factories
+
     dbs = Databases(tmp_path_factory.mktemp("db"))
+    factories.worlds.databases = dbs  # make_round keeps the districts it builds as templates (factories.Worlds)
     yield dbs
-    dbs.drop_all()
+    factories.worlds.clear()
 
 
-def _app_on(url, uploads):
+def _app_on(databases, url, uploads):
     app = make_app(url, UPLOAD_FOLDER=str(uploads))
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
+    databases.release(url)
 
 
 @pytest.fixture
 def app(databases, tmp_path):
     """The app on a fresh copy of the demo database (seeded, plus the outsider personas)."""
-    yield from _app_on(databases.clone(databases.template("demo")), tmp_path / "uploads")
+    yield from _app_on(databases, databases.clone(databases.template("demo")), tmp_path / "uploads")
 
 
 @pytest.fixture
 def empty_app(databases, tmp_path):
     """The app on a fresh, migrated, empty database."""
-    yield from _app_on(databases.clone(databases.template("empty")), tmp_path / "uploads")
+    yield from _app_on(databases, databases.clone(databases.template("empty")), tmp_path / "uploads")
 
 
 @pytest.fixture

@@ -106,8 +106,17 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
 
     `self_assessed`: on the way past self-assessment every unit's own user scores its self sheet as the demo seed
     does (seed.fill_sheet: deterministic sample deductions and a summary) and submits it. `settings`: the round's
-    rollout and dates (self_due, township_due, inspection_start, inspection_end)."""
+    rollout and dates (self_due, township_due, inspection_start, inspection_end).
+
+    Built once per worker (Worlds): an identical call on a test's untouched empty database gets a copy of the
+    database the first one built."""
     townships = townships or {TOWNSHIP: [VILLAGE], OTHER_TOWNSHIP: [OTHER_VILLAGE]}
+    key = (phase, name, tuple((t, tuple(v)) for t, v in townships.items()), self_assessed,
+           tuple(sorted(settings.items())))
+    return worlds.built(key, lambda: _build_round(phase, name, townships, self_assessed, settings))
+
+
+def _build_round(phase: str, name: str, townships: dict[str, list[str]], self_assessed: bool, settings) -> World:
     made = units(townships)
     (first, first_villages), (second, second_villages) = list(townships.items())[:2]
     admin = user("admin", "admin")
@@ -120,6 +129,64 @@ def make_round(phase: str = "inspection", name: str = "2031年度测试评估验
               "outsider_township": user("outsider_township", "township", made[second]),
               "outsider_village": user("outsider_village", "village", made[second_villages[0]])}
     return another_round(World(None, made, people, townships), phase, name, self_assessed=self_assessed, **settings)
+
+
+class Worlds:
+    """The districts make_round built, kept per worker as template databases (the conftest's `databases` fixture
+    sets `databases`). Building one goes through the services, a transaction per score: 0.2–2 s a test, most of
+    the suite's set-up time; copying a template costs 10–40 ms. A copy is used only on a database that is still
+    the untouched empty one (no unit, user or catalogue yet), so a test that writes first, or builds a second
+    round, gets its own build."""
+
+    def __init__(self):
+        self.databases = None
+        self.templates: dict[tuple, tuple[str, dict]] = {}
+        self.building = False  # inside a build: a make_round there is part of it, not a world of its own
+
+    def clear(self) -> None:
+        self.templates.clear()
+
+    def built(self, key: tuple, build) -> World:
+        """The World `build()` makes on this test's database (`key` names it: every argument that shapes it)."""
+        if self.databases is None or self.building or not _untouched():
+            return build()
+        url = db.engine.url.render_as_string(hide_password=False)
+        if key in self.templates:
+            template, ids = self.templates[key]
+            _close()
+            self.databases.restore(url, template)
+        else:
+            self.building = True
+            try:
+                made = build()
+            finally:
+                self.building = False
+            ids = {"round": made.round.id, "units": {n: u.id for n, u in made.units.items()},
+                   "people": {k: u.id for k, u in made.people.items()}, "townships": made.townships}
+            _close()
+            self.templates[key] = (self.databases.snapshot(url), ids)
+        return World(db.session.get(Round, ids["round"]),
+                     {n: db.session.get(OrgUnit, i) for n, i in ids["units"].items()},
+                     {k: db.session.get(User, i) for k, i in ids["people"].items()},
+                     {t: list(v) for t, v in ids["townships"].items()})
+
+
+worlds = Worlds()
+
+
+def _untouched() -> bool:
+    from sqlalchemy import text
+
+    found = db.session.execute(text("SELECT (SELECT COUNT(*) FROM org_units) + (SELECT COUNT(*) FROM users)"
+                                    " + (SELECT COUNT(*) FROM catalogue_versions)")).scalar()
+    db.session.rollback()
+    return found == 0
+
+
+def _close() -> None:
+    """No connection left open on the test's database (a copy replaces it, or is taken from it)."""
+    db.session.remove()
+    db.engine.dispose()
 
 
 def another_round(world: World, phase: str, name: str, *, self_assessed: bool = False, **settings) -> World:

@@ -11,7 +11,7 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent, CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from evalapp.services.catalogue_io import to_plain
 from tests.factories import (  # noqa: F401 (fixture)
-    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round,
+    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, worlds,
 )
 
 DEFAULT = __import__("pathlib").Path(__file__).parent.parent / "evalapp" / "data" / "indicators-2021.yaml"
@@ -23,7 +23,11 @@ FULL_ROUND = "2032年度全面推行测试评估验收"
 @pytest.fixture
 def world(empty_app):
     """A pilot round of the test's own in inspection (self-assessments submitted) and a full roll-out over every
-    unit in self-assessment."""
+    unit in self-assessment (built once per worker: factories.Worlds)."""
+    return worlds.built(("test_admin.world",), _two_rounds)
+
+
+def _two_rounds():
     made = make_round("inspection", townships={TOWNSHIP: [VILLAGE, "柳湾社区", "竹园社区", "桃源村"],
                                                OTHER_TOWNSHIP: [OTHER_VILLAGE]}, self_assessed=True)
     another_round(made, "self_assessment", FULL_ROUND, rollout="full")

