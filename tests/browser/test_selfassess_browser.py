@@ -130,6 +130,26 @@ def test_summary_autosaves_survives_a_reload_and_an_upload(app, live_server, pag
     page.console.errors[:] = [e for e in page.console.errors if "ERR_INTERNET_DISCONNECTED" not in e]
 
 
+def test_text_typed_before_the_pages_script_arrives_is_saved(live_server, page, world):
+    """On a slow link the page shows before its scripts arrive: what the person types then is saved once the
+    script starts, not taken for the text the server holds (CI, 2026-12-01: a test typing at once saw no save)."""
+    log_in(page, live_server, "village")
+    page.route("**/static/js/summary.js*", lambda route: route.abort())  # the script has not arrived yet
+    page.click(f"table a:has-text('{ROUND}')")
+    page.wait_for_selector("#summary-text")
+    src = page.get_attribute("script[src*='summary.js']", "src")
+    typed = "二、阵地建设：村部设立党建+社会救助服务窗口。"
+    page.fill("#summary-text", typed)
+    assert make_sheet(world, VILLAGE, "self").summary != typed
+    page.console.errors.clear()  # the aborted request above, on purpose
+    page.unroute("**/static/js/summary.js*")
+    page.add_script_tag(url=src)  # and now it arrives
+    wait_summary_saved(page)
+    assert own_sheet_summary(world) == typed
+    page.reload()
+    assert page.input_value("#summary-text") == typed
+
+
 def test_summary_typed_with_an_expired_token_is_saved_after_renewal(app, live_server, page, world):
     app.config["WTF_CSRF_ENABLED"] = True
     page.console.allowed_statuses.add(400)

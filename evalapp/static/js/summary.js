@@ -41,8 +41,9 @@
   var DEBOUNCE_MS = 1500, RETRY_MS = [5000, 15000, 30000, 60000], SUBMIT_WAIT_MS = 8000;
   var MAX_DOCUMENT_BYTES = 20 * 1024 * 1024;
   var version = parseInt(versionInput.value, 10);
-  // The text the server holds, when the page shows it (not after a refused post, which shows what was typed).
-  var saved = box.dataset.saved === "1" ? box.value : null;
+  // The text the server holds, when the page shows it (not after a refused post, which shows what was typed): the
+  // text the page came with, not what the box holds now (typed before this script started, see the end).
+  var saved = box.dataset.saved === "1" ? box.defaultValue : null;
   var timer = null, retryTimer = null, retries = 0, inFlight = null, again = false, conflict = null, passing = false;
 
   function setState(text, kind) {
@@ -240,5 +241,12 @@
       if (saved !== null) { setState(t("restored"), "primary"); save(); }
       else { setState(t("restoredUnsaved"), "warning"); }
     }
+  }
+  /* Typed before this script started (on a slow link the page shows before its scripts arrive): kept and saved as
+   * if typed now, not taken for the saved text. */
+  if (saved !== null && box.value !== saved && !inFlight) {
+    remember();
+    setState(t("pending"), "secondary");
+    save();
   }
 }());
