@@ -8,6 +8,8 @@ the autosave's ratios that no change to those paths can remove. The write touche
 client has its own, so clients never queue on one row lock; user_sessions is not one of the tables cached round
 results depend on: the results page's cache stays warm).
 """
+import gc
+
 from flask import jsonify
 from flask_login import current_user, login_required
 from sqlalchemy import text
@@ -32,3 +34,6 @@ def probe_write(sheet_id: int):
                        {"token_hash": _token_hash(current_user.session_token)})
     db.session.commit()
     return jsonify(id=sheet_id)
+
+
+gc.freeze()  # as wsgi.py does, once the app is built

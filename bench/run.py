@@ -191,6 +191,7 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
     url = database(kind, f"evalapp_bench_{townships}x{villages}")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "ENV": "development",
                       "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}})
+    gc.freeze()  # as wsgi.py does in the served process, once the app is built (before any data is read)
     with app.app_context():
         upgrade()
         start = time.perf_counter()
