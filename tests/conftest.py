@@ -106,10 +106,6 @@ class Databases:
         _sqlite_copy(make_url(template_url).database, path)
         return f"sqlite:///{path}"
 
-    def snapshot(self, url: str) -> str:
-        """A template copied from this database as it stands (no connection may be open on it)."""
-        return self.clone(url)
-
     def restore(self, url: str, template_url: str) -> None:
         """This database made a copy of the template, under its own name (no connection may be open on it). On
         PostgreSQL the old one is renamed out of the way, not dropped (see RUN)."""

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from evalapp.domain.scoring import ScoreEntry
 from evalapp.extensions import db
@@ -164,7 +164,7 @@ class Worlds:
             ids = {"round": made.round.id, "units": {n: u.id for n, u in made.units.items()},
                    "people": {k: u.id for k, u in made.people.items()}, "townships": made.townships}
             _close()
-            self.templates[key] = (self.databases.snapshot(url), ids)
+            self.templates[key] = (self.databases.clone(url), ids)  # no connection is open on it now
         return World(db.session.get(Round, ids["round"]),
                      {n: db.session.get(OrgUnit, i) for n, i in ids["units"].items()},
                      {k: db.session.get(User, i) for k, i in ids["people"].items()},
@@ -175,8 +175,6 @@ worlds = Worlds()
 
 
 def _untouched() -> bool:
-    from sqlalchemy import text
-
     found = db.session.execute(text("SELECT (SELECT COUNT(*) FROM org_units) + (SELECT COUNT(*) FROM users)"
                                     " + (SELECT COUNT(*) FROM catalogue_versions)")).scalar()
     db.session.rollback()
