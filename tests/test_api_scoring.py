@@ -37,7 +37,7 @@ def test_get_sheet_lists_every_indicator_with_max_and_version(inspector, own_she
     assert len(data["indicators"]) == 20
     a3 = next(i for i in data["indicators"] if i["code"] == "A3")
     assert a3 == {**a3, "max": "8.00", "score": None, "version": 0, "deductions": []}
-    assert data["total"] == "0.00" and data["result"] == "incomplete" and data["editable"] is True
+    assert data["total"] is None and data["result"] == "incomplete" and data["editable"] is True
 
 
 def test_put_deductions_returns_score_version_and_sheet_total(inspector, own_sheet):

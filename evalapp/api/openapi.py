@@ -137,7 +137,7 @@ def spec() -> dict:
                         "version": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}},
                 "Score": _obj({
                     "indicator": STR, "score": NULLABLE_DEC, "scored_indicator": BOOL, "version": INT,
-                    "sheet_total": DEC, "scored": INT, "missing_to_threshold": DEC,
+                    "sheet_total": NULLABLE_DEC, "scored": INT, "missing_to_threshold": NULLABLE_DEC,
                     "figures_version": {"type": "integer", "description": "higher = newer sheet figures"}}, {
                     "direct_score": NULLABLE_DEC, "deductions": {"type": "array", "items": deduction},
                     "free_deduction": DEC, "reason": {"type": "string", "nullable": True},
@@ -146,7 +146,7 @@ def spec() -> dict:
                     "updated_by": {"type": "string", "nullable": True}}),
                 "Sheet": _obj({
                     "id": INT, "round_id": INT, "unit": unit, "kind": {"type": "string", "enum": kinds},
-                    "status": {"type": "string", "enum": statuses}, "version": INT, "total": DEC,
+                    "status": {"type": "string", "enum": statuses}, "version": INT, "total": NULLABLE_DEC,
                     "result": {"type": "string", "enum": results}, "scored": INT, "indicator_count": INT,
                     "editable": BOOL, "indicators": {"type": "array", "items": indicator}}, {
                     "comparison": _obj({"self_total": NULLABLE_DEC, "final_total": NULLABLE_DEC,

@@ -6,7 +6,6 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import access
-from ..domain.scoring import points_missing
 from ..auth.routes import login_limits
 from ..extensions import db
 from ..main.routes import send_evidence, visible_evidence
@@ -142,10 +141,14 @@ def put_score(sheet_id: int, code: str):
     state = scores.score_state(saved.score, rules)
     # The figures the save recomputed; when nothing was written (a retry), the sheet's stored ones (one row).
     stored = saved.figures if saved.figures is not None else figures.figures_of(sheet)
-    total = figures.sheet_total(stored, sheet_views.catalogue_for_sheet(sheet).bonus_cap)
+    now = sheet_views.sheet_standing(sheet, stored)
     return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
-                   sheet_total=f"{total:.2f}", scored=stored.scored, figures_version=stored.version,
-                   missing_to_threshold=f"{points_missing(total, sheet.round.threshold):.2f}")
+                   sheet_total=_points(now.total), scored=stored.scored, figures_version=stored.version,
+                   missing_to_threshold=_points(now.missing))
+
+
+def _points(value) -> str | None:
+    return None if value is None else f"{value:.2f}"
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")

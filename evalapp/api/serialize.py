@@ -30,7 +30,7 @@ def sheet_payload(view: SheetView) -> dict:
         "kind": sheet.kind,
         "status": sheet.status,
         "version": sheet.version,
-        "total": f"{view.total:.2f}",
+        "total": None if view.total is None else f"{view.total:.2f}",
         "result": view.result.value,
         "scored": view.figures.scored,
         "indicator_count": len(view.indicators),

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .numbers import q2
-from .scoring import Result, points_missing
+from .scoring import Result
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ LEVELS = ("township", "village")  # the order levels are listed in: townships, t
 
 
 @dataclass(frozen=True)
-class Standing:
+class Ranking:
     """A unit's place among the units of its level."""
 
     rank: int | None        # None: vetoed (一票否决) or incomplete; neither ranks among the others
@@ -44,20 +44,21 @@ class Standing:
     place: int               # 1-based position in the level's ranking order
 
 
-def standings(units: list[tuple[str, Decimal | None, Result]], threshold: Decimal) -> list[Standing]:
-    """Rank and points missing of the units of one level, given as (code, total, result), in the same order.
+def standings(units: list[tuple[str, Decimal | None, Result, Decimal | None]]) -> list[Ranking]:
+    """Rank and points missing of the units of one level, given as (code, total, result, points missing — the
+    standing rule's: domain.scoring.standing), in the same order.
 
     Only complete units without a veto rank (equal totals share a rank, 1, 2, 2, 4) and have points missing; a
     vetoed unit has neither, whatever its total. The ranking order is ranked units by rank (then code), then
     incomplete units, then vetoed ones, each by code: a vetoed unit comes after every other unit of its level.
     """
-    counted = [result not in (Result.VETO, Result.INCOMPLETE) and total is not None for _, total, result in units]
-    ranks = competition_ranks([total if ok else None for (_, total, _), ok in zip(units, counted)])
+    counted = [result in (Result.PASS, Result.FAIL) for _, _, result, _ in units]
+    ranks = competition_ranks([total if ok else None for (_, total, _, _), ok in zip(units, counted)])
     order = sorted(range(len(units)), key=lambda i: (
         0 if ranks[i] is not None else 2 if units[i][2] is Result.VETO else 1, ranks[i] or 0, units[i][0]))
     place = {i: n for n, i in enumerate(order, start=1)}
-    return [Standing(rank, points_missing(total, threshold) if ok else None, result is Result.VETO, place[i])
-            for i, ((_, total, result), rank, ok) in enumerate(zip(units, ranks, counted))]
+    return [Ranking(rank, missing if ok else None, result is Result.VETO, place[i])
+            for i, ((_, _, result, missing), rank, ok) in enumerate(zip(units, ranks, counted))]
 
 
 def ranking_key(level: str, place: int) -> tuple:

@@ -150,12 +150,13 @@ def indicator_score(spec: IndicatorSpec, entry: ScoreEntry) -> Decimal | None:
 
 
 def unit_total(indicator_scores: Iterable[Decimal], bonus_points: Iterable[Decimal], bonus_cap: Decimal) -> Decimal:
-    """Σ indicator scores + min(Σ bonus, cap), two decimals, half-up."""
+    """Σ indicator scores + min(Σ bonus, cap), two decimals, half-up (the rule over raw scores; tests hold it to
+    `standing`)."""
     return capped_total(sum(indicator_scores, ZERO), sum(bonus_points, ZERO), bonus_cap)
 
 
 def capped_total(score_sum: Decimal, bonus_sum: Decimal, bonus_cap: Decimal) -> Decimal:
-    """unit_total from the sums a sheet keeps: the score sum + min(bonus sum, cap), two decimals, half-up."""
+    """The score sum + min(bonus sum, cap), two decimals, half-up. Called by `standing` only."""
     return q2(score_sum + min(bonus_sum, bonus_cap))
 
 
@@ -164,7 +165,7 @@ Result = vocabulary.Result
 
 
 def evaluate(total: Decimal | None, threshold: Decimal, *, veto: bool, complete: bool) -> Result:
-    """合格 ⇔ complete, no veto and total ≥ threshold ("95分以上" includes 95)."""
+    """合格 ⇔ complete, no veto and total ≥ threshold ("95分以上" includes 95). Called by `standing` only."""
     if not complete or total is None:
         return Result.INCOMPLETE
     if veto:
@@ -173,10 +174,68 @@ def evaluate(total: Decimal | None, threshold: Decimal, *, veto: bool, complete:
 
 
 def points_missing(total: Decimal | None, threshold: Decimal) -> Decimal | None:
-    """How many points a total lacks to reach the threshold (0 when it reaches it)."""
+    """How many points a total lacks to reach the threshold (0 when it reaches it). Called by `standing` only."""
     if total is None:
         return None
     return q2(max(threshold - total, ZERO))
+
+
+@dataclass(frozen=True)
+class Sums:
+    """What the database keeps of one sheet (services.figures, in SQL): the sum of its indicator scores, how many
+    indicators are scored, the sum of its bonus items, and whether a veto finding is recorded."""
+
+    score_sum: Decimal
+    scored: int
+    bonus_sum: Decimal
+    veto: bool
+
+
+@dataclass(frozen=True)
+class Line:
+    """What a unit of one level is measured by in a round: the pass line (95分以上), the catalogue's bonus cap and
+    how many indicators the catalogue has."""
+
+    threshold: Decimal
+    bonus_cap: Decimal
+    indicators: int
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A unit's standing from its sheet's sums — the one rule every face shows (results, the review page and its
+    dialogs, the scoring and reconcile pages, the API, a version's check); static/js/standing.js mirrors it."""
+
+    total: Decimal | None          # indicator scores + the capped bonus; None while nothing is scored
+    bonus_counted: Decimal         # min(bonus sum, cap)
+    complete: bool                 # decided, and every indicator scored (see `standing`)
+    result: Result
+    missing: Decimal | None        # points the total lacks to the line; None without a total or under a veto
+    vetoed: bool                   # a veto finding is recorded
+
+    @property
+    def counts(self) -> bool:
+        """Whether the unit takes part in the ranking: complete and not vetoed (合格 or 不合格)."""
+        return self.result in (Result.PASS, Result.FAIL)
+
+
+def standing(sums: Sums | None, line: Line, *, decided: bool) -> Standing:
+    """A unit's total, result and points missing from its sheet's sums.
+
+    What "complete" means, once: the sheet is decided and every indicator of the catalogue is scored. `decided` is
+    the caller's fact: for the round's results, the final sheet is approved (审核通过); for a sheet's own page, the
+    review page and its dialogs, the result the sheet would give once approved (True). A sheet with nothing scored
+    (or none at all) has no total. A recorded veto makes a complete unit 不合格(一票否决) whatever its total, and
+    it has no points missing.
+    """
+    if sums is None or not sums.scored:
+        return Standing(None, ZERO, False, evaluate(None, line.threshold, veto=False, complete=False), None,
+                        bool(sums and sums.veto))
+    total = capped_total(sums.score_sum, sums.bonus_sum, line.bonus_cap)
+    complete = decided and sums.scored >= line.indicators
+    return Standing(total, q2(min(sums.bonus_sum, line.bonus_cap)), complete,
+                    evaluate(total, line.threshold, veto=sums.veto, complete=complete),
+                    None if sums.veto else points_missing(total, line.threshold), sums.veto)
 
 
 def proposed_final(member_scores: Iterable[Decimal]) -> Decimal | None:

@@ -7,7 +7,7 @@ from functools import cache
 
 from sqlalchemy import bindparam, func, select, update
 
-from ..domain.scoring import capped_total
+from ..domain.scoring import Sums
 from ..extensions import db
 from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto
 
@@ -23,6 +23,11 @@ class SheetFigures:
     # Goes up by one with every recomputation, in commit order (the UPDATE holds the row): of two answers about the
     # same sheet, the one with the higher number is the newer (a page applies figures only going forwards).
     version: int = 0
+
+    @property
+    def sums(self) -> Sums:
+        """The sums the standing rule reads (domain.scoring.standing)."""
+        return Sums(self.score_sum, self.scored, self.bonus_sum, self.veto)
 
 
 def figures_of(row) -> SheetFigures:
@@ -99,8 +104,3 @@ def refresh_sheet(sheet: Sheet, now: datetime, *, locked: bool = False) -> Sheet
     row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id, "updated_at": now}).one()
     db.session.expire(sheet, ["updated_at", *FIGURE_COLUMNS])
     return figures_of(row)
-
-
-def sheet_total(figures: SheetFigures, bonus_cap: Decimal) -> Decimal:
-    """A sheet's running total: its scores plus the capped bonus."""
-    return capped_total(figures.score_sum, figures.bonus_sum, bonus_cap)

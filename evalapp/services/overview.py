@@ -17,7 +17,8 @@ from ..domain.workflow import (
 from ..extensions import db
 from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from ..pagination import Page, page_number
-from .figures import figures_of, sheet_total
+from .figures import figures_of
+from .sheet_views import sheet_standing
 
 TODO_LIMIT = 10  # items shown per kind of to-do; the panel says how many more there are
 
@@ -98,8 +99,9 @@ def sheet_rows(sheets: list[Sheet]) -> list[SheetRow]:
         catalogue = sheet.round.catalogue_for(sheet.unit.level)
         f = figures_of(sheet)  # the sheet's stored figures, already loaded with it
         township = sheet.unit if sheet.unit.level == "township" else sheet.unit.parent
-        rows.append(SheetRow(sheet, township, f.scored, counts.get(catalogue.id, 0),
-                             sheet_total(f, catalogue.bonus_cap) if f.scored else None, f.veto))
+        count = counts.get(catalogue.id, 0)
+        rows.append(SheetRow(sheet, township, f.scored, count,
+                             sheet_standing(sheet, f, count, catalogue.bonus_cap).total, f.veto))
     return rows
 
 

@@ -4,15 +4,15 @@ import threading
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from ..domain.aggregation import (
     LEVELS, Gap, RollUp, gap, ranking_key, roll_up, standings, township_order_key,
 )
-from ..domain.scoring import Result, capped_total, evaluate
+from ..domain.scoring import Line, Result, Sums, standing
 from ..extensions import db
-from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet
+from ..models import CatalogueVersion, Indicator, OrgUnit, Round, RoundUnit, Sheet
 from .versions import results_version
 
 
@@ -76,41 +76,49 @@ def round_results(round_: Round) -> list[UnitResult]:
                                      final_sheet.kind == "final"))
         .where(RoundUnit.round_id == round_.id).order_by(OrgUnit.code)
     )
-    threshold, tolerance, caps = _settings(round_.id)
+    tolerance, lines = settings(round_.id)
     rows = []
     # A Core execution: plain tuples, without the ORM's per-row bookkeeping (31,500 units in a province).
     rows_in = db.session.connection().execute(query)
     for (uid, code, name, level, parent_code, self_id, self_scored, self_sum, self_bonus,
          final_id, final_status, final_scored, final_sum, final_bonus, vetoed) in rows_in:
-        cap = caps.get(level, Decimal(0))
-        self_total = capped_total(self_sum, self_bonus, cap) if self_scored else None
-        final_total = capped_total(final_sum, final_bonus, cap) if final_scored else None
+        line = lines[level]
+        own = standing(Sums(self_sum, self_scored, self_bonus, False), line, decided=False) if self_id else None
+        final = (standing(Sums(final_sum, final_scored, final_bonus, bool(vetoed)), line,
+                          decided=final_status == "approved") if final_id else standing(None, line, decided=False))
         rows.append(UnitResult(
             uid, code, name, level, parent_code if level == "village" else code,
-            self_total, final_total, final_status,
-            evaluate(final_total, threshold, veto=bool(final_scored and vetoed), complete=final_status == "approved"),
-            tolerance, final_id, self_id,
+            own.total if own else None, final.total, final_status, final.result, tolerance, final_id, self_id,
+            missing=final.missing,
         ))
-    place(rows, threshold)
+    place(rows)
     rows.sort(key=lambda u: ranking_key(u.level, u.place))
     return rows
 
 
-def _settings(round_id: int) -> tuple[Decimal, Decimal, dict[str, Decimal]]:
-    """The round's threshold, tolerance and bonus caps by level, as committed now."""
+def settings(round_id: int) -> tuple[Decimal, dict[str, Line]]:
+    """The round's tolerance and, by level, the line its units are measured by (threshold, bonus cap, indicator
+    count), as committed now."""
     township, village = aliased(CatalogueVersion), aliased(CatalogueVersion)
-    threshold, tolerance, township_cap, village_cap = db.session.execute(
-        select(Round.threshold, Round.tolerance, township.bonus_cap, village.bonus_cap)
+
+    def count(catalogue):
+        return select(func.count(Indicator.id)).where(Indicator.catalogue_id == catalogue.id).scalar_subquery()
+
+    threshold, tolerance, township_cap, village_cap, township_n, village_n = db.session.execute(
+        select(Round.threshold, Round.tolerance, township.bonus_cap, village.bonus_cap, count(township),
+               count(village))
         .join(township, township.id == Round.township_catalogue_id)
         .join(village, village.id == Round.village_catalogue_id).where(Round.id == round_id)).one()
-    return threshold, tolerance, {"township": township_cap, "village": village_cap}
+    return tolerance, {"township": Line(threshold, township_cap, township_n),
+                       "village": Line(threshold, village_cap, village_n)}
 
 
-def place(units: list[UnitResult], threshold: Decimal) -> None:
-    """Set each unit's rank, points missing, veto flag and place among the units of its level."""
+def place(units: list[UnitResult]) -> None:
+    """Set each unit's rank, points missing (kept for ranked units only), veto flag and place among the units of its
+    level; `missing` comes in as the standing rule gave it."""
     for level in LEVELS:
         of_level = [u for u in units if u.level == level]
-        for u, s in zip(of_level, standings([(u.code, u.final_total, u.result) for u in of_level], threshold)):
+        for u, s in zip(of_level, standings([(u.code, u.final_total, u.result, u.missing) for u in of_level])):
             u.rank, u.missing, u.vetoed, u.place = s.rank, s.missing, s.vetoed, s.place
 
 

@@ -6,12 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..domain.numbers import q2
-from ..domain.scoring import Result, capped_total, evaluate, members_disagree, points_missing, proposed_final
+from ..domain.scoring import Result, Standing, members_disagree, proposed_final
 from ..extensions import db
 from ..models import BonusItem, EvidenceFile, Score, Sheet, SheetBonus, SheetVeto, VetoItem
 from .catalogues import cached_tree, indicators_of
 from .reconcile import COUNTED_STATUSES, NOTE_MEAN, submit_problems
-from .sheet_views import catalogue_for_sheet
+from .figures import figures_of
+from .sheet_views import catalogue_for_sheet, sheet_standing
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,8 @@ class FinalReview:
     bonuses: list[BonusLine]
     bonus_sum: Decimal       # Σ bonus items recorded
     bonus_cap: Decimal
-    bonus_counted: Decimal   # min(Σ bonus, cap): what the total takes
     score_sum: Decimal
-    total: Decimal
-    result: Result           # as it will be published once approved
-    missing: Decimal | None  # points to the line; None when vetoed (一票否决) or unscored
+    standing: Standing       # as it will be published once approved (the sheet's stored sums, the standing rule)
     indicators: list[IndicatorReview] = field(default_factory=list)
     # Why the sheet cannot be approved as it stands (members still drafting, 成员评分已变化): reconcile's rule.
     problems: list[str] = field(default_factory=list)
@@ -92,6 +90,24 @@ class FinalReview:
     @property
     def vetoed(self) -> bool:
         return bool(self.vetoes)
+
+    @property
+    def total(self) -> Decimal | None:
+        return self.standing.total
+
+    @property
+    def result(self) -> Result:
+        return self.standing.result
+
+    @property
+    def bonus_counted(self) -> Decimal:
+        """min(Σ bonus, cap): what the total takes."""
+        return self.standing.bonus_counted
+
+    @property
+    def missing(self) -> Decimal | None:
+        """Points to the line as results show them: for a complete unit without a veto; else None."""
+        return self.standing.missing if self.standing.counts else None
 
     @property
     def capped(self) -> bool:
@@ -156,14 +172,8 @@ def final_review(sheet: Sheet) -> FinalReview:
         .join(SheetVeto, SheetVeto.veto_item_id == VetoItem.id)
         .where(SheetVeto.sheet_id == sheet.id).order_by(VetoItem.position, VetoItem.id))]
 
-    # From the rows read above, not the sheet's stored sums, so the review shows what it lists.
-    score_sum = sum((r.final.points for r in rows if r.final.points is not None), Decimal("0.00"))
-    scored = sum(1 for r in rows if r.final.points is not None)
-    bonus_sum = sum((b.points for b in bonuses), Decimal("0.00"))
-    cap = catalogue.bonus_cap
-    counted = min(bonus_sum, cap)
-    total = capped_total(score_sum, bonus_sum, cap)
-    result = evaluate(total, sheet.round.threshold, veto=bool(vetoes), complete=scored == len(indicators))
-    missing = points_missing(total, sheet.round.threshold) if result in (Result.PASS, Result.FAIL) else None
-    return FinalReview(sheet, NOTE_MEAN, members, vetoes, bonuses, q2(bonus_sum), cap, q2(counted), q2(score_sum), total,
-                       result, missing, rows, submit_problems(sheet))
+    # The sheet's stored sums, as the round's results read them: what the reviewer confirms is what is published.
+    figures = figures_of(sheet)
+    return FinalReview(sheet, NOTE_MEAN, members, vetoes, bonuses, q2(figures.bonus_sum), catalogue.bonus_cap,
+                       q2(figures.score_sum), sheet_standing(sheet, figures, len(indicators), catalogue.bonus_cap),
+                       rows, submit_problems(sheet))

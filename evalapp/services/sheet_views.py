@@ -7,12 +7,12 @@ from functools import cache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from ..domain.scoring import Result, evaluate, points_missing
+from ..domain.scoring import Line, Result, Standing, standing
 from ..extensions import db
 from ..models import CatalogueVersion, EvidenceFile, Indicator, Round, Score, Sheet
 from .catalogues import cached_tree, indicators_of
 from .errors import NotFound, _l
-from .figures import SheetFigures, figures_of, sheet_total
+from .figures import SheetFigures, figures_of
 
 
 def catalogue_for_sheet(sheet: Sheet) -> CatalogueVersion:
@@ -76,8 +76,15 @@ class SheetView:
     scores: dict[int, Score]
     evidence: dict[int, list]
     figures: SheetFigures
-    total: Decimal
-    result: Result
+    standing: Standing  # the result the sheet would give once approved (domain.scoring.standing)
+
+    @property
+    def total(self) -> Decimal | None:
+        return self.standing.total
+
+    @property
+    def result(self) -> Result:
+        return self.standing.result
 
     def is_scored(self, indicator: Indicator) -> bool:
         """Whether the indicator has a score (a row holding only a note does not count)."""
@@ -94,8 +101,8 @@ class SheetView:
         return [i for i in self.indicators if not self.is_scored(i)]
 
     @property
-    def missing_to_threshold(self) -> Decimal:
-        return points_missing(self.total, self.sheet.round.threshold)
+    def missing_to_threshold(self) -> Decimal | None:
+        return self.standing.missing
 
 
 def sheet_view(sheet: Sheet) -> SheetView:
@@ -107,7 +114,20 @@ def sheet_view(sheet: Sheet) -> SheetView:
     for ev in db.session.scalars(_evidence_statement(), {"sheet_id": sheet.id}):
         evidence.setdefault(ev.indicator_id, []).append(ev)
     figures = figures_of(sheet)  # the sheet's own stored columns
-    total = sheet_total(figures, catalogue.bonus_cap)
-    result = evaluate(total, sheet.round.threshold, veto=figures.veto,
-                      complete=figures.scored == len(indicators))
-    return SheetView(sheet, catalogue, indicators, scores, evidence, figures, total, result)
+    return SheetView(sheet, catalogue, indicators, scores, evidence, figures,
+                     sheet_standing(sheet, figures, len(indicators), catalogue.bonus_cap))
+
+
+def sheet_line(sheet: Sheet, indicators: int, bonus_cap: Decimal) -> Line:
+    """What the sheet's unit is measured by: the round's line, its catalogue's bonus cap and indicator count."""
+    return Line(sheet.round.threshold, bonus_cap, indicators)
+
+
+def sheet_standing(sheet: Sheet, figures: SheetFigures, indicators: int | None = None,
+                   bonus_cap: Decimal | None = None) -> Standing:
+    """The standing a sheet gives from its stored figures, as it would count once approved (the scoring, reconcile
+    and review pages, their dialogs and the API)."""
+    if indicators is None or bonus_cap is None:
+        catalogue = cached_tree(catalogue_for_sheet(sheet))
+        indicators, bonus_cap = len(indicators_of(catalogue)), catalogue.bonus_cap
+    return standing(figures.sums, sheet_line(sheet, indicators, bonus_cap), decided=True)

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, insert, select, update
 
-from ..domain.scoring import Result, capped_total, evaluate
+from ..domain.scoring import Line, Result, Sums, standing
 from ..domain.subsidy import Award, Band, Candidate, SubsidyRule, allocate
 from ..extensions import db
 from ..models import (
@@ -97,6 +97,17 @@ def rules_of(publication: Publication) -> dict[str, SubsidyRule | None]:
 
 def caps_of(publication: Publication) -> dict[str, Decimal]:
     return {level: Decimal(c["bonus_cap"]) for level, c in publication.catalogues.items()}
+
+
+def lines_of(publication: Publication) -> dict[str, Line]:
+    """The line of each level as the version was computed under: its threshold, its catalogues' bonus caps, and
+    their indicator counts (a catalogue used by a round is frozen: services.catalogue_io.is_frozen)."""
+    counts = dict(db.session.execute(
+        select(Indicator.catalogue_id, func.count(Indicator.id))
+        .where(Indicator.catalogue_id.in_([c["id"] for c in publication.catalogues.values()]))
+        .group_by(Indicator.catalogue_id)).all())
+    return {level: Line(publication.threshold, Decimal(c["bonus_cap"]), counts.get(c["id"], 0))
+            for level, c in publication.catalogues.items()}
 
 
 def unit_result(row: PublishedUnit, tolerance: Decimal) -> UnitResult:
@@ -331,34 +342,32 @@ def recompute(publication: Publication, units: list[PublishedUnit], scores: list
     """Every unit's figures recomputed from the inputs the version holds (indicator scores, bonus items, veto
     findings, the threshold, the caps, the subsidy rules): a description of each difference."""
     problems = []
-    caps = caps_of(publication)
+    lines = lines_of(publication)
     by_unit: dict[str, list[PublishedScore]] = {}
     for s in scores:
         by_unit.setdefault(s.unit_code, []).append(s)
     recomputed: dict[str, tuple[Decimal | None, Result]] = {}
+    mirrored = []
     for u in units:
-        if u.final_total is None and u.score_sum is None:  # never scored: nothing to add up
-            recomputed[u.code] = (None, evaluate(None, publication.threshold, veto=False, complete=False))
-        else:
-            score_sum = sum((s.points for s in by_unit.get(u.code, []) if s.points is not None), Decimal("0.00"))
-            bonus_sum = sum((Decimal(i[2]) for i in u.bonus_items), Decimal("0.00"))
-            total = capped_total(score_sum, bonus_sum, caps.get(u.level, Decimal(0)))
+        found = [s.points for s in by_unit.get(u.code, []) if s.points is not None]
+        score_sum = sum(found, Decimal("0.00"))
+        bonus_sum = sum((Decimal(i[2]) for i in u.bonus_items), Decimal("0.00"))
+        now = standing(Sums(score_sum, len(found), bonus_sum, bool(u.veto_findings)) if u.final_sheet_id else None,
+                       lines[u.level], decided=u.final_status == "approved")
+        if now.total is not None:
             if u.score_sum != score_sum:
                 problems.append(f"{u.code} {u.name}：指标得分合计 {score_sum}，版本记为 {u.score_sum}")
             if u.bonus_sum != bonus_sum:
                 problems.append(f"{u.code} {u.name}：加分合计 {bonus_sum}，版本记为 {u.bonus_sum}")
-            if total != u.final_total:
-                problems.append(f"{u.code} {u.name}：评估得分应为 {total}，版本记为 {u.final_total}")
-            recomputed[u.code] = (total, evaluate(total, publication.threshold, veto=bool(u.veto_findings),
-                                                  complete=u.final_status == "approved"))
-        result = recomputed[u.code][1]
-        if result.value != u.result:
-            problems.append(f"{u.code} {u.name}：结果应为 {result.zh}，版本记为 {Result.zh_of(u.result)}")
+        if now.total != u.final_total:
+            problems.append(f"{u.code} {u.name}：评估得分应为 {now.total}，版本记为 {u.final_total}")
+        recomputed[u.code] = (now.total, now.result)
+        if now.result.value != u.result:
+            problems.append(f"{u.code} {u.name}：结果应为 {now.result.zh}，版本记为 {Result.zh_of(u.result)}")
+        mirrored.append(UnitResult(u.unit_id, u.code, u.name, u.level, u.township_code, u.self_total, now.total,
+                                   u.final_status, now.result, publication.tolerance, missing=now.missing))
     # Ranks, points missing and places from the recomputed results, level by level.
-    mirrored = [UnitResult(u.unit_id, u.code, u.name, u.level, u.township_code, u.self_total,
-                           recomputed[u.code][0], u.final_status, recomputed[u.code][1], publication.tolerance)
-                for u in units]
-    place(mirrored, publication.threshold)
+    place(mirrored)
     for u, m in zip(units, mirrored):
         if (u.rank, u.missing, u.vetoed, u.place) != (m.rank, m.missing, m.vetoed, m.place):
             problems.append(f"{u.code} {u.name}：名次、距合格线或一票否决应为 {m.rank} / {m.missing} / {m.vetoed}，"

@@ -26,9 +26,11 @@ def test_a_vetoed_unit_has_no_rank_no_points_missing_and_comes_last():
     from evalapp.domain.aggregation import standings
     from evalapp.domain.scoring import Result
 
-    units = [("A", D("100"), Result.VETO), ("B", D("96"), Result.PASS), ("C", None, Result.INCOMPLETE),
-             ("D", D("94.5"), Result.FAIL), ("E", D("96"), Result.PASS), ("F", D("99"), Result.VETO)]
-    got = standings(units, D("95"))
+    # (code, total, result, the standing rule's points missing); an incomplete unit's missing is dropped
+    units = [("A", D("100"), Result.VETO, None), ("B", D("96"), Result.PASS, D("0.00")),
+             ("C", D("90"), Result.INCOMPLETE, D("5.00")), ("D", D("94.5"), Result.FAIL, D("0.50")),
+             ("E", D("96"), Result.PASS, D("0.00")), ("F", D("99"), Result.VETO, None)]
+    got = standings(units)
     assert [s.rank for s in got] == [None, 1, None, 3, 1, None]
     assert [s.missing for s in got] == [None, D("0.00"), None, D("0.50"), D("0.00"), None]
     assert [s.vetoed for s in got] == [True, False, False, False, False, True]
