@@ -183,10 +183,10 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
     from evalapp import create_app
     from evalapp.extensions import db
     from evalapp.models import Round, Score, User
-    from evalapp.services.export import results_workbook
-    from evalapp.services.results import _reports as results_cache, round_report
+    from evalapp.services import readmodel
+    from evalapp.services.downloads import eligibility_workbook, results_workbook
+    from evalapp.services.results import round_report
     from evalapp.services.scale import generate
-    from evalapp.services.subsidy import eligibility_workbook
 
     url = database(kind, f"evalapp_bench_{townships}x{villages}")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "ENV": "development",
@@ -224,7 +224,7 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
         subsidy = fresh(lambda r: eligibility_workbook(r, user))
         # The peak of a cold export: the round's report is computed within it (the timed runs reuse the report
         # the first one computed, as the app does while nothing changes).
-        results_cache.clear()
+        readmodel.clear_cache()
         tracemalloc.start()
         subsidy()
         peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
@@ -233,7 +233,7 @@ def bench_size(kind: str, townships: int, villages: int, runs: int, http: bool, 
         replay_floor(cells)            # and the floor's
         figure("subsidy", subsidy, lambda: replay_floor(cells), warm=False, cells=len(cells),
                peak_mb=round(peak_mb, 1))
-        workbook = fresh(results_workbook)
+        workbook = fresh(lambda r: results_workbook(r, user))
         cells = record_cells(workbook)
         replay_floor(cells)
         figure("workbook", workbook, lambda: replay_floor(cells), warm=False, cells=len(cells))

@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
     def export_subsidy_command(round_id, output, username):
         """Write the subsidy eligibility sheet of a round (the same file as the finance page's download)."""
         from .models import Round, User
-        from .services.subsidy import eligibility_workbook
+        from .services.downloads import eligibility_workbook
 
         round_ = db.session.get(Round, round_id)
         user = db.session.scalar(select(User).where(User.username == username))

@@ -13,11 +13,11 @@ def register(app: Flask) -> None:
         inputs it holds. Exit 1 on any difference. Where today's data differs from it is reported for information."""
         from .extensions import db
         from .models import Round
-        from .services import snapshots
+        from .services import readmodel, snapshots
 
         if db.session.get(Round, round_id) is None:
             raise click.ClickException(f"没有编号为 {round_id} 的批次")
-        pub = snapshots.version_of(round_id, version) if version else snapshots.latest(round_id)
+        pub = readmodel.version_of(round_id, version) if version else readmodel.latest(round_id)
         if pub is None:
             raise click.ClickException("该批次没有这一公布版本" if version else "该批次尚未公布")
         check = snapshots.verify(pub)
@@ -41,13 +41,14 @@ def register(app: Flask) -> None:
         stands; rounds that have a version already are left alone."""
         from .extensions import db
         from .models import Publication, Round
-        from .services import snapshots
+        from .services import readmodel, snapshots
 
         published = db.session.scalars(select(Round).where(
             Round.status == "published", ~Round.id.in_(select(Publication.round_id)))).all()
         for round_ in published:
             snapshots.lock_round(round_)
-            pub = snapshots.freeze(round_, None, round_.published_at)
+            model = readmodel.build(round_, draft=True, extras=True)
+            pub = snapshots.freeze(round_, None, round_.published_at, model)
             db.session.commit()
             click.echo(f"{round_.name}：已写入第{pub.version}版（SHA-256 {pub.sha256}）")
         if not published:

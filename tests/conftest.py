@@ -225,10 +225,10 @@ def blank_db_url(databases):
 def _fresh_process_caches():
     """Each test starts with empty per-process caches (they are keyed by database; tests reuse names)."""
     from evalapp import templating
-    from evalapp.services import catalogues, results
+    from evalapp.services import catalogues, readmodel
 
     catalogues._trees.clear()
-    results._reports.clear()
+    readmodel.clear_cache()
     templating._kept.clear()
     yield
 

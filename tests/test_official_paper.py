@@ -13,6 +13,7 @@ from evalapp.domain.subsidy import Band, SubsidyRule
 from evalapp.extensions import db
 from evalapp.models import CatalogueVersion, PublishedUnit
 from evalapp.services import publication, rounds as rounds_service, snapshots
+from evalapp.services import readmodel
 from evalapp.services.subsidy import describe_rule, save_rule
 from tests.conftest import complete_round
 from tests.factories import PASSWORD, PILOT_DISTRICT, make_round
@@ -182,4 +183,4 @@ def test_the_published_workbook_adds_up_from_the_version(world, empty_app):
     assert Decimal(str(rows["石桥村"]["指标得分合计"])) == kept["石桥村"].score_sum
     sheet = wb["镇(街道)"]
     assert not sheet.oddHeader.center.text and pub.sha256 in sheet.oddHeader.right.text
-    assert snapshots.latest(world.round.id).version == 1
+    assert readmodel.latest(world.round.id).version == 1

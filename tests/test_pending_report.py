@@ -1,13 +1,13 @@
 """A published round with an unlocked sheet: the 草稿 workbook's 变更 sheet and the pending count reuse the live
-report the view already holds (services.snapshots.live_lines), and the 通报 list of a version and of the live data
-come from one function (results.failing_list)."""
+report the model already holds (services.readmodel), and the 通报 list of a version and of the live data come from
+one function (results.failing_list)."""
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Sheet
-from evalapp.services import publication, results, snapshots
+from evalapp.services import publication, readmodel, results
 from tests.factories import TOWNSHIP, VILLAGE
 from tests.test_publication_snapshot import _amounts, _workbook, published  # noqa: F401 (fixture)
 
@@ -22,7 +22,7 @@ def _count_reports(monkeypatch) -> list:
         return original(round_)
 
     monkeypatch.setattr(results, "round_report", counted)
-    monkeypatch.setattr(snapshots, "round_report", counted)
+    monkeypatch.setattr(readmodel, "round_report", counted)
     return calls
 
 
@@ -37,14 +37,14 @@ def _unlock(w, unit_name: str) -> Sheet:
 def test_a_pending_rounds_draft_workbook_computes_the_report_once(published, empty_app, monkeypatch):  # noqa: F811
     w = published
     _unlock(w, TOWNSHIP)
-    results._reports.clear()
+    readmodel.clear_cache()
     calls = _count_reports(monkeypatch)
     draft = _workbook(empty_app, w, query="?draft=1")
     # The 明细 lines, the pending count and the 变更 sheet all from the one report (two before: the 变更 sheet
     # computed its own).
     assert calls == [w.round.id]
     assert _amounts(draft)[TOWNSHIP][1] == "未完成"
-    changed = snapshots.changes(snapshots.latest(w.round.id), w.round)
+    changed = readmodel.changes(readmodel.latest(w.round.id), w.round)
     assert [c.name for c in changed] == [TOWNSHIP]
     assert calls == [w.round.id]  # nothing changed since: the cached report again
 
@@ -54,17 +54,15 @@ def test_changes_take_the_live_report_given(published, monkeypatch):  # noqa: F8
     _unlock(w, TOWNSHIP)
     live = results.round_report(w.round)
     calls = _count_reports(monkeypatch)
-    results._reports.clear()
-    changed = snapshots.changes(snapshots.latest(w.round.id), w.round, live=live)
+    readmodel.clear_cache()
+    changed = readmodel.changes(readmodel.latest(w.round.id), w.round, live=live)
     assert [c.name for c in changed] == [TOWNSHIP] and calls == []
 
 
 def test_the_notice_list_of_a_version_is_the_live_ones_while_nothing_changed(published):  # noqa: F811
     w = published
-    pub = snapshots.latest(w.round.id)
-    units = [r.unit for r in snapshots.report_of(pub, w.round).rows]
-    frozen = snapshots.failing_of(pub, units)
-    live = results.failing_units(w.round, units)
+    frozen = readmodel.round_model(w.round, failing=True).failing
+    live = readmodel.round_model(w.round, draft=True, failing=True).failing
     assert [f.unit.name for f in frozen] == [VILLAGE]  # 94.50: the one unit that fails
     assert [(f.unit.code, f.lowest, f.vetoes) for f in frozen] == [(f.unit.code, f.lowest, f.vetoes) for f in live]
     # 5.50 points taken off in indicator order (tests.test_publication_snapshot._score_final): most lost first.
@@ -74,14 +72,14 @@ def test_the_notice_list_of_a_version_is_the_live_ones_while_nothing_changed(pub
 def test_the_pending_count_is_counted_once_per_results_version(published, monkeypatch):  # noqa: F811
     w = published
     _unlock(w, TOWNSHIP)
-    snapshots.clear_cache()
+    readmodel.clear_cache()
     read = []
-    original = snapshots.published_lines
-    monkeypatch.setattr(snapshots, "published_lines", lambda pub: read.append(pub.id) or original(pub))
-    first = snapshots.shown(w.round)
+    original = readmodel.published_lines
+    monkeypatch.setattr(readmodel, "published_lines", lambda pub: read.append(pub.id) or original(pub))
+    first = readmodel.round_model(w.round)
     assert first.official and first.pending == 1 and len(read) == 1
     for _ in range(3):  # the official view again and again: counted once
-        assert snapshots.shown(w.round).pending == 1
+        assert readmodel.round_model(w.round).pending == 1
     assert len(read) == 1
     _unlock(w, VILLAGE)  # an unlock bumps the results version: counted again, and right
-    assert snapshots.shown(w.round).pending == 2 and len(read) == 2
+    assert readmodel.round_model(w.round).pending == 2 and len(read) == 2

@@ -43,9 +43,8 @@ def _open_for_scoring(round_: Round) -> tuple[User, Sheet]:
 
 def _costs(app, townships: int, villages: int, seed: int) -> dict[str, int]:
     """Statements run by each hot path on a generated district of townships × (1 + villages) units."""
-    from evalapp.services.export import results_workbook
+    from evalapp.services.downloads import eligibility_workbook, results_workbook
     from evalapp.services.results import round_report
-    from evalapp.services.subsidy import eligibility_workbook
 
     round_ = generate(townships, villages, seed=seed)
     inspector, sheet = _open_for_scoring(round_)
@@ -54,7 +53,7 @@ def _costs(app, townships: int, villages: int, seed: int) -> dict[str, int]:
     costs = {}
     for name, run in (
         ("results", lambda: round_report(round_)),
-        ("workbook", lambda: results_workbook(round_)),
+        ("workbook", lambda: results_workbook(round_, inspector)),
         ("subsidy", lambda: eligibility_workbook(round_, inspector)),
     ):
         run()  # warm: the first call may load what later calls find in the session
@@ -166,13 +165,14 @@ def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(complet
     """While a province scores, inspectors' saves leave the cached report (it never read their sheets); a final
     sheet's change still makes the next view compute afresh."""
     from evalapp.models import Indicator
-    from evalapp.services.results import cached_round_report, round_report
+    from evalapp.services import readmodel
+    from evalapp.services.results import round_report
     from evalapp.services.scores import store_score
 
     def same(a, b):
         return (a.rows, a.townships, a.summary) == (b.rows, b.townships, b.summary)
 
-    cached_round_report(completed)
+    readmodel.live_report(completed)
     inspector_sheet = db.session.scalar(select(Sheet).where(Sheet.round_id == completed.id,
                                                             Sheet.kind == "inspector").order_by(Sheet.id))
     final = db.session.scalar(select(Sheet).where(Sheet.round_id == completed.id, Sheet.kind == "final",
@@ -186,14 +186,14 @@ def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(complet
 
     save(inspector_sheet, "0")
     with counting() as statements:
-        report = cached_round_report(completed)
+        report = readmodel.live_report(completed)
     assert not any("round_units" in s for s in statements)  # served from the cache
     assert same(report, round_report(completed))          # and still what a fresh computation gives
 
     row = next(r for r in report.rows if r.unit.final_sheet_id == final.id)
     save(final, "0")
     with counting() as statements:
-        after = cached_round_report(completed)
+        after = readmodel.live_report(completed)
     assert any("round_units" in s for s in statements)      # computed afresh
     assert next(r for r in after.rows if r.unit.final_sheet_id == final.id).unit.final_total < row.unit.final_total
 
@@ -256,14 +256,14 @@ def _store_final(sheet, score, points: Decimal) -> None:
 @pytest.mark.parametrize("total", [Decimal("95.00"), Decimal("94.99")])
 def test_cached_results_still_apply_the_threshold(completed, login_as, total):  # noqa: F811
     """A final score saved through the service reaches the cached results, the threshold applied (95.00 passes)."""
-    from evalapp.services.results import cached_round_report
+    from evalapp.services import readmodel
 
-    report = cached_round_report(completed)
+    report = readmodel.live_report(completed)
     final = next(r for r in report.rows if r.unit.level == "village" and r.unit.result.value == "pass")
     sheet = db.session.get(Sheet, final.unit.final_sheet_id)
     score = max(sheet.scores, key=lambda s: s.points)
     _store_final(sheet, score, score.points - (final.unit.final_total - total))
-    again = next(r for r in cached_round_report(completed).rows if r.unit.code == final.unit.code)
+    again = next(r for r in readmodel.live_report(completed).rows if r.unit.code == final.unit.code)
     assert again.unit.final_total == total
     assert again.unit.result.value == ("pass" if total >= 95 else "fail")
 
@@ -328,14 +328,14 @@ def test_exports_reuse_the_current_report_and_see_every_change(completed, app): 
     while the change counter says it is current, and from a fresh one as soon as anything changed."""
     import openpyxl
 
-    from evalapp.services.export import results_workbook
-    from evalapp.services.results import cached_round_report
-    from evalapp.services.subsidy import eligibility
+    from evalapp.services import readmodel
+    from evalapp.services.downloads import results_workbook
 
-    report = cached_round_report(completed)
+    district = db.session.scalar(select(User).where(User.role == "district"))
+    report = readmodel.live_report(completed)
     with counting() as statements:
-        results_workbook(completed)
-        eligibility(completed)
+        results_workbook(completed, district)
+        readmodel.round_model(completed, extras=True)
     assert not any("round_units" in s for s in statements), "the results were computed again"
 
     row = next(r for r in report.rows if r.unit.level == "village" and r.unit.result.value == "pass")
@@ -344,10 +344,10 @@ def test_exports_reuse_the_current_report_and_see_every_change(completed, app): 
     expected = row.unit.final_total - score.points
     _store_final(sheet, score, Decimal("0"))
 
-    buffer, _ = results_workbook(completed)
+    buffer, _ = results_workbook(completed, district)
     ws = openpyxl.load_workbook(buffer)["村(社区)"]
     line = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[1] == row.unit.code)
     assert Decimal(str(line[5])).quantize(Decimal("0.01")) == expected
     assert line[6] == ("合格" if expected >= completed.threshold else "不合格")
-    assert next(x for x in eligibility(completed).lines if x.row.unit.code == row.unit.code).row.unit.final_total \
+    assert next(x for x in readmodel.round_model(completed, extras=True).lines if x.row.unit.code == row.unit.code).row.unit.final_total \
         == expected

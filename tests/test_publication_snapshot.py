@@ -13,6 +13,7 @@ from evalapp.models import (
     AuditEvent, Indicator, Publication, PublishedScore, PublishedUnit, Round, Score, Sheet, SubsidyRule,
 )
 from evalapp.services import publication, rounds as rounds_service, snapshots, units as unit_service
+from evalapp.services import readmodel
 from evalapp.services.catalogues import indicators_of, load_tree
 from evalapp.services.errors import Conflict
 from evalapp.services.figures import refresh_figures
@@ -88,14 +89,14 @@ def _notes(response) -> dict[str, str]:
 
 
 def test_publishing_writes_version_1_with_every_unit_and_a_checksum(published):
-    pub = snapshots.latest(published.round.id)
+    pub = readmodel.latest(published.round.id)
     assert pub.version == 1 and pub.published_by_name == "district" and pub.unit_count == 4
-    units = {u.name: u for u in snapshots.unit_rows(pub.id)}
+    units = {u.name: u for u in readmodel.unit_rows(pub.id)}
     assert units[VILLAGE].final_total == Decimal("94.50") and units[VILLAGE].result == "fail"
     assert units[VILLAGE].missing == Decimal("0.50") and units[VILLAGE].amount_fen == 0
     assert units[TOWNSHIP].amount_fen == 500_000 and units[OTHER_VILLAGE].amount_fen == 200_000
     assert pub.total_fen == 500_000 + 500_000 + 200_000
-    scores = snapshots.score_rows(pub.id)
+    scores = readmodel.score_rows(pub.id)
     assert {s.unit_code for s in scores} == {u.code for u in units.values()}
     lost = [s for s in scores if s.unit_code == units[VILLAGE].code and s.points < s.max_points]
     assert lost and all(s.reason == "组长按实地核查确定" for s in lost)
@@ -127,20 +128,20 @@ def test_an_unlock_leaves_the_official_sheet_as_published_then_republishing_writ
     assert during.data == before.data
     assert "%E6%AD%A3%E5%BC%8F" in during.headers["Content-Disposition"]  # 正式
     notes = _notes(during)
-    assert notes["公布版本"] == "第1版" and notes["版本校验值SHA-256"] == snapshots.latest(w.round.id).sha256
+    assert notes["公布版本"] == "第1版" and notes["版本校验值SHA-256"] == readmodel.latest(w.round.id).sha256
     # ... and the pending state only as a 草稿.
     draft = _workbook(empty_app, w, query="?draft=1")
     assert "%E8%8D%89%E7%A8%BF" in draft.headers["Content-Disposition"]  # 草稿
     assert _amounts(draft)[TOWNSHIP] == (92, "未完成", 0)
     assert "尚未重新公布" in _notes(draft)["状态"]
-    pending = snapshots.changes(snapshots.latest(w.round.id), w.round)
+    pending = readmodel.changes(readmodel.latest(w.round.id), w.round)
     assert [c.name for c in pending] == [TOWNSHIP]
     assert [(who, reason) for who, reason, _ in pending[0].unlocks] == [("admin", "核查发现台账缺失")]
     move_sheet(final, "submitted", w.people["admin"])
     move_sheet(final, "approved", w.people["admin"])
     v2 = publication.publish(w.round, w.people["district"])
     assert v2.version == 2 and snapshots.verify(v2).ok
-    changed = snapshots.changes(snapshots.version_of(w.round.id, 1), w.round, v2)
+    changed = readmodel.changes(readmodel.version_of(w.round.id, 1), w.round, v2)
     assert [(c.name, c.old_total, c.new_total, c.old_result, c.new_result, c.delta_fen) for c in changed] == [
         (TOWNSHIP, Decimal("97.00"), Decimal("92.00"), "pass", "fail", -500_000)]
     after = _workbook(empty_app, w)
@@ -152,9 +153,9 @@ def test_an_unlock_leaves_the_official_sheet_as_published_then_republishing_writ
     assert "核查发现台账缺失（admin" in lines[0][12]
     assert lines[-1][0] == "合计"
     # Version 1 is untouched.
-    v1 = snapshots.version_of(w.round.id, 1)
+    v1 = readmodel.version_of(w.round.id, 1)
     assert snapshots.verify(v1).ok
-    assert {u.name: u.amount_fen for u in snapshots.unit_rows(v1.id)}[TOWNSHIP] == 500_000
+    assert {u.name: u.amount_fen for u in readmodel.unit_rows(v1.id)}[TOWNSHIP] == 500_000
 
 
 def test_two_downloads_of_one_version_are_the_same_bytes(published, empty_app):
@@ -167,7 +168,7 @@ def test_two_downloads_of_one_version_are_the_same_bytes(published, empty_app):
 
 
 def test_verify_fails_where_a_snapshot_row_was_changed_behind_the_apps_back(published, empty_app):
-    pub = snapshots.latest(published.round.id)
+    pub = readmodel.latest(published.round.id)
     runner = empty_app.test_cli_runner()
     ok = runner.invoke(args=["verify-publication", "--round", str(published.round.id)])
     assert ok.exit_code == 0, ok.output
@@ -182,11 +183,11 @@ def test_verify_fails_where_a_snapshot_row_was_changed_behind_the_apps_back(publ
 
 def test_verify_reports_an_inconsistent_total_even_with_a_matching_checksum(published):
     """The figures are recomputed from the inputs the version holds, not only hashed."""
-    pub = snapshots.latest(published.round.id)
+    pub = readmodel.latest(published.round.id)
     from types import SimpleNamespace
 
-    units = [SimpleNamespace(**u._mapping) for u in snapshots.unit_rows(pub.id)]
-    scores = snapshots.score_rows(pub.id)
+    units = [SimpleNamespace(**u._mapping) for u in readmodel.unit_rows(pub.id)]
+    scores = readmodel.score_rows(pub.id)
     units[0].final_total = units[0].final_total - 1  # in memory only
     problems = snapshots.recompute(pub, units, scores)
     assert any("评估得分应为" in p for p in problems)
@@ -195,14 +196,14 @@ def test_verify_reports_an_inconsistent_total_even_with_a_matching_checksum(publ
 
 def test_moves_renames_and_deactivations_after_publication_change_no_version(published, empty_app):
     w = published
-    pub = snapshots.latest(w.round.id)
-    before = snapshots.canonical(pub, snapshots.unit_rows(pub.id), snapshots.score_rows(pub.id))
+    pub = readmodel.latest(w.round.id)
+    before = snapshots.canonical(pub, readmodel.unit_rows(pub.id), readmodel.score_rows(pub.id))
     official = _workbook(empty_app, w).data
     village = w.units[VILLAGE]
     unit_service.update_unit(village, "荷塘新村", village.kind, w.units[OTHER_TOWNSHIP].code, w.people["admin"])
     db.session.expire_all()
-    pub = snapshots.latest(w.round.id)
-    assert snapshots.canonical(pub, snapshots.unit_rows(pub.id), snapshots.score_rows(pub.id)) == before
+    pub = readmodel.latest(w.round.id)
+    assert snapshots.canonical(pub, readmodel.unit_rows(pub.id), readmodel.score_rows(pub.id)) == before
     assert snapshots.verify(pub).ok
     assert _workbook(empty_app, w).data == official
     assert any("名称或所属镇(街道)已改为" in line for line in snapshots.verify(pub).live_changes)
@@ -222,7 +223,7 @@ def test_republishing_unchanged_is_refused(published):
     with pytest.raises(Conflict):
         publication.publish(published.round, published.people["district"])
     db.session.rollback()
-    assert [p.version for p in snapshots.versions(published.round.id)] == [1]
+    assert [p.version for p in readmodel.versions(published.round.id)] == [1]
 
 
 def test_ten_parallel_publish_requests_one_succeeds_the_others_409(empty_app):
@@ -255,7 +256,7 @@ def test_ten_parallel_publish_requests_one_succeeds_the_others_409(empty_app):
         t.join()
     db.session.expire_all()
     assert sorted(statuses) == [302] + [409] * 9, statuses
-    assert [p.version for p in snapshots.versions(round_id)] == [1]
+    assert [p.version for p in readmodel.versions(round_id)] == [1]
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action.in_(["round.publish", "round.republish"]))) == 1
 
@@ -271,7 +272,7 @@ def test_results_page_notice_and_workbook_show_the_version_while_a_sheet_is_unlo
     district = _client(empty_app, "district")
     rid = w.round.id
     page = district.get(f"/results/rounds/{rid}").get_data(as_text=True)
-    pub = snapshots.latest(rid)
+    pub = readmodel.latest(rid)
     assert "正式 — 第1版" in page and pub.sha256 in page and "有待重新公布的改动" not in page
     workbook_before = district.get(f"/results/rounds/{rid}/workbook.xlsx")
     notice_before = district.get(f"/results/rounds/{rid}/notice").get_data(as_text=True)
@@ -331,7 +332,7 @@ def test_the_printed_sheet_of_a_published_unit_is_the_versions_with_the_members_
     lost = rule.per * 2
     assert f"{rule.code} {rule.text} ×2，扣{lost:.2f}分" in row
     assert "其他扣0.50分：公示栏未更新" in row and f"{w.people['inspector'].display_name}（" in row
-    assert "第1版" in page and snapshots.latest(w.round.id).sha256 in page and "草稿" not in page
+    assert "第1版" in page and readmodel.latest(w.round.id).sha256 in page and "草稿" not in page
     publication.unlock(final, w.people["admin"], "复核")
     db.session.execute(text("DELETE FROM score_deductions"))
     db.session.commit()
@@ -345,14 +346,14 @@ def test_a_round_published_before_versions_gets_version_1_from_freeze_publicatio
     rid = published.round.id
     db.session.execute(text("DELETE FROM publications"))  # as a round published before migration 0011
     db.session.commit()
-    snapshots.clear_cache()
-    assert snapshots.shown(db.session.get(Round, rid)).official is False  # its outputs say 草稿 until frozen
+    readmodel.clear_cache()
+    assert readmodel.round_model(db.session.get(Round, rid)).official is False  # its outputs say 草稿 until frozen
     result = empty_app.test_cli_runner().invoke(args=["freeze-publications"])
     assert result.exit_code == 0 and "已写入第1版" in result.output, result.output
-    pub = snapshots.latest(rid)
+    pub = readmodel.latest(rid)
     assert pub.version == 1 and snapshots.verify(pub).ok
     again = empty_app.test_cli_runner().invoke(args=["freeze-publications"])
-    assert "没有需要补写版本" in again.output and [p.version for p in snapshots.versions(rid)] == [1]
+    assert "没有需要补写版本" in again.output and [p.version for p in readmodel.versions(rid)] == [1]
 
 
 def test_the_api_answers_the_published_version_and_the_draft_on_request(published, empty_app):
@@ -360,7 +361,7 @@ def test_the_api_answers_the_published_version_and_the_draft_on_request(publishe
     rid = w.round.id
     api = _client(empty_app, "district")
     body = api.get(f"/api/v1/rounds/{rid}/results").get_json()
-    pub = snapshots.latest(rid)
+    pub = readmodel.latest(rid)
     assert body["official"] is True and body["version"] == 1 and body["sha256"] == pub.sha256
     assert body["pending_units"] is None
     final = db.session.scalar(select(Sheet).where(Sheet.round_id == rid, Sheet.kind == "final",
@@ -381,8 +382,8 @@ def test_the_dashboard_of_a_published_round_charts_the_version(published):
 
     w = published
     rid = w.round.id
-    pub = snapshots.latest(rid)
-    before = dashboard_data(w.round, snapshots.report_of(pub, w.round), pub)["lost"]
+    pub = readmodel.latest(rid)
+    before = dashboard_data(w.round, readmodel.published(pub, w.round)[0], pub)["lost"]
     final = db.session.scalar(select(Sheet).where(Sheet.round_id == rid, Sheet.kind == "final",
                                                   Sheet.unit_id == w.units[OTHER_VILLAGE].id))
     publication.unlock(final, w.people["admin"], "复核")
@@ -391,7 +392,7 @@ def test_the_dashboard_of_a_published_round_charts_the_version(published):
     score.points = score.direct_score = Decimal("0")
     refresh_figures(Sheet.id == final.id)
     db.session.commit()
-    view = snapshots.shown(w.round)
+    view = readmodel.round_model(w.round)
     assert dashboard_data(w.round, view.report, view.publication)["lost"] == before
-    draft = snapshots.shown(w.round, draft=True)
+    draft = readmodel.round_model(w.round, draft=True)
     assert dashboard_data(w.round, draft.report, draft.publication)["lost"] != before

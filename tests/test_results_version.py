@@ -18,7 +18,8 @@ from evalapp.domain.scoring import ScoreEntry
 from evalapp.extensions import db
 from evalapp.models import OrgUnit, Round, Sheet
 from evalapp.services import imports, moves, publication, reconcile, rounds, scores, teams, units, versions
-from evalapp.services.results import cached_round_report, round_report
+from evalapp.services.readmodel import live_report
+from evalapp.services.results import round_report
 from evalapp.services.seed import fill_sheet
 from tests import factories
 from tests.conftest import PG_URL
@@ -72,7 +73,7 @@ def _fresh(round_id: int) -> tuple:
 
 def _cached(round_id: int) -> tuple:
     db.session.expire_all()
-    return _report_data(cached_round_report(db.session.get(Round, round_id)))
+    return _report_data(live_report(db.session.get(Round, round_id)))
 
 
 def test_every_service_that_changes_results_bumps_the_version(world):
@@ -223,7 +224,7 @@ def test_a_refused_change_bumps_nothing(world):
 def test_a_publication_between_the_pages_two_reads_never_leaves_a_stale_page(world, empty_app):
     """The results page reads the round, then the report. A publication committed between the two (another
     worker, another request) may show this one request the round as it was, but never a later viewer."""
-    from evalapp.services import snapshots as results_service  # where the page's view takes the report from
+    from evalapp.services import readmodel as results_service  # where the page's model takes the report from
 
     w = world
     rounds.advance(w.round, w.admin)
@@ -249,7 +250,7 @@ def test_a_publication_between_the_pages_two_reads_never_leaves_a_stale_page(wor
                                 confirm_incomplete=True)
             db.session.remove()
 
-    original = results_service.cached_round_report
+    original = results_service.live_report
     raced = []
 
     def racing(round_):
@@ -261,11 +262,11 @@ def test_a_publication_between_the_pages_two_reads_never_leaves_a_stale_page(wor
         return original(round_)
 
     first = factories_login(empty_app, "district1")
-    results_service.cached_round_report = racing
+    results_service.live_report = racing
     try:
         page = first.get(f"/results/rounds/{rid}")
     finally:
-        results_service.cached_round_report = original
+        results_service.live_report = original
     assert page.status_code == 200 and raced == ["inspection"]
     db.session.expire_all()
     assert db.session.get(Round, rid).status == "published"

@@ -13,6 +13,7 @@ from evalapp.domain import signatures as rule
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Score, Signature
 from evalapp.services import signatures
+from evalapp.services import readmodel
 from evalapp.services.signatures import content_digests
 from tests.conftest import fill_all
 from tests.factories import (  # noqa: F401 (fixture)
@@ -322,7 +323,7 @@ def test_a_signature_before_publication_still_matches_the_published_sheet(world,
     publication.publish(w.round, w.people["district"])
     from evalapp.services import snapshots
 
-    pub = snapshots.latest(w.round.id)
+    pub = readmodel.latest(w.round.id)
     assert signatures.published_digests(pub, [final.id]) == {final.id: live}
     html = login_as("district").get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
     assert 'data-testid="version"' in html and 'data-slot="leader" data-state="signed"' in html

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from evalapp import create_app  # noqa: E402
 from evalapp.extensions import db  # noqa: E402
 from evalapp.models import PublishedScore, PublishedUnit, User  # noqa: E402
-from evalapp.services import publication, scale, snapshots, subsidy  # noqa: E402
+from evalapp.services import downloads, publication, readmodel, scale, snapshots, subsidy  # noqa: E402
 
 
 def main() -> None:
@@ -65,9 +65,9 @@ def main() -> None:
         check = snapshots.verify(pub)
         verified = time.perf_counter() - t0
         t0 = time.perf_counter()
-        first = subsidy.eligibility_workbook(round_, user)[0].getvalue()
+        first = downloads.eligibility_workbook(round_, user)[0].getvalue()
         downloaded = time.perf_counter() - t0
-        second = subsidy.eligibility_workbook(round_, user)[0].getvalue()
+        second = downloads.eligibility_workbook(round_, user)[0].getvalue()
         print(f"{args.db} {args.townships}x{args.villages}: built in {built:.1f} s; publish {published:.1f} s "
               f"({units} unit rows, {scores} score rows); verify {verified:.1f} s ({'ok' if check.ok else check.problems[:3]}); "
               f"official sheet {downloaded:.1f} s, {len(first)} bytes, "

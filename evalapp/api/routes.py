@@ -271,9 +271,9 @@ def results(round_id: int):
         return error("批次不存在", 404)
     if current_user.role not in access.ALL_SEEING:
         return error("您没有权限查看评估结果", 403)
-    from ..services import snapshots
+    from ..services import readmodel
 
-    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     pub = view.publication
     return jsonify(round_id=round_id, official=view.official, version=pub.version if pub else None,
                    sha256=pub.sha256 if pub else None,

@@ -9,7 +9,7 @@ from ..domain.subsidy import fen_to_yuan
 from ..domain.vocabulary import SubsidyMode, UnitLevel
 from ..extensions import db
 from ..models import Round
-from ..services import overview, subsidy
+from ..services import downloads, overview, readmodel, subsidy
 from ..services.errors import ServiceError
 from . import bp
 
@@ -35,7 +35,7 @@ def _render(round_: Round, status: int = 200, errors: dict | None = None, typed:
 
     from ..pagination import paginate
 
-    data = subsidy.eligibility(round_)
+    data = readmodel.round_model(round_, extras=True)
     size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 31,500 lines: the page shows 50 at a time
     return render_template("finance/round.html", data=data, form=EmptyForm(), modes=SubsidyMode,
                            page=paginate(data.lines, request.args.get("page"), size),
@@ -71,7 +71,7 @@ def save_rule(round_id: int, level: str):
 @bp.get(f"/rounds/<{ID}:round_id>/eligibility.xlsx")
 @role_required("finance", "admin", "district")
 def download(round_id: int):
-    data, name, _ = subsidy.eligibility_workbook(_round(round_id), current_user,
-                                                 draft=request.args.get("draft") == "1", address=request.remote_addr)
+    data, name, _ = downloads.eligibility_workbook(_round(round_id), current_user,
+                                                   draft=request.args.get("draft") == "1", address=request.remote_addr)
     return send_file(data, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -86,10 +86,10 @@ def round_results(round_id: int):
 
     from ..auth.forms import EmptyForm
     from ..pagination import paginate
-    from ..services import snapshots
+    from ..services import readmodel
 
     round_ = _round_or_404(round_id)
-    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     report = view.report
     township, level, result = (request.args.get(k, "")[:50].strip() for k in ("township", "level", "result"))
     sort = request.args.get("sort", "code")
@@ -170,11 +170,11 @@ def unlock(sheet_id: int):
 @bp.get(f"/rounds/<{ID}:round_id>/dashboard")
 @role_required("district", "admin", "finance")
 def dashboard(round_id: int):
-    from ..services import snapshots
+    from ..services import readmodel
     from ..services.dashboard import dashboard_data
 
     round_ = _round_or_404(round_id)
-    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
+    view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     return render_template("results/dashboard.html", round=round_, view=view,
                            data=dashboard_data(round_, view.report, view.publication))
 
@@ -182,14 +182,11 @@ def dashboard(round_id: int):
 @bp.get(f"/rounds/<{ID}:round_id>/notice")
 @role_required("district", "admin")
 def notice(round_id: int):
-    from ..services import snapshots
-    from ..services.results import failing_units
+    from ..services import readmodel
 
     round_ = _round_or_404(round_id)
-    view = snapshots.shown(round_, draft=request.args.get("view") == "draft")
-    ordered = sorted((r.unit for r in view.report.rows), key=lambda u: ranking_key(u.level, u.place))
-    units = (snapshots.failing_of(view.publication, ordered) if view.official
-             else failing_units(round_, ordered))
+    view = readmodel.round_model(round_, draft=request.args.get("view") == "draft", failing=True)
+    units = view.failing
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -207,7 +204,7 @@ def print_sheet(sheet_id: int):
     from ..extensions import db
     from ..models import Sheet
     from ..services.paper import paper_for
-    from ..services.results import standing_of
+    from ..services.readmodel import standing_of
 
     sheet = db.session.get(Sheet, sheet_id)
     if sheet is None or sheet.kind != "final" or not access.can_view_sheet(current_user, sheet):
@@ -245,16 +242,11 @@ def workbook(round_id: int):
     from flask import send_file
     from flask_login import current_user
 
-    from ..services import audit
-    from ..extensions import db
-    from ..services.export import results_workbook
+    from ..services.downloads import results_workbook
 
     round_ = _round_or_404(round_id)
-    data, name = results_workbook(round_, draft=request.args.get("view") == "draft")
-    audit.record("export.results_workbook", user=current_user, address=request.remote_addr, obj=round_,
-                 round_id=round_.id,
-                 detail=name)
-    db.session.commit()
+    data, name = results_workbook(round_, current_user, draft=request.args.get("view") == "draft",
+                                  address=request.remote_addr)
     return send_file(data, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -265,17 +257,17 @@ def changes(round_id: int):
     """What changed since a published version: to today's data while sheets are unlocked (pending), else to the
     next version; per unit the total, result and amount before and after, the unlocks behind it, and the money to
     add (追加) or recover (收回)."""
-    from ..services import snapshots
+    from ..services import readmodel
 
     round_ = _round_or_404(round_id)
-    versions = snapshots.versions(round_.id)
+    versions = readmodel.versions(round_.id)
     since = request.args.get("since", type=int)
     pending = round_.status == "published" and round_.changed_since_publication and bool(versions)
     if since is None:
         since = versions[-1].version if pending else (versions[-1].version - 1 if versions else 0)
     old = next((v for v in versions if v.version == since), None)
     new = next((v for v in versions if v.version == since + 1), None)
-    found = snapshots.changes(old, round_, new) if old is not None and (new is not None or pending) else []
+    found = readmodel.changes(old, round_, new) if old is not None and (new is not None or pending) else []
     return render_template("results/changes.html", round=round_, versions=versions, old=old, new=new,
                            changes=found, added=sum(c.delta_fen for c in found if c.delta_fen > 0),
                            recovered=-sum(c.delta_fen for c in found if c.delta_fen < 0))

@@ -1,4 +1,5 @@
-"""Spreadsheets built in memory (through the one writer, services/xlsx.py); views only send them."""
+"""The district workbook (评估结果汇总表) built in memory from a round's read model (through the one writer,
+services/xlsx.py): layout only; services.downloads builds the model, audits the download and sends it."""
 import io
 
 from sqlalchemy import Integer, select, type_coerce
@@ -8,7 +9,8 @@ from ..extensions import db
 from ..models import Indicator, OrgUnit, PublishedScore, Round, Score, Sheet
 from .catalogues import indicators_of, load_tree
 from ..domain.aggregation import ranking_key
-from .xlsx import new_workbook, write_row, write_text
+from .readmodel import RoundResults
+from .xlsx import new_workbook, text_lines, write_row, write_text
 
 
 def district_name() -> str:
@@ -54,43 +56,6 @@ def published_final_scores(publication_id: int, columns: dict[str, int]) -> dict
     return rows
 
 
-def _figures(round_: Round, pub) -> dict[str, tuple]:
-    """Unit code → (score sum, bonus sum, bonus items as text, veto findings as text): what a row of the workbook
-    adds up from — the version's, or the final sheets' own figures as they stand (two queries either way)."""
-    from ..models import BonusItem, PublishedUnit, SheetBonus
-    from .results import veto_findings
-
-    out: dict[str, tuple] = {}
-    if pub is not None:
-        for code, score_sum, bonus_sum, items, vetoes in db.session.execute(
-                select(PublishedUnit.code, PublishedUnit.score_sum, PublishedUnit.bonus_sum, PublishedUnit.bonus_items,
-                       PublishedUnit.veto_findings).where(PublishedUnit.publication_id == pub.id)):
-            out[code] = (score_sum, bonus_sum, _bonus_text(items), "；".join(f"{t}（{f}）" for _c, t, f in vetoes or []))
-        return out
-    items: dict[int, list] = {}
-    for sheet_id, code, text_, points, note in db.session.execute(
-            select(SheetBonus.sheet_id, BonusItem.code, BonusItem.text, BonusItem.points, SheetBonus.note)
-            .join(BonusItem, BonusItem.id == SheetBonus.bonus_item_id)
-            .join(Sheet, Sheet.id == SheetBonus.sheet_id)
-            .where(Sheet.round_id == round_.id, Sheet.kind == "final").order_by(BonusItem.position, BonusItem.code)):
-        items.setdefault(sheet_id, []).append([code, text_, f"{points:.2f}", note or ""])
-    vetoes = veto_findings(round_)
-    for sheet_id, code, score_sum, bonus_sum in db.session.execute(
-            select(Sheet.id, OrgUnit.code, Sheet.score_sum, Sheet.bonus_sum).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
-            .where(Sheet.round_id == round_.id, Sheet.kind == "final")):
-        out[code] = (score_sum, bonus_sum, _bonus_text(items.get(sheet_id, [])),
-                     "；".join(f"{t}（{f}）" for t, f in vetoes.get(sheet_id, [])))
-    return out
-
-
-def text_lines(text: str | None, width: float) -> int:
-    """How many lines a wrapped cell of `width` characters needs for `text` (a Chinese character takes two)."""
-    if not text:
-        return 1
-    used = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-    return max(1, -(-used // max(int(width) - 1, 1)))
-
-
 def _bonus_text(items) -> str:
     return "；".join(f"{code} {text_} +{points}" for code, text_, points, *_ in items or [])
 
@@ -117,22 +82,18 @@ def _pages_wide(widths: list[float], repeated: int) -> int:
     return max(1, -(-int(rest) // int(page - fixed)))
 
 
-def results_workbook(round_: Round, *, draft: bool = False) -> tuple[io.BytesIO, str]:
+def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
     """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis.
 
     A published round's workbook is its last version, read from the snapshot only (services.snapshots); `draft`
     or before publication, the data as it stands, marked 草稿 on every sheet and page. Rows in ranking order: ranked
     units, then incomplete ones, then vetoed ones (no rank, 一票否决 as the points missing). After the indicators, the
     indicator sum, the bonus items, the bonus counted (capped) and any veto, so that every row adds up to its total.
-    Printed on A4 landscape with the header row and the unit columns on every page."""
-    from . import snapshots
-
-    view = snapshots.shown(round_, draft=draft)
-    pub = view.publication
+    Printed on A4 landscape with the header row and the unit columns on every page. Layout only: `view` is the
+    round's read model built with extras (services.readmodel; services.downloads builds, audits and sends it)."""
+    round_, pub, caps = view.round, view.publication, view.caps
     rows = sorted(view.report.rows, key=lambda row: ranking_key(row.unit.level, row.unit.place))
-    figures = _figures(round_, pub)
-    caps = snapshots.caps_of(pub) if pub is not None else {
-        level: round_.catalogue_for(level).bonus_cap for level in ("township", "village")}
+    extras = view.extras
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
     round_name = pub.round_name if pub is not None else round_.name
@@ -187,7 +148,9 @@ def results_workbook(round_: Round, *, draft: bool = False) -> tuple[io.BytesIO,
             if r.level != level:
                 continue
             n += 1
-            score_sum, bonus_sum, bonus_text, veto_text = figures.get(r.code, (None, None, "", ""))
+            score_sum, bonus_sum = extras.sums.get(r.code, (None, None))
+            bonus_text = _bonus_text(extras.bonus.get(r.code))
+            veto_text = "；".join(f"{t}（{f}）" for _c, t, f in extras.vetoes.get(r.code, []))
             lines = max(text_lines(bonus_text, TAIL_WIDTHS[1]), text_lines(veto_text, TAIL_WIDTHS[3]))
             if lines > 1:  # LibreOffice does not grow a row to its wrapped text on load
                 ws.set_row(n, 15 * lines)

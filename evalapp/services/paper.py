@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import (
     Publication, PublishedScore, PublishedUnit, RoundUnit, Sheet, SheetTransition, Team, User,
 )
-from . import snapshots
+from . import readmodel
 from .catalogues import cached_tree
 
 
@@ -138,7 +138,7 @@ def live_paper(sheet: Sheet, standing=None) -> Paper:
     from .sheet_views import sheet_view
 
     view = sheet_view(sheet)
-    deductions = snapshots.member_deductions(sheet.round_id, [sheet.unit_id])
+    deductions = readmodel.member_deductions(sheet.round_id, [sheet.unit_id])
     by_id = {ind.id: ind.code for ind in view.indicators}
     scores: dict[str, tuple] = {}
     for indicator_id, score in view.scores.items():
@@ -166,7 +166,7 @@ def paper_for(sheet: Sheet, *, draft: bool = False, standing=None) -> Paper:
     live_paper)."""
     from .signatures import signing_for_paper
 
-    last = snapshots.latest(sheet.round_id) if sheet.round.status == "published" and not draft else None
+    last = readmodel.latest(sheet.round_id) if sheet.round.status == "published" and not draft else None
     paper = published_paper(sheet, last) if last is not None else None
     if paper is None:
         paper = live_paper(sheet, standing)

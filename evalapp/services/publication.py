@@ -2,14 +2,14 @@
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.aggregation import ranking_key
 from ..domain.workflow import can_unlock, round_move, round_phase, unlocked_status
 from ..extensions import db
 from ..models import Publication, Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
-from . import audit, snapshots, versions
+from . import audit, readmodel, snapshots, versions
 from .errors import Conflict, Invalid, _l, marked
-from .results import round_results
 from .rounds import close_member_sheets, open_member_sheets
 from .moves import move_sheet
 
@@ -21,9 +21,11 @@ UNLOCK_REFUSALS = {
 }
 
 
-def incomplete_units(round_: Round) -> list[str]:
-    """Names of units in scope whose final sheet is not approved (they would be published as 未完成)."""
-    return [row.name for row in round_results(round_) if row.final_status != "approved"]
+def incomplete_units(model: readmodel.RoundResults) -> list[str]:
+    """Names of units in scope whose final sheet is not approved (they would be published as 未完成), in the order
+    of the round's results."""
+    ranked = sorted(model.report.rows, key=lambda row: ranking_key(row.unit.level, row.unit.place))
+    return [row.unit.name for row in ranked if row.unit.final_status != "approved"]
 
 
 def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
@@ -45,7 +47,9 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
     if open_unlocked:
         names = "、".join(s.unit.name for s in open_unlocked)
         raise Conflict("round.unlocked_not_approved", _l("以下解锁的评分表尚未重新审核通过：%(names)s", names=names))
-    incomplete = incomplete_units(round_)
+    # The round's results, computed once under the lock: what the refusal names and what the version holds.
+    model = readmodel.build(round_, draft=True, extras=True)
+    incomplete = incomplete_units(model)
     if incomplete and not confirm_incomplete:
         raise Invalid("round.incomplete_units",
                       _l("以下%(count)s个单位尚无审核通过的评分表，公布后将记为“未完成”：%(names)s",
@@ -57,7 +61,7 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
     old = round_.status
     at = utcnow()
     try:
-        publication = snapshots.freeze(round_, user, at)
+        publication = snapshots.freeze(round_, user, at, model)
     except IntegrityError:
         db.session.rollback()
         raise Conflict("round.published_concurrently", _l("该批次刚由他人公布，请刷新页面查看")) from None

@@ -1,7 +1,5 @@
 """Round results: every unit in scope against the threshold, from SQL aggregates."""
-import itertools
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
@@ -13,7 +11,6 @@ from ..domain.aggregation import (
 from ..domain.scoring import Line, Result, Sums, standing
 from ..extensions import db
 from ..models import CatalogueVersion, Indicator, OrgUnit, Round, RoundUnit, Sheet
-from .versions import results_version
 
 
 @dataclass
@@ -196,47 +193,6 @@ def assemble_report(round_: Round | None, units: list[UnitResult], names: dict[s
     return Report(round_, rows, townships, summary)
 
 
-_reports: dict[tuple[str, int], tuple[int, Report]] = {}
-_reports_lock = threading.Lock()
-_serials = itertools.count(1)
-REPORT_CACHE_SIZE = 4
-
-
-def new_serial() -> int:
-    """A number unique to one computed report in this process (Report.serial)."""
-    return next(_serials)
-
-
-def cached_round_report(round_: Round) -> Report:
-    """round_report, kept per process under the round's results version (services.versions) until a service bumps it.
-
-    The version is read first, then the data: the report kept under a version holds data at least that new. It holds
-    data only (no rendered markup); the round itself is the caller's. A province's report (31,500 units) takes about
-    a second to compute and a dictionary lookup to reuse.
-    """
-    version = results_version(round_.id)
-    if version is None:  # no version row: nothing would ever tell a kept report it is stale
-        return round_report(round_)
-    key = (db.engine.url.render_as_string(), round_.id)  # one process may serve more than one database
-    with _reports_lock:
-        hit = _reports.get(key)
-    if hit is not None and hit[0] == version:
-        return replace(hit[1], round=round_)
-    report = replace(round_report(round_), version=version, serial=next(_serials))
-    with _reports_lock:
-        _reports[key] = (version, replace(report, round=None))
-        while len(_reports) > REPORT_CACHE_SIZE:
-            _reports.pop(next(iter(_reports)))
-    return report
-
-
-def standing_of(final_sheet: Sheet) -> UnitResult | None:
-    """The unit of a final sheet as the round's results show it (rank, points missing, veto), from the cached
-    report; None when the unit is not in the round's scope."""
-    report = cached_round_report(final_sheet.round)
-    return next((r.unit for r in report.rows if r.unit.final_sheet_id == final_sheet.id), None)
-
-
 @dataclass
 class FailingUnit:
     unit: UnitResult
@@ -244,41 +200,11 @@ class FailingUnit:
     vetoes: list[tuple[str, str]]           # (item text, finding)
 
 
-def veto_findings(round_: Round) -> dict[int, list[tuple[str, str]]]:
-    """The veto findings of the round's final sheets: sheet id → [(item text, finding)]."""
-    from ..models import SheetVeto, VetoItem
-
-    found: dict[int, list] = {}
-    for sheet_id, text, finding in db.session.execute(
-            select(SheetVeto.sheet_id, VetoItem.text, SheetVeto.description)
-            .join(VetoItem, VetoItem.id == SheetVeto.veto_item_id)
-            .join(Sheet, Sheet.id == SheetVeto.sheet_id)
-            .where(Sheet.round_id == round_.id, Sheet.kind == "final").order_by(SheetVeto.id)):
-        found.setdefault(sheet_id, []).append((text, finding))
-    return found
-
-
-def failing_units(round_: Round, results: list[UnitResult] | None = None) -> list[FailingUnit]:
-    """The 通报 list: units that did not pass, each with its three weakest indicators and any veto finding."""
-    from ..models import Indicator, Score
-
-    units = results if results is not None else round_results(round_)
-    vetoes = veto_findings(round_)
-    # The round's final sheets as a subquery, not a list of ids: a province has more failing units than a
-    # statement may carry parameters.
-    losses = db.session.execute(
-        select(Score.sheet_id, Indicator.code, Indicator.title, (Indicator.points - Score.points))
-        .join(Indicator, Indicator.id == Score.indicator_id)
-        .join(Sheet, Sheet.id == Score.sheet_id)
-        .where(Sheet.round_id == round_.id, Sheet.kind == "final", Indicator.points > Score.points))
-    return failing_list(units, losses, vetoes, key=lambda u: u.final_sheet_id)
-
-
 def failing_list(units: list[UnitResult], losses, vetoes: dict, key) -> list[FailingUnit]:
     """Of `units` (in the order wanted), those that did not pass, each with its three weakest indicators (most points
     lost first, then by code) and its veto findings. `key(unit)` names a unit in `losses` — rows of (key, indicator
     code, title, points lost) — and in `vetoes` (key → [(item, finding)]): its final sheet's id for the live data,
-    its code in a published version (snapshots.failing_of)."""
+    its code (services.readmodel.failing_of)."""
     rows = [u for u in units if u.result is not Result.PASS]
     failing = {key(u) for u in rows} - {None}
     lost: dict = {}

@@ -27,7 +27,7 @@ from ..models import (
     SheetVeto, Signature, Team, User, VetoItem,
 )
 from ..models.base import utcnow
-from . import audit, snapshots
+from . import audit, readmodel
 from .errors import Invalid, NotAllowed, NotFound, _l
 from .figures import lock_sheet
 
@@ -49,7 +49,7 @@ def content_digests(sheets: list[Sheet]) -> dict[int, str]:
         ids = [s.id for s in group]
         codes = dict(db.session.execute(select(Sheet.id, OrgUnit.code).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
                                         .where(Sheet.id.in_(ids))).all())
-        deductions = snapshots.member_deductions(round_id, [s.unit_id for s in group])
+        deductions = readmodel.member_deductions(round_id, [s.unit_id for s in group])
         scores: dict[int, list] = {i: [] for i in ids}
         for sheet_id, code, points, reason in db.session.execute(
                 select(Score.sheet_id, Indicator.code, Score.points, Score.reason)
@@ -99,7 +99,7 @@ def digests_for(sheets: list[Sheet]) -> dict[int, str]:
         if sheet.round.status == "published" and not sheet.unlocked:
             by_round.setdefault(sheet.round_id, []).append(sheet)
     for round_id, group in by_round.items():
-        last = snapshots.latest(round_id)
+        last = readmodel.latest(round_id)
         if last is not None:
             out.update(published_digests(last, [s.id for s in group]))
     return out

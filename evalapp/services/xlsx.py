@@ -72,3 +72,11 @@ def _unescape(match) -> str:
     if 0xD800 <= code <= 0xDFFF or (code < 0x20 and chr(code) not in "\n\r\t") or code == 0x7F:
         return match.group(0)
     return chr(code)
+
+
+def text_lines(text: str | None, width: float) -> int:
+    """How many lines a wrapped cell of `width` characters needs for `text` (a Chinese character takes two)."""
+    if not text:
+        return 1
+    used = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return max(1, -(-used // max(int(width) - 1, 1)))

@@ -1,0 +1,331 @@
+"""Finance's 奖补资格表 (汇总, 明细, 变更, 说明) as xlsx: layout only, from a round's read model
+(services.readmodel.RoundResults, built with extras and changes); services.downloads builds the model, audits and
+sends it."""
+import hashlib
+import io
+from datetime import datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from xlsxwriter.utility import xl_col_to_name
+
+from ..domain.numbers import plain_number
+from ..domain.subsidy import fen_to_yuan
+from ..domain.vocabulary import Result, UnitLevel
+from ..models import Publication, User
+from .export import district_name
+from .readmodel import EligibilityLine, RoundResults
+from .subsidy import describe_rule
+from .xlsx import new_workbook, text_lines, write_row, write_text
+
+ISSUER = "区委组织部　区民政局"  # the offices that issue the sheet (DESIGN: the district's working group)
+TITLE_ROWS = 3  # title, issuing office and date with 单位：元, the 正式/草稿 line; the header row comes next
+
+
+def chinese_date(moment: datetime) -> str:
+    """A date as an official document writes it: 2021年12月20日."""
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
+def _draft_banner(last: Publication | None) -> str:
+    if last is not None:
+        return f"草稿 — 第{last.version}版公布后的改动，尚未重新公布；不作为拨付依据"
+    return "草稿 — 未公布，仅供核对，不作为拨付依据"
+
+
+class _PaperFormats:
+    """The formats of the title rows and the signature block (one set per workbook)."""
+
+    def __init__(self, wb):
+        self.title = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
+        self.left = wb.add_format({"valign": "vcenter", "text_wrap": True})
+        self.right = wb.add_format({"align": "right", "valign": "vcenter"})
+        self.official = wb.add_format({"valign": "vcenter", "font_size": 9, "text_wrap": True})
+        self.draft = wb.add_format({"bold": True, "font_size": 14, "font_color": "#C00000", "align": "center",
+                                    "valign": "vcenter", "border": 2, "border_color": "#C00000",
+                                    "bg_color": "#FFF2CC", "text_wrap": True})
+        self.sign = wb.add_format({"valign": "bottom"})
+        self.seal = wb.add_format({"align": "center", "valign": "vcenter", "border": 1, "text_wrap": True,
+                                   "font_color": "#7F7F7F"})
+        self.bold = wb.add_format({"bold": True})
+        self.money = wb.add_format({"num_format": "#,##0.00"})
+        self.money_bold = wb.add_format({"num_format": "#,##0.00", "bold": True})
+        self.points = wb.add_format({"num_format": "0.00"})
+        self.text = wb.add_format({"num_format": "@"})
+
+
+def _title_rows(ws, widths: list[float], title: str, issued: str, status_line: str, draft: bool,
+                f: _PaperFormats) -> int:
+    """The rows above a sheet's header: its title, the issuing office and date with 单位：元, and the 正式 line (version
+    and checksum) or a 草稿 banner seen in the normal view, not only in print; each as high as its text needs in
+    the sheet's width (`widths`: the columns'). Returns the header's row."""
+    last = len(widths) - 1
+    ws.set_row(0, 30)
+    ws.merge_range(0, 0, 0, last, title, f.title)
+    ws.set_row(1, 15 * text_lines(issued, sum(widths[:last])))
+    ws.merge_range(1, 0, 1, last - 1, issued, f.left)
+    ws.write_string(1, last, "单位：元", f.right)
+    lines = text_lines(status_line, sum(widths) * (0.8 if draft else 1.2))  # (14 pt bold; 9 pt)
+    ws.set_row(2, (24 if draft else 13) * lines)
+    ws.merge_range(2, 0, 2, last, status_line, f.draft if draft else f.official)
+    return TITLE_ROWS
+
+
+def _signature_rows(ws, row: int, f: _PaperFormats) -> int:
+    """制表人 / 审核人 / 负责人 with date lines, then a seal box for each issuing office, under the 明细's table
+    (column spans of DETAIL_WIDTHS). Returns the last row written."""
+    ws.set_row(row, 30)
+    for (a, b), who in zip(((0, 4), (5, 9), (10, 13)), SIGNERS):
+        ws.merge_range(row, a, row, b, f"{who}（签字）：＿＿＿＿＿＿＿＿　日期：＿＿年＿＿月＿＿日", f.sign)
+    row += 2
+    ws.set_row(row, 80)  # room for a round seal (about 42 mm)
+    ws.merge_range(row, 9, row, 11, "区委组织部\n（盖章）", f.seal)
+    ws.merge_range(row, 12, row, 13, "区民政局\n（盖章）", f.seal)
+    return row
+
+
+SIGNERS = ("制表人", "审核人", "负责人")
+
+
+DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次",
+               "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
+AMOUNT_COL = DETAIL_HEAD.index("奖补金额(元)")
+# Widths (characters of Latin text; a Chinese character takes two) so that every header fits its column in two lines
+# and the band rule ("档次：95.00分(含)至98.00分(不含)") in one.
+DETAIL_WIDTHS = [6, 15, 18, 10, 14, 10, 10, 16, 10, 8, 10, 34, 14, 36]
+SUMMARY_WIDTHS = [22, 14, 14, 14, 22]
+
+
+def _remark(line: EligibilityLine, vetoes: dict[str, str]) -> str:
+    parts = [vetoes[line.row.unit.code]] if line.row.unit.code in vetoes else []
+    if line.award.note:
+        parts.append(line.award.note)
+    return "；".join(parts)
+
+
+class DetailRow(NamedTuple):
+    """A line of the 明细, column by column (DETAIL_HEAD's order; the 明细SHA-256 is taken over them in this order)."""
+
+    n: int
+    code: str
+    name: str
+    level: str
+    township: str
+    self_total: float | None
+    final_total: float | None
+    result: str
+    missing: float | str | None  # 一票否决 where the points missing would be
+    rank: int | None
+    eligible: str
+    basis: str
+    amount_fen: int
+    remark: str
+
+
+def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple[io.BytesIO, str, str]:
+    """The 奖补资格表 of a round's read model (built with extras and changes); returns (file, name, SHA-256 of the
+    detail rows).
+
+    正式: a published version, read from its snapshot only — two downloads of one version are the same bytes (every
+    date and name in the file is the version's). 草稿: the data as it stands at `now`, marked so on every sheet."""
+    round_ = data.round
+    pub = data.publication
+    vetoes = {code: "一票否决：" + "；".join(f"{t}（{d}）" for t, d in found)
+              for code, found in data.vetoes.items()}
+    vetoes = {line.row.unit.code: vetoes[line.row.unit.code] for line in data.lines
+              if line.row.unit.result.value != "pass" and line.row.unit.code in vetoes}
+    status = "正式" if data.final else "草稿"
+    round_label = (pub.round_name if pub is not None else round_.name).replace("&", "&&")  # (& is a header code)
+    # Every printed page names the round, and a 草稿 says so in the middle; a 正式 page gives its version.
+    header = (f"&L{round_label} 奖补资金资格表&R正式 第{pub.version}版" if pub is not None
+              else f"&L{round_label} 奖补资金资格表&C草稿 — 未公布")
+    detail_rows = []
+    for n, line in enumerate(data.lines, start=1):
+        u = line.row.unit
+        detail_rows.append(DetailRow(
+            n=n, code=u.code, name=u.name, level=UnitLevel.zh_of(u.level), township=line.row.township_name,
+            self_total=None if u.self_total is None else float(u.self_total),
+            final_total=None if u.final_total is None else float(u.final_total),
+            result=Result.zh_of(u.result.value),
+            missing="一票否决" if u.vetoed else None if u.missing is None else float(u.missing), rank=u.rank,
+            eligible="是" if u.result.value == "pass" else "否", basis=line.award.basis,
+            amount_fen=line.award.amount_fen, remark=_remark(line, vetoes)))
+    digest = hashlib.sha256("\n".join("|".join("" if v is None else str(v) for v in r)
+                                      for r in detail_rows).encode("utf-8")).hexdigest()
+    buffer = io.BytesIO()
+    wb = new_workbook(buffer)
+    tz = ZoneInfo("Asia/Shanghai")
+    now = pub.published_at if pub is not None else now
+    round_name = pub.round_name if pub is not None else round_.name
+    wb.set_properties({"title": f"{round_name} 奖补资金资格表（{status}）", "created": now.astimezone(tz).replace(tzinfo=None),
+                       "author": pub.published_by_name if pub is not None else user.display_name})
+    bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter",
+                          "align": "center"})
+    money = wb.add_format({"num_format": "#,##0.00", "border": 1, "valign": "vcenter"})
+    money_bold = wb.add_format({"num_format": "#,##0.00", "bold": True, "border": 1, "valign": "vcenter"})
+    points = wb.add_format({"num_format": "0.00", "border": 1, "valign": "vcenter"})
+    text_fmt = wb.add_format({"num_format": "@", "border": 1, "valign": "vcenter"})
+    cell = wb.add_format({"border": 1, "valign": "vcenter"})
+    wrapped = wb.add_format({"border": 1, "valign": "vcenter", "text_wrap": True})
+    bold_plain = wb.add_format({"bold": True, "border": 1, "valign": "vcenter"})
+    paper = _PaperFormats(wb)
+    status_line = (f"正式 — 第{pub.version}版，公布于{pub.published_at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}（北京时间），"
+                   f"版本校验值SHA-256：{pub.sha256}" if pub is not None else _draft_banner(data.last_publication))
+    issued = f"编制单位：{ISSUER}　　日期：{chinese_date(now.astimezone(tz))}"
+
+    def setup(ws, widths, landscape=True, head_row=0):
+        for i, w in enumerate(widths):
+            ws.set_column(i, i, w)
+        if landscape:
+            ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(head_row)
+        ws.set_header(header)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+
+    summary = wb.add_worksheet("汇总")
+    setup(summary, SUMMARY_WIDTHS, head_row=TITLE_ROWS)
+    top = _title_rows(summary, SUMMARY_WIDTHS, f"{round_name}奖补资金资格表（汇总）", issued, status_line,
+                      not data.final, paper)
+    write_row(summary, top, ["所属镇(街道)", "层级", "参评单位", "合格单位", "奖补金额(元)"], bold)
+    summary.freeze_panes(top + 1, 0)
+    r = top
+    for r, g in enumerate(data.by_township, start=top + 1):
+        write_text(summary, r, 0, g["township"], cell)
+        summary.write_string(r, 1, UnitLevel.zh_of(g["level"]), cell)
+        summary.write_number(r, 2, g["in_scope"], cell)
+        summary.write_number(r, 3, g["passed"], cell)
+        summary.write_number(r, 4, g["amount_fen"] / 100, money)
+    total_row = r + 1
+    first = top + 2  # the first line's row in A1 notation
+    summary.write_string(total_row, 0, "合计", bold_plain)
+    summary.write_blank(total_row, 1, None, bold_plain)
+    summary.write_formula(total_row, 2, f"=SUM(C{first}:C{total_row})", bold_plain, sum(g["in_scope"] for g in data.by_township))
+    summary.write_formula(total_row, 3, f"=SUM(D{first}:D{total_row})", bold_plain, sum(g["passed"] for g in data.by_township))
+    summary.write_formula(total_row, 4, f"=SUM(E{first}:E{total_row})", money_bold, data.total_fen / 100)
+    summary.autofilter(top, 0, max(total_row - 1, top + 1), 4)
+
+    detail = wb.add_worksheet("明细")
+    setup(detail, DETAIL_WIDTHS, head_row=TITLE_ROWS)
+    top = _title_rows(detail, DETAIL_WIDTHS, f"{round_name}奖补资金资格表", issued, status_line, not data.final,
+                      paper)
+    write_row(detail, top, DETAIL_HEAD, bold)
+    detail.set_row(top, 30)  # two lines: every header fits its column in two (DETAIL_WIDTHS)
+    detail.freeze_panes(top + 1, 0)
+    for i, row in enumerate(detail_rows, start=top + 1):
+        lines = max(text_lines(row.basis, DETAIL_WIDTHS[11]), text_lines(row.remark, DETAIL_WIDTHS[13]))
+        if lines > 1:  # an office suite does not grow a row to its wrapped text by itself (LibreOffice, on load)
+            detail.set_row(i, 15 * lines)
+        detail.write_number(i, 0, row.n, cell)
+        detail.write_string(i, 1, row.code, text_fmt)
+        write_text(detail, i, 2, row.name, cell)
+        detail.write_string(i, 3, row.level, cell)
+        write_text(detail, i, 4, row.township, cell)
+        for col, value in ((5, row.self_total), (6, row.final_total)):
+            if value is None:
+                detail.write_blank(i, col, None, points)
+            else:
+                detail.write_number(i, col, value, points)
+        detail.write_string(i, 7, row.result, cell)
+        if isinstance(row.missing, str):  # 一票否决 where the points missing would be
+            detail.write_string(i, 8, row.missing, cell)
+        elif row.missing is None:
+            detail.write_blank(i, 8, None, points)
+        else:
+            detail.write_number(i, 8, row.missing, points)
+        if row.rank is None:
+            detail.write_blank(i, 9, None, cell)
+        else:
+            detail.write_number(i, 9, row.rank, cell)
+        detail.write_string(i, 10, row.eligible, cell)
+        write_text(detail, i, 11, row.basis, wrapped)
+        detail.write_number(i, 12, row.amount_fen / 100, money)
+        write_text(detail, i, 13, row.remark, wrapped)
+    last = top + len(detail_rows) + 1  # the 合计 row (0-based); its lines are A1 rows top + 2 … last
+    amount = xl_col_to_name(AMOUNT_COL)
+    detail.write_string(last, 0, "合计", bold_plain)
+    for col in range(1, len(DETAIL_HEAD)):
+        if col == AMOUNT_COL:
+            detail.write_formula(last, AMOUNT_COL, f"=SUM({amount}{top + 2}:{amount}{last})", money_bold,
+                                 data.total_fen / 100)
+        else:
+            detail.write_blank(last, col, None, bold_plain)
+    detail.autofilter(top, 0, max(last - 1, top + 1), len(DETAIL_HEAD) - 1)
+    _signature_rows(detail, last + 2, paper)
+
+    # 变更: what this version changed against the one before (or, in a 草稿 while sheets are unlocked, what
+    # republication would change against the last version) — amounts of an earlier version may be paid already.
+    changed, between = data.changes if data.changes is not None else (None, "")
+    if changed is not None:
+        money, points, text_fmt = paper.money, paper.points, paper.text  # (no borders: a list, not the form)
+        ws = wb.add_worksheet("变更")
+        setup(ws, [6, 15, 18, 14, 10, 10, 12, 12, 14, 14, 14, 14, 40])
+        write_row(ws, 0, ["序号", "单位编码", "单位名称", "所属镇(街道)", "原得分", "新得分", "原结果", "新结果",
+                          "原金额(元)", "新金额(元)", "追加(元)", "收回(元)", f"解锁理由（{between}）"], bold)
+        ws.freeze_panes(1, 0)
+        for i, c in enumerate(changed, start=1):
+            ws.write_number(i, 0, i)
+            ws.write_string(i, 1, c.code, text_fmt)
+            write_text(ws, i, 2, c.name)
+            write_text(ws, i, 3, c.township_name)
+            for col, value in ((4, c.old_total), (5, c.new_total)):
+                if value is None:
+                    ws.write_blank(i, col, None)
+                else:
+                    ws.write_number(i, col, float(value), points)
+            ws.write_string(i, 6, Result.zh_of(c.old_result) if c.old_result else "—")
+            ws.write_string(i, 7, Result.zh_of(c.new_result) if c.new_result else "—")
+            ws.write_number(i, 8, c.old_fen / 100, money)
+            ws.write_number(i, 9, c.new_fen / 100, money)
+            ws.write_number(i, 10, max(c.delta_fen, 0) / 100, money)
+            ws.write_number(i, 11, max(-c.delta_fen, 0) / 100, money)
+            write_text(ws, i, 12, "；".join(
+                f"{reason}（{who}，{at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}）" for who, reason, at in c.unlocks))
+        last_change = len(changed) + 1
+        ws.write_string(last_change, 0, "合计", paper.bold)
+        ws.write_formula(last_change, 10, f"=SUM(K2:K{last_change})", paper.money_bold,
+                         sum(max(c.delta_fen, 0) for c in changed) / 100)
+        ws.write_formula(last_change, 11, f"=SUM(L2:L{last_change})", paper.money_bold,
+                         sum(max(-c.delta_fen, 0) for c in changed) / 100)
+
+    notes = wb.add_worksheet("说明")
+    setup(notes, [18, 90], landscape=False)
+    local = lambda t: t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S（北京时间）")  # noqa: E731
+    threshold = plain_number(data.threshold)
+    info = [
+        ("批次", round_name),
+        ("编制单位", ISSUER),
+        ("合格标准", f"总分{threshold}分以上(含{threshold}分)为合格；一票否决者不合格；未完成评估者不计为合格"),
+        ("镇(街道)奖补规则", describe_rule(data.rules["township"])),
+        ("村(社区)奖补规则", describe_rule(data.rules["village"])),
+        ("奖补总额(元)", fen_to_yuan(data.total_fen)),
+    ]
+    if pub is not None:
+        info += [
+            ("公布版本", f"第{pub.version}版"),
+            ("公布时间", local(pub.published_at)),
+            ("公布人", pub.published_by_name),
+            ("数据截止时间", local(pub.published_at)),
+            ("版本校验值SHA-256", pub.sha256),
+            ("明细SHA-256", digest),
+            ("状态", f"正式（第{pub.version}版）"),
+        ]
+    else:
+        last = data.last_publication
+        info += [
+            ("生成时间", local(now)),
+            ("生成人", user.display_name),
+            ("数据截止时间", local(now)),
+            ("明细SHA-256", digest),
+            ("状态", f"草稿 — 第{last.version}版公布后的改动，尚未重新公布" if last is not None else "草稿 — 未公布"),
+        ]
+    write_row(notes, 0, ["项目", "内容"], bold)
+    for i, (k, v) in enumerate(info, start=1):
+        write_text(notes, i, 0, k)
+        write_text(notes, i, 1, v)
+    wb.close()
+    buffer.seek(0)
+    name = (f"{district_name()}_{round_name}_奖补资格表_正式_第{pub.version}版.xlsx" if pub is not None
+            else f"{district_name()}_{round_name}_奖补资格表_草稿.xlsx")
+    return buffer, name, digest
