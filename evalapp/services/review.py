@@ -6,13 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..domain.numbers import q2
-from ..domain.scoring import Result, Standing, members_disagree, proposed_final
+from ..domain.scoring import Standing, members_disagree, proposed_final
 from ..extensions import db
 from ..models import BonusItem, EvidenceFile, Score, Sheet, SheetBonus, SheetVeto, VetoItem
 from .catalogues import cached_tree, indicators_of
 from .reconcile import COUNTED_STATUSES, NOTE_MEAN, submit_problems
 from .figures import figures_of
-from .sheet_views import catalogue_for_sheet, sheet_standing
+from .sheet_views import ShowsStanding, catalogue_for_sheet, sheet_standing
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class BonusLine:
 
 
 @dataclass
-class FinalReview:
+class FinalReview(ShowsStanding):
     sheet: Sheet
     note_mean: str           # the note a final value taken as the members' mean carries (not worth repeating)
     members: list[Sheet]
@@ -90,14 +90,6 @@ class FinalReview:
     @property
     def vetoed(self) -> bool:
         return bool(self.vetoes)
-
-    @property
-    def total(self) -> Decimal | None:
-        return self.standing.total
-
-    @property
-    def result(self) -> Result:
-        return self.standing.result
 
     @property
     def bonus_counted(self) -> Decimal:

@@ -66,8 +66,22 @@ def find_indicator(sheet: Sheet, code: str) -> Indicator:
     raise NotFound("indicator.not_on_sheet", _l("指标 %(code)s 不在本评分表中", code=code))
 
 
+class ShowsStanding:
+    """A face that shows a sheet's standing (its `standing` attribute): its total and result as the rule gives them."""
+
+    standing: Standing
+
+    @property
+    def total(self) -> Decimal | None:
+        return self.standing.total
+
+    @property
+    def result(self) -> Result:
+        return self.standing.result
+
+
 @dataclass
-class SheetView:
+class SheetView(ShowsStanding):
     """Everything the scoring page and the API show of one sheet, read in a fixed number of queries."""
 
     sheet: Sheet
@@ -77,14 +91,6 @@ class SheetView:
     evidence: dict[int, list]
     figures: SheetFigures
     standing: Standing  # the result the sheet would give once approved (domain.scoring.standing)
-
-    @property
-    def total(self) -> Decimal | None:
-        return self.standing.total
-
-    @property
-    def result(self) -> Result:
-        return self.standing.result
 
     def is_scored(self, indicator: Indicator) -> bool:
         """Whether the indicator has a score (a row holding only a note does not count)."""
