@@ -1,4 +1,4 @@
-"""Golden files of every official output.
+"""Golden files of every official output, and published versions written by older code that must still verify.
 
 Made by the code of 2026-12-07 (main at ed4438c), before the read side of results (services/results.py,
 snapshots.py, subsidy.py, export.py, review.py, the print pages) is refactored: the refactored code must give the
@@ -8,8 +8,10 @@ Regenerate (after a change to an official document that is meant, and reviewed a
 
     EVALAPP_REGEN_GOLDEN=1 .venv/bin/python -m pytest -c tests/pytest.ini --rootdir . -q tests/test_golden_outputs.py
 
-rewrites every output file in tests/golden/ (and removes output files no longer made). Without the variable a
-difference fails, naming the file and the first differing line, JSON path or cell.
+rewrites every output file in tests/golden/ (and removes output files no longer made). `EVALAPP_REGEN_GOLDEN=db`
+(on SQLite) does that and also writes tests/golden/published-<today>.sqlite, the database the scenario leaves, as a
+new snapshot beside the older ones: each of them is checked for good, so never regenerate one over another.
+Without the variable a difference fails, naming the file and the first differing line, JSON path or cell.
 
 The scenario (`_scenario`): factories.PILOT_DISTRICT as tests/test_official_paper.py builds it — every unit
 self-assessed; 石桥村 over the village bonus cap (3 points counted as 2), 清溪镇 with a bonus, 柳湾社区 at 94.99 (fails
@@ -44,6 +46,8 @@ import io
 import json
 import os
 import re
+import shutil
+import sqlite3
 import zipfile
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -53,6 +57,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from evalapp.extensions import db
 from evalapp.models import CatalogueVersion, Indicator, Score, Sheet
@@ -60,7 +65,7 @@ from evalapp.services import publication, rounds as rounds_service, signatures
 from evalapp.services.figures import refresh_figures
 from evalapp.services.moves import move_sheet
 from evalapp.services.subsidy import save_rule
-from tests.conftest import complete_round
+from tests.conftest import PG_URL, complete_round, make_app
 from tests.factories import PASSWORD, PILOT_DISTRICT, make_round
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -435,4 +440,66 @@ def test_official_outputs_match_the_golden_files(empty_app, clock):
     goldens = Goldens()
     _scenario(empty_app, clock, goldens)
     goldens.finish()
+    if REGEN == "db":
+        _write_database()
 
+
+# ---------------------------------------------------------------- versions written by older code
+
+
+def _write_database() -> Path:
+    """The scenario's database (two versions and a change waiting) as tests/golden/published-<today>.sqlite: one
+    file, no WAL beside it, vacuumed. Nothing is left out of it (the audit log, the users): it is what the code of
+    its day wrote."""
+    assert not PG_URL, "EVALAPP_REGEN_GOLDEN=db writes an SQLite database: run it without TEST_DATABASE_URL"
+    source = make_url(db.engine.url).database
+    db.session.remove()
+    db.engine.dispose()
+    target = GOLDEN / f"published-{date.today().isoformat()}.sqlite"
+    assert not target.exists(), f"{target} exists: a snapshot is never written over"
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.execute("PRAGMA journal_mode=DELETE")
+    dst.execute("PRAGMA page_size=1024")  # most of its 80 tables and indexes fill less than a page: 680 → 420 kB
+    dst.execute("VACUUM")
+    dst.close()
+    return target
+
+
+DATABASES = sorted(GOLDEN.glob("published-*.sqlite"))
+
+
+@pytest.mark.parametrize("snapshot", DATABASES or [None], ids=[p.name for p in DATABASES] or ["none"])
+def test_published_versions_from_older_code_still_verify(snapshot, tmp_path):
+    """A database written by older code (tests/golden/published-<date>.sqlite, each kept for good), upgraded through
+    today's migrations as `flask db upgrade` would, then `flask verify-publication` on every version it holds: each
+    reports 校验通过 and exits 0 (an SQLite file, whatever database the suite runs on)."""
+    from flask_migrate import upgrade
+
+    from evalapp.models import Publication
+
+    assert snapshot is not None, "no tests/golden/published-*.sqlite (EVALAPP_REGEN_GOLDEN=db writes one)"
+    copy = tmp_path / snapshot.name
+    shutil.copyfile(snapshot, copy)
+    app = make_app(f"sqlite:///{copy}")
+    with app.app_context():
+        upgrade()
+        versions = db.session.execute(select(Publication.round_id, Publication.version)
+                                      .order_by(Publication.round_id, Publication.version)).all()
+        db.session.remove()
+        assert len(versions) >= 2, versions
+        runner = app.test_cli_runner()
+        for round_id, version in [*versions, (versions[-1][0], None)]:  # None: the latest, as the CLI's default
+            args = ["verify-publication", "--round", str(round_id)] + (["--version", str(version)] if version else [])
+            result = runner.invoke(args=args)
+            assert result.exit_code == 0, (args, result.output)
+            lines = result.output.splitlines()
+            assert lines[-1] == "校验通过", (args, result.output)
+            assert not any(line.startswith("不符") for line in lines), (args, result.output)
+            stored = next(line for line in lines if line.startswith("记录的SHA-256："))
+            computed = next(line for line in lines if line.startswith("计算的SHA-256："))
+            assert stored.split("：")[1] == computed.split("：")[1], (args, result.output)
+        db.session.remove()
+        db.engine.dispose()
