@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..domain.limits import throttle_key
 from ..domain.vocabulary import N_
-from ..extensions import db, limiter, login_manager
+from ..extensions import limiter, login_manager
 from ..services import accounts, throttle
 from ..services.errors import ServiceError, shown
 from . import bp
@@ -193,7 +193,6 @@ def logout():
     form = EmptyForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         accounts.end_session(current_user.session_token)
-        db.session.commit()
         logout_user()
         session.clear()
         flash(gettext("您已安全退出"), "info")

@@ -63,23 +63,21 @@ def authenticate(username: str, password: str, *, address: str | None = None) ->
     """The active user with this username and password, else None. Writes an audit row either way, from the client's
     `address`. A username no account can have (NUL, other control characters, lone surrogates) is a failure like any
     unknown one."""
+    user, ok = None, False
     if len(username.strip()) > 64:  # no account has such a name; counted like any failure by the caller
-        audit.record("login.failure", user=None, address=address, obj=None, detail="username=(过长)")
-        db.session.commit()
-        return None
-    if not _storable(username):
+        detail = "username=(过长)"
+    elif not _storable(username):
         username = username.encode("utf-8", "replace").decode("utf-8")
         username = "".join(c if c.isprintable() else "?" for c in username)
-        audit.record("login.failure", user=None, address=address, obj=None,
-                     detail=f"username={username.strip()[:64]}")
-        db.session.commit()
-        return None
-    user = db.session.scalar(select(User).where(User.username == username.strip()))
-    ok = verify_password(user, password) and user.active
-    if ok and _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        detail = f"username={username.strip()[:64]}"
+    else:
+        user = db.session.scalar(select(User).where(User.username == username.strip()))
+        ok = verify_password(user, password) and user.active
+        if ok and _hasher().check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        detail = "" if ok else f"username={username.strip()[:64]}"
     audit.record("login.success" if ok else "login.failure", user=user if ok else None, address=address,
-                 obj=user if ok else None, detail="" if ok else f"username={username.strip()[:64]}")
+                 obj=user if ok else None, detail=detail)
     db.session.commit()
     return user if ok else None
 
@@ -122,11 +120,12 @@ def load_session_user(token: str) -> User | None:
 
 
 def end_session(token: str) -> None:
-    """End one session (log-out)."""
+    """End one session (log-out), committed."""
     db.session.execute(
         update(UserSession).where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
+    db.session.commit()
 
 
 def _revoke_tokens(now, *where) -> int:

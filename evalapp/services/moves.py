@@ -1,5 +1,11 @@
 """Moving a sheet through its statuses (domain.workflow's moves): submit, approve, return, with the history and
-an audit row."""
+an audit row.
+
+Units of work: a service that changes data commits once, at its end. `move_sheet_in` moves a sheet inside the
+caller's transaction (the services that move sheets as part of a larger change compose it: rounds.advance_in,
+teams, publication.unlock); `move_sheet` and the moves below are the services that commit. (The same `_in` suffix
+marks the other composable halves: rounds.advance_in, scores.save_score_in and store_score_in, seed.fill_sheet_in.)
+"""
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,10 +21,11 @@ from .errors import Conflict, Invalid, Joined, _l, marked
 from .sheet_views import sheet_view
 
 
-def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, commit: bool = True,
-               address: str | None = None) -> None:
-    """Move a sheet to a new status, keeping the history (who, when, comment) and an audit row (by `user`, from
-    `address`)."""
+def move_sheet_in(sheet: Sheet, to_status: str, user: User, comment: str = "", *, address: str | None = None) -> None:
+    """Move a sheet to a new status in the caller's transaction, keeping the history (who, when, comment) and an
+    audit row (by `user`, from `address`); not committed. A service that moves sheets as part of a larger change
+    (a member leaving, a round advancing, an unlock) composes this and commits once; one that fails after it rolls
+    the whole unit back. Conflict when the move is not allowed or the status changed since the sheet was read."""
     if not can_move_sheet(sheet.status, to_status, sheet.kind):
         raise Conflict("sheet.move_not_allowed", _l("评分表当前为“%(status)s”，不能改为“%(target)s”，请刷新页面",
                                                     status=marked(SHEET_STATUS_LABELS[sheet.status]),
@@ -31,7 +38,6 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
         raise Conflict("sheet.status_changed", _l("评分表状态已被他人更改，请刷新页面"))
     db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
                                    comment=comment))
@@ -40,8 +46,16 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, c
     versions.bump_sheet(sheet)
     db.session.flush()
     db.session.expire(sheet)
-    if commit:
-        db.session.commit()
+
+
+def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, address: str | None = None) -> None:
+    """One move as a unit of work of its own (move_sheet_in), committed once; a refused move rolls back."""
+    try:
+        move_sheet_in(sheet, to_status, user, comment, address=address)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def submit_sheet(sheet: Sheet, user: User, comment: str = "", *, address: str | None = None) -> None:

@@ -83,7 +83,10 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
 
 def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None) -> None:
     """Unlock one final sheet of a published round (admin, with a reason): an approved one goes back to the leader,
-    and the round must be republished. Other kinds are refused (Conflict) with what to do instead."""
+    and the round must be republished. Other kinds are refused (Conflict) with what to do instead. One unit of work,
+    committed once: a move refused on the way rolls all of it back."""
+    from .moves import move_sheet_in  # (here: the module's imports belong to publish's rewrite)
+
     reason = (reason or "").strip()
     round_ = sheet.round
     move = round_move(round_phase(round_.status, round_.changed_since_publication), "unlock")
@@ -98,15 +101,19 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
         raise Invalid("sheet.unlock_reason_required", _l("解锁须填写理由"), {"reason": _l("请填写解锁理由")})
     if len(reason) > 2000 or "\x00" in reason:
         raise Invalid("sheet.unlock_reason_invalid", _l("理由过长或含有无效字符"), {"reason": _l("理由不能超过2000字")})
-    sheet.unlocked = True
-    round_.changed_since_publication = True
-    audit.record("sheet.unlock", user=user, address=address, obj=sheet, unit_id=sheet.unit_id, round_id=sheet.round_id,
-                 old={"status": sheet.status}, new={"unlocked": True}, detail=reason)
-    if move.closes_member_drafts:  # drafts left by a round published before they were closed: the leader's
-        close_member_sheets(open_member_sheets(round_.id, unit_ids=[sheet.unit_id]), user,  # submit needs none
-                            "工作组评分表解锁", address=address)
-    target = unlocked_status(sheet.status)
-    if target != sheet.status:
-        move_sheet(sheet, target, user, f"解锁：{reason}", commit=False, address=address)
-    versions.bump(round_.id)
+    try:
+        sheet.unlocked = True
+        round_.changed_since_publication = True
+        audit.record("sheet.unlock", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
+                     round_id=sheet.round_id, old={"status": sheet.status}, new={"unlocked": True}, detail=reason)
+        if move.closes_member_drafts:  # drafts left by a round published before they were closed: the leader's
+            close_member_sheets(open_member_sheets(round_.id, unit_ids=[sheet.unit_id]), user,  # submit needs none
+                                "工作组评分表解锁", address=address)
+        target = unlocked_status(sheet.status)
+        if target != sheet.status:
+            move_sheet_in(sheet, target, user, f"解锁：{reason}", address=address)
+        versions.bump(round_.id)
+    except BaseException:
+        db.session.rollback()  # a sheet moved meanwhile: the unlock leaves nothing behind
+        raise
     db.session.commit()

@@ -9,13 +9,13 @@ from ..domain.numbers import parse_points
 from ..domain.scoring import basis_changes, members_disagree, proposed_final, validate_final
 from ..domain.workflow import MEMBER_SETTLED
 from ..extensions import db
-from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
+from ..models import BonusItem, Indicator, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
-from .errors import Invalid, Text, _l, shown
+from .errors import Conflict, Invalid, Text, _l, shown
 from .figures import lock_sheet, refresh_sheet
-from .scores import Saved, store_score
+from .scores import ConcurrentSave, Saved, store_score, write_score
 from .sheet_views import SheetView, find_indicator, sheet_view
 
 
@@ -128,12 +128,25 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
                     address: str | None = None, sheet_locked: bool = False) -> Saved:
     """The leader decides one indicator: the submitted members' mean (raw_value None or empty) or another value
     with a reason. The one rule for the reconcile form and the API; the decision keeps the member scores it was
-    taken from (scores.basis), so a later change of theirs flags the row. `address` and `sheet_locked` as for
-    scores.store_score."""
+    taken from (scores.basis), so a later change of theirs flags the row. Committed once (scores.store_score);
+    `address` and `sheet_locked` as there."""
+    indicator, deductions, values = final_change(final, code, raw_value, reason)
+    return store_score(final, indicator, user, expected_version, deductions=deductions, address=address,
+                       sheet_locked=sheet_locked, **values)
+
+
+def final_change(final: Sheet, code: str, raw_value, reason: str, *, counted: list[Sheet] | None = None,
+                 scores: dict[tuple[int, int], Score] | None = None) -> tuple[Indicator, dict, dict]:
+    """What deciding one indicator writes (as scores.entry_change): the indicator, no deductions, and the score's
+    columns — the value, its reason, the note naming the mean, and the basis. Invalid when the value breaks the
+    rule. `counted` and `scores`: the submitted member sheets and their scores (of every indicator), when the
+    caller has read them already."""
     indicator = find_indicator(final, code)
-    counted = _counted(member_sheets(final))
-    scores = _member_scores(counted, indicator.id)
-    proposed = proposed_final([s.points for s in scores.values()])
+    if counted is None:
+        counted = _counted(member_sheets(final))
+    if scores is None:
+        scores = _member_scores(counted, indicator.id)
+    proposed = proposed_final([s.points for (_, ind), s in scores.items() if ind == indicator.id])
     reason = (reason or "").strip()
     if raw_value in (None, ""):
         if proposed is None:
@@ -149,22 +162,57 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
     if errors:
         raise Invalid("final.invalid", _l("输入有误，请检查"), errors)
     note = NOTE_MEAN if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
-    return store_score(final, indicator, user, expected_version, points=value, direct_score=value,
-                       free_deduction=Decimal("0"), reason=reason if value != proposed else "", note=note,
-                       basis=_basis(counted, scores, indicator.id), deductions={}, address=address,
-                       sheet_locked=sheet_locked)
+    return indicator, {}, dict(points=value, direct_score=value, free_deduction=Decimal("0"),
+                               reason=reason if value != proposed else "", note=note,
+                               basis=_basis(counted, scores, indicator.id))
 
 
 def accept_all_proposals(final: Sheet, user: User, *, address: str | None = None) -> int:
-    """Take the submitted members' mean for every indicator the leader has not decided yet; returns how many."""
+    """Take the submitted members' mean for every indicator the leader has not decided yet; returns how many.
+
+    One unit of work: every such indicator is decided or none is. The sheet's figures are recomputed once, one
+    audit row (score.save on the sheet) names the indicators taken and their values, the results version goes up
+    once, and it is committed once; a failure on the way (a value the rule refuses, a concurrent save) rolls all of
+    it back. Nothing to take commits nothing."""
     rec = reconciliation(final)
-    taken = 0
-    for row in rec.rows:
-        if not row.decided and row.proposed is not None:
-            set_final_score(final, row.indicator.code, None, "", user, row.final.version if row.final else 0,
-                            address=address)
-            taken += 1
-    return taken
+    rows = [row for row in rec.rows if not row.decided and row.proposed is not None]
+    if not rows:
+        return 0
+    counted = _counted(rec.members)
+    scores = _member_scores(counted)
+    taken: dict[str, str] = {}
+    try:
+        lock_sheet(final)  # two clicks of the leader's queue here (PostgreSQL): the second finds nothing to take
+        for row in rows:
+            value = _take_mean(final, row, user, counted, scores)
+            if value is not None:
+                taken[row.indicator.code] = value
+        if taken:
+            refresh_sheet(final, utcnow(), locked=True)
+            audit.record("score.save", user=user, address=address, obj=final, unit_id=final.unit_id,
+                         round_id=final.round_id, new={"accepted": taken, "note": NOTE_MEAN},
+                         detail=f"{NOTE_MEAN}：" + "、".join(f"{code} {points}" for code, points in taken.items()))
+            versions.bump_sheet(final)
+    except ConcurrentSave:
+        db.session.rollback()
+        raise Conflict("final.accept_all_conflict", _l("数据已被他人修改，请刷新后再试")) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    if taken:
+        db.session.commit()
+    return len(taken)
+
+
+def _take_mean(final: Sheet, row: IndicatorRow, user: User, counted: list[Sheet],
+               scores: dict[tuple[int, int], Score]) -> str | None:
+    """One indicator of accept_all_proposals: the members' mean written as its decided value, in the caller's
+    transaction (no figures, audit row or commit: the caller's, once for all). Returns the value written, as text;
+    None when it was stored already (a second click that waited for the first)."""
+    indicator, deductions, values = final_change(final, row.indicator.code, None, "", counted=counted, scores=scores)
+    _, old = write_score(final, indicator, user, row.final.version if row.final else 0, deductions=deductions,
+                         **values)
+    return None if old is None else f"{values['points']:.2f}"
 
 
 def submit_problems(final: Sheet) -> list[Text]:

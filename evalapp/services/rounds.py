@@ -11,7 +11,7 @@ from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit, versions
 from .errors import Conflict, Invalid, Joined, Text, _l, shown, verbatim
-from .moves import move_sheet
+from .moves import move_sheet_in
 
 
 class NeedsConfirmation(Conflict):
@@ -68,12 +68,12 @@ def confirmed(sheets: list[Sheet], confirm: bool | Collection[int]) -> bool:
 
 def close_member_sheets(sheets: list[Sheet], user: User | None, why: str, *,
                         address: str | None = None) -> list[int]:
-    """Close these open member sheets as 未提交 (kept for the audit, out of the mean); returns their ids. The
-    caller commits."""
+    """Close these open member sheets as 未提交 (kept for the audit, out of the mean), in the caller's transaction;
+    returns their ids. The caller commits (or rolls back when a move is refused: see moves.move_sheet_in)."""
     ids = []
     for sheet in sheets:
         ids.append(sheet.id)
-        move_sheet(sheet, "closed", user, f"系统关闭（未提交）：{why}", commit=False, address=address)
+        move_sheet_in(sheet, "closed", user, f"系统关闭（未提交）：{why}", address=address)
     return ids
 
 
@@ -156,7 +156,21 @@ def create_inspection_sheets(round_: Round) -> int:
 
 def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int] = False,
             address: str | None = None) -> str:
-    """Move a round to its next phase after the guard checks; makes the sheets the new phase needs.
+    """Move a round to its next phase (advance_in), committed once; returns the new status. A refusal, or a draft
+    another request moved meanwhile, leaves nothing of the move (rolled back)."""
+    try:
+        target = advance_in(round_, user, confirm=confirm, address=address)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return target
+
+
+def advance_in(round_: Round, user: User | None, *, confirm: bool | Collection[int] = False,
+               address: str | None = None) -> str:
+    """Move a round to its next phase after the guard checks, in the caller's transaction (not committed); makes
+    the sheets the new phase needs. Returns the new status.
 
     Leaving inspection closes the member sheets still in draft (未提交); while there are any, the move is refused
     with NeedsConfirmation listing them until `confirm` (True, or the ids the user saw)."""
@@ -193,7 +207,6 @@ def advance(round_: Round, user: User | None, *, confirm: bool | Collection[int]
                  detail=f"{ROUND_STATUS_LABELS[old]} → {ROUND_STATUS_LABELS[target]}"
                  + (f"；关闭未提交的成员评分表{len(closed)}份" if closed else ""))
     versions.bump(round_.id)
-    db.session.commit()
     return target
 
 

@@ -125,9 +125,9 @@ def settle() -> None:
     million-row table by nested loops (round results took 119 s instead of 1 s at 1,500 × 20); without the vacuum,
     autovacuum starts on the new rows while the pages are being measured. SQLite: statistics, and the write-ahead
     log folded into the database file (after a bulk load it is larger than the database, and every read looks
-    through it until the next checkpoint).
+    through it until the next checkpoint). On a connection of its own, in autocommit: call it once the load is
+    committed (generate commits first).
     """
-    db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("VACUUM ANALYZE"))

@@ -13,8 +13,8 @@ from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, T
 from . import rounds as round_service, versions
 from .accounts import hash_password
 from .catalogues import indicators_of, load_tree
-from .moves import move_sheet, today_local
-from .scores import save_score
+from .moves import move_sheet_in, today_local
+from .scores import save_score_in
 
 ROUND_2021 = "2021年度试点评估验收"
 ROUND_2022 = "2022年度全面推行评估验收"
@@ -118,13 +118,22 @@ def sample_entry(rng: random.Random, indicator) -> ScoreEntry:
 
 
 def fill_sheet(sheet: Sheet, user: User, seed: str) -> None:
-    """Score every indicator of a sheet with sample entries (deterministic for a seed string)."""
+    """Score every indicator of a sheet with sample entries (deterministic for a seed string), committed once."""
+    try:
+        fill_sheet_in(sheet, user, seed)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def fill_sheet_in(sheet: Sheet, user: User, seed: str) -> None:
+    """fill_sheet in the caller's transaction, not committed (the demo's seed_demo writes everything at once)."""
     rng = random.Random(seed)
     catalogue = load_tree(sheet.round.catalogue_for(sheet.unit.level).id)
     for indicator in indicators_of(catalogue):
-        save_score(sheet, indicator.code, sample_entry(rng, indicator), user, expected_version=0)
+        save_score_in(sheet, indicator.code, sample_entry(rng, indicator), user, expected_version=0)
     sheet.summary = f"{sheet.unit.name}“党建+社会救助”试点工作总结（示例）：已建立四级联系结对，党员每两个月走访联系户。"
-    db.session.commit()
 
 
 def _user_for(unit: OrgUnit, users: dict[str, User]) -> User:
@@ -176,13 +185,13 @@ def seed_round_2021(units, catalogues, users) -> Round:
     _add_team(round_, "第一工作组", users["leader"], [users["leader"], users["inspector"]], team1_units)
     _add_team(round_, "第二工作组", users["leader2"], [users["leader2"], users["inspector2"]],
               [u for u in townships + pilots if u not in team1_units])
-    round_service.advance(round_, users["admin"])  # → self_assessment: self sheets
+    round_service.advance_in(round_, users["admin"])  # → self_assessment: self sheets
     for unit in sorted(townships + pilots, key=lambda u: u.code):
         sheet = _self_sheet(round_, unit)
         user = _user_for(unit, users)
-        fill_sheet(sheet, user, f"{ROUND_2021}/{unit.code}")
-        move_sheet(sheet, "submitted", user, "示例数据：自评已提交")
-    round_service.advance(round_, users["admin"])  # → inspection: inspector and final sheets
+        fill_sheet_in(sheet, user, f"{ROUND_2021}/{unit.code}")
+        move_sheet_in(sheet, "submitted", user, "示例数据：自评已提交")
+    round_service.advance_in(round_, users["admin"])  # → inspection: inspector and final sheets
     return round_
 
 
@@ -193,24 +202,28 @@ def seed_round_2022(units, catalogues, users) -> Round:
     round_ = _make_round(ROUND_2022, catalogues, scope, "full", self_due=today + timedelta(days=5),
                          township_due=today + timedelta(days=12), inspection_start=today + timedelta(days=15),
                          inspection_end=today + timedelta(days=30))
-    round_service.advance(round_, users["admin"])
+    round_service.advance_in(round_, users["admin"])
     sheet = _self_sheet(round_, units["道仁矶社区"])
-    fill_sheet(sheet, users["admin"], f"{ROUND_2022}/{sheet.unit.code}")
-    move_sheet(sheet, "submitted", users["admin"], "示例数据：自评已提交")
+    fill_sheet_in(sheet, users["admin"], f"{ROUND_2022}/{sheet.unit.code}")
+    move_sheet_in(sheet, "submitted", users["admin"], "示例数据：自评已提交")
     return round_
 
 
 def seed_demo(password: str) -> dict:
-    """Load the demo: units, catalogues, users, the 2021 and 2022 rounds. Twice gives the same data."""
-    units = seed_units()
-    catalogues = seed_catalogues()
-    users = seed_users(units, password)
-    db.session.commit()
-    existing = set(db.session.scalars(select(Round.name)))
-    if ROUND_2021 not in existing:
-        seed_round_2021(units, catalogues, users)
-    if ROUND_2022 not in existing:
-        seed_round_2022(units, catalogues, users)
+    """Load the demo: units, catalogues, users, the 2021 and 2022 rounds, in one transaction (all of it or none).
+    Twice gives the same data."""
+    try:
+        units = seed_units()
+        catalogues = seed_catalogues()
+        users = seed_users(units, password)
+        existing = set(db.session.scalars(select(Round.name)))
+        if ROUND_2021 not in existing:
+            seed_round_2021(units, catalogues, users)
+        if ROUND_2022 not in existing:
+            seed_round_2022(units, catalogues, users)
+    except BaseException:
+        db.session.rollback()
+        raise
     db.session.commit()
     return {
         "units": db.session.scalar(select(func.count(OrgUnit.id))),

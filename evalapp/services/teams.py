@@ -16,7 +16,7 @@ from .rounds import (
     NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
     refuse_if_published,
 )
-from .moves import move_sheet
+from .moves import move_sheet_in
 
 
 def _inspector(username: str) -> User:
@@ -57,11 +57,15 @@ def add_member(team: Team, username: str, actor: User, *, address: str | None = 
     if db.session.scalar(select(TeamMember).where(TeamMember.round_id == team.round_id, TeamMember.user_id == user.id)):
         raise Invalid("team.member_elsewhere", _l("%(name)s已在本批次的工作组中", name=user.display_name),
                       {"username": _l("已在工作组中")})
-    db.session.add(TeamMember(round_id=team.round_id, team_id=team.id, user_id=user.id))
-    reopened = _reopen_closed_sheets(team, user, actor, address)
-    audit.record("team.add_member", user=actor, address=address, obj=team, round_id=team.round_id,
-                 new={"member": user.username, **({"reopened": reopened} if reopened else {})})
-    _after_change(team.round)
+    try:
+        db.session.add(TeamMember(round_id=team.round_id, team_id=team.id, user_id=user.id))
+        reopened = _reopen_closed_sheets(team, user, actor, address)
+        audit.record("team.add_member", user=actor, address=address, obj=team, round_id=team.round_id,
+                     new={"member": user.username, **({"reopened": reopened} if reopened else {})})
+        _after_change(team.round)
+    except BaseException:
+        db.session.rollback()  # a sheet moved meanwhile: the member is not added either
+        raise
     db.session.commit()
 
 
@@ -76,7 +80,7 @@ def _reopen_closed_sheets(team: Team, user: User, actor: User, address: str | No
         Sheet.round_id == team.round_id, Sheet.kind == "inspector", Sheet.inspector_id == user.id,
         Sheet.status == "closed", Sheet.unit_id.in_(units), Sheet.unit_id.notin_(decided)).order_by(Sheet.id)).all()
     for sheet in sheets:
-        move_sheet(sheet, "draft", actor, f"重新加入{team.name}，评分表恢复填报", commit=False, address=address)
+        move_sheet_in(sheet, "draft", actor, f"重新加入{team.name}，评分表恢复填报", address=address)
     return [s.id for s in sheets]
 
 
@@ -104,10 +108,14 @@ def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Coll
                "确认后再移出", name=name, count=len(drafts), sheets=describe_sheets(drafts)),
             drafts, _l("%(name)s尚有以下%(count)s份评分表未提交。移出%(team)s后将关闭为“未提交”（保留备查，不计入成员平均分）。"
                        "确认后再移出。", name=name, count=len(drafts), team=team.name))
-    closed = close_member_sheets(drafts, actor, f"{member.user.display_name}移出{team.name}", address=address)
-    db.session.delete(member)
-    audit.record("team.remove_member", user=actor, address=address, obj=team, round_id=team.round_id,
-                 old={"member": user_id}, new={"closed": closed} if closed else None)
+    try:
+        closed = close_member_sheets(drafts, actor, f"{member.user.display_name}移出{team.name}", address=address)
+        db.session.delete(member)
+        audit.record("team.remove_member", user=actor, address=address, obj=team, round_id=team.round_id,
+                     old={"member": user_id}, new={"closed": closed} if closed else None)
+    except BaseException:
+        db.session.rollback()  # a draft moved meanwhile: none of its sheets closed, the member stays
+        raise
     db.session.commit()
 
 
