@@ -87,3 +87,60 @@ def test_review_questions_and_sticky_bar_quote_the_sheets_real_total_and_result(
     if spec["veto"]:
         assert result == "不合格(一票否决)"
         assert bar.locator("[data-role=veto]").is_visible()
+
+
+def test_a_scoring_page_counts_from_the_servers_sums_and_shows_a_dash_for_no_total(live_server, page, world):
+    """The inspector's sheet of the village: nothing scored shows no total (—) and no points missing; indicators the
+    server has scored count from its sums while another is edited; an answer without a total (null) shows —."""
+    from tests.factories import make_score
+
+    sheet = make_sheet(world, VILLAGE)
+    log_in(page, live_server, "inspector")
+    page.goto(f"{live_server}/inspection/sheets/{sheet.id}")
+    page.wait_for_selector("#ind-A1")
+    bar = page.locator("#summary")
+    assert bar.locator("[data-role=total]").inner_text() == "—"
+    for role in ("missing", "missing-label", "reached", "veto"):
+        assert not bar.locator(f"[data-role={role}]").is_visible(), role
+
+    make_score(sheet, "A1", "2.5", by=world.people["inspector"])  # saved elsewhere: the server counts 2.50
+    make_score(sheet, "A2", by=world.people["inspector"])  # and A2's full 6.00
+    page.reload()
+    page.wait_for_selector("#ind-A1")
+    assert bar.locator("[data-role=total]").inner_text() == "8.50"
+    assert bar.locator("[data-role=missing]").inner_text() == "86.50"
+    held = []
+    page.route("**/api/v1/sheets/*/scores/A3", lambda route: held.append(route))  # A3's save waits: A3 is edited
+    page.click("#ind-A3 [data-rule='A3-1'] [data-step='1']")  # 8 − 1
+    page.wait_for_function("() => document.querySelector('[data-role=total]').textContent === '15.50'")
+    assert bar.locator("[data-role=scored]").inner_text() == "3"
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "A3's save was not sent"
+    page.click("#ind-A2 [data-action=full]")  # saved meanwhile, at what the server already counted
+    wait_state(page, "A2", "已保存")
+    assert bar.locator("[data-role=total]").inner_text() == "15.50"  # A3 is still being edited
+    held[0].continue_()
+    wait_state(page, "A3", "已保存")
+    assert bar.locator("[data-role=total]").inner_text() == "15.50"  # the server's, now every card is saved
+    assert bar.locator("[data-role=missing]").inner_text() == "79.50"
+
+    def no_total(route):  # the server's answer, as it may be for a sheet without a total
+        response = route.fetch()
+        route.fulfill(response=response, json=dict(response.json(), sheet_total=None, missing_to_threshold=None))
+
+    page.route("**/api/v1/sheets/*/scores/A2", no_total)
+    page.click("#ind-A2 [data-rule='A2-1'] [data-step='1']")
+    wait_state(page, "A2", "已保存")
+    page.wait_for_function("() => document.querySelector('[data-role=total]').textContent === '—'")
+    for role in ("missing", "missing-label", "reached"):
+        assert not bar.locator(f"[data-role={role}]").is_visible(), role
+    assert bar.locator("[data-role=scored]").inner_text() == "3"
+
+
+def wait_state(page, code, text):
+    page.wait_for_function(
+        "([code, text]) => document.querySelector('#ind-' + code + ' [data-role=state]').textContent === text",
+        arg=[code, text])
