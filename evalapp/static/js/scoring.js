@@ -7,7 +7,11 @@
  * The body mirrors the API's contract (services.scores.save_score holds the rule): a card's `mode` is "direct"
  * (sends `score`), "deductions" (sends `deductions`, [] = 无扣分) or "" — untouched: only the note is sent and the
  * indicator stays as it was. Only a deduction control, 无扣分 or a typed direct score set a mode; a note, a reason,
- * a photo or a free deduction of 0 never do. 清除评分 sends {"clear": true}. */
+ * a photo or a free deduction of 0 never do. 清除评分 sends {"clear": true}.
+ *
+ * The figures (static/js/standing.js, loaded first, holds the rule): the server's sums come with the page; a card
+ * being edited replaces what the server counts for it with what its entry computes, every other card counts what the
+ * server already counts. A page without cards (a final sheet's review) shows the server's figures as they are. */
 (function () {
   "use strict";
   /* The page opens at its fragment at once (#ind-A3 after a comment): static/js/app.js, on every page. */
@@ -29,30 +33,32 @@
   var RETRY_MS = 30000;
   var cards = {};
 
-  /* -- points as integer hundredths ------------------------------------------------------------------ */
-  function toCents(text) {
-    var s = String(text == null ? "" : text).trim().replace(/[０-９]/g, function (c) {
-      return String.fromCharCode(c.charCodeAt(0) - 0xFEE0);
-    }).replace("．", ".");
-    if (!/^[0-9]{1,5}(\.[0-9]{1,2})?$/.test(s)) { return null; }
-    var parts = s.split(".");
-    var frac = (parts[1] || "").padEnd(2, "0");
-    return parseInt(parts[0], 10) * 100 + parseInt(frac, 10);
-  }
-  function fmt(cents) {
-    var neg = cents < 0; cents = Math.abs(cents);
-    return (neg ? "-" : "") + Math.floor(cents / 100) + "." + String(cents % 100).padStart(2, "0");
-  }
+  /* -- points as integer hundredths, and the standing rule (static/js/standing.js) ----------------------- */
+  var S = window.EvalappStanding;
+  var toCents = S.toCents, fmt = S.fmt;
+  var resultLabels = messages.resultLabels || {};
+  // The server's sums as this page last knew them (the page's, then each applied answer's), and the pass line.
+  var base = { scoreSum: toCents(config.figures.scoreSum), scored: config.figures.scored,
+               bonusSum: toCents(config.figures.bonusSum), veto: !!config.figures.veto };
+  var line = { threshold: toCents(config.line.threshold), bonusCap: toCents(config.line.bonusCap),
+               indicators: config.line.indicators };
   function storageKey(code) { return "evalapp:pending:" + config.sheetId + ":" + code; }
 
   /* -- one card ---------------------------------------------------------------------------------------- */
   function Card(el) {
     this.el = el;
     this.code = el.dataset.code;
-    this.max = toCents(el.dataset.max);
+    // The indicator's rule, read once from the card (data-max, each rule's data-per or data-void).
+    this.spec = { max: toCents(el.dataset.max), rules: [] };
+    var spec = this.spec;
+    el.querySelectorAll("[data-rule]").forEach(function (row) {
+      spec.rules.push({ code: row.dataset.rule, per: row.dataset.void ? 0 : toCents(row.dataset.per),
+                        void: !!row.dataset.void });
+    });
     this.version = parseInt(el.dataset.version, 10);
     this.scored = el.dataset.scored === "1";
     this.serverScore = this.scored ? toCents(el.querySelector('[data-role="score"]').textContent) : null;
+    this.baseScore = this.serverScore;  // what the server's sums in `base` count for this indicator
     this.serverMode = el.dataset.mode || "";
     this.mode = this.serverMode;  // what the next save does: "direct", "deductions", "clear" or "" (note only)
     this.failed = false;  // a save failed for the network or the server: retried by itself
@@ -93,17 +99,8 @@
    * is not a number yet. A note-only entry leaves the stored score. */
   Card.prototype.compute = function (entry) {
     if (entry.clear) { return null; }
-    if (entry.score !== undefined) { return toCents(entry.score); }
-    if (entry.deductions === undefined) { return this.serverScore; }
-    var taken = 0, self = this, voided = false;
-    entry.deductions.forEach(function (d) {
-      var row = self.q('[data-rule="' + d.code + '"]');
-      if (row.dataset.void) { voided = true; } else { taken += toCents(row.dataset.per) * d.count; }
-    });
-    if (voided) { return 0; }
-    var free = entry.free_deduction === undefined ? 0 : toCents(entry.free_deduction);
-    if (free === null) { return null; }
-    return Math.max(this.max - taken - free, 0);
+    if (entry.score === undefined && entry.deductions === undefined) { return this.serverScore; }
+    return S.indicatorScore(this.spec, entry);
   };
 
   Card.prototype.setState = function (text, kind) {
@@ -439,22 +436,42 @@
       });
   }
 
-  function updateSummary() {
-    var sum = 0, scored = 0;
+  /* The sheet's sums now: the server's, with each card being edited counted at what its entry computes instead of
+   * what the server counts for it (a saved card counts what its save's answer said). */
+  function currentSums() {
+    var sums = { scoreSum: base.scoreSum, scored: base.scored, bonusSum: base.bonusSum, veto: base.veto };
     Object.keys(cards).forEach(function (code) {
       var c = cards[code];
       var value = c.dirty ? c.compute(c.entry()) : c.serverScore;
       var counted = value !== null && (c.dirty ? c.mode !== "clear" && (c.mode !== "" || c.scored) : c.scored);
-      if (counted) { sum += value; scored += 1; }
+      if (c.baseScore !== null) { sums.scoreSum -= c.baseScore; sums.scored -= 1; }
+      if (counted) { sums.scoreSum += value; sums.scored += 1; }
       var jump = document.querySelector('[data-jump="' + code + '"]');
       if (jump) { jump.hidden = counted; }
     });
-    var bonus = Math.min(toCents(config.bonusSum), toCents(config.bonusCap));
-    var total = sum + bonus, missing = Math.max(toCents(config.threshold) - total, 0);
-    document.querySelector('[data-role="total"]').textContent = fmt(total);
-    showMissing(fmt(missing));
+    return sums;
+  }
+
+  /* Total, result and points missing as they stand now (standing.js). */
+  function currentStanding() {
+    var sums = currentSums();
+    var st = S.standing(sums, line, config.decided);
+    st.scored = sums.scored;
+    return st;
+  }
+
+  function updateSummary() {
+    var st = currentStanding();
+    showFigures(fmt(st.total), st.missing, st.vetoed, st.scored);
+  }
+
+  /* The sticky bar: the total ("—" for none), 一票否决 or the points missing (hundredths; null: none to show),
+   * the number of indicators scored. */
+  function showFigures(totalText, missing, vetoed, scored) {
+    document.querySelector('[data-role="total"]').textContent = totalText;
+    showMissing(vetoed ? null : missing, vetoed);
     document.querySelector('[data-role="scored"]').textContent = String(scored);
-    document.querySelector('[data-role="unscored-count"]').textContent = String(config.total - scored);
+    document.querySelector('[data-role="unscored-count"]').textContent = String(line.indicators - scored);
   }
 
   function waitingCards() {
@@ -473,18 +490,21 @@
     waitingCards().forEach(function (c) { if (!c.inFlight) { c.save(); } });
   }
 
-  /* 距合格线…还差 X, or 已达合格线 when nothing is missing (a vetoed sheet shows 一票否决 instead). */
-  function showMissing(text) {
+  /* 距合格线…还差 X, or 已达合格线 when nothing is missing; a vetoed sheet shows 一票否决 instead, a sheet without a
+   * total neither. */
+  function showMissing(cents, vetoed) {
+    var veto = document.querySelector('[data-role="veto"]');
+    if (veto) { veto.hidden = !vetoed; }
     var missing = document.querySelector('[data-role="missing"]');
     if (!missing) { return; }
-    missing.textContent = text;
-    var reached = toCents(text) === 0;
-    missing.hidden = reached;
-    document.querySelector('[data-role="missing-label"]').hidden = reached;
-    document.querySelector('[data-role="reached"]').hidden = !reached;
+    if (cents !== null) { missing.textContent = fmt(cents); }
+    missing.hidden = cents === null || cents === 0;
+    document.querySelector('[data-role="missing-label"]').hidden = missing.hidden;
+    document.querySelector('[data-role="reached"]').hidden = cents !== 0;
   }
 
-  var figuresVersion = -1;  // of the newest sheet figures shown (answers can arrive out of order)
+  // Of the newest sheet figures shown (answers can arrive out of order): the page's own to begin with.
+  var figuresVersion = typeof config.figures.version === "number" ? config.figures.version : -1;
 
   function setServerTotals(data) {
     // The server's figures are the truth once every card is saved, and only going forwards: an answer whose
@@ -494,10 +514,20 @@
     figuresVersion = Math.max(figuresVersion, version);
     var dirty = Object.keys(cards).some(function (k) { return cards[k].dirty; });
     if (dirty || older) { updateSummary(); return; }
-    document.querySelector('[data-role="total"]').textContent = data.sheet_total;
-    showMissing(data.missing_to_threshold);
-    document.querySelector('[data-role="scored"]').textContent = String(data.scored);
-    document.querySelector('[data-role="unscored-count"]').textContent = String(config.total - data.scored);
+    // Every card saved and these the newest figures: the server's sums from now on (they hold every save of this
+    // page, and whatever another device saved meanwhile). The bonus and veto are not changed on this page. No total
+    // (null) with indicators scored leaves the sums as they were.
+    var total = data.sheet_total == null ? null : toCents(data.sheet_total);
+    if (typeof data.scored === "number" && (total !== null || data.scored === 0)) {
+      base.scored = data.scored;
+      base.scoreSum = total === null ? 0 : total - Math.min(base.bonusSum, line.bonusCap);
+      Object.keys(cards).forEach(function (code) {
+        cards[code].baseScore = cards[code].scored ? cards[code].serverScore : null;
+      });
+    }
+    var missing = data.missing_to_threshold == null ? null : toCents(data.missing_to_threshold);
+    showFigures(total === null ? fmt(null) : data.sheet_total, base.veto || total === null ? null : missing, base.veto,
+                data.scored);
     Object.keys(cards).forEach(function (code) {
       var jump = document.querySelector('[data-jump="' + code + '"]');
       if (jump) { jump.hidden = cards[code].scored; }
@@ -506,10 +536,9 @@
 
   /* What a submit does, with the total, asked before it goes. */
   function submitQuestion() {
-    var total = document.querySelector('[data-role="total"]').textContent;
-    var scored = document.querySelector('[data-role="scored"]').textContent;
-    return t("submitQuestion", { unit: config.unit, total: total, veto: config.vetoed ? t("vetoed") : "",
-                                 scored: scored, count: config.total, next: config.submitNext });
+    var st = currentStanding();
+    return t("submitQuestion", { unit: config.unit, total: fmt(st.total), veto: st.vetoed ? t("vetoed") : "",
+                                 scored: st.scored, count: line.indicators, next: config.submitNext });
   }
 
   /* Approve and return ask first, with the total and the result as they will count. */
@@ -517,8 +546,9 @@
   if (reviewForm) {
     reviewForm.addEventListener("submit", function (ev) {
       var action = ev.submitter ? ev.submitter.value : "";
-      var total = document.querySelector('[data-role="total"]').textContent;
-      var head = t("reviewHead", { unit: config.unit, total: total, result: config.resultLabel });
+      var st = currentStanding();
+      var head = t("reviewHead", { unit: config.unit, total: fmt(st.total),
+                                   result: resultLabels[st.result] || st.result });
       var question = action === "approve" ? t("approveQuestion", { head: head, next: reviewForm.dataset.approveNext })
         : t("returnQuestion", { head: head, next: reviewForm.dataset.returnNext });
       if (!window.confirm(question)) { ev.preventDefault(); }
