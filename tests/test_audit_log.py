@@ -118,6 +118,24 @@ def test_the_page_shows_labelled_actions_and_the_joined_names(world, admin):
     assert any("新建工作组" in r and "工作组 · 第一工作组" in r for r in _cells(html, "team.create"))
 
 
+def test_accept_all_reads_as_one_labelled_row_on_the_final_sheet_naming_what_it_took(world, admin):
+    from evalapp.services import moves, reconcile
+    from evalapp.services.seed import fill_sheet
+
+    for username in ("leader", "inspector"):
+        member = make_sheet(world, VILLAGE, inspector=username)
+        fill_sheet(member, world.people[username], username)
+        moves.submit_sheet(member, world.people[username])
+    final = make_sheet(world, VILLAGE, "final")
+    taken = reconcile.accept_all_proposals(final, world.people["leader"])
+    html = admin.get(f"/admin/audit?action=score.save&round={world.round.id}").get_data(as_text=True)
+    rows = [r for r in _cells(html, "score.save") if "工作组评分表" in r]
+    assert len(rows) == 1 and "保存评分" in rows[0]  # one row for the lot, labelled, on the final sheet
+    assert "采用成员平均分：A1 " in rows[0]
+    [detail] = re.findall(r'<td title="(采用成员平均分：[^"]*)"', html)  # the detail whole, in its cell's title
+    assert len(detail.split("、")) == taken > 1  # every indicator taken, named with its value
+
+
 def test_the_page_is_translated_and_the_export_stays_chinese(world, admin):
     assert admin.post("/lang", data={"lang": "en", "next": "/"}).status_code in (302, 303)
     html = admin.get("/admin/audit?action=round.create").get_data(as_text=True)
