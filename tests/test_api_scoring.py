@@ -46,6 +46,8 @@ def test_put_deductions_returns_score_version_and_sheet_total(inspector, own_she
     data = response.get_json()
     assert data["score"] == "6.00" and data["version"] == 1 and data["sheet_total"] == "6.00"
     assert data["missing_to_threshold"] == "89.00"
+    # the sums the total comes from, so a tablet computes the same standing (static/js/standing.js)
+    assert (data["score_sum"], data["scored"], data["bonus_sum"], data["veto"]) == ("6.00", 1, "0.00", False)
     again = put(inspector, own_sheet, "A3", deductions=[{"code": "A3-1", "count": 1}], free_deduction="0.5",
                 reason="记录不规范", version=1).get_json()
     assert again["score"] == "6.50" and again["version"] == 2

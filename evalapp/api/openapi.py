@@ -138,6 +138,7 @@ def spec() -> dict:
                 "Score": _obj({
                     "indicator": STR, "score": NULLABLE_DEC, "scored_indicator": BOOL, "version": INT,
                     "sheet_total": NULLABLE_DEC, "scored": INT, "missing_to_threshold": NULLABLE_DEC,
+                    "score_sum": DEC, "bonus_sum": DEC, "veto": BOOL,
                     "figures_version": {"type": "integer", "description": "higher = newer sheet figures"}}, {
                     "direct_score": NULLABLE_DEC, "deductions": {"type": "array", "items": deduction},
                     "free_deduction": DEC, "reason": {"type": "string", "nullable": True},

@@ -144,7 +144,8 @@ def put_score(sheet_id: int, code: str):
     now = sheet_views.sheet_standing(sheet, stored)
     return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
                    sheet_total=_points(now.total), scored=stored.scored, figures_version=stored.version,
-                   missing_to_threshold=_points(now.missing))
+                   missing_to_threshold=_points(now.missing), score_sum=_points(stored.score_sum),
+                   bonus_sum=_points(stored.bonus_sum), veto=stored.veto)
 
 
 def _points(value) -> str | None:

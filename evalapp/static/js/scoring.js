@@ -515,12 +515,13 @@
     var dirty = Object.keys(cards).some(function (k) { return cards[k].dirty; });
     if (dirty || older) { updateSummary(); return; }
     // Every card saved and these the newest figures: the server's sums from now on (they hold every save of this
-    // page, and whatever another device saved meanwhile). The bonus and veto are not changed on this page. No total
-    // (null) with indicators scored leaves the sums as they were.
+    // page, and whatever another device saved meanwhile: scores, bonus items, a veto).
     var total = data.sheet_total == null ? null : toCents(data.sheet_total);
-    if (typeof data.scored === "number" && (total !== null || data.scored === 0)) {
+    if (typeof data.scored === "number" && data.score_sum != null) {
       base.scored = data.scored;
-      base.scoreSum = total === null ? 0 : total - Math.min(base.bonusSum, line.bonusCap);
+      base.scoreSum = toCents(data.score_sum);
+      base.bonusSum = toCents(data.bonus_sum);
+      base.veto = data.veto === true;
       Object.keys(cards).forEach(function (code) {
         cards[code].baseScore = cards[code].scored ? cards[code].serverScore : null;
       });
