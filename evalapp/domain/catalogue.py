@@ -85,6 +85,9 @@ class CatalogueInvalid(ValueError):
         self.problems = problems
 
 
+RULE_KEYS = frozenset({"code", "text", "per", "void"})  # a deduction rule's fields in the YAML form
+
+
 class _Reader:
     """Reads fields out of plain data, collecting every problem instead of stopping at the first."""
 
@@ -198,6 +201,9 @@ def validate_catalogue(data: object) -> CatalogueData:
                 rule_code = r.text(rule_raw, "code", _within(ind_where, "rule"))
                 rule_where = _place("rule", rule_code)
                 unique(rule_code, rule_where)
+                for key in sorted(set(map(str, rule_raw)) - RULE_KEYS):  # a text cut at an unquoted comma, say
+                    r.problems.append(M_("%(where)s：有无法识别的字段“%(key)s”（文字中含英文逗号时须加引号）",
+                                         where=rule_where, key=key))
                 void = rule_raw.get("void") is True
                 per = None
                 if void:

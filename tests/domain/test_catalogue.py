@@ -54,6 +54,33 @@ def test_broken_catalogue_lists_every_problem(default_catalogues):
     assert len(problems) == 7
 
 
+def test_a_rule_text_cut_at_an_unquoted_comma_is_refused():
+    """YAML's flow mapping cuts `text: 低于90%,每低1个百分点` at the comma and makes the rest a key of its own: the
+    rule's text would be stored cut short. Refused, naming the field; the default catalogue quotes such texts."""
+    raw = yaml.safe_load("""
+code: X, level: village, name: 测试, total: 1
+categories:
+  - code: A
+    name: 甲
+    points: 1
+    indicators:
+      - code: A1
+        title: 一
+        points: 1
+        deductions:
+          - {code: A1-1, text: 低于90%,每低1个百分点, per: 0.5}
+""".replace("code: X, level: village, name: 测试, total: 1", "code: X\nlevel: village\nname: 测试\ntotal: 1"))
+    with pytest.raises(CatalogueInvalid) as exc:
+        validate_catalogue(raw)
+    assert exc.value.problems == ["扣分项 A1-1：有无法识别的字段“每低1个百分点”（文字中含英文逗号时须加引号）"]
+
+
+def test_the_default_catalogues_keep_whole_rule_texts(default_catalogues):
+    texts = {rule["code"]: rule["text"] for raw in default_catalogues for cat in raw["categories"]
+             for ind in cat["indicators"] for rule in ind.get("deductions", [])}
+    assert texts["D4-1"] == "准确率低于98%,每低1个百分点"
+
+
 def test_void_rule_with_a_per_is_refused(default_catalogues):
     raw = copy.deepcopy(default_catalogues[1])
     raw["categories"][1]["indicators"][0]["deductions"][0]["per"] = 1  # B1-1 is void
