@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from evalapp import create_app  # noqa: E402
 from evalapp.extensions import db  # noqa: E402
 from evalapp.models import PublishedScore, PublishedUnit, User  # noqa: E402
-from evalapp.services import downloads, publication, readmodel, scale, snapshots, subsidy  # noqa: E402
+from evalapp.services import downloads, publication, scale, snapshots  # noqa: E402
 
 
 def main() -> None:
