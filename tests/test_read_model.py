@@ -51,13 +51,8 @@ def test_no_import_circle_in_services_counting_imports_inside_functions():
                     stack.append((nxt, path + [nxt]))
         return None
 
-    # Left, by name: a save on a final sheet is checked by the reconcile rule (scores → reconcile, inside a
-    # function) and reconcile saves through scores; untangled when issue 27 moves the same files. Nothing else.
-    known = {("reconcile", "scores"), ("scores", "reconcile")}
-    graph["scores"] -= {"reconcile"}
     circles = [c for m in sorted(modules) if (c := cycle_from(m))]
     assert circles == [], f"import circles in evalapp/services: {circles[:3]}"
-    assert all(b in _imports(folder / f"{a}.py", "evalapp.services") for a, b in known)  # still there: say so
 
 
 def test_the_standing_rules_parts_are_called_by_standing_only():

@@ -116,7 +116,7 @@ def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
                                      PublishedScore.unit_code == unit.code))}
     catalogue = cached_tree(sheet.round.catalogue_for(unit.level))
     meta = publication.catalogues[unit.level]
-    from .reconcile import member_sheets
+    from .finals import member_sheets
 
     # Who signs: the team's members (the people, not a figure of the version), with any member named in the
     # version's deductions who has left the team since.
@@ -134,7 +134,7 @@ def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
 def live_paper(sheet: Sheet, standing=None) -> Paper:
     """The 评分表 from the data as it stands (a 草稿); `standing` (a callable giving services.results.standing_of,
     called only here) adds the rank and points missing for those who see the round's results."""
-    from .reconcile import member_sheets
+    from .finals import member_sheets
     from .sheet_views import sheet_view
 
     view = sheet_view(sheet)

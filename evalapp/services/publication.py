@@ -11,7 +11,6 @@ from ..models.sheet import SHEET_KIND_LABELS
 from . import audit, readmodel, snapshots, versions
 from .errors import Conflict, Invalid, _l, marked
 from .rounds import close_member_sheets, open_member_sheets
-from .moves import move_sheet
 
 # Why a sheet of another kind is not unlocked: what to do instead.
 UNLOCK_REFUSALS = {

@@ -28,6 +28,7 @@ from ..models import (
     AuditEvent, BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, Score, Sheet,
     RoundUnit, ScoreDeduction, SheetBonus, SheetVeto, User, VetoItem,
 )
+from .finals import COUNTED_STATUSES
 from .results import Report, ReportRow, UnitResult, assemble_report, failing_list, round_report
 from .subsidy import award_lines, load_rules
 from .versions import results_version
@@ -368,9 +369,6 @@ def standing_of(final_sheet: Sheet) -> UnitResult | None:
     live report; None when the unit is not in the round's scope."""
     report = live_report(final_sheet.round)
     return next((r.unit for r in report.rows if r.unit.final_sheet_id == final_sheet.id), None)
-
-
-COUNTED_STATUSES = ("submitted", "approved")  # the members' sheets a final score is decided from (services.reconcile)
 
 
 def member_deductions(round_id: int, unit_ids: list[int] | None = None) -> dict[tuple[str, str], list]:

@@ -3,27 +3,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from ..domain.numbers import parse_points
-from ..domain.scoring import basis_changes, members_disagree, proposed_final, validate_final
+from ..domain.scoring import basis_changes, members_disagree, proposed_final
 from ..domain.workflow import MEMBER_SETTLED
 from ..extensions import db
-from ..models import BonusItem, Indicator, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
+from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
-from .errors import Conflict, Invalid, Text, _l, shown
+from .errors import Conflict, Invalid, Text, _l
 from .figures import lock_sheet, refresh_sheet
 from .scores import ConcurrentSave, Saved, store_score, write_score
-from .sheet_views import SheetView, find_indicator, sheet_view
+from .finals import NOTE_MEAN, counted as _counted, final_change, member_scores as _member_scores, member_sheets
+from .sheet_views import SheetView, sheet_view
 
 
-# Member sheets whose scores count towards the mean: submitted ones only. Drafts (and returned ones) are still
-# being written; closed ones (未提交) were left behind when the round moved on or the member left the team.
-COUNTED_STATUSES = ("submitted", "approved")
 PENDING_STATUSES = tuple(sorted(set(SHEET_STATUSES) - MEMBER_SETTLED - {"approved"}))  # draft, returned
-NOTE_MEAN = "采用成员平均分"
 
 
 @dataclass
@@ -68,35 +63,10 @@ class Reconciliation:
         return [r for r in self.rows if r.stale]
 
 
-def member_sheets(final: Sheet) -> list[Sheet]:
-    """The inspector sheets of the same unit and round, in member order."""
-    return db.session.scalars(select(Sheet).where(
-        Sheet.round_id == final.round_id, Sheet.unit_id == final.unit_id, Sheet.kind == "inspector")
-        .options(joinedload(Sheet.inspector)).order_by(Sheet.inspector_id)).all()
-
-
-def _member_scores(sheets: list[Sheet], indicator_id: int | None = None) -> dict[tuple[int, int], Score]:
-    """(member sheet id, indicator id) → the member's score row, for scored rows of the given sheets."""
-    query = select(Score).where(Score.sheet_id.in_([s.id for s in sheets]), Score.points.is_not(None))
-    if indicator_id is not None:
-        query = query.where(Score.indicator_id == indicator_id)
-    return {(r.sheet_id, r.indicator_id): r for r in db.session.scalars(query)}
-
-
-def _counted(members: list[Sheet]) -> list[Sheet]:
-    return [m for m in members if m.status in COUNTED_STATUSES]
-
-
 def _recorded(final: Score | None) -> dict[int, Decimal] | None:
     if final is None or final.points is None or final.basis is None:
         return None  # no decision, or one from before decisions kept their basis: nothing to compare
     return {int(b["sheet_id"]): Decimal(b["points"]) for b in final.basis}
-
-
-def _basis(counted: list[Sheet], scores: dict[tuple[int, int], Score], indicator_id: int) -> list[dict]:
-    return [{"sheet_id": m.id, "version": scores[(m.id, indicator_id)].version,
-             "points": f"{scores[(m.id, indicator_id)].points:.2f}"}
-            for m in counted if (m.id, indicator_id) in scores]
 
 
 def reconciliation(final: Sheet) -> Reconciliation:
@@ -133,38 +103,6 @@ def set_final_score(final: Sheet, code: str, raw_value, reason: str, user: User,
     indicator, deductions, values = final_change(final, code, raw_value, reason)
     return store_score(final, indicator, user, expected_version, deductions=deductions, address=address,
                        sheet_locked=sheet_locked, **values)
-
-
-def final_change(final: Sheet, code: str, raw_value, reason: str, *, counted: list[Sheet] | None = None,
-                 scores: dict[tuple[int, int], Score] | None = None) -> tuple[Indicator, dict, dict]:
-    """What deciding one indicator writes (as scores.entry_change): the indicator, no deductions, and the score's
-    columns — the value, its reason, the note naming the mean, and the basis. Invalid when the value breaks the
-    rule. `counted` and `scores`: the submitted member sheets and their scores (of every indicator), when the
-    caller has read them already."""
-    indicator = find_indicator(final, code)
-    if counted is None:
-        counted = _counted(member_sheets(final))
-    if scores is None:
-        scores = _member_scores(counted, indicator.id)
-    proposed = proposed_final([s.points for (_, ind), s in scores.items() if ind == indicator.id])
-    reason = (reason or "").strip()
-    if raw_value in (None, ""):
-        if proposed is None:
-            raise Invalid("final.no_member_scores", _l("成员尚未评分该指标，不能取平均分"),
-                          {"score": _l("尚无已提交的成员评分，请直接填写得分并说明理由")})
-        value = proposed
-    else:
-        try:
-            value = parse_points(raw_value)
-        except ValueError as exc:
-            raise Invalid("final.invalid", _l("输入有误，请检查"), {"score": shown(exc)}) from None
-    errors = validate_final(value, indicator.points, proposed, reason)
-    if errors:
-        raise Invalid("final.invalid", _l("输入有误，请检查"), errors)
-    note = NOTE_MEAN if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
-    return indicator, {}, dict(points=value, direct_score=value, free_deduction=Decimal("0"),
-                               reason=reason if value != proposed else "", note=note,
-                               basis=_basis(counted, scores, indicator.id))
 
 
 def accept_all_proposals(final: Sheet, user: User, *, address: str | None = None) -> int:

@@ -10,7 +10,8 @@ from ..domain.scoring import Standing, members_disagree, proposed_final
 from ..extensions import db
 from ..models import BonusItem, EvidenceFile, Score, Sheet, SheetBonus, SheetVeto, VetoItem
 from .catalogues import cached_tree, indicators_of
-from .reconcile import COUNTED_STATUSES, NOTE_MEAN, submit_problems
+from .finals import COUNTED_STATUSES, NOTE_MEAN
+from .reconcile import submit_problems
 from .figures import figures_of
 from .sheet_views import ShowsStanding, catalogue_for_sheet, sheet_standing
 

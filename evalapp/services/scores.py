@@ -18,6 +18,7 @@ from . import audit, versions
 from .catalogues import indicator_spec
 from .errors import Conflict, Invalid, _l
 from .figures import SheetFigures, refresh_sheet
+from .finals import final_change
 from .sheet_views import find_indicator
 
 
@@ -105,8 +106,6 @@ def entry_change(sheet: Sheet, code: str, entry: ScoreEntry) -> tuple[Indicator,
 def _final_change(sheet: Sheet, code: str, entry: ScoreEntry) -> tuple[Indicator, Mapping[int, int], dict]:
     """A final sheet holds the leader's decided values: a direct score, checked by the reconcile rule (a value
     other than the submitted members' mean needs a reason)."""
-    from .reconcile import final_change
-
     if entry.mode is not EntryMode.DIRECT or any(entry.deductions.values()) or entry.free_deduction:
         raise Invalid("score.final_direct_only", _l("工作组评分表只能填写最终得分"),
                       {"score": _l("工作组评分表请填写最终得分（score），不能按扣分项评分")})
