@@ -17,8 +17,9 @@ def dashboard_data(round_: Round, report: Report, publication: Publication | Non
     """Plain data for the five charts; Decimal values as floats only here, for drawing.
 
     With a `publication`, the results charts (pass rates, distribution, points lost, scatter) are the version's
-    (`report` is its report: services.readmodel.round_model); inspection progress is always today's. Vetoed units are left
-    out of the score distribution and counted in `vetoed`; in the scatter they carry a `veto` flag (drawn apart)."""
+    (`report` is its report: services.readmodel.round_model); inspection progress is always today's. Vetoed units
+    are left out of the score distribution and counted in `vetoed`; in the scatter they carry a `veto` flag (drawn
+    apart)."""
     threshold = float(publication.threshold if publication is not None else round_.threshold)
     pass_rate = [{"name": t.township.unit.name if t.township else "", "rate": float(t.villages.pass_rate or 0),
                   "passed": t.villages.passed, "in_scope": t.villages.in_scope} for t in report.townships]

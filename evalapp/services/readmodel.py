@@ -25,8 +25,8 @@ from ..domain.scoring import Result
 from ..domain.subsidy import Award, Band, SubsidyRule
 from ..extensions import db
 from ..models import (
-    AuditEvent, BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, Score, Sheet,
-    RoundUnit, ScoreDeduction, SheetBonus, SheetVeto, User, VetoItem,
+    AuditEvent, BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round,
+    RoundUnit, Score, ScoreDeduction, Sheet, SheetBonus, SheetVeto, User, VetoItem,
 )
 from .finals import COUNTED_STATUSES
 from .results import Report, ReportRow, UnitResult, assemble_report, failing_list, round_report
@@ -79,17 +79,17 @@ def versions(round_id: int) -> list[Publication]:
 
 # A version's rows are read as plain rows (attribute access by column name, the columns' types applied), not as ORM
 # objects: a province's version is 31,500 unit rows and some 800,000 score rows, and nothing changes them.
-_UNITS, _SCORES = PublishedUnit.__table__, PublishedScore.__table__
+PUBLISHED_UNITS, PUBLISHED_SCORES = PublishedUnit.__table__, PublishedScore.__table__
 
 
 def unit_rows(publication_id: int) -> list:
-    return db.session.execute(select(_UNITS).where(_UNITS.c.publication_id == publication_id)
-                              .order_by(_UNITS.c.position)).all()
+    return db.session.execute(select(PUBLISHED_UNITS).where(PUBLISHED_UNITS.c.publication_id == publication_id)
+                              .order_by(PUBLISHED_UNITS.c.position)).all()
 
 
 def score_rows(publication_id: int) -> list:
-    return db.session.execute(select(_SCORES).where(_SCORES.c.publication_id == publication_id)
-                              .order_by(_SCORES.c.unit_code, _SCORES.c.indicator_code)).all()
+    return db.session.execute(select(PUBLISHED_SCORES).where(PUBLISHED_SCORES.c.publication_id == publication_id)
+                              .order_by(PUBLISHED_SCORES.c.unit_code, PUBLISHED_SCORES.c.indicator_code)).all()
 
 
 def rule_of(data: dict | None) -> SubsidyRule | None:
@@ -323,7 +323,9 @@ def build(round_: Round, *, draft: bool = False, extras: bool = False, failing: 
     summary by township, veto findings, bonus items, sums), `failing` (the 通报 list; implies extras), `changes`
     (against the version before or the last one)."""
     extras = extras or failing
-    row = db.session.get(Round, round_.id, populate_existing=True)
+    # The round as this transaction reads it: a read's own session loads it afresh; a publication has just read it
+    # again under its lock (snapshots.lock_round).
+    row = db.session.get(Round, round_.id)
     last = latest(row.id) if row.status == "published" else None
     shown = last if last is not None and not draft else None
     live = live_report(round_) if shown is None or row.changed_since_publication else None

@@ -24,8 +24,11 @@ from ..extensions import db
 from ..models import (
     Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, RoundUnit, Score, Sheet, User,
 )
-from .readmodel import _SCORES, _UNITS, RoundResults, member_deductions, live_report, rules_of, score_rows, unit_rows
+from .readmodel import (
+    PUBLISHED_SCORES, PUBLISHED_UNITS, RoundResults, live_report, member_deductions, rules_of, score_rows, unit_rows,
+)
 from .results import UnitResult, place
+
 
 def lines_of(publication: Publication) -> dict[str, Line]:
     """The line of each level as the version was computed under: its threshold, its catalogues' bonus caps, and
@@ -36,7 +39,6 @@ def lines_of(publication: Publication) -> dict[str, Line]:
         .group_by(Indicator.catalogue_id)).all())
     return {level: Line(publication.threshold, Decimal(c["bonus_cap"]), counts.get(c["id"], 0))
             for level, c in publication.catalogues.items()}
-
 
 
 # ---------------------------------------------------------------- canonical form
@@ -143,9 +145,9 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
     pub.sha256 = checksum(pub, units, scores)
     # Core inserts of plain values in bulk (executemany), no ORM objects.
     if units:
-        db.session.execute(insert(_UNITS), [vars(u) for u in units])
+        db.session.execute(insert(PUBLISHED_UNITS), [vars(u) for u in units])
     if scores:
-        db.session.execute(insert(_SCORES), [vars(s) for s in scores])
+        db.session.execute(insert(PUBLISHED_SCORES), [vars(s) for s in scores])
     db.session.flush()
     return pub
 
@@ -226,14 +228,16 @@ def verify(publication: Publication) -> Verification:
         f"校验值不符：记录为 {publication.sha256}，按版本内容计算为 {computed}"]
     problems += recompute(publication, units, scores)
     round_ = db.session.get(Round, publication.round_id)
-    return Verification(publication, publication.sha256, computed, problems, live_differences(publication, round_))
+    return Verification(publication, publication.sha256, computed, problems,
+                        live_differences(round_, units))
 
 
-def live_differences(publication: Publication, round_: Round) -> list[str]:
-    """Units whose total, result or name differ between the version and today's data (expected after an unlock)."""
+def live_differences(round_: Round, units: list) -> list[str]:
+    """Units whose total, result or name differ between a version (its unit rows) and today's data (expected
+    after an unlock)."""
     live = {r.unit.code: r for r in live_report(round_).rows}
     out = []
-    for u in unit_rows(publication.id):
+    for u in units:
         now = live.pop(u.code, None)
         if now is None:
             out.append(f"{u.code} {u.name}：已不在批次范围内")
