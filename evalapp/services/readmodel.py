@@ -256,8 +256,8 @@ class RoundResults:
     last: Publication | None         # the round's last version, whether shown or not
     pending: int | None              # while sheets are unlocked: units whose total, result or amount would change
     threshold: Decimal
-    caps: dict[str, Decimal]
-    rules: dict[str, SubsidyRule | None]
+    caps: dict[str, Decimal]               # asked for with extras, else empty
+    rules: dict[str, SubsidyRule | None]   # asked for with extras, else empty
     extras: Extras | None  # asked for (`build`'s `extras`): awards, findings, bonus items, sums
     lines: list[EligibilityLine] = field(default_factory=list)
     by_township: list[dict] = field(default_factory=list)
@@ -329,14 +329,19 @@ def build(round_: Round, *, draft: bool = False, extras: bool = False, failing: 
     last = latest(row.id) if row.status == "published" else None
     shown = last if last is not None and not draft else None
     live = live_report(round_) if shown is None or row.changed_since_publication else None
+    # The subsidy rules and bonus caps only where a face asks for extras (the pages that list units read neither).
+    rules, caps = {}, {}
     if shown is not None:
         report, kept = published(shown, round_)
-        rules, threshold, caps = rules_of(shown), shown.threshold, caps_of(shown)
+        threshold = shown.threshold
+        if extras:
+            rules, caps = rules_of(shown), caps_of(shown)
     else:
-        rules = load_rules(row)
-        report, kept = live, (live_extras(row, live, rules) if extras else None)
-        threshold = row.threshold
-        caps = {level: row.catalogue_for(level).bonus_cap for level in LEVELS}
+        report, kept, threshold = live, None, row.threshold
+        if extras:
+            rules = load_rules(row)
+            caps = {level: row.catalogue_for(level).bonus_cap for level in LEVELS}
+            kept = live_extras(row, live, rules)
     pending = pending_count(row, last, live) if last is not None and row.changed_since_publication else None
     model = RoundResults(round_, report, shown, last, pending, threshold, caps, rules, kept if extras else None)
     if failing:
@@ -395,8 +400,9 @@ def member_deductions(round_id: int, unit_ids: list[int] | None = None) -> dict[
     if unit_ids is not None:
         query = query.where(Sheet.unit_id.in_(unit_ids))
     out: dict[tuple[str, str], dict[int, dict]] = {}
+    # A Core execution: plain rows, without the ORM's per-row bookkeeping (a province's members' scores).
     for (unit_code, ind_code, _max, member_id, member, points, free, reason, rule_code, rule_text, count, per,
-         void) in db.session.execute(query):
+         void) in db.session.connection().execute(query):
         members = out.setdefault((unit_code, ind_code), {})
         entry = members.get(member_id)
         if entry is None:

@@ -134,7 +134,7 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
     scores = [SimpleNamespace(publication_id=pub.id, unit_code=unit_code, indicator_code=ind_code, title=title,
                               max_points=max_points, points=points, reason=reason or "",
                               deductions=deductions.get((unit_code, ind_code), []))
-              for unit_code, ind_code, title, max_points, points, reason in db.session.execute(
+              for unit_code, ind_code, title, max_points, points, reason in db.session.connection().execute(
                   select(OrgUnit.code, Indicator.code, Indicator.title, Indicator.points, Score.points, Score.reason)
                   .select_from(Score)
                   .join(Sheet, Sheet.id == Score.sheet_id)
