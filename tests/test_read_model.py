@@ -140,3 +140,31 @@ def test_the_review_quotes_the_total_that_is_published(published):  # noqa: F811
         seen = review.final_review(db.session.get(Sheet, row.unit.final_sheet_id))
         assert (seen.total, seen.result) == (row.unit.final_total, row.unit.result), row.unit.name
         assert seen.total is None or seen.total > Decimal("2")  # not the bonus alone
+
+
+def test_the_model_reads_one_snapshot_whatever_commits_meanwhile(published, monkeypatch):  # noqa: F811
+    """A rename committed by another connection while the model is being built (after it read the round, before it
+    computed the units) is not in the model: every statement of the build reads the same snapshot (REPEATABLE
+    READ on PostgreSQL; one WAL snapshot on SQLite). Forced at that point, not timed."""
+    from sqlalchemy import text
+
+    w = published
+    unit_id = w.units[VILLAGE].id
+    readmodel.clear_cache()
+    original = readmodel.live_report
+    committed = []
+
+    def rename_elsewhere_then_compute(round_):
+        if not committed:
+            with db.engine.connect() as other:
+                other.execute(text("UPDATE org_units SET name = '别处改名' WHERE id = :id"), {"id": unit_id})
+                other.commit()
+            committed.append(True)
+        return original(round_)
+
+    monkeypatch.setattr(readmodel, "live_report", rename_elsewhere_then_compute)
+    model = readmodel.round_model(w.round, draft=True)
+    assert committed and VILLAGE in {r.unit.name for r in model.report.rows}
+    assert "别处改名" not in {r.unit.name for r in model.report.rows}
+    readmodel.clear_cache()
+    assert "别处改名" in {r.unit.name for r in readmodel.round_model(w.round, draft=True).report.rows}
