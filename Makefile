@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup run test test-pg translations migrate seed clean loadtest bench
+.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest bench
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -22,7 +22,13 @@ instance/config.py:
 	mkdir -p instance
 	$(BIN)/python -c 'import secrets; print("SECRET_KEY = %r" % secrets.token_hex(32))' > $@
 
-migrate: setup instance/config.py
+# The seal key of published versions (services/seals.py), added to an instance/config.py made before it existed.
+seal-key: instance/config.py
+	grep -q '^SEAL_KEYS' instance/config.py || $(BIN)/python -c 'import secrets; \
+		print("SEAL_KEYS = {%r: %r}  # back it up apart from the database: docs/deploy.md" % \
+		("k1", secrets.token_hex(32)))' >> instance/config.py
+
+migrate: setup seal-key
 	$(FLASK) db upgrade
 
 # Fresh machine → set up, migrate, seed the demo when the database is empty, serve on 127.0.0.1:$(PORT).

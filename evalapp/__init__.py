@@ -53,6 +53,16 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "SECRET_KEY 未设置：请在 instance/config.py 或环境变量 EVALAPP_SECRET_KEY 中设置（生产环境必须）。"
             )
         app.config["SECRET_KEY"] = _development_secret(app.instance_path)
+    if not app.config.get("SEAL_KEYS"):
+        if not development:
+            raise ConfigError(
+                "SEAL_KEYS 未设置：公布版本的防篡改密钥须在 instance/config.py 或环境变量 EVALAPP_SEAL_KEYS 中设置，"
+                "并与数据库分开备份（见 docs/deploy.md）。"
+            )
+        app.config["SEAL_KEYS"] = {"dev": _development_secret(app.instance_path, ".dev-seal-key")}
+        app.config["SEAL_KEY_ID"] = "dev"
+    elif not app.config.get("SEAL_KEY_ID") and len(app.config["SEAL_KEYS"]) == 1:
+        app.config["SEAL_KEY_ID"] = next(iter(app.config["SEAL_KEYS"]))
     if development:
         # Plain http://127.0.0.1 in development and tests: cookies without Secure.
         app.config["SESSION_COOKIE_SECURE"] = False
@@ -103,9 +113,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _development_secret(instance_path: str) -> str:
-    """A secret kept in the instance folder, so that every worker and restart signs cookies alike."""
-    path = os.path.join(instance_path, ".dev-secret-key")
+def _development_secret(instance_path: str, name: str = ".dev-secret-key") -> str:
+    """A secret kept in the instance folder, so that every worker and restart signs cookies (or seals) alike."""
+    path = os.path.join(instance_path, name)
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}"
         with open(tmp, "w", encoding="ascii") as f:

@@ -27,13 +27,39 @@ def register(app: Flask) -> None:
         for problem in check.problems:
             click.echo(f"不符：{problem}")
         if check.live_changes:
-            click.echo(f"供参考：当前数据与该版本不同之处 {len(check.live_changes)} 处（解锁后属正常）")
+            click.echo(f"供参考：当前数据与该版本不同之处 {len(check.live_changes)} 处（经解锁修改的已注明解锁记录）")
             for line in check.live_changes:
                 click.echo(f"  {line}")
         if check.problems:
             click.echo(f"校验未通过：{len(check.problems)} 处不符")
             raise SystemExit(1)
         click.echo("校验通过")
+
+    @app.cli.command("seal-publications")
+    def seal_publications_command():
+        """Seal every version published before seals existed (migration 0014) with the current key — each only
+        after it passes verify-publication; a version that does not is left unsealed and named (exit 1)."""
+        from .extensions import db
+        from .models import Publication
+        from .services import snapshots
+
+        failed = 0
+        unsealed = db.session.scalars(select(Publication).where(Publication.seal_key.is_(None))
+                                      .order_by(Publication.round_id, Publication.version)).all()
+        for pub in unsealed:
+            check = snapshots.verify(pub)
+            others = [p for p in check.problems if not p.startswith("防篡改印记：")]
+            if others:
+                failed += 1
+                click.echo(f"{pub.round_name} 第{pub.version}版：校验未通过，未加印记（{others[0]}）")
+                continue
+            snapshots.seal(pub)
+            db.session.commit()
+            click.echo(f"{pub.round_name} 第{pub.version}版：已加防篡改印记（密钥 {pub.seal_key}）")
+        if not unsealed:
+            click.echo("没有需要补加印记的版本")
+        if failed:
+            raise SystemExit(1)
 
     @app.cli.command("freeze-publications")
     def freeze_publications_command():

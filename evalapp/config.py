@@ -19,6 +19,13 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # Seals on published versions (services.seals): key id → secret (64 hex digits), from instance/config.py or
+    # EVALAPP_SEAL_KEYS='{"2026a": "…"}'; new versions are sealed with SEAL_KEY_ID. Keep every old key: a version
+    # names the key it was sealed with. Back them up apart from the database (docs/deploy.md). Production refuses
+    # to start without them; development keeps one in the instance folder.
+    SEAL_KEYS = {}
+    SEAL_KEY_ID = None
+    SEAL_RECHECK_SECONDS = 60  # a kept version's rows are read and checked again at the latest after this
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from .domain.vocabulary import N_
 from .extensions import db
+from .services.seals import SealBroken
 
 MESSAGES = {
     400: N_("请求有误"),
@@ -50,6 +51,17 @@ def register(app: Flask) -> None:
         if _wants_json():
             return _json(N_("安全校验失败（CSRF），请刷新页面后重试"), 400, code="csrf")
         return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(SealBroken)
+    def seal_broken(exc: SealBroken):
+        # A version altered behind the app (or its key missing): every official face shows this alarm instead of
+        # 正式 — the pages, the printed papers, the downloads and the API (its own handler: the same code).
+        db.session.rollback()
+        app.logger.error("Publication %s v%s fails its seal: %s", exc.publication.id, exc.publication.version,
+                         "; ".join(exc.problems))
+        if _wants_json():
+            return _json(exc.message, exc.status, code=exc.code)
+        return render_template("seal_broken.html", error=exc), exc.status
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

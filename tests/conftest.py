@@ -26,6 +26,8 @@ TEST_CONFIG = {
     "TESTING": True,
     "ENV": "testing",
     "SECRET_KEY": "test-secret",
+    "SEAL_KEYS": {"t1": "5e" * 32},
+    "SEAL_KEY_ID": "t1",
     "WTF_CSRF_ENABLED": False,
     # Cheap hashing in tests; production strength is tested on the production config.
     "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},

@@ -474,8 +474,9 @@ DATABASES = sorted(GOLDEN.glob("published-*.sqlite"))
 @pytest.mark.parametrize("snapshot", DATABASES or [None], ids=[p.name for p in DATABASES] or ["none"])
 def test_published_versions_from_older_code_still_verify(snapshot, tmp_path):
     """A database written by older code (tests/golden/published-<date>.sqlite, each kept for good), upgraded through
-    today's migrations as `flask db upgrade` would, then `flask verify-publication` on every version it holds: each
-    reports 校验通过 and exits 0 (an SQLite file, whatever database the suite runs on)."""
+    today's migrations as `flask db upgrade` would, sealed by `flask seal-publications`, then `flask
+    verify-publication` on every version it holds: each reports 校验通过 and exits 0 (an SQLite file, whatever
+    database the suite runs on)."""
     from flask_migrate import upgrade
 
     from evalapp.models import Publication
@@ -491,6 +492,11 @@ def test_published_versions_from_older_code_still_verify(snapshot, tmp_path):
         db.session.remove()
         assert len(versions) >= 2, versions
         runner = app.test_cli_runner()
+        # Versions from before seals (migration 0014) verify only once sealed; sealing verifies each first.
+        before = runner.invoke(args=["verify-publication", "--round", str(versions[0][0])])
+        assert before.exit_code == 1 and "防篡改印记：本版本没有防篡改印记" in before.output, before.output
+        sealed = runner.invoke(args=["seal-publications"])
+        assert sealed.exit_code == 0 and sealed.output.count("已加防篡改印记") == len(versions), sealed.output
         for round_id, version in [*versions, (versions[-1][0], None)]:  # None: the latest, as the CLI's default
             args = ["verify-publication", "--round", str(round_id)] + (["--version", str(version)] if version else [])
             result = runner.invoke(args=args)

@@ -5,7 +5,8 @@ from evalapp import create_app
 
 
 def headers_of(tmp_path, **config):
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/h.sqlite3", **config})
+    app = create_app({"SECRET_KEY": "x", "SEAL_KEYS": {"h": "00" * 32},
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/h.sqlite3", **config})
     response = app.test_client().get("/static/css/app.css")
     response.close()
     return response.headers

@@ -9,7 +9,8 @@ PROBE = ("import gc; before = len(gc.get_objects()); import wsgi; "
 
 
 def test_the_served_app_is_frozen_out_of_the_collectors_passes(tmp_path):
-    env = {**os.environ, "EVALAPP_SECRET_KEY": "x" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"}
+    env = {**os.environ, "EVALAPP_SECRET_KEY": "x" * 32, "EVALAPP_SEAL_KEYS": '{"w": "%s"}' % ("0" * 64),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"}
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60, check=True).stdout.split()
     frozen, before, tracked_after = map(int, out)

@@ -38,6 +38,10 @@ class Publication(db.Model):
     unit_count: Mapped[int] = mapped_column(Integer)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    # The seal (services.seals): the id of the key it was made with (kept in the configuration, not here) and the
+    # HMAC of this row; NULL on versions published before seals, until `flask seal-publications` seals them.
+    seal_key: Mapped[str | None] = mapped_column(String(32))
+    seal: Mapped[str | None] = mapped_column(String(64))
 
     units: Mapped[list["PublishedUnit"]] = relationship(
         back_populates="publication", order_by="PublishedUnit.position", cascade="all, delete-orphan",
@@ -77,6 +81,9 @@ class PublishedUnit(db.Model):
     subsidy_basis: Mapped[str] = mapped_column(Text)
     subsidy_note: Mapped[str] = mapped_column(Text)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+    scores_sha256: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of this unit's indicator rows
+    points_sha256: Mapped[str | None] = mapped_column(String(64))  # … of their codes and points only (seals)
+    seal: Mapped[str | None] = mapped_column(String(64))           # HMAC of this row and its version (seals)
 
     publication: Mapped[Publication] = relationship(back_populates="units")
 

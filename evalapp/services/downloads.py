@@ -22,7 +22,7 @@ def _version(model) -> dict:
 def eligibility_workbook(round_: Round, user: User, *, draft: bool = False, address: str | None = None,
                          now: datetime | None = None) -> tuple[io.BytesIO, str, str]:
     """Finance's 奖补资格表: (file, name, SHA-256 of its detail rows). Audited (export.subsidy)."""
-    model = round_model(round_, draft=draft, extras=True, changes=True)
+    model = round_model(round_, draft=draft, extras=True, changes=True, fresh=True)
     data, name, digest = eligibility_layout(model, user, now or datetime.now(ZoneInfo("Asia/Shanghai")))
     audit.record("export.subsidy", user=user, address=address, obj=round_, round_id=round_.id,
                  new={**_version(model), "sha256": digest, "total_fen": model.total_fen}, detail=name)
@@ -33,7 +33,7 @@ def eligibility_workbook(round_: Round, user: User, *, draft: bool = False, addr
 def results_workbook(round_: Round, user: User, *, draft: bool = False,
                      address: str | None = None) -> tuple[io.BytesIO, str]:
     """The district workbook (评估结果汇总表): (file, name). Audited (export.results_workbook)."""
-    model = round_model(round_, draft=draft, extras=True)
+    model = round_model(round_, draft=draft, extras=True, fresh=True)
     data, name = results_layout(model)
     audit.record("export.results_workbook", user=user, address=address, obj=round_, round_id=round_.id,
                  new={**_version(model), "sha256": hashlib.sha256(data.getbuffer()).hexdigest()}, detail=name)

@@ -7,6 +7,7 @@ from sqlalchemy import Integer, select, type_coerce
 from ..domain.vocabulary import Result, UnitLevel
 from ..extensions import db
 from ..models import Indicator, OrgUnit, PublishedScore, Round, Score, Sheet
+from . import seals
 from .catalogues import indicators_of, load_tree
 from ..domain.aggregation import ranking_key
 from .readmodel import RoundResults
@@ -37,22 +38,31 @@ def final_scores(round_: Round, catalogue_id: int, columns: dict[int, int]) -> d
     return rows
 
 
-def published_final_scores(publication_id: int, columns: dict[str, int]) -> dict[str, list]:
+def published_final_scores(publication, units: dict, columns: dict[str, int]) -> dict[str, list]:
     """A published version's final scores as a row of cells per unit code (column order of `columns`, indicator
-    code → position), from one streamed query."""
+    code → position), from one streamed query; each unit's rows checked against its sealed unit row (`units`: code →
+    the version's unit row, of the level shown) before any is laid out (services.seals)."""
     width = len(columns)
     rows: dict[str, list] = {}
-    hundredths = type_coerce(PublishedScore.points, Integer)
-    query = (select(PublishedScore.unit_code, PublishedScore.indicator_code, hundredths)
-             .where(PublishedScore.publication_id == publication_id))
-    for code, indicator_code, points in db.session.connection().execute(query.execution_options(yield_per=10_000)):
+    found: dict[str, list] = {code: [] for code in units}
+    query = (select(PublishedScore.unit_code, PublishedScore.indicator_code,
+                    type_coerce(PublishedScore.max_points, Integer), type_coerce(PublishedScore.points, Integer))
+             .where(PublishedScore.publication_id == publication.id))
+    for code, indicator_code, max_points, points in db.session.connection().execute(
+            query.execution_options(yield_per=10_000)):
+        mine = found.get(code)
+        if mine is None:
+            continue  # (the other level's)
+        mine.append((indicator_code, max_points, points))
         position = columns.get(indicator_code)
         if position is None:
             continue
         row = rows.get(code)
         if row is None:
             row = rows[code] = [None] * width
-        row[position] = None if points is None else points / 100
+        row[position] = None if points is None else points / 100  # the double nearest the value
+    for code, unit in units.items():
+        seals.check_points(publication, unit, found[code])
     return rows
 
 
@@ -94,6 +104,19 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
     round_, pub, caps = view.round, view.publication, view.caps
     rows = sorted(view.report.rows, key=lambda row: ranking_key(row.unit.level, row.unit.place))
     extras = view.extras
+    # Every level's scores read (a version's checked against its seal) before the workbook opens its temporary files.
+    levels = []
+    for level in (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE):
+        catalogue_id = round_.catalogue_for(level).id
+        indicators = indicators_of(load_tree(catalogue_id))
+        if pub is not None:
+            by_code = published_final_scores(
+                pub, {code: r for code, r in extras.rows.items() if r.level == level.value},
+                {ind.code: j for j, ind in enumerate(indicators)})
+            scores = {row.unit.final_sheet_id: by_code[row.unit.code] for row in rows if row.unit.code in by_code}
+        else:
+            scores = final_scores(round_, catalogue_id, {ind.id: j for j, ind in enumerate(indicators)})
+        levels.append((level, indicators, scores))
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
     round_name = pub.round_name if pub is not None else round_.name
@@ -108,15 +131,8 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
     wrapped = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
     draft_mark = "" if pub is not None else "草稿 — 未公布"
     mark = (f"第{pub.version}版 SHA-256 {pub.sha256}" if pub is not None else "草稿 — 未公布（数据截至导出时）")
-    for level in (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE):  # Chinese labels: the workbook is an official document
+    for level, indicators, scores in levels:  # Chinese labels: the workbook is an official document
         label = level.zh
-        catalogue_id = round_.catalogue_for(level).id
-        indicators = indicators_of(load_tree(catalogue_id))
-        if pub is not None:
-            by_code = published_final_scores(pub.id, {ind.code: j for j, ind in enumerate(indicators)})
-            scores = {row.unit.final_sheet_id: by_code[row.unit.code] for row in rows if row.unit.code in by_code}
-        else:
-            scores = final_scores(round_, catalogue_id, {ind.id: j for j, ind in enumerate(indicators)})
         ws = wb.add_worksheet(label)
         cap = caps.get(level.value, 0)
         head = ["序号", "单位编码", "单位名称", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次"] + \

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import (
     Publication, PublishedScore, PublishedUnit, RoundUnit, Sheet, SheetTransition, Team, User,
 )
-from . import readmodel
+from . import readmodel, seals
 from .catalogues import cached_tree
 
 
@@ -111,9 +111,11 @@ def published_paper(sheet: Sheet, publication: Publication) -> Paper | None:
                                                          PublishedUnit.final_sheet_id == sheet.id))
     if unit is None:
         return None
-    scores = {s.indicator_code: (s.points, s.reason, s.deductions) for s in db.session.scalars(
-        select(PublishedScore).where(PublishedScore.publication_id == publication.id,
-                                     PublishedScore.unit_code == unit.code))}
+    rows = db.session.scalars(select(PublishedScore).where(PublishedScore.publication_id == publication.id,
+                                                           PublishedScore.unit_code == unit.code)).all()
+    seals.check_units(publication, [unit], whole=False)  # what the paper prints is what was sealed
+    seals.check_scores(publication, unit, rows)
+    scores = {s.indicator_code: (s.points, s.reason, s.deductions) for s in rows}
     catalogue = cached_tree(sheet.round.catalogue_for(unit.level))
     meta = publication.catalogues[unit.level]
     from .finals import member_sheets

@@ -12,6 +12,7 @@ under its id and checksum (a version never changes), so a page that repeats cost
 """
 import itertools
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,6 +29,7 @@ from ..models import (
     AuditEvent, BonusItem, DeductionRule, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round,
     RoundUnit, Score, ScoreDeduction, Sheet, SheetBonus, SheetVeto, User, VetoItem,
 )
+from . import seals
 from .finals import COUNTED_STATUSES
 from .results import Report, ReportRow, UnitResult, assemble_report, failing_list, round_report
 from .subsidy import award_lines, load_rules
@@ -123,12 +125,15 @@ class Extras:
     vetoes: dict[str, list[list]]             # unit code → [[item code, item, finding]]
     bonus: dict[str, list]                    # unit code → [[code, text, points, note]]
     sums: dict[str, tuple]                    # unit code → (score sum, bonus sum)
+    # A version's: unit code → its unit row, checked against its seal (to check its indicator rows: seals.check_scores)
+    rows: dict[str, object] = field(default_factory=dict)
 
 
 _serials = itertools.count(1)
+clock = time.monotonic  # when a kept version's rows were last checked against their seals (tests set it)
 _lock = threading.Lock()
 _live: dict[tuple[str, int], tuple[int, Report]] = {}
-_published: dict[tuple[str, int, str], tuple[Report, Extras]] = {}
+_published: dict[tuple, tuple[Report, Extras, float]] = {}
 _pending: dict[tuple, int] = {}
 LIVE_SIZE, PUBLISHED_SIZE, PENDING_SIZE = 4, 8, 8
 
@@ -152,14 +157,22 @@ def clear_cache() -> None:
         _pending.clear()
 
 
-def published(publication: Publication, round_: Round | None) -> tuple[Report, Extras]:
-    """The results as the version holds them, with its extras (kept per process: a version never changes)."""
+def published(publication: Publication, round_: Round | None, *, fresh: bool = False) -> tuple[Report, Extras]:
+    """The results as the version holds it, with its extras, its seal checked (services.seals: SealBroken when what
+    would be shown is not what was sealed).
+
+    Kept per process: the version's row is checked on every call (one HMAC), its unit rows when they are read — at
+    the latest SEAL_RECHECK_SECONDS after the last check, at once with `fresh` (the official downloads), so a row
+    altered behind the app's back after this process read it shows as the alarm within that time."""
+    seals.check_units(publication, [], whole=False)
     # (its checksum too: a database restored under the same URL may hold another publication with this id)
-    key = (db.engine.url.render_as_string(), publication.id, publication.sha256)
+    key = (db.engine.url.render_as_string(), publication.id, publication.sha256, publication.seal)
+    now = clock()
     with _lock:
         hit = _published.get(key)
-    if hit is None:
+    if hit is None or fresh or now - hit[2] > current_app.config["SEAL_RECHECK_SECONDS"]:
         rows = unit_rows(publication.id)
+        seals.check_units(publication, rows)
         units = [unit_result(r, publication.tolerance) for r in rows]
         names = {r.code: r.name for r in rows if r.level == "township"}
         names.update({r.township_code: r.township_name for r in rows if r.level == "village" and r.township_code})
@@ -169,8 +182,9 @@ def published(publication: Publication, round_: Round | None) -> tuple[Report, E
             awards={r.code: Award(r.code, r.amount_fen, r.subsidy_basis, r.subsidy_note) for r in rows},
             vetoes={r.code: r.veto_findings for r in rows if r.veto_findings},
             bonus={r.code: r.bonus_items for r in rows if r.bonus_items},
-            sums={r.code: (r.score_sum, r.bonus_sum) for r in rows})
-        hit = (report, extras)
+            sums={r.code: (r.score_sum, r.bonus_sum) for r in rows},
+            rows={r.code: r for r in rows})
+        hit = (report, extras, now)
         _keep(_published, key, hit, PUBLISHED_SIZE)
     return replace(hit[0], round=round_), hit[1]
 
@@ -294,13 +308,20 @@ def failing_of(model: RoundResults) -> list:
     finding (the model's extras)."""
     ordered = sorted((r.unit for r in model.report.rows), key=lambda u: ranking_key(u.level, u.place))
     if model.publication is not None:
-        losses = ((code, ind_code, title, max_points - points) for code, ind_code, title, max_points, points in
-                  db.session.execute(
-                      select(PublishedScore.unit_code, PublishedScore.indicator_code, PublishedScore.title,
-                             PublishedScore.max_points, PublishedScore.points)
-                      .where(PublishedScore.publication_id == model.publication.id,
-                             PublishedScore.points.is_not(None),
-                             PublishedScore.points < PublishedScore.max_points)))
+        # The failing units' indicator rows, each unit's checked against its seal before any is shown.
+        failing = [u.code for u in ordered if u.result is not Result.PASS]
+        by_unit: dict[str, list] = {}
+        for row in db.session.execute(select(PUBLISHED_SCORES).where(
+                PUBLISHED_SCORES.c.publication_id == model.publication.id,
+                PUBLISHED_SCORES.c.unit_code.in_(select(PUBLISHED_UNITS.c.code).where(
+                    PUBLISHED_UNITS.c.publication_id == model.publication.id,
+                    PUBLISHED_UNITS.c.result != Result.PASS.value)))):
+            by_unit.setdefault(row.unit_code, []).append(row)
+        for code in failing:
+            seals.check_scores(model.publication, model.extras.rows[code], by_unit.get(code, []))
+        losses = ((r.unit_code, r.indicator_code, r.title, r.max_points - r.points)
+                  for code in failing for r in by_unit.get(code, [])
+                  if r.points is not None and r.points < r.max_points)
     else:
         # The round's final sheets as a subquery, not a list of ids: a province has more failing units than a
         # statement may carry parameters.
@@ -315,13 +336,14 @@ def failing_of(model: RoundResults) -> list:
 
 
 def build(round_: Round, *, draft: bool = False, extras: bool = False, failing: bool = False,
-          changes: bool = False) -> RoundResults:
+          changes: bool = False, fresh: bool = False) -> RoundResults:
     """The round's results in the caller's transaction (`round_model` gives it one of its own; a publication builds
     it under the round's lock, once). Reads the round's status and settings as this transaction sees them.
 
     What a face needs beyond the units' results is asked for: `extras` (awards with the eligibility lines and the
     summary by township, veto findings, bonus items, sums), `failing` (the 通报 list; implies extras), `changes`
-    (against the version before or the last one)."""
+    (against the version before or the last one). `fresh`: a version's rows read and checked against their seals
+    now, whatever this process checked before (the official downloads)."""
     extras = extras or failing
     # The round as this transaction reads it: a read's own session loads it afresh; a publication has just read it
     # again under its lock (snapshots.lock_round).
@@ -332,7 +354,7 @@ def build(round_: Round, *, draft: bool = False, extras: bool = False, failing: 
     # The subsidy rules and bonus caps only where a face asks for extras (the pages that list units read neither).
     rules, caps = {}, {}
     if shown is not None:
-        report, kept = published(shown, round_)
+        report, kept = published(shown, round_, fresh=fresh)
         threshold = shown.threshold
         if extras:
             rules, caps = rules_of(shown), caps_of(shown)
@@ -444,10 +466,10 @@ Lines = dict[str, tuple]  # unit code → (unit id, name, township name, total, 
 
 
 def published_lines(publication: Publication) -> Lines:
-    return {code: tuple(rest) for code, *rest in db.session.execute(
-        select(PublishedUnit.code, PublishedUnit.unit_id, PublishedUnit.name, PublishedUnit.township_name,
-               PublishedUnit.final_total, PublishedUnit.result, PublishedUnit.amount_fen)
-        .where(PublishedUnit.publication_id == publication.id))}
+    """A version's lines, from its rows as checked against their seal (`published`)."""
+    report, kept = published(publication, None)
+    return {r.unit.code: (r.unit.unit_id, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
+                          kept.awards[r.unit.code].amount_fen) for r in report.rows}
 
 
 def live_lines(round_: Round, report: Report | None = None) -> Lines:

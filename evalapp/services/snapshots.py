@@ -22,8 +22,9 @@ from ..domain.scoring import Line, Result, Sums, standing
 from ..domain.subsidy import Candidate, SubsidyRule, allocate
 from ..extensions import db
 from ..models import (
-    Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, RoundUnit, Score, Sheet, User,
+    AuditEvent, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, Round, RoundUnit, Score, Sheet, User,
 )
+from . import seals
 from .readmodel import (
     PUBLISHED_SCORES, PUBLISHED_UNITS, RoundResults, live_report, member_deductions, rules_of, score_rows, unit_rows,
 )
@@ -103,6 +104,7 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
     """Write the round's next version from `model` — the round's results as they stand, built in the caller's
     transaction after lock_round (readmodel.build with extras) — in that transaction."""
     report, extras, rules = model.report, model.extras, model.rules
+    key_id, secret = seals.current_key()  # before anything is written: no key, no version
     awards = extras.awards
     version = (db.session.scalar(select(func.max(Publication.version))
                                  .where(Publication.round_id == round_.id)) or 0) + 1
@@ -143,6 +145,18 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
                   .join(Indicator, Indicator.id == Score.indicator_id)
                   .where(Sheet.round_id == round_.id, Sheet.kind == "final"))]
     pub.sha256 = checksum(pub, units, scores)
+    # The seal (services.seals): each unit row with the SHA-256 of its indicator rows, then the version's row.
+    pub.seal_key = key_id
+    by_unit: dict[str, list] = {}
+    for s in scores:
+        by_unit.setdefault(s.unit_code, []).append(s)
+    for u in units:
+        u.scores_sha256 = seals.scores_digest(by_unit.get(u.code, ()))
+        u.points_sha256 = seals.points_digest(
+            (s.indicator_code, seals.hundredths(s.max_points), seals.hundredths(s.points))
+            for s in by_unit.get(u.code, ()))
+        u.seal = seals.seal_unit(secret, pub, u)
+    pub.seal = seals.seal_header(secret, pub)
     # Core inserts of plain values in bulk (executemany), no ORM objects.
     if units:
         db.session.execute(insert(PUBLISHED_UNITS), [vars(u) for u in units])
@@ -220,22 +234,73 @@ def recompute(publication: Publication, units: list[PublishedUnit], scores: list
 
 
 def verify(publication: Publication) -> Verification:
-    """Check a version against itself (its checksum; every unit's figures from its inputs) and report, separately,
-    where today's live results differ from it."""
+    """Check a version against itself (its seal, services.seals; its checksum; every unit's figures from its
+    inputs) and report, separately, where today's live results differ from it."""
     units, scores = unit_rows(publication.id), score_rows(publication.id)
     computed = checksum(publication, units, scores)
     problems = [] if computed == publication.sha256 else [
         f"校验值不符：记录为 {publication.sha256}，按版本内容计算为 {computed}"]
+    problems += seal_problems(publication, units, scores)
     problems += recompute(publication, units, scores)
     round_ = db.session.get(Round, publication.round_id)
     return Verification(publication, publication.sha256, computed, problems,
-                        live_differences(round_, units))
+                        live_differences(round_, units, since=publication.published_at))
 
 
-def live_differences(round_: Round, units: list) -> list[str]:
-    """Units whose total, result or name differ between a version (its unit rows) and today's data (expected
-    after an unlock)."""
+def seal_problems(publication: Publication, units: list, scores: list) -> list[str]:
+    """Where the version's rows do not carry its seal (none at all: a version from before seals, not yet sealed by
+    `flask seal-publications`)."""
+    problems = seals.problems_of(publication, units, whole=True)
+    if publication.seal_key is None or problems:
+        return [f"防篡改印记：{p}" for p in problems]
+    by_unit: dict[str, list] = {}
+    for s in scores:
+        by_unit.setdefault(s.unit_code, []).append(s)
+    for u in units:
+        mine = by_unit.pop(u.code, [])
+        try:
+            seals.check_scores(publication, u, mine)
+            seals.check_points(publication, u, [(s.indicator_code, seals.hundredths(s.max_points),
+                                                 seals.hundredths(s.points)) for s in mine])
+        except seals.SealBroken as broken:
+            problems += [f"防篡改印记：{p}" for p in broken.problems]
+    problems += [f"防篡改印记：指标得分行 {code} 不属于该版本的任何单位" for code in sorted(by_unit)]
+    return problems
+
+
+def seal(publication: Publication) -> None:
+    """Seal a version written before seals existed (`flask seal-publications`), with the current key, after it
+    passed verify. Not a change of the version: its rows and checksum stay as they are."""
+    key_id, secret = seals.current_key()
+    units, scores = unit_rows(publication.id), score_rows(publication.id)
+    by_unit: dict[str, list] = {}
+    for s in scores:
+        by_unit.setdefault(s.unit_code, []).append(s)
+    publication.seal_key = key_id
+    for u in units:
+        mine = by_unit.get(u.code, [])
+        values = dict(u._mapping, scores_sha256=seals.scores_digest(mine), points_sha256=seals.points_digest(
+            (s.indicator_code, seals.hundredths(s.max_points), seals.hundredths(s.points)) for s in mine))
+        db.session.execute(update(PUBLISHED_UNITS).where(PUBLISHED_UNITS.c.id == u.id).values(
+            scores_sha256=values["scores_sha256"], points_sha256=values["points_sha256"],
+            seal=seals.seal_unit(secret, publication, SimpleNamespace(**values))))
+    publication.seal = seals.seal_header(secret, publication)
+
+
+def unlocks_since(round_id: int, since: datetime) -> dict[int, str]:
+    """unit id → who unlocked its final sheet and when, for the unlocks recorded after `since` (the last one)."""
+    return {unit_id: f"{at:%Y-%m-%d %H:%M} UTC {name or ''}".strip() for unit_id, at, name in db.session.execute(
+        select(AuditEvent.unit_id, AuditEvent.at, User.display_name).outerjoin(User, User.id == AuditEvent.user_id)
+        .where(AuditEvent.round_id == round_id, AuditEvent.action == "sheet.unlock", AuditEvent.at >= since)
+        .order_by(AuditEvent.at, AuditEvent.id))}
+
+
+def live_differences(round_: Round, units: list, *, since: datetime | None = None) -> list[str]:
+    """Units whose total, result or name differ between a version (its unit rows) and today's data. A different
+    total or result is called an unlock's only where an unlock of that unit was recorded after the version (`since`,
+    its publication); otherwise it is named as unexplained — today's data changed without the recorded path."""
     live = {r.unit.code: r for r in live_report(round_).rows}
+    unlocked = unlocks_since(round_.id, since) if since is not None else {}
     out = []
     for u in units:
         now = live.pop(u.code, None)
@@ -243,8 +308,10 @@ def live_differences(round_: Round, units: list) -> list[str]:
             out.append(f"{u.code} {u.name}：已不在批次范围内")
             continue
         if (now.unit.final_total, now.unit.result.value) != (u.final_total, u.result):
+            why = (f"（{unlocked[u.unit_id]} 解锁后修改）" if u.unit_id in unlocked
+                   else "（没有解锁记录：当前数据未经解锁而改变，请核查）")
             out.append(f"{u.code} {u.name}：{_p(u.final_total) or '—'} {Result.zh_of(u.result)} → "
-                       f"{_p(now.unit.final_total) or '—'} {now.unit.result.zh}")
+                       f"{_p(now.unit.final_total) or '—'} {now.unit.result.zh}{why}")
         if now.unit.name != u.name or now.township_name != u.township_name:
             out.append(f"{u.code}：名称或所属镇(街道)已改为 {now.township_name} {now.unit.name}")
     out += [f"{code} {r.unit.name}：公布后加入批次范围" for code, r in live.items()]
