@@ -126,8 +126,8 @@ MATRIX = [
     ("POST", "/inspection/sheets/{final}/reconcile/accept-all", "inspection.reconcile_accept_all",
      {**expect({"leader"}, 302, scoped_out={"inspector2"}), "inspector": 403}),
     # incomplete units and no confirmation: the round's page again, saying which (422)
-    ("POST", "/results/rounds/{r}/publish", "results.publish", expect({"district"}, 422)),
-    ("POST", "/results/sheets/{final}/unlock", "results.unlock", expect({"admin"}, 409)),  # not published
+    ("POST", "/results/rounds/{r}/publish", "results.publish", expect({"district"}, 303)),  # refused: back to the page
+    ("POST", "/results/sheets/{final}/unlock", "results.unlock", expect({"admin"}, 303)),  # not published: refused
     ("POST", "/finance/rounds/{r}/rules/village", "finance.save_rule", expect({"finance", "admin"}, 422)),
     ("GET", "/api/v1/sheets/{self22}/summary", "api.get_summary",
      expect(SEEING | {"village", "township"}, api=True, scoped_out=ALL - SEEING - {"village", "township"})),

@@ -67,15 +67,19 @@ def published(app, login_as):
 
 @pytest.mark.parametrize("kind, why", [("inspector", "请解锁该单位的工作组评分表，由组长重新汇总"),
                                        ("self", "自评表不能解锁")])
-def test_unlocking_a_sheet_that_is_not_final_is_refused_with_409_and_why(published, world, login_as, kind, why):
+def test_unlocking_a_sheet_that_is_not_final_is_refused_with_why(published, world, login_as, kind, why):
     sheet = make_sheet(world, VILLAGE, kind)
     before = (sheet.status, sheet.version)
     with pytest.raises(Conflict, match=why):
         publication.unlock(sheet, user("admin"), "录入错误")
     db.session.rollback()
-    response = login_as("admin").post(f"/results/sheets/{sheet.id}/unlock", data={"reason": "录入错误"})
-    assert response.status_code == 409
-    assert why in response.get_data(as_text=True)
+    admin = login_as("admin")
+    response = admin.post(f"/results/sheets/{sheet.id}/unlock", data={"reason": "录入错误"})
+    assert response.status_code == 303  # back to the round's page, which says why
+    assert why in admin.get(response.headers["Location"]).get_data(as_text=True)
+    api = admin.post(f"/results/sheets/{sheet.id}/unlock", data={"reason": "录入错误"},
+                     headers={"Accept": "application/json"})
+    assert api.status_code == 409 and why in api.get_json()["error"]
     db.session.refresh(sheet)
     db.session.refresh(published)
     assert (sheet.status, sheet.version) == before and not sheet.unlocked

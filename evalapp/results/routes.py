@@ -110,6 +110,21 @@ def round_results(round_id: int):
                            result_filters=RESULT_FILTERS.labels(), sorts=SORT_LABELS)
 
 
+def _refused(exc, round_id: int):
+    """A refused publish or unlock: nothing of it kept; a client that asks for JSON gets the error and its status, a
+    browser the round's page (redirected to, so that every link on it is the page's own) with the reason flashed."""
+    from flask import flash, redirect, url_for
+
+    from ..api import error
+    from ..extensions import db
+
+    db.session.rollback()  # what the refused move had pending (the flag, closed drafts) is not shown
+    if request.accept_mimetypes.best == "application/json":
+        return error(exc.message, exc.status, exc.fields, code=exc.code)
+    flash(exc.message, "danger")
+    return redirect(url_for("results.round_results", round_id=round_id), 303)
+
+
 @bp.post(f"/rounds/<{ID}:round_id>/publish")
 @role_required("district")
 def publish(round_id: int):
@@ -129,11 +144,7 @@ def publish(round_id: int):
         made = publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1",
                              address=request.remote_addr)
     except ServiceError as exc:  # refused (409 when another publication came first): the round's page, saying why
-        from ..extensions import db
-
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return round_results(round_id), exc.status
+        return _refused(exc, round_id)
     flash(gettext("%(name)s的评估结果已公布为第%(version)s版，所有评分表已锁定", name=round_.name,
                   version=made.version), "success")
     return redirect(url_for("results.round_results", round_id=round_id))
@@ -159,9 +170,7 @@ def unlock(sheet_id: int):
     try:
         unlock_sheet(sheet, current_user, request.form.get("reason", ""), address=request.remote_addr)
     except ServiceError as exc:  # refused (a sheet that is not a final sheet: 409): the round's page, saying why
-        db.session.rollback()  # what the refused unlock had pending (the flag, closed drafts) is not shown
-        flash(exc.message, "danger")
-        return round_results(sheet.round_id), exc.status
+        return _refused(exc, sheet.round_id)
     else:
         flash(gettext("%(unit)s的评分表已解锁，退回工作组修改后须重新审核与公布", unit=sheet.unit.name), "warning")
     return redirect(url_for("results.round_results", round_id=sheet.round_id))

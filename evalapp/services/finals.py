@@ -72,5 +72,5 @@ def final_change(final: Sheet, code: str, raw_value, reason: str, *, counted: li
         raise Invalid("final.invalid", _l("输入有误，请检查"), errors)
     note = NOTE_MEAN if value == proposed else f"组长调整（成员平均分 {proposed if proposed is not None else '无'}）"
     return indicator, {}, dict(points=value, direct_score=value, free_deduction=Decimal("0"),
-                               reason=reason if value != proposed else "", note=note,
+                               reason=reason, note=note,  # (a reason given with the mean is kept, not dropped)
                                basis=basis(counted, scores, indicator.id))

@@ -88,13 +88,19 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
 
     reason = (reason or "").strip()
     round_ = sheet.round
+    # Ordered on the round's lock, as publishing is (issue 28, point 1): an unlock either lands before a
+    # (re)publication — which then sees the sheet unlocked and refuses until it is approved again — or after it,
+    # on the version just written, and flags the round changed for the next. Never in between, where the
+    # publication would clear the flag and the unlocked mark it did not see.
+    snapshots.lock_round(round_)
+    db.session.refresh(sheet)
     move = round_move(round_phase(round_.status, round_.changed_since_publication), "unlock")
     if move is None:
         raise Conflict("sheet.unlock_not_published", _l("只有已公布批次的评分表需要解锁"))
     if not can_unlock(sheet.kind):
         raise Conflict("sheet.unlock_kind", UNLOCK_REFUSALS.get(sheet.kind) or _l("%(kind)s不能解锁",
                                                                             kind=marked(SHEET_KIND_LABELS[sheet.kind])))
-    if sheet.unlocked:
+    if sheet.unlocked and sheet.status != "approved":  # (approved again since: it may be unlocked once more)
         raise Conflict("sheet.already_unlocked", _l("该评分表已解锁"))
     if not reason:
         raise Invalid("sheet.unlock_reason_required", _l("解锁须填写理由"), {"reason": _l("请填写解锁理由")})
