@@ -1,4 +1,5 @@
 """Strict parsing of points typed by people or sent by programs: Decimal, never float."""
+import functools
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
@@ -69,3 +70,13 @@ def plain_number(value: Decimal) -> str:
     """A number without trailing zeros, as people write it in prose ("95", "92.5")."""
     text = format(value.normalize(), "f")
     return text
+
+
+@functools.lru_cache(maxsize=16384)  # a version's points take few distinct values
+def hundredths_text(value: int | None) -> str | None:
+    """Integer hundredths as points with two decimals ("95.84"), as f"{Decimal:.2f}" writes them — by integer
+    arithmetic, for the many values of a published version read raw (models.base.Points stores hundredths)."""
+    if value is None:
+        return None
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    return f"{sign}{value // 100}.{value % 100:02d}"

@@ -19,9 +19,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, select, type_coerce
 
 from ..domain.aggregation import ranking_key
+from ..domain.numbers import hundredths_text as text_of
 from ..domain.scoring import Result
 from ..domain.subsidy import Award, Band, SubsidyRule
 from ..extensions import db
@@ -404,9 +405,11 @@ def member_deductions(round_id: int, unit_ids: list[int] | None = None) -> dict[
     """(unit code, indicator code) → each counted member's deductions on that indicator, where the member took any
     points off: the rules applied with counts, a free deduction with its reason (of the given units, else all)."""
     query = (
-        select(OrgUnit.code, Indicator.code, Indicator.points, Sheet.inspector_id, User.display_name,
-               Score.points, Score.free_deduction, Score.reason,
-               DeductionRule.code, DeductionRule.text, ScoreDeduction.count, DeductionRule.per, DeductionRule.void)
+        # Points read raw (integer hundredths, models.base.Points) and written as text by integer arithmetic.
+        select(OrgUnit.code, Indicator.code, Sheet.inspector_id, User.display_name,
+               type_coerce(Score.points, Integer), type_coerce(Score.free_deduction, Integer), Score.reason,
+               DeductionRule.code, DeductionRule.text, ScoreDeduction.count, type_coerce(DeductionRule.per, Integer),
+               DeductionRule.void)
         .select_from(Score)
         .join(Sheet, Sheet.id == Score.sheet_id)
         .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
@@ -423,15 +426,15 @@ def member_deductions(round_id: int, unit_ids: list[int] | None = None) -> dict[
         query = query.where(Sheet.unit_id.in_(unit_ids))
     out: dict[tuple[str, str], dict[int, dict]] = {}
     # A Core execution: plain rows, without the ORM's per-row bookkeeping (a province's members' scores).
-    for (unit_code, ind_code, _max, member_id, member, points, free, reason, rule_code, rule_text, count, per,
+    for (unit_code, ind_code, member_id, member, points, free, reason, rule_code, rule_text, count, per,
          void) in db.session.connection().execute(query):
         members = out.setdefault((unit_code, ind_code), {})
         entry = members.get(member_id)
         if entry is None:
-            entry = members[member_id] = {"member": member, "points": _p(points), "rules": [],
-                                          "free": _p(free or Decimal(0)), "reason": reason or ""}
+            entry = members[member_id] = {"member": member, "points": text_of(points), "rules": [],
+                                          "free": text_of(free or 0), "reason": reason or ""}
         if rule_code is not None:
-            entry["rules"].append([rule_code, rule_text, count, None if void else _p(per)])
+            entry["rules"].append([rule_code, rule_text, count, None if void else text_of(per)])
     return {key: list(members.values()) for key, members in out.items()}
 
 

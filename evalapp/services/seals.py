@@ -30,7 +30,9 @@ UNIT_FIELDS = ("position", "unit_id", "code", "name", "level", "township_code", 
                "final_sheet_id", "final_status", "self_total", "score_sum", "bonus_sum", "final_total", "vetoed",
                "result", "rank", "missing", "place", "bonus_items", "veto_findings", "subsidy_basis", "subsidy_note",
                "amount_fen", "scores_sha256", "points_sha256")
-SCORE_FIELDS = ("indicator_code", "title", "max_points", "points", "reason", "deductions")
+# A unit's indicator rows are digested as the version's canonical form holds them (snapshots.canonical: the
+# "scores" items), so publishing serialises each row once for both.
+SCORE_FIELDS = ("unit_code", "indicator_code", "title", "max_points", "points", "reason", "deductions")
 
 
 class SealBroken(Conflict):
@@ -45,7 +47,8 @@ class SealBroken(Conflict):
         self.problems = problems
 
 
-def _dump(value) -> bytes:
+def dump(value) -> bytes:
+    """The canonical serialisation: sorted keys, no spaces, UTF-8 (snapshots.canonical's)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
@@ -75,9 +78,15 @@ def current_key() -> tuple[str, bytes]:
 
 
 def scores_digest(rows) -> str:
-    """SHA-256 of one unit's indicator rows (objects with SCORE_FIELDS), in indicator-code order (`scores_sha256`)."""
-    items = sorted(([_plain(getattr(r, f)) for f in SCORE_FIELDS] for r in rows), key=lambda item: item[0])
-    return hashlib.sha256(_dump(items)).hexdigest()
+    """SHA-256 of one unit's indicator rows (objects with SCORE_FIELDS) as canonical items, in indicator-code order
+    (`scores_sha256`)."""
+    items = sorted(([_plain(getattr(r, f)) for f in SCORE_FIELDS] for r in rows), key=lambda item: item[1])
+    return chunk_digest(dump(items))
+
+
+def chunk_digest(chunk: bytes) -> str:
+    """SHA-256 of one unit's canonical score items as serialised (`dump` of the list)."""
+    return hashlib.sha256(chunk).hexdigest()
 
 
 def hundredths(value: Decimal | None) -> int | None:
@@ -87,17 +96,17 @@ def hundredths(value: Decimal | None) -> int | None:
 def points_digest(items) -> str:
     """SHA-256 of one unit's (indicator code, max points, points) in integer hundredths, in code order
     (`points_sha256`: what the district workbook shows of them, read without a Decimal per cell)."""
-    return hashlib.sha256(_dump(sorted(list(item) for item in items))).hexdigest()
+    return hashlib.sha256(dump(sorted(list(item) for item in items))).hexdigest()
 
 
 def _unit_message(publication, row) -> bytes:
     head = f"{publication.id}:{publication.round_id}:{publication.version}:".encode("ascii")
-    return head + _dump([_plain(getattr(row, f)) for f in UNIT_FIELDS])
+    return head + dump([_plain(getattr(row, f)) for f in UNIT_FIELDS])
 
 
 def _header_message(publication) -> bytes:
     p = publication
-    return _dump([p.id, p.round_id, p.version, p.round_name, p.published_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    return dump([p.id, p.round_id, p.version, p.round_name, p.published_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                   p.published_by_id, p.published_by_name, _plain(p.threshold), _plain(p.tolerance), p.catalogues,
                   p.rules, p.unit_count, p.total_fen, p.sha256, p.seal_key])
 

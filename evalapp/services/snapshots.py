@@ -10,14 +10,16 @@ Nothing here updates a snapshot row: a republication is a new version.
 Reading a version is services.readmodel's (one read model of a round's results, live or as published).
 """
 import hashlib
-import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import (
+    JSON, Column, Integer, MetaData, String, Table, Text, and_, func, insert, select, type_coerce, update,
+)
 
+from ..domain.numbers import hundredths_text as text_of
 from ..domain.scoring import Line, Result, Sums, standing
 from ..domain.subsidy import Candidate, SubsidyRule, allocate
 from ..extensions import db
@@ -26,7 +28,7 @@ from ..models import (
 )
 from . import seals
 from .readmodel import (
-    PUBLISHED_SCORES, PUBLISHED_UNITS, RoundResults, live_report, member_deductions, rules_of, score_rows, unit_rows,
+    PUBLISHED_UNITS, RoundResults, live_report, member_deductions, rules_of, score_rows, unit_rows,
 )
 from .results import UnitResult, place
 
@@ -49,24 +51,45 @@ def _p(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+def _round_part(publication: Publication) -> dict:
+    return {"id": publication.round_id, "name": publication.round_name, "version": publication.version,
+            "published_at": publication.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "published_by": publication.published_by_name, "threshold": _p(publication.threshold),
+            "tolerance": _p(publication.tolerance), "catalogues": publication.catalogues,
+            "rules": publication.rules, "unit_count": publication.unit_count, "total_fen": publication.total_fen}
+
+
+def _unit_item(u) -> list:
+    return [u.position, u.code, u.name, u.level, u.township_code, u.township_name, u.final_status, _p(u.self_total),
+            _p(u.score_sum), _p(u.bonus_sum), _p(u.final_total), u.vetoed, u.result, u.rank, _p(u.missing), u.place,
+            u.bonus_items, u.veto_findings, u.subsidy_basis, u.subsidy_note, u.amount_fen]
+
+
 def canonical(publication: Publication, units: list[PublishedUnit], scores: list[PublishedScore]) -> bytes:
     """The version as canonical JSON (sorted keys, no spaces, UTF-8, points as two-decimal strings, times in UTC
-    ISO 8601): what its SHA-256 is taken over. Ids of rows that exist only in this database are left out."""
-    doc = {
-        "round": {"id": publication.round_id, "name": publication.round_name, "version": publication.version,
-                  "published_at": publication.published_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "published_by": publication.published_by_name, "threshold": _p(publication.threshold),
-                  "tolerance": _p(publication.tolerance), "catalogues": publication.catalogues,
-                  "rules": publication.rules, "unit_count": publication.unit_count,
-                  "total_fen": publication.total_fen},
-        "units": [[u.position, u.code, u.name, u.level, u.township_code, u.township_name, u.final_status,
-                   _p(u.self_total), _p(u.score_sum), _p(u.bonus_sum), _p(u.final_total), u.vetoed, u.result, u.rank,
-                   _p(u.missing), u.place, u.bonus_items, u.veto_findings, u.subsidy_basis, u.subsidy_note,
-                   u.amount_fen] for u in sorted(units, key=lambda u: u.position)],
-        "scores": [[s.unit_code, s.indicator_code, s.title, _p(s.max_points), _p(s.points), s.reason, s.deductions]
-                   for s in sorted(scores, key=lambda s: (s.unit_code, s.indicator_code))],
-    }
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    ISO 8601): what its SHA-256 is taken over. Ids of rows that exist only in this database are left out.
+
+    {"round": {…}, "scores": [[unit code, indicator code, title, max, points, reason, deductions], … in unit code,
+    indicator code order], "units": [[position, code, …], … in position order]} — assembled from each unit's
+    serialised score items (`assemble`), the same bytes as one json.dumps of the whole."""
+    chunks = score_chunks(scores)
+    return assemble(publication, units, [chunks[code] for code in sorted(chunks)])
+
+
+def score_chunks(scores: list[PublishedScore]) -> dict[str, bytes]:
+    """Unit code → its canonical score items serialised (what its `scores_sha256` digests)."""
+    by_unit: dict[str, list] = {}
+    for s in scores:
+        by_unit.setdefault(s.unit_code, []).append(
+            [s.unit_code, s.indicator_code, s.title, _p(s.max_points), _p(s.points), s.reason, s.deductions])
+    return {code: seals.dump(sorted(items, key=lambda item: item[1])) for code, items in by_unit.items()}
+
+
+def assemble(publication: Publication, units: list, chunks: list[bytes]) -> bytes:
+    """The canonical form from its parts: `chunks` are the units' serialised score lists in unit code order."""
+    scores = b"[" + b",".join(chunk[1:-1] for chunk in chunks if len(chunk) > 2) + b"]"
+    return (b'{"round":' + seals.dump(_round_part(publication)) + b',"scores":' + scores + b',"units":'
+            + seals.dump([_unit_item(u) for u in sorted(units, key=lambda u: u.position)]) + b"}")
 
 
 def checksum(publication: Publication, units: list[PublishedUnit], scores: list[PublishedScore]) -> str:
@@ -74,6 +97,14 @@ def checksum(publication: Publication, units: list[PublishedUnit], scores: list[
 
 
 # ---------------------------------------------------------------- writing
+
+
+# published_scores as its columns are stored: points in integer hundredths (models.base.Points), for writing the
+# values freeze read raw without a Decimal each way.
+RAW_SCORES = Table("published_scores", MetaData(), Column("id", Integer, primary_key=True),
+                   Column("publication_id", Integer), Column("unit_code", String), Column("indicator_code", String),
+                   Column("title", String), Column("max_points", Integer), Column("points", Integer),
+                   Column("reason", Text), Column("deductions", JSON))
 
 
 def lock_round(round_: Round) -> None:
@@ -132,36 +163,44 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
             result=u.result.value, rank=u.rank, missing=u.missing, place=u.place, bonus_items=items,
             veto_findings=extras.vetoes.get(u.code, []), subsidy_basis=award.basis,
             subsidy_note=award.note, amount_fen=award.amount_fen))
+    # The final scores read raw (integer hundredths, models.base.Points) and written raw; each row serialised once,
+    # in its unit's chunk of the canonical form, which is also what the unit's seal digests.
     deductions = member_deductions(round_.id)
-    scores = [SimpleNamespace(publication_id=pub.id, unit_code=unit_code, indicator_code=ind_code, title=title,
-                              max_points=max_points, points=points, reason=reason or "",
-                              deductions=deductions.get((unit_code, ind_code), []))
-              for unit_code, ind_code, title, max_points, points, reason in db.session.connection().execute(
-                  select(OrgUnit.code, Indicator.code, Indicator.title, Indicator.points, Score.points, Score.reason)
-                  .select_from(Score)
-                  .join(Sheet, Sheet.id == Score.sheet_id)
-                  .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
-                  .join(RoundUnit, and_(RoundUnit.round_id == round_.id, RoundUnit.unit_id == Sheet.unit_id))
-                  .join(Indicator, Indicator.id == Score.indicator_id)
-                  .where(Sheet.round_id == round_.id, Sheet.kind == "final"))]
-    pub.sha256 = checksum(pub, units, scores)
-    # The seal (services.seals): each unit row with the SHA-256 of its indicator rows, then the version's row.
-    pub.seal_key = key_id
     by_unit: dict[str, list] = {}
-    for s in scores:
-        by_unit.setdefault(s.unit_code, []).append(s)
+    for row in db.session.connection().execute(
+            select(OrgUnit.code, Indicator.code, Indicator.title, type_coerce(Indicator.points, Integer),
+                   type_coerce(Score.points, Integer), Score.reason)
+            .select_from(Score)
+            .join(Sheet, Sheet.id == Score.sheet_id)
+            .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+            .join(RoundUnit, and_(RoundUnit.round_id == round_.id, RoundUnit.unit_id == Sheet.unit_id))
+            .join(Indicator, Indicator.id == Score.indicator_id)
+            .where(Sheet.round_id == round_.id, Sheet.kind == "final")):
+        by_unit.setdefault(row[0], []).append(row)
+    pub.seal_key = key_id
+    chunks, rows = [], []
+    for code in sorted(by_unit):
+        found = sorted(by_unit[code], key=lambda r: r[1])
+        items = [[code, ind, title, text_of(max_h), text_of(points_h), reason or "", deductions.get((code, ind), [])]
+                 for _c, ind, title, max_h, points_h, reason in found]
+        chunk = seals.dump(items)
+        chunks.append(chunk)
+        by_unit[code] = (seals.chunk_digest(chunk), seals.points_digest((r[1], r[3], r[4]) for r in found))
+        rows += [{"publication_id": pub.id, "unit_code": code, "indicator_code": r[1], "title": r[2],
+                  "max_points": r[3], "points": r[4], "reason": item[5], "deductions": item[6]}
+                 for r, item in zip(found, items)]
+    pub.sha256 = hashlib.sha256(assemble(pub, units, chunks)).hexdigest()
+    # The seal (services.seals): each unit row with the digests of its indicator rows, then the version's row.
+    empty = (seals.chunk_digest(b"[]"), seals.points_digest(()))
     for u in units:
-        u.scores_sha256 = seals.scores_digest(by_unit.get(u.code, ()))
-        u.points_sha256 = seals.points_digest(
-            (s.indicator_code, seals.hundredths(s.max_points), seals.hundredths(s.points))
-            for s in by_unit.get(u.code, ()))
+        u.scores_sha256, u.points_sha256 = by_unit.get(u.code, empty)
         u.seal = seals.seal_unit(secret, pub, u)
     pub.seal = seals.seal_header(secret, pub)
-    # Core inserts of plain values in bulk (executemany), no ORM objects.
+    # Core inserts of plain values in bulk (executemany), no ORM objects; the points as the hundredths they were read.
     if units:
         db.session.execute(insert(PUBLISHED_UNITS), [vars(u) for u in units])
-    if scores:
-        db.session.execute(insert(PUBLISHED_SCORES), [vars(s) for s in scores])
+    if rows:
+        db.session.execute(insert(RAW_SCORES), rows)
     db.session.flush()
     return pub
 
@@ -237,34 +276,33 @@ def verify(publication: Publication) -> Verification:
     """Check a version against itself (its seal, services.seals; its checksum; every unit's figures from its
     inputs) and report, separately, where today's live results differ from it."""
     units, scores = unit_rows(publication.id), score_rows(publication.id)
-    computed = checksum(publication, units, scores)
+    chunks = score_chunks(scores)
+    computed = hashlib.sha256(assemble(publication, units, [chunks[code] for code in sorted(chunks)])).hexdigest()
     problems = [] if computed == publication.sha256 else [
         f"校验值不符：记录为 {publication.sha256}，按版本内容计算为 {computed}"]
-    problems += seal_problems(publication, units, scores)
+    problems += seal_problems(publication, units, scores, chunks)
     problems += recompute(publication, units, scores)
     round_ = db.session.get(Round, publication.round_id)
     return Verification(publication, publication.sha256, computed, problems,
                         live_differences(round_, units, since=publication.published_at))
 
 
-def seal_problems(publication: Publication, units: list, scores: list) -> list[str]:
+def seal_problems(publication: Publication, units: list, scores: list, chunks: dict[str, bytes]) -> list[str]:
     """Where the version's rows do not carry its seal (none at all: a version from before seals, not yet sealed by
-    `flask seal-publications`)."""
+    `flask seal-publications`). `chunks`: score_chunks(scores)."""
     problems = seals.problems_of(publication, units, whole=True)
     if publication.seal_key is None or problems:
         return [f"防篡改印记：{p}" for p in problems]
-    by_unit: dict[str, list] = {}
+    points: dict[str, list] = {}
     for s in scores:
-        by_unit.setdefault(s.unit_code, []).append(s)
+        points.setdefault(s.unit_code, []).append(
+            (s.indicator_code, seals.hundredths(s.max_points), seals.hundredths(s.points)))
+    empty = seals.dump([])
     for u in units:
-        mine = by_unit.pop(u.code, [])
-        try:
-            seals.check_scores(publication, u, mine)
-            seals.check_points(publication, u, [(s.indicator_code, seals.hundredths(s.max_points),
-                                                 seals.hundredths(s.points)) for s in mine])
-        except seals.SealBroken as broken:
-            problems += [f"防篡改印记：{p}" for p in broken.problems]
-    problems += [f"防篡改印记：指标得分行 {code} 不属于该版本的任何单位" for code in sorted(by_unit)]
+        if (u.scores_sha256 != seals.chunk_digest(chunks.pop(u.code, empty))
+                or u.points_sha256 != seals.points_digest(points.get(u.code, ()))):
+            problems.append(f"防篡改印记：{u.code} {u.name}：指标得分与印记不符")
+    problems += [f"防篡改印记：指标得分行 {code} 不属于该版本的任何单位" for code in sorted(chunks)]
     return problems
 
 
@@ -273,14 +311,16 @@ def seal(publication: Publication) -> None:
     passed verify. Not a change of the version: its rows and checksum stay as they are."""
     key_id, secret = seals.current_key()
     units, scores = unit_rows(publication.id), score_rows(publication.id)
+    chunks = score_chunks(scores)
     by_unit: dict[str, list] = {}
     for s in scores:
         by_unit.setdefault(s.unit_code, []).append(s)
     publication.seal_key = key_id
     for u in units:
         mine = by_unit.get(u.code, [])
-        values = dict(u._mapping, scores_sha256=seals.scores_digest(mine), points_sha256=seals.points_digest(
-            (s.indicator_code, seals.hundredths(s.max_points), seals.hundredths(s.points)) for s in mine))
+        values = dict(u._mapping, scores_sha256=seals.chunk_digest(chunks.get(u.code, seals.dump([]))),
+                      points_sha256=seals.points_digest((s.indicator_code, seals.hundredths(s.max_points),
+                                                         seals.hundredths(s.points)) for s in mine))
         db.session.execute(update(PUBLISHED_UNITS).where(PUBLISHED_UNITS.c.id == u.id).values(
             scores_sha256=values["scores_sha256"], points_sha256=values["points_sha256"],
             seal=seals.seal_unit(secret, publication, SimpleNamespace(**values))))
