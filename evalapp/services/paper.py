@@ -69,10 +69,15 @@ class Paper:
 def _signers(sheet: Sheet, before: datetime | None) -> tuple[str, tuple[str, datetime] | None]:
     """The team leader's name, and the district's last approval of the final sheet (at or before `before`: the
     approval a version was published on)."""
-    leader = db.session.scalar(
-        select(User.display_name).join(Team, Team.leader_id == User.id)
-        .join(RoundUnit, RoundUnit.team_id == Team.id)
-        .where(RoundUnit.round_id == sheet.round_id, RoundUnit.unit_id == sheet.unit_id)) or ""
+    team_id = db.session.scalar(select(RoundUnit.team_id).where(RoundUnit.round_id == sheet.round_id,
+                                                                RoundUnit.unit_id == sheet.unit_id))
+    from .signatures import leader_at
+
+    # The leader then, for a version's paper (one replaced since does not rename the version's signer).
+    found = (leader_at(team_id, before) if before is not None else db.session.execute(
+        select(User.id, User.display_name).join(Team, Team.leader_id == User.id).where(Team.id == team_id)).first()
+        ) if team_id is not None else None
+    leader = found[1] if found else ""
     query = (select(User.display_name, SheetTransition.at).join(User, User.id == SheetTransition.actor_id)
              .where(SheetTransition.sheet_id == sheet.id, SheetTransition.to_status == "approved")
              .order_by(SheetTransition.at.desc(), SheetTransition.id.desc()).limit(1))

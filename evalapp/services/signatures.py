@@ -27,8 +27,8 @@ from ..models import (
     SheetVeto, Signature, Team, User, VetoItem,
 )
 from ..models.base import utcnow
-from . import audit, readmodel
-from .errors import Invalid, NotAllowed, NotFound, _l
+from . import audit, readmodel, snapshots
+from .errors import Conflict, Invalid, NotAllowed, NotFound, _l
 from .figures import lock_sheet
 
 # -- what a signature is bound to ----------------------------------------------------------------------------------
@@ -171,15 +171,34 @@ def _people(sheets: list[Sheet]) -> dict[int, tuple[list[tuple[int, str]], tuple
     return out
 
 
-def _drawn(sheet_ids: list[int]) -> dict[int, list[Signature]]:
+def _drawn(sheet_ids: list[int], at=None) -> dict[int, list[Signature]]:
     """Every signature of the sheets, superseded ones too, oldest first (a version's 评分表 may be signed by an
-    older drawing than the newest: one drawn before an unlock)."""
+    older drawing than the newest: one drawn before an unlock); `at`: only those in force then (a version's
+    publication: what its paper shows)."""
     found: dict[int, list[Signature]] = {i: [] for i in sheet_ids}
     if sheet_ids:
-        for sig in db.session.scalars(select(Signature).where(Signature.sheet_id.in_(sheet_ids))
-                                      .order_by(Signature.id)):
+        query = select(Signature).where(Signature.sheet_id.in_(sheet_ids))
+        if at is not None:
+            query = query.where(Signature.signed_at <= at,
+                                or_(Signature.superseded_at.is_(None), Signature.superseded_at > at))
+        for sig in db.session.scalars(query.order_by(Signature.id)):
             found[sig.sheet_id].append(sig)
     return found
+
+
+def leader_at(team_id: int, at) -> tuple[int, str] | None:
+    """The team's leader (id, name) at `at`: the one the first change after it replaced, else today's."""
+    from ..models import AuditEvent
+
+    change = db.session.execute(
+        select(AuditEvent.old).where(AuditEvent.action == "team.leader", AuditEvent.object_type == "Team",
+                                     AuditEvent.object_id == team_id, AuditEvent.at > at)
+        .order_by(AuditEvent.at, AuditEvent.id).limit(1)).scalar()
+    user_id = change.get("leader") if change is not None else db.session.scalar(
+        select(Team.leader_id).where(Team.id == team_id))
+    if user_id is None:
+        return None
+    return user_id, db.session.scalar(select(User.display_name).where(User.id == user_id))
 
 
 def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Slot]:
@@ -205,11 +224,18 @@ def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Sl
     return slots
 
 
-def signings(sheets: list[Sheet], digests: dict[int, str] | None = None) -> dict[int, Signing]:
-    """final sheet id → its slots and their state against `digests` (default: digests_for, what signing binds to)."""
+def signings(sheets: list[Sheet], digests: dict[int, str] | None = None, at=None) -> dict[int, Signing]:
+    """final sheet id → its slots and their state against `digests` (default: digests_for, what signing binds to);
+    `at`: the leader and the drawings as they were then (a version's publication)."""
     digests = digests if digests is not None else digests_for(sheets)
     people = _people(sheets)
-    drawn = _drawn([s.id for s in sheets])
+    if at is not None:
+        for sheet in sheets:
+            team_id = db.session.scalar(select(RoundUnit.team_id).where(RoundUnit.round_id == sheet.round_id,
+                                                                        RoundUnit.unit_id == sheet.unit_id))
+            if team_id is not None:
+                people[sheet.id] = (people[sheet.id][0], leader_at(team_id, at))
+    drawn = _drawn([s.id for s in sheets], at)
     return {s.id: Signing(s, digests[s.id], _slots(*people[s.id], drawn[s.id], digests[s.id])) for s in sheets}
 
 
@@ -222,7 +248,7 @@ def signing_for_paper(sheet: Sheet, publication: Publication | None, members: li
     if publication is not None:
         digest = published_digests(publication, [sheet.id]).get(sheet.id)
         if digest is not None:
-            found = signings([sheet], {sheet.id: digest})[sheet.id]
+            found = signings([sheet], {sheet.id: digest}, at=publication.published_at)[sheet.id]
             named = {s.name for s in found.slots if s.role is SignerRole.INSPECTOR}
             found.extra_names = [m for m in members if m not in named]
             return found
@@ -312,7 +338,17 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
     # Two signers of one sheet at once: one after the other (PostgreSQL: the sheet's row lock; SQLite: the UPDATE
     # below takes the database's write lock). The content is read after that, so a score saved meanwhile is either
     # in the digest or after it (and then marks the signature at once: never the other way round).
+    # Frozen once published (issue 29): a tablet signature belongs to the 评分表 as inspected and reviewed. After
+    # publication the printed version's handwritten signatures are what counts (the paper says so); a sheet unlocked
+    # to be corrected is signed again for the next version. Read under the round's lock, as publishing decides —
+    # taken before the sheet's, in publishing's order (the round, then its sheets).
+    snapshots.lock_round(sheet.round)
     lock_sheet(sheet)
+    db.session.refresh(sheet)
+    if sheet.round.status == "published" and not sheet.unlocked:
+        raise Conflict("signature.published", _l(
+            "该批次已公布，评分表已冻结，不能再在平板上签名：公布后以打印的评分表上的手写签名为准。"
+            "如需更正评分，请由系统管理员解锁该评分表"))
     now = utcnow()
     same = and_(Signature.sheet_id == sheet.id, Signature.role == chosen.role.value, Signature.superseded_at.is_(None))
     if chosen.role is SignerRole.INSPECTOR:

@@ -6,7 +6,7 @@ teams are frozen, except for a change of leader (someone must be able to reconci
 """
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from ..extensions import db
 from ..models import Round, RoundUnit, Sheet, Team, TeamMember, User
@@ -120,7 +120,20 @@ def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Coll
 
 
 def set_leader(team: Team, username: str, actor: User, *, address: str | None = None) -> None:
-    """Make another member the leader (also after publication: an unlocked final sheet needs a leader)."""
+    """Make another member the leader. A published round's teams are frozen (issue 29): after publication only a
+    team with an unlocked final sheet (being corrected for the next version) may change its leader — that sheet
+    needs one; the versions already published keep naming the leader they were published under
+    (signatures.leader_at)."""
+    round_ = team.round
+    if round_.status == "published":
+        unlocked = db.session.scalar(select(func.count(Sheet.id)).join(
+            RoundUnit, and_(RoundUnit.round_id == Sheet.round_id, RoundUnit.unit_id == Sheet.unit_id)).where(
+            RoundUnit.team_id == team.id, Sheet.round_id == round_.id, Sheet.kind == "final",
+            Sheet.unlocked.is_(True)))
+        if not unlocked:
+            raise Conflict("team.leader_frozen", _l(
+                "该批次已公布，工作组已冻结，不能更换组长（已公布版本的评分表以公布时的组长签字为准）。"
+                "只有该组有已解锁、待更正的工作组评分表时才能更换组长"))
     user = _inspector(username)
     if not db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)):
         raise Invalid("team.leader_not_member", _l("组长须为本组成员"), {"username": _l("须为本组成员")})
