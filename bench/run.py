@@ -279,13 +279,13 @@ def publish_figures(figure, rid: int, user) -> None:
 
     from evalapp.extensions import db
     from evalapp.models import PublishedScore, PublishedUnit, Round
-    from evalapp.services import readmodel, snapshots
+    from evalapp.services import locks, readmodel, snapshots
 
     at = datetime(2026, 12, 7, tzinfo=timezone.utc)
 
     def publish(commit=False):
         round_ = db.session.get(Round, rid)
-        snapshots.lock_round(round_)
+        locks.lock_round(round_)
         pub = snapshots.freeze(round_, user, at, readmodel.build(round_, draft=True, extras=True))
         if commit:
             db.session.commit()

@@ -67,12 +67,12 @@ def register(app: Flask) -> None:
         stands; rounds that have a version already are left alone."""
         from .extensions import db
         from .models import Publication, Round
-        from .services import readmodel, snapshots
+        from .services import locks, readmodel, snapshots
 
         published = db.session.scalars(select(Round).where(
             Round.status == "published", ~Round.id.in_(select(Publication.round_id)))).all()
         for round_ in published:
-            snapshots.lock_round(round_)
+            locks.lock_round(round_)
             model = readmodel.build(round_, draft=True, extras=True)
             pub = snapshots.freeze(round_, None, round_.published_at, model)
             db.session.commit()

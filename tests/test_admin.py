@@ -398,7 +398,7 @@ def published_round(app, world, login_as):
 
     round_ = complete_round({}, leave_out={OTHER_VILLAGE}, round_=world.round)
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
-                                     data={"confirm_incomplete": "1"}).status_code == 302
+                                     data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"}).status_code == 302
     return round_
 
 

@@ -123,14 +123,14 @@ def test_summary_and_notes(completed, finance):
 
 def test_after_publication_the_sheet_is_official(completed, finance, login_as):
     set_rules(finance, completed.id)
-    login_as("district").post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
+    login_as("district").post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"})
     response = finance.get(f"/finance/rounds/{completed.id}/eligibility.xlsx")
     assert "%E6%AD%A3%E5%BC%8F" in response.headers["Content-Disposition"]  # 正式
     wb = read(response)
     assert not wb["明细"].oddHeader.center.text
-    # rules are frozen once published
+    # once published, a rule changes only as a correction with a reason (tests/test_subsidy_trap.py)
     refused = finance.post(f"/finance/rounds/{completed.id}/rules/village", data={"mode": "fixed", "amount": "1"})
-    assert refused.status_code == 409
+    assert refused.status_code == 422 and "更正奖补规则须填写理由" in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("form, message", [

@@ -17,7 +17,7 @@ def _publish(w):
         if unit.level != "district" and name != VILLAGE:
             _score_final(w, name, "98")
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
-    publication.publish(w.round, w.people["district"], confirm_incomplete=True)
+    publication.publish(w.round, w.people["district"], confirm_incomplete=True, confirm_no_subsidy=True)
 
 
 def _team_of(w, final) -> Team:

@@ -414,7 +414,7 @@ def _scenario(app, clock, goldens: Goldens):
     clock.set("2031-03-12 15:00")
     rounds_service.advance(w.round, admin, confirm=True)
     clock.set("2031-03-13 10:00")
-    v1 = publication.publish(w.round, district, confirm_incomplete=True)
+    v1 = publication.publish(w.round, district, confirm_incomplete=True, confirm_no_subsidy=True)
     assert v1.version == 1
     clock.set("2031-03-13 11:00")
     outputs.official("v1")
@@ -422,7 +422,7 @@ def _scenario(app, clock, goldens: Goldens):
     clock.set("2031-03-20 14:00")
     _lower(w, "清溪镇", 5, "核查发现台账缺失")
     clock.set("2031-03-21 10:00")
-    v2 = publication.publish(w.round, district, confirm_incomplete=True)
+    v2 = publication.publish(w.round, district, confirm_incomplete=True, confirm_no_subsidy=True)
     assert v2.version == 2
     clock.set("2031-03-21 11:00")
     outputs.official("v2")

@@ -48,7 +48,7 @@ def _client(app, username):
 
 def _publish(w):
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
-    return publication.publish(w.round, w.people["district"], confirm_incomplete=True)
+    return publication.publish(w.round, w.people["district"], confirm_incomplete=True, confirm_no_subsidy=True)
 
 
 def _eligibility(app, w):

@@ -108,7 +108,7 @@ def test_results_pages_carry_each_viewers_token_and_role_and_the_rounds_state(co
     assert 'data-testid="publish"' not in admin_page
 
     app.config["WTF_CSRF_ENABLED"] = False
-    assert district_a.post(f"{url}/publish", data={"confirm_incomplete": "1"}).status_code in (302, 303)
+    assert district_a.post(f"{url}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"}).status_code in (302, 303)
     app.config["WTF_CSRF_ENABLED"] = True
     published_admin = admin.get(url).get_data(as_text=True)
     assert 'action="/results/sheets/' in published_admin and "/unlock" in published_admin  # admin: unlock forms

@@ -137,7 +137,7 @@ def test_official_workbooks_render_with_the_version_on_every_page(app, demo_roun
     while db.session.get(Round, demo_round.id).status != "review":
         rounds_service.advance(demo_round, admin, confirm=True)
     pub = publication.publish(demo_round, db.session.scalar(select(User).where(User.username == "district")),
-                              confirm_incomplete=True)
+                              confirm_incomplete=True, confirm_no_subsidy=True)
     files = _workbooks(app, demo_round)
     pdfs = _render(files, tmp_path, "official")
     _check(files, pdfs, demo_round.name, f"第{pub.version}版", tmp_path)

@@ -208,7 +208,7 @@ def test_results_page_reuses_its_report_until_a_score_changes(completed, app, lo
     # Publishing changes the round: the page shows it at once.
     assert 'data-testid="draft"' in again
     assert district.post(f"/results/rounds/{completed.id}/publish",
-                         data={"confirm_incomplete": "1"}).status_code in (302, 303)
+                         data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"}).status_code in (302, 303)
     published = district.get(f"/results/rounds/{completed.id}").get_data(as_text=True)
     assert 'data-testid="draft"' not in published
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Round, Sheet, User
-from evalapp.services import publication, readmodel, snapshots
+from evalapp.services import locks, publication, readmodel, snapshots
 from evalapp.services.moves import move_sheet
 from tests.factories import TOWNSHIP, VILLAGE
 from tests.test_publication_snapshot import _client, published  # noqa: F401  (the fixture)
@@ -38,7 +38,7 @@ def test_an_unlock_racing_a_republication_is_in_the_next_version_never_lost(publ
     district_id, admin_id = w.people["district"].id, w.people["admin"].id
     went = threading.Event()  # the unlock reached the round's lock, or finished without it
     locked = threading.Event()  # the republication holds the round's lock
-    real_freeze, real_lock = snapshots.freeze, snapshots.lock_round
+    real_freeze, real_lock = snapshots.freeze, locks.lock_round
 
     def freeze(*args, **kwargs):  # the republication, holding the lock, waits for the unlock to go
         assert went.wait(60), "the unlock never started"
@@ -52,13 +52,13 @@ def test_an_unlock_racing_a_republication_is_in_the_next_version_never_lost(publ
             locked.set()
 
     monkeypatch.setattr(snapshots, "freeze", freeze)
-    monkeypatch.setattr(snapshots, "lock_round", lock_round)
+    monkeypatch.setattr(locks, "lock_round", lock_round)
     errors = []
 
     def republish():
         with empty_app.app_context():
             try:
-                publication.publish(db.session.get(Round, round_id), db.session.get(User, district_id))
+                publication.publish(db.session.get(Round, round_id), db.session.get(User, district_id), confirm_no_subsidy=True)
             except Exception as exc:  # noqa: BLE001  (reported below)
                 errors.append(exc)
 
@@ -88,7 +88,7 @@ def test_an_unlock_racing_a_republication_is_in_the_next_version_never_lost(publ
     monkeypatch.undo()
     move_sheet(village, "submitted", w.people["admin"])
     move_sheet(village, "approved", w.people["admin"])
-    assert publication.publish(round_, w.people["district"]).version == 3
+    assert publication.publish(round_, w.people["district"], confirm_no_subsidy=True).version == 3
 
 
 def test_a_refused_unlock_while_changes_are_pending_answers_with_the_reason(published, empty_app):
@@ -131,7 +131,7 @@ def test_the_refused_publish_page_links_to_the_round_pages_not_to_the_publish_ac
     sheet = _final(w, VILLAGE)
     publication.unlock(sheet, w.people["admin"], "复核")  # unlocked, not approved again: publishing is refused
     district = _client(empty_app, "district")
-    response = district.post(f"/results/rounds/{w.round.id}/publish", follow_redirects=True)
+    response = district.post(f"/results/rounds/{w.round.id}/publish", follow_redirects=True, data={"confirm_no_subsidy": "1"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "尚未重新审核通过" in page
     assert "/publish?" not in page and f"/results/rounds/{w.round.id}?view=draft" in page

@@ -56,7 +56,7 @@ def published(empty_app):
         _score_final(w, name, total)
     fixed_subsidy(w.round, w.people["admin"], township_yuan="5000", village_yuan="2000")
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
-    publication.publish(w.round, w.people["district"])
+    publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
     return w
 
 
@@ -139,7 +139,7 @@ def test_an_unlock_leaves_the_official_sheet_as_published_then_republishing_writ
     assert [(who, reason) for who, reason, _ in pending[0].unlocks] == [("admin", "核查发现台账缺失")]
     move_sheet(final, "submitted", w.people["admin"])
     move_sheet(final, "approved", w.people["admin"])
-    v2 = publication.publish(w.round, w.people["district"])
+    v2 = publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
     assert v2.version == 2 and snapshots.verify(v2).ok
     changed = readmodel.changes(readmodel.version_of(w.round.id, 1), w.round, v2)
     assert [(c.name, c.old_total, c.new_total, c.old_result, c.new_result, c.delta_fen) for c in changed] == [
@@ -214,14 +214,14 @@ def test_a_refused_publication_writes_no_version(empty_app):
     _score_final(w, TOWNSHIP, "97", approve=False)
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
     with pytest.raises(Exception):
-        publication.publish(w.round, w.people["district"])  # incomplete units, not confirmed
+        publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)  # incomplete units, not confirmed
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Publication)) == 0
 
 
 def test_republishing_unchanged_is_refused(published):
     with pytest.raises(Conflict):
-        publication.publish(published.round, published.people["district"])
+        publication.publish(published.round, published.people["district"], confirm_no_subsidy=True)
     db.session.rollback()
     assert [p.version for p in readmodel.versions(published.round.id)] == [1]
 
@@ -245,7 +245,7 @@ def test_ten_parallel_publish_requests_one_succeeds_the_others_409(empty_app):
     def publish(client, token):
         with empty_app.app_context():
             barrier.wait()
-            response = client.post(f"/results/rounds/{round_id}/publish", data={"csrf_token": token},
+            response = client.post(f"/results/rounds/{round_id}/publish", data={"confirm_no_subsidy": "1", "csrf_token": token},
                                    headers={"Accept": "application/json"})
             statuses.append(response.status_code)
 
@@ -323,7 +323,7 @@ def test_the_printed_sheet_of_a_published_unit_is_the_versions_with_the_members_
     for name in (TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE):
         _score_final(w, name, "98")
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
-    publication.publish(w.round, w.people["district"])
+    publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
     final = db.session.scalar(select(Sheet).where(Sheet.round_id == w.round.id, Sheet.kind == "final",
                                                   Sheet.unit_id == w.units[VILLAGE].id))
     district = _client(empty_app, "district")

@@ -45,7 +45,7 @@ def _section(html: str, round_id: int) -> str:
 def published(app, world, login_as):
     """The round scored, approved and published by the district."""
     round_ = complete_round({}, round_=world.round)
-    assert login_as("district").post(f"/results/rounds/{round_.id}/publish").status_code == 302
+    assert login_as("district").post(f"/results/rounds/{round_.id}/publish", data={"confirm_no_subsidy": "1"}).status_code == 302
     db.session.refresh(round_)
     assert round_.status == "published"
     return round_

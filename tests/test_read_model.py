@@ -125,7 +125,7 @@ def test_publishing_computes_the_rounds_results_once(empty_app, monkeypatch):
     computed = []
     original = results.round_report
     monkeypatch.setattr(readmodel, "round_report", lambda r: computed.append(r.id) or original(r))
-    made = publication.publish(w.round, w.people["district"], confirm_incomplete=True)
+    made = publication.publish(w.round, w.people["district"], confirm_incomplete=True, confirm_no_subsidy=True)
     assert computed == [w.round.id] and made.version == 1
 
 

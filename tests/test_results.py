@@ -113,11 +113,11 @@ def test_results_query_count_does_not_grow_with_units(completed, app):
 
 def test_publication_needs_all_approved_or_explicit_incomplete(completed, login_as):
     client = login_as("district")
-    refused = client.post(f"/results/rounds/{completed.id}/publish", follow_redirects=True)
+    refused = client.post(f"/results/rounds/{completed.id}/publish", follow_redirects=True, data={"confirm_no_subsidy": "1"})
     assert "桃源村" in refused.get_data(as_text=True) and "未完成" in refused.get_data(as_text=True)
     db.session.refresh(completed)
     assert completed.status == "inspection"
-    client.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
+    client.post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"})
     db.session.refresh(completed)
     assert completed.status == "published"
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.publish"))
@@ -125,7 +125,7 @@ def test_publication_needs_all_approved_or_explicit_incomplete(completed, login_
 
 
 def test_published_round_is_read_only_by_page_and_api(completed, world, login_as):
-    login_as("district").post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
+    login_as("district").post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"})
     leader = login_as("leader")
     final = make_sheet(world, "桃源村", "final")  # incomplete, still draft, but published → locked
     assert leader.post(f"/inspection/sheets/{final.id}/reconcile/accept-all").status_code in (403, 404)
@@ -137,7 +137,7 @@ def test_published_round_is_read_only_by_page_and_api(completed, world, login_as
 
 def test_admin_unlock_with_reason_then_republish(completed, world, login_as):
     district, admin, leader = login_as("district"), login_as("admin"), login_as("leader")
-    district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
+    district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"})
     final = make_sheet(world, "荷塘村", "final")
     assert admin.post(f"/results/sheets/{final.id}/unlock", data={"reason": ""}, follow_redirects=True) \
         .get_data(as_text=True).count("解锁须填写理由") == 1
@@ -154,12 +154,12 @@ def test_admin_unlock_with_reason_then_republish(completed, world, login_as):
     other = make_sheet(world, "柳湾社区", "final")
     assert leader.post(f"/inspection/sheets/{other.id}/reconcile/score",
                        data={"code": "A3", "score": "8", "reason": "x", "version": "1"}).status_code == 403
-    refused = district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"},
+    refused = district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"},
                             follow_redirects=True)
     assert "尚未重新审核通过" in refused.get_data(as_text=True)
     leader.post(f"/inspection/sheets/{final.id}/reconcile/submit")
     district.post(f"/api/v1/sheets/{final.id}/approve")
-    district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_incomplete": "1"})
+    district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"})
     db.session.refresh(completed)
     db.session.refresh(final)
     assert completed.status == "published" and not completed.changed_since_publication and not final.unlocked

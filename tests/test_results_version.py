@@ -167,7 +167,7 @@ def test_every_service_that_changes_results_bumps_the_version(world):
         ("unit created", lambda: units.create_unit("430699009", "新建镇", "镇", "430699", w.admin), False, True),
         ("units imported", lambda: imports.import_units(
             workbook([[w.units["丙村"].code, "丙村（导入）", "村", township.code]]), w.admin), True, True),
-        ("published", lambda: publication.publish(db.session.get(Round, rid), w.district, confirm_incomplete=True),
+        ("published", lambda: publication.publish(db.session.get(Round, rid), w.district, confirm_incomplete=True, confirm_no_subsidy=True),
          False, True),
         ("final unlocked", lambda: publication.unlock(w.sheet("甲村", "final"), w.admin, "更正"), True, True),
     ]
@@ -247,7 +247,7 @@ def test_a_publication_between_the_pages_two_reads_never_leaves_a_stale_page(wor
             from evalapp.models import User
 
             publication.publish(db.session.get(Round, rid), db.session.get(User, district_id),
-                                confirm_incomplete=True)
+                                confirm_incomplete=True, confirm_no_subsidy=True)
             db.session.remove()
 
     original = results_service.live_report
@@ -337,7 +337,7 @@ def test_kept_result_rows_follow_the_version_the_language_and_never_hold_a_token
             reconcile.accept_all_proposals(final, w.leader)
             moves.submit_sheet(final, w.leader)
             moves.approve_sheet(final, w.district)
-        publication.publish(db.session.get(Round, w.round.id), w.district, confirm_incomplete=True)
+        publication.publish(db.session.get(Round, w.round.id), w.district, confirm_incomplete=True, confirm_no_subsidy=True)
         admin = factories_login_csrf(empty_app, "admin1")
         pages = [admin.get(url).get_data(as_text=True) for _ in range(2)]
         tokens = [p.split('data-testid="unlock"')[1].split('name="csrf_token"')[1][:200] for p in pages]

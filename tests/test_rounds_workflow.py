@@ -57,7 +57,7 @@ def listed(html: str) -> list[int]:
 def published(app, login_as):
     round_ = complete_round({}, leave_out={OTHER_VILLAGE}, round_=the_round())
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
-                                     data={"confirm_incomplete": "1"}).status_code == 302
+                                     data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"}).status_code == 302
     db.session.refresh(round_)
     assert round_.status == "published"
     return round_
@@ -105,7 +105,7 @@ def test_an_unlocked_final_sheet_is_reconciled_again_and_the_round_republished(p
     district = login_as("district")
     assert district.post(f"/api/v1/sheets/{final.id}/approve").status_code == 200
     assert district.post(f"/results/rounds/{published.id}/publish",
-                         data={"confirm_incomplete": "1"}).status_code == 302
+                         data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"}).status_code == 302
     db.session.refresh(published)
     assert published.status == "published" and not published.changed_since_publication
 
@@ -181,7 +181,7 @@ def test_publishing_from_inspection_closes_the_member_drafts(app, login_as):
     round_ = the_round()
     open_ids = drafts(round_.id)
     assert login_as("district").post(f"/results/rounds/{round_.id}/publish",
-                                     data={"confirm_incomplete": "1"}).status_code == 302
+                                     data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"}).status_code == 302
     db.session.refresh(round_)
     assert round_.status == "published" and drafts(round_.id) == []
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "round.publish"))

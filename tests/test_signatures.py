@@ -320,7 +320,7 @@ def test_a_signature_before_publication_still_matches_the_published_sheet(world,
     assert post(leader, final, "leader").status_code == 302
     live = content_digests([final])[final.id]
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
-    publication.publish(w.round, w.people["district"])
+    publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
     from evalapp.services import snapshots
 
     pub = readmodel.latest(w.round.id)

@@ -174,7 +174,7 @@ def test_publishing_and_unlocking_each_commit_once(empty_app):
     for name, total in ((TOWNSHIP, "97"), (VILLAGE, "94.5"), (OTHER_TOWNSHIP, "95"), (OTHER_VILLAGE, "99")):
         _score_final(w, name, total)
     rounds.advance(w.round, w.people["admin"], confirm=True)
-    once(publication.publish, w.round, w.people["district"])
+    once(publication.publish, w.round, w.people["district"], confirm_no_subsidy=True)
     final = make_sheet(w, VILLAGE, "final")
     once(publication.unlock, final, w.people["admin"], "复核发现A3扣分有误")
     assert final.status == "returned" and final.unlocked  # approved → back to the leader, in the same commit

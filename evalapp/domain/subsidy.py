@@ -57,7 +57,7 @@ class Band:
 
 @dataclass(frozen=True)
 class SubsidyRule:
-    mode: str  # fixed | bands | pool
+    mode: str  # fixed | bands | pool | none
     amount_fen: int = 0  # fixed: per passing unit; pool: the whole pool
     bands: tuple[Band, ...] = ()
 
@@ -109,6 +109,8 @@ def allocate(rule: SubsidyRule | None, candidates: list[Candidate]) -> list[Awar
     amounts: dict[str, tuple[int, str]] = {}
     if rule is None:
         amounts = {c.code: (0, "未设置奖补规则") for c in passing}
+    elif rule.mode == "none":  # the office chose to give none: said so, not "no rule set"
+        amounts = {c.code: (0, MODES["none"]) for c in passing}
     elif rule.mode == "fixed":
         amounts = {c.code: (rule.amount_fen, MODES["fixed"]) for c in passing}
     elif rule.mode == "bands":

@@ -185,6 +185,7 @@ class SubsidyMode(Vocabulary):
     FIXED = "fixed", N_("固定金额")
     BANDS = "bands", N_("按得分档次")
     POOL = "pool", N_("按得分比例分配资金池")
+    NONE = "none", N_("本批次不设奖补资金")  # chosen, recorded: not the same as no rule yet (issue 29)
 
 
 SUBSIDY_UNSET = N_("未设置")

@@ -41,7 +41,8 @@ def _render(round_: Round, status: int = 200, errors: dict | None = None, typed:
                            page=paginate(data.lines, request.args.get("page"), size),
                            township_page=paginate(data.by_township, request.args.get("tpage"), size),
                            yuan=fen_to_yuan, describe=lambda rule: subsidy.describe_rule(rule, gettext),
-                           errors=errors or {}, typed=typed or {}, levels=subsidy.SUBSIDY_LEVELS), status
+                           errors=errors or {}, typed=typed or {}, levels=subsidy.SUBSIDY_LEVELS,
+                           live_rules=subsidy.load_rules(round_)), status
 
 
 @bp.get(f"/rounds/<{ID}:round_id>")
@@ -57,10 +58,10 @@ def save_rule(round_id: int, level: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     typed = {"level": level, "mode": request.form.get("mode", ""), "amount": request.form.get("amount", "")[:40],
-             "bands": request.form.get("bands", "")[:4000]}
+             "bands": request.form.get("bands", "")[:4000], "reason": request.form.get("reason", "")[:2000]}
     try:
         subsidy.save_rule(round_, level, typed["mode"], typed["amount"], typed["bands"], current_user,
-                          address=request.remote_addr)
+                          reason=typed["reason"], address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _render(round_, exc.status, {level: exc.message}, typed)

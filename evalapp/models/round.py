@@ -124,7 +124,7 @@ class SubsidyRule(db.Model):
     __table_args__ = (
         UniqueConstraint("round_id", "level"),
         CheckConstraint("level IN ('township', 'village')", name="level"),
-        CheckConstraint("mode IN ('fixed', 'bands', 'pool')", name="mode"),
+        CheckConstraint("mode IN ('fixed', 'bands', 'pool', 'none')", name="mode"),
         CheckConstraint("amount_fen IS NULL OR amount_fen >= 0", name="amount"),
     )
 

@@ -86,7 +86,7 @@ def round_results(round_id: int):
 
     from ..auth.forms import EmptyForm
     from ..pagination import paginate
-    from ..services import readmodel
+    from ..services import readmodel, subsidy
 
     round_ = _round_or_404(round_id)
     view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
@@ -106,6 +106,7 @@ def round_results(round_id: int):
     return render_template("results/round.html", report=report, view=view, page=paginate(rows, request.args.get("page"), size),
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
+                           no_rules=subsidy.missing_levels(round_) if round_.status != "published" else [],
                            filters={"township": township, "level": level, "result": result, "sort": sort},
                            result_filters=RESULT_FILTERS.labels(), sorts=SORT_LABELS)
 
@@ -142,6 +143,7 @@ def publish(round_id: int):
         abort(400)
     try:
         made = publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1",
+                             confirm_no_subsidy=request.form.get("confirm_no_subsidy") == "1",
                              address=request.remote_addr)
     except ServiceError as exc:  # refused (409 when another publication came first): the round's page, saying why
         return _refused(exc, round_id)

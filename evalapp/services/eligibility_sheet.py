@@ -122,6 +122,15 @@ class DetailRow(NamedTuple):
     remark: str
 
 
+def _eligible(unit, rule) -> str:
+    """是否符合奖补条件: 是 only where money can follow — never 是 beside a rule left unset (issue 29)."""
+    if unit.result.value != "pass":
+        return "否"
+    if rule is None:
+        return "合格，未设奖补规则"
+    return "合格，不设奖补" if rule.mode == "none" else "是"
+
+
 def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple[io.BytesIO, str, str]:
     """The 奖补资格表 of a round's read model (built with extras and changes); returns (file, name, SHA-256 of the
     detail rows).
@@ -148,7 +157,7 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
             final_total=None if u.final_total is None else float(u.final_total),
             result=Result.zh_of(u.result.value),
             missing="一票否决" if u.vetoed else None if u.missing is None else float(u.missing), rank=u.rank,
-            eligible="是" if u.result.value == "pass" else "否", basis=line.award.basis,
+            eligible=_eligible(u, data.rules.get(u.level)), basis=line.award.basis,
             amount_fen=line.award.amount_fen, remark=_remark(line, vetoes)))
     digest = hashlib.sha256("\n".join("|".join("" if v is None else str(v) for v in r)
                                       for r in detail_rows).encode("utf-8")).hexdigest()

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Publication, Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
-from . import audit, readmodel, snapshots, versions
+from . import audit, locks, readmodel, snapshots, subsidy, versions
 from .errors import Conflict, Invalid, _l, marked
 from .rounds import close_member_sheets, open_member_sheets
 
@@ -27,13 +27,13 @@ def incomplete_units(model: readmodel.RoundResults) -> list[str]:
     return [row.unit.name for row in ranked if row.unit.final_status != "approved"]
 
 
-def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
+def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, confirm_no_subsidy: bool = False,
             address: str | None = None) -> Publication:
     """Publish (or republish) a round: every sheet becomes read-only, and the results are frozen as the round's next
     version (services.snapshots). Incomplete units need explicit confirmation. Serialised: the round's lock is taken
     first and the round read again under it, so of concurrent publishers one succeeds and the others are refused
     (Conflict) — and a version number written twice fails on its unique key, also a Conflict."""
-    snapshots.lock_round(round_)
+    locks.lock_round(round_)
     phase = round_phase(round_.status, round_.changed_since_publication)
     move = round_move(phase, "republish" if round_.status == "published" else "publish")
     if move is None:
@@ -46,6 +46,17 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False,
     if open_unlocked:
         names = "、".join(s.unit.name for s in open_unlocked)
         raise Conflict("round.unlocked_not_approved", _l("以下解锁的评分表尚未重新审核通过：%(names)s", names=names))
+    # A level without a subsidy rule would be published at 0 yuan for good (issue 29): refused unless the district
+    # chooses 本批次不设奖补资金 for it, recorded as that level's rule.
+    missing = subsidy.missing_levels(round_)
+    if missing and not confirm_no_subsidy:
+        names = "、".join(level.zh for level in missing)
+        raise Invalid("round.no_subsidy_rules",
+                      _l("%(levels)s尚未设置奖补规则：公布后这些单位的奖补金额将按0元冻结在该版本中。请先由财务设置奖补规则，"
+                         "或勾选“本批次不设奖补资金”后公布", levels=names),
+                      {"confirm_no_subsidy": _l("%(levels)s尚未设置奖补规则", levels=names)})
+    if missing:
+        subsidy.choose_none(round_, missing, user, address=address)
     # The round's results, computed once under the lock: what the refusal names and what the version holds.
     model = readmodel.build(round_, draft=True, extras=True)
     incomplete = incomplete_units(model)
@@ -92,7 +103,7 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
     # (re)publication — which then sees the sheet unlocked and refuses until it is approved again — or after it,
     # on the version just written, and flags the round changed for the next. Never in between, where the
     # publication would clear the flag and the unlocked mark it did not see.
-    snapshots.lock_round(round_)
+    locks.lock_round(round_)
     db.session.refresh(sheet)
     move = round_move(round_phase(round_.status, round_.changed_since_publication), "unlock")
     if move is None:

@@ -347,7 +347,7 @@ def build(round_: Round, *, draft: bool = False, extras: bool = False, failing: 
     now, whatever this process checked before (the official downloads)."""
     extras = extras or failing
     # The round as this transaction reads it: a read's own session loads it afresh; a publication has just read it
-    # again under its lock (snapshots.lock_round).
+    # again under its lock (locks.lock_round).
     row = db.session.get(Round, round_.id)
     last = latest(row.id) if row.status == "published" else None
     shown = last if last is not None and not draft else None

@@ -27,7 +27,7 @@ from ..models import (
     SheetVeto, Signature, Team, User, VetoItem,
 )
 from ..models.base import utcnow
-from . import audit, readmodel, snapshots
+from . import audit, locks, readmodel
 from .errors import Conflict, Invalid, NotAllowed, NotFound, _l
 from .figures import lock_sheet
 
@@ -342,7 +342,7 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
     # publication the printed version's handwritten signatures are what counts (the paper says so); a sheet unlocked
     # to be corrected is signed again for the next version. Read under the round's lock, as publishing decides —
     # taken before the sheet's, in publishing's order (the round, then its sheets).
-    snapshots.lock_round(sheet.round)
+    locks.lock_round(sheet.round)
     lock_sheet(sheet)
     db.session.refresh(sheet)
     if sheet.round.status == "published" and not sheet.unlocked:

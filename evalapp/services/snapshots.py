@@ -107,18 +107,6 @@ RAW_SCORES = Table("published_scores", MetaData(), Column("id", Integer, primary
                    Column("reason", Text), Column("deductions", JSON))
 
 
-def lock_round(round_: Round) -> None:
-    """Take the round's write lock before reading what a publication decides on: PostgreSQL's row lock, or on
-    SQLite the database's write lock (a no-op UPDATE: Python's sqlite3 begins a transaction at the first write, and
-    reads before it see every commit) — then read the round again under it. Of two publishers, the second waits here
-    and then sees the first one's publication."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(Round.id).where(Round.id == round_.id).with_for_update())
-    else:
-        db.session.execute(update(Round).where(Round.id == round_.id).values(status=Round.status))
-    db.session.refresh(round_)
-
-
 def _rule_data(rule: SubsidyRule | None) -> dict | None:
     if rule is None:
         return None

@@ -4,11 +4,11 @@ from sqlalchemy import func, select
 
 from ..domain.numbers import parse_points
 from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
-from ..domain.vocabulary import N_, SUBSIDY_UNSET, UnitLevel
+from ..domain.vocabulary import N_, SUBSIDY_UNSET, SubsidyMode, UnitLevel
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
-from . import audit
-from .errors import Conflict, Invalid, Joined, _l, shown
+from . import audit, locks, versions
+from .errors import Invalid, Joined, _l, shown
 
 SUBSIDY_LEVELS = (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE)
 LEVEL_LABELS = {level.value: level.zh for level in SUBSIDY_LEVELS}  # Chinese: the sheet is an official document
@@ -48,16 +48,27 @@ def parse_bands(text_: str) -> list[Band]:
 
 
 def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str, user: User, *,
-              address: str | None = None) -> None:
-    """Replace the rule of one level; refused (and the saved rule kept) on any problem or after publication."""
+              reason: str = "", address: str | None = None) -> None:
+    """Replace the rule of one level; refused (and the saved rule kept) on any problem. After publication a rule is
+    corrected through the versioned path, as scores are (issue 29): with a reason, under the round's lock, the
+    round marked changed — the published version keeps its rule and its amounts until the district republishes,
+    and the next version's 变更 lists the amounts that move."""
+    reason = (reason or "").strip()
     if round_.status == "published":
-        raise Conflict("subsidy.published", _l("评估结果已公布，奖补规则已锁定"))
+        locks.lock_round(round_)
+        if not reason:
+            raise Invalid("subsidy.reason_required", _l("评估结果已公布：更正奖补规则须填写理由"),
+                          {"reason": _l("请填写更正理由")})
+        if len(reason) > 2000 or "\x00" in reason:
+            raise Invalid("subsidy.reason_invalid", _l("理由过长或含有无效字符"), {"reason": _l("理由不能超过2000字")})
     if level not in LEVEL_LABELS:
         raise Invalid("subsidy.level_invalid", _l("层级无效"), {"level": _l("层级无效")})
     if mode not in MODES:
         raise Invalid("subsidy.mode_required", _l("请选择奖补方式"), {"mode": _l("请选择奖补方式")})
     amount_fen, bands = 0, []
-    if mode in ("fixed", "pool"):
+    if mode == "none":
+        pass  # 本批次不设奖补资金: chosen and recorded
+    elif mode in ("fixed", "pool"):
         try:
             amount_fen = parse_yuan(amount)
         except ValueError as exc:
@@ -86,8 +97,30 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
     db.session.add(row)
     audit.record("subsidy.rule", user=user, address=address, obj=round_, round_id=round_.id, old=before,
                  new={"level": level, "mode": mode, "amount_fen": amount_fen,
-                      "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in bands]})
+                      "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in bands],
+                      **({"after_publication": True} if round_.status == "published" else {})},
+                 detail=reason)
+    if round_.status == "published":
+        round_.changed_since_publication = True  # pending until republished (readmodel.pending_count)
+    versions.bump(round_.id)  # the amounts the pages keep follow the rule
     db.session.commit()
+
+
+def missing_levels(round_: Round) -> list[UnitLevel]:
+    """The levels of a round with no rule yet (neither money nor 本批次不设奖补资金 chosen)."""
+    have = set(db.session.scalars(select(RuleRow.level).where(RuleRow.round_id == round_.id)))
+    return [level for level in SUBSIDY_LEVELS if level.value not in have]
+
+
+def choose_none(round_: Round, levels: list[UnitLevel], user: User, *, address: str | None = None) -> None:
+    """Record 本批次不设奖补资金 for these levels (the district's explicit choice when publishing without rules),
+    in the caller's transaction."""
+    for level in levels:
+        db.session.add(RuleRow(round_id=round_.id, level=level.value, mode="none", amount_fen=0))
+        audit.record("subsidy.rule", user=user, address=address, obj=round_, round_id=round_.id, old=None,
+                     new={"level": level.value, "mode": "none", "amount_fen": 0, "bands": []},
+                     detail="公布时确认本批次不设奖补资金")
+    db.session.flush()
 
 
 def chinese(message: str, **variables) -> str:
@@ -99,6 +132,8 @@ def describe_rule(rule: SubsidyRule | None, tr=chinese) -> str:
     """The rule in words; `tr` is the translation (Chinese for the sheet, the page passes gettext)."""
     if rule is None:
         return tr(SUBSIDY_UNSET)
+    if rule.mode == "none":
+        return tr(SubsidyMode.NONE.label)
     if rule.mode == "fixed":
         return tr(N_("每个合格单位 %(yuan)s 元"), yuan=fen_to_yuan(rule.amount_fen))
     if rule.mode == "pool":

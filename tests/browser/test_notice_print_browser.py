@@ -103,7 +103,7 @@ def test_the_published_notice_names_the_version_and_its_date_on_every_page(app, 
     while db.session.get(Round, round_.id).status != "review":
         rounds_service.advance(round_, admin, confirm=True)
     pub = publication.publish(round_, db.session.scalar(select(User).where(User.username == "district")),
-                              confirm_incomplete=True)
+                              confirm_incomplete=True, confirm_no_subsidy=True)
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/results/rounds/{round_.id}/notice")
     assert "草稿" not in page.locator("body").inner_text()

@@ -74,7 +74,7 @@ def test_deactivating_a_user_or_a_unit_asks_first(live_server, page, world):
 
 def test_a_leader_walks_from_the_todo_to_an_unlocked_sheet(live_server, page, login_as, world):
     round_ = complete_round({}, round_=world.round)
-    assert login_as("district").post(f"/results/rounds/{round_.id}/publish").status_code == 302
+    assert login_as("district").post(f"/results/rounds/{round_.id}/publish", data={"confirm_no_subsidy": "1"}).status_code == 302
     final = make_sheet(world, VILLAGE, "final")
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock",
                                   data={"reason": "A3 计分录入错误"}).status_code == 302

@@ -52,7 +52,7 @@ def test_a_published_rounds_set_up_is_read_only(app, live_server, page, world):
     from evalapp.services.publication import publish
 
     round_ = complete_round({}, leave_out={OTHER_VILLAGE}, round_=world.round)
-    publish(round_, db.session.scalar(select(User).where(User.username == "district")), confirm_incomplete=True)
+    publish(round_, db.session.scalar(select(User).where(User.username == "district")), confirm_incomplete=True, confirm_no_subsidy=True)
     log_in(page, live_server, "admin")
     page.goto(f"{live_server}/admin/rounds/{round_.id}")
     assert "已冻结" in page.locator('[data-testid="frozen"]').inner_text()

@@ -52,7 +52,7 @@ def test_every_page_of_the_printed_sheet_names_its_unit_and_version(app, world, 
     last = draft[-1]
     assert "工作组组长" in last and "被评单位代表" in last and "区级审核" in last
     rounds_service.advance(w.round, w.people["admin"], confirm=True)
-    pub = publication.publish(w.round, w.people["district"])
+    pub = publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
     official = _print(page, f"{live_server}/results/sheets/{final.id}/print", "official")
     for n, text in enumerate(official, start=1):
         assert VILLAGE in text and f"第{pub.version}版" in text and "草稿" not in text, f"page {n}"
