@@ -172,3 +172,22 @@ def test_a_400_digit_coordinate_is_refused_with_a_field_message_by_the_form_and_
         "slot": "leader", "strokes": _zigzag(), "width": HUGE, "height": 240})
     assert wide.status_code == 422 and "strokes" in wide.get_json()["fields"]
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
+
+
+def test_the_field_message_is_in_the_sessions_language(login_as):
+    """The domain's message and the field's label are both translated (English catalogue)."""
+    world = make_round("inspection")
+    admin, inspector = login_as("admin"), login_as("inspector")
+    for client in (admin, inspector):
+        assert client.post("/lang", data={"lang": "en", "next": "/"}).status_code in (302, 303)
+    page = admin.post("/admin/rounds", data={
+        "name": "2032\x07", "rollout": "pilot", "threshold": "95", "tolerance": "1",
+        "township_catalogue_id": world.round.township_catalogue_id,
+        "village_catalogue_id": world.round.village_catalogue_id}).get_data(as_text=True)
+    assert ("Round name: character 5 is a control character that cannot be saved (U+0007): delete it and save "
+            "again") in page
+    sheet = make_sheet(world, VILLAGE, inspector="inspector")
+    body = inspector.put(f"/api/v1/sheets/{sheet.id}/scores/A1", json={"score": "1", "reason": "台账\u202e缺失",
+                                                                        "version": 0}).get_json()
+    assert body["fields"]["reason"] == ("Reason: character 3 is a text-direction control (U+202E): delete it and "
+                                        "save again")
