@@ -6,8 +6,8 @@ from flask_login import current_user
 from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..extensions import db
-from ..sending import send_download
 from ..models import OrgUnit
+from ..sending import send_download
 from ..services import imports, units as unit_service
 from ..services.errors import ServiceError
 from . import bp

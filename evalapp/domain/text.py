@@ -8,24 +8,17 @@ would read otherwise than the text stored — 材料\u202efdp.hta shows as 材�
 database column stores one) or a noncharacter (U+FFFE, U+FFFF…: no workbook's XML holds one). Everything else
 people type stays: full-width spaces, emoji (with their zero-width joiners), any script.
 
-Problems are domain messages that follow the field's label: `field_problem(M_("批次名称"), text)` reads
-"批次名称第3个字符是无法保存的控制字符（U+0007），请删除后再保存".
+`text_problem` gives the problem as a domain message that follows the field's label, naming the character and
+where it stands: a service shows "批次名称第3个字符是无法保存的控制字符（U+0007），请删除后再保存" under the field
+(services.errors.check_text, before the text meets the database), the catalogue and unit imports name the row.
 """
 import unicodedata
-from enum import Enum
 
 from .messages import M_, Msg
 
 ALLOWED_IN_BOXES = frozenset("\n\r\t")
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 LINE_SEPARATORS = frozenset("\u2028\u2029")  # (Zl, Zp: line breaks that are not controls)
-
-
-class TextKind(str, Enum):
-    """What a field holds: one line (a name) or a box (a reason, a note, a comment)."""
-
-    LINE = "line"
-    BOX = "box"
 
 
 def _is_noncharacter(c: str) -> bool:
@@ -71,12 +64,6 @@ def text_problem(text: str, *, multiline: bool = False) -> Msg | None:
         return M_("第%(position)s个字符是换行符或制表符等控制字符（%(code)s），只能填写一行", position=position,
                   code=_code(c))
     return M_("第%(position)s个字符是无法保存的控制字符（%(code)s），请删除后再保存", position=position, code=_code(c))
-
-
-def field_problem(label: Msg, text: str, *, kind: TextKind = TextKind.LINE) -> Msg | None:
-    """The field's message when the text breaks the rule ("批次名称第3个字符是…"), or None."""
-    problem = text_problem(text, multiline=kind is TextKind.BOX)
-    return None if problem is None else M_("%(field)s%(problem)s", field=label, problem=problem)
 
 
 def download_name(name: str, fallback: str = "download") -> str:
