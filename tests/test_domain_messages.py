@@ -144,10 +144,11 @@ def test_a_weak_password_on_the_admins_user_form_says_why_in_the_sessions_langua
 def test_a_control_character_in_a_unit_name_is_refused_in_the_sessions_language(login_as):
     form = {"code": "430699001097", "name": "坏\x01名", "kind": "村", "parent_code": "430699001"}
     chinese = login_as("admin").post("/admin/units", data=form)
-    assert chinese.status_code == 422 and "名称不能包含控制字符（如空字符、制表符）" in _page(chinese)
+    assert chinese.status_code == 422 and "名称第2个字符是无法保存的控制字符（U+0001），请删除后再保存" in _page(chinese)
     english = _english(login_as("admin")).post("/admin/units", data=form)
     assert english.status_code == 422
-    assert "Name: cannot contain control characters (such as NUL or tab)" in _page(english)
+    assert "Name: character 2 is a control character that cannot be saved (U+0001): delete it and save again" \
+        in _page(english)
     assert "控制字符" not in _page(english)
 
 

@@ -1,8 +1,9 @@
 """The audit log: filter, page and export. Nothing here (or anywhere) edits or deletes an audit row."""
-from flask import current_app, render_template, request, send_file
+from flask import current_app, render_template, request
 from flask_login import current_user
 
 from ..access import role_required
+from ..sending import send_download
 from ..services import audit
 from ..services.xlsx import XLSX_MIMETYPE
 from . import bp
@@ -25,4 +26,4 @@ def audit_log():
 def audit_export():
     filters, _ = audit.parse_filters(request.args)  # the page has shown why a filter is ignored
     made = audit.export(filters, current_user, address=request.remote_addr)
-    return send_file(made.file, as_attachment=True, download_name=made.name, mimetype=XLSX_MIMETYPE)
+    return send_download(made.file, made.name, XLSX_MIMETYPE, fallback="audit.xlsx")

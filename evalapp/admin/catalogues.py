@@ -1,6 +1,6 @@
 """Administration of catalogue versions: list, view as a tree, import (xlsx or YAML), edit a draft, clone."""
 import yaml
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import CatalogueVersion
+from ..sending import send_download
 from ..services import catalogue_io
 from ..services.catalogues import load_tree
 from ..services.imports import MAX_IMPORT_BYTES, ImportProblems
@@ -104,12 +105,11 @@ def clone_catalogue(version_id: int):
 @role_required("admin")
 def export_catalogue(version_id: int):
     version = _version(version_id)
-    return send_file(catalogue_io.catalogue_workbook(version), as_attachment=True,
-                     download_name=f"{version.code}_第{version.version}版.xlsx", mimetype=XLSX)
+    return send_download(catalogue_io.catalogue_workbook(version), f"{version.code}_第{version.version}版.xlsx", XLSX,
+                         fallback=f"catalogue-{version.id}.xlsx")
 
 
 @bp.get("/catalogues/template.xlsx")
 @role_required("admin")
 def catalogue_template():
-    return send_file(catalogue_io.catalogue_workbook(None), as_attachment=True, download_name="指标体系导入模板.xlsx",
-                     mimetype=XLSX)
+    return send_download(catalogue_io.catalogue_workbook(None), "指标体系导入模板.xlsx", XLSX)

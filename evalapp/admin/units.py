@@ -1,5 +1,5 @@
 """Administration of units: the tree, create, edit/move, deactivate, xlsx import and export."""
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -7,6 +7,7 @@ from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import OrgUnit
+from ..sending import send_download
 from ..services import imports, units as unit_service
 from ..services.errors import ServiceError
 from . import bp
@@ -94,11 +95,10 @@ def import_units():
 @bp.get("/units/export.xlsx")
 @role_required("admin")
 def export_units():
-    return send_file(imports.units_workbook(), as_attachment=True, download_name="单位.xlsx", mimetype=XLSX)
+    return send_download(imports.units_workbook(), "单位.xlsx", XLSX)
 
 
 @bp.get("/units/template.xlsx")
 @role_required("admin")
 def units_template():
-    return send_file(imports.units_workbook(template=True), as_attachment=True, download_name="单位导入模板.xlsx",
-                     mimetype=XLSX)
+    return send_download(imports.units_workbook(template=True), "单位导入模板.xlsx", XLSX)

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from .messages import M_, Msg
 from .numbers import parse_points
+from .text import text_problem
 
 LEVELS = ("township", "village")
 # The parts of a catalogue as problems name them ("二级指标 A1.2：缺少“title”"): by code, inside another part (its
@@ -94,7 +95,7 @@ class _Reader:
     def __init__(self):
         self.problems: list[Msg] = []
 
-    def text(self, data: dict, key: str, where: Msg, required: bool = True) -> str:
+    def text(self, data: dict, key: str, where: Msg, required: bool = True, *, multiline: bool = False) -> str:
         value = data.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -103,7 +104,16 @@ class _Reader:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             self.problems.append(M_("%(where)s：“%(key)s”应为文字", where=where, key=key))
             return ""
-        return str(value).strip()
+        return self.checked(str(value).strip(), key, where, multiline=multiline)
+
+    def checked(self, text: str, key: str, where: Msg, *, multiline: bool = False) -> str:
+        """The text if it keeps the text rule (domain.text); else a problem, and "" (a YAML "\\0" or "\\u202e"
+        escape, or an xlsx cell, brings any character)."""
+        problem = text_problem(text, multiline=multiline)
+        if problem is None:
+            return text
+        self.problems.append(M_("%(where)s：“%(key)s”%(problem)s", where=where, key=key, problem=problem))
+        return ""
 
     def points(self, data: dict, key: str, where: Msg, *, positive: bool = True) -> Decimal | None:
         if data.get(key) is None:
@@ -194,8 +204,8 @@ def validate_catalogue(data: object) -> CatalogueData:
                 methods = []
             indicator = IndicatorData(
                 ind_code, r.text(ind_raw, "title", ind_where), r.points(ind_raw, "points", ind_where) or Decimal(0),
-                [str(m).strip() for m in methods if str(m).strip()],
-                r.text(ind_raw, "evidence", ind_where, required=False),
+                [r.checked(str(m).strip(), "methods", ind_where) for m in methods if str(m).strip()],
+                r.text(ind_raw, "evidence", ind_where, required=False, multiline=True),
             )
             for rule_raw in r.dicts(ind_raw, "deductions", ind_where, "rule"):
                 rule_code = r.text(rule_raw, "code", _within(ind_where, "rule"))

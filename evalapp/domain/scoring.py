@@ -6,6 +6,7 @@ from enum import Enum
 
 from .messages import M_, Msg
 from .numbers import HALF, InvalidInput, is_multiple_of, q2
+from .text import text_problem
 from . import vocabulary
 
 ZERO = Decimal("0.00")
@@ -68,8 +69,9 @@ class ScoreEntry:
 
 
 def _text_problem(text: str, limit: int) -> Msg | None:
-    if "\x00" in text:
-        return M_("不能包含空字符")
+    problem = text_problem(text, multiline=True)  # (reasons and notes are boxes: a line break and a tab allowed)
+    if problem is not None:
+        return problem
     if len(text) > limit:
         return M_("不能超过%(n)s个字", n=limit)
     return None

@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .text import bad_character
+
 BOX_WIDTH, BOX_HEIGHT = 1000, 400
 MAX_STROKES = 200
 MAX_POINTS = 6000         # in all strokes: a long signature at 60 points a second is ~600
@@ -49,12 +51,15 @@ class Drawing:
 
 
 def _number(value, limit: float = MAX_COORDINATE) -> float:
+    """A coordinate, a size or a time as a float within ±limit; SignatureProblem("malformed") otherwise. Compared
+    before it is converted: JSON's integers have no bound (a 400-digit one is an OverflowError in float())."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise SignatureProblem("malformed")  # (the API reads JSON numbers as Decimal)
-    value = float(value)
-    if not math.isfinite(value) or abs(value) > limit:
+    if isinstance(value, Decimal) and not value.is_finite():
         raise SignatureProblem("malformed")
-    return value
+    if not (isinstance(value, float) and math.isnan(value)) and -limit <= value <= limit:
+        return float(value)
+    raise SignatureProblem("malformed")
 
 
 def normalise(raw, width, height) -> Drawing:
@@ -110,7 +115,8 @@ def name_problem(name: str) -> str | None:
     bidi override: the printed name would differ from the typed one) or invalid character."""
     if len(name) > NAME_MAX:
         return "too_long"
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in name):
+    # the text rule (domain.text: controls, bidi, line breaks), and more: any format or unassigned character
+    if bad_character(name) is not None or any(unicodedata.category(c) in ("Cf", "Cs", "Co", "Cn") for c in name):
         return "invisible" if any(unicodedata.category(c).startswith("L") for c in name) else "empty"
     if not any(unicodedata.category(c).startswith("L") for c in name):
         return "empty"

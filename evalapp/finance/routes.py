@@ -1,5 +1,5 @@
 """Finance: subsidy rules, the summary by township, and the eligibility sheet."""
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -9,6 +9,7 @@ from ..domain.subsidy import fen_to_yuan
 from ..domain.vocabulary import SubsidyMode, UnitLevel
 from ..extensions import db
 from ..models import Round
+from ..sending import send_download
 from ..services import downloads, overview, readmodel, subsidy
 from ..services.errors import ServiceError
 from . import bp
@@ -74,5 +75,5 @@ def save_rule(round_id: int, level: str):
 def download(round_id: int):
     data, name, _ = downloads.eligibility_workbook(_round(round_id), current_user,
                                                    draft=request.args.get("draft") == "1", address=request.remote_addr)
-    return send_file(data, as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_download(data, name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         fallback="eligibility.xlsx")

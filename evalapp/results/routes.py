@@ -250,16 +250,16 @@ def signature_image(signature_id: int):
 @bp.get(f"/rounds/<{ID}:round_id>/workbook.xlsx")
 @role_required("district", "admin")
 def workbook(round_id: int):
-    from flask import send_file
     from flask_login import current_user
 
+    from ..sending import send_download
     from ..services.downloads import results_workbook
 
     round_ = _round_or_404(round_id)
     data, name = results_workbook(round_, current_user, draft=request.args.get("view") == "draft",
                                   address=request.remote_addr)
-    return send_file(data, as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_download(data, name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         fallback="results.xlsx")
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/changes")

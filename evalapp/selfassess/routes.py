@@ -1,5 +1,5 @@
 """Self-assessment: villages and townships fill their sheets; township leads review their villages'."""
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
@@ -11,6 +11,7 @@ from ..domain.vocabulary import N_
 from ..extensions import db
 from ..ids import parse_id
 from ..models import EvidenceFile, Sheet
+from ..sending import send_download
 from ..services import documents, moves, overview, selfassess, sheet_views
 from ..services.errors import Conflict, ServiceError
 from ..services.storage import storage
@@ -180,8 +181,8 @@ def document(doc_id: int):
     if doc is None or doc.kind != "document" or doc.deleted_at is not None:
         abort(404)
     _self_sheet(doc.sheet_id)
-    return send_file(storage().path(doc.storage_key), mimetype=doc.content_type, as_attachment=True,
-                     download_name=doc.original_name, max_age=0)
+    return send_download(storage().path(doc.storage_key), doc.original_name, doc.content_type,
+                         fallback=f"document-{doc.id}", max_age=0)
 
 
 @bp.post(f"/sheets/<{ID}:sheet_id>/submit")

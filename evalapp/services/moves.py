@@ -17,7 +17,7 @@ from ..models import Sheet, SheetTransition, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit, versions
-from .errors import Conflict, Invalid, Joined, _l, marked
+from .errors import Conflict, Invalid, Joined, _l, check_text, marked
 from .sheet_views import sheet_view
 
 
@@ -110,7 +110,8 @@ def return_sheet(sheet: Sheet, user: User, comment: str, *, address: str | None 
     comment = (comment or "").strip()
     if not comment:
         raise Invalid("sheet.return_comment_required", _l("退回时须填写退回意见"), {"comment": _l("请填写退回意见")})
-    if len(comment) > 2000 or "\x00" in comment:
+    check_text("sheet.return_comment_invalid", "comment", _l("退回意见"), comment, box=True)
+    if len(comment) > 2000:
         raise Invalid("sheet.return_comment_invalid", _l("退回意见过长或含有无效字符"), {"comment": _l("退回意见不能超过2000字")})
     move_sheet(sheet, "returned", user, comment, address=address)
 

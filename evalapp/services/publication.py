@@ -9,7 +9,7 @@ from ..models import Publication, Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
 from . import audit, locks, readmodel, snapshots, subsidy, versions
-from .errors import Conflict, Invalid, _l, marked
+from .errors import Conflict, Invalid, _l, check_text, marked
 from .rounds import close_member_sheets, open_member_sheets
 
 # Why a sheet of another kind is not unlocked: what to do instead.
@@ -115,7 +115,8 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
         raise Conflict("sheet.already_unlocked", _l("该评分表已解锁"))
     if not reason:
         raise Invalid("sheet.unlock_reason_required", _l("解锁须填写理由"), {"reason": _l("请填写解锁理由")})
-    if len(reason) > 2000 or "\x00" in reason:
+    check_text("sheet.unlock_reason_invalid", "reason", _l("解锁理由"), reason, box=True)
+    if len(reason) > 2000:
         raise Invalid("sheet.unlock_reason_invalid", _l("理由过长或含有无效字符"), {"reason": _l("理由不能超过2000字")})
     try:
         sheet.unlocked = True

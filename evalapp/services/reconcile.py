@@ -11,7 +11,7 @@ from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoI
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
-from .errors import Conflict, Invalid, Text, _l
+from .errors import Conflict, Invalid, Text, _l, text_message
 from .figures import lock_sheet, refresh_sheet
 from .scores import ConcurrentSave, Saved, store_score, write_score
 from .finals import NOTE_MEAN, counted as _counted, final_change, member_scores as _member_scores, member_sheets
@@ -181,7 +181,9 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
         text = (text or "").strip()
         if not text:
             errors[f"veto_{code}"] = _l("认定一票否决须填写情况说明")
-        elif len(text) > 2000 or "\x00" in text:
+        elif (problem := text_message(_l("情况说明"), text, box=True)) is not None:
+            errors[f"veto_{code}"] = problem
+        elif len(text) > 2000:
             errors[f"veto_{code}"] = _l("情况说明过长或含有无效字符")
     if errors:
         raise Invalid("final.bonus_veto_invalid", _l("输入有误，请检查"), errors)

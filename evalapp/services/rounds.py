@@ -10,7 +10,7 @@ from ..ids import parse_id
 from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit, versions
-from .errors import Conflict, Invalid, Joined, Text, _l, shown, verbatim
+from .errors import Conflict, Invalid, Joined, Text, _l, check_text, shown, verbatim
 from .moves import move_sheet_in
 
 
@@ -263,6 +263,7 @@ def create_round(form: dict, user: User, *, address: str | None = None) -> Round
     name = (form.get("name") or "").strip()[:200]
     if not name:
         raise Invalid("round.name_required", _l("请填写批次名称"), {"name": _l("请填写批次名称")})
+    check_text("round.name_invalid", "name", _l("批次名称"), name)
     if db.session.scalar(select(Round).where(Round.name == name)):
         raise Invalid("round.name_taken", _l("批次“%(name)s”已存在", name=name), {"name": _l("名称已存在")})
     cats = {}

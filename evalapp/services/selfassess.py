@@ -1,17 +1,17 @@
 """Self-assessment: the 工作总结, reviewers' comments per indicator, history, and the township lead's queue."""
 import hashlib
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from ..domain.text import text_problem
 from ..extensions import db
 from ..models import EvidenceFile, Indicator, OrgUnit, ReviewComment, Sheet, SheetTransition, User
 from ..models.base import utcnow
 from .. import access
 from . import audit
-from .errors import Conflict, Invalid, NotAllowed, NotFound, Text, _l, marked
+from .errors import Conflict, Invalid, NotAllowed, NotFound, Text, _l, check_text, marked
 
 MAX_SUMMARY = 10_000
 MAX_COMMENT = 2_000
@@ -26,10 +26,7 @@ def clean_summary(text) -> str:
     if len(text) > MAX_SUMMARY:
         message = _l("工作总结不能超过%(max)s字（现有%(length)s字）", max=MAX_SUMMARY, length=len(text))
         raise Invalid("summary.too_long", message, {"summary": message})
-    for position, char in enumerate(text, 1):
-        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
-            message = _l("工作总结第%(position)s个字符是无法保存的控制字符，请删除后再保存", position=position)
-            raise Invalid("summary.control_character", message, {"summary": message})
+    check_text("summary.control_character", "summary", _l("工作总结"), text, box=True)
     return text
 
 
@@ -101,13 +98,15 @@ def add_comment(sheet: Sheet, indicator_code: str | None, text: str, user: User,
     text = (text or "").strip()
     if not text:
         raise Invalid("comment.required", _l("请填写意见"), {"comment": _l("请填写意见")})
-    if len(text) > MAX_COMMENT or "\x00" in text:
+    check_text("comment.invalid", "comment", _l("意见"), text, box=True)
+    if len(text) > MAX_COMMENT:
         raise Invalid("comment.invalid", _l("意见不能超过%(max)s字", max=MAX_COMMENT), {"comment": _l("意见过长或含有无效字符")})
     indicator_id = None
     if indicator_code:
         catalogue = sheet.round.catalogue_for(sheet.unit.level)
-        indicator_id = db.session.scalar(select(Indicator.id).where(Indicator.catalogue_id == catalogue.id,
-                                                                    Indicator.code == indicator_code[:32]))
+        indicator_id = (db.session.scalar(select(Indicator.id).where(Indicator.catalogue_id == catalogue.id,
+                                                                     Indicator.code == indicator_code[:32]))
+                        if text_problem(indicator_code) is None else None)  # (a NUL: PostgreSQL's error)
         if indicator_id is None:
             raise Invalid("comment.indicator_not_found", _l("指标不存在"), {"comment": _l("指标不存在")})
     comment = ReviewComment(sheet_id=sheet.id, indicator_id=indicator_id, author_id=user.id, text=text)

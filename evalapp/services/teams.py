@@ -8,10 +8,11 @@ from collections.abc import Collection
 
 from sqlalchemy import and_, func, select
 
+from ..domain.text import text_problem
 from ..extensions import db
 from ..models import Round, RoundUnit, Sheet, Team, TeamMember, User
 from . import audit, versions
-from .errors import Conflict, Invalid, _l
+from .errors import Conflict, Invalid, _l, check_text
 from .rounds import (
     NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
     refuse_if_published,
@@ -20,7 +21,9 @@ from .moves import move_sheet_in
 
 
 def _inspector(username: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    username = (username or "").strip().lower()
+    user = (db.session.scalar(select(User).where(User.username == username))
+            if text_problem(username) is None else None)  # (a NUL would be PostgreSQL's error, not no one)
     if user is None or user.role != "inspector" or not user.active:
         raise Invalid("team.not_inspector", _l("“%(username)s”不是启用的工作组成员账号", username=(username or "").strip()[:64]),
                       {"username": _l("须为工作组成员")})
@@ -33,6 +36,7 @@ def create_team(round_: Round, name: str, leader_username: str, actor: User, *, 
     name = (name or "").strip()[:100]
     if not name:
         raise Invalid("team.name_required", _l("请填写工作组名称"), {"name": _l("请填写名称")})
+    check_text("team.name_invalid", "name", _l("工作组名称"), name)
     if db.session.scalar(select(Team).where(Team.round_id == round_.id, Team.name == name)):
         raise Invalid("team.name_taken", _l("工作组“%(name)s”已存在", name=name), {"name": _l("名称已存在")})
     leader = _inspector(leader_username)

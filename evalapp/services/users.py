@@ -22,7 +22,8 @@ def _scope(role: str, unit_code: str) -> OrgUnit | None:
         raise Invalid("user.role_invalid", _l("角色无效"), {"role": _l("请选择角色")})
     unit_code = (unit_code or "").strip()
     if role in SCOPE_LEVEL:
-        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        unit = (db.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+                if text_problem(unit_code) is None else None)  # (a NUL: PostgreSQL's error, not no unit)
         if unit is None or unit.level != SCOPE_LEVEL[role]:
             if role == "township":
                 raise Invalid("user.unit_required", _l("该角色须指定所属镇(街道)的编码"),
@@ -127,6 +128,9 @@ def list_users(role: str = "", unit_code: str = "", active: str = "", q: str = "
     query = select(User).order_by(User.role, User.username)
     if role in ROLES:
         query = query.where(User.role == role)
+    # Filters are typed into a search box: one PostgreSQL cannot compare (a NUL, a lone surrogate) finds nothing.
+    if any(text_problem(f) is not None for f in (unit_code, q)):
+        return []
     if unit_code:
         query = query.join(OrgUnit, OrgUnit.id == User.unit_id).where(OrgUnit.code == unit_code.strip())
     if active in ("1", "0"):

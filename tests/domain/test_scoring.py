@@ -76,7 +76,7 @@ def test_direct_score_excludes_deductions():
 
 def test_texts_refuse_nul_bytes_and_excess_length():
     errors = validate_entry(A3, ScoreEntry(note="a\x00b", reason="x" * 501))
-    assert "空字符" in errors["note"] and "500" in errors["reason"]
+    assert "控制字符（U+0000）" in errors["note"] and "500" in errors["reason"]
 
 
 def test_many_small_deductions_sum_exactly_where_float_would_not():

@@ -1,0 +1,14 @@
+"""Sending a file: the one place a response names a file (Content-Disposition), so every name is one a header can
+carry. A round's name is part of its workbooks' names, a document's its uploader's; a NUL, a line break or a bidi
+override in one made the header invalid (a 500) or the saved name read otherwise than the file (domain.text)."""
+from flask import send_file
+
+from .domain.text import download_name
+
+
+def send_download(file, name: str, mimetype: str, *, fallback: str = "download", as_attachment: bool = True,
+                  **kwargs):
+    """`send_file` with the file's name made safe for the header (domain.text.download_name; `fallback` when
+    nothing of it is left). Every view that sends a file calls this, never send_file (tests/test_text_rule.py)."""
+    return send_file(file, mimetype=mimetype, as_attachment=as_attachment,
+                     download_name=download_name(name, fallback), **kwargs)
