@@ -244,13 +244,15 @@ def runner(app):
 
 
 def make_user(username: str, role: str, unit_name: str | None = None, password: str = DEMO_PASSWORD, **kw):
-    """Create a user (in the current app context) and return it."""
+    """Create a user (in the current app context) and return it; with the second factor switched off unless
+    `totp_exempt=False` is given (the log-in helpers send the password only)."""
     from sqlalchemy import select
 
     from evalapp.models import OrgUnit, User
     from evalapp.services.accounts import hash_password
 
     unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == unit_name)) if unit_name else None
+    kw.setdefault("totp_exempt", True)
     user = User(username=username, display_name=kw.pop("display_name", username), role=role, unit=unit,
                 password_hash=hash_password(password), **kw)
     db.session.add(user)
