@@ -78,9 +78,8 @@ def authenticate(username: str, password: str, *, address: str | None = None) ->
             user.password_hash = hash_password(password)
         detail = "" if ok else f"username={username.strip()[:64]}"
     # A right password of an account that gives a second factor is not yet a log-in (second_factor.verify's is).
-    action = ("login.password_ok" if second_factor_rules.required(user.role, user.totp_exempt) else "login.success") \
-        if ok else "login.failure"
-    audit.record(action, user=user if ok else None, address=address,
+    audit.record(("login.password_ok" if second_factor_rules.required(user.role, user.totp_exempt)
+                  else "login.success") if ok else "login.failure", user=user if ok else None, address=address,
                  obj=user if ok else None, detail=detail)
     db.session.commit()
     return user if ok else None
