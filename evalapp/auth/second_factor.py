@@ -82,15 +82,15 @@ def pending_username_key() -> str:
 
 def _code_page_refused(message: str):
     flash(message, "danger")
-    return render_template("auth/code.html", form=CodeForm())
+    return render_template("auth/code.html", form=CodeForm(formdata=None))
 
 
 def _enrol_page_refused(message: str):
     flash(message, "danger")
     user = pending_user()
     if user is None:
-        return render_template("auth/code.html", form=CodeForm())
-    return _enrol_page(user, CodeForm())
+        return render_template("auth/code.html", form=CodeForm(formdata=None))
+    return _enrol_page(user, CodeForm(formdata=None))
 
 
 def _gone():
@@ -115,7 +115,7 @@ def login_code():
             used = second_factor.verify(user, (form.code.data or "")[:64], address=request.remote_addr)
         except ServiceError as exc:
             flash(exc.message, "danger")
-            return render_template("auth/code.html", form=CodeForm()), exc.status
+            return render_template("auth/code.html", form=CodeForm(formdata=None)), exc.status
         next_path = session[PENDING].get("next")
         response = _finish(user, next_path)
         if used == "recovery":
@@ -124,7 +124,7 @@ def login_code():
         return response
     if request.method == "POST":  # a form without its CSRF token
         flash(gettext("页面已过期，请重新输入验证码"), "warning")
-        return render_template("auth/code.html", form=CodeForm()), 400
+        return render_template("auth/code.html", form=CodeForm(formdata=None)), 400
     return render_template("auth/code.html", form=form)
 
 
@@ -154,7 +154,7 @@ def enrol():
             codes = second_factor.enrol(user, secret, (form.code.data or "")[:64], address=request.remote_addr)
         except ServiceError as exc:
             flash(exc.message, "danger")
-            return _enrol_page(user, CodeForm()), exc.status
+            return _enrol_page(user, CodeForm(formdata=None)), exc.status
         next_path = session[PENDING].get("next")
         _finish(user, next_path)
         # Shown once, in this response: never stored in a readable form, never in a URL or a later page.
@@ -162,7 +162,7 @@ def enrol():
                                next=safe_next(next_path) or url_for("main.home"))
     if request.method == "POST":
         flash(gettext("页面已过期，请重新输入验证码"), "warning")
-        return _enrol_page(user, CodeForm()), 400
+        return _enrol_page(user, CodeForm(formdata=None)), 400
     return _enrol_page(user, form)
 
 
