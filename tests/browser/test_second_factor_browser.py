@@ -123,3 +123,28 @@ def test_the_second_factor_pages_in_english_hold_no_chinese(app, live_server, pa
         page.click("button[type=submit]")
     assert page.url.endswith("/login/code")
     assert untranslated(page.evaluate(COLLECT), data) == [], untranslated(page.evaluate(COLLECT), data)
+
+
+def test_an_administrator_resets_a_users_second_factor_from_the_user_list(app, live_server, page):
+    from evalapp.services import second_factor
+
+    chief = make_user("chief", "district", display_name="区委组织部审核", totp_exempt=False)
+    secret = rules.new_secret()
+    second_factor.enrol(chief, secret, rules.code_at(secret, rules.current_step(time.time())))
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/users?q=chief")
+    cell = page.locator('tr[data-user="chief"] [data-testid="second-factor"]')
+    assert "已启用" in cell.inner_text()
+    assert fits(page)
+    shot(page, "admin-reset")
+    cell.get_by_placeholder("重置原因").fill("手机丢失，本人电话申请")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    with page.expect_navigation():
+        cell.get_by_role("button", name="重置二次验证").click()
+    assert asked and "二次验证" in asked[0]
+    assert "已重置 chief 的二次验证" in page.locator(".alert-success").inner_text()
+    page.goto(f"{live_server}/admin/users?q=chief")
+    assert "待设置" in page.locator('tr[data-user="chief"] [data-testid="second-factor"]').inner_text()
+    db.session.expire_all()
+    assert db.session.scalar(select(User.totp_secret).where(User.id == chief.id)) is None
