@@ -291,3 +291,54 @@ class TestApiToken:
         response = app.test_client().post("/api/v1/auth/token", json={"username": "insp9",
                                                                       "password": DEMO_PASSWORD})
         assert response.status_code == 200
+
+
+def _race(app, monkeypatch, user_id: int, code: str, hook: tuple) -> list[str]:
+    """Two log-ins send the same code at once, each on its own connection, and both have checked it (`hook`: the
+    function each calls just before writing, made to wait for the other) before either writes. What each got:
+    "totp", "recovery" or "refused"."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=10)
+    module, name = hook
+    real = getattr(module, name)
+
+    def then_wait(*args, **kwargs):
+        result = real(*args, **kwargs)
+        barrier.wait()
+        return result
+
+    monkeypatch.setattr(module, name, then_wait)
+    outcomes = []
+
+    def attempt():
+        with app.app_context():
+            try:
+                outcomes.append(second_factor.verify(db.session.get(User, user_id), code))
+            except second_factor.WrongCode:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes)
+
+
+def test_two_log_ins_racing_with_one_code_let_one_in(app, chief, monkeypatch):
+    secret, _ = enrolled(chief)
+    outcomes = _race(app, monkeypatch, chief.id, now_code(secret), (rules, "matching_step"))
+    assert outcomes == ["refused", "totp"]
+    events = [a for a, _ in actions(chief)]
+    assert events.count("totp.success") == 1 and events[-2:].count("totp.failure") == 1
+
+
+def test_two_log_ins_racing_with_one_recovery_code_let_one_in(app, chief, monkeypatch):
+    _, codes = enrolled(chief)
+    outcomes = _race(app, monkeypatch, chief.id, codes[0], (second_factor, "_key"))  # (the hash, then the write)
+    assert outcomes == ["recovery", "refused"]
+    assert db.session.scalar(select(func.count(RecoveryCode.id)).where(
+        RecoveryCode.user_id == chief.id, RecoveryCode.used_at.is_not(None))) == 1
