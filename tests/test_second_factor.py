@@ -23,6 +23,11 @@ def now_code(secret: str, offset: int = 0) -> str:
     return rules.code_at(secret, rules.current_step(time.time()) + offset)
 
 
+def wrong_code(secret: str) -> str:
+    """Six digits that are not a code of the window."""
+    return next(c for c in ("123456", "654321", "111111") if all(now_code(secret, d) != c for d in (-1, 0, 1)))
+
+
 def actions(user: User) -> list[tuple[str, str]]:
     return [(a, d) for a, d in db.session.execute(
         select(AuditEvent.action, AuditEvent.detail).where(AuditEvent.object_id == user.id,
@@ -65,7 +70,7 @@ def test_an_admin_without_a_second_factor_is_led_to_enrol_before_anything_else(a
     secret = SECRET_ATTR.search(html).group(1)
     assert client.get("/login/enrol").get_data(as_text=True).count(secret) >= 1  # the same secret on a reload
 
-    wrong = client.post("/login/enrol", data={"code": "000000" if now_code(secret) != "000000" else "111111"})
+    wrong = client.post("/login/enrol", data={"code": wrong_code(secret)})
     assert wrong.status_code == 401 and "验证码不正确" in wrong.get_data(as_text=True)
     db.session.refresh(chief)
     assert chief.totp_secret is None and sessions_of(chief) == 0
@@ -104,7 +109,7 @@ def test_the_next_page_asked_for_survives_the_second_step(app, client, chief):
 def test_a_wrong_code_is_refused_and_audited(app, client, chief):
     secret, _ = enrolled(chief)
     password_step(client)
-    wrong = "123456" if now_code(secret) != "123456" else "654321"
+    wrong = wrong_code(secret)
     response = client.post("/login/code", data={"code": wrong})
     assert response.status_code == 401 and "验证码不正确或已使用" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302 and sessions_of(chief) == 0
@@ -119,7 +124,7 @@ def test_wrong_codes_count_with_wrong_passwords(app, client, chief):
     for _ in range(3):
         assert AuthActions(client).login("chief", "wrong-password").status_code == 401
     password_step(client)
-    wrong = "123456" if now_code(secret) != "123456" else "654321"
+    wrong = wrong_code(secret)
     assert client.post("/login/code", data={"code": wrong}).status_code == 401
     assert client.post("/login/code", data={"code": wrong}).status_code == 401
     refused = client.post("/login/code", data={"code": now_code(secret)})
@@ -271,7 +276,7 @@ class TestApiToken:
         missing = self.post(app)
         assert missing.status_code == 401 and missing.get_json()["code"] == "token.second_factor_required"
         assert "code" in missing.get_json()["fields"]
-        wrong = self.post(app, code="123456" if now_code(secret) != "123456" else "654321")
+        wrong = self.post(app, code=wrong_code(secret))
         assert wrong.status_code == 401 and wrong.get_json()["code"] == "second_factor.wrong_code"
         assert db.session.scalar(select(func.count(ApiToken.id))) == 0
         code = now_code(secret)
@@ -342,3 +347,28 @@ def test_two_log_ins_racing_with_one_recovery_code_let_one_in(app, chief, monkey
     assert outcomes == ["recovery", "refused"]
     assert db.session.scalar(select(func.count(RecoveryCode.id)).where(
         RecoveryCode.user_id == chief.id, RecoveryCode.used_at.is_not(None))) == 1
+
+
+def test_wrong_codes_to_the_token_endpoint_are_throttled_like_passwords(app, chief):
+    secret, _ = enrolled(chief)
+    client = app.test_client()
+    wrong = wrong_code(secret)
+    for _ in range(5):
+        response = client.post("/api/v1/auth/token", json={"username": "chief", "password": DEMO_PASSWORD,
+                                                           "code": wrong})
+        assert response.status_code == 401
+    refused = client.post("/api/v1/auth/token", json={"username": "chief", "password": DEMO_PASSWORD,
+                                                      "code": now_code(secret, 1)})
+    assert refused.status_code == 429 and refused.get_json()["code"] == "auth.throttled"
+
+
+def test_the_command_line_resets_a_locked_out_administrator(app, runner, chief):
+    enrolled(chief)
+    refused = runner.invoke(args=["reset-second-factor", "chief", "--reason", " "])
+    assert refused.exit_code != 0 and "请填写重置原因" in refused.output
+    done = runner.invoke(args=["reset-second-factor", "chief", "--reason", "唯一的管理员手机丢失"])
+    assert done.exit_code == 0, done.output
+    db.session.refresh(chief)
+    assert chief.totp_secret is None
+    row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "totp.reset"))
+    assert row.user_id is None and row.detail == "唯一的管理员手机丢失"

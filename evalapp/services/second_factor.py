@@ -139,10 +139,11 @@ def recovery_codes_left(user: User) -> int:
                              .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
 
 
-def reset(target: User, reason: str, actor: User, *, address: str | None = None) -> None:
+def reset(target: User, reason: str, actor: User | None, *, address: str | None = None) -> None:
     """An administrator clears another user's second factor (a lost phone, or a demo account to be used for real):
     the secret and recovery codes go, an exemption ends, and so do the user's sessions and API tokens; the user
-    enrols again at the next log-in. The reason is required and audited."""
+    enrols again at the next log-in. The reason is required and audited. `actor` None: the server's command line
+    (`flask reset-second-factor`), for an administrator locked out with no other to ask."""
     reason = (reason or "").strip()
     problem = text_problem(reason)
     if not reason or problem:
@@ -151,7 +152,7 @@ def reset(target: User, reason: str, actor: User, *, address: str | None = None)
     if len(reason) > REASON_MAX:
         message = _l("重置原因不能超过%(n)d个字", n=REASON_MAX)
         raise Invalid("second_factor.reason_too_long", message, {"reason": message})
-    if target.id == actor.id:
+    if actor is not None and target.id == actor.id:
         message = _l("不能重置自己的二次验证，请由另一位管理员操作")
         raise NotAllowed("second_factor.reset_self", message, {"reason": message})
     old = {"enrolled": enrolled(target), "exempt": target.totp_exempt,
