@@ -137,6 +137,25 @@ def register(app: Flask) -> None:
             raise click.ClickException(exc.message) from None
         click.echo(f"已设置 {user.username} 的密码（下次登录须修改），其登录会话和API令牌已全部失效")
 
+    @app.cli.command("reset-second-factor")
+    @click.argument("username")
+    @click.option("--reason", required=True, help="why (audited): a lost phone, the last administrator locked out")
+    def reset_second_factor_command(username, reason):
+        """Clear a user's second factor (they enrol again at their next log-in); their sessions and API tokens end.
+        For the administrator who cannot log in to ask another: run on the server."""
+        from .models import User
+        from .services import second_factor
+        from .services.errors import ServiceError
+
+        user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise click.ClickException("用户不存在")
+        try:
+            second_factor.reset(user, reason, None)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"已重置 {user.username} 的二次验证（下次登录时须重新设置），其登录会话和API令牌已全部失效")
+
     @app.cli.command("demo-scale")
     @click.option("--townships", type=int, default=100, show_default=True)
     @click.option("--villages-per-township", type=int, default=20, show_default=True)

@@ -45,6 +45,8 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
+    # Between a right password and the second factor's code (or the enrolment): how long the half log-in lasts.
+    TWO_FACTOR_PENDING_SECONDS = 600
     # Compression (Flask-Compress, assets.py): zstd, brotli or gzip, whichever the client takes first. Whole
     # responses only: compressing a stream replaces its iterable, and the file it read from was then closed by the
     # garbage collector, not at the end of the response. Behind a proxy that compresses:

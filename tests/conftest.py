@@ -246,13 +246,15 @@ def runner(app):
 
 
 def make_user(username: str, role: str, unit_name: str | None = None, password: str = DEMO_PASSWORD, **kw):
-    """Create a user (in the current app context) and return it."""
+    """Create a user (in the current app context) and return it; with the second factor switched off unless
+    `totp_exempt=False` is given (the log-in helpers send the password only)."""
     from sqlalchemy import select
 
     from evalapp.models import OrgUnit, User
     from evalapp.services.accounts import hash_password
 
     unit = db.session.scalar(select(OrgUnit).where(OrgUnit.name == unit_name)) if unit_name else None
+    kw.setdefault("totp_exempt", True)
     user = User(username=username, display_name=kw.pop("display_name", username), role=role, unit=unit,
                 password_hash=hash_password(password), **kw)
     db.session.add(user)
@@ -271,6 +273,21 @@ class AuthActions:
 
     def logout(self):
         return self.client.post("/logout")
+
+
+def enrol_second_factor(client) -> tuple[str, list[str]]:
+    """Finish a half log-in that leads to the enrolment as a person would: read the key off the page and send the
+    code an authenticator app shows for it. Returns the secret and the recovery codes shown."""
+    import re
+    import time
+
+    from evalapp.domain import second_factor as rules
+
+    html = client.get("/login/enrol").get_data(as_text=True)
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', html).group(1)
+    done = client.post("/login/enrol", data={"code": rules.code_at(secret, rules.current_step(time.time()))})
+    assert done.status_code == 200, done.status_code
+    return secret, re.findall(r'data-code="([a-z0-9-]+)"', done.get_data(as_text=True))
 
 
 @pytest.fixture

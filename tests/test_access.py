@@ -70,6 +70,12 @@ MATRIX = [
     ("GET", "/", "main.home", {**expect(ALL, 302)}),
     ("GET", "/login", "auth.login", {p: 200 for p in PERSONAS} | {p: 302 for p in ALL}),
     ("GET", "/healthz", "main.healthz", {p: 200 for p in PERSONAS}),
+    # The second step of a log-in: nothing half logged in here, so back to the password (anon) or home (the rest);
+    # the steps themselves: tests/test_second_factor.py
+    ("GET", "/login/code", "auth.login_code", {p: 302 for p in PERSONAS}),
+    ("POST", "/login/code", "auth.login_code", {p: 302 for p in PERSONAS}),
+    ("GET", "/login/enrol", "auth.enrol", {p: 302 for p in PERSONAS}),
+    ("POST", "/login/enrol", "auth.enrol", {p: 302 for p in PERSONAS}),
     ("GET", "/inspection/", "inspection.worklist", expect(INSPECTORS | {"inspector2"})),
     ("GET", "/inspection/sheets/{insp}", "inspection.sheet",
      expect(INSPECTORS | {"admin", "district"}, scoped_out={"inspector2"})),
@@ -195,6 +201,7 @@ ADMIN_WRITES = [  # (method, url template, endpoint): role_required("admin") bef
     ("POST", "/admin/users/{user}/active", "admin.toggle_user"),
     ("POST", "/admin/users/{user}/password", "admin.reset_password"),
     ("POST", "/admin/users/{user}/tokens/revoke", "admin.revoke_tokens"),
+    ("POST", "/admin/users/{user}/second-factor/reset", "admin.reset_second_factor"),
     ("GET", "/admin/catalogues/{catalogue}", "admin.catalogue"),
     ("POST", "/admin/catalogues/import", "admin.import_catalogue"),
     ("POST", "/admin/catalogues/{catalogue}/edit", "admin.edit_catalogue"),

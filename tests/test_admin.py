@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, CatalogueVersion, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMember, User
 from evalapp.services.catalogue_io import to_plain
+from tests.conftest import enrol_second_factor
 from tests.factories import (  # noqa: F401 (fixture)
     OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, worlds,
 )
@@ -179,7 +180,9 @@ def test_user_creation_enforces_the_password_policy_and_scope(admin, app):
 def test_first_login_must_change_the_password(admin, app):
     admin.post("/admin/users", data={"username": "li4", "role": "finance", "password": "Initial-pass-2026"})
     client = app.test_client()
-    client.post("/login", data={"username": "li4", "password": "Initial-pass-2026"})
+    response = client.post("/login", data={"username": "li4", "password": "Initial-pass-2026"})
+    assert response.headers["Location"] == "/login/enrol"  # a finance account sets up its second factor first
+    enrol_second_factor(client)
     assert client.get("/finance/").headers["Location"] == "/account/password"
     refused = client.post("/account/password", data={"current": "Initial-pass-2026", "password": "short",
                                                      "password2": "short"})

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import audit_log, catalogues, rounds, routes, units, users  # noqa: E402,F401
+from . import audit_log, catalogues, rounds, routes, second_factor, units, users  # noqa: E402,F401

@@ -175,13 +175,19 @@ def spec() -> dict:
         "paths": {
             "/auth/token": {"post": {
                 "summary": "Exchange a username and password for a Bearer token (12 hours)", "security": [],
-                "requestBody": _json_body(_obj({"username": STR, "password": STR})),
+                "description": "Administrator, district and finance accounts also send `code`: the 6-digit "
+                               "code of their authenticator app (or a one-time recovery code). Without it: 401 "
+                               "token.second_factor_required; a wrong or reused one: 401 "
+                               "second_factor.wrong_code, counted with wrong passwords.",
+                "requestBody": _json_body(_obj({"username": STR, "password": STR},
+                                               {"code": {"type": "string", "maxLength": 64}})),
                 "responses": {
                     "200": _resp("token", _obj({"token": STR, "expires_at": {"type": "string",
                                                                               "format": "date-time"}})),
                     "401": _resp("bad credentials", ERR, UNAUTHORIZED["headers"]),
                     "403": _resp("the password was set by an administrator: change it on the web page first "
-                                 "(token.password_change_first)", ERR),
+                                 "(token.password_change_first); or the account has not enrolled its second "
+                                 "factor on the web page yet (token.second_factor_enrol_first)", ERR),
                     "429": _resp("too many failed log-ins (auth.throttled)", ERR,
                                  {"Retry-After": {"schema": INT, "description": "seconds"}}),
                     **BODY_ERRORS}}},

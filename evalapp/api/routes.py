@@ -11,7 +11,8 @@ from ..extensions import db
 from ..main.routes import send_evidence, visible_evidence
 from ..models import EvidenceFile, Round, RoundUnit, Sheet, Team
 from ..services import (
-    accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, sheet_views,
+    accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, second_factor,
+    sheet_views,
 )
 from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError, _l, marked
 from ..domain.aggregation import ranking_key
@@ -56,6 +57,16 @@ def issue_token():
     user = accounts.authenticate(username, password[:256], address=request.remote_addr)
     if user is None:
         return error("用户名或密码不正确", 401)
+    if second_factor.required(user):  # the token of an account with a second factor: only with its code
+        if not second_factor.enrolled(user):
+            raise NotAllowed("token.second_factor_enrol_first",
+                             _l("该账号须先在网页上登录并设置二次验证，才能获取API令牌"),
+                             {"code": _l("须先设置二次验证")})
+        code = data.get("code")
+        if not isinstance(code, str) or not code.strip():
+            return error(_l("该账号登录须提供动态验证码（code）"), 401, {"code": _l("请填写动态验证码")},
+                         code="token.second_factor_required")
+        second_factor.verify(user, code[:64], address=request.remote_addr)  # a wrong one: 401, counted
     token, expires = accounts.issue_api_token(user, address=request.remote_addr)
     return jsonify(token=token, expires_at=expires.isoformat())
 

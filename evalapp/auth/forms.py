@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import Length
@@ -11,3 +12,16 @@ class LoginForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons (log-out, transitions)."""
+
+
+class CodeForm(FlaskForm):
+    """The second step of a log-in, and the enrolment's check: a code from the authenticator app (or, at log-in, a
+    recovery code). Checked by the service, so an empty one gets the same message as a wrong one."""
+
+    code = StringField(_l("验证码"))
+
+
+class ResetSecondFactorForm(FlaskForm):
+    """An administrator resets another user's second factor: the reason is required (the service says so)."""
+
+    reason = StringField(_l("重置原因"))

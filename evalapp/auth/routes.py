@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from ..domain.limits import throttle_key
 from ..domain.vocabulary import N_
 from ..extensions import limiter, login_manager
-from ..services import accounts, throttle
+from ..services import accounts, second_factor, throttle
 from ..services.errors import ServiceError, shown
 from . import bp
 from .forms import EmptyForm, LoginForm
@@ -86,7 +86,7 @@ def _redis_backend_off() -> bool:
 
 def _login_page_refused(message: str):
     flash(message, "danger")
-    return render_template("auth/login.html", form=LoginForm())
+    return _login_page(LoginForm())
 
 
 def _password_page_refused(message: str):
@@ -175,6 +175,10 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data or "", form.password.data or "", address=request.remote_addr)
         if user is not None:
+            if second_factor.required(user):  # half logged in: the code (or the enrolment) comes next
+                from .second_factor import begin
+
+                return begin(user, safe_next(request.args.get("next")))
             lang = session.get("lang")
             session.clear()  # a fresh session at log-in (no fixation)
             if lang:
@@ -185,7 +189,12 @@ def login():
         flash(gettext(LOGIN_FAILED), "danger")
     elif request.method == "POST":
         flash(gettext(LOGIN_FAILED), "danger")
-    return render_template("auth/login.html", form=form), 401 if request.method == "POST" else 200
+    return _login_page(form), 401 if request.method == "POST" else 200
+
+
+def _login_page(form):
+    """The log-in page; it says so when accounts that should give a second factor have it switched off (the demo)."""
+    return render_template("auth/login.html", form=form, second_factor_off=second_factor.exempt_accounts_exist())
 
 
 @bp.post("/logout")

@@ -13,6 +13,12 @@ from .vocabulary import N_, SheetKind, Vocabulary
 class AuditAction(Vocabulary):
     LOGIN_SUCCESS = "login.success", N_("登录成功")
     LOGIN_FAILURE = "login.failure", N_("登录失败")
+    LOGIN_PASSWORD_OK = "login.password_ok", N_("密码正确（待二次验证）")
+    TOTP_ENROL = "totp.enrol", N_("设置二次验证")
+    TOTP_SUCCESS = "totp.success", N_("二次验证通过，登录成功")
+    TOTP_FAILURE = "totp.failure", N_("二次验证码错误")
+    TOTP_RECOVERY_USED = "totp.recovery_used", N_("使用恢复码登录")
+    TOTP_RESET = "totp.reset", N_("重置二次验证")
     CREDENTIALS_END = "user.credentials_end", N_("注销登录凭据")
     API_TOKEN_ISSUE = "api_token.issue", N_("签发接口令牌")
     API_TOKEN_REVOKE = "api_token.revoke", N_("吊销接口令牌")

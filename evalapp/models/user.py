@@ -2,9 +2,10 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.second_factor import ROLES as SECOND_FACTOR_ROLES
 from ..domain.vocabulary import Role
 from ..extensions import db
 from .base import UTCDateTime, utcnow
@@ -33,6 +34,12 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The second factor (TOTP, RFC 6238): asked of the roles in domain.second_factor.ROLES unless `totp_exempt` (the
+    # demo seed's accounts). `totp_last_step`: the time step of the last code accepted, so no code is used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    totp_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[OrgUnit | None] = relationship()
 
@@ -51,6 +58,16 @@ class User(UserMixin, db.Model):
     def role_label(self) -> str:
         """The role's Chinese label (the msgid)."""
         return Role.zh_of(self.role)
+
+    @property
+    def second_factor_state(self) -> str | None:
+        """For the user list: "on" (enrolled), "due" (asked, not yet enrolled), "off" (asked of the role, switched
+        off for this account) or None (not asked of the role)."""
+        if self.role not in SECOND_FACTOR_ROLES:
+            return None
+        if self.totp_exempt:
+            return "off"
+        return "on" if self.totp_secret is not None else "due"
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
@@ -100,3 +117,16 @@ class LoginFailure(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     account: Mapped[str] = mapped_column(String(64))  # the username as typed, case-folded
     address: Mapped[str] = mapped_column(String(64))
+
+
+class RecoveryCode(db.Model):
+    """One of a user's one-time recovery codes for the second factor (only its SHA-256 is stored)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

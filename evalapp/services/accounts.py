@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import bindparam, func, or_, select, update
 
+from ..domain import second_factor as second_factor_rules
 from ..extensions import db
 from ..models import ApiToken, User, UserSession
 from ..models.base import utcnow
@@ -76,7 +77,9 @@ def authenticate(username: str, password: str, *, address: str | None = None) ->
         if ok and _hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         detail = "" if ok else f"username={username.strip()[:64]}"
-    audit.record("login.success" if ok else "login.failure", user=user if ok else None, address=address,
+    # A right password of an account that gives a second factor is not yet a log-in (second_factor.verify's is).
+    audit.record(("login.password_ok" if second_factor_rules.required(user.role, user.totp_exempt)
+                  else "login.success") if ok else "login.failure", user=user if ok else None, address=address,
                  obj=user if ok else None, detail=detail)
     db.session.commit()
     return user if ok else None

@@ -96,12 +96,14 @@ def seed_catalogues() -> dict[str, CatalogueVersion]:
 
 
 def seed_users(units: dict[str, OrgUnit], password: str) -> dict[str, User]:
-    """One demo user per role (and a second team), created once with the demo password."""
+    """One demo user per role (and a second team), created once with the demo password. Their second factor is
+    switched off (`totp_exempt`), so the demo logs in with the password alone; the log-in page says so, and an
+    administrator's reset of a demo account's second factor switches it on."""
     users = {u.username: u for u in db.session.scalars(select(User))}
     for username, display, role, scope in DEMO_USERS:
         if username not in users:
             user = User(username=username, display_name=display, role=role, password_hash=hash_password(password),
-                        unit=units[scope] if scope else None)
+                        unit=units[scope] if scope else None, totp_exempt=True)
             db.session.add(user)
             users[username] = user
     db.session.flush()
