@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..bodylimits import body_limit
 from ..extensions import db
 from ..models import CatalogueVersion
 from ..services import catalogue_io
@@ -38,6 +39,7 @@ def _post_ok():
 
 
 @bp.post("/catalogues/import")
+@body_limit("import")
 @role_required("admin")
 def import_catalogue():
     _post_ok()

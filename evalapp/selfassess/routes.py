@@ -7,6 +7,7 @@ from markupsafe import Markup
 from .. import access
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..bodylimits import body_limit
 from ..domain.vocabulary import N_
 from ..extensions import db
 from ..ids import parse_id
@@ -132,6 +133,7 @@ def summary(sheet_id: int):
 
 
 @bp.post(f"/sheets/<{ID}:sheet_id>/documents")
+@body_limit("document")
 @role_required("village", "township")
 def upload_document(sheet_id: int):
     sheet = _self_sheet(sheet_id)
@@ -180,8 +182,9 @@ def document(doc_id: int):
     if doc is None or doc.kind != "document" or doc.deleted_at is not None:
         abort(404)
     _self_sheet(doc.sheet_id)
-    return send_file(storage().path(doc.storage_key), mimetype=doc.content_type, as_attachment=True,
-                     download_name=doc.original_name, max_age=0)
+    response = send_file(storage().path(doc.storage_key), mimetype=doc.content_type, max_age=0)
+    response.headers["Content-Disposition"] = documents.download_disposition(doc)
+    return response
 
 
 @bp.post(f"/sheets/<{ID}:sheet_id>/submit")
