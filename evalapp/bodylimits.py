@@ -46,8 +46,6 @@ def refuse_large_bodies():
         return  # no body to read (a server that may send one without a length says wsgi.input_terminated)
     app = current_app._get_current_object()
     limit = route_limit(app, request.endpoint)
-    if length is not None and length > limit:
-        raise BodyTooLarge(limit)  # before asking who is calling: no session or token lookup for it
     anonymous = app.config["ANONYMOUS_MAX_CONTENT_LENGTH"]
     if (length is None or length > anonymous) and limit > anonymous and not current_user.is_authenticated:
         limit = anonymous

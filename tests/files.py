@@ -9,6 +9,22 @@ PDF = (b"%PDF-1.3\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<\n/Producer (pypdf)\n>>\nendobj
        b"0 5\n0000000000 65535 f \n0000000015 00000 n \n0000000054 00000 n \n0000000113 00000 n \n"
        b"0000000162 00000 n \ntrailer\n<<\n/Size 5\n/Root 3 0 R\n/Info 1 0 R\n>>\nstartxref\n256\n%%EOF\n")
 
+
+
+def pdf_of_size(size: int) -> bytes:
+    """A real one-page PDF of about `size` bytes (random bytes attached to it: they do not compress)."""
+    import os
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_attachment("pad.bin", os.urandom(size - 1024))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
