@@ -72,6 +72,22 @@ def test_a_signed_in_form_past_the_default_is_refused_unread_and_one_within_it_i
     assert lang.status_code == 302  # 200 KB: more than before log-in, within the default
 
 
+def test_the_refusal_speaks_the_sessions_language(login_as):
+    district = login_as("district")
+    assert district.post("/lang", data={"lang": "en", "next": "/"}).status_code == 302
+    response, body = send(district, "/admin/units/import", 7 * MB, "multipart/form-data; boundary=x")
+    assert response.status_code == 413 and body.reads == 0
+    assert "What was sent is too large: this takes at most 6 MB, and nothing was done" in response.get_data(as_text=True)
+
+
+def test_a_9_mb_signature_form_is_refused_unread(login_as):
+    """It used to be read and parsed for 26.5 s; the largest drawing the rule allows is ~0.3 MB
+    (tests/test_signatures.py::test_the_largest_drawing_the_rule_allows_fits_the_forms_body_limit)."""
+    response, body = send(login_as("leader"), "/inspection/sheets/1/signatures", 9 * MB)
+    assert response.status_code == 413 and body.reads == 0
+    assert "此处最多接受1 MB" in response.get_data(as_text=True)
+
+
 def test_the_api_refuses_a_large_json_body_unread(login_as, own):
     response, body = send(login_as("village"), f"/api/v1/sheets/{own.id}/summary", 2 * MB, "application/json",
                           method="PUT")
