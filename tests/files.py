@@ -25,6 +25,19 @@ def pdf_of_size(size: int) -> bytes:
     return out.getvalue()
 
 
+def encrypted_pdf(user_password: str) -> bytes:
+    """A one-page PDF encrypted with RC4 (which pypdf reads without extra packages): with an empty user password it
+    opens for anyone and only the owner's restrictions apply."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

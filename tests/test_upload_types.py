@@ -16,7 +16,7 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent, EvidenceFile
 from evalapp.services import filecheck
 from tests.factories import app_of_world  # noqa: F401 (fixture)
-from tests.files import PDF, docx, docx_with_external_template, png, xlsx
+from tests.files import PDF, docx, docx_with_external_template, encrypted_pdf, png, xlsx
 from tests.test_selfassess import own, township, village, world  # noqa: F401 (fixtures: a round of its own)
 
 
@@ -138,6 +138,13 @@ def lying_archive() -> bytes:
 def test_files_that_do_not_open_as_their_type_are_refused(village, own, upload, data, code, words):
     assert words in refused(upload(village, own, data, "材料.pdf"), code)
     assert last_document(own) is None
+
+
+def test_an_encrypted_pdf_is_taken_when_it_opens_without_a_password(village, own):
+    assert page_upload(village, own, encrypted_pdf(""), "限制编辑.pdf").status_code == 302  # owner's restrictions
+    words = refused(api_upload(village, own, encrypted_pdf("open-sesame"), "加密.pdf"), "document.encrypted")
+    assert "已加密" in words
+    assert [d.original_name for d in [last_document(own)]] == ["限制编辑.pdf"]
 
 
 @pytest.mark.parametrize("upload", [page_upload, api_upload])

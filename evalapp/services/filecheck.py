@@ -62,8 +62,8 @@ def _pdf(data: bytes) -> str:
         warnings.simplefilter("ignore")  # pypdf warns about what it repairs; the question here is only whether it opens
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-                _refuse("document.encrypted", _l("PDF文件设有打开密码，请去除密码后再上传"))
+            if reader.is_encrypted:
+                _decrypt(reader, PasswordType)
             pages = len(reader.pages)
         except Invalid:
             raise
@@ -72,6 +72,19 @@ def _pdf(data: bytes) -> str:
     if pages < 1:
         _refuse("document.corrupt", unreadable)
     return "pdf"
+
+
+def _decrypt(reader, password_type) -> None:
+    """Open an encrypted PDF with the empty password (one restricted only by an owner's password opens so); one
+    that asks for a password to open, or whose cipher (AES) this installation cannot read, cannot be checked."""
+    from pypdf.errors import DependencyError
+
+    try:
+        opened = reader.decrypt("") != password_type.NOT_DECRYPTED
+    except (DependencyError, NotImplementedError):
+        opened = False
+    if not opened:
+        _refuse("document.encrypted", _l("PDF文件已加密（设有密码或权限限制），无法检查，请另存为未加密的PDF后再上传"))
 
 
 def _image(data: bytes, expected: str, kind: str) -> str:
