@@ -98,12 +98,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)
 
-    from . import assets, cli, cli_publication, errors, security, templating
+    from . import assets, bodylimits, cli, cli_publication, errors, security, templating
 
     @app.teardown_request
     def close_uploads(exc):
         request.close()  # spooled upload files are closed now, not whenever the garbage collector runs
 
+    bodylimits.register(app)
     assets.register(app)
     cli.register(app)
     cli_publication.register(app)

@@ -18,7 +18,17 @@ class Defaults:
     REMEMBER_COOKIE_SECURE = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # Request bodies (bodylimits.py; nginx's client_max_body_size per location in docs/deploy.md says the same):
+    # every route takes MAX_CONTENT_LENGTH from a signed-in caller (a form, a JSON score, a signature's strokes: the
+    # largest legitimate is ~0.4 MB); before log-in, ANONYMOUS_MAX_CONTENT_LENGTH on any route; the upload routes
+    # their file's limit and room for the form around it (a document's form carries the 工作总结 typed on the page).
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    ANONYMOUS_MAX_CONTENT_LENGTH = 64 * 1024
+    UPLOAD_MAX_CONTENT_LENGTH = {
+        "document": 21 * 1024 * 1024,  # services.documents: 20 MB
+        "photo": 16 * 1024 * 1024,  # services.evidence: 15 MB
+        "import": 6 * 1024 * 1024,  # services.imports: 5 MB (units, catalogues)
+    }
     # Seals on published versions (services.seals): key id → secret (64 hex digits), from instance/config.py or
     # EVALAPP_SEAL_KEYS='{"2026a": "…"}'; new versions are sealed with SEAL_KEY_ID. Keep every old key: a version
     # names the key it was sealed with. Back them up apart from the database (docs/deploy.md). Production refuses

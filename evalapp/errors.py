@@ -38,6 +38,15 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = exc.code or 500
         message = MESSAGES.get(code, exc.name)
+        if getattr(exc, "limit", None):  # bodylimits.BodyTooLarge: refused unread, and the limit said
+            from .bodylimits import human
+
+            text = gettext("提交的内容过大：此处最多接受%(size)s，未予处理", size=human(exc.limit))
+            if _wants_json():
+                from .api import error
+
+                return error(text, 413, {"body": text}, code="request.too_large")
+            return render_template("error.html", code=413, message=text), 413
         if _wants_json():
             response, status = _json(message, code)
             if getattr(exc, "valid_methods", None):  # a 405 says what the path allows

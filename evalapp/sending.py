@@ -3,6 +3,7 @@ carry. A round's name is part of its workbooks' names, a document's its uploader
 override in one made the header invalid (a 500) or the saved name read otherwise than the file (domain.text)."""
 from flask import send_file
 
+from .domain.filenames import content_disposition
 from .domain.text import download_name
 
 
@@ -10,5 +11,14 @@ def send_download(file, name: str, mimetype: str, *, fallback: str = "download",
                   **kwargs):
     """`send_file` with the file's name made safe for the header (domain.text.download_name; `fallback` when
     nothing of it is left). Every view that sends a file calls this, never send_file (tests/test_text_rule.py)."""
-    return send_file(file, mimetype=mimetype, as_attachment=as_attachment,
-                     download_name=download_name(name, fallback), **kwargs)
+    safe = download_name(name, fallback)
+    response = send_file(file, mimetype=mimetype, as_attachment=as_attachment, download_name=safe, **kwargs)
+    if as_attachment:  # an ASCII fallback of our choosing, not the name with its Chinese stripped (材料.pdf → .pdf)
+        ascii_name = fallback if fallback.isascii() and "." in fallback else f"{fallback}{_suffix(safe)}"
+        response.headers["Content-Disposition"] = content_disposition(safe, ascii_name)
+    return response
+
+
+def _suffix(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f".{ext}" if dot and stem and ext.isascii() and ext.isalnum() and len(ext) <= 10 else ""

@@ -140,6 +140,9 @@ MATRIX = [
     ("PUT", "/api/v1/sheets/{self22}/summary", "api.put_summary",
      {**expect({"village"}, 422, api=True, scoped_out=ALL - SEEING - {"village", "township"}), "township": 403,
       **{p: 403 for p in SEEING}}),
+    ("POST", "/api/v1/sheets/{self22}/documents", "api.add_document",  # no file in the body: 422
+     {**expect({"village"}, 422, api=True, scoped_out=ALL - SEEING - {"village", "township"}), "township": 403,
+      **{p: 403 for p in SEEING}}),
     ("POST", "/selfassess/sheets/{self22}/summary", "selfassess.summary",
      {**expect({"village"}, 302, scoped_out={"outsider_village", "outsider_township"}), "township": 403}),
     ("POST", "/selfassess/sheets/{self22}/comment", "selfassess.comment",
@@ -282,6 +285,8 @@ ELSEWHERE = {
     "results.signature_image": "tests/test_signatures.py::test_who_may_sign_and_see_signatures",
     "api.signature_image": "tests/test_signatures.py::test_who_may_sign_and_see_signatures",
     "selfassess.document": "tests/test_selfassess.py::test_documents_are_checked_by_content",
+    "api.get_document":
+        "tests/test_upload_types.py::test_documents_are_downloaded_through_the_api_by_those_who_may_see_the_sheet",
     "selfassess.delete_document": "tests/test_documents.py::test_only_the_unit_may_delete_its_documents",
     **{endpoint: "tests/test_access.py::test_admin_writes_refuse_everyone_else_and_change_nothing"
        for _, _, endpoint in ADMIN_WRITES},

@@ -8,13 +8,9 @@ from sqlalchemy import func, select
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, EvidenceFile
 from tests.conftest import fill_all
-
 from tests.factories import app_of_world  # noqa: F401 (fixture)
+from tests.files import PDF
 from tests.test_selfassess import own, village, world  # noqa: F401 (fixtures: a round of its own)
-
-PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF"
-
-
 
 
 def make_document(client, sheet, name="走访台账.pdf") -> EvidenceFile:

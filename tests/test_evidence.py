@@ -97,9 +97,10 @@ def test_over_fifteen_megabytes_is_refused(inspector, sheet):
 
 
 def test_request_over_the_app_limit_is_a_clean_413(app, inspector, sheet):
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.config["UPLOAD_MAX_CONTENT_LENGTH"] = {**app.config["UPLOAD_MAX_CONTENT_LENGTH"], "photo": 1024 * 1024}
     response = upload(inspector, sheet, b"\xff" * (2 * 1024 * 1024))
-    assert response.status_code == 413 and response.get_json()["error"] == "文件过大"
+    assert response.status_code == 413 and response.get_json()["code"] == "request.too_large"
+    assert response.get_json()["error"] == "提交的内容过大：此处最多接受1 MB，未予处理"
 
 
 def test_photo_is_served_only_to_those_who_may_see_the_sheet(login_as, inspector, sheet):

@@ -10,6 +10,7 @@ from evalapp.models import EvidenceFile
 from evalapp.services.moves import move_sheet, today_local
 from evalapp.services.seed import fill_sheet
 from tests.conftest import fill_all
+from tests.files import PDF
 from tests.factories import (
     OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet,  # noqa: F401
 )
@@ -147,7 +148,7 @@ def _upload(client, sheet, data, name):
 
 
 def test_documents_are_checked_by_content(village, own, login_as):
-    ok = _upload(village, own, b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF", "总结.pdf")
+    ok = _upload(village, own, PDF, "总结.pdf")
     assert ok.status_code == 302
     doc = db.session.scalar(select(EvidenceFile).where(EvidenceFile.kind == "document"))
     assert doc.original_name == "总结.pdf" and doc.content_type == "application/pdf"

@@ -375,3 +375,18 @@ def test_the_signing_reads_in_english(team):
     html = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
     for text in ("Signatures", "1 of 4 signed", "Team leader", "Signer: ", ">Sign<", "Sign again", "Signature</th>"):
         assert text in html, text
+
+
+def test_the_largest_drawing_the_rule_allows_fits_the_forms_body_limit(team):
+    """Signatures take the default body limit (bodylimits.py, 1 MB): the most points the rule allows, each as the
+    page sends it (one decimal, the time as Date.now()), posted as the page's form, is read and kept; one point more
+    is the rule's refusal (422), not the body limit's (413)."""
+    now = 1_733_540_000_000
+    per_stroke = rule.MAX_POINTS // rule.MAX_STROKES
+    drawing = [[[9000.5 - i * 37.3 - s, 3000.5 + (i % 2) * 777.7, now + s * 1000 + i * 16] for i in range(per_stroke)]
+               for s in range(rule.MAX_STROKES)]
+    body = json.dumps(drawing)
+    assert sum(map(len, drawing)) == rule.MAX_POINTS and len(body) > 150_000
+    assert post(team["leader"], team["final"], "leader", drawing, width=9999.5, height=3999.5).status_code == 302
+    drawing[0].append(drawing[0][-1])
+    assert post(team["leader"], team["final"], "leader", drawing, width=9999.5, height=3999.5).status_code == 422

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent
+from tests import files
 from tests.conftest import fill_all
 from tests.factories import VILLAGE, app_of_world, make_sheet  # noqa: F401 (fixture)
 
@@ -268,7 +269,7 @@ def upload(client, sheet, data, name, **form):
                        data={"document": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
 
 
-PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF"
+PDF = files.PDF  # a real one-page PDF
 
 
 def test_uploading_a_document_saves_the_summary_typed_before_it(village, own):

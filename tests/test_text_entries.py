@@ -263,7 +263,7 @@ def unlock_reason(login_as):
     world = make_round("inspection")
     complete_round({}, leave_out={OTHER_VILLAGE}, round_=world.round)
     rounds_service.advance(world.round, world.people["admin"], confirm=True)
-    publication.publish(world.round, world.people["district"], confirm_incomplete=True)
+    publication.publish(world.round, world.people["district"], confirm_incomplete=True, confirm_no_subsidy=True)
     final, admin = make_sheet(world, VILLAGE, "final"), login_as("admin")
     return Entry("reason", True, lambda t: admin.post(f"/results/sheets/{final.id}/unlock", data={
         "reason": f"A3{t}录入错误"}), lambda: (db.session.get(Sheet, final.id).unlocked, _audits()))

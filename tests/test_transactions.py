@@ -27,6 +27,7 @@ from evalapp.services.versions import results_version
 from tests.factories import (
     OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, make_round, make_sheet, user as make_user,
 )
+from tests import files
 from tests.test_evidence import image_bytes
 from tests.test_publication_snapshot import _score_final
 from tests.test_signatures import zigzag
@@ -128,7 +129,7 @@ def test_the_self_assessment_services_each_commit_once(empty_app):
     village, township = w.people["village"], w.people["township"]
     sheet = make_sheet(w, VILLAGE, "self")
     once(selfassess.save_summary, sheet, "今年走访联系户四次。", village)
-    doc = once(documents.add_document, sheet, b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF", "走访台账.pdf", village)
+    doc = once(documents.add_document, sheet, files.PDF, "走访台账.pdf", village)
     once(documents.remove_document, doc, village)
     once(fill_sheet, sheet, village, "self")
     once(moves.submit_sheet, sheet, village)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..bodylimits import body_limit
 from ..extensions import db
 from ..models import CatalogueVersion
 from ..sending import send_download
@@ -39,6 +40,7 @@ def _post_ok():
 
 
 @bp.post("/catalogues/import")
+@body_limit("import")
 @role_required("admin")
 def import_catalogue():
     _post_ok()

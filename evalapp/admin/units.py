@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..bodylimits import body_limit
 from ..extensions import db
 from ..models import OrgUnit
 from ..sending import send_download
@@ -77,6 +78,7 @@ def toggle_unit(unit_id: int):
 
 
 @bp.post("/units/import")
+@body_limit("import")
 @role_required("admin")
 def import_units():
     _checked_post()

@@ -63,6 +63,7 @@ def spec() -> dict:
     from ..domain import vocabulary
     from ..models.round import ROUND_STATUSES
     from ..models.sheet import SHEET_KINDS, SHEET_STATUSES
+    from ..services.documents import TYPES as DOCUMENT_KINDS
 
     results = [r.value for r in vocabulary.Result]
     kinds, statuses = list(SHEET_KINDS), list(SHEET_STATUSES)
@@ -78,6 +79,10 @@ def spec() -> dict:
     photo_url = {"type": "string", "pattern": r"^/api/v1/evidence/\d+/(full|thumb)$",
                  "description": "GET /evidence/{evidence_id}/{variant}: with the caller's token (or session)"}
     photo = _obj({"id": INT, "name": STR, "url": photo_url, "thumb": photo_url})
+    document_types = [content_type for content_type, _ in DOCUMENT_KINDS.values()]
+    document = _obj({"id": INT, "name": STR, "content_type": {"type": "string", "enum": document_types},
+                     "size": INT, "sha256": STR,
+                     "url": {"type": "string", "pattern": r"^/api/v1/documents/\d+$"}})
     signature = {"nullable": True, **_obj({"id": INT, "signed_at": STR, "content_sha256": STR,
                                            "image": {"type": "string", "pattern": r"^/api/v1/signatures/\d+/image$",
                                                      "description": "GET /signatures/{signature_id}/image"}})}
@@ -303,5 +308,26 @@ def spec() -> dict:
                 "summary": "Withdraw a photo", "parameters": [eid],
                 "responses": {"200": _resp("removed", _obj({"id": INT, "removed": BOOL})),
                               "409": _resp("the sheet changed meanwhile", ERR), **WRITE_ERRORS}}},
+            "/sheets/{sheet_id}/documents": {"post": {
+                "summary": "Add a document to a self-assessment (PDF, DOCX, XLSX, JPEG or PNG, up to 20 MB): its "
+                           "type is what its bytes open as, and the name it is kept under ends with that type's "
+                           "extension; format and control characters are dropped from the name",
+                "parameters": [sid],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["document"],
+                    "properties": {"document": {"type": "string", "format": "binary"}}}}}},
+                "responses": {"201": _resp("stored; `url` downloads it (GET /documents/{doc_id})", document),
+                              "413": _resp("body too large (code request.too_large)", ERR),
+                              "422": _resp("no file, or not an accepted document (field `document`)", ERR),
+                              **WRITE_ERRORS}}},
+            "/documents/{doc_id}": {"get": {
+                "summary": "A self-assessment document, for a caller who may see its sheet (404 otherwise), as an "
+                           "attachment named with its type's extension (Content-Disposition with filename*)",
+                "parameters": [{"name": "doc_id", "in": "path", "required": True, "schema": ident}],
+                "responses": {"200": {"description": "the file", "headers": {
+                                  "Content-Disposition": {"schema": STR}},
+                                  "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                              for t in document_types}},
+                              **READ_ERRORS}}},
         },
     }

@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import access
 from ..auth.routes import login_limits
+from ..bodylimits import body_limit
 from ..extensions import db
 from ..main.routes import send_evidence, visible_evidence
 from ..models import EvidenceFile, Round, RoundUnit, Sheet, Team
@@ -192,6 +193,7 @@ def return_(sheet_id: int):
 
 
 @bp.post("/sheets/<int:sheet_id>/scores/<code>/photos")
+@body_limit("photo")
 def add_photo(sheet_id: int, code: str):
     sheet = _sheet_for(sheet_id, edit=True)
     indicator = sheet_views.find_indicator(sheet, code[:32])

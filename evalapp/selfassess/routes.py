@@ -7,6 +7,7 @@ from markupsafe import Markup
 from .. import access
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..bodylimits import body_limit
 from ..domain.vocabulary import N_
 from ..extensions import db
 from ..ids import parse_id
@@ -133,6 +134,7 @@ def summary(sheet_id: int):
 
 
 @bp.post(f"/sheets/<{ID}:sheet_id>/documents")
+@body_limit("document")
 @role_required("village", "township")
 def upload_document(sheet_id: int):
     sheet = _self_sheet(sheet_id)
@@ -181,8 +183,8 @@ def document(doc_id: int):
     if doc is None or doc.kind != "document" or doc.deleted_at is not None:
         abort(404)
     _self_sheet(doc.sheet_id)
-    return send_download(storage().path(doc.storage_key), doc.original_name, doc.content_type,
-                         fallback=f"document-{doc.id}", max_age=0)
+    name, fallback = documents.download_name(doc)
+    return send_download(storage().path(doc.storage_key), name, doc.content_type, fallback=fallback, max_age=0)
 
 
 @bp.post(f"/sheets/<{ID}:sheet_id>/submit")

@@ -1,17 +1,20 @@
-"""Self-assessment documents: PDF, DOCX, XLSX, JPEG, PNG up to 20 MB, checked by content, not by name."""
+"""Self-assessment documents: PDF, DOCX, XLSX, JPEG, PNG up to 20 MB, checked by content, not by name.
+
+The type is the one the bytes open as (services.filecheck), and the name kept and sent back ends with that type's
+extension, whatever the uploader's said (材料.hta holding a PDF is kept and downloaded as 材料.pdf).
+"""
 import hashlib
-import io
-import zipfile
 
 from sqlalchemy import select, update
 
 from .. import access
+from ..domain.filenames import clean_name, with_extension
 from ..extensions import db
 from ..models import EvidenceFile, Sheet, User
 from ..models.base import utcnow
 from . import audit
 from .errors import Invalid, NotAllowed, NotFound, Text, _l, marked
-from .evidence import _clean_name
+from .filecheck import verify
 from .storage import storage
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -22,34 +25,29 @@ TYPES = {
     "jpeg": ("image/jpeg", ".jpg"),
     "png": ("image/png", ".png"),
 }
+OTHER_SPELLINGS = {".jpg": (".jpeg",)}  # a name already ending .jpeg keeps it
+FALLBACK_NAME = "材料"
 
 
 def _refuse(code: str, message: Text):
     raise Invalid(code, message, {"document": message})
 
 
-def sniff(data: bytes) -> str:
-    """The document's real type from its bytes; refuses anything not on the list (and Office files with macros)."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, ValueError):
-            _refuse("document.corrupt", _l("文件已损坏，无法识别"))
-        if "[Content_Types].xml" in names:
-            if any(n.lower().endswith("vbaproject.bin") for n in names):
-                _refuse("document.macros", _l("不接受含宏的Office文件，请另存为不含宏的 .docx 或 .xlsx"))
-            if "word/document.xml" in names:
-                return "docx"
-            if "xl/workbook.xml" in names:
-                return "xlsx"
-    _refuse("document.type", _l("只接受PDF、Word(.docx)、Excel(.xlsx)、JPEG或PNG文件（按文件内容识别，改扩展名无效）"))
+def stored_name(original_name: str | None, kind: str) -> str:
+    """The name a document is kept under: the uploader's, cleaned (domain.filenames), ending with its type's
+    extension."""
+    suffix = TYPES[kind][1]
+    return with_extension(original_name, suffix, FALLBACK_NAME, OTHER_SPELLINGS.get(suffix, ()))
+
+
+def download_name(doc: EvidenceFile) -> tuple[str, str]:
+    """The name a document is downloaded under, and its ASCII fallback: its name made safe again (rows stored
+    before the name rule came keep the uploader's extension), ending with the extension of the type it was verified
+    as (sending.send_download writes the header)."""
+    kind = next((k for k, (content_type, _) in TYPES.items() if content_type == doc.content_type), None)
+    suffix = TYPES[kind][1] if kind else ".bin"
+    return (with_extension(doc.original_name, suffix, FALLBACK_NAME, OTHER_SPELLINGS.get(suffix, ())),
+            f"document-{doc.id}{suffix}")
 
 
 def add_document(sheet: Sheet, data: bytes, original_name: str, user: User, *,
@@ -63,19 +61,20 @@ def add_document(sheet: Sheet, data: bytes, original_name: str, user: User, *,
         _refuse("document.empty", _l("请选择要上传的文件") if not original_name else _l("文件为空"))
     if len(data) > MAX_DOCUMENT_BYTES:
         _refuse("document.too_large", _l("文件不能超过20MB"))
-    kind = sniff(data)
+    kind = verify(data)
     content_type, suffix = TYPES[kind]
     store = storage()
     key = store.new_key(suffix)
     store.save(key, data)
     try:
         doc = EvidenceFile(sheet_id=sheet.id, indicator_id=None, kind="document", storage_key=key,
-                           original_name=_clean_name(original_name or "材料"), sha256=hashlib.sha256(data).hexdigest(),
+                           original_name=stored_name(original_name, kind), sha256=hashlib.sha256(data).hexdigest(),
                            content_type=content_type, size=len(data), uploaded_by_id=user.id)
         db.session.add(doc)
         db.session.flush()
         audit.record("document.add", user=user, address=address, obj=doc, unit_id=sheet.unit_id,
-                     round_id=sheet.round_id, new={"name": doc.original_name, "sha256": doc.sha256, "type": kind})
+                     round_id=sheet.round_id, new={"name": doc.original_name, "sha256": doc.sha256, "type": kind,
+                                                   "uploaded_as": clean_name(original_name, "")})
         db.session.commit()
     except BaseException:
         db.session.rollback()

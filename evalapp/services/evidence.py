@@ -5,6 +5,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..domain.filenames import with_extension
 from ..extensions import db
 from ..models import EvidenceFile, Indicator, Sheet, User
 from ..models.base import utcnow
@@ -64,8 +65,8 @@ def process_photo(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _clean_name(name: str) -> str:
-    name = (name or "").replace("\x00", "").strip()
-    return (name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "photo")[:200]
+    """The photo's name as shown: cleaned (domain.filenames) and ending .jpg, what it is stored and served as."""
+    return with_extension(name, ".jpg", "photo", (".jpeg",))
 
 
 def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: str, user: User, *,

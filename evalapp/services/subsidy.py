@@ -8,7 +8,7 @@ from ..domain.vocabulary import N_, SUBSIDY_UNSET, SubsidyMode, UnitLevel
 from ..extensions import db
 from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit, locks, versions
-from .errors import Invalid, Joined, _l, shown
+from .errors import Invalid, Joined, _l, check_text, shown
 
 SUBSIDY_LEVELS = (UnitLevel.TOWNSHIP, UnitLevel.VILLAGE)
 LEVEL_LABELS = {level.value: level.zh for level in SUBSIDY_LEVELS}  # Chinese: the sheet is an official document
@@ -59,7 +59,8 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
         if not reason:
             raise Invalid("subsidy.reason_required", _l("评估结果已公布：更正奖补规则须填写理由"),
                           {"reason": _l("请填写更正理由")})
-        if len(reason) > 2000 or "\x00" in reason:
+        check_text("subsidy.reason_invalid", "reason", _l("更正理由"), reason, box=True)
+        if len(reason) > 2000:
             raise Invalid("subsidy.reason_invalid", _l("理由过长或含有无效字符"), {"reason": _l("理由不能超过2000字")})
     if level not in LEVEL_LABELS:
         raise Invalid("subsidy.level_invalid", _l("层级无效"), {"level": _l("层级无效")})

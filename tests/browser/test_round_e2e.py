@@ -23,6 +23,7 @@ from evalapp.services.catalogues import indicators_of, load_tree
 from evalapp.services.moves import today_local
 from tests import factories
 from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, Console  # noqa: F401 (CHROMIUM: skip marker)
+from tests.files import PDF
 
 ROUND = "2026年度试点评估验收（端到端）"
 TOWNSHIP, VILLAGE, VETOED = "清溪镇", "荷塘村", "柳湾社区"
@@ -231,8 +232,7 @@ def _walk(world, live_server, actor, tmp_path):
     rid, codes = world["round_id"], world["units"]
 
     document = tmp_path / "走访记录汇总.pdf"
-    document.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>"
-                         b"endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    document.write_bytes(PDF)  # a real one-page PDF (services.filecheck opens it)
     photo = tmp_path / "服务点.jpg"
     Image.new("RGB", (80, 60), (200, 40, 40)).save(photo, "JPEG")
 

@@ -4,6 +4,7 @@ import pytest
 
 from tests.browser.conftest import log_in
 from tests.factories import VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401 (app_of_world: fixture)
+from tests.files import PDF
 
 ROUND = "2031年度测试自评"
 
@@ -103,7 +104,7 @@ def test_summary_autosaves_survives_a_reload_and_an_upload(app, live_server, pag
     page.keyboard.press("Control+End")
     page.keyboard.type("二、走访联系：党员每两个月走访联系户。")
     pdf = tmp_path / "走访台账.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF")
+    pdf.write_bytes(PDF)  # a real one-page PDF (services.filecheck opens it)
     page.set_input_files("#document-input", str(pdf))
     with page.expect_navigation():
         page.click("[data-role=upload]")
@@ -216,7 +217,7 @@ def test_upload_error_lands_at_the_field_with_the_message_and_a_summary_at_the_t
 def test_village_deletes_a_document_after_confirming(live_server, page, tmp_path):
     open_own_sheet(page, live_server)
     pdf = tmp_path / "旧台账.pdf"
-    pdf.write_bytes(b"%PDF-1.7\n%%EOF")
+    pdf.write_bytes(PDF)  # a real one-page PDF (services.filecheck opens it)
     page.set_input_files("#document-input", str(pdf))
     with page.expect_navigation():
         page.click("[data-role=upload]")

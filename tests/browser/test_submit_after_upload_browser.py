@@ -18,6 +18,7 @@ from evalapp.services import rounds as round_service
 from evalapp.services.moves import today_local
 from tests import factories
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, Console  # noqa: F401 (CHROMIUM: skip marker)
+from tests.files import PDF
 
 TAP_MS = 120  # how long a finger rests on a tablet's screen in a tap
 
@@ -57,7 +58,7 @@ def upload(page, path):
 
 def test_submit_tapped_at_once_after_an_upload_asks_and_submits(sheet_id, live_server, browser, tmp_path):
     document = tmp_path / "走访记录汇总.pdf"
-    document.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    document.write_bytes(PDF)  # a real one-page PDF (services.filecheck opens it)
     context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
     page = context.new_page()
     console = Console()

@@ -8,6 +8,7 @@ from evalapp.extensions import db
 from evalapp.models import OrgUnit, User
 from tests.conftest import fill_all
 from tests.factories import VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
+from tests.files import PDF
 
 EVIL = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
@@ -31,7 +32,7 @@ def test_names_notes_comments_and_file_names_are_escaped(app, world, login_as):
                                                               "note": EVIL, "version": 1})
     village.post(f"/selfassess/sheets/{sheet.id}/summary", data={"summary": EVIL})
     upload = village.post(f"/selfassess/sheets/{sheet.id}/documents",
-                          data={"document": (io.BytesIO(b"%PDF-1.4\n%%EOF"), "<img src=x onerror=alert(3)>.pdf")},
+                          data={"document": (io.BytesIO(PDF), "<img src=x onerror=alert(3)>.pdf")},
                           content_type="multipart/form-data")
     assert upload.status_code == 302
     village.post(f"/selfassess/sheets/{sheet.id}/submit")
@@ -58,7 +59,7 @@ def test_document_download_name_cannot_break_the_header(app, world, login_as):
     village = login_as("village")
     sheet = make_sheet(world, VILLAGE, "self")
     village.post(f"/selfassess/sheets/{sheet.id}/documents",
-                 data={"document": (io.BytesIO(b"%PDF-1.4\n%%EOF"), 'a"\r\nX-Evil: 1.pdf')},
+                 data={"document": (io.BytesIO(PDF), 'a"\r\nX-Evil: 1.pdf')},
                  content_type="multipart/form-data")
     from evalapp.models import EvidenceFile
 
