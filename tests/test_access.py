@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from evalapp.extensions import db
 from evalapp.models import Round
-from tests.factories import TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet  # noqa: F401 (fixture)
+from tests.factories import (  # noqa: F401 (fixture)
+    TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet,
+)
 
 PERSONAS = ["anon", "admin", "district", "leader", "inspector", "inspector2", "township", "outsider_township",
             "village", "outsider_village", "finance"]
