@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, exists, select
 from .domain.workflow import owner_may_change, reviewer_may_decide, sheet_context
 from .extensions import db
 from .models import OrgUnit, RoundUnit, Sheet, Team, TeamMember, User
+from .models.sheet import SHEET_KINDS
 
 ALL_SEEING = ("admin", "district", "finance")
 
@@ -85,10 +86,17 @@ def team_leader_id(sheet: Sheet) -> int | None:
     )
 
 
+# Finance reads results, self-assessments and the teams' final sheets, never a member's own sheet (评估员评分表):
+# the pages never showed finance one, and the API asks this same rule (and visible_sheets, its SQL twin).
+SHEET_KINDS_SEEN = {"admin": ("self", "inspector", "final"), "district": ("self", "inspector", "final"),
+                    "finance": ("self", "final")}
+
+
 def can_view_sheet(user: User, sheet: Sheet) -> bool:
-    """May this user read this sheet? Scoped roles see their own units' self sheets; inspectors their team's."""
+    """May this user read this sheet? The one rule of pages and API alike: admin and district see every sheet,
+    finance every sheet but members' own; scoped roles their own units' self sheets; inspectors their team's."""
     if user.role in ALL_SEEING:
-        return True
+        return sheet.kind in SHEET_KINDS_SEEN[user.role]
     if user.role in ("township", "village"):
         return sheet.kind == "self" and can_view_unit(user, sheet.unit)
     if user.role == "inspector":
@@ -129,7 +137,8 @@ def visible_sheets(user: User, round_id: int):
 
     query = select(Sheet).where(Sheet.round_id == round_id)
     if user.role in ALL_SEEING:
-        return query
+        kinds = SHEET_KINDS_SEEN[user.role]
+        return query if len(kinds) == len(SHEET_KINDS) else query.where(Sheet.kind.in_(kinds))
     if user.role == "township":
         own = select(OrgUnit.id).where((OrgUnit.id == user.unit_id) | (OrgUnit.parent_id == user.unit_id))
         return query.where(Sheet.kind == "self", Sheet.unit_id.in_(own))

@@ -167,7 +167,6 @@ def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(complet
     from evalapp.models import Indicator
     from evalapp.services import readmodel
     from evalapp.services.results import round_report
-    from evalapp.services.scores import store_score
 
     def same(a, b):
         return (a.rows, a.townships, a.summary) == (b.rows, b.townships, b.summary)
@@ -181,8 +180,7 @@ def test_an_inspectors_save_keeps_the_cached_results_and_they_stay_right(complet
     user = db.session.scalar(select(User).where(User.role == "district"))
 
     def save(sheet, points):
-        store_score(sheet, indicator, user, _version_of(sheet, indicator.code), points=Decimal(points),
-                    direct_score=Decimal(points), free_deduction=Decimal(0), reason="测试", note="", deductions={})
+        _change_score(sheet, indicator, user, _version_of(sheet, indicator.code), points)
 
     save(inspector_sheet, "0")
     with counting() as statements:
@@ -244,13 +242,26 @@ def _units(html: str) -> list[str]:
 
 
 def _store_final(sheet, score, points: Decimal) -> None:
-    """A final sheet's score changed through the service that stores scores (as the reconcile rule does)."""
+    """A final sheet's score changed as the service that stores scores changes it."""
     from evalapp.models import Indicator
-    from evalapp.services.scores import store_score
 
     user = db.session.scalar(select(User).where(User.role == "district"))
-    store_score(sheet, db.session.get(Indicator, score.indicator_id), user, score.version, points=points,
-                direct_score=points, free_deduction=Decimal(0), reason="测试", note="", deductions={})
+    _change_score(sheet, db.session.get(Indicator, score.indicator_id), user, score.version, points)
+
+
+def _change_score(sheet, indicator, user, version: int, points) -> None:
+    """A score changed as a save changes it — the row (scores.write_score), the sheet's figures, the results
+    version — written directly: the sheets of these rounds are submitted and approved, closed to their owners'
+    saves (figures.open_to_owner), and what is tested is what the caches make of a change."""
+    from evalapp.services import versions
+    from evalapp.services.figures import refresh_figures
+    from evalapp.services.scores import write_score
+
+    write_score(sheet, indicator, user, version, points=Decimal(points), direct_score=Decimal(points),
+                free_deduction=Decimal(0), reason="测试", note="", deductions={})
+    refresh_figures(Sheet.id == sheet.id)
+    versions.bump_sheet(sheet)
+    db.session.commit()
 
 
 @pytest.mark.parametrize("total", [Decimal("95.00"), Decimal("94.99")])

@@ -12,6 +12,7 @@ from ..sending import send_download
 from ..services import imports, units as unit_service
 from ..services.errors import ServiceError
 from . import bp
+from .users import ACTIVE
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -72,7 +73,11 @@ def edit_unit(unit_id: int):
 def toggle_unit(unit_id: int):
     _checked_post()
     unit = db.get_or_404(OrgUnit, unit_id)
-    unit_service.set_active(unit, request.form.get("active") == "1", current_user, address=request.remote_addr)
+    active = ACTIVE.get(request.form.get("active", ""))
+    if active is None:  # only the page's two buttons: anything else changes nothing
+        flash(gettext("%(name)s：启用状态应为 1（启用）或 0（停用），未作改动", name=unit.name), "danger")
+        return _page(422)
+    unit_service.set_active(unit, active, current_user, address=request.remote_addr)
     flash(gettext("%(name)s已启用", name=unit.name) if unit.active else gettext("%(name)s已停用", name=unit.name), "info")
     return redirect(url_for("admin.units"))
 

@@ -13,6 +13,7 @@ from ..services.errors import ServiceError
 from . import bp
 
 FIELDS = ("username", "display_name", "role", "unit_code", "password")
+ACTIVE = {"1": True, "0": False}  # the values of the users page's 启用 and 停用 buttons
 
 
 def _page(status=200, **extra):
@@ -75,9 +76,12 @@ def update_user(user_id: int):
 def toggle_user(user_id: int):
     _post_ok()
     target = _target(user_id)
+    active = ACTIVE.get(request.form.get("active", ""))
+    if active is None:  # only the form's two buttons: anything else changes nothing
+        flash(gettext("%(username)s：启用状态应为 1（启用）或 0（停用），未作改动", username=target.username), "danger")
+        return _page(422)
     try:
-        changed = user_service.set_active(target, request.form.get("active") == "1", current_user,
-                                          address=request.remote_addr)
+        changed = user_service.set_active(target, active, current_user, address=request.remote_addr)
     except ServiceError as exc:
         flash(exc.message, "danger")
         return _page(exc.status)

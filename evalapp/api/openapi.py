@@ -99,7 +99,8 @@ def spec() -> dict:
             "description": "true (or 1): only the sheets the caller fills in — an inspector's own sheets and a team "
                            "leader's final sheets, a township's or village's own self-assessment (not its "
                            "villages'); none for admin, district and finance. false (or 0, the default): every "
-                           "sheet the caller may see."}
+                           "sheet the caller may see, by the pages' rule (finance: self-assessments and final "
+                           "sheets, no member's own sheet)."}
     indicator = _obj(
         {"code": STR, "title": STR, "max": DEC, "score": NULLABLE_DEC,
          "deductions": {"type": "array", "items": deduction}, "free_deduction": DEC,

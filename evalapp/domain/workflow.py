@@ -119,6 +119,12 @@ def owner_may_change(kind: str, status: str, context: str) -> bool:
     return (kind, status, context) in _OWNER_OPEN
 
 
+def owner_open_states(kind: str) -> frozenset[tuple[str, str]]:
+    """The (status, context) pairs in which the owner of a sheet of this kind may change it (owner_may_change as a
+    set: services.figures turns it into the condition of the write itself)."""
+    return frozenset((status, context) for k, status, context in _OWNER_OPEN if k == kind)
+
+
 def reviewer_may_decide(kind: str, status: str, context: str) -> bool:
     """Whether a reviewer may approve or return the sheet now."""
     return (kind, status, context) in _REVIEWABLE

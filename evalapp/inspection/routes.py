@@ -157,7 +157,7 @@ def reconcile_bonus_veto(sheet_id: int):
     except ServiceError as exc:
         typed = {"bonus": bonus, "veto": veto,
                  "veto_text": {k[10:]: v for k, v in request.form.items() if k.startswith("veto_text_")}}
-        return _render_reconcile(sheet, {"bonus_veto": exc.fields}, typed, exc.status)
+        return _render_reconcile(sheet, {"bonus_veto": exc.fields or {"items": exc.message}}, typed, exc.status)
     flash(gettext("加分项与一票否决情况已保存"), "success")
     return redirect(url_for("inspection.reconcile", sheet_id=sheet.id, _anchor="bonus-veto"))
 

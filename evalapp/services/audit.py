@@ -42,7 +42,9 @@ def record(action: str, *, user: User | None = None, address: str | None = None,
     db.session.connection().execute(_INSERT, {  # the values as parameters: the statement is built once
         "user_id": user.id if user is not None else None,
         "action": action,
-        "object_type": type(obj).__name__ if obj is not None else "",
+        # obj.__class__, not type(obj): a proxy handed in (flask_login's current_user, when a user acts on their own
+        # account) answers with the class of the object it stands for; type() would name the proxy (LocalProxy).
+        "object_type": obj.__class__.__name__ if obj is not None else "",
         "object_id": getattr(obj, "id", None),
         "unit_id": unit_id,
         "round_id": round_id,

@@ -5,11 +5,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, update
 
 from ..domain.scoring import Sums
+from ..domain.workflow import owner_open_states
 from ..extensions import db
-from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto
+from ..models import BonusItem, Round, Score, Sheet, SheetBonus, SheetVeto
+from .errors import Conflict, _l
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,24 @@ def refresh_figures(*where) -> None:
 # The statements of an autosave are built once (building and keying them cost more than running them on SQLite);
 # the values go in as parameters. A parameter named like a column (updated_at, points…) sets that column.
 @cache
-def _refresh_one_statement():
-    return _refresh_statement(Sheet.id == bindparam("sheet_id")).returning(
+def _refresh_one_statement(kind: str):
+    return _refresh_statement(Sheet.id == bindparam("sheet_id"), open_to_owner(kind)).returning(
         Sheet.score_sum, Sheet.scored, Sheet.bonus_sum, Sheet.vetoed, Sheet.figures_version)
+
+
+def open_to_owner(kind: str):
+    """The SQL condition "the sheet (of this kind) is open to its owner now": access.can_edit_sheet's status and
+    phase half (domain.workflow.owner_open_states), on the sheet's and its round's rows as the statement reads them.
+
+    It sits in the UPDATE that every change of a sheet's scores, bonus items or vetoes makes, so it holds under the
+    write: on SQLite the database's write lock is taken by the change's first write, before this (reads before it
+    see every commit); on PostgreSQL the sheet's row lock is taken first (lock_sheet, or load_sheet(lock=True)) and
+    a move of the sheet (a submit, a round closing member drafts: services.moves) updates that row. A status read
+    when the sheet was loaded is not enough: a submit or a round's advance can commit between that read and the
+    write."""
+    context = case((and_(Round.status == "published", Sheet.unlocked), "unlocked"), else_=Round.status)
+    return exists().where(Round.id == Sheet.round_id, or_(*(
+        and_(Sheet.status == status, context == phase) for status, phase in sorted(owner_open_states(kind)))))
 
 
 @cache
@@ -84,7 +101,9 @@ FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed", "figures_version
 
 
 def refresh_sheet(sheet: Sheet, now: datetime, *, locked: bool = False) -> SheetFigures:
-    """Mark a sheet changed and recompute its stored figures, in the caller's transaction; returns them.
+    """Mark a sheet changed and recompute its stored figures, in the caller's transaction; returns them. Conflict
+    (sheet.not_open) when the sheet is no longer open to its owner under the write (open_to_owner): the caller's
+    change must not stand, so the caller rolls back.
 
     Two statements on purpose. The first takes the sheet's row lock (SELECT … FOR NO KEY UPDATE): on PostgreSQL a
     concurrent save of another indicator of the same sheet waits there until the first commits, and the UPDATE then
@@ -101,6 +120,8 @@ def refresh_sheet(sheet: Sheet, now: datetime, *, locked: bool = False) -> Sheet
     if not locked:
         lock_sheet(sheet)
     connection = db.session.connection()
-    row = connection.execute(_refresh_one_statement(), {"sheet_id": sheet.id, "updated_at": now}).one()
+    row = connection.execute(_refresh_one_statement(sheet.kind), {"sheet_id": sheet.id, "updated_at": now}).first()
+    if row is None:  # submitted, closed or out of its phase since it was read: the caller rolls back
+        raise Conflict("sheet.not_open", _l("评分表已提交、已关闭或已不在填写阶段，本次修改未保存，请刷新页面"))
     db.session.expire(sheet, ["updated_at", *FIGURE_COLUMNS])
     return figures_of(row)

@@ -18,26 +18,33 @@ from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
 from . import audit, versions
 from .errors import Conflict, Invalid, Joined, _l, check_text, marked
+from .figures import lock_sheet
 from .sheet_views import sheet_view
 
 
-def move_sheet_in(sheet: Sheet, to_status: str, user: User, comment: str = "", *, address: str | None = None) -> None:
+def move_sheet_in(sheet: Sheet, to_status: str, user: User, comment: str = "", *, address: str | None = None,
+                  figures_version: int | None = None) -> None:
     """Move a sheet to a new status in the caller's transaction, keeping the history (who, when, comment) and an
     audit row (by `user`, from `address`); not committed. A service that moves sheets as part of a larger change
     (a member leaving, a round advancing, an unlock) composes this and commits once; one that fails after it rolls
-    the whole unit back. Conflict when the move is not allowed or the status changed since the sheet was read."""
+    the whole unit back. Conflict when the move is not allowed or the status changed since the sheet was read —
+    or, given `figures_version` (the sheet's figures as the caller's checks read them), when a change of its
+    scores, bonus items or vetoes was committed since (submit_sheet)."""
     if not can_move_sheet(sheet.status, to_status, sheet.kind):
         raise Conflict("sheet.move_not_allowed", _l("评分表当前为“%(status)s”，不能改为“%(target)s”，请刷新页面",
                                                     status=marked(SHEET_STATUS_LABELS[sheet.status]),
                                                     target=marked(SHEET_STATUS_LABELS[to_status])))
     old = sheet.status
+    unchanged = () if figures_version is None else (Sheet.figures_version == figures_version,)
     result = db.session.execute(
-        update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old)
+        update(Sheet).where(Sheet.id == sheet.id, Sheet.status == old, *unchanged)
         .values(status=to_status, version=Sheet.version + 1, updated_at=utcnow(),
                 **({"submitted_at": utcnow()} if to_status == "submitted" else {}))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
+        if figures_version is not None and db.session.scalar(select(Sheet.status).where(Sheet.id == sheet.id)) == old:
+            raise Conflict("sheet.changed_while_moving", _l("评分表刚被修改，请核对后重新提交"))
         raise Conflict("sheet.status_changed", _l("评分表状态已被他人更改，请刷新页面"))
     db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
                                    comment=comment))
@@ -48,10 +55,11 @@ def move_sheet_in(sheet: Sheet, to_status: str, user: User, comment: str = "", *
     db.session.expire(sheet)
 
 
-def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, address: str | None = None) -> None:
+def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, address: str | None = None,
+               figures_version: int | None = None) -> None:
     """One move as a unit of work of its own (move_sheet_in), committed once; a refused move rolls back."""
     try:
-        move_sheet_in(sheet, to_status, user, comment, address=address)
+        move_sheet_in(sheet, to_status, user, comment, address=address, figures_version=figures_version)
     except BaseException:
         db.session.rollback()
         raise
@@ -60,23 +68,38 @@ def move_sheet(sheet: Sheet, to_status: str, user: User, comment: str = "", *, a
 
 def submit_sheet(sheet: Sheet, user: User, comment: str = "", *, address: str | None = None) -> None:
     """Submit a sheet; refused while any indicator is unscored (the message lists them), and a final sheet while
-    a member of the team is still drafting or a value was decided before a member score changed."""
+    a member of the team is still drafting or a value was decided before a member score changed.
+
+    The checks hold at the move: the sheet's row lock is taken before them (PostgreSQL: a save of the sheet waits,
+    and then finds it submitted), and the move is conditional on the sheet's figures being those read before the
+    checks (SQLite, where a save can commit between the checks and the move: the submit is refused instead)."""
+    try:
+        figures_version = _submittable(sheet)
+    except BaseException:
+        db.session.rollback()  # (the row lock goes with it)
+        raise
+    if sheet.kind == "self":
+        due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
+        sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
+    move_sheet(sheet, "submitted", user, comment, address=address, figures_version=figures_version)
+
+
+def _submittable(sheet: Sheet) -> int:
+    """submit_sheet's checks, under the sheet's row lock; returns the sheet's figures version as read before them."""
+    lock_sheet(sheet)
+    figures_version = db.session.scalar(select(Sheet.figures_version).where(Sheet.id == sheet.id))
     if sheet.kind == "final":
         from .reconcile import submit_problems  # the leader's rules live with the reconciliation
 
         problems = submit_problems(sheet)
         if problems:
             raise Conflict("sheet.submit_blocked", Joined(problems))
-    view = sheet_view(sheet)
-    missing = view.unscored
+    missing = sheet_view(sheet).unscored
     if missing:
         codes = [i.code for i in missing]
         raise Invalid("sheet.unscored", _l("尚有%(count)s项指标未评分：%(codes)s", count=len(codes), codes="、".join(codes)),
                       {"unscored": "、".join(codes)})
-    if sheet.kind == "self":
-        due = sheet.round.self_due if sheet.unit.level == "village" else sheet.round.township_due
-        sheet.late = due is not None and today_local() > due  # late is flagged, never blocked
-    move_sheet(sheet, "submitted", user, comment, address=address)
+    return figures_version
 
 
 def last_return(sheet: Sheet) -> SheetTransition | None:

@@ -187,6 +187,17 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
             errors[f"veto_{code}"] = _l("情况说明过长或含有无效字符")
     if errors:
         raise Invalid("final.bonus_veto_invalid", _l("输入有误，请检查"), errors)
+    try:
+        _replace_bonus_and_veto(final, items, vetoes, bonus_codes, veto, user, address)
+    except BaseException:
+        db.session.rollback()  # (a sheet submitted meanwhile: figures.refresh_sheet refused the write)
+        raise
+    db.session.commit()
+
+
+def _replace_bonus_and_veto(final: Sheet, items: dict, vetoes: dict, bonus_codes: list[str], veto: dict[str, str],
+                            user: User, address: str | None) -> None:
+    """set_bonus_and_veto's write, in the caller's transaction (not committed)."""
     # The sheet's lock first: a second submit of the same form waits here and then replaces what the first wrote
     # (without it, its DELETE cannot see the first one's new rows and its INSERT hits their unique key).
     lock_sheet(final)
@@ -209,4 +220,3 @@ def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str
                  new={"bonus": sorted(set(bonus_codes)), "veto": sorted(veto)},
                  detail="；".join(f"{c}：{t.strip()}" for c, t in sorted(veto.items())))
     versions.bump_sheet(final)
-    db.session.commit()

@@ -2,7 +2,7 @@
 sessions and API tokens at once (accounts.end_credentials)."""
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from ..domain.passwords import password_problems
 from ..domain.text import text_problem
@@ -71,9 +71,38 @@ def create_user(username: str, display_name: str, role: str, unit_code: str, pas
     return user
 
 
+def _lock_admins() -> None:
+    """Take the lock that orders every change of who is an active admin, before counting them: PostgreSQL's row
+    locks on the active admins' rows, or on SQLite the database's write lock (a no-op UPDATE: Python's sqlite3
+    begins the transaction at the first write, and reads after it see every commit before it). Of two admins
+    demoting or deactivating each other at once, the second waits here and then counts what the first left."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update())
+    else:
+        db.session.execute(update(User).where(User.role == "admin").values(role=User.role)
+                           .execution_options(synchronize_session=False))
+
+
+def _keep_an_admin(target: User, field: str) -> None:
+    """Refuse a change that takes the last active admin away (Invalid, rolled back): someone must be left to manage
+    users, units and rounds. Call it before changing `target`, whose current role and state count."""
+    if target.role != "admin" or not target.active:
+        return
+    _lock_admins()
+    others = db.session.scalar(select(func.count(User.id)).where(
+        User.role == "admin", User.active.is_(True), User.id != target.id))
+    if not others:
+        db.session.rollback()
+        raise Invalid("user.last_admin", _l("%(username)s是唯一启用的管理员，不能改为其他角色或停用；请先启用或创建另一名管理员",
+                                            username=target.username),
+                      {field: _l("须至少保留一名启用的管理员")})
+
+
 def update_user(target: User, display_name: str, role: str, unit_code: str, actor: User, *,
                 address: str | None = None) -> None:
     unit = _scope(role, unit_code)
+    if role != "admin":
+        _keep_an_admin(target, "role")
     old = {"display_name": target.display_name, "role": target.role, "unit": target.unit.code if target.unit else None}
     target.display_name = _display_name(display_name) or target.username
     changed_access = target.role != role or target.unit_id != (unit.id if unit else None)
@@ -92,6 +121,8 @@ def set_active(target: User, active: bool, actor: User, *, address: str | None =
         raise Invalid("user.deactivate_self", _l("不能停用自己的账号"), {"active": _l("不能停用自己")})
     if target.active == active:
         return False  # a stale page or a second click: nothing changes, nothing ends
+    if not active:
+        _keep_an_admin(target, "active")
     target.active = active
     # Reactivation too: nothing from before the deactivation comes back to life.
     end_credentials(target, reason="user.activate" if active else "user.deactivate", actor=actor, address=address)
