@@ -68,7 +68,7 @@ def test_an_inspector_with_overdue_sheets_sees_them_marked_on_the_home_page(empt
     assert "暂无待办" not in panel
     assert len(_items(panel)) == 10 and panel.count("已逾期3天") == 10 and panel.count("待评分</span>") == 10
     assert 'data-testid="todos-more-to-fill">另有2项' in panel
-    # the most overdue first: a sheet of another round due later comes after them
+    # a sheet submitted leaves the list
     db.session.execute(update(Sheet).where(Sheet.id == _items(panel)[0]).values(status="submitted"))
     db.session.commit()
     assert 'data-testid="todos-more-to-fill">另有1项' in _todos(client.get("/inspection/").get_data(as_text=True))
