@@ -147,11 +147,14 @@ def test_todos_show_ten_of_each_kind_and_how_many_more(empty_app, district):
     # draft final sheet), each sheet once
     items = re.findall(r'data-todo="(\d+)"', panel)
     assert len(items) == len(set(items)) == 20 and panel.count("剩3天") == 20
-    assert 'data-testid="todos-more-due-soon">另有3项' in panel
+    assert 'data-testid="todos-more-to-fill">另有3项' in panel
     assert not set(map(int, items[:10])) - set(finals[:11])
     round_.inspection_end = today_local() + timedelta(days=8)  # outside the 7 days
     db.session.commit()
-    assert "剩" not in _todos(_client(empty_app, leader.username).get("/inspection/").get_data(as_text=True))
+    panel = _todos(_client(empty_app, leader.username).get("/inspection/").get_data(as_text=True))
+    # the own drafts stay, a week and a day out; the final sheet whose members are still scoring waits for them
+    assert panel.count("剩8天") == 20 and str(finals[11]) not in re.findall(r'data-todo="(\d+)"', panel)
+    assert 'data-testid="todos-more-to-fill">另有2项' in panel
 
 
 def test_district_review_queue_is_paged_and_the_todos_point_to_it(empty_app, district):
@@ -186,7 +189,8 @@ def test_a_township_sees_only_its_own_villages_to_review(empty_app, district):
     db.session.commit()
     make_user("town9", "township", township.name)
     panel = _todos(_client(empty_app, "town9").get("/selfassess/township").get_data(as_text=True))
-    assert panel.count("剩2天") == 1 and f"{township.name} · " in panel
+    # its own sheet and the villages' to review, all by the township's deadline
+    assert panel.count("剩2天") == 6 and f"{township.name} · " in panel
     villages = db.session.scalars(select(OrgUnit.name).where(OrgUnit.parent_id == township.id)).all()
     assert panel.count("待审核</span>") == len(villages) == 5
     assert all(name in panel for name in villages)

@@ -100,6 +100,15 @@ INSPECTION_PROGRESS = (SheetProgress.NOT_STARTED, SheetProgress.SCORING, SheetPr
                        SheetProgress.SUBMITTED, SheetProgress.APPROVED)
 
 
+class RoundTodo(Vocabulary):
+    """What a round waits for on someone's to-do (services.todos)."""
+
+    PUBLISH = "publish", N_("可以公布")
+    REPUBLISH = "republish", N_("再次公布")
+    SUBSIDY_RULES = "subsidy_rules", N_("设置奖补规则")
+    ELIGIBILITY = "eligibility", N_("下载奖补资格表")
+
+
 class Role(Vocabulary):
     ADMIN = "admin", N_("系统管理员")
     DISTRICT = "district", N_("区级审核")

@@ -21,7 +21,11 @@ ID = "int(max=2147483647)"
 @bp.get("/")
 @role_required("finance", "admin")
 def index():
-    return render_template("finance/index.html", rounds=overview.rounds_overview())
+    from ..services.moves import today_local
+    from ..services.todos import todos_for
+
+    return render_template("finance/index.html", rounds=overview.rounds_overview(),
+                           todos=todos_for(current_user, today_local()))
 
 
 def _round(round_id: int) -> Round:

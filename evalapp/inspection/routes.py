@@ -13,6 +13,7 @@ from ..services.errors import ServiceError
 from ..ids import parse_id
 from ..services.review import final_review
 from ..services.signatures import signing
+from ..services.todos import todos_for
 from . import bp
 
 
@@ -27,7 +28,7 @@ def worklist():
                                        current_app.config["WORKLIST_PAGE_SIZE"])
     return render_template("inspection/worklist.html", work=work, statuses=overview.WORK_STATUSES,
                            status_labels=SheetStatus.labels(),
-                           todos=overview.todos(current_user, moves.today_local()))
+                           todos=todos_for(current_user, moves.today_local()))
 
 
 def _visible_sheet(sheet_id: int) -> Sheet:

@@ -6,6 +6,7 @@ from ..domain.aggregation import ranking_key
 from ..domain.vocabulary import N_, ResultFilter
 from ..services import overview
 from ..services.results import report_order
+from ..services.todos import todos_for
 from . import bp
 
 # Ids in URLs as the database's integer column holds them: a larger one is a 404, not a database error.
@@ -27,7 +28,7 @@ def index():
     return render_template("results/index.html", rounds=rounds, progress=progress,
                            queue=overview.awaiting_district_review(request.args.get("qpage"),
                                                                    current_app.config["WORKLIST_PAGE_SIZE"]),
-                           todos=overview.todos(current_user, today_local()))
+                           todos=todos_for(current_user, today_local()))
 
 
 @bp.get(f"/sheets/<{ID}:sheet_id>/compare")

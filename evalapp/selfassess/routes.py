@@ -16,6 +16,7 @@ from ..sending import send_download
 from ..services import documents, moves, overview, selfassess, sheet_views
 from ..services.errors import Conflict, ServiceError
 from ..services.storage import storage
+from ..services.todos import todos_for
 from . import bp
 
 # Ids beyond the INTEGER columns: no such row (PostgreSQL would refuse the look-up with an error, not none).
@@ -28,7 +29,7 @@ def village_home():
     rows = overview.self_sheets_for_units([current_user.unit_id])
     today = moves.today_local()
     return render_template("selfassess/village_home.html", rows=rows, today=today, days_left=overview.days_left,
-                           todos=overview.todos(current_user, today))
+                           todos=todos_for(current_user, today))
 
 
 @bp.get("/township")
@@ -38,7 +39,7 @@ def township_home():
     villages = overview.self_sheets_for_units(selfassess.township_village_ids(current_user.unit_id))
     today = moves.today_local()
     return render_template("selfassess/township_home.html", own=own, villages=villages, today=today,
-                           days_left=overview.days_left, todos=overview.todos(current_user, today))
+                           days_left=overview.days_left, todos=todos_for(current_user, today))
 
 
 def _self_sheet(sheet_id: int) -> Sheet:

@@ -5,7 +5,7 @@ and cut in SQL: a province has 31,500 units, and one page shows a page of them.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -19,8 +19,6 @@ from ..models import Indicator, OrgUnit, Round, RoundUnit, Sheet, Team, TeamMemb
 from ..pagination import Page, page_number
 from .figures import figures_of
 from .sheet_views import sheet_standing
-
-TODO_LIMIT = 10  # items shown per kind of to-do; the panel says how many more there are
 
 
 def leads_a_team(user_id):
@@ -41,24 +39,42 @@ def team_leaders() -> set[int]:
     return set(db.session.scalars(select(User.id).where(User.role == "inspector", leads_a_team(User.id))))
 
 
+def sheet_progress():
+    """SQL: a sheet's SheetProgress value (a draft split by whether anything is entered yet: 未开始, or 填报中 for a
+    self sheet and 评分中 for a team's), or "closed" (未提交). One rule for every progress count a page shows, so
+    the rounds table and the progress table never count one sheet under two labels."""
+    from ..models import Score
+
+    started = exists().where(Score.sheet_id == Sheet.id) | (Sheet.summary != "")
+    # The CASE yields SheetProgress values; pages show their labels (vocabulary), so no label lives in SQL.
+    return case(
+        (Sheet.status == "draft", case(
+            (started, case((Sheet.kind == "self", SheetProgress.FILLING.value), else_=SheetProgress.SCORING.value)),
+            else_=SheetProgress.NOT_STARTED.value)),
+        (Sheet.status == "submitted", SheetProgress.SUBMITTED.value),
+        (Sheet.status == "returned", SheetProgress.RETURNED.value),
+        (Sheet.status == "approved", SheetProgress.APPROVED.value), else_=Sheet.status)
+
+
 @dataclass
 class RoundSummary:
     round: Round
     units: int = 0
+    # kind → SheetProgress value (or "closed") → count
     by_kind_status: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def rounds_overview() -> list[RoundSummary]:
-    """Every round, newest first, with its units in scope and sheet counts by kind and status."""
+    """Every round, newest first, with its units in scope and sheet counts by kind and progress (sheet_progress)."""
     rounds = db.session.scalars(select(Round).order_by(Round.id.desc())).all()
     summaries = {r.id: RoundSummary(r) for r in rounds}
     for round_id, n in db.session.execute(
             select(RoundUnit.round_id, func.count()).group_by(RoundUnit.round_id)):
         summaries[round_id].units = n
-    for round_id, kind, status, n in db.session.execute(
-            select(Sheet.round_id, Sheet.kind, Sheet.status, func.count())
-            .group_by(Sheet.round_id, Sheet.kind, Sheet.status)):
-        summaries[round_id].by_kind_status[kind][status] = n
+    progress = sheet_progress()
+    for round_id, kind, stage, n in db.session.execute(
+            select(Sheet.round_id, Sheet.kind, progress, func.count()).group_by(Sheet.round_id, Sheet.kind, progress)):
+        summaries[round_id].by_kind_status[kind][stage] = n
     return list(summaries.values())
 
 
@@ -272,17 +288,7 @@ class TownshipProgress:
 
 def district_progress(round_: Round) -> list[TownshipProgress]:
     """Per township: its villages' self sheets by queue status, and its own sheet's status (two GROUP BYs)."""
-    from sqlalchemy import case, exists
-
-    from ..models import Score
-
-    started = exists().where(Score.sheet_id == Sheet.id)
-    # The CASE yields SheetProgress values; pages show their labels (vocabulary), so no label lives in SQL.
-    status = case(
-        (Sheet.status == "draft", case((started | (Sheet.summary != ""), SheetProgress.FILLING.value),
-                                       else_=SheetProgress.NOT_STARTED.value)),
-        (Sheet.status == "submitted", SheetProgress.SUBMITTED.value),
-        (Sheet.status == "returned", SheetProgress.RETURNED.value), else_=SheetProgress.APPROVED.value)
+    status = sheet_progress()
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for parent_id, label, n in db.session.execute(
             select(OrgUnit.parent_id, status, func.count()).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
@@ -297,74 +303,3 @@ def district_progress(round_: Round) -> list[TownshipProgress]:
                                    .order_by(OrgUnit.code)).all()
     return [TownshipProgress(t, counts.get(t.id, {}), SheetProgress(own[t.id]) if t.id in own else None)
             for t in townships]
-
-
-@dataclass
-class Todos:
-    """The first TODO_LIMIT of each kind of to-do, and how many there are in all. Each sheet is listed once: under
-    被退回 or 可以汇总定分 with its deadline when that is near, else under the deadlines."""
-    returned: list[tuple[Sheet, int | None]]  # (sheet, days left when due within 7 days or late)
-    to_review: list[Sheet]
-    due_soon: list[tuple[Sheet, int]]         # (sheet, days left)
-    ready: list[tuple[Sheet, int | None]] = field(default_factory=list)  # a leader's final sheets to reconcile
-    returned_total: int = 0
-    to_review_total: int = 0
-    due_soon_total: int = 0
-    ready_total: int = 0
-
-    @property
-    def any(self) -> bool:
-        return bool(self.returned_total or self.to_review_total or self.due_soon_total or self.ready_total)
-
-
-def _first(query, *columns) -> tuple[list, int]:
-    """The first TODO_LIMIT rows of a Sheet query (with extra columns), and the count of all its rows, in one query
-    (a window count)."""
-    rows = db.session.execute(_in_unit_order(query.add_columns(*columns, func.count().over()))
-                              .options(*_sheet_options()).limit(TODO_LIMIT)).all()
-    return rows, (rows[0][-1] if rows else 0)
-
-
-def _near(days: int | None) -> int | None:
-    """Days left when a deadline is within 7 days or passed, else None (not worth a badge)."""
-    return days if days is not None and days <= 7 else None
-
-
-def todos(user: User, today: date) -> Todos:
-    """The home page's to-dos: sheets returned to me, a leader's final sheets whose members have all submitted,
-    sheets awaiting my review, my other deadlines within 7 days."""
-    mine = select(Sheet).join(Round, Round.id == Sheet.round_id).where(open_to_owner())
-    if user.role in ("village", "township"):
-        mine = mine.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
-    elif user.role == "inspector":
-        leader_units = select(RoundUnit.unit_id).join(Team, Team.id == RoundUnit.team_id).where(
-            Team.leader_id == user.id, RoundUnit.round_id == Sheet.round_id)
-        mine = mine.where((Sheet.inspector_id == user.id) |
-                          ((Sheet.kind == "final") & Sheet.unit_id.in_(leader_units)))
-    else:
-        mine = mine.where(False)
-    level = select(OrgUnit.level).where(OrgUnit.id == Sheet.unit_id).scalar_subquery()
-    due = case((Sheet.kind == "self", case((level == "village", Round.self_due), else_=Round.township_due)),
-               else_=Round.inspection_end)
-    returned, returned_total = _first(mine.where(Sheet.status == "returned"), due)
-    if user.role == "inspector":
-        ready_now = (Sheet.kind == "final") & (Sheet.status == "draft") & members_all_in()
-        ready, ready_total = _first(mine.where(ready_now), due)
-        waiting = mine.where(Sheet.status == "draft", ~ready_now)
-    else:
-        ready, ready_total, waiting = [], 0, mine.where(Sheet.status == "draft")
-    due_rows, due_total = _first(waiting.where(due.between(today, today + timedelta(days=7))).order_by(due), due)
-    if user.role == "township":
-        to_review, review_total = _first(
-            select(Sheet).join(OrgUnit, OrgUnit.id == Sheet.unit_id).join(Round, Round.id == Sheet.round_id)
-            .where(Sheet.kind == "self", OrgUnit.parent_id == user.unit_id, open_to_reviewer()))
-    elif user.role == "district":
-        to_review, review_total = _first(_district_queue())
-    else:
-        to_review, review_total = [], 0
-    def near(row):  # an unlocked sheet of a published round has no deadline left to show
-        return None if row[0].unlocked else _near(days_left(row[1], today))
-
-    return Todos([(r[0], near(r)) for r in returned], [r[0] for r in to_review],
-                 [(r[0], days_left(r[1], today)) for r in due_rows], [(r[0], near(r)) for r in ready],
-                 returned_total, review_total, due_total, ready_total)

@@ -1,8 +1,9 @@
 """A whole round, every role at 768×1024 in Chromium (issue 15): self-assessments (summary, document, a return with
 comments, resubmission, approval), two inspectors scoring a township and two villages (deductions, a void rule, a
 direct score, a note, a photo), the leader's reconciliation (an override with a reason, a bonus, a veto on another
-unit), the district's return, approval and publication, an admin unlock, the leader's correction, republication,
-and finance's download. At each step it checks what the next person finds in their to-do; at the end the results
+unit), finance setting the subsidy rules from its to-do, the district's return, approval and publication, an admin
+unlock, the leader's correction, republication from the district's 再次公布 to-do, and finance's download from its
+to-do. At each step it checks what the next person finds in their to-do; at the end the results
 page, the print 评分表, the district workbook and the finance sheet must show the totals, results and amounts this
 test computes itself from what it entered and the catalogue's rules."""
 import io
@@ -55,8 +56,7 @@ def world(app):
                               self_due=today + timedelta(days=3), township_due=today + timedelta(days=6))
     factories.team(round_, "第一工作组", people["leader"], [people["inspector"]],
                    [units[TOWNSHIP], units[VILLAGE], units[VETOED]], admin)
-    factories.fixed_subsidy(round_, admin, township_yuan="5000", village_yuan="3000")
-    round_service.advance(round_, admin)  # → self-assessment
+    round_service.advance(round_, admin)  # → self-assessment (finance sets the subsidy rules from its to-do)
     return {"round_id": round_.id, "units": {n: u.code for n, u in units.items()}, "people": people}
 
 
@@ -320,6 +320,20 @@ def _walk(world, live_server, actor, tmp_path):
     db.session.expire_all()
     assert sheet_id(rid, codes[VILLAGE], "inspector", "inspector") is not None
 
+    # ---- 6a. Finance is asked for the subsidy rules of both levels and sets them from its to-do. --------------------
+    finance = actor("finance")
+    page = finance.home()
+    item = page.locator(f"[data-testid=todos] [data-round-todo='subsidy_rules-{rid}']")
+    assert "设置奖补规则" in item.inner_text() and "镇(街道)、村(社区)" in item.inner_text()
+    with page.expect_navigation():
+        item.locator("a").click()
+    for level, yuan in (("township", "5000"), ("village", "3000")):
+        page.select_option(f"#mode-{level}", "fixed")
+        page.fill(f"#amount-{level}", yuan)
+        with page.expect_navigation():
+            page.click(f"form[action$='/rules/{level}'] button[type=submit]")
+    assert finance.home().locator(f"[data-round-todo='subsidy_rules-{rid}']").count() == 0
+
     # ---- 7. The two members score. ---------------------------------------------------------------------------------
     entries = {  # what each member enters, by unit
         "inspector": {
@@ -446,10 +460,15 @@ def _walk(world, live_server, actor, tmp_path):
     page = district.open_todo(finals[TOWNSHIP])
     with page.expect_navigation():
         page.click("button[value=approve]")
-    page.goto(f"{live_server}/results/rounds/{rid}")
+    page = district.home()  # reminded to publish again, and taken to the round's page from the to-do
+    item = page.locator(f"[data-testid=todos] [data-round-todo='republish-{rid}']")
+    assert "再次公布" in item.inner_text()
+    with page.expect_navigation():
+        item.locator("a").click()
     with page.expect_navigation():
         page.click("[data-testid=publish] button[type=submit]")
     assert "评估结果已公布" in page.inner_text(".alert-success")
+    assert district.home().locator(f"[data-round-todo='republish-{rid}']").count() == 0
     district.shot("district-republished")
 
     # ---- What everyone must now see, computed here from what was entered. ----------------------------------------
@@ -510,10 +529,12 @@ def _walk(world, live_server, actor, tmp_path):
             if key:
                 assert q2(row[key]) == value, (unit, code, row[key])
 
-    # Finance downloads the eligibility sheet of the published version.
-    finance = actor("finance")
-    page = finance.page
-    page.goto(f"{live_server}/finance/rounds/{rid}")
+    # Finance downloads the eligibility sheet of the published version, from its to-do.
+    page = finance.home()
+    item = page.locator(f"[data-testid=todos] [data-round-todo='eligibility-{rid}']")
+    assert "下载奖补资格表" in item.inner_text() and "第2版" in item.inner_text()
+    with page.expect_navigation():
+        item.locator("a").click()
     with page.expect_download() as download:
         page.click("[data-testid=download]")
     path = tmp_path / "finance.xlsx"
@@ -525,3 +546,4 @@ def _walk(world, live_server, actor, tmp_path):
         assert Decimal(str(row["奖补金额(元)"])).quantize(C) == want["amount"].quantize(C), (unit, row)
         assert row["结果"] == want["result"] and q2(row["评估得分"]) == want["total"], (unit, row)
     finance.shot("finance")
+    assert finance.home().locator(f"[data-round-todo='eligibility-{rid}']").count() == 0  # downloaded: done
