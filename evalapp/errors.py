@@ -4,6 +4,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .bodylimits import BodyTooLarge, human
 from .domain.vocabulary import N_
 from .extensions import db
 from .services.seals import SealBroken
@@ -38,9 +39,7 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = exc.code or 500
         message = MESSAGES.get(code, exc.name)
-        if getattr(exc, "limit", None):  # bodylimits.BodyTooLarge: refused unread, and the limit said
-            from .bodylimits import human
-
+        if isinstance(exc, BodyTooLarge):  # refused unread, and the limit said (a 429 has a .limit too: not this)
             text = gettext("提交的内容过大：此处最多接受%(size)s，未予处理", size=human(exc.limit))
             if _wants_json():
                 from .api import error

@@ -184,13 +184,14 @@ def test_the_wait_ends_when_the_window_has_passed(client, monkeypatch):
 def test_odd_api_bodies_are_counted_never_a_500(client, body):
     response = client.post("/api/v1/auth/token", data=body, content_type="application/json",
                            environ_base={"REMOTE_ADDR": "10.3.3.3"})
-    assert response.status_code in (400, 401, 415, 422), response.get_data(as_text=True)
+    # 413: a body larger than anything a log-in needs is refused unread (bodylimits), and so never counted
+    assert response.status_code in (400, 401, 413, 415, 422), response.get_data(as_text=True)
     assert response.is_json
     assert failures(address="10.3.3.3") == (1 if response.status_code == 401 else 0)  # no password checked: no count
     assert all(len(row.account) <= 64 for row in db.session.scalars(select(LoginFailure)))
 
 
-@pytest.mark.parametrize("body", [b"username=" + b"v" * 200_000 + b"&password=x", b"username=%ED%A0%80%FF&password=x",
+@pytest.mark.parametrize("body", [b"username=" + b"v" * 2_000 + b"&password=x", b"username=%ED%A0%80%FF&password=x",
                                   "username=ＶＩＬＬＡＧＥ&password=x".encode()])
 def test_odd_usernames_on_the_form_are_counted_never_a_500(client, body):
     def post():

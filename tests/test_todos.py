@@ -146,7 +146,7 @@ def test_the_district_is_reminded_to_publish_and_to_publish_again_after_an_unloc
     complete_round({}, round_=round_)
     item = _round_todo(panel(), "publish", round_.id)
     assert item and "可以公布" in item and f'href="/results/rounds/{round_.id}"' in item
-    assert district.post(f"/results/rounds/{round_.id}/publish").status_code == 302
+    assert district.post(f"/results/rounds/{round_.id}/publish", data={"confirm_no_subsidy": "1"}).status_code == 302
     assert _round_todo(panel(), "publish", round_.id) is None and "暂无待办" in panel()
     final = make_sheet(world, VILLAGE, "final")
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock",
@@ -160,7 +160,7 @@ def test_the_district_is_reminded_to_publish_and_to_publish_again_after_an_unloc
     assert final.status == "approved"
     item = _round_todo(panel(), "republish", round_.id)
     assert item and "再次公布" in item and f'href="/results/rounds/{round_.id}"' in item
-    assert district.post(f"/results/rounds/{round_.id}/publish").status_code == 302  # the second version
+    assert district.post(f"/results/rounds/{round_.id}/publish", data={"confirm_no_subsidy": "1"}).status_code == 302  # the second version
     assert _round_todo(panel(), "republish", round_.id) is None
 
 
@@ -196,7 +196,7 @@ def test_finance_is_asked_to_download_each_published_version_once(app, world, lo
     round_ = complete_round({}, round_=world.round)
     factories.fixed_subsidy(round_, world.people["admin"], township_yuan="50000", village_yuan="20000")
     assert _round_todo(panel(), "eligibility", round_.id) is None  # nothing official yet
-    assert district.post(f"/results/rounds/{round_.id}/publish").status_code == 302
+    assert district.post(f"/results/rounds/{round_.id}/publish", data={"confirm_no_subsidy": "1"}).status_code == 302
     item = _round_todo(panel(), "eligibility", round_.id)
     assert item and "下载奖补资格表" in item and "第1版" in item
     # a draft, or the district's download, is not finance's copy
@@ -210,7 +210,7 @@ def test_finance_is_asked_to_download_each_published_version_once(app, world, lo
     assert login_as("admin").post(f"/results/sheets/{final.id}/unlock", data={"reason": "A3 计分录入错误"}).status_code == 302
     assert login_as("leader").post(f"/inspection/sheets/{final.id}/reconcile/submit").status_code == 302
     assert district.post(f"/inspection/sheets/{final.id}/review", data={"action": "approve"}).status_code == 302
-    assert district.post(f"/results/rounds/{round_.id}/publish").status_code == 302
+    assert district.post(f"/results/rounds/{round_.id}/publish", data={"confirm_no_subsidy": "1"}).status_code == 302
     item = _round_todo(panel(), "eligibility", round_.id)
     assert item and "第2版" in item
 
