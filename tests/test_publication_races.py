@@ -97,9 +97,12 @@ def test_a_refused_unlock_while_changes_are_pending_answers_with_the_reason(publ
     admin = _client(empty_app, "admin")
     village = _final(w, VILLAGE)
     response = admin.post(f"/results/sheets/{village.id}/unlock", data={"reason": ""})
-    assert response.status_code == 303
-    page = admin.get(response.headers["Location"]).get_data(as_text=True)
-    assert "解锁须填写理由" in page
+    assert response.status_code == 422  # the unlock form again, the reason's message beside it
+    assert "请填写解锁理由" in response.get_data(as_text=True)
+    typed = admin.post(f"/results/sheets/{village.id}/unlock", data={"reason": "A3录入\x07错误"})
+    page = typed.get_data(as_text=True)
+    assert typed.status_code == 422 and 'value="A3录入\x07错误"' in page  # what was typed is kept…
+    assert "U+0007" in page  # …and the character named beside it
     db.session.refresh(village)
     assert not village.unlocked
 

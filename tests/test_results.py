@@ -139,8 +139,8 @@ def test_admin_unlock_with_reason_then_republish(completed, world, login_as):
     district, admin, leader = login_as("district"), login_as("admin"), login_as("leader")
     district.post(f"/results/rounds/{completed.id}/publish", data={"confirm_no_subsidy": "1", "confirm_incomplete": "1"})
     final = make_sheet(world, "荷塘村", "final")
-    assert admin.post(f"/results/sheets/{final.id}/unlock", data={"reason": ""}, follow_redirects=True) \
-        .get_data(as_text=True).count("解锁须填写理由") == 1
+    refused = admin.post(f"/results/sheets/{final.id}/unlock", data={"reason": ""})
+    assert refused.status_code == 422 and refused.get_data(as_text=True).count("请填写解锁理由") == 1
     assert login_as("district").post(f"/results/sheets/{final.id}/unlock", data={"reason": "x"}).status_code == 403
     admin.post(f"/results/sheets/{final.id}/unlock", data={"reason": "A3 计分录入错误"})
     db.session.refresh(final)

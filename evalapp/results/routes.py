@@ -82,7 +82,7 @@ def _round_or_404(round_id: int):
 
 @bp.get(f"/rounds/<{ID}:round_id>")
 @role_required("district", "admin", "finance")
-def round_results(round_id: int, unlock_error: dict | None = None):
+def round_results(round_id: int):
     from flask import current_app, request
 
     from ..auth.forms import EmptyForm
@@ -109,15 +109,14 @@ def round_results(round_id: int, unlock_error: dict | None = None):
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            no_rules=subsidy.missing_levels(round_) if round_.status != "published" else [],
                            filters={"township": township, "level": level, "result": result, "sort": sort},
-                           result_filters=RESULT_FILTERS.labels(), sorts=SORT_LABELS,
-                           unlock_error=unlock_error), 422 if unlock_error else 200
+                           result_filters=RESULT_FILTERS.labels(), sorts=SORT_LABELS)
 
 
-def _refused(exc, round_id: int, sheet_id: int | None = None):
+def _refused(exc, round_id: int, sheet=None):
     """A refused publish or unlock: nothing of it kept; a client that asks for JSON gets the error and its status.
-    A browser whose unlock reason was refused (422) gets the round's page again, the message beside the reason and
-    what was typed kept in it; any other refusal redirects to the round's page (so that every link on it is the
-    page's own) with the reason flashed."""
+    A browser whose unlock reason was refused (422) gets the unlock form on a page of its own, the message beside
+    the reason and what was typed kept in it; any other refusal redirects to the round's page (so that every link on
+    it is the page's own) with the reason flashed."""
     from flask import flash, redirect, url_for
 
     from ..api import error
@@ -126,11 +125,12 @@ def _refused(exc, round_id: int, sheet_id: int | None = None):
     db.session.rollback()  # what the refused move had pending (the flag, closed drafts) is not shown
     if request.accept_mimetypes.best == "application/json":
         return error(exc.message, exc.status, exc.fields, code=exc.code)
-    if sheet_id is not None and exc.status == 422:
-        message = (exc.fields or {}).get("reason") or exc.message
-        flash(message, "danger")  # also at the top: the unit's row may be on another page of the list
-        return round_results(round_id, unlock_error={"sheet_id": sheet_id, "reason": request.form.get("reason", ""),
-                                                     "message": message})
+    if sheet is not None and exc.status == 422:
+        from ..auth.forms import EmptyForm
+
+        return render_template("results/unlock.html", sheet=sheet, form=EmptyForm(),
+                               reason=request.form.get("reason", ""),
+                               message=(exc.fields or {}).get("reason") or exc.message), 422
     flash(exc.message, "danger")
     return redirect(url_for("results.round_results", round_id=round_id), 303)
 
@@ -181,7 +181,7 @@ def unlock(sheet_id: int):
     try:
         unlock_sheet(sheet, current_user, request.form.get("reason", ""), address=request.remote_addr)
     except ServiceError as exc:  # refused (a sheet that is not a final sheet: 409): the round's page, saying why
-        return _refused(exc, sheet.round_id, sheet.id)
+        return _refused(exc, sheet.round_id, sheet)
     else:
         flash(gettext("%(unit)s的评分表已解锁，退回工作组修改后须重新审核与公布", unit=sheet.unit.name), "warning")
     return redirect(url_for("results.round_results", round_id=sheet.round_id))
