@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest bench
+.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest bench manual-screenshots
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -65,3 +65,9 @@ loadtest: setup
 bench: setup
 	$(BIN)/python bench/run.py --db sqlite --sizes $${SIZES:-94x20,375x20,1500x20}
 	$(BIN)/python bench/run.py --db postgresql --sizes $${SIZES:-94x20,375x20,1500x20}
+
+# The 操作手册's pictures (evalapp/static/manual/*.png) from the pages the app serves on the demo data, in Chromium
+# at 768×1024 (apt-get install chromium fonts-noto-cjk). Not part of `make test` or CI: run it after changing a page
+# the manual shows, look at the pictures, commit them.
+manual-screenshots: setup
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q -n 0 -p no:cacheprovider tests/browser/manual_screenshots.py
