@@ -31,10 +31,12 @@ seal-key: instance/config.py
 migrate: setup seal-key
 	$(FLASK) db upgrade
 
-# Fresh machine → set up, migrate, seed the demo when the database is empty, serve on 127.0.0.1:$(PORT).
+# Fresh machine → set up, migrate, seed the demo when the database is empty, print the address and the demo
+# accounts (flask welcome), serve on 127.0.0.1:$(PORT).
 # EVALAPP_ENV=development: served over plain http on loopback, so cookies go without the Secure flag.
 run: migrate
 	EVALAPP_ENV=development $(FLASK) seed-demo-if-empty
+	EVALAPP_ENV=development $(FLASK) welcome --url http://127.0.0.1:$(PORT)
 	EVALAPP_ENV=development $(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - wsgi:app
 

@@ -116,3 +116,21 @@ def test_the_english_manual_names_the_english_buttons_beside_the_chinese(app, au
     assert "【提交自评表】" in page
     assert re.search(r'<span class="ui-en" lang="en">（[A-Za-z]', page)
     assert 'lang="zh-CN" translate="no" class="manual-body"' in page
+
+
+def test_make_run_prints_the_address_and_the_demo_accounts_before_serving(app, runner):
+    out = runner.invoke(args=["welcome", "--url", "http://127.0.0.1:8000"]).output
+    assert "http://127.0.0.1:8000" in out
+    assert "初始密码均为 demo-pass-2021" in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert list(lines)[:7] == ["admin", "district", "leader", "inspector", "township", "village", "finance"]
+    assert "工作组组长" in lines["leader"] and "工作组成员" in lines["inspector"] and "陆城村协理员" in lines["village"]
+    assert "帮助" in out
+    with open(os.path.join(os.path.dirname(ROOT), "Makefile"), encoding="utf-8") as f:
+        run = f.read().split("\nrun:")[1].split("\n\n")[0]
+    assert run.index("welcome --url http://127.0.0.1:$(PORT)") < run.index("gunicorn")
+
+
+def test_welcome_lists_no_accounts_on_a_database_without_the_demo(empty_app):
+    out = empty_app.test_cli_runner().invoke(args=["welcome"]).output
+    assert "http://127.0.0.1:5000" in out and "演示账号" not in out
