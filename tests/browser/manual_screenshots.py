@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.conftest import sheet_of
 
-from .conftest import ARGS, CHROMIUM, log_in  # noqa: F401 (CHROMIUM: the skip marker)
+from .conftest import log_in
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "evalapp", "static", "manual")
 
