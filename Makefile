@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest bench
+.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest bench manual-screenshots
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -31,10 +31,12 @@ seal-key: instance/config.py
 migrate: setup seal-key
 	$(FLASK) db upgrade
 
-# Fresh machine → set up, migrate, seed the demo when the database is empty, serve on 127.0.0.1:$(PORT).
+# Fresh machine → set up, migrate, seed the demo when the database is empty, print the address and the demo
+# accounts (flask welcome), serve on 127.0.0.1:$(PORT).
 # EVALAPP_ENV=development: served over plain http on loopback, so cookies go without the Secure flag.
 run: migrate
 	EVALAPP_ENV=development $(FLASK) seed-demo-if-empty
+	EVALAPP_ENV=development $(FLASK) welcome --url http://127.0.0.1:$(PORT)
 	EVALAPP_ENV=development $(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) \
 		--access-logfile - wsgi:app
 
@@ -65,3 +67,9 @@ loadtest: setup
 bench: setup
 	$(BIN)/python bench/run.py --db sqlite --sizes $${SIZES:-94x20,375x20,1500x20}
 	$(BIN)/python bench/run.py --db postgresql --sizes $${SIZES:-94x20,375x20,1500x20}
+
+# The 操作手册's pictures (evalapp/static/manual/*.png) from the pages the app serves on the demo data, in Chromium
+# at 768×1024 (apt-get install chromium fonts-noto-cjk). Not part of `make test` or CI: run it after changing a page
+# the manual shows, look at the pictures, commit them.
+manual-screenshots: setup
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q -n 0 -p no:cacheprovider tests/browser/manual_screenshots.py

@@ -31,6 +31,21 @@ def register(app: Flask) -> None:
         summary = seed_demo(password)
         click.echo(f"演示数据已载入。演示账号：{', '.join(summary['users'])}；演示密码：{password}")
 
+    @app.cli.command("welcome")
+    @click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="服务地址")
+    def welcome_command(url):
+        """What `make run` prints before serving: the address to open and the demo accounts."""
+        from .services.seed import demo_accounts
+
+        click.echo(f"\n评估验收系统：请用浏览器打开 {url}")
+        accounts = demo_accounts()
+        if accounts:
+            click.echo(f"演示账号（仅供演示；初始密码均为 {current_app.config['DEMO_PASSWORD']}，改过的以新密码为准）：")
+            width = max(len(name) for name, *_ in accounts)
+            for name, role, display_name in accounts:
+                click.echo(f"  {name.ljust(width)}  {role}（{display_name}）")
+        click.echo("操作手册：登录后点顶部菜单的“帮助”。按 Ctrl+C 停止服务。\n")
+
     @app.cli.command("export-subsidy")
     @click.option("--round", "round_id", type=int, required=True, help="批次编号")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)

@@ -256,6 +256,11 @@ MATRIX = [
     # the unit's own people compare once the round is published (tests/test_reconcile.py); a 404 for all others
     ("GET", "/results/sheets/{self21}/compare", "results.compare",
      expect(SEEING | INSPECTORS, scoped_out=ALL - SEEING - INSPECTORS)),
+    # 帮助: every role reads every role's manual (tests/test_manual.py); /help/ sends each to their own role's page
+    ("GET", "/help/", "manual.index", expect(ALL, 302)),
+    ("GET", "/help/village", "manual.page", expect(ALL)),
+    ("GET", "/help/admin", "manual.page", expect(ALL)),
+    ("GET", "/help/all", "manual.all_roles", expect(ALL)),
     ("POST", "/lang", "main.set_language", {p: 302 for p in PERSONAS}),  # last: the pages after it are in English
 ]
 

@@ -29,6 +29,9 @@ BUILT_ELSEWHERE = [
     re.compile(r"^以下单位尚未分配工作组："),  # services/rounds.py inspection_problems (admin/rounds/N)
 ]
 MAX_PAGES = 30  # per user: more than any role reaches
+# The 帮助 pages are one shape, whichever role's manual they show: each user walks the one the header links to (its
+# headings and frame translated, the Chinese manual text marked lang="zh-CN" translate="no"), not all seven.
+HELP = re.compile(r"^/help/[a-z]+$")
 
 # Text the page shows: text nodes, the attributes a person reads or hears, the words scripts show (JSON the page
 # carries for them, data-labels and data-messages attributes), and the title.
@@ -92,7 +95,7 @@ def walk(page, base: str) -> dict[str, list[str]]:
     data = data_strings()
     while queue and len(seen) < MAX_PAGES:
         url = queue.pop(0)
-        shape = re.sub(r"\d+", "N", urllib.parse.urlparse(url).path)
+        shape = HELP.sub("/help/R", re.sub(r"\d+", "N", urllib.parse.urlparse(url).path))
         if shape in seen:
             continue
         seen.add(shape)
