@@ -16,7 +16,7 @@ from evalapp.services.moves import today_local
 from evalapp.services.scores import save_score
 from tests.conftest import fill_all
 from tests.factories import (  # noqa: F401 (fixture)
-    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet, user,
+    OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, app_of_world, make_round, make_sheet, user,
 )
 
 BARE = "清溪1村"  # a village of 清溪镇 without an account
