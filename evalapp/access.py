@@ -3,7 +3,7 @@ from functools import cache, wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, false, select
 
 from .domain.workflow import owner_may_change, reviewer_may_decide, sheet_context
 from .extensions import db
@@ -112,12 +112,49 @@ def can_edit_sheet(user: User, sheet: Sheet) -> bool:
     if not owner_may_change(sheet.kind, sheet.status, sheet_context(sheet.round.status, sheet.unlocked)):
         return False
     if sheet.kind == "self":
-        return user.role in ("township", "village") and sheet.unit_id == user.unit_id
+        if user.role in ("township", "village") and sheet.unit_id == user.unit_id:
+            return True
+        return fills_for_village(user, sheet)  # 代填
     if sheet.kind == "inspector":
         return user.role == "inspector" and sheet.inspector_id == user.id
     if sheet.kind == "final":
         return user.role == "inspector" and team_leader_id(sheet) == user.id
     return False
+
+
+# 代填 (issue 29 point 6). A pilot village without a 社会救助协理员 account cannot fill its own self-assessment, so the
+# lead of its own township fills it in for it — and only while it has none: once an active village account exists
+# the village fills its own sheet and the township no longer can (what was filled stays, marked 代填: the sheet's
+# proxy_by, services.proxy). The phase and status are the owner's (checked first in can_edit_sheet): only during
+# self-assessment, only a draft or returned sheet. Filling in includes the 工作总结, the documents and submitting it
+# to the township — which then reviews it like any village's (can_review_sheet says why).
+
+
+def village_has_account(unit_id: int) -> bool:
+    """Whether the unit has an active user of the village role (who fills its self-assessment)."""
+    return db.session.scalar(select(village_account_exists(unit_id)))
+
+
+def village_account_exists(unit_id):
+    """SQL: an active village user of this unit (a value or a column)."""
+    return exists().where(User.unit_id == unit_id, User.role == "village", User.active.is_(True))
+
+
+def fills_for_village(user: User, sheet: Sheet) -> bool:
+    """Whether the user is the lead of the township of this village's self sheet and the village has no active
+    account, so the user may fill it in for the village (代填) — when the sheet is open at all (can_edit_sheet)."""
+    return (user.role == "township" and sheet.kind == "self" and sheet.unit.level == "village"
+            and sheet.unit.parent_id == user.unit_id and not village_has_account(sheet.unit_id))
+
+
+def proxy_sheets(user: User):
+    """SQL on Sheet: the self sheets of the user's account-less villages (fills_for_village's scope, in SQL; the
+    phase and status are the caller's)."""
+    if user.role != "township":
+        return false()
+    villages = select(OrgUnit.id).where(OrgUnit.parent_id == user.unit_id, OrgUnit.level == "village",
+                                        ~village_account_exists(OrgUnit.id))
+    return (Sheet.kind == "self") & Sheet.unit_id.in_(villages)
 
 
 SIGNING_PHASES = ("inspection", "review", "published")
@@ -163,6 +200,11 @@ def can_review_sheet(user: User, sheet: Sheet) -> bool:
         return user.role == "district"
     if sheet.kind == "self":
         if sheet.unit.level == "village":
+            # A sheet the township filled in and submitted for an account-less village (代填) is reviewed by the same
+            # township, as any village's: the township is the only reviewer a village has, and a sheet nobody may
+            # approve would stand submitted for good. What a real township expects is to close the matter it took
+            # on — approve it, or return it to itself to correct. Nothing is hidden by that: the sheet, its history
+            # and the audit say 代填 and by whom, and the district and the inspection team see it so marked.
             return user.role == "township" and sheet.unit.parent_id == user.unit_id
         return user.role == "district"
     return False

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from evalapp.extensions import db
-from evalapp.models import Round
+from evalapp.models import Round, Sheet
 from tests.factories import (  # noqa: F401 (fixture)
     TOWNSHIP, VILLAGE, another_round, app_of_world, make_round, make_sheet,
 )
@@ -48,13 +48,27 @@ def ids(world):
     inspector, leader = world.people["inspector"], world.people["leader"]
     photo = evidence.add_photo(insp, find_indicator(insp, "A1"), image_bytes(), "IMG_0001.jpg", inspector)
     signature = signatures.sign(_decided_final(world, TOWNSHIP), "leader", "", zigzag(), 600, 240, leader)
-    return {
+    return {"proxy22": _account_less_village_sheet(r22),
         "r": world.round.id, "r22": r22.round.id,
         "insp": insp.id, "final": final.id,
         "self22": make_sheet(r22, VILLAGE, "self").id,
         "self21": make_sheet(world, VILLAGE, "self").id,
         "photo": photo.id, "signature": signature.id,
     }
+
+
+def _account_less_village_sheet(r22):
+    """The r22 self sheet of a village of 清溪镇 without an account (added to the round's scope): its township lead
+    fills it in (代填, tests/test_proxy.py)."""
+    from evalapp.models import RoundUnit
+    from evalapp.services import rounds, units
+
+    admin = r22.people["admin"]
+    village = units.create_unit(f"{r22.units[TOWNSHIP].code}099", "青山村", "村", r22.units[TOWNSHIP].code, admin)
+    scope = set(db.session.scalars(select(RoundUnit.unit_id).where(RoundUnit.round_id == r22.round.id)))
+    rounds.set_scope(r22.round, scope | {village.id}, admin)
+    return db.session.scalar(select(Sheet.id).where(Sheet.round_id == r22.round.id, Sheet.unit_id == village.id,
+                                                    Sheet.kind == "self"))
 
 
 def _decided_final(world, unit_name):
@@ -181,6 +195,19 @@ MATRIX = [
      {**expect({"village"}, 302, scoped_out={"outsider_village", "outsider_township"}), "township": 403}),
     ("POST", "/selfassess/sheets/{self22}/comment", "selfassess.comment",
      {**expect(set(), scoped_out={"outsider_township"}), "township": 403, "district": 403}),
+    # 代填: 清溪镇's lead fills in and submits the sheet of its village without an account (青山村); no one else does
+    ("GET", "/selfassess/sheets/{proxy22}", "selfassess.sheet",
+     expect(SEEING | {"township"}, scoped_out=ALL - SEEING - {"township"})),
+    ("PUT", "/api/v1/sheets/{proxy22}/scores/A1", "api.put_score",
+     {**expect({"township"}, api=True, scoped_out=ALL - SEEING - {"township"}), **{p: 403 for p in SEEING}}),
+    ("PUT", "/api/v1/sheets/{proxy22}/summary", "api.put_summary",  # no summary in the body: 422
+     {**expect({"township"}, 422, api=True, scoped_out=ALL - SEEING - {"township"}), **{p: 403 for p in SEEING}}),
+    ("POST", "/selfassess/sheets/{proxy22}/summary", "selfassess.summary",
+     expect({"township"}, 302, scoped_out={"village", "outsider_village", "outsider_township"})),
+    ("POST", "/api/v1/sheets/{proxy22}/submit", "api.submit",  # one indicator scored: 422
+     {**expect({"township"}, 422, api=True, scoped_out=ALL - SEEING - {"township"}), **{p: 403 for p in SEEING}}),
+    ("POST", "/api/v1/sheets/{proxy22}/approve", "api.approve",  # a draft: no one reviews it yet
+     expect(set(), api=True, scoped_out=ALL - SEEING - {"township"})),
     ("GET", "/api/v1/openapi.json", "api.openapi", {p: 200 for p in PERSONAS}),
     ("GET", "/api/v1/csrf", "api.csrf_token", expect(ALL, api=True)),
     ("POST", "/api/v1/auth/token", "api.issue_token", {p: 422 for p in PERSONAS}),  # no credentials in the body

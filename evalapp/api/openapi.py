@@ -158,7 +158,9 @@ def spec() -> dict:
                     "editable": BOOL, "indicators": {"type": "array", "items": indicator}}, {
                     "comparison": _obj({"self_total": NULLABLE_DEC, "final_total": NULLABLE_DEC,
                                         "gap": NULLABLE_DEC, "self_inflated": {"type": "boolean",
-                                                                              "nullable": True}})}),
+                                                                              "nullable": True}}),
+                    # self sheets: 代填 — who filled it in for a village without an account (null: the unit itself)
+                    "proxy": {**_obj({"by": INT, "name": STR, "township": STR}), "nullable": True}}),
                 "SheetListItem": _obj({
                     "id": INT, "unit": unit, "kind": {"type": "string", "enum": kinds},
                     "status": {"type": "string", "enum": statuses}, "inspector_id": {"type": "integer",

@@ -12,8 +12,8 @@ from ..extensions import db
 from ..main.routes import send_evidence, visible_evidence
 from ..models import EvidenceFile, Round, RoundUnit, Sheet, Team
 from ..services import (
-    accounts, compare as compare_service, evidence as evidence_service, figures, moves, scores, second_factor,
-    sheet_views,
+    accounts, compare as compare_service, evidence as evidence_service, figures, moves, proxy, scores,
+    second_factor, sheet_views,
 )
 from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError, _l, marked
 from ..domain.aggregation import ranking_key
@@ -92,8 +92,10 @@ def _own_sheets(query, user):
     """The sheets among `query` the user fills in: an inspector's own inspector sheets and, for a team leader, the
     final sheets of the team's units; a township's or village's own self-assessment (not its villages': those it
     reviews). The all-seeing roles own none. The ownership half of access.can_edit_sheet, as one SQL condition."""
-    if user.role in ("township", "village"):
+    if user.role == "village":
         return query.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
+    if user.role == "township":  # and its account-less villages' self sheets, which it fills in for them (代填)
+        return query.where(Sheet.kind == "self", (Sheet.unit_id == user.unit_id) | access.proxy_sheets(user))
     if user.role == "inspector":
         leads = exists().where(RoundUnit.round_id == Sheet.round_id, RoundUnit.unit_id == Sheet.unit_id,
                                RoundUnit.team_id == Team.id, Team.leader_id == user.id)
@@ -126,6 +128,10 @@ def get_sheet(sheet_id: int):
     view = sheet_views.sheet_view(sheet)
     payload = serialize.sheet_payload(view)
     payload["editable"] = access.can_edit_sheet(current_user, sheet)
+    if sheet.kind == "self":  # 代填: who filled it in for the village (None: the unit itself)
+        mark = proxy.mark_of(sheet)
+        payload["proxy"] = None if mark is None else {"by": sheet.proxy_by_id, "name": mark.name,
+                                                      "township": mark.township}
     for item in payload["indicators"]:
         for photo in item["photos"]:
             photo.update(url=_evidence_url(photo["id"], "full"), thumb=_evidence_url(photo["id"], "thumb"))

@@ -62,10 +62,14 @@ class Sheet(db.Model):
                                                server_default="0")
     vetoed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     figures_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # services.figures
+    # 代填: the township lead who last filled in this village's self sheet for it, the village having no account
+    # (access.fills_for_village); kept when the village gets one, so the sheet stays marked (services.proxy).
+    proxy_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     round: Mapped[Round] = relationship()
     unit: Mapped[OrgUnit] = relationship()
-    inspector: Mapped[User | None] = relationship()
+    inspector: Mapped[User | None] = relationship(foreign_keys=[inspector_id])
+    proxy_by: Mapped[User | None] = relationship(foreign_keys=[proxy_by_id])
     scores: Mapped[list["Score"]] = relationship(back_populates="sheet", cascade="all, delete-orphan")
     bonuses: Mapped[list["SheetBonus"]] = relationship(cascade="all, delete-orphan")
     vetoes: Mapped[list["SheetVeto"]] = relationship(cascade="all, delete-orphan")

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..ids import parse_id
 from ..models import EvidenceFile, Sheet
 from ..sending import send_download
-from ..services import documents, moves, overview, selfassess, sheet_views
+from ..services import documents, moves, overview, proxy, selfassess, sheet_views
 from ..services.errors import Conflict, ServiceError
 from ..services.storage import storage
 from ..services.todos import todos_for
@@ -39,6 +39,7 @@ def township_home():
     villages = overview.self_sheets_for_units(selfassess.township_village_ids(current_user.unit_id))
     today = moves.today_local()
     return render_template("selfassess/township_home.html", own=own, villages=villages, today=today,
+                           proxy_rows=proxy.fillable(current_user),
                            days_left=overview.days_left, todos=todos_for(current_user, today))
 
 
@@ -58,7 +59,8 @@ def _render(sheet: Sheet, status: int = 200, **extra):
         submit_url=url_for("selfassess.submit", sheet_id=sheet.id), back_url=url_for(back), form=EmptyForm(),
         extras=selfassess.extras(sheet), can_review=access.can_review_sheet(current_user, sheet),
         review_url=url_for("selfassess.review", sheet_id=sheet.id),
-        comment_url=url_for("selfassess.comment", sheet_id=sheet.id), **extra), status
+        comment_url=url_for("selfassess.comment", sheet_id=sheet.id), proxy_mark=proxy.mark_of(sheet),
+        proxy_filling=editable and proxy.acting_for(current_user, sheet), **extra), status
 
 
 # Fields of the page's 工作总结 and documents forms: where an error is shown and what the summary at the top calls it.

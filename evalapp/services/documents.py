@@ -12,7 +12,7 @@ from ..domain.filenames import clean_name, with_extension
 from ..extensions import db
 from ..models import EvidenceFile, Sheet, User
 from ..models.base import utcnow
-from . import audit
+from . import audit, proxy
 from .errors import Invalid, NotAllowed, NotFound, Text, _l, marked
 from .filecheck import verify
 from .storage import storage
@@ -73,8 +73,9 @@ def add_document(sheet: Sheet, data: bytes, original_name: str, user: User, *,
         db.session.add(doc)
         db.session.flush()
         audit.record("document.add", user=user, address=address, obj=doc, unit_id=sheet.unit_id,
-                     round_id=sheet.round_id, new={"name": doc.original_name, "sha256": doc.sha256, "type": kind,
-                                                   "uploaded_as": clean_name(original_name, "")})
+                     round_id=sheet.round_id, new=proxy.note_in(sheet, user, {
+                         "name": doc.original_name, "sha256": doc.sha256, "type": kind,
+                         "uploaded_as": clean_name(original_name, "")}))
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -109,6 +110,7 @@ def remove_document(doc: EvidenceFile, user: User, *, address: str | None = None
             raise NotAllowed("document.sheet_closed", _l("自评表%(status)s，材料不能再删除", status=marked(sheet.status_label)))
         raise NotFound("document.not_found", _l("材料不存在或已删除"))
     audit.record("document.remove", user=user, address=address, obj=doc, unit_id=sheet.unit_id,
-                 round_id=sheet.round_id, old={"name": doc.original_name, "sha256": doc.sha256})
+                 round_id=sheet.round_id, old={"name": doc.original_name, "sha256": doc.sha256},
+                 new=proxy.note_in(sheet, user, None))
     db.session.commit()
     db.session.expire(doc)

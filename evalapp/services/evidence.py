@@ -9,7 +9,7 @@ from ..domain.filenames import with_extension
 from ..extensions import db
 from ..models import EvidenceFile, Indicator, Sheet, User
 from ..models.base import utcnow
-from . import audit
+from . import audit, proxy
 from .errors import Invalid, Text, _l
 from .storage import storage
 
@@ -86,7 +86,8 @@ def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: st
         db.session.flush()
         audit.record("evidence.add", user=user, address=address, obj=evidence, unit_id=sheet.unit_id,
                      round_id=sheet.round_id,
-                     new={"indicator": indicator.code, "name": evidence.original_name, "sha256": evidence.sha256})
+                     new=proxy.note_in(sheet, user, {"indicator": indicator.code, "name": evidence.original_name,
+                                                      "sha256": evidence.sha256}))
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -100,5 +101,6 @@ def remove(evidence: EvidenceFile, user: User, *, address: str | None = None) ->
     """Withdraw a photo (kept on disk and in the audit log; no longer shown)."""
     evidence.deleted_at = utcnow()
     audit.record("evidence.remove", user=user, address=address, obj=evidence, unit_id=None, round_id=None,
-                 old={"name": evidence.original_name, "sha256": evidence.sha256})
+                 old={"name": evidence.original_name, "sha256": evidence.sha256},
+                 new=proxy.note_in(evidence.sheet, user, None))
     db.session.commit()

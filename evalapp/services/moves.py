@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Sheet, SheetTransition, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUS_LABELS
-from . import audit, versions
+from . import audit, proxy, versions
 from .errors import Conflict, Invalid, Joined, _l, check_text, marked
 from .figures import lock_sheet
 from .sheet_views import sheet_view
@@ -48,8 +48,11 @@ def move_sheet_in(sheet: Sheet, to_status: str, user: User, comment: str = "", *
         raise Conflict("sheet.status_changed", _l("评分表状态已被他人更改，请刷新页面"))
     db.session.add(SheetTransition(sheet_id=sheet.id, from_status=old, to_status=to_status, actor_id=user.id,
                                    comment=comment))
+    new = {"status": to_status}
+    if to_status == "submitted":  # a township lead submitting a village's sheet for it (代填); its reviews are not
+        new = proxy.note_in(sheet, user, new)
     audit.record(f"sheet.{to_status}", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
-                 round_id=sheet.round_id, old={"status": old}, new={"status": to_status}, detail=comment)
+                 round_id=sheet.round_id, old={"status": old}, new=new, detail=comment)
     versions.bump_sheet(sheet)
     db.session.flush()
     db.session.expire(sheet)

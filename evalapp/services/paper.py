@@ -17,8 +17,9 @@ from ..extensions import db
 from ..models import (
     Publication, PublishedScore, PublishedUnit, RoundUnit, Sheet, SheetTransition, Team, User,
 )
-from . import readmodel, seals
+from . import proxy, readmodel, seals
 from .catalogues import cached_tree
+from .compare import self_for
 
 
 @dataclass
@@ -60,6 +61,9 @@ class Paper:
     leader: str = ""                              # the team's leader (组长), signs the final sheet
     approved_by: tuple[str, datetime] | None = None  # the district's approval of the final sheet: who, when
     signing: object = None  # services.signatures.Signing: the signatures, against this paper's content
+    # 代填: the township lead who filled in the unit's self-assessment for it (services.proxy.ProxyMark), or None.
+    # Read from the self sheet, which no one changes once self-assessment has closed: a version's paper too.
+    proxy: object = None
 
     @property
     def level_label(self) -> str:
@@ -178,5 +182,6 @@ def paper_for(sheet: Sheet, *, draft: bool = False, standing=None) -> Paper:
     if paper is None:
         paper = live_paper(sheet, standing)
     paper.signing = signing_for_paper(sheet, paper.publication, paper.members)
+    paper.proxy = proxy.mark_of(self_for(sheet))
     return paper
 

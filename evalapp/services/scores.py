@@ -14,7 +14,7 @@ from ..domain.scoring import ZERO, EntryMode, ScoreEntry, indicator_score
 from ..extensions import db
 from ..models import DeductionRule, Indicator, Score, ScoreDeduction, Sheet, User
 from ..models.base import utcnow
-from . import audit, versions
+from . import audit, proxy, versions
 from .catalogues import indicator_spec
 from .errors import Conflict, Invalid, _l
 from .figures import SheetFigures, refresh_sheet
@@ -169,7 +169,8 @@ def store_score_in(sheet: Sheet, indicator: Indicator, user: User, expected_vers
         return Saved(score)
     figures = refresh_sheet(sheet, now, locked=sheet_locked)
     audit.record("score.save", user=user, address=address, obj=score, unit_id=sheet.unit_id,
-                 round_id=sheet.round_id, old=old, new=score_state(score, {r.id: r for r in indicator.rules}),
+                 round_id=sheet.round_id, old=old,
+                 new=proxy.note_in(sheet, user, score_state(score, {r.id: r for r in indicator.rules})),
                  detail=f"sheet={sheet.id} indicator={indicator.code}")
     versions.bump_sheet(sheet)
     return Saved(score, figures)

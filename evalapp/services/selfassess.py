@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import EvidenceFile, Indicator, OrgUnit, ReviewComment, Sheet, SheetTransition, User
 from ..models.base import utcnow
 from .. import access
-from . import audit
+from . import audit, proxy
 from .errors import Conflict, Invalid, NotAllowed, NotFound, Text, _l, check_text, marked
 
 MAX_SUMMARY = 10_000
@@ -77,7 +77,7 @@ def save_summary(sheet: Sheet, text, user: User, version: int | None = None, *, 
         raise Conflict("summary.conflict", _l("工作总结已在其他页面修改过，请核对后再保存"), current=summary_state(sheet))
     audit.record("sheet.summary", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
                  round_id=sheet.round_id, old={"length": len(old), "version": current, "sha256": _digest(old)},
-                 new={"length": len(text), "version": current + 1, "sha256": _digest(text)})
+                 new=proxy.note_in(sheet, user, {"length": len(text), "version": current + 1, "sha256": _digest(text)}))
     db.session.commit()
     db.session.expire(sheet)
     return current + 1

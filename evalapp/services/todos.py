@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, case, func, null, select
 
+from .. import access
 from ..domain.vocabulary import RoundTodo, UnitLevel
 from ..extensions import db
 from ..models import AuditEvent, OrgUnit, Publication, Round, RoundUnit, Sheet, SubsidyRule, Team, User
@@ -72,8 +73,10 @@ def _due():
 def _mine(user: User):
     """SQL: the sheets the user fills (and may change now)."""
     mine = select(Sheet).join(Round, Round.id == Sheet.round_id).where(open_to_owner())
-    if user.role in ("village", "township"):
+    if user.role == "village":
         return mine.where(Sheet.kind == "self", Sheet.unit_id == user.unit_id)
+    if user.role == "township":  # its own, and its account-less villages' it fills in for them (代填)
+        return mine.where(Sheet.kind == "self", (Sheet.unit_id == user.unit_id) | access.proxy_sheets(user))
     if user.role == "inspector":
         leader_units = select(RoundUnit.unit_id).join(Team, Team.id == RoundUnit.team_id).where(
             Team.leader_id == user.id, RoundUnit.round_id == Sheet.round_id)

@@ -131,3 +131,28 @@ def test_the_check_finds_chinese_outside_data():
     data = ["荷塘村", "第一工作组"]
     assert untranslated(["荷塘村 · Self-assessment", "第一工作组", "Team"], data) == []
     assert untranslated(["荷塘村 · 自评表", "自评阶段"], data) == ["荷塘村 · 自评表", "自评阶段"]
+
+
+def test_the_proxy_pages_are_english_too(app, live_server, browser):
+    """代填 (issue 29 point 6): the township's list of villages without an account, and such a village's sheet as
+    its township fills it in (the banner) once something is saved (the mark) — pages the walk reaches by shape only
+    through another sheet."""
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US")
+    page = context.new_page()
+    log_in(page, live_server, "township")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state("domcontentloaded")
+    page.goto(live_server + "/selfassess/township")
+    data = data_strings()
+    assert untranslated(page.evaluate(COLLECT), data) == []
+    page.locator("[data-testid=proxy-list] a").first.click()
+    page.wait_for_selector("[data-testid=proxy-filling]")
+    page.click(".indicator-card [data-action=full] >> nth=0")
+    page.wait_for_selector(".indicator-card [data-role=state]:text('Saved')")
+    page.reload()
+    assert page.locator("[data-testid=proxy-mark]").count() == 1
+    assert untranslated(page.evaluate(COLLECT), data_strings()) == []
+    page.goto(live_server + "/selfassess/township")
+    assert page.locator("[data-testid=proxy-badge]").count() == 1  # in the villages' list
+    assert untranslated(page.evaluate(COLLECT), data_strings()) == []
+    context.close()
