@@ -249,6 +249,14 @@ def test_the_signing_dialog_open_and_a_published_round_with_a_veto_and_an_unlock
             assert tab.goto(live_server + path).ok, path
             _check(tab, live_server, problems)
             tab.screenshot(path=os.path.join(shots, f"{role}-{path.strip('/').replace('/', '_')}.png"), full_page=True)
+        if role == "district":  # the scatter's axes as drawn: over the scores' range, not ECharts' 49–160
+            tab.goto(f"{live_server}/results/rounds/{other.round.id}/dashboard")
+            tab.wait_for_selector("#chart-scatter canvas")
+            for axis in ("xAxis", "yAxis"):
+                low, high = tab.evaluate(
+                    "a => echarts.getInstanceByDom(document.getElementById('chart-scatter')).getModel()"
+                    ".getComponent(a, 0).axis.scale.getExtent()", axis)
+                assert 0 <= low < high <= 100 and high - low <= 50, (axis, low, high)
         if role == "admin":
             assert tab.locator('[data-testid="unlocked"]').count() == 1
             assert tab.locator('[data-testid="summary"] [data-vetoed] b').last.inner_text() == "1"
