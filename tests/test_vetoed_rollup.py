@@ -13,7 +13,7 @@ from evalapp.models import Sheet
 from evalapp.services import publication, readmodel, rounds as rounds_service, snapshots
 from evalapp.services.results import round_report
 from tests.conftest import complete_round
-from tests.factories import PILOT_DISTRICT, app_of_world, make_round  # noqa: F401 (fixture)
+from tests.factories import PILOT_DISTRICT, make_round
 
 # factories.PILOT_DISTRICT: 东岗街道's villages are 梅溪社区 (100 points, vetoed) and 枫林村 (90).
 TOTALS = {"梅溪社区": "100", "枫林村": "90", "竹园社区": "99", "荷塘村": "95.00", "柳湾社区": "94.99",
