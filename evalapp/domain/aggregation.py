@@ -71,6 +71,13 @@ def township_order_key(township_code: str | None, level: str, vetoed: bool, code
     return (township_code or "", level != "township", vetoed, code)
 
 
+# The rule a roll-up's standing figures are computed by, stored with each published version (Publication.figures_rule)
+# so that a version reads back with the figures it was published with:
+#   1 — versions published before 2026-12-07: mean and lowest over every complete unit, a vetoed one's total included;
+#   2 — a vetoed unit (一票否决 whatever its total) is counted apart and kept out of mean, lowest and highest.
+FIRST_ROLLUP_RULE, ROLLUP_RULE = 1, 2
+
+
 @dataclass(frozen=True)
 class RollUp:
     in_scope: int
@@ -79,22 +86,31 @@ class RollUp:
     pass_rate: Decimal | None  # percent, two decimals
     mean: Decimal | None
     lowest: Decimal | None
+    vetoed: int = 0                # complete units under a veto (rule 2: counted apart, out of the figures)
+    highest: Decimal | None = None  # rule 2 only (rule 1 had none)
+    rule: int = ROLLUP_RULE
 
 
-def roll_up(units: list[tuple[Decimal | None, bool, bool]]) -> RollUp:
-    """Roll up units given as (final total, complete, passed): in scope, scored, passed, pass rate, mean, lowest.
+def roll_up(units: list[tuple[Decimal | None, bool, bool, bool]], rule: int = ROLLUP_RULE) -> RollUp:
+    """Roll up units given as (final total, complete, passed, vetoed): in scope, scored, passed, pass rate, vetoed,
+    mean, lowest and highest, by roll-up `rule` (ROLLUP_RULE unless a version was published under another).
 
     Only complete units (approved final sheet) count as scored; the pass rate is over all units in scope, so an
-    incomplete unit lowers it (it never counts as passed).
+    incomplete unit lowers it (it never counts as passed). A vetoed unit's total says nothing of its standing: under
+    rule 2 its points are left out of mean, lowest and highest (it still counts as scored and in the pass rate).
     """
-    scored = [total for total, complete, _ in units if complete and total is not None]
-    passed = sum(1 for _, complete, ok in units if complete and ok)
+    complete = [(total, vetoed) for total, done, _, vetoed in units if done and total is not None]
+    standing = [total for total, vetoed in complete if not (vetoed and rule >= ROLLUP_RULE)]
+    passed = sum(1 for _, done, ok, _ in units if done and ok)
     n = len(units)
     return RollUp(
         in_scope=n,
-        scored=len(scored),
+        scored=len(complete),
         passed=passed,
         pass_rate=q2(Decimal(passed) * 100 / n) if n else None,
-        mean=q2(sum(scored, Decimal(0)) / len(scored)) if scored else None,
-        lowest=min(scored) if scored else None,
+        mean=q2(sum(standing, Decimal(0)) / len(standing)) if standing else None,
+        lowest=min(standing) if standing else None,
+        vetoed=sum(1 for _, vetoed in complete if vetoed),
+        highest=max(standing) if standing and rule >= ROLLUP_RULE else None,
+        rule=rule,
     )

@@ -42,6 +42,10 @@ class Publication(db.Model):
     # HMAC of this row; NULL on versions published before seals, until `flask seal-publications` seals them.
     seal_key: Mapped[str | None] = mapped_column(String(32))
     seal: Mapped[str | None] = mapped_column(String(64))
+    # The rule its roll-ups (mean, lowest, highest, vetoed) are computed by when read (domain.aggregation.ROLLUP_RULE):
+    # a version reads back with the figures it was published with. 1 for versions written before the column; sealed
+    # when other than 1 (services.seals), so old seals still verify.
+    figures_rule: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     units: Mapped[list["PublishedUnit"]] = relationship(
         back_populates="publication", order_by="PublishedUnit.position", cascade="all, delete-orphan",

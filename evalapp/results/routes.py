@@ -84,10 +84,11 @@ def _round_or_404(round_id: int):
 @role_required("district", "admin", "finance")
 def round_results(round_id: int):
     from flask import current_app, request
+    from flask_login import current_user
 
     from ..auth.forms import EmptyForm
     from ..pagination import paginate
-    from ..services import readmodel, subsidy
+    from ..services import publication, readmodel, subsidy
 
     round_ = _round_or_404(round_id)
     view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
@@ -104,7 +105,10 @@ def round_results(round_id: int):
         rows = sorted(rows, key=SORTS[sort])
     townships = [t for t in report.townships if not township or (t.township and t.township.unit.code in codes)]
     size = current_app.config["RESULTS_PAGE_SIZE"]
-    return render_template("results/round.html", report=report, view=view, page=paginate(rows, request.args.get("page"), size),
+    # The admin's rows offer an unlock only where one is possible: an unlocked final sheet shows 已解锁 instead.
+    unlocked = (publication.unlocked_finals(round_.id)
+                if current_user.role == "admin" and round_.status == "published" else set())
+    return render_template("results/round.html", unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            no_rules=subsidy.missing_levels(round_) if round_.status != "published" else [],

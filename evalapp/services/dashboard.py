@@ -1,4 +1,5 @@
 """Figures behind the round's dashboard charts (each also shown as a table)."""
+import math
 from collections import Counter
 from decimal import Decimal
 
@@ -11,6 +12,15 @@ from ..domain.vocabulary import (
 from ..extensions import db
 from ..models import Indicator, Publication, PublishedScore, PublishedUnit, Round, Score, Sheet
 from .results import Report
+
+
+def scatter_range(values: list[float], threshold: float) -> tuple[int, int]:
+    """The scatter's axes, the same on both: up to 100 (further only when a total with bonus points is above it),
+    down from the lowest value or the pass line, whichever is lower, to the multiple of 5 below it, never below 0.
+    (Left to ECharts, "dataMin" and a line drawn to 103 gave an axis running 49–160 for points of 0–100.)"""
+    low = min([*values, threshold])
+    high = max([*values, 100.0])
+    return max(0, 5 * math.floor((low - 1) / 5)), math.ceil(high)
 
 
 def dashboard_data(round_: Round, report: Report, publication: Publication | None = None) -> dict:
@@ -80,4 +90,5 @@ def dashboard_data(round_: Round, report: Report, publication: Publication | Non
         "progress": {"stages": [s.label for s in stages], "inspector": [progress["inspector"][s] for s in stages],
                      "final": [progress["final"][s] for s in stages]},
         "scatter": scatter,
+        "scatterRange": scatter_range([v for p in scatter for v in (p["self"], p["final"])], threshold),
     }

@@ -91,6 +91,19 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, conf
     return publication
 
 
+def already_unlocked() -> object:
+    """The SQL condition "this sheet is unlocked and not approved again since" — what `unlock` refuses as
+    sheet.already_unlocked (an unlocked sheet approved again may be unlocked once more)."""
+    return Sheet.unlocked & (Sheet.status != "approved")
+
+
+def unlocked_finals(round_id: int) -> set[int]:
+    """Ids of the round's final sheets that are unlocked and not yet approved again (one query): the results page
+    shows them 已解锁 instead of offering the unlock again."""
+    return set(db.session.scalars(select(Sheet.id).where(Sheet.round_id == round_id, Sheet.kind == "final",
+                                                         already_unlocked())))
+
+
 def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None) -> None:
     """Unlock one final sheet of a published round (admin, with a reason): an approved one goes back to the leader,
     and the round must be republished. Other kinds are refused (Conflict) with what to do instead. One unit of work,
@@ -111,7 +124,7 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
     if not can_unlock(sheet.kind):
         raise Conflict("sheet.unlock_kind", UNLOCK_REFUSALS.get(sheet.kind) or _l("%(kind)s不能解锁",
                                                                             kind=marked(SHEET_KIND_LABELS[sheet.kind])))
-    if sheet.unlocked and sheet.status != "approved":  # (approved again since: it may be unlocked once more)
+    if sheet.unlocked and sheet.status != "approved":  # already_unlocked(), as the page shows it
         raise Conflict("sheet.already_unlocked", _l("该评分表已解锁"))
     if not reason:
         raise Invalid("sheet.unlock_reason_required", _l("解锁须填写理由"), {"reason": _l("请填写解锁理由")})

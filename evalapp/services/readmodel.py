@@ -178,7 +178,8 @@ def published(publication: Publication, round_: Round | None, *, fresh: bool = F
         names = {r.code: r.name for r in rows if r.level == "township"}
         names.update({r.township_code: r.township_name for r in rows if r.level == "village" and r.township_code})
         # A version never changes: its report has a version and a serial, so the results page may keep its rows.
-        report = replace(assemble_report(None, units, names), version=publication.version, serial=new_serial())
+        report = replace(assemble_report(None, units, names, publication.figures_rule),
+                         version=publication.version, serial=new_serial())
         extras = Extras(
             awards={r.code: Award(r.code, r.amount_fen, r.subsidy_basis, r.subsidy_note) for r in rows},
             vetoes={r.code: r.veto_findings for r in rows if r.veto_findings},

@@ -6,7 +6,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from ..domain.aggregation import (
-    LEVELS, Gap, RollUp, gap, ranking_key, roll_up, standings, township_order_key,
+    LEVELS, ROLLUP_RULE, Gap, RollUp, gap, ranking_key, roll_up, standings, township_order_key,
 )
 from ..domain.scoring import Line, Result, Sums, standing
 from ..extensions import db
@@ -158,8 +158,9 @@ class Report:
     serial: int = 0
 
 
-def _roll(rows: list[UnitResult]) -> RollUp:
-    return roll_up([(r.final_total, r.result is not Result.INCOMPLETE, r.result is Result.PASS) for r in rows])
+def _roll(rows: list[UnitResult], rule: int) -> RollUp:
+    return roll_up([(r.final_total, r.result is not Result.INCOMPLETE, r.result is Result.PASS,
+                     r.result is Result.VETO) for r in rows], rule)
 
 
 def report_order(unit: UnitResult) -> tuple:
@@ -176,9 +177,10 @@ def round_report(round_: Round) -> Report:
     return assemble_report(round_, round_results(round_), township_names())
 
 
-def assemble_report(round_: Round | None, units: list[UnitResult], names: dict[str, str]) -> Report:
+def assemble_report(round_: Round | None, units: list[UnitResult], names: dict[str, str],
+                    rule: int = ROLLUP_RULE) -> Report:
     """The report of units already ranked (round_results, or a published version: services.snapshots), with
-    township names by code."""
+    township names by code; its roll-ups by `rule` (a published version's own: Publication.figures_rule)."""
     rows = sorted((ReportRow(u, names.get(u.township_code, "")) for u in units), key=lambda r: report_order(r.unit))
     own: dict[str, ReportRow] = {}
     villages: dict[str, list[UnitResult]] = {}
@@ -187,9 +189,9 @@ def assemble_report(round_: Round | None, units: list[UnitResult], names: dict[s
             own[r.unit.code] = r
         elif r.unit.township_code:
             villages.setdefault(r.unit.township_code, []).append(r.unit)
-    townships = [TownshipRow(own.get(code), _roll(villages.get(code, [])))
+    townships = [TownshipRow(own.get(code), _roll(villages.get(code, []), rule))
                  for code in sorted(set(own) | set(villages))]
-    summary = {level: _roll([u for u in units if u.level == level]) for level in LEVELS}
+    summary = {level: _roll([u for u in units if u.level == level], rule) for level in LEVELS}
     return Report(round_, rows, townships, summary)
 
 

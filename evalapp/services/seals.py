@@ -7,7 +7,8 @@ environment (`SEAL_KEYS`: key id → secret; `SEAL_KEY_ID`: the key new versions
 where to keep its backup, apart from the database's):
 
 - the version's own row: every column but its database id's neighbours it does not depend on — round, number, name,
-  time, who, threshold, tolerance, catalogues, subsidy rules, unit count, total, SHA-256 and the key id;
+  time, who, threshold, tolerance, catalogues, subsidy rules, unit count, total, SHA-256, the key id and, when not
+  the first, the roll-up rule its figures are read by (figures_rule);
 - each unit row: every column a page relies on (the sheet ids it links to included), bound to its version (id, round,
   number), with the SHA-256 of that unit's indicator rows (`scores_sha256`), so a page that shows one unit's 评分表
   checks its rows without reading the whole version.
@@ -106,9 +107,13 @@ def _unit_message(publication, row) -> bytes:
 
 def _header_message(publication) -> bytes:
     p = publication
-    return dump([p.id, p.round_id, p.version, p.round_name, p.published_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                  p.published_by_id, p.published_by_name, _plain(p.threshold), _plain(p.tolerance), p.catalogues,
-                  p.rules, p.unit_count, p.total_fen, p.sha256, p.seal_key])
+    fields = [p.id, p.round_id, p.version, p.round_name, p.published_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+              p.published_by_id, p.published_by_name, _plain(p.threshold), _plain(p.tolerance), p.catalogues,
+              p.rules, p.unit_count, p.total_fen, p.sha256, p.seal_key]
+    # The roll-up rule (Publication.figures_rule) only when it is not the first: a version sealed before the rule
+    # existed (rule 1) has the message it was sealed with.
+    rule = p.figures_rule or 1
+    return dump(fields if rule == 1 else [*fields, rule])
 
 
 def mac(secret: bytes, message: bytes) -> str:

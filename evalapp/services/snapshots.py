@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON, Column, Integer, MetaData, String, Table, Text, and_, func, insert, select, type_coerce, update,
 )
 
+from ..domain.aggregation import ROLLUP_RULE
 from ..domain.numbers import hundredths_text as text_of
 from ..domain.scoring import Line, Result, Sums, standing
 from ..domain.subsidy import Candidate, SubsidyRule, allocate
@@ -133,7 +134,8 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
                       threshold=round_.threshold, tolerance=round_.tolerance,
                       catalogues={level: _catalogue(round_, level) for level in ("township", "village")},
                       rules={level: _rule_data(rules[level]) for level in ("township", "village")},
-                      unit_count=len(report.rows), total_fen=sum(a.amount_fen for a in awards.values()), sha256="")
+                      unit_count=len(report.rows), total_fen=sum(a.amount_fen for a in awards.values()), sha256="",
+                      figures_rule=ROLLUP_RULE)
     db.session.add(pub)
     db.session.flush()  # its id; a second publisher of the same version fails here on (round_id, version)
     units = []

@@ -9,6 +9,7 @@ import re
 import urllib.parse
 
 import pytest
+from sqlalchemy import select
 
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.factories import PASSWORD, another_round, make_round
@@ -133,11 +134,16 @@ def _walk(page, base, role, problems, visited):
 
 
 @pytest.fixture
-def app(empty_app):
+def world(empty_app):
     """A round in inspection with every self sheet submitted, and another still in self-assessment."""
+    made = make_round("inspection", self_assessed=True)
+    another_round(made, "self_assessment", "2032年度测试评估验收")
+    return made
+
+
+@pytest.fixture
+def app(empty_app, world):
     empty_app.config["WTF_CSRF_ENABLED"] = True  # forms render their token as a person's browser gets them
-    world = make_round("inspection", self_assessed=True)
-    another_round(world, "self_assessment", "2032年度测试评估验收")
     return empty_app
 
 
@@ -175,3 +181,86 @@ def _by_finding(problems):
         where, finding = p.split(": ", 1)
         pages.setdefault(finding, {})[where] = True
     return [f"{finding} — on {', '.join(where)}" for finding, where in pages.items()]
+
+
+# ---------------------------------------------------------------- pages in the states a walk does not reach
+
+
+def _tablet(browser, errors):
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN", bypass_csp=True)
+    tab = context.new_page()
+    tab.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    return context, tab
+
+
+def test_the_signing_dialog_open_and_a_published_round_with_a_veto_and_an_unlock_pass_axe(
+        live_server, browser, world, empty_app):
+    """Issue 29 point 9: the signing dialog as the leader sees it open; the results page of a published round with a
+    vetoed village (its roll-ups) and an unlocked final sheet (已解锁) as the admin sees it; that round's dashboard
+    and 通报; a village's read-only 工作总结."""
+    from evalapp.extensions import db
+    from evalapp.models import Sheet
+    from evalapp.services import publication, rounds as rounds_service
+    from tests.conftest import complete_round, fill_all
+    from tests.factories import VILLAGE, make_sheet
+
+    # 荷塘村 scored by both members and reconciled: the leader's page offers the signing.
+    empty_app.config["WTF_CSRF_ENABLED"] = False  # (the setting up posts without a browser's token)
+    clients = {}
+    for username in ("leader", "inspector"):
+        clients[username] = client = empty_app.test_client()
+        client.post("/login", data={"username": username, "password": PASSWORD})
+        sheet = make_sheet(world, VILLAGE, inspector=username)
+        fill_all(client, sheet)
+        assert client.post(f"/api/v1/sheets/{sheet.id}/submit").status_code == 200
+    final = make_sheet(world, VILLAGE, "final")
+    assert clients["leader"].post(f"/inspection/sheets/{final.id}/reconcile/accept-all").status_code == 302
+    # Another round, published with 荷塘村 vetoed; then one final sheet unlocked.
+    other = another_round(world, "inspection", "2033年度测试评估验收", self_assessed=True)
+    complete_round({}, vetoes={VILLAGE: "V3"}, round_=other.round)
+    people = other.people
+    rounds_service.advance(other.round, people["district"], confirm=True)
+    publication.publish(other.round, people["district"], confirm_no_subsidy=True, confirm_incomplete=True)
+    unlocked = db.session.scalars(select(Sheet).where(Sheet.round_id == other.round.id, Sheet.kind == "final")
+                                  .order_by(Sheet.id)).first()
+    publication.unlock(unlocked, people["admin"], "核查发现台账缺失")
+    own = make_sheet(world, VILLAGE, "self")
+    empty_app.config["WTF_CSRF_ENABLED"] = True
+
+    problems, errors = [], []
+    context, tab = _tablet(browser, errors)
+    log_in(tab, live_server, "leader", PASSWORD)
+    tab.goto(f"{live_server}/inspection/sheets/{final.id}/reconcile")
+    tab.click('[data-sign="leader"]')
+    tab.wait_for_selector("#sign-modal[data-ready='1']")
+    _check(tab, live_server, problems)
+    shots = os.path.join(ARTIFACTS, "axe", "states")
+    os.makedirs(shots, exist_ok=True)
+    tab.screenshot(path=os.path.join(shots, "signing-dialog.png"))
+    context.close()
+    for role, paths in (("admin", [f"/results/rounds/{other.round.id}"]),
+                        ("district", [f"/results/rounds/{other.round.id}/dashboard",
+                                      f"/results/rounds/{other.round.id}/notice"]),
+                        ("village", [f"/selfassess/sheets/{own.id}"])):
+        context, tab = _tablet(browser, errors)
+        log_in(tab, live_server, role, PASSWORD)
+        for path in paths:
+            assert tab.goto(live_server + path).ok, path
+            _check(tab, live_server, problems)
+            tab.screenshot(path=os.path.join(shots, f"{role}-{path.strip('/').replace('/', '_')}.png"), full_page=True)
+        if role == "district":  # the scatter's axes as drawn: over the scores' range, not ECharts' 49–160
+            tab.goto(f"{live_server}/results/rounds/{other.round.id}/dashboard")
+            tab.wait_for_selector("#chart-scatter canvas")
+            for axis in ("xAxis", "yAxis"):
+                low, high = tab.evaluate(
+                    "a => echarts.getInstanceByDom(document.getElementById('chart-scatter')).getModel()"
+                    ".getComponent(a, 0).axis.scale.getExtent()", axis)
+                assert 0 <= low < high <= 100 and high - low <= 50, (axis, low, high)
+        if role == "admin":
+            assert tab.locator('[data-testid="unlocked"]').count() == 1
+            assert tab.locator('[data-testid="summary"] [data-vetoed] b').last.inner_text() == "1"
+        context.close()
+    found = _by_finding(problems)
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
+    assert errors == [], f"console errors: {errors}"

@@ -11,7 +11,8 @@ def test_equal_totals_share_a_rank_and_the_next_rank_skips():
 
 
 def test_roll_up_counts_incomplete_units_in_scope_but_never_as_passed():
-    r = roll_up([(D("96"), True, True), (D("94.99"), True, False), (None, False, False), (D("99"), False, True)])
+    r = roll_up([(D("96"), True, True, False), (D("94.99"), True, False, False), (None, False, False, False),
+                 (D("99"), False, True, False)])
     assert (r.in_scope, r.scored, r.passed) == (4, 2, 1)
     assert r.pass_rate == D("25.00")
     assert r.mean == D("95.50") and r.lowest == D("94.99")

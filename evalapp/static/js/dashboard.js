@@ -76,18 +76,20 @@
 
   function point(r) { return [r.self, r.final, r.name]; }
   var vetoed = data.scatter.filter(function (r) { return r.veto; });
+  var range = data.scatterRange || [0, 100];
   draw("chart-scatter", {
     tooltip: tooltip({ formatter: function (p) {
       return t(p.seriesIndex === 1 ? "pointVetoed" : "point", { name: String(p.data[2]), self: p.data[0], final: p.data[1] });
     } }),
     legend: vetoed.length ? { top: 0, data: [t("units"), t("vetoed")] } : undefined,
     grid: { left: 48, right: 24, bottom: 40, top: vetoed.length ? 32 : 16 },
-    xAxis: { type: "value", name: t("self"), min: "dataMin", scale: true },
-    yAxis: { type: "value", name: t("final"), min: "dataMin", scale: true },
+    // Both axes over the scores' real range (services/dashboard.py, scatter_range): points of 0–100, never 160.
+    xAxis: { type: "value", name: t("self"), min: range[0], max: range[1] },
+    yAxis: { type: "value", name: t("final"), min: range[0], max: range[1] },
     series: [{ name: t("units"), type: "scatter", symbolSize: 12, itemStyle: { color: BRAND },
                data: data.scatter.filter(function (r) { return !r.veto; }).map(point),
                markLine: { symbol: "none", lineStyle: { type: "dashed", color: "#888" },
-                           data: [[{ coord: [80, 80] }, { coord: [103, 103] }]] } },
+                           data: [[{ coord: [range[0], range[0]] }, { coord: [range[1], range[1]] }]] } },
              { name: t("vetoed"), type: "scatter", symbol: "diamond", symbolSize: 12, itemStyle: { color: "#333" },
                data: vetoed.map(point) }]
   });
