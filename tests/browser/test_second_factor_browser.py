@@ -2,8 +2,8 @@
 code drawn by the server, the key, ten recovery codes shown once), logs in with a code after the password, is
 refused a wrong code, and gets in with a recovery code, once. The same pages in English hold no Chinese."""
 import os
-import time
 
+import pytest
 from sqlalchemy import select
 
 from evalapp.domain import second_factor as rules
@@ -23,6 +23,19 @@ def fits(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth") <= 768
 
 
+T0 = 1_796_000_000.0  # a fixed moment (2026-11-29): the codes below never race the wall clock's 30 s steps
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The live server's clock for codes (services.second_factor._now; it runs in this process), moved by hand."""
+    from evalapp.services import second_factor
+
+    now = [T0]
+    monkeypatch.setattr(second_factor, "_now", lambda: now[0])
+    return now
+
+
 def submit_code(page, code: str) -> None:
     page.fill("#code", code)
     with page.expect_navigation():
@@ -34,7 +47,7 @@ def log_out(page) -> None:
         page.get_by_role("button", name="退出").click()
 
 
-def test_enrol_log_in_a_wrong_code_and_a_recovery_code(app, live_server, page):
+def test_enrol_log_in_a_wrong_code_and_a_recovery_code(app, live_server, page, clock):
     page.console.allowed_statuses.add(401)  # a refused code answers 401 with the page again
     chief = make_user("chief", "admin", display_name="区民政局信息科", totp_exempt=False)
 
@@ -52,7 +65,7 @@ def test_enrol_log_in_a_wrong_code_and_a_recovery_code(app, live_server, page):
     assert "/login" in page.url and "/admin/" not in page.url.split("?")[0]
     page.goto(f"{live_server}/login/enrol")
 
-    here = rules.current_step(time.time())
+    here = rules.current_step(clock[0])
     submit_code(page, rules.code_at(secret, here - 1))  # the app's previous code, still in the window
     codes = page.locator('[data-testid="recovery-codes"] [data-code]').all_inner_texts()
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -69,14 +82,15 @@ def test_enrol_log_in_a_wrong_code_and_a_recovery_code(app, live_server, page):
     assert page.url.endswith("/login/code")
     assert fits(page)
     shot(page, "code")
-    submit_code(page, rules.code_at(secret, rules.current_step(time.time())))
+    clock[0] += 30  # the next step: a code not used before
+    submit_code(page, rules.code_at(secret, rules.current_step(clock[0])))
     assert page.url.endswith("/admin/")
     log_out(page)
 
     # A wrong code: the page again, saying so, and still not in.
     log_in(page, live_server, "chief")
     wrong = "000000"
-    while any(rules.code_at(secret, rules.current_step(time.time()) + d) == wrong for d in (-1, 0, 1)):
+    while any(rules.code_at(secret, rules.current_step(clock[0]) + d) == wrong for d in (-1, 0, 1)):
         wrong = f"{int(wrong) + 1:06d}"
     submit_code(page, wrong)
     assert page.url.endswith("/login/code")
@@ -96,7 +110,7 @@ def test_enrol_log_in_a_wrong_code_and_a_recovery_code(app, live_server, page):
     assert db.session.scalar(select(User.totp_secret).where(User.id == chief.id)) == secret
 
 
-def test_the_second_factor_pages_in_english_hold_no_chinese(app, live_server, page):
+def test_the_second_factor_pages_in_english_hold_no_chinese(app, live_server, page, clock):
     make_user("chief", "admin", display_name="chief", totp_exempt=False)
     page.goto(f"{live_server}/login")
     assert page.locator('[data-testid="second-factor-off"]').count() == 1  # the demo's accounts: said so
@@ -110,7 +124,7 @@ def test_the_second_factor_pages_in_english_hold_no_chinese(app, live_server, pa
     data = data_strings()
     assert untranslated(page.evaluate(COLLECT), data) == [], untranslated(page.evaluate(COLLECT), data)
     secret = page.locator('[data-testid="secret"]').get_attribute("data-secret")
-    submit_code(page, rules.code_at(secret, rules.current_step(time.time()) - 1))
+    submit_code(page, rules.code_at(secret, rules.current_step(clock[0]) - 1))
     assert untranslated(page.evaluate(COLLECT), data) == [], untranslated(page.evaluate(COLLECT), data)
     shot(page, "recovery-codes-en")
     with page.expect_navigation():
@@ -125,12 +139,12 @@ def test_the_second_factor_pages_in_english_hold_no_chinese(app, live_server, pa
     assert untranslated(page.evaluate(COLLECT), data) == [], untranslated(page.evaluate(COLLECT), data)
 
 
-def test_an_administrator_resets_a_users_second_factor_from_the_user_list(app, live_server, page):
+def test_an_administrator_resets_a_users_second_factor_from_the_user_list(app, live_server, page, clock):
     from evalapp.services import second_factor
 
     chief = make_user("chief", "district", display_name="区委组织部审核", totp_exempt=False)
     secret = rules.new_secret()
-    second_factor.enrol(chief, secret, rules.code_at(secret, rules.current_step(time.time())))
+    second_factor.enrol(chief, secret, rules.code_at(secret, rules.current_step(clock[0])))
     log_in(page, live_server, "admin")
     page.goto(f"{live_server}/admin/users?q=chief")
     cell = page.locator('tr[data-user="chief"] [data-testid="second-factor"]')
