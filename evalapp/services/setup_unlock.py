@@ -143,9 +143,9 @@ def changes(round_id: int, old: Publication, new: Publication | None) -> SetupCh
         .order_by(AuditEvent.id))).all()
     ids = {v for e in events for part in (e.old, e.new) if part for k, v in part.items()
            if k in ("leader", "member") and isinstance(v, int)}
-    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))) if ids else {}
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
     team_ids = {e.object_id for e in events if e.object_type == "Team"}
-    teams = dict(db.session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))) if team_ids else {}
+    teams = dict(db.session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all()) if team_ids else {}
     rows = [SetupChange(e.at, e.display_name or "", AuditAction.label_of(e.action),
                         teams.get(e.object_id, "") if e.object_type == "Team" else "",
                         _summary(e.action, e.old, e.new, names)) for e in events]
