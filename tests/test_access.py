@@ -312,6 +312,8 @@ ADMIN_WRITES = [  # (method, url template, endpoint): role_required("admin") bef
     ("POST", "/admin/rounds/{r}/teams/{team}/members", "admin.add_member"),
     ("POST", "/admin/rounds/{r}/teams/{team}/members/{user}/remove", "admin.remove_member"),
     ("POST", "/admin/rounds/{r}/teams/{team}/leader", "admin.set_leader"),
+    ("POST", "/admin/rounds/{r}/teams/{team}/leader-scores", "admin.set_leader_scores"),
+    ("POST", "/admin/rounds/{r}/setup-unlock", "admin.setup_unlock_open"),
     ("POST", "/admin/rounds/{r}/assign", "admin.assign"),
 ]
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from evalapp.extensions import db
 from evalapp.services.errors import CODE, Conflict, Invalid, ServiceError, _l
 from tests.factories import app_of_world, make_sheet, user, VILLAGE, world  # noqa: F401 (fixtures)
 
@@ -78,6 +79,7 @@ def test_a_published_round_refuses_with_a_code_and_names_as_data(app, world):
     from evalapp.services import rounds
 
     world.round.status = "published"
+    db.session.commit()  # (the refusal reads the round again under its lock)
     with pytest.raises(Conflict) as refused:
         rounds.refuse_if_published(world.round, _l("工作组"))
     assert refused.value.code == "round.setup_frozen"

@@ -1,11 +1,11 @@
 """Issue 29, point 2 (and issue 28, point 1's inputs a version holds): a published round stays frozen — no leader
-change and no tablet signature unless a final sheet was unlocked for correction, in the form and the API alike — and
+change unless the set-up was unlocked (解锁设置) and no tablet signature unless a final sheet was unlocked, in the form and the API alike — and
 a version's printed 评分表 names the leader and shows the drawings as they were when it was published."""
 from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Round, RoundUnit, Signature, Team
-from evalapp.services import publication, rounds as rounds_service, teams
+from evalapp.services import publication, rounds as rounds_service, setup_unlock, teams
 from evalapp.services.errors import Conflict
 from tests.factories import VILLAGE, app_of_world  # noqa: F401  (the `app` of the world)
 from tests.test_publication_snapshot import _score_final
@@ -45,7 +45,7 @@ def test_a_published_round_refuses_a_signature_in_the_form_and_the_api(team, log
     assert 'data-testid="frozen-note"' in printed and 'data-slot="leader" data-state="signed"' in printed
 
 
-def test_a_published_round_refuses_a_leader_change_until_a_sheet_of_the_team_is_unlocked(team, login_as):
+def test_a_published_round_refuses_a_leader_change_until_the_set_up_is_unlocked(team, login_as):
     final, w = team["final"], team["world"]
     assert post(team["leader"], final, "leader").status_code == 302
     from evalapp.services.moves import move_sheet
@@ -61,8 +61,11 @@ def test_a_published_round_refuses_a_leader_change_until_a_sheet_of_the_team_is_
     db.session.refresh(group)
     assert group.leader_id == old_leader.id
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "team.leader")) is None
-    # Unlocked for correction: the team may take another leader, who signs for the next version.
+    # A final sheet unlocked for correction is not enough (issue 29, point 2): the set-up is unlocked, with a reason.
     publication.unlock(final, w.people["admin"], "复核台账")
+    page = admin.post(f"/admin/rounds/{w.round.id}/teams/{group.id}/leader", data={"username": "inspector"})
+    assert page.status_code == 409 and "解锁设置" in page.get_data(as_text=True)
+    setup_unlock.open_unlock(db.session.get(Round, w.round.id), "原组长调离", w.people["admin"])
     teams.set_leader(group, "inspector", w.people["admin"])
     db.session.refresh(group)
     assert group.leader_id == w.people["inspector"].id
@@ -80,7 +83,7 @@ def test_set_leader_refused_on_a_published_round_by_the_service(team):
     try:
         teams.set_leader(group, "inspector", w.people["admin"])
     except Conflict as exc:
-        assert exc.code == "team.leader_frozen"
+        assert exc.code == "round.setup_frozen"
     else:
         raise AssertionError("a published round's leader changed")
     assert db.session.get(Round, w.round.id).status == "published"

@@ -123,9 +123,10 @@ def team(login_as, app, world):
 def test_the_slots_are_the_members_the_leader_and_the_units_representative(team):
     found = signatures.signing(team["final"])
     people = team["world"].people
-    assert [(s.key, s.name) for s in found.slots] == [
-        (f"inspector:{people['leader'].id}", LEADER_NAME), (f"inspector:{people['inspector'].id}", INSPECTOR_NAME),
-        ("leader", LEADER_NAME), ("representative", "")]
+    # The leader scores (the team's default) and has one slot, named as both (issue 29, point 5).
+    assert [(s.key, s.name, s.title.zh) for s in found.slots] == [
+        (f"inspector:{people['inspector'].id}", INSPECTOR_NAME, "评估员"),
+        ("leader", LEADER_NAME, "工作组组长、评估员"), ("representative", "", "被评单位代表")]
     assert found.signed == 0 and all(s.state.value == "unsigned" for s in found.slots)
 
 
@@ -141,7 +142,7 @@ def test_the_leader_signs_on_the_reconcile_page_strokes_and_image_kept_bound_to_
     assert image.format == "PNG" and image.size == (500, 200)
     assert image.getextrema()[0] < 60  # ink on it
     html = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
-    assert 'data-slot="leader" data-state="signed"' in html and "已签1 / 4" in html
+    assert 'data-slot="leader" data-state="signed"' in html and "已签1 / 3" in html
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "signature.sign"))
     assert event.new["role"] == "leader" and event.new["content_sha256"] == sig.content_sha256
     assert event.user_id == team["world"].people["leader"].id and event.unit_id == final.unit_id
@@ -259,7 +260,7 @@ def test_who_may_sign_and_see_signatures(team, login_as, world):
     assert image.status_code == 200 and image.mimetype == "image/png" and image.data == sig.image
     assert login_as("village").get(f"/results/signatures/{sig.id}.png").status_code == 403
     assert login_as("village").get(f"/api/v1/signatures/{sig.id}/image").status_code == 404
-    url = team["leader"].get(f"/api/v1/sheets/{final.id}/signatures").json["slots"][2]["signature"]["image"]
+    url = team["leader"].get(f"/api/v1/sheets/{final.id}/signatures").json["slots"][1]["signature"]["image"]
     assert url == f"/api/v1/signatures/{sig.id}/image" and district.get(url).data == sig.image
     for bad in ("0", str(2**31), str(2**63), "abc", "-1"):
         assert district.get(f"/results/signatures/{bad}.png").status_code == 404
@@ -284,7 +285,7 @@ def test_the_print_page_shows_valid_signatures_above_the_lines_and_marks_stale_o
     post(team["leader"], final, "representative", name="王丽")
     html = login_as("district").get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
     assert html.count('class="e-signature"') == 2 and "王丽" in html and "平板签名" in html
-    assert html.count('class="sign-line"') == 4  # every signer keeps the line for the handwritten signature
+    assert html.count('class="sign-line"') == 3  # every signer keeps the line for the handwritten signature
     assert f'data-slot="inspector:{people["inspector"].id}" data-state="unsigned"' in html
     team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/bonus-veto", data={"bonus": ["X1"]})
     html = login_as("district").get(f"/results/sheets/{final.id}/print").get_data(as_text=True)
@@ -295,10 +296,10 @@ def test_the_queues_show_signing(team, login_as):
     final = team["final"]
     post(team["leader"], final, "leader")
     html = team["leader"].get("/inspection/").get_data(as_text=True)
-    assert f'data-final="{final.id}"' in html and "签名 1/4" in html
+    assert f'data-final="{final.id}"' in html and "签名 1/3" in html
     team["leader"].post(f"/inspection/sheets/{final.id}/reconcile/submit")
     html = login_as("district").get("/results/").get_data(as_text=True)
-    assert f'data-sheet="{final.id}"' in html and "签名 1/4" in html
+    assert f'data-sheet="{final.id}"' in html and "签名 1/3" in html
     # the district's queue shows a change since signing too
     db.session.execute(Score.__table__.update().where(Score.sheet_id == final.id).values(reason="改过"))
     db.session.commit()
@@ -337,8 +338,7 @@ def test_each_session_is_offered_the_slots_it_may_record_and_the_page_says_whose
     assert set(re.findall(r'data-sign="([^"]+)"', html)) == {own, "representative"}
     assert "其他成员和组长请在组长的平板上签名。" in html
     html = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
-    assert set(re.findall(r'data-sign="([^"]+)"', html)) == {f"inspector:{people['leader'].id}", own, "leader",
-                                                               "representative"}
+    assert set(re.findall(r'data-sign="([^"]+)"', html)) == {own, "leader", "representative"}
     response = post(team["leader"], final, own)
     assert response.headers["Location"].endswith(f"?signed=inspector:{people['inspector'].id}#signatures") or \
         response.headers["Location"].endswith(f"?signed=inspector%3A{people['inspector'].id}#signatures")
@@ -373,7 +373,7 @@ def test_the_signing_reads_in_english(team):
     post(team["leader"], final, "leader")
     team["leader"].post("/lang", data={"lang": "en"})
     html = team["leader"].get(f"/inspection/sheets/{final.id}/reconcile").get_data(as_text=True)
-    for text in ("Signatures", "1 of 4 signed", "Team leader", "Signer: ", ">Sign<", "Sign again", "Signature</th>"):
+    for text in ("Signatures", "1 of 3 signed", "Team leader and inspector", "Signer: ", ">Sign<", "Sign again", "Signature</th>"):
         assert text in html, text
 
 

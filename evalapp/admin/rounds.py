@@ -11,7 +11,7 @@ from ..domain.vocabulary import Rollout, SheetStatus
 from ..extensions import db
 from ..ids import parse_id, parse_ids
 from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
-from ..services import rounds as round_service, teams as team_service
+from ..services import rounds as round_service, setup_unlock, teams as team_service
 from ..services.errors import ServiceError
 from ..services.rounds import NeedsConfirmation
 from . import bp
@@ -53,7 +53,7 @@ def _round(round_id: int) -> Round:
     return db.get_or_404(Round, round_id)  # (ids past the columns' range are 404 at the route: evalapp.IdConverter)
 
 
-def _detail(round_: Round, status=200, typed=None, confirm=None):
+def _detail(round_: Round, status=200, typed=None, confirm=None, errors=None):
     townships = db.session.scalars(select(OrgUnit).where(OrgUnit.level == "township").order_by(OrgUnit.code)
                                    .options(selectinload(OrgUnit.children))).all()
     scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id)
@@ -67,7 +67,8 @@ def _detail(round_: Round, status=200, typed=None, confirm=None):
         frozen=round_service.setup_frozen(round_), scope_open=round_service.scope_open(round_),
         open_member_sheets=(round_service.count_open_member_sheets(round_.id) if round_.status == "inspection"
                             else 0),
-        confirm=confirm, status_labels=SheetStatus.labels(),
+        confirm=confirm, status_labels=SheetStatus.labels(), errors=errors or {},
+        setup_unlock=setup_unlock.current(round_.id), setup_unlocks=setup_unlock.history(round_.id),
         inspectors=db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True))
                                       .order_by(User.username)).all()), status
 
@@ -96,7 +97,9 @@ def _act(round_: Round, action, done: str, confirm_label: str = ""):
                                                     "url": request.path, "label": confirm_label})
     except ServiceError as exc:
         flash(exc.message, "danger")
-        return _detail(round_, exc.status, {k: request.form.get(k, "")[:200] for k in SETTINGS})
+        typed = {k: request.form.get(k, "")[:200] for k in SETTINGS}
+        typed["reason"] = request.form.get("reason", "")[:setup_unlock.REASON_MAX + 100]
+        return _detail(round_, exc.status, typed, errors=exc.fields)
     flash(done, "success")
     return redirect(url_for("admin.round_detail", round_id=round_.id))
 
@@ -171,6 +174,27 @@ def set_leader(round_id: int, team_id: int):
     return _act(round_, lambda: team_service.set_leader(team, request.form.get("username", ""), current_user,
                                                         address=request.remote_addr),
                 gettext("组长已更换"))
+
+
+@bp.post("/rounds/<int:round_id>/teams/<int:team_id>/leader-scores")
+@role_required("admin")
+def set_leader_scores(round_id: int, team_id: int):
+    round_ = _round(round_id)
+    team = _team(round_, team_id)
+    scores = request.form.get("leader_scores") != "0"
+    return _act(round_, lambda: team_service.set_leader_scores(team, scores, current_user,
+                                                               address=request.remote_addr),
+                gettext("已设置组长是否评分"))
+
+
+@bp.post("/rounds/<int:round_id>/setup-unlock")
+@role_required("admin")
+def setup_unlock_open(round_id: int):
+    """解锁设置: a published round's set-up and teams opened for changes, with a reason, until the next publication."""
+    round_ = _round(round_id)
+    return _act(round_, lambda: setup_unlock.open_unlock(round_, request.form.get("reason", ""), current_user,
+                                                         address=request.remote_addr),
+                gettext("已解锁设置：更改将在下次公布时计入新版本"))
 
 
 @bp.post("/rounds/<int:round_id>/assign")

@@ -89,7 +89,7 @@ def spec() -> dict:
     signing = _obj({"sheet_id": INT, "content_sha256": STR, "signed": INT, "stale": INT, "slots": {
         "type": "array", "items": _obj({"slot": STR, "role": {"type": "string",
                                                              "enum": ["inspector", "leader", "representative"]},
-                                        "role_label": STR, "name": STR,
+                                        "role_label": STR, "scores": BOOL, "name": STR,
                                         "state": {"type": "string", "enum": ["unsigned", "signed", "stale"]},
                                         "state_label": STR, "signature": signature})}})
     variant = {"name": "variant", "in": "path", "required": True,

@@ -240,7 +240,7 @@ def delete_evidence(evidence_id: int):
 def _signing_json(found) -> dict:
     return {"sheet_id": found.sheet.id, "content_sha256": found.digest, "signed": found.signed,
             "stale": found.stale, "slots": [{
-                "slot": slot.key, "role": slot.role.value, "role_label": slot.role.label, "name": slot.name,
+                "slot": slot.key, "role": slot.role.value, "role_label": slot.title.label, "scores": slot.scores, "name": slot.name,
                 "state": slot.state.value, "state_label": slot.state.label,
                 "signature": None if slot.signature is None else {
                     "id": slot.signature.id, "signed_at": slot.signature.signed_at.isoformat(),

@@ -218,6 +218,13 @@ class SignerRole(Vocabulary):
     REPRESENTATIVE = "representative", N_("被评单位代表")
 
 
+class SignerTitle(Vocabulary):
+    """How a signature slot names a signer with two roles: a team leader who also scores the unit signs once, as
+    both (issue 29, point 5). Other slots are named by their SignerRole."""
+
+    LEADER_SCORING = "leader_scoring", N_("工作组组长、评估员")
+
+
 class SignatureState(Vocabulary):
     UNSIGNED = "unsigned", N_("未签名")
     SIGNED = "signed", N_("已签名")

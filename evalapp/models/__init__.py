@@ -3,7 +3,7 @@ from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
-from .round import Round, RoundUnit, SubsidyBand, SubsidyRule, Team, TeamMember
+from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
 from .signature import Signature
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
@@ -14,7 +14,7 @@ from .version import ResultsVersion
 __all__ = [
     "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
-    "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "Sheet", "SheetBonus",
+    "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",
 ]

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint,
+    true as sa_true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,11 +81,32 @@ class Team(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # 组长是否评分 (issue 29, point 5): a scoring leader gets a member sheet per unit like any member and signs once
+    # as both 组长 and 评估员; a non-scoring one only reconciles (no member sheet, not in the mean). Set before
+    # inspection opens.
+    leader_scores: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     round: Mapped[Round] = relationship(back_populates="teams")
     leader: Mapped[User | None] = relationship()
     members: Mapped[list["TeamMember"]] = relationship(back_populates="team", cascade="all, delete-orphan")
     units: Mapped[list["RoundUnit"]] = relationship(back_populates="team")
+
+
+class SetupUnlock(db.Model):
+    """解锁设置 (issue 29, point 2): an admin opened a published round's set-up and teams for changes, with a reason.
+    Open (closed_at NULL) until the next publication closes it; the changes made under it are that version's."""
+
+    __tablename__ = "setup_unlocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_version: Mapped[int | None] = mapped_column(Integer)  # the version whose publication closed it
+
+    opened_by: Mapped[User] = relationship()
 
 
 class TeamMember(db.Model):

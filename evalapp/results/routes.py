@@ -280,7 +280,7 @@ def workbook(round_id: int):
 def changes(round_id: int):
     """What changed since a published version: to today's data while sheets are unlocked (pending), else to the
     next version; per unit the total, result and amount before and after, the unlocks behind it, and the money to
-    add (追加) or recover (收回)."""
+    add (追加) or recover (收回); then the 解锁设置 opened and the set-up changes made under it."""
     from ..services import readmodel
 
     round_ = _round_or_404(round_id)
@@ -291,7 +291,11 @@ def changes(round_id: int):
         since = versions[-1].version if pending else (versions[-1].version - 1 if versions else 0)
     old = next((v for v in versions if v.version == since), None)
     new = next((v for v in versions if v.version == since + 1), None)
-    found = readmodel.changes(old, round_, new) if old is not None and (new is not None or pending) else []
+    compared = old is not None and (new is not None or pending)
+    found = readmodel.changes(old, round_, new) if compared else []
+    from ..services import setup_unlock
+
+    setup = setup_unlock.changes(round_.id, old, new) if compared else None
     return render_template("results/changes.html", round=round_, versions=versions, old=old, new=new,
-                           changes=found, added=sum(c.delta_fen for c in found if c.delta_fen > 0),
+                           changes=found, setup=setup, added=sum(c.delta_fen for c in found if c.delta_fen > 0),
                            recovered=-sum(c.delta_fen for c in found if c.delta_fen < 0))

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Publication, Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
-from . import audit, locks, readmodel, snapshots, subsidy, versions
+from . import audit, locks, readmodel, setup_unlock, snapshots, subsidy, versions
 from .errors import Conflict, Invalid, _l, check_text, marked
 from .rounds import close_member_sheets, open_member_sheets
 
@@ -80,6 +80,8 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, conf
     round_.changed_since_publication = False
     db.session.execute(update(Sheet).where(Sheet.round_id == round_.id, Sheet.unlocked.is_(True))
                        .values(unlocked=False))
+    # 解锁设置 ends with this version: the set-up changes made under it are in it (its 变更 lists them).
+    setup_unlock.close(round_, publication.version, at, user, address=address)
     audit.record("round.republish" if republish else "round.publish", user=user, address=address, obj=round_,
                  round_id=round_.id,
                  old={"status": old}, new={"status": "published", "version": publication.version,

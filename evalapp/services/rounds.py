@@ -121,6 +121,8 @@ def inspection_problems(round_: Round) -> list[Text]:
             problems.append(_l("%(team)s尚未指定组长", team=team.name))
         if not team.members:
             problems.append(_l("%(team)s没有成员", team=team.name))
+        elif not any(m.user_id != team.leader_id or team.leader_scores for m in team.members):
+            problems.append(_l("%(team)s的组长不评分，且没有其他评分的成员", team=team.name))
     return problems
 
 
@@ -143,6 +145,8 @@ def create_inspection_sheets(round_: Round) -> int:
     for team in teams:
         for ru in team.units:
             for member in team.members:
+                if member.user_id == team.leader_id and not team.leader_scores:
+                    continue  # 组长不评分: the leader only reconciles (issue 29, point 5)
                 if (ru.unit_id, "inspector", member.user_id) not in existing and ru.unit_id not in decided:
                     new.append(dict(round_id=round_.id, unit_id=ru.unit_id, kind="inspector",
                                     slot=member.user_id, inspector_id=member.user_id))
@@ -290,8 +294,11 @@ def create_round(form: dict, user: User, *, address: str | None = None) -> Round
 
 
 def setup_frozen(round_: Round) -> bool:
-    """A published round's set-up (settings, scope, teams) is frozen with its results; the pages show it read-only."""
-    return round_.status == "published"
+    """A published round's set-up (settings, scope, teams) is frozen with its results unless an admin opened
+    解锁设置 (services.setup_unlock); the pages show it read-only."""
+    from .setup_unlock import current
+
+    return round_.status == "published" and current(round_.id) is None
 
 
 def scope_open(round_: Round) -> bool:
@@ -300,22 +307,30 @@ def scope_open(round_: Round) -> bool:
 
 
 def refuse_if_published(round_: Round, what: Text) -> None:
-    """Refuse a change to a published round's set-up (setup_frozen), saying what to do instead."""
-    if setup_frozen(round_):
-        raise Conflict("round.setup_frozen", _l("该批次已公布，%(what)s已冻结，不能修改（要更正结果，请解锁相关单位的工作组评分表）",
-                                                what=what))
+    """Before a change to the round's set-up: the round's lock, and on a published round an open 解锁设置
+    (services.setup_unlock.guard, the one rule)."""
+    from .setup_unlock import guard
+
+    guard(round_, what)
+
+
+def _setup_changed(round_: Round) -> None:
+    from .setup_unlock import changed
+
+    changed(round_)
 
 
 def update_settings(round_: Round, form: dict, user: User, *, address: str | None = None) -> None:
-    """Threshold, tolerance and deadlines; refused once the round is published."""
-    refuse_if_published(round_, _l("设置"))
+    """Threshold, tolerance and deadlines; on a published round only under 解锁设置."""
     values = _parse_settings(form)
+    refuse_if_published(round_, _l("设置"))
     old = {k: str(getattr(round_, k)) for k in values}
     for k, v in values.items():
         setattr(round_, k, v)
     audit.record("round.settings", user=user, address=address, obj=round_, round_id=round_.id, old=old,
                  new={k: str(v) for k, v in values.items()})
     versions.bump(round_.id)
+    _setup_changed(round_)
     db.session.commit()
 
 
@@ -325,6 +340,7 @@ def set_scope(round_: Round, unit_ids: set[int], user: User, *, address: str | N
 
     refuse_if_published(round_, _l("参评单位"))
     if not scope_open(round_):
+        db.session.rollback()  # (the round's lock)
         raise Conflict("round.scope_closed", _l("实地评估开始后不能调整参评单位"))
     valid = set(db.session.scalars(select(OrgUnit.id).where(OrgUnit.id.in_(unit_ids),
                                                             OrgUnit.level.in_(("township", "village")))))
@@ -343,4 +359,5 @@ def set_scope(round_: Round, unit_ids: set[int], user: User, *, address: str | N
     audit.record("round.scope", user=user, address=address, obj=round_, round_id=round_.id,
                  new={"added": sorted(valid - set(current)), "removed": sorted(removed)})
     versions.bump(round_.id)
+    _setup_changed(round_)
     db.session.commit()

@@ -1,7 +1,9 @@
 """Signatures on a unit's 评分表: who signs, what each signature is bound to, recording one (issue 19, point 6).
 
 The slots of a final sheet are the team's members who score the unit (评估员, one each; not a member whose sheet was
-closed as 未提交), the team leader (工作组组长) and the evaluated unit's representative (被评单位代表). A signature
+closed as 未提交), the team leader (工作组组长) and the evaluated unit's representative (被评单位代表). Each person has
+one slot: a leader who also scores the unit (组长评分, the team's setting) signs once, in the leader's slot, named
+as both (工作组组长、评估员; issue 29, point 5). A signature
 holds the SHA-256 of the 评分表's content when it was drawn (`digests_for`: the published version's content while
 it is the official 评分表, else the content as it stands — `content_digests` and `published_digests`, both through
 domain.signatures.content_bytes). A slot shows the newest drawing bound to the content compared with, else its
@@ -20,7 +22,7 @@ from .. import access
 from ..domain.signatures import (
     BOX_HEIGHT, BOX_WIDTH, NAME_MAX, SignatureProblem, content_sha256, name_problem, normalise, parse_slot, slot_key,
 )
-from ..domain.vocabulary import SignatureState, SignerRole
+from ..domain.vocabulary import SignatureState, SignerRole, SignerTitle
 from ..extensions import db
 from ..models import (
     BonusItem, Indicator, OrgUnit, Publication, PublishedScore, PublishedUnit, RoundUnit, Score, Sheet, SheetBonus,
@@ -116,6 +118,12 @@ class Slot:
     name: str                     # the member's or leader's name; the representative's as last signed ("" before)
     signature: Signature | None = None
     state: SignatureState = SignatureState.UNSIGNED
+    scores: bool = False          # the signer scored the unit: a member, or a leader who also scores
+
+    @property
+    def title(self) -> SignerRole | SignerTitle:
+        """What the slot names its signer (.zh on paper, .label on pages): the role, or both of a scoring leader's."""
+        return SignerTitle.LEADER_SCORING if self.role is SignerRole.LEADER and self.scores else self.role
 
     @property
     def signed(self) -> bool:
@@ -203,16 +211,22 @@ def leader_at(team_id: int, at) -> tuple[int, str] | None:
 
 def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Slot]:
     """Each signer's slot with the signature it shows against `digest`: the newest drawing bound to that content
-    (signed), else the newest drawing (签名后有改动), else none."""
-    slots = [Slot(slot_key("inspector", uid), SignerRole.INSPECTOR, uid, name) for uid, name in members]
+    (signed), else the newest drawing (签名后有改动), else none. A leader among the members has one slot, the
+    leader's (a drawing made in their member slot before, when they signed twice, counts for it too)."""
+    leader_id = leader[0] if leader is not None else None
+    slots = [Slot(slot_key("inspector", uid), SignerRole.INSPECTOR, uid, name, scores=True)
+             for uid, name in members if uid != leader_id]
     if leader is not None:
-        slots.append(Slot("leader", SignerRole.LEADER, leader[0], leader[1]))
+        slots.append(Slot("leader", SignerRole.LEADER, leader[0], leader[1],
+                          scores=any(uid == leader_id for uid, _name in members)))
     slots.append(Slot("representative", SignerRole.REPRESENTATIVE, None, ""))
     by_key = {s.key: s for s in slots}
+    if leader is not None and slots[-2].scores:
+        by_key[slot_key("inspector", leader_id)] = slots[-2]
     for sig in signatures:  # oldest first: a later drawing takes the slot, unless the slot holds one bound to the
         # content already and the later one is not
         slot = by_key.get(slot_key(sig.role, sig.signer_id) if sig.role == "inspector" else sig.role)
-        if slot is None or (sig.role == "leader" and sig.signer_id != slot.signer_id):
+        if slot is None or (slot.role is SignerRole.LEADER and sig.signer_id != slot.signer_id):
             continue  # a member who has left the team, a leader replaced since: their signature is not this sheet's
         matches = sig.content_sha256 == digest
         if slot.signed and not matches:
@@ -249,7 +263,7 @@ def signing_for_paper(sheet: Sheet, publication: Publication | None, members: li
         digest = published_digests(publication, [sheet.id]).get(sheet.id)
         if digest is not None:
             found = signings([sheet], {sheet.id: digest}, at=publication.published_at)[sheet.id]
-            named = {s.name for s in found.slots if s.role is SignerRole.INSPECTOR}
+            named = {s.name for s in found.slots if s.scores}
             found.extra_names = [m for m in members if m not in named]
             return found
     return signings([sheet], content_digests([sheet]))[sheet.id]  # a 草稿 prints the content as it stands

@@ -1,17 +1,19 @@
 """Inspection teams: members, one leader, and the units each team inspects (each unit in scope to one team).
 
 A member who leaves during inspection has their draft sheets closed (未提交, after a confirmation listing them); one
-who rejoins while the round is still in inspection gets them back as drafts (domain.workflow). A published round's
-teams are frozen, except for a change of leader (someone must be able to reconcile an unlocked final sheet).
+who rejoins while the round is still in inspection gets them back as drafts (domain.workflow). 组长是否评分 is set per
+team before inspection opens: a non-scoring leader gets no member sheet (rounds.create_inspection_sheets). A published
+round's teams are frozen: every change waits for an admin's 解锁设置 (services.setup_unlock), taken under the
+round's lock as publishing is.
 """
 from collections.abc import Collection
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from ..domain.text import text_problem
 from ..extensions import db
 from ..models import Round, RoundUnit, Sheet, Team, TeamMember, User
-from . import audit, versions
+from . import audit, setup_unlock, versions
 from .errors import Conflict, Invalid, _l, check_text
 from .rounds import (
     NeedsConfirmation, close_member_sheets, confirmed, create_inspection_sheets, describe_sheets, open_member_sheets,
@@ -32,7 +34,6 @@ def _inspector(username: str) -> User:
 
 def create_team(round_: Round, name: str, leader_username: str, actor: User, *, address: str | None = None) -> Team:
     """A new team with its leader as first member."""
-    refuse_if_published(round_, _l("工作组"))
     name = (name or "").strip()[:100]
     if not name:
         raise Invalid("team.name_required", _l("请填写工作组名称"), {"name": _l("请填写名称")})
@@ -40,6 +41,7 @@ def create_team(round_: Round, name: str, leader_username: str, actor: User, *, 
     if db.session.scalar(select(Team).where(Team.round_id == round_.id, Team.name == name)):
         raise Invalid("team.name_taken", _l("工作组“%(name)s”已存在", name=name), {"name": _l("名称已存在")})
     leader = _inspector(leader_username)
+    refuse_if_published(round_, _l("工作组"))
     if db.session.scalar(select(TeamMember).where(TeamMember.round_id == round_.id, TeamMember.user_id == leader.id)):
         raise Invalid("team.member_elsewhere", _l("%(name)s已在本批次的其他工作组", name=leader.display_name),
                       {"username": _l("已在其他工作组")})
@@ -50,14 +52,15 @@ def create_team(round_: Round, name: str, leader_username: str, actor: User, *, 
     audit.record("team.create", user=actor, address=address, obj=team, round_id=round_.id,
                  new={"name": name, "leader": leader.username})
     _after_change(round_)
+    setup_unlock.changed(round_)
     db.session.commit()
     return team
 
 
 def add_member(team: Team, username: str, actor: User, *, address: str | None = None) -> None:
     """Add an inspector; during inspection they get a draft sheet per unit of the team (their closed ones reopen)."""
-    refuse_if_published(team.round, _l("工作组"))
     user = _inspector(username)
+    refuse_if_published(team.round, _l("工作组"))
     if db.session.scalar(select(TeamMember).where(TeamMember.round_id == team.round_id, TeamMember.user_id == user.id)):
         raise Invalid("team.member_elsewhere", _l("%(name)s已在本批次的工作组中", name=user.display_name),
                       {"username": _l("已在工作组中")})
@@ -67,6 +70,7 @@ def add_member(team: Team, username: str, actor: User, *, address: str | None = 
         audit.record("team.add_member", user=actor, address=address, obj=team, round_id=team.round_id,
                      new={"member": user.username, **({"reopened": reopened} if reopened else {})})
         _after_change(team.round)
+        setup_unlock.changed(team.round)
     except BaseException:
         db.session.rollback()  # a sheet moved meanwhile: the member is not added either
         raise
@@ -99,6 +103,7 @@ def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Coll
     NeedsConfirmation listing them until `confirm` (True, or the ids the user saw)."""
     refuse_if_published(team.round, _l("工作组"))
     if team.leader_id == user_id:
+        db.session.rollback()
         raise Conflict("team.remove_leader", _l("不能移除组长；请先指定其他组长"))
     member = db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id))
     if member is None:
@@ -117,6 +122,7 @@ def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Coll
         db.session.delete(member)
         audit.record("team.remove_member", user=actor, address=address, obj=team, round_id=team.round_id,
                      old={"member": user_id}, new={"closed": closed} if closed else None)
+        setup_unlock.changed(team.round)
     except BaseException:
         db.session.rollback()  # a draft moved meanwhile: none of its sheets closed, the member stays
         raise
@@ -124,27 +130,39 @@ def remove_member(team: Team, user_id: int, actor: User, *, confirm: bool | Coll
 
 
 def set_leader(team: Team, username: str, actor: User, *, address: str | None = None) -> None:
-    """Make another member the leader. A published round's teams are frozen (issue 29): after publication only a
-    team with an unlocked final sheet (being corrected for the next version) may change its leader — that sheet
-    needs one; the versions already published keep naming the leader they were published under
-    (signatures.leader_at)."""
-    round_ = team.round
-    if round_.status == "published":
-        unlocked = db.session.scalar(select(func.count(Sheet.id)).join(
-            RoundUnit, and_(RoundUnit.round_id == Sheet.round_id, RoundUnit.unit_id == Sheet.unit_id)).where(
-            RoundUnit.team_id == team.id, Sheet.round_id == round_.id, Sheet.kind == "final",
-            Sheet.unlocked.is_(True)))
-        if not unlocked:
-            raise Conflict("team.leader_frozen", _l(
-                "该批次已公布，工作组已冻结，不能更换组长（已公布版本的评分表以公布时的组长签字为准）。"
-                "只有该组有已解锁、待更正的工作组评分表时才能更换组长"))
+    """Make another member the leader. On a published round only under 解锁设置 (issue 29: the change is the next
+    version's; the versions already published keep naming the leader they were published under,
+    signatures.leader_at). During inspection a former leader of a team whose leader does not score becomes an
+    ordinary member and gets their member sheets; the new leader keeps the sheets they have."""
     user = _inspector(username)
+    refuse_if_published(team.round, _l("工作组"))
     if not db.session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)):
+        db.session.rollback()  # (the round's lock)
         raise Invalid("team.leader_not_member", _l("组长须为本组成员"), {"username": _l("须为本组成员")})
     old = team.leader_id
     team.leader_id = user.id
     audit.record("team.leader", user=actor, address=address, obj=team, round_id=team.round_id, old={"leader": old},
                  new={"leader": user.id})
+    _after_change(team.round)
+    setup_unlock.changed(team.round)
+    db.session.commit()
+
+
+def set_leader_scores(team: Team, scores: bool, actor: User, *, address: str | None = None) -> None:
+    """组长是否评分 (issue 29, point 5): whether the team's leader also scores as a member (a member sheet per unit,
+    counted in the mean, signing once as 组长、评估员) or only reconciles. Set before inspection opens (the sheets
+    are made then); on a published round the set-up must be unlocked first, as for every change of a team."""
+    refuse_if_published(team.round, _l("工作组"))
+    if team.round.status not in ("setup", "self_assessment"):
+        db.session.rollback()  # (the round's lock)
+        raise Conflict("team.leader_scores_after_inspection", _l(
+            "实地评估开始后不能更改组长是否评分（评分表已按开始时的设置生成）"))
+    if team.leader_scores == scores:
+        db.session.rollback()
+        return
+    audit.record("team.leader_scores", user=actor, address=address, obj=team, round_id=team.round_id,
+                 old={"leader_scores": team.leader_scores}, new={"leader_scores": scores})
+    team.leader_scores = scores
     db.session.commit()
 
 
@@ -155,18 +173,22 @@ def assign(round_: Round, assignments: dict[int, int | None], actor: User, *, ad
     scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id))}
     bad = [uid for uid, tid in assignments.items() if uid not in scope or (tid is not None and tid not in teams)]
     if bad:
+        db.session.rollback()
         raise Invalid("team.assign_outside_round", _l("分配有误：单位或工作组不属于本批次"),
                       {"assign": _l("单位或工作组不属于本批次")})
     changed = {}
     for uid, tid in assignments.items():
         if scope[uid].team_id != tid:
             if round_.status not in ("setup", "self_assessment") and scope[uid].team_id is not None:
+                db.session.rollback()  # (the round's lock, and the units changed before this one)
                 raise Conflict("team.reassign_after_inspection", _l("实地评估开始后不能把单位改派给其他工作组"))
             scope[uid].team_id = tid
             changed[uid] = tid
     audit.record("team.assign", user=actor, address=address, obj=round_, round_id=round_.id,
                  new={str(k): v for k, v in changed.items()})
     _after_change(round_)
+    if changed:
+        setup_unlock.changed(round_)
     db.session.commit()
 
 

@@ -23,7 +23,7 @@ def fits(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth") <= 768
 
 
-T0 = 1_796_000_000.0  # a fixed moment (2026-11-29): the codes below never race the wall clock's 30 s steps
+T0 = 1_796_000_000.0  # a fixed moment (2026-11-30): the codes below never race the wall clock's 30 s steps
 
 
 @pytest.fixture
