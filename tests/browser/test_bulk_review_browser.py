@@ -8,6 +8,7 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import Round, Sheet
 from tests.browser.conftest import ARTIFACTS, Console, log_in
+from tests.browser.test_axe_browser import _check as axe_check
 from tests.browser.test_english_browser import COLLECT, data_strings, untranslated
 from tests.factories import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, app_of_world  # noqa: F401 (fixture)
 from tests.test_bulk_review import finals, world  # noqa: F401 (fixtures)
@@ -15,8 +16,10 @@ from tests.test_bulk_review import finals, world  # noqa: F401 (fixtures)
 CLEAN = (TOWNSHIP, VILLAGE, OTHER_VILLAGE)
 
 
-def person(browser, base, username, locale="zh-CN"):
-    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale=locale)
+def person(browser, base, username, locale="zh-CN", bypass_csp=False):
+    """A tablet of one's own, logged in. `bypass_csp`: axe-core is injected (the app's script runs under the policy
+    in the English test, whose boxes it ticks)."""
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale=locale, bypass_csp=bypass_csp)
     page = context.new_page()
     console = Console()
     page.on("console", console.record)
@@ -31,7 +34,7 @@ def test_the_district_approves_the_clean_sheets_at_once_and_the_next_people_see_
     ids = {unit: sheet.id for unit, sheet in finals.items()}
     codes = {unit: sheet.unit.code for unit, sheet in finals.items()}
     round_id = db.session.scalar(select(Round.id))
-    context, page, console = person(browser, live_server, "district")
+    context, page, console = person(browser, live_server, "district", bypass_csp=True)
     review = page.goto(f"{live_server}/inspection/sheets/{ids[VILLAGE]}")
     assert review.status == 200
     village_total = page.inner_text("[data-testid=review-total]").strip()
@@ -45,7 +48,8 @@ def test_the_district_approves_the_clean_sheets_at_once_and_the_next_people_see_
     assert page.inner_text("[data-bulk-count]") == "3"
     for unit in CLEAN:
         assert page.locator(f"input[name=sheet][value^='{ids[unit]}:']").is_checked()
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    problems = []  # axe-core, touch targets, no sideways scrolling (the walk's checks; it finds no clean sheet)
+    axe_check(page, live_server, problems)
     page.screenshot(path=os.path.join(ARTIFACTS, "bulk-01-queue.png"), full_page=True)
 
     with page.expect_navigation():
@@ -54,7 +58,8 @@ def test_the_district_approves_the_clean_sheets_at_once_and_the_next_people_see_
     assert ready.locator("tbody tr").count() == 3
     row = ready.locator(f"tr[data-sheet='{ids[VILLAGE]}']")
     assert VILLAGE in row.inner_text() and row.locator("[data-total]").inner_text().strip() == village_total
-    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    axe_check(page, live_server, problems)
+    assert problems == []
     page.screenshot(path=os.path.join(ARTIFACTS, "bulk-02-confirm.png"), full_page=True)
     with page.expect_navigation():
         page.click("button:has-text('确认审核通过3份')")
