@@ -177,6 +177,11 @@ MATRIX = [
     ("POST", "/api/v1/sheets/{final}/approve", "api.approve",
      {**expect(set(), api=True, scoped_out={"inspector2", "township", "outsider_township", "village",
                                             "outsider_village"})}),
+    # the district's bulk approval (tests/test_bulk_review.py): the confirmation reads only; the POST without sheets
+    # and the API without a body are refused before anything is written
+    ("GET", "/results/review/approve?sheet={final}", "results.bulk_confirm", expect({"district"})),
+    ("POST", "/results/review/approve", "results.bulk_approve", expect({"district"}, 302)),
+    ("POST", "/api/v1/sheets/approve", "api.approve_many", expect({"district"}, 422, api=True)),
     ("POST", "/inspection/sheets/{final}/reconcile/accept-all", "inspection.reconcile_accept_all",
      {**expect({"leader"}, 302, scoped_out={"inspector2"}), "inspector": 403}),
     # incomplete units and no confirmation: the round's page again, saying which (422)

@@ -267,6 +267,23 @@ def spec() -> dict:
                 "summary": "Approve a submitted sheet (its reviewer)", "parameters": [sid],
                 "responses": {"200": _resp("approved", moved), "409": _resp("status changed meanwhile", ERR),
                               "422": _resp("cannot be approved as it stands", ERR), **WRITE_ERRORS}}},
+            "/sheets/approve": {"post": {
+                "summary": "Approve many submitted final sheets at once (the district): each one without a flag is "
+                           "approved (its own approval, audited as one); the others are skipped with the reasons",
+                "requestBody": _json_body(_obj({"sheet_ids": {
+                    "type": "array", "minItems": 1, "maxItems": 200, "uniqueItems": True, "items": ident}})),
+                "responses": {"200": _resp("one result per id, in the order asked", _obj({
+                    "results": {"type": "array", "items": _obj({
+                        "id": INT, "status": {"type": "string", "enum": ["approved", "skipped"]},
+                        "unit": {"type": "string", "nullable": True}, "total": NULLABLE_DEC,
+                        "result": {"type": "string", "enum": results, "nullable": True},
+                        "result_label": {"type": "string", "nullable": True},
+                        "reasons": {"type": "array", "items": _obj({
+                            "code": {"type": "string", "enum": [f.value for f in vocabulary.ReviewFlag]
+                                     + [s.value for s in vocabulary.BulkSkip]},
+                            "message": STR})}})},
+                    "approved": INT, "skipped": INT})),
+                    **BODY_ERRORS, **WRITE_ERRORS}}},
             "/sheets/{sheet_id}/return": {"post": {
                 "summary": "Return a submitted sheet for changes (its reviewer), with a comment", "parameters": [sid],
                 "requestBody": _json_body(_obj({}, {"comment": {"type": "string", "maxLength": 2000}})),

@@ -15,7 +15,7 @@ from ..services import (
     accounts, compare as compare_service, evidence as evidence_service, figures, moves, proxy, scores,
     second_factor, sheet_views,
 )
-from ..services.errors import Conflict, NotAllowed, NotFound, ServiceError, _l, marked
+from ..services.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError, _l, marked
 from ..domain.aggregation import ranking_key
 from . import bp, error, serialize
 from .openapi import spec
@@ -189,6 +189,44 @@ def approve(sheet_id: int):
     sheet = _reviewable(sheet_id)
     moves.approve_sheet(sheet, current_user, address=request.remote_addr)
     return jsonify(id=sheet.id, status=sheet.status)
+
+
+@bp.post("/sheets/approve")
+def approve_many():
+    """Approve the clean final sheets among `sheet_ids` in one unit of work (services.bulk_review): the district's
+    bulk approval. Each id gets its result: approved, or skipped with the reasons (a flag, not waiting, not found)."""
+    from ..domain.vocabulary import Result
+    from ..services import bulk_review
+
+    if current_user.role != "district":
+        raise NotAllowed("sheet.review_not_allowed", _l("只有区级审核人员可以批量审核通过"))
+    raw = json_body().get("sheet_ids")
+    if not isinstance(raw, list) or not raw:
+        raise Invalid("sheets.ids_invalid", _l("输入有误，请检查"), {"sheet_ids": _l("请提供评分表编号列表")})
+    fields, ids = {}, []
+    for n, value in enumerate(raw):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+            fields[f"sheet_ids[{n}]"] = _l("不是有效的评分表编号")
+        elif value in ids:
+            fields[f"sheet_ids[{n}]"] = _l("评分表编号重复")
+        else:
+            ids.append(value)
+    if len(raw) > bulk_review.MAX_SHEETS:
+        fields["sheet_ids"] = _l("一次最多审核%(n)d份评分表", n=bulk_review.MAX_SHEETS)
+    if fields:
+        raise Invalid("sheets.ids_invalid", _l("输入有误，请检查"), fields)
+    outcomes = bulk_review.approve_clean(current_user, [(i, None) for i in ids], address=request.remote_addr)
+    labels = Result.labels()
+
+    def result(o):
+        c = o.check
+        return {"id": o.sheet_id, "status": "approved" if o.approved else "skipped",
+                "unit": c.sheet.unit.name if c else None, "total": _points(c.total) if c else None,
+                "result": c.result.value if c else None, "result_label": labels[c.result.value] if c else None,
+                "reasons": [{"code": code, "message": str(text)} for code, text in zip(o.codes, o.reasons)]}
+
+    return jsonify(results=[result(o) for o in outcomes], approved=sum(o.approved for o in outcomes),
+                   skipped=sum(not o.approved for o in outcomes))
 
 
 @bp.post("/sheets/<int:sheet_id>/return")

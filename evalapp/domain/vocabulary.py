@@ -229,3 +229,24 @@ class SignatureState(Vocabulary):
     UNSIGNED = "unsigned", N_("未签名")
     SIGNED = "signed", N_("已签名")
     STALE = "stale", N_("签名后有改动")
+
+
+class ReviewFlag(Vocabulary):
+    """Why a final sheet waiting for the district is not approved with others at once (services.bulk_review): the
+    district opens it and decides it on its own."""
+
+    MEMBERS_PENDING = "members_pending", N_("成员未提交")
+    STALE_MEAN = "stale_mean", N_("成员评分已变化")
+    UNSIGNED = "unsigned", N_("签名未齐")
+    SIGNATURE_CHANGED = "signature_changed", N_("签名后有改动")
+    SELF_INFLATED = "self_inflated", N_("自评虚高")
+    VETO = "veto", N_("一票否决")
+
+
+class BulkSkip(Vocabulary):
+    """Why a sheet asked for in a bulk approval is not approved, besides its flags (ReviewFlag)."""
+
+    NOT_FOUND = "not_found", N_("评分表不存在")
+    NOT_FINAL = "not_final", N_("不是工作组评分表")
+    NOT_WAITING = "not_waiting", N_("已不在待审核状态")
+    CHANGED = "changed", N_("确认前评分表已有变动")

@@ -21,13 +21,15 @@ def index():
     from ..pagination import paginate
     from ..services.moves import today_local
 
+    from ..services.bulk_review import with_checks
+
     rounds = overview.rounds_overview()
     size = current_app.config["RESULTS_PAGE_SIZE"]  # a province has 1,900 townships
     progress = [(s.round, paginate(overview.district_progress(s.round), request.args.get(f"pp{s.round.id}"), size))
                 for s in rounds if s.round.status != "setup"]
-    return render_template("results/index.html", rounds=rounds, progress=progress,
-                           queue=overview.awaiting_district_review(request.args.get("qpage"),
-                                                                   current_app.config["WORKLIST_PAGE_SIZE"]),
+    queue = overview.awaiting_district_review(request.args.get("qpage"), current_app.config["WORKLIST_PAGE_SIZE"])
+    with_checks(queue.items)  # each final sheet's flags: the clean ones are approved together (bulk_review)
+    return render_template("results/index.html", rounds=rounds, progress=progress, queue=queue,
                            todos=todos_for(current_user, today_local()))
 
 

@@ -121,14 +121,29 @@ def today_local() -> date:
 
 def approve_sheet(sheet: Sheet, user: User, *, address: str | None = None) -> None:
     """Approve a submitted sheet; a final sheet only while it still stands as submitted (no member drafting since,
-    no 成员评分已变化 — the reviewer returns it to the leader instead)."""
-    if sheet.kind == "final":
-        from .reconcile import submit_problems
+    no 成员评分已变化 — the reviewer returns it to the leader instead). Committed once; a refusal rolls back."""
+    try:
+        approve_sheet_in(sheet, user, address=address)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
-        problems = submit_problems(sheet)
+
+def approve_sheet_in(sheet: Sheet, user: User, comment: str = "", *, address: str | None = None,
+                     problems: list | None = None, figures_version: int | None = None) -> None:
+    """approve_sheet in the caller's transaction (a bulk approval: services.bulk_review), not committed: the same
+    check, move, history and audit row (sheet.approved). `problems`: the caller's reading of reconcile's
+    submit_problems for this final sheet, taken under its lock (not read again); `figures_version`: the sheet's
+    figures as the approver saw them (a change committed since refuses the move, as move_sheet_in says)."""
+    if sheet.kind == "final":
+        if problems is None:
+            from .reconcile import submit_problems
+
+            problems = submit_problems(sheet)
         if problems:
             raise Conflict("sheet.approve_blocked", _l("不能审核通过，请退回组长重新定分：%(problems)s", problems=Joined(problems)))
-    move_sheet(sheet, "approved", user, address=address)
+    move_sheet_in(sheet, "approved", user, comment, address=address, figures_version=figures_version)
 
 
 def return_sheet(sheet: Sheet, user: User, comment: str, *, address: str | None = None) -> None:

@@ -93,6 +93,7 @@ class SheetRow:
     total: object
     veto: bool
     signing: object = None  # services.signatures.Signing of a final sheet, where the queue shows it (with_signing)
+    check: object = None    # services.bulk_review.Check of a final sheet in the district's queue (with_checks)
 
 
 def with_signing(rows: list[SheetRow]) -> list[SheetRow]:

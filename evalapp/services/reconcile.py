@@ -2,19 +2,20 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import joinedload
 
 from ..domain.scoring import basis_changes, members_disagree, proposed_final
 from ..domain.workflow import MEMBER_SETTLED
 from ..extensions import db
-from ..models import BonusItem, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
+from ..models import BonusItem, Category, Indicator, Score, Sheet, SheetBonus, SheetVeto, User, VetoItem
 from ..models.base import utcnow
 from ..models.sheet import SHEET_STATUSES
 from . import audit, versions
 from .errors import Conflict, Invalid, Text, _l, text_message
 from .figures import lock_sheet, refresh_sheet
 from .scores import ConcurrentSave, Saved, store_score, write_score
-from .finals import NOTE_MEAN, counted as _counted, final_change, member_scores as _member_scores, member_sheets
+from .finals import COUNTED_STATUSES, NOTE_MEAN, counted as _counted, final_change, member_scores as _member_scores, member_sheets
 from .sheet_views import SheetView, sheet_view
 
 
@@ -156,15 +157,51 @@ def _take_mean(final: Sheet, row: IndicatorRow, user: User, counted: list[Sheet]
 def submit_problems(final: Sheet) -> list[Text]:
     """Why a final sheet cannot be submitted yet, beyond unscored indicators: members still drafting, and values
     decided before a member score changed (成员评分已变化: the leader decides them again)."""
-    members = member_sheets(final)
+    pending, stale = final_problems([final])[final.id]
     problems = []
-    pending = [m for m in members if m.status in PENDING_STATUSES]
     if pending:
         problems.append(_l("以下成员尚未提交评分表：%(names)s", names="、".join(m.inspector.display_name for m in pending)))
-    stale = reconciliation(final).stale
     if stale:
-        problems.append(_l("以下指标的成员评分已变化，请重新定分：%(codes)s", codes="、".join(r.indicator.code for r in stale)))
+        problems.append(_l("以下指标的成员评分已变化，请重新定分：%(codes)s", codes="、".join(stale)))
     return problems
+
+
+def final_problems(finals: list[Sheet]) -> dict[int, tuple[list[Sheet], list[str]]]:
+    """final sheet id → (its members still drafting, the codes of its indicators decided before a member score
+    changed, in catalogue order): the rule of submit_problems (and of the reconcile page's rows: the decision's
+    basis against the counted members' scores now, domain.scoring.basis_changes) for many sheets in four queries,
+    whatever their number (the district's queue, a bulk approval)."""
+    out: dict[int, tuple[list[Sheet], list[str]]] = {f.id: ([], []) for f in finals}
+    if not finals:
+        return out
+    pairs = {(f.round_id, f.unit_id): f.id for f in finals}
+    members = db.session.scalars(
+        select(Sheet).where(Sheet.kind == "inspector", tuple_(Sheet.round_id, Sheet.unit_id).in_(list(pairs)))
+        .options(joinedload(Sheet.inspector)).order_by(Sheet.inspector_id, Sheet.id)).all()
+    counted_of: dict[int, list[int]] = {f.id: [] for f in finals}
+    for m in members:
+        final_id = pairs[(m.round_id, m.unit_id)]
+        if m.status in PENDING_STATUSES:
+            out[final_id][0].append(m)
+        elif m.status in COUNTED_STATUSES:
+            counted_of[final_id].append(m.id)
+    current: dict[tuple[int, int], Decimal] = {
+        (sheet_id, indicator_id): points for sheet_id, indicator_id, points in db.session.execute(
+            select(Score.sheet_id, Score.indicator_id, Score.points)
+            .where(Score.sheet_id.in_([m.id for m in members]), Score.points.is_not(None)))}
+    decided = db.session.execute(
+        select(Score.sheet_id, Score.indicator_id, Indicator.code, Score.points, Score.basis)
+        .join(Indicator, Indicator.id == Score.indicator_id).join(Category, Category.id == Indicator.category_id)
+        .where(Score.sheet_id.in_(list(out)), Score.points.is_not(None))
+        .order_by(Score.sheet_id, Category.position, Indicator.position, Indicator.id))
+    for final_id, indicator_id, code, _points, basis in decided:
+        if basis is None:  # a decision from before decisions kept their basis: nothing to compare
+            continue
+        recorded = {int(b["sheet_id"]): Decimal(b["points"]) for b in basis}
+        now = {m: current[(m, indicator_id)] for m in counted_of[final_id] if (m, indicator_id) in current}
+        if basis_changes(recorded, now):
+            out[final_id][1].append(code)
+    return out
 
 
 def set_bonus_and_veto(final: Sheet, bonus_codes: list[str], veto: dict[str, str], user: User, *,

@@ -32,6 +32,8 @@ MAX_PAGES = 30  # per user: more than any role reaches
 # The 帮助 pages are one shape, whichever role's manual they show: each user walks the one the header links to (its
 # headings and frame translated, the Chinese manual text marked lang="zh-CN" translate="no"), not all seven.
 HELP = re.compile(r"^/help/[a-z]+$")
+# Pages reached by a form sent with GET, not by a link: walked too ({final}: a final sheet of the demo's).
+FORM_PAGES = {"district": ["/results/review/approve?sheet={final}"]}  # the bulk approval's confirmation
 
 # Text the page shows: text nodes, the attributes a person reads or hears, the words scripts show (JSON the page
 # carries for them, data-labels and data-messages attributes), and the title.
@@ -89,9 +91,9 @@ def untranslated(texts: list[str], data: list[str]) -> list[str]:
     return left
 
 
-def walk(page, base: str) -> dict[str, list[str]]:
-    """Each page shape this user reaches by links → its untranslated texts."""
-    queue, seen, found = [page.url], set(), {}
+def walk(page, base: str, extra=()) -> dict[str, list[str]]:
+    """Each page shape this user reaches by links (and the `extra` URLs) → its untranslated texts."""
+    queue, seen, found = [page.url, *extra], set(), {}
     data = data_strings()
     while queue and len(seen) < MAX_PAGES:
         url = queue.pop(0)
@@ -112,6 +114,9 @@ def walk(page, base: str) -> dict[str, list[str]]:
 
 
 def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, browser):
+    from evalapp.models import Sheet
+
+    final = db.session.scalar(select(Sheet.id).where(Sheet.kind == "final").order_by(Sheet.id))
     report = {}
     for user in USERS:
         context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US")
@@ -120,7 +125,7 @@ def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, brow
         page.get_by_role("button", name="English").click()
         page.wait_for_load_state("domcontentloaded")
         assert page.locator("html").get_attribute("lang") == "en"
-        found = walk(page, live_server)
+        found = walk(page, live_server, [live_server + url.format(final=final) for url in FORM_PAGES.get(user, [])])
         context.close()
         report.update({f"{user} {url}": texts for url, texts in found.items()})
     assert report == {}, "Chinese left in the English interface:\n" + "\n".join(

@@ -1,8 +1,9 @@
 """A whole round, every role at 768×1024 in Chromium (issue 15): self-assessments (summary, document, a return with
 comments, resubmission, approval), two inspectors scoring a township and two villages (deductions, a void rule, a
 direct score, a note, a photo), the leader's reconciliation (an override with a reason, a bonus, a veto on another
-unit), finance setting the subsidy rules from its to-do, the district's return, approval and publication, an admin
-unlock, the leader's correction, republication from the district's 再次公布 to-do, and finance's download from its
+unit), finance setting the subsidy rules from its to-do, the district's return, the signatures on the leader's tablet,
+the district's approval of the clean sheets at once (the vetoed one on its own) and publication, an admin unlock,
+the leader's correction, republication from the district's 再次公布 to-do, and finance's download from its
 to-do. At each step it checks what the next person finds in their to-do; at the end the results
 page, the print 评分表, the district workbook and the finance sheet must show the totals, results and amounts this
 test computes itself from what it entered and the catalogue's rules."""
@@ -24,6 +25,7 @@ from evalapp.services.catalogues import indicators_of, load_tree
 from evalapp.services.moves import today_local
 from tests import factories
 from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, Console  # noqa: F401 (CHROMIUM: skip marker)
+from tests.browser.test_signatures_browser import _draw as draw_signature
 from tests.files import PDF
 
 ROUND = "2026年度试点评估验收（端到端）"
@@ -428,12 +430,41 @@ def _walk(world, live_server, actor, tmp_path):
         page.click("button:has-text('提交区级审核')")
     assert status(finals[VILLAGE]) == "submitted"
 
-    # ---- 10. The district approves all three and publishes. --------------------------------------------------------
-    for unit in (VILLAGE, TOWNSHIP, VETOED):
-        page = district.open_todo(finals[unit])
-        with page.expect_navigation():
-            page.click("button[value=approve]")
-        assert status(finals[unit]) == "approved"
+    # ---- 9b. The leader's tablet goes round: both members, the leader and the unit's representative sign. ------
+    page = leader.page
+    for unit in (VILLAGE, TOWNSHIP):
+        page.goto(f"{live_server}/inspection/sheets/{finals[unit]}/reconcile#signatures")
+        for slot in page.eval_on_selector_all("#signatures [data-sign]", "els => els.map(e => e.dataset.sign)"):
+            page.click(f'[data-sign="{slot}"]')
+            page.wait_for_selector("#sign-modal[data-ready='1']")
+            if slot == "representative":
+                page.fill("#sign-name", "张桂芳")
+            draw_signature(page)
+            with page.expect_navigation():
+                page.click("#sign-form button[type=submit]")
+        assert "已签4 / 4" in page.inner_text("#signatures h2"), unit
+
+    # ---- 10. The district approves the two clean sheets at once, the vetoed one on its own, and publishes. -------
+    page = district.home()
+    queue = page.locator("[data-testid=review-queue]")
+    assert "一票否决" in queue.locator(f"[data-sheet='{finals[VETOED]}']").inner_text()
+    assert page.locator(f"input[name=sheet][value^='{finals[VETOED]}:']").count() == 0  # flagged: no box
+    page.get_by_text("全选无异常的评分表").click()
+    with page.expect_navigation():
+        page.click("button:has-text('批量审核通过所选')")
+    ready = page.locator("[data-testid=bulk-ready]")
+    assert ready.locator("tbody tr").count() == 2
+    assert ready.locator(f"tr[data-sheet='{finals[VILLAGE]}'] [data-total]").inner_text().strip() == "100.00"
+    assert ready.locator(f"tr[data-sheet='{finals[TOWNSHIP]}'] [data-total]").inner_text().strip() == "99.50"
+    district.shot("district-bulk-confirm")
+    with page.expect_navigation():
+        page.click("button:has-text('确认审核通过2份')")
+    assert "已审核通过2份评分表" in page.inner_text(".alert-success")
+    assert status(finals[VILLAGE]) == status(finals[TOWNSHIP]) == "approved"
+    page = district.open_todo(finals[VETOED])
+    with page.expect_navigation():
+        page.click("button[value=approve]")
+    assert status(finals[VETOED]) == "approved"
     page.goto(f"{live_server}/results/rounds/{rid}")
     with page.expect_navigation():
         page.click("[data-testid=publish] button[type=submit]")
