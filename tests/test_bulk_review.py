@@ -123,7 +123,7 @@ def _members_pending(world, finals):
     db.session.execute(update(Sheet).where(Sheet.id == make_sheet(world, VILLAGE).id).values(status="draft"))
 
 
-FLAGGED = [(_unsigned, ReviewFlag.UNSIGNED, "签名未齐：已签3/4"),
+FLAGGED = [(_unsigned, ReviewFlag.UNSIGNED, "签名未齐：已签2/3"),
            (_signature_changed, ReviewFlag.SIGNATURE_CHANGED, "签名后有改动：1个签名"),
            (_self_inflated, ReviewFlag.SELF_INFLATED, "自评虚高：自评"),
            (_stale_mean, ReviewFlag.STALE_MEAN, "成员评分已变化："),

@@ -430,7 +430,7 @@ def _walk(world, live_server, actor, tmp_path):
         page.click("button:has-text('提交区级审核')")
     assert status(finals[VILLAGE]) == "submitted"
 
-    # ---- 9b. The leader's tablet goes round: both members, the leader and the unit's representative sign. ------
+    # ---- 9b. The leader's tablet goes round: the member, the leader (one slot) and the representative sign. --
     page = leader.page
     for unit in (VILLAGE, TOWNSHIP):
         page.goto(f"{live_server}/inspection/sheets/{finals[unit]}/reconcile#signatures")
@@ -442,7 +442,7 @@ def _walk(world, live_server, actor, tmp_path):
             draw_signature(page)
             with page.expect_navigation():
                 page.click("#sign-form button[type=submit]")
-        assert "已签4 / 4" in page.inner_text("#signatures h2"), unit
+        assert "已签3 / 3" in page.inner_text("#signatures h2"), unit  # the leader (who scores) signs once
 
     # ---- 10. The district approves the two clean sheets at once, the vetoed one on its own, and publishes. -------
     page = district.home()
