@@ -1,0 +1,213 @@
+"""People picked from lists, users imported from a spreadsheet, and their one-time set-up codes (issue 29, point 6).
+
+The team page lists the people a team can take (active inspector accounts in no team of the round: name, username,
+unit) and the users page a unit picker, both as plain selects; what they offer is what the services accept. An
+import creates every user of a file or none, every problem named by its row and column; no password is in the file:
+each new user gets a one-time code (a keyed hash at rest, spent once, expiring) with which they set their own.
+"""
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from evalapp.domain import setup_codes as code_rules
+from evalapp.extensions import db
+from evalapp.models import AuditEvent, SetupCode, TeamMember, User
+from evalapp.models.base import utcnow
+from evalapp.services import setup_codes, user_import
+from evalapp.services.errors import Invalid
+from evalapp.services.imports import ImportProblems
+from tests.conftest import AuthActions
+from tests.factories import app_of_world, make_round, user, world  # noqa: F401 (fixtures)
+
+HEADERS = ("用户名", "姓名", "角色", "所属单位代码")
+GOOD = [("wang.fang", "王芳", "工作组成员", ""), ("li.ming", "李明", "镇(街道)负责人", "430699001"),
+        ("zhao.li", "赵丽", "村(社区)协理员", "430699001001")]
+STRONG = "Qv7-lantern-Orchid-58"
+
+
+def xlsx(rows, headers=HEADERS) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(headers))
+    for r in rows:
+        ws.append(list(r))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def upload(client, data: bytes, url="/admin/users/import"):
+    return client.post(url, data={"file": (io.BytesIO(data), "users.xlsx")}, content_type="multipart/form-data")
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def events(action: str) -> list[AuditEvent]:
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+
+
+def codes_on(html: str) -> dict[str, str]:
+    """username → code, as the printable list shows them."""
+    return dict(re.findall(r'<tr data-user="([^"]+)">.*?data-code="([^"]+)"', html, re.S))
+
+
+@pytest.fixture
+def admin(login_as):
+    return login_as("admin")
+
+
+@pytest.fixture
+def admin_user(world):
+    return world.people["admin"]
+
+
+# -- the import, as a service -----------------------------------------------------------------------------------
+
+def test_an_import_creates_every_user_with_a_code_and_audits_each_and_the_import(app, admin_user):
+    issued = user_import.import_users(xlsx(GOOD), admin_user, address="10.0.0.1")
+    assert [(i.user.username, i.user.display_name, i.user.role, i.user.unit.code if i.user.unit else "")
+            for i in issued] == [("wang.fang", "王芳", "inspector", ""), ("li.ming", "李明", "township", "430699001"),
+                                 ("zhao.li", "赵丽", "village", "430699001001")]
+    assert all(re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", i.code) for i in issued)
+    assert len({i.code for i in issued}) == 3
+    created = events("user.create")
+    assert [e.new["username"] for e in created] == ["wang.fang", "li.ming", "zhao.li"]
+    assert all(e.new["import"] and e.user_id == admin_user.id and e.ip == "10.0.0.1" for e in created)
+    (summary,) = events("users.import")
+    assert summary.new["created"] == 3 and summary.new["rows"] == 3
+    # no password at all until the code is used: none matches, and the page says the user is waiting
+    new = db.session.scalar(select(User).where(User.username == "wang.fang"))
+    assert new.awaiting_setup and not new.must_change_password
+    assert AuthActions(app.test_client()).login("wang.fang", new.password_hash).status_code == 401
+
+
+def test_an_import_with_one_bad_row_among_many_writes_nothing(app, admin_user):
+    users, codes, audit = count(User), count(SetupCode), count(AuditEvent)
+    rows = [(f"user{n:03d}", f"用户{n}", "工作组成员", "") for n in range(40)] + [("bad name", "坏", "工作组成员", "")]
+    with pytest.raises(ImportProblems) as refused:
+        user_import.import_users(xlsx(rows), admin_user)
+    assert refused.value.problems[0] == "第42行A列（用户名）：用户名“bad name”无效：须为3到64位小写字母、数字或 _ . -"
+    assert (count(User), count(SetupCode), count(AuditEvent)) == (users, codes, audit)
+
+
+def test_every_problem_is_listed_by_row_and_column(app, admin_user):
+    rows = [
+        ("zhang", "张三", "工作组成员", ""),  # row 2: fine
+        ("Zhang", "张三丰", "工作组成员", ""),  # 3: the same username once folded
+        ("admin", "管理员", "系统管理员", ""),  # 4: exists already
+        ("ab", "", "组员", ""),  # 5: too short, no name, unknown role
+        ("sun", "孙", "镇(街道)负责人", ""),  # 6: a role that needs a unit, without one
+        ("zhou", "周", "村(社区)协理员", "430699999999"),  # 7: unknown unit
+        ("wu.qi", "吴", "村(社区)协理员", "430699001"),  # 8: a township's code for a village clerk
+        ("zheng", "郑", "工作组成员", "430699001"),  # 9: a unit for a role that has none
+    ]
+    with pytest.raises(ImportProblems) as refused:
+        user_import.import_users(xlsx(rows), admin_user)
+    assert list(refused.value.problems) == [
+        "第3行A列（用户名）：用户名“zhang”与第2行重复",
+        "第4行A列（用户名）：用户名“admin”已存在",
+        "第5行A列（用户名）：用户名“ab”无效：须为3到64位小写字母、数字或 _ . -",
+        "第5行B列（姓名）：缺少姓名",
+        "第5行C列（角色）：角色“组员”无效，应为：系统管理员、区级审核、工作组成员、镇(街道)负责人、村(社区)协理员、区财政局",
+        "第6行D列（所属单位代码）：角色“镇(街道)负责人”须填写所属镇(街道)的代码",
+        "第7行D列（所属单位代码）：单位代码“430699999999”不存在",
+        "第8行D列（所属单位代码）：单位“430699001”不是村(社区)，角色“村(社区)协理员”须填写所属村(社区)的代码",
+        "第9行D列（所属单位代码）：角色“工作组成员”不属于某个单位，请留空",
+    ]
+    assert count(User, User.username.in_(["zhang", "sun", "zhou", "wu.qi", "zheng"])) == 0
+
+
+def test_columns_are_named_as_the_file_has_them_and_roles_may_be_given_by_value(app, admin_user):
+    headers = ("姓名", "所属单位代码", "备注", "角色", "用户名")
+    with pytest.raises(ImportProblems) as refused:
+        user_import.import_users(xlsx([("钱", "", "", "nobody", "qian")], headers), admin_user)
+    assert list(refused.value.problems) == [
+        "第2行D列（角色）：角色“nobody”无效，应为：系统管理员、区级审核、工作组成员、镇(街道)负责人、村(社区)协理员、区财政局"]
+    issued = user_import.import_users(xlsx([("钱", "", "", "Inspector", "Qian")], headers), admin_user)
+    assert [(i.user.username, i.user.role) for i in issued] == [("qian", "inspector")]
+
+
+def test_a_missing_column_refuses_the_file(app, admin_user):
+    with pytest.raises(ImportProblems) as refused:
+        user_import.import_users(xlsx([("wang.fang", "王芳", "工作组成员")], HEADERS[:3]), admin_user)
+    assert refused.value.problems[0].startswith("第1行缺少表头：所属单位代码")
+
+
+# -- set-up codes ------------------------------------------------------------------------------------------------
+
+def _one(admin_user, username="wang.fang", row=("王芳", "工作组成员", "")):
+    (issued,) = user_import.import_users(xlsx([(username, *row)]), admin_user)
+    return issued
+
+
+def test_a_code_is_stored_only_as_a_keyed_hash(app, admin_user):
+    issued = _one(admin_user)
+    row = db.session.scalar(select(SetupCode).where(SetupCode.user_id == issued.user.id))
+    assert row.code_hash == code_rules.code_hash(b"test-secret", issued.code) != issued.code
+    plain = code_rules.normalise(issued.code)
+    stored = db.session.execute(select(SetupCode.__table__)).all() + db.session.execute(select(User.__table__)).all()
+    assert not [r for r in stored if any(plain in str(v) or issued.code in str(v) for v in r)]
+    assert row.expires_at == issued.expires_at and row.created_by_id == admin_user.id
+
+
+def test_a_code_sets_the_password_once(app, admin_user):
+    issued = _one(admin_user)
+    typed = issued.code.lower().replace("-", " ")  # as someone might type it
+    setup_codes.redeem("Wang.Fang", typed, STRONG, STRONG, address="10.0.0.2")
+    assert AuthActions(app.test_client()).login("wang.fang", STRONG).status_code == 302
+    (done,) = events("user.setup")
+    assert done.user_id == issued.user.id and done.ip == "10.0.0.2"
+    with pytest.raises(setup_codes.WrongCode) as again:
+        setup_codes.redeem("wang.fang", issued.code, "Another-lantern-Pine-77", "Another-lantern-Pine-77")
+    assert again.value.code == "setup.code_used"
+    assert AuthActions(app.test_client()).login("wang.fang", STRONG).status_code == 302  # unchanged
+
+
+def test_a_code_expires(app, admin_user, monkeypatch):
+    issued = _one(admin_user)
+    assert issued.expires_at - utcnow() == pytest.approx(timedelta(days=7), abs=timedelta(minutes=1))
+    monkeypatch.setattr(setup_codes, "_now", lambda: issued.expires_at)
+    with pytest.raises(setup_codes.WrongCode) as late:
+        setup_codes.redeem("wang.fang", issued.code, STRONG, STRONG)
+    assert late.value.code == "setup.code_expired"
+    monkeypatch.setattr(setup_codes, "_now", lambda: issued.expires_at - timedelta(seconds=1))
+    setup_codes.redeem("wang.fang", issued.code, STRONG, STRONG)
+    assert not db.session.get(User, issued.user.id).awaiting_setup
+
+
+def test_a_wrong_code_or_another_users_code_is_refused_alike(app, admin_user):
+    mine = _one(admin_user)
+    theirs = _one(admin_user, "li.si", ("李四", "工作组成员", ""))
+    for username, code in (("wang.fang", theirs.code), ("wang.fang", "AAAA-BBBB-CCCC"), ("nobody", mine.code),
+                           ("wang.fang", ""), ("wang.fang\x00", mine.code)):
+        with pytest.raises(setup_codes.WrongCode) as wrong:
+            setup_codes.redeem(username, code, STRONG, STRONG)
+        assert wrong.value.code == "setup.wrong_code" and wrong.value.status == 401
+    assert len(events("user.setup_failure")) == 5
+    setup_codes.redeem("wang.fang", mine.code, STRONG, STRONG)  # none of that spent it
+
+
+def test_a_weak_or_mistyped_password_spends_nothing(app, admin_user):
+    issued = _one(admin_user)
+    with pytest.raises(Invalid) as weak:
+        setup_codes.redeem("wang.fang", issued.code, "wang.fang123", "wang.fang123")
+    assert "password" in weak.value.fields
+    with pytest.raises(Invalid) as mismatch:
+        setup_codes.redeem("wang.fang", issued.code, STRONG, STRONG + "x")
+    assert "password2" in mismatch.value.fields
+    setup_codes.redeem("wang.fang", issued.code, STRONG, STRONG)
+
+
+def test_a_new_code_replaces_the_unspent_one(app, admin_user):
+    first = _one(admin_user)
+    second = setup_codes.issue(first.user, admin_user, address="10.0.0.3")
+    with pytest.raises(setup_codes.WrongCode):
+        setup_codes.redeem("wang.fang", first.code, STRONG, STRONG)
+    setup_codes.redeem("wang.fang", second.code, STRONG, STRONG)
+    assert [e.ip for e in events("user.setup_code")] == ["10.0.0.3"]
