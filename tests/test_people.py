@@ -211,3 +211,144 @@ def test_a_new_code_replaces_the_unspent_one(app, admin_user):
         setup_codes.redeem("wang.fang", first.code, STRONG, STRONG)
     setup_codes.redeem("wang.fang", second.code, STRONG, STRONG)
     assert [e.ip for e in events("user.setup_code")] == ["10.0.0.3"]
+
+
+# -- the pages ---------------------------------------------------------------------------------------------------
+
+def test_the_admin_imports_users_and_sees_their_codes_once_on_a_printable_list(admin, app):
+    response = upload(admin, xlsx(GOOD))
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    codes = codes_on(html)
+    assert set(codes) == {"wang.fang", "li.ming", "zhao.li"}
+    for username, display_name, *_ in GOOD:
+        assert display_name in html
+    assert "http://localhost/setup" in html and "有效期至" in html
+    # the users page shows who is still to set a password, never a code
+    users_page = admin.get("/admin/users").get_data(as_text=True)
+    assert users_page.count('data-testid="awaiting-setup"') == 3
+    assert not any(code in users_page for code in codes.values())
+    # the new user sets a password with the code and logs in
+    anon = app.test_client()
+    done = anon.post("/setup", data={"username": "zhao.li", "code": codes["zhao.li"], "password": STRONG,
+                                     "password2": STRONG})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    assert AuthActions(anon).login("zhao.li", STRONG).status_code == 302
+
+
+def test_a_refused_import_lists_its_problems_on_the_users_page(admin):
+    response = upload(admin, xlsx(GOOD + [("wang.fang", "王芳", "工作组成员", "")]))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'data-testid="problems"' in html
+    assert "第5行A列（用户名）：用户名“wang.fang”与第2行重复" in html
+    assert count(User, User.username.in_(["li.ming", "zhao.li"])) == 0
+
+
+def test_the_template_has_the_columns_and_a_role_list(admin, app, admin_user):
+    response = admin.get("/admin/users/template.xlsx")
+    assert response.status_code == 200
+    ws = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    assert tuple(c.value for c in ws[1]) == HEADERS
+    assert [c.value for c in ws["C"][1:4]] == ["工作组成员", "镇(街道)负责人", "村(社区)协理员"]
+    assert ws["D3"].data_type == "s"  # a code stays text (leading zeros kept)
+    assert any("工作组成员" in str(v.formula1) for v in ws.data_validations.dataValidation)
+    # the template filled in with the district's own codes imports as it is
+    ws["D3"], ws["D4"] = "430699001", "430699001001"
+    out = io.BytesIO()
+    ws.parent.save(out)
+    assert len(user_import.import_users(out.getvalue(), admin_user)) == 3
+
+
+def test_the_setup_page_refuses_a_wrong_code_and_a_weak_password_beside_its_field(app, admin_user):
+    issued = _one(admin_user)
+    anon = app.test_client()
+    assert "用一次性设置码设置密码" in anon.get("/setup").get_data(as_text=True)
+    wrong = anon.post("/setup", data={"username": "wang.fang", "code": "AAAA-BBBB-CCCC", "password": STRONG,
+                                      "password2": STRONG})
+    assert wrong.status_code == 401 and "用户名或设置码不正确" in wrong.get_data(as_text=True)
+    weak = anon.post("/setup", data={"username": "wang.fang", "code": issued.code, "password": "short",
+                                     "password2": "short"})
+    html = weak.get_data(as_text=True)
+    assert weak.status_code == 422 and 'data-error="password"' in html and 'value="wang.fang"' in html
+    assert 'value="short"' not in html  # a password is never sent back
+    assert anon.post("/setup", data={"username": "wang.fang", "code": issued.code, "password": STRONG,
+                                     "password2": STRONG}).status_code == 302
+
+
+def test_code_guesses_are_throttled_like_log_ins(app, admin_user):
+    issued = _one(admin_user)
+    anon = app.test_client()
+    for n in range(5):
+        assert anon.post("/setup", data={"username": "wang.fang", "code": f"AAAA-BBBB-CCC{n}"}).status_code == 401
+    blocked = anon.post("/setup", data={"username": "wang.fang", "code": issued.code, "password": STRONG,
+                                        "password2": STRONG})
+    assert blocked.status_code == 429 and blocked.headers["Retry-After"]
+    assert db.session.get(User, issued.user.id).awaiting_setup
+
+
+def test_the_admin_gives_a_user_a_new_code_from_the_users_page(admin, app, world):
+    target = world.people["inspector"]
+    response = admin.post(f"/admin/users/{target.id}/setup-code")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    code = codes_on(response.get_data(as_text=True))["inspector"]
+    assert 'data-testid="awaiting-setup"' not in admin.get("/admin/users").get_data(as_text=True)  # password kept
+    assert app.test_client().post("/setup", data={"username": "inspector", "code": code, "password": STRONG,
+                                                  "password2": STRONG}).status_code == 302
+    assert AuthActions(app.test_client()).login("inspector", STRONG).status_code == 302
+
+
+# -- the pickers -------------------------------------------------------------------------------------------------
+
+def _options(html: str, select_id: str) -> list[tuple[str, str]]:
+    block = html.split(f'id="{select_id}"')[1].split("</select>")[0]
+    return [(v, re.sub(r"\s+", " ", t).strip()) for v, t in re.findall(r'<option value="([^"]*)"[^>]*>(.*?)</option>',
+                                                                         block, re.S) if v]
+
+
+def test_the_team_page_lists_exactly_the_people_a_team_can_take(admin, world):
+    user("sun.li", "inspector", display_name="孙丽")
+    user("qian.jun", "inspector", world.units["清溪镇"], display_name="钱军")  # (an inspector with a unit)
+    gone = user("gone", "inspector", display_name="已停用")
+    gone.active = False
+    user("clerk", "village", world.units["荷塘村"], display_name="协理员")
+    db.session.commit()
+    r = world.round
+    team_id = db.session.scalar(select(TeamMember.team_id).where(TeamMember.user_id == world.people["leader"].id,
+                                                                  TeamMember.round_id == r.id))
+    html = admin.get(f"/admin/rounds/{r.id}").get_data(as_text=True)
+    listed = _options(html, f"member-{team_id}")
+    assert listed == [("sun.li", "孙丽（sun.li）"), ("qian.jun", "钱军（qian.jun） · 清溪镇")]  # by name
+    assert _options(html, "new-team-leader") == listed
+    assert [v for v, _ in _options(html, f"leader-{team_id}")] == ["inspector"]  # the team's other member
+    assert 'data-picker="搜索姓名、用户名或单位"' in html
+    # what the page offers the service takes; what it leaves out, the service refuses with its own words
+    for username, message in (("gone", "“gone”不是启用的工作组成员账号"), ("clerk", "“clerk”不是启用的工作组成员账号"),
+                              ("inspector2", "第二组组长已在本批次的工作组中")):
+        refused = admin.post(f"/admin/rounds/{r.id}/teams/{team_id}/members", data={"username": username})
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), username
+    for username, _ in listed:
+        assert admin.post(f"/admin/rounds/{r.id}/teams/{team_id}/members",
+                          data={"username": username}).status_code == 302
+    assert count(TeamMember, TeamMember.team_id == team_id) == 4
+    assert _options(admin.get(f"/admin/rounds/{r.id}").get_data(as_text=True), f"member-{team_id}") == []
+
+
+def test_the_users_page_picks_a_unit_from_a_list_by_name_and_code(admin, world):
+    html = admin.get("/admin/users").get_data(as_text=True)
+    block = html.split('data-testid="new-unit"')[1].split("</select>")[0]
+    assert 'name="unit_code"' in html.split('data-testid="new-unit"')[0].rsplit("<select", 1)[1]
+    assert re.findall(r'<option value="(\d+)" data-level="(\w+)"', block) == [
+        ("430699001", "township"), ("430699001001", "village"), ("430699002", "township"),
+        ("430699002001", "village")]
+    assert "清溪镇（430699001）" in block and "荷塘村（430699001001）" in block
+    assert 'data-unit-level="village"' in html and 'data-level-from="#new-role"' in html
+    made = admin.post("/admin/users", data={"username": "zhou.wu", "display_name": "周五", "role": "village",
+                                            "unit_code": "430699001001", "password": STRONG})
+    assert made.status_code == 302
+    assert db.session.scalar(select(User).where(User.username == "zhou.wu")).unit.name == "荷塘村"
+    # a unit of the wrong level is refused as before, and stays picked in the list
+    wrong = admin.post("/admin/users", data={"username": "zhou.liu", "display_name": "周六", "role": "village",
+                                             "unit_code": "430699001", "password": STRONG})
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "该角色须指定所属村(社区)的编码" in page
+    assert '<option value="430699001" data-level="township" selected>' in page
