@@ -17,7 +17,7 @@ from .vocabulary import Role, UnitLevel
 USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
 # The roles whose scope is a unit, and the level that unit has.
 UNIT_LEVEL = {"township": "township", "village": "village"}
-HEADERS = ("用户名", "姓名", "角色", "所属单位代码")
+HEADERS = (M_("用户名"), M_("姓名"), M_("角色"), M_("所属单位代码"))  # (marked: a problem names its column)
 NAME_MAX = 100
 
 
@@ -58,8 +58,8 @@ def role_of(typed: str) -> str | None:
 
 
 def cell_problem(row: int, column: str, letter: str, problem: Msg) -> Msg:
-    """A problem of one cell: "第3行C列（角色）：……"; the column's header stays as the file has it."""
-    return M_("第%(row)s行%(letter)s列（%(column)s）：%(problem)s", row=row, letter=letter, column=column,
+    """A problem of one cell: "第3行C列（角色）：……" (the header translated where shown; the letter is the file's)."""
+    return M_("第%(row)s行%(letter)s列（%(column)s）：%(problem)s", row=row, letter=letter, column=Msg(column),
               problem=problem)
 
 
