@@ -185,11 +185,11 @@ def test_a_wrong_code_or_another_users_code_is_refused_alike(app, admin_user):
     mine = _one(admin_user)
     theirs = _one(admin_user, "li.si", ("李四", "工作组成员", ""))
     for username, code in (("wang.fang", theirs.code), ("wang.fang", "AAAA-BBBB-CCCC"), ("nobody", mine.code),
-                           ("wang.fang", ""), ("wang.fang\x00", mine.code)):
+                           ("wang.fang", ""), ("wang.fang\x00", mine.code), ("wang\ud800", mine.code)):
         with pytest.raises(setup_codes.WrongCode) as wrong:
             setup_codes.redeem(username, code, STRONG, STRONG)
         assert wrong.value.code == "setup.wrong_code" and wrong.value.status == 401
-    assert len(events("user.setup_failure")) == 5
+    assert len(events("user.setup_failure")) == 6
     setup_codes.redeem("wang.fang", mine.code, STRONG, STRONG)  # none of that spent it
 
 

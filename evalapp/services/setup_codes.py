@@ -84,8 +84,9 @@ def redeem(username: str, code: str, password: str, password2: str, *, address: 
                                                         SetupCode.code_hash == rules.code_hash(_key(), code or "")))
     if row is None or row.used_at is not None or row.expires_at <= now:
         why = "wrong" if row is None else ("used" if row.used_at is not None else "expired")
+        shown = username if _storable(username) else "".join(c if c.isprintable() else "?" for c in username)
         audit.record("user.setup_failure", user=None, address=address, obj=user if row is not None else None,
-                     detail=f"username={username}; {why}" if why == "wrong" else why)
+                     detail=f"username={shown.encode('utf-8', 'replace').decode('utf-8')}; {why}")
         db.session.commit()
         if why == "used":
             raise WrongCode("setup.code_used", _l("该设置码已使用过；如需重新设置密码，请联系管理员生成新的设置码"),

@@ -23,6 +23,19 @@ def test_imported_user_is_picked_into_a_team_and_sets_a_password_with_the_code(a
     os.makedirs(ARTIFACTS, exist_ok=True)
     log_in(page, live_server, "admin")
     page.goto(live_server + "/admin/users")
+    # the new-user form's unit picker: off until a role with a unit is chosen, then that level's units, searchable
+    unit = page.locator("[data-testid=new-unit]")
+    assert unit.is_disabled()
+    page.select_option("[data-testid=new-role]", "village")
+    shown = "s => Array.from(s.options).filter(o => o.value && !o.hidden).map(o => o.text.trim())"
+    assert unit.is_enabled() and unit.evaluate(shown) == ["荷塘村（430699001001）", "石桥社区（430699002001）"]
+    page.locator("[data-testid=create-user] input[data-picker-search]").fill("石桥")
+    assert unit.input_value() == "430699002001"
+    page.select_option("[data-testid=new-role]", "township")
+    assert unit.input_value() == "" and unit.evaluate(shown) == ["清溪镇（430699001）", "白沙街道（430699002）"]
+    page.locator("[data-testid=create-user] input[data-picker-search]").fill("430699001")
+    assert unit.input_value() == "430699001"
+    page.locator("[data-testid=create-user]").screenshot(path=os.path.join(ARTIFACTS, "people-unit-picker.png"))
     form = page.locator("[data-testid=import-users]")
     form.locator("input[type=file]").set_input_files({"name": "users.xlsx", "mimeType": XLSX, "buffer": xlsx(GOOD)})
     with page.expect_navigation():

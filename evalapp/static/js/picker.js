@@ -46,7 +46,9 @@
     }
 
     search.addEventListener("input", function () { apply(true); });
-    if (roleSelect) { roleSelect.addEventListener("change", function () { apply(false); }); }
+    if (roleSelect) {  // another role: that level's whole list again
+      roleSelect.addEventListener("change", function () { search.value = ""; apply(false); });
+    }
     apply(false);
   }
 
