@@ -21,7 +21,7 @@ from evalapp.services import setup_codes, user_import
 from evalapp.services.errors import Invalid
 from evalapp.services.imports import ImportProblems
 from tests.conftest import AuthActions
-from tests.factories import app_of_world, make_round, user, world  # noqa: F401 (fixtures)
+from tests.factories import app_of_world, user, world  # noqa: F401 (fixtures)
 
 HEADERS = ("用户名", "姓名", "角色", "所属单位代码")
 GOOD = [("wang.fang", "王芳", "工作组成员", ""), ("li.ming", "李明", "镇(街道)负责人", "430699001"),
@@ -352,3 +352,13 @@ def test_the_users_page_picks_a_unit_from_a_list_by_name_and_code(admin, world):
     page = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "该角色须指定所属村(社区)的编码" in page
     assert '<option value="430699001" data-level="township" selected>' in page
+
+
+def test_the_setup_page_needs_the_pages_csrf_token(app, admin_user):
+    issued = _one(admin_user)
+    app.config["WTF_CSRF_ENABLED"] = True
+    anon = app.test_client()
+    form = {"username": "wang.fang", "code": issued.code, "password": STRONG, "password2": STRONG}
+    assert anon.post("/setup", data=form).status_code == 400
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', anon.get("/setup").get_data(as_text=True))
+    assert anon.post("/setup", data={**form, "csrf_token": token.group(1)}).status_code == 302

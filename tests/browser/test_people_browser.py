@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import TeamMember, User
-from tests.browser.conftest import ARTIFACTS, ARGS, Console, log_in  # noqa: F401
+from tests.browser.conftest import ARTIFACTS, Console, log_in
 from tests.factories import app_of_world, world  # noqa: F401 (fixtures)
 from tests.test_people import GOOD, STRONG, xlsx
 
@@ -37,6 +37,7 @@ def test_imported_user_is_picked_into_a_team_and_sets_a_password_with_the_code(a
     assert unit.input_value() == "430699001"
     page.locator("[data-testid=create-user]").screenshot(path=os.path.join(ARTIFACTS, "people-unit-picker.png"))
     form = page.locator("[data-testid=import-users]")
+    form.screenshot(path=os.path.join(ARTIFACTS, "people-import-form.png"))
     form.locator("input[type=file]").set_input_files({"name": "users.xlsx", "mimeType": XLSX, "buffer": xlsx(GOOD)})
     with page.expect_navigation():
         form.get_by_role("button", name="导入").click()
