@@ -96,6 +96,20 @@ def test_an_import_with_one_bad_row_among_many_writes_nothing(app, admin_user):
     assert (count(User), count(SetupCode), count(AuditEvent)) == (users, codes, audit)
 
 
+def test_an_import_reads_the_database_the_same_number_of_times_for_any_number_of_rows(app, admin_user):
+    from tests.statements import counting
+
+    def selects(rows) -> int:
+        with counting() as statements:
+            user_import.import_users(xlsx(rows), admin_user)
+        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+
+    few = selects([(f"few{n:03d}", f"用户{n}", "村(社区)协理员", "430699001001") for n in range(3)])
+    many = selects([(f"many{n:03d}", f"用户{n}", "村(社区)协理员", "430699001001") for n in range(120)])
+    assert few == many
+    assert count(User, User.username.like("many%")) == 120 and len(events("user.create")) == 123
+
+
 def test_every_problem_is_listed_by_row_and_column(app, admin_user):
     rows = [
         ("zhang", "张三", "工作组成员", ""),  # row 2: fine

@@ -47,11 +47,13 @@ def _key() -> bytes:
     return str(current_app.secret_key).encode("utf-8")
 
 
-def add_code(user: User, actor: User | None, now: datetime | None = None) -> Issued:
-    """A new code for `user` in the caller's transaction (their unspent codes are deleted: one live code a user)."""
+def add_code(user: User, actor: User | None, now: datetime | None = None, *, fresh: bool = False) -> Issued:
+    """A new code for `user` in the caller's transaction (their unspent codes are deleted: one live code a user;
+    `fresh`: the user was created in this transaction and has none)."""
     now = now or _now()
-    db.session.execute(delete(SetupCode).where(SetupCode.user_id == user.id, SetupCode.used_at.is_(None)),
-                       execution_options={"synchronize_session": False})
+    if not fresh:
+        db.session.execute(delete(SetupCode).where(SetupCode.user_id == user.id, SetupCode.used_at.is_(None)),
+                           execution_options={"synchronize_session": False})
     code = rules.new_code()
     expires = now + timedelta(days=current_app.config["SETUP_CODE_DAYS"])
     db.session.add(SetupCode(user_id=user.id, code_hash=rules.code_hash(_key(), code), created_at=now,

@@ -42,13 +42,13 @@ def import_users(data: bytes, actor: User, *, address: str | None = None) -> lis
     now = utcnow()
     issued = []
     try:
-        for n in new:
-            unit = units.get(n.unit_code) if n.unit_code else None
-            user = User(username=n.username, display_name=n.display_name, role=n.role, unit=unit,
-                        password_hash=NO_PASSWORD + secrets.token_hex(16), must_change_password=False)
-            db.session.add(user)
-            db.session.flush()
-            issued.append(add_code(user, actor, now))
+        made = [User(username=n.username, display_name=n.display_name, role=n.role,
+                     unit=units.get(n.unit_code) if n.unit_code else None,
+                     password_hash=NO_PASSWORD + secrets.token_hex(16), must_change_password=False) for n in new]
+        db.session.add_all(made)
+        db.session.flush()  # (one INSERT batch: the ids the codes and the audit rows name)
+        for n, user in zip(new, made):
+            issued.append(add_code(user, actor, now, fresh=True))
             audit.record("user.create", user=actor, address=address, obj=user, unit_id=user.unit_id,
                          new={"username": n.username, "role": n.role, "unit": n.unit_code or None, "import": True,
                               "row": n.row})
