@@ -55,6 +55,8 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "100 per 15 minutes"
+    # One-time set-up codes (imported users set their own first password with one): days a code stays valid.
+    SETUP_CODE_DAYS = 7
     # Between a right password and the second factor's code (or the enrolment): how long the half log-in lasts.
     TWO_FACTOR_PENDING_SECONDS = 600
     # Compression (Flask-Compress, assets.py): zstd, brotli or gzip, whichever the client takes first. Whole

@@ -10,7 +10,7 @@ from ..auth.forms import EmptyForm
 from ..domain.vocabulary import Rollout, SheetStatus
 from ..extensions import db
 from ..ids import parse_id, parse_ids
-from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, User
+from ..models import CatalogueVersion, OrgUnit, Round, RoundUnit, Team, TeamMember
 from ..services import rounds as round_service, setup_unlock, teams as team_service
 from ..services.errors import ServiceError
 from ..services.rounds import NeedsConfirmation
@@ -59,7 +59,7 @@ def _detail(round_: Round, status=200, typed=None, confirm=None, errors=None):
     scope = {ru.unit_id: ru for ru in db.session.scalars(select(RoundUnit).where(RoundUnit.round_id == round_.id)
                                                          .options(selectinload(RoundUnit.unit)))}
     teams = db.session.scalars(select(Team).where(Team.round_id == round_.id).order_by(Team.id).options(
-        selectinload(Team.members), selectinload(Team.leader))).all()
+        selectinload(Team.members).selectinload(TeamMember.user), selectinload(Team.leader))).all()
     return render_template(
         "admin/round.html", round=round_, townships=townships, scope=scope, teams=teams, form=EmptyForm(),
         warnings=round_service.pilot_warnings(round_), problems=round_service.inspection_problems(round_),
@@ -69,8 +69,8 @@ def _detail(round_: Round, status=200, typed=None, confirm=None, errors=None):
                             else 0),
         confirm=confirm, status_labels=SheetStatus.labels(), errors=errors or {},
         setup_unlock=setup_unlock.current(round_.id), setup_unlocks=setup_unlock.history(round_.id),
-        inspectors=db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True))
-                                      .order_by(User.username)).all()), status
+        eligible=team_service.eligible_members(round_),
+        leader_candidates={t.id: team_service.leader_candidates(t) for t in teams}), status
 
 
 @bp.get("/rounds/<int:round_id>")

@@ -1,15 +1,19 @@
 """Administration of users."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
 from ..auth.forms import EmptyForm
+from ..bodylimits import body_limit
+from ..domain.user_rows import UNIT_LEVEL
 from ..domain.vocabulary import Role
 from ..extensions import db
 from ..models import User
-from ..services import accounts, users as user_service
+from ..sending import send_download
+from ..services import accounts, imports, setup_codes, user_import, users as user_service
 from ..services.errors import ServiceError
+from ..services.xlsx import XLSX_MIMETYPE
 from . import bp
 
 FIELDS = ("username", "display_name", "role", "unit_code", "password")
@@ -21,8 +25,9 @@ def _page(status=200, **extra):
 
     filters = {k: request.args.get(k, "") for k in ("role", "unit_code", "active", "q")}
     return render_template("admin/users.html", users=user_service.list_users(**filters), filters=filters,
-                           roles=Role.labels(), leaders=team_leaders(), tokens=accounts.live_token_counts(),
-                           form=EmptyForm(), **extra), status
+                           roles=Role.labels(), roles_zh=[r.zh for r in Role], unit_levels=UNIT_LEVEL, units=user_service.unit_choices(),
+                           leaders=team_leaders(), tokens=accounts.live_token_counts(), form=EmptyForm(),
+                           **extra), status
 
 
 @bp.get("/users")
@@ -119,3 +124,46 @@ def revoke_tokens(user_id: int):
           else gettext("%(username)s 没有有效的API令牌", username=target.username),
           "success" if count else "info")
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/import")
+@body_limit("import")
+@role_required("admin")
+def import_users():
+    _post_ok()
+    upload = request.files.get("file")
+    data = upload.read(imports.MAX_IMPORT_BYTES + 1) if upload else b""
+    try:
+        issued = user_import.import_users(data, current_user, address=request.remote_addr)
+    except imports.ImportProblems as exc:
+        flash(gettext("导入失败，未写入任何数据，请按下列问题修改后重新导入"), "danger")
+        return _page(422, problems=exc.problems)
+    # The codes exist nowhere else in clear: this page is the only time they are shown (not a redirect).
+    return _codes_page(issued, gettext("已导入%(n)s个用户。下列一次性设置码只显示这一次，请打印或抄下后分发给本人。", n=len(issued)))
+
+
+def _codes_page(issued, message):
+    response = make_response(render_template("admin/setup_codes.html", issued=issued, message=message,
+                                             setup_url=url_for("auth.setup", _external=True)))
+    response.headers["Cache-Control"] = "no-store"  # (codes in clear: not kept by the browser or a proxy)
+    return response
+
+
+@bp.get("/users/template.xlsx")
+@role_required("admin")
+def users_template():
+    return send_download(user_import.users_template(), "用户导入模板.xlsx", XLSX_MIMETYPE)
+
+
+@bp.post("/users/<int:user_id>/setup-code")
+@role_required("admin")
+def issue_setup_code(user_id: int):
+    _post_ok()
+    target = _target(user_id)
+    try:
+        issued = setup_codes.issue(target, current_user, address=request.remote_addr)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _page(exc.status)
+    return _codes_page([issued], gettext("已为%(username)s生成新的一次性设置码，原有未使用的设置码已作废。该码只显示这一次。",
+                                         username=target.username))

@@ -15,6 +15,9 @@ ROLES = tuple(Role)
 ROLE_LABELS = Role.zh_labels()  # Chinese (the msgids); pages show Role.label
 # Roles whose scope is a unit: their unit decides what they see.
 SCOPED_ROLES = ("township", "village")
+# The stored "hash" of an account that has no password yet (an import: its user sets one with a set-up code), plus
+# random text: it is no argon2 hash, so no password matches it.
+NO_PASSWORD = "!setup-code:"
 
 
 class User(UserMixin, db.Model):
@@ -58,6 +61,11 @@ class User(UserMixin, db.Model):
     def role_label(self) -> str:
         """The role's Chinese label (the msgid)."""
         return Role.zh_of(self.role)
+
+    @property
+    def awaiting_setup(self) -> bool:
+        """Created without a password (an import): its user has yet to set one with a set-up code."""
+        return self.password_hash.startswith(NO_PASSWORD)
 
     @property
     def second_factor_state(self) -> str | None:
@@ -130,3 +138,21 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SetupCode(db.Model):
+    """A one-time code with which a user sets their own first password (an imported account), or a new one (an
+    administrator issued another). Only its keyed hash is stored (domain.setup_codes); spent once (`used_at`), by
+    `expires_at` at the latest; issuing a new code for a user deletes their unspent ones."""
+
+    __tablename__ = "setup_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -3,6 +3,7 @@ import io
 import zipfile
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
@@ -34,6 +35,11 @@ class ImportProblems(Invalid):
 
 def read_sheet(data: bytes, headers: list[str]) -> list[tuple[int, dict]]:
     """Rows of the first worksheet as (row number, {header: value}); refuses anything but a plain xlsx."""
+    return read_sheet_columns(data, headers)[0]
+
+
+def read_sheet_columns(data: bytes, headers: list[str]) -> tuple[list[tuple[int, dict]], dict[str, str]]:
+    """read_sheet's rows, and each header's column letter in the file (for problems named by row and column)."""
     if not data:
         raise ImportProblems([_l("文件为空")])
     if len(data) > MAX_IMPORT_BYTES:
@@ -70,7 +76,7 @@ def read_sheet(data: bytes, headers: list[str]) -> list[tuple[int, dict]]:
     wb.close()
     if not rows:
         raise ImportProblems([_l("没有数据行")])
-    return rows
+    return rows, {h: get_column_letter(i + 1) for h, i in index.items()}
 
 
 def _text(value) -> str:

@@ -9,6 +9,7 @@ round's lock as publishing is.
 from collections.abc import Collection
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..domain.text import text_problem
 from ..extensions import db
@@ -22,11 +23,31 @@ from .rounds import (
 from .moves import move_sheet_in
 
 
+def _eligible(user: User) -> bool:
+    """Who can be in a team: an active inspector account (the one rule _inspector refuses by, and the pickers list)."""
+    return user.role == "inspector" and user.active
+
+
+def eligible_members(round_: Round) -> list[User]:
+    """The team page's list of people to add to a team or make a new team's leader: the active inspectors in no
+    team of the round yet — exactly whom add_member and create_team accept. By name, with their unit loaded."""
+    in_round = select(TeamMember.user_id).where(TeamMember.round_id == round_.id)
+    return db.session.scalars(select(User).where(User.role == "inspector", User.active.is_(True),
+                                                 User.id.notin_(in_round))
+                              .options(selectinload(User.unit)).order_by(User.display_name, User.username)).all()
+
+
+def leader_candidates(team: Team) -> list[User]:
+    """The members set_leader accepts as the team's new leader (its members loaded: no query)."""
+    return sorted((m.user for m in team.members if m.user_id != team.leader_id and _eligible(m.user)),
+                  key=lambda u: (u.display_name, u.username))
+
+
 def _inspector(username: str) -> User:
     username = (username or "").strip().lower()
     user = (db.session.scalar(select(User).where(User.username == username))
             if text_problem(username) is None else None)  # (a NUL would be PostgreSQL's error, not no one)
-    if user is None or user.role != "inspector" or not user.active:
+    if user is None or not _eligible(user):
         raise Invalid("team.not_inspector", _l("“%(username)s”不是启用的工作组成员账号", username=(username or "").strip()[:64]),
                       {"username": _l("须为工作组成员")})
     return user

@@ -1,11 +1,10 @@
 """Users: create, edit role and scope, deactivate, reset passwords — each credential change ending the user's
 sessions and API tokens at once (accounts.end_credentials)."""
-import re
-
 from sqlalchemy import func, select, update
 
 from ..domain.passwords import password_problems
 from ..domain.text import text_problem
+from ..domain.user_rows import UNIT_LEVEL, USERNAME
 from ..extensions import db
 from ..models import OrgUnit, User
 from ..models.user import ROLES
@@ -13,8 +12,7 @@ from . import audit
 from .accounts import end_credentials, hash_password, verify_password
 from .errors import Invalid, Joined, _l
 
-USERNAME = re.compile(r"^[a-z0-9_.-]{3,64}$")
-SCOPE_LEVEL = {"township": "township", "village": "village"}
+SCOPE_LEVEL = UNIT_LEVEL  # (domain.user_rows: the import checks the same)
 
 
 def _scope(role: str, unit_code: str) -> OrgUnit | None:
@@ -170,3 +168,10 @@ def list_users(role: str = "", unit_code: str = "", active: str = "", q: str = "
         like = f"%{q.strip()[:50]}%"
         query = query.where(User.username.like(like) | User.display_name.like(like))
     return db.session.scalars(query).all()
+
+
+def unit_choices() -> list[OrgUnit]:
+    """The units a user can belong to (the users page's picker): active townships and villages, each township
+    followed by its villages, by code."""
+    return db.session.scalars(select(OrgUnit).where(OrgUnit.level.in_(tuple(set(UNIT_LEVEL.values()))),
+                                                    OrgUnit.active.is_(True)).order_by(OrgUnit.code)).all()

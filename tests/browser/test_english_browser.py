@@ -161,3 +161,54 @@ def test_the_proxy_pages_are_english_too(app, live_server, browser):
     assert page.locator("[data-testid=proxy-badge]").count() == 1  # in the villages' list
     assert untranslated(page.evaluate(COLLECT), data_strings()) == []
     context.close()
+
+
+def test_the_set_up_page_and_the_user_import_pages_in_english(app, live_server, browser):
+    """The pages no link reaches: the set-up page (before log-in) and what a user import answers (its problems, the
+    printable codes). The problems name the file's cells; the roles a file may hold stay as the file holds them."""
+    import io
+
+    from openpyxl import Workbook
+
+    def workbook(rows) -> bytes:
+        wb = Workbook()
+        wb.active.append(["用户名", "姓名", "角色", "所属单位代码"])
+        for row in rows:
+            wb.active.append(list(row))
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+
+    def left(page) -> list[str]:
+        return untranslated(page.evaluate(COLLECT), data_strings())
+
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US")
+    page = context.new_page()
+    page.goto(live_server + "/setup")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("html").get_attribute("lang") == "en" and left(page) == []
+    page.fill("#username", "nobody")
+    page.fill("#code", "AAAA-BBBB-CCCC")
+    page.get_by_role("button", name="Set password").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert "Wrong username or set-up code" in page.inner_text("body") and left(page) == []
+
+    log_in(page, live_server, "admin")
+    page.goto(live_server + "/admin/users")
+    form = page.locator("[data-testid=import-users]")
+    bad = [("wang.fang", "", "工作组成员", "430603101"), ("wang.fang", "王芳", "村(社区)协理员", ""),
+           ("li.ming", "李明", "镇(街道)负责人", "430603999")]
+    form.locator("input[type=file]").set_input_files({"name": "u.xlsx", "mimeType": "application/octet-stream",
+                                                      "buffer": workbook(bad)})
+    form.get_by_role("button", name="Import").click()
+    page.wait_for_load_state("domcontentloaded")
+    problems = page.locator("[data-testid=problems]").inner_text()
+    assert "Row 2, column B (Name): The name is missing" in problems and left(page) == []
+    form = page.locator("[data-testid=import-users]")
+    form.locator("input[type=file]").set_input_files({"name": "u.xlsx", "mimeType": "application/octet-stream",
+                                                      "buffer": workbook([("wang.fang", "王芳", "工作组成员", "")])})
+    form.get_by_role("button", name="Import").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("[data-testid=setup-codes] tbody tr").count() == 1 and left(page) == []
+    context.close()
