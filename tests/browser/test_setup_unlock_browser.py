@@ -76,7 +76,7 @@ def test_a_non_scoring_leader_is_printed_once_and_a_published_leader_change_wait
     page.console.allowed_statuses.update({409, 422})
     page.goto(f"{live_server}/admin/rounds/{rid}")
     block = page.locator(f'[data-team="{team.id}"]')
-    block.locator("input[name=username]").last.fill("inspector")
+    block.locator(f'[data-testid="pick-leader-{team.id}"]').select_option("inspector")  # picked from the list
     block.get_by_role("button", name="设为组长").click()
     page.wait_for_load_state("domcontentloaded")
     assert "解锁设置" in page.locator(".alert-danger").first.inner_text()
@@ -93,7 +93,7 @@ def test_a_non_scoring_leader_is_printed_once_and_a_published_leader_change_wait
     assert "原组长调离" in page.locator('[data-testid="setup-unlocked"]').inner_text()
     _shot(page, "4-unlocked")
     block = page.locator(f'[data-team="{team.id}"]')
-    block.locator("input[name=username]").last.fill("inspector")
+    block.locator(f'[data-testid="pick-leader-{team.id}"]').select_option("inspector")  # picked from the list
     block.get_by_role("button", name="设为组长").click()
     page.wait_for_load_state("domcontentloaded")
     assert "组长已更换" in page.content()
