@@ -163,8 +163,11 @@ SIGNING_PHASES = ("inspection", "review", "published")
 def can_sign_sheet(user: User, sheet: Sheet) -> bool:
     """Who records signatures on a unit's 评分表: an inspector of the team covering the unit (the leader's tablet is
     passed round: members and the unit's representative sign on it), once inspection has opened. Signing changes
-    no score, so it is open whatever the sheet's status, after publication too (the paper is signed after)."""
+    no score, so it is open whatever the sheet's status — until publication: a published 评分表 is signed by hand on
+    its printed version, and on the tablet again only once unlocked (issue 29; services.signatures.sign checks the
+    same under the round's lock)."""
     return (sheet.kind == "final" and user.role == "inspector" and sheet.round.status in SIGNING_PHASES
+            and not (sheet.round.status == "published" and not sheet.unlocked)
             and inspector_team_covers(user, sheet))
 
 

@@ -106,10 +106,11 @@ def test_upload_routes_take_their_files_and_the_form_around_them(app):
     limits = {endpoint: route_limit(app, endpoint) for endpoint in app.view_functions}
     assert limits["selfassess.upload_document"] == limits["api.add_document"] >= documents.MAX_DOCUMENT_BYTES + MB
     assert limits["api.add_photo"] >= evidence.MAX_PHOTO_BYTES + 256 * 1024
-    assert limits["admin.import_units"] == limits["admin.import_catalogue"] >= imports.MAX_IMPORT_BYTES + 256 * 1024
+    assert limits["admin.import_units"] == limits["admin.import_catalogue"] == limits["admin.import_users"] \
+        >= imports.MAX_IMPORT_BYTES + 256 * 1024
     larger = {endpoint for endpoint, limit in limits.items() if limit > app.config["MAX_CONTENT_LENGTH"]}
     assert larger == {"selfassess.upload_document", "api.add_document", "api.add_photo", "admin.import_units",
-                      "admin.import_catalogue"}
+                      "admin.import_catalogue", "admin.import_users"}
     assert app.config["MAX_CONTENT_LENGTH"] == MB and app.config["ANONYMOUS_MAX_CONTENT_LENGTH"] == 64 * 1024
 
 

@@ -313,6 +313,13 @@ def render_png(strokes: list) -> bytes:
     return out.getvalue()
 
 
+def _refuse_if_frozen(sheet: Sheet) -> None:
+    if sheet.round.status == "published" and not sheet.unlocked:
+        raise Conflict("signature.published", _l(
+            "该批次已公布，评分表已冻结，不能再在平板上签名：公布后以打印的评分表上的手写签名为准。"
+            "如需更正评分，请由系统管理员解锁该评分表"))
+
+
 def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User, *,
          address: str | None = None) -> Signature:
     """Record the signature of the signer in `slot` on the final sheet, drawn as `strokes` on a `width` × `height`
@@ -321,6 +328,7 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
     name, strokes)."""
     if sheet.kind != "final":
         raise NotFound("signature.not_final", _l("只有工作组评分表需要签名"))
+    _refuse_if_frozen(sheet)  # (said as such, before access.can_sign_sheet, which refuses it too, says no more)
     if not access.can_sign_sheet(user, sheet):
         raise NotAllowed("signature.not_allowed", _l("您不能为此评分表记录签名"))
     state = signing(sheet)
@@ -359,10 +367,7 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
     locks.lock_round(sheet.round)
     lock_sheet(sheet)
     db.session.refresh(sheet)
-    if sheet.round.status == "published" and not sheet.unlocked:
-        raise Conflict("signature.published", _l(
-            "该批次已公布，评分表已冻结，不能再在平板上签名：公布后以打印的评分表上的手写签名为准。"
-            "如需更正评分，请由系统管理员解锁该评分表"))
+    _refuse_if_frozen(sheet)
     now = utcnow()
     same = and_(Signature.sheet_id == sheet.id, Signature.role == chosen.role.value, Signature.superseded_at.is_(None))
     if chosen.role is SignerRole.INSPECTOR:

@@ -3,34 +3,33 @@ comments, resubmission, approval), two inspectors scoring a township and two vil
 direct score, a note, a photo), the leader's reconciliation (an override with a reason, a bonus, a veto on another
 unit), finance setting the subsidy rules from its to-do, the district's return, the signatures on the leader's tablet,
 the district's approval of the clean sheets at once (the vetoed one on its own) and publication, an admin unlock,
-the leader's correction, republication from the district's 再次公布 to-do, and finance's download from its
-to-do. At each step it checks what the next person finds in their to-do; at the end the results
+the leader's correction, republication from the district's 再次公布 to-do, a refused change of leader and refused
+signatures (form and API) on the published round, and finance's download from its to-do; the inspector's to-do,
+two days past the end of inspection, lists every unscored sheet as overdue. At each step it checks what the next person finds in their to-do; at the end the results
 page, the print 评分表, the district workbook and the finance sheet must show the totals, results and amounts this
 test computes itself from what it entered and the catalogue's rules."""
-import io
 import os
 import re
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
-from openpyxl import load_workbook
 from PIL import Image
-from sqlalchemy import select
 
 from evalapp.extensions import db
-from evalapp.models import Sheet, User
-from evalapp.services import rounds as round_service
-from evalapp.services.catalogues import indicators_of, load_tree
+from evalapp.services import moves, rounds as round_service
+from evalapp.services.catalogues import load_tree
 from evalapp.services.moves import today_local
 from tests import factories
-from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM, Console  # noqa: F401 (CHROMIUM: skip marker)
+from tests.browser.conftest import ARGS, ARTIFACTS, CHROMIUM  # noqa: F401 (CHROMIUM: skip marker)
+from tests.browser.round_walk import (
+    C, Actor, indicator_values, q2, read_sheet, score_sheet, sheet_id, status, submit_sheet, wait_summary_saved,
+)
 from tests.browser.test_signatures_browser import _draw as draw_signature
 from tests.files import PDF
 
 ROUND = "2026年度试点评估验收（端到端）"
 TOWNSHIP, VILLAGE, VETOED = "清溪镇", "荷塘村", "柳湾社区"
-C = Decimal("0.01")
 
 
 @pytest.fixture
@@ -55,162 +54,15 @@ def world(app):
     }
     today = today_local()
     round_ = factories.round_(ROUND, [units[TOWNSHIP], units[VILLAGE], units[VETOED]], admin,
-                              self_due=today + timedelta(days=3), township_due=today + timedelta(days=6))
+                              self_due=today + timedelta(days=3), township_due=today + timedelta(days=6),
+                              inspection_start=today, inspection_end=today + timedelta(days=10))
     factories.team(round_, "第一工作组", people["leader"], [people["inspector"]],
                    [units[TOWNSHIP], units[VILLAGE], units[VETOED]], admin)
     round_service.advance(round_, admin)  # → self-assessment (finance sets the subsidy rules from its to-do)
     return {"round_id": round_.id, "units": {n: u.code for n, u in units.items()}, "people": people}
 
 
-class Actor:
-    """One person at their tablet: a browser context of their own, logged in; every dialog is answered yes and
-    kept; console errors fail the test."""
-
-    def __init__(self, browser, base, username, shots):
-        self.context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN",
-                                           accept_downloads=True)
-        self.page = self.context.new_page()
-        self.console = Console()
-        self.page.on("console", self.console.record)
-        self.page.on("pageerror", lambda exc: self.console.errors.append(str(exc)))
-        self.dialogs: list[str] = []
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.accept()))
-        self.base, self.username, self.shots = base, username, shots
-        self.page.goto(base + "/login")
-        self.page.fill("#username", username)
-        self.page.fill("#password", factories.PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_load_state("domcontentloaded")
-
-    def home(self):
-        self.page.goto(self.base + "/")
-        return self.page
-
-    def shot(self, name):
-        self.shots.append(name)
-        self.page.screenshot(path=os.path.join(ARTIFACTS, f"e2e-{len(self.shots):02d}-{name}.png"), full_page=True)
-
-    def todo(self, sheet_id):
-        """The to-do entry for this sheet on the person's home page (fails if it is not there)."""
-        page = self.home()
-        item = page.locator(f"[data-testid=todos] [data-todo='{sheet_id}']")
-        assert item.count() == 1, f"{self.username}: sheet {sheet_id} not in the to-do once"
-        return item
-
-    def open_todo(self, sheet_id):
-        item = self.todo(sheet_id)
-        with self.page.expect_navigation():
-            item.locator("a").click()
-        return self.page
-
-    def close(self):
-        self.context.close()
-        assert self.console.errors == [], f"{self.username}: console errors {self.console.errors}"
-
-
-def sheet_id(round_id, unit_code, kind, inspector=None):
-    from evalapp.models import OrgUnit
-
-    query = (select(Sheet.id).join(OrgUnit, OrgUnit.id == Sheet.unit_id)
-             .where(Sheet.round_id == round_id, OrgUnit.code == unit_code, Sheet.kind == kind))
-    if inspector:
-        query = query.join(User, User.id == Sheet.inspector_id).where(User.username == inspector)
-    db.session.expire_all()
-    return db.session.scalar(query)
-
-
-def status(sid):
-    db.session.expire_all()
-    return db.session.get(Sheet, sid).status
-
-
-def wait_all_saved(page):
-    page.wait_for_function("""() => [...document.querySelectorAll('.indicator-card [data-role=state]')]
-        .every(e => e.textContent.startsWith('已保存'))""")
-
-
-def score_sheet(page, entries, photo=None):
-    """Fill a scoring page: `entries` code → ("rule", rule code, count) | ("void", rule code) | ("direct", value,
-    reason) | ("note", text); every other indicator 无扣分. A note alone leaves its card unscored, so it is followed
-    by 无扣分 here."""
-    codes = page.eval_on_selector_all(".indicator-card", "els => els.map(e => e.dataset.code)")
-    for code in codes:
-        entry = entries.get(code)
-        card = f"#ind-{code}"
-        if entry is None:
-            page.click(f"{card} [data-action=full]")
-        elif entry[0] == "rule":
-            for _ in range(entry[2]):
-                page.click(f"{card} [data-rule='{entry[1]}'] [data-step='1']")
-        elif entry[0] == "void":
-            page.click(f"{card} [data-rule='{entry[1]}'] input")
-        elif entry[0] == "direct":
-            page.fill(f"#reason-{code}", entry[2])
-            page.fill(f"#direct-{code}", entry[1])
-        elif entry[0] == "note":
-            page.fill(f"#note-{code}", entry[1])
-            page.wait_for_function("c => document.querySelector('#ind-' + c + ' [data-role=state]').textContent"
-                                   ".startsWith('已保存（未评分）')", arg=code)
-            assert page.get_attribute(card, "data-scored") == "0"  # a note alone is not a score
-            page.click(f"{card} [data-action=full]")
-    if photo:
-        code, path = photo
-        page.set_input_files(f"#ind-{code} [data-role=photo-input]", path)
-        page.wait_for_selector(f"#ind-{code} [data-photo] img")
-    wait_all_saved(page)
-
-
-def wait_summary_saved(page):
-    page.wait_for_function("() => (document.querySelector('[data-role=summary-state]') || {}).textContent"
-                           " && document.querySelector('[data-role=summary-state]').textContent.startsWith('已保存')")
-
-
-def submit_sheet(page, label="提交评分表"):
-    with page.expect_navigation():
-        page.click(f"button:has-text('{label}')")
-
-
-def q2(value):
-    return Decimal(value).quantize(C, rounding=ROUND_HALF_UP)
-
-
-def indicator_values(catalogue, entries):
-    """What the rules give for each indicator of an entry set (this test's own arithmetic, from the catalogue)."""
-    out = {}
-    for ind in indicators_of(catalogue):
-        entry = entries.get(ind.code)
-        value = Decimal(ind.points)
-        if entry and entry[0] == "rule":
-            rule = next(r for r in ind.rules if r.code == entry[1])
-            value = max(value - Decimal(rule.per) * entry[2], Decimal(0))
-        elif entry and entry[0] == "void":
-            value = Decimal(0)
-        elif entry and entry[0] == "direct":
-            value = Decimal(entry[1])
-        out[ind.code] = value
-    return out
-
-
-def read_sheet(data: bytes, title_hint: str | None = None):
-    """Every row of a workbook's sheets (those whose title holds `title_hint`) as dicts keyed by their sheet's header
-    row, found by its 单位名称 cell (title rows above it are skipped); by unit name."""
-    wb = load_workbook(io.BytesIO(data), data_only=False)
-    out = {}
-    for ws in wb.worksheets:
-        if title_hint is not None and title_hint not in ws.title:
-            continue
-        rows = list(ws.iter_rows(values_only=True))
-        for i, row in enumerate(rows):
-            if row and "单位名称" in row:
-                head = [str(h) if h is not None else "" for h in row]
-                name = head.index("单位名称")
-                out.update({r[name]: dict(zip(head, r)) for r in rows[i + 1:] if r and r[name]})
-                break
-    assert out, f"no sheet with a 单位名称 header in {[ws.title for ws in wb.worksheets]}"
-    return out
-
-
-def test_a_whole_round_from_self_assessment_to_the_finance_sheet(world, live_server, browser, tmp_path):
+def test_a_whole_round_from_self_assessment_to_the_finance_sheet(world, live_server, browser, tmp_path, monkeypatch):
     os.makedirs(ARTIFACTS, exist_ok=True)
     shots: list[str] = []
     actors = []
@@ -221,7 +73,7 @@ def test_a_whole_round_from_self_assessment_to_the_finance_sheet(world, live_ser
         return a
 
     try:
-        _walk(world, live_server, actor, tmp_path)
+        _walk(world, live_server, actor, tmp_path, monkeypatch)
     except BaseException:
         for a in actors:  # where each person was when it went wrong
             a.page.screenshot(path=os.path.join(ARTIFACTS, f"e2e-failed-{a.username}.png"), full_page=True)
@@ -230,7 +82,7 @@ def test_a_whole_round_from_self_assessment_to_the_finance_sheet(world, live_ser
         a.close()
 
 
-def _walk(world, live_server, actor, tmp_path):
+def _walk(world, live_server, actor, tmp_path, monkeypatch):
     rid, codes = world["round_id"], world["units"]
 
     document = tmp_path / "走访记录汇总.pdf"
@@ -347,6 +199,15 @@ def _walk(world, live_server, actor, tmp_path):
         "leader": {VILLAGE: {}, TOWNSHIP: {}, VETOED: {}},
     }
     members = {"inspector": actor("inspector"), "leader": actor("leader")}
+    # Two days past the end of inspection (the server's clock moved: services.moves.today_local), the inspector's
+    # to-do lists every sheet not yet scored, each marked overdue — never hidden.
+    with monkeypatch.context() as late:
+        late.setattr(moves, "today_local", lambda: today_local() + timedelta(days=12))
+        page = members["inspector"].home()
+        for unit in (VILLAGE, TOWNSHIP, VETOED):
+            item = page.locator(f"[data-testid=todos] [data-todo='{sheet_id(rid, codes[unit], 'inspector', 'inspector')}']")
+            assert "已逾期2天" in item.inner_text(), unit
+        members["inspector"].shot("inspector-overdue")
     for username, member in members.items():
         for unit in (VILLAGE, TOWNSHIP, VETOED):
             sid = sheet_id(rid, codes[unit], "inspector", username)
@@ -501,6 +362,35 @@ def _walk(world, live_server, actor, tmp_path):
     assert "评估结果已公布" in page.inner_text(".alert-success")
     assert district.home().locator(f"[data-round-todo='republish-{rid}']").count() == 0
     district.shot("district-republished")
+
+    # ---- 12. Published, the round is frozen: the admin's change of leader waits for 解锁设置, and the leader's tablet
+    # can no longer sign the 评分表, by the page's form or by the API (the printed paper's handwriting counts now). ---
+    admin.console.allowed_statuses.add(409)
+    leader.console.allowed_statuses.add(409)
+    page = admin.page
+    page.goto(f"{live_server}/admin/rounds/{rid}")
+    page.locator("[data-testid=set-leader] select").first.select_option("inspector")
+    with page.expect_navigation():
+        page.locator("[data-testid=set-leader] button").first.click()
+    assert "解锁设置" in page.locator(".alert-danger").first.inner_text()
+    page = leader.page
+    page.goto(f"{live_server}/inspection/sheets/{finals[VILLAGE]}/reconcile#signatures")
+    assert page.locator("#signatures [data-sign]").count() == 0  # no 签名 button on the published sheet…
+    assert "手写签名为准" in page.inner_text("[data-testid=signatures-frozen]")  # …and why
+    strokes = [[[100, 100], [400, 250], [800, 300]]]
+    refused = page.evaluate("""async ([api, form, strokes]) => {
+        const csrf = document.querySelector('input[name=csrf_token]').value;
+        const json = await fetch(api, {method: 'POST', credentials: 'same-origin', headers: {
+            'Content-Type': 'application/json', 'X-CSRFToken': csrf, 'Accept': 'application/json'},
+            body: JSON.stringify({slot: 'leader', strokes: strokes, width: 1000, height: 400})});
+        const body = new FormData();
+        for (const [k, v] of Object.entries({csrf_token: csrf, slot: 'leader', strokes: JSON.stringify(strokes),
+                                             width: '1000', height: '400'})) body.append(k, v);
+        const page = await fetch(form, {method: 'POST', credentials: 'same-origin', body: body});
+        return [json.status, (await json.json()).code, page.status, await page.text()];
+    }""", [f"{live_server}/api/v1/sheets/{finals[VILLAGE]}/signatures",
+           f"{live_server}/inspection/sheets/{finals[VILLAGE]}/signatures", strokes])
+    assert refused[:3] == [409, "signature.published", 409] and "不能再在平板上签名" in refused[3]
 
     # ---- What everyone must now see, computed here from what was entered. ----------------------------------------
     db.session.expire_all()
