@@ -13,6 +13,11 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
+# What the tests need besides (pytest, Playwright, schemathesis …): never installed by `make run`.
+$(VENV)/.tested: requirements-test.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -d evalapp/translations
 
@@ -49,10 +54,10 @@ seed: migrate
 WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q -n $(WORKERS)
 
-test: setup
+test: setup $(VENV)/.tested
 	$(PYTEST)
 
-test-pg: setup
+test-pg: setup $(VENV)/.tested
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PYTEST)
 
 clean:
@@ -71,5 +76,5 @@ bench: setup
 # The 操作手册's pictures (evalapp/static/manual/*.png) from the pages the app serves on the demo data, in Chromium
 # at 768×1024 (apt-get install chromium fonts-noto-cjk). Not part of `make test` or CI: run it after changing a page
 # the manual shows, look at the pictures, commit them.
-manual-screenshots: setup
+manual-screenshots: setup $(VENV)/.tested
 	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q -n 0 -p no:cacheprovider tests/browser/manual_screenshots.py
