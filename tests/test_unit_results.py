@@ -275,3 +275,23 @@ def test_the_api_gives_the_pages_content(published, empty_app):
         key=lambda i: (-Decimal(i["lost"]), i["code"]))]
     assert _client(empty_app, "inspector").get(_api(w, TOWNSHIP)).status_code == 403
     assert _client(empty_app, "township").get(f"/api/v1/rounds/{w.round.id}/units/999999/results").status_code == 404
+
+
+def test_the_published_answer_conforms_to_the_openapi_document(published, empty_app):
+    """The fuzz test's world is not published: the published shape is held to the document here (schemathesis's
+    checks, a token of each role that sees the unit)."""
+    import schemathesis
+
+    from evalapp.services import accounts
+    from tests.test_api_fuzz import CHECKS, Isolated
+
+    w = published
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", Isolated(empty_app))
+    operation = schema["/rounds/{round_id}/units/{unit_id}/results"]["GET"]
+    for username, unit in (("village", VILLAGE), ("township", TOWNSHIP), ("finance", OTHER_VILLAGE)):
+        token, _ = accounts.issue_api_token(w.people[username])
+        headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
+        case = operation.Case(path_parameters={"round_id": w.round.id, "unit_id": w.units[unit].id})
+        response = case.call(headers=headers)
+        assert response.status_code == 200 and response.json()["published"] is True
+        case.validate_response(response, checks=CHECKS, headers=headers)
