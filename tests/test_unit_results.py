@@ -28,12 +28,16 @@ def _client(app, username):
 
 def _team_final(w, unit_name: str) -> Sheet:
     """The unit scored by both members of the first team as the demo seed does (rules with counts, reasons), a
-    photo on the inspector's sheet for A1, the leader taking the means; submitted and approved."""
+    photo on the inspector's sheet for the first indicator it deducted, the leader taking the means; submitted and
+    approved."""
     for username in ("leader", "inspector"):
         sheet = make_sheet(w, unit_name, inspector=username)
-        if username == "inspector":
-            evidence.add_photo(sheet, find_indicator(sheet, "A1"), image_bytes(), "台账.jpg", w.people[username])
         fill_sheet(sheet, w.people[username], f"units/{unit_name}/{username}")
+        if username == "inspector":
+            code = db.session.scalar(select(Indicator.code).join(Score, Score.indicator_id == Indicator.id)
+                                     .where(Score.sheet_id == sheet.id, Score.points < Indicator.points)
+                                     .order_by(Indicator.code))
+            evidence.add_photo(sheet, find_indicator(sheet, code), image_bytes(), "台账.jpg", w.people[username])
         moves.submit_sheet(sheet, w.people[username])
     final = make_sheet(w, unit_name, "final")
     reconcile.accept_all_proposals(final, w.people["leader"])
@@ -105,10 +109,9 @@ def test_a_village_lead_sees_its_published_figures_as_the_districts_results_page
     assert re.findall(r'data-code="(\w+)"', problems) == [s.indicator_code for s in lost]
     rules = [r for s in lost for m in s.deductions for r in m["rules"]]
     assert rules and all(f"{code} {text}" in html for code, text, _count, _per in rules)
-    # the photo behind A1, through the evidence route, which now lets the village see it
-    photo = re.search(r'src="(/evidence/(\d+)/thumb)"', html)
-    if any(s.indicator_code == "A1" for s in lost):
-        assert photo and village.get(photo.group(1)).status_code == 200
+    # the photo behind a deducted indicator, through the evidence route, which now lets the village see it
+    photo = re.search(r'src="(/evidence/(\d+)/thumb)"', problems)
+    assert photo and village.get(photo.group(1)).status_code == 200
     # self beside final: the self-assessment's own figures
     assert _text(html, "self-total") == f"{unit.self_total:.2f}"
 
