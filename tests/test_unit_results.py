@@ -252,9 +252,22 @@ def test_the_todo_and_nav_lead_a_village_to_its_page(published, empty_app):
     assert f'href="{_url(w, TOWNSHIP)}"' in township
 
 
-def test_the_unit_todo_waits_for_publication(scored, empty_app):
-    html = _client(empty_app, "village").get("/selfassess/").get_data(as_text=True)
-    assert "data-round-todo=\"results-" not in html
+def test_the_unit_todo_waits_for_publication_while_the_nav_leads_to_the_rounds(scored, empty_app):
+    village = _client(empty_app, "village")
+    html = village.get("/selfassess/").get_data(as_text=True)
+    assert "data-round-todo=\"results-" not in html and 'data-testid="nav-unit-results"' in html
+    rounds = village.get("/results/units").get_data(as_text=True)
+    assert 'data-testid="not-published"' in rounds and _url(scored, VILLAGE) not in rounds
+
+
+def test_the_districts_published_results_link_each_units_page(scored, empty_app):
+    w = scored
+    district = _client(empty_app, "district")
+    assert 'data-testid="unit-page"' not in district.get(f"/results/rounds/{w.round.id}").get_data(as_text=True)
+    publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
+    html = district.get(f"/results/rounds/{w.round.id}").get_data(as_text=True)
+    links = set(re.findall(r'href="([^"]+)" data-testid="unit-page"', html))
+    assert links == {_url(w, name) for name in (TOWNSHIP, VILLAGE, OTHER_TOWNSHIP, OTHER_VILLAGE)}
 
 
 def test_compare_for_a_unit_lead_is_the_published_one_on_its_page(published, empty_app):
