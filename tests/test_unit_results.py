@@ -201,11 +201,18 @@ def test_a_score_changed_after_publication_shows_only_once_republished(published
 
     page, api_score, api = shown()
     assert page == api_score == before and api["version"] == 1
+    # a photo taken under the unlock is not shown, nor open to the village, until the next version
+    later = evidence.add_photo(final, db.session.get(Indicator, score.indicator_id), image_bytes(), "补拍.jpg",
+                               w.people["leader"])
+    assert village.get(f"/evidence/{later.id}/thumb").status_code == 404
+    assert f"/evidence/{later.id}/thumb" not in village.get(_url(w, VILLAGE)).get_data(as_text=True)
     moves.submit_sheet(final, w.people["leader"])
     moves.approve_sheet(final, w.people["district"])
     publication.publish(db.session.get(type(w.round), w.round.id), w.people["district"], confirm_no_subsidy=True)
     page, api_score, api = shown()
     assert page == api_score == before - 1 and api["version"] == 2
+    assert village.get(f"/evidence/{later.id}/thumb").status_code == 200
+    assert any(p["id"] == later.id for i in api["indicators"] for p in i["photos"])
 
 
 def test_the_problem_list_prints_in_chinese_with_version_and_checksum_even_in_english(published, empty_app):
