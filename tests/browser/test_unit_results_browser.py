@@ -10,6 +10,7 @@ import pytest
 
 from evalapp.services import publication, readmodel
 from tests.browser.conftest import log_in
+from tests.browser.test_axe_browser import _check, _tablet
 from tests.browser.test_english_browser import walk
 from tests.factories import TOWNSHIP, VILLAGE, make_round
 from tests.test_unit_results import _round_ready
@@ -101,3 +102,19 @@ def test_the_township_reads_its_pages_in_english_and_the_paper_stays_chinese(app
     assert found == {}
     page.goto(start + "/print")
     assert "问题清单" in page.content() and re.search(r"Problem list", page.content()) is None
+
+
+def test_the_unit_pages_pass_axe_and_the_tablet_measures(app, world, live_server, browser):
+    """axe-core and the walk's measures (touch targets, cells wrapped at 768 px, one h1, no sideways scrolling) on
+    the pages a demo walk cannot reach published: a village's, a township's with its villages, the rounds list."""
+    findings, errors = [], []
+    for username, paths in (("village", [f"/results/rounds/{world.round.id}/units/{world.units[VILLAGE].id}",
+                                         "/results/units"]),
+                            ("township", [f"/results/rounds/{world.round.id}/units/{world.units[TOWNSHIP].id}"])):
+        context, tab = _tablet(browser, errors)
+        log_in(tab, live_server, username)
+        for path in paths:
+            assert tab.goto(live_server + path).ok, path
+            _check(tab, live_server, findings)
+        context.close()
+    assert findings == [] and errors == []
