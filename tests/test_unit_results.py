@@ -318,3 +318,45 @@ def test_the_published_answer_conforms_to_the_openapi_document(published, empty_
         response = case.call(headers=headers)
         assert response.status_code == 200 and response.json()["published"] is True
         case.validate_response(response, checks=CHECKS, headers=headers)
+
+
+def test_a_vetoed_village_and_a_townships_bonus_read_as_published(empty_app):
+    """The veto finding and the bonus items of the version: a vetoed village reads 一票否决 instead of a rank and
+    points missing, on the page, the paper and the API; the township's bonus items are listed and counted."""
+    from tests.conftest import complete_round
+
+    w = make_round("inspection", self_assessed=True)
+    complete_round({VILLAGE: "98", TOWNSHIP: "94"}, vetoes={VILLAGE: "V3"}, bonus={TOWNSHIP: ["X1", "X2"]},
+                   round_=w.round)
+    rounds_service.advance(w.round, w.people["admin"], confirm=True)
+    publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
+    village = _client(empty_app, "village")
+    html = village.get(_url(w, VILLAGE)).get_data(as_text=True)
+    assert 'data-result="veto"' in html and "评估验收中弄虚作假" in html and "查实弄虚作假" in html
+    assert _text(html, "rank") == "一票否决，不排名" and _text(html, "missing") == "一票否决"
+    paper = village.get(_url(w, VILLAGE, "/print")).get_data(as_text=True)
+    assert 'data-testid="veto"' in paper and "一票否决：评估验收中弄虚作假" in paper
+    api = village.get(_api(w, VILLAGE)).get_json()
+    assert api["vetoed"] is True and api["rank"] is None and api["points_missing"] is None
+    assert api["veto_findings"] == [{"code": "V3", "text": "评估验收中弄虚作假", "finding": "查实弄虚作假"}]
+    township = _client(empty_app, "township")
+    html = township.get(_url(w, TOWNSHIP)).get_data(as_text=True)
+    assert _text(html, "bonus").startswith("3.00") and "获得上级表彰" in html  # 2 + 1 within the cap of 3
+    assert _text(html, "total") == "97.00" and _text(html, "missing") == "已达合格线"
+    api = township.get(_api(w, TOWNSHIP)).get_json()
+    assert [b["code"] for b in api["bonus_items"]] == ["X1", "X2"] and api["bonus_counted"] == "3.00"
+    assert api["reached_line"] is True
+
+
+def test_a_unit_outside_the_round_is_404_even_to_the_district(published, empty_app):
+    from evalapp.services import units
+
+    w = published
+    outside = units.create_unit(f"{w.units[TOWNSHIP].code}099", "青山村", "村", w.units[TOWNSHIP].code,
+                                w.people["admin"])
+    for who in ("district", "township"):
+        client = _client(empty_app, who)
+        assert client.get(f"/results/rounds/{w.round.id}/units/{outside.id}").status_code == 404, who
+        assert client.get(f"/api/v1/rounds/{w.round.id}/units/{outside.id}/results").status_code == 404, who
+    assert _client(empty_app, "district").get(f"/results/rounds/{w.round.id}/units/{w.units[TOWNSHIP].id}"
+                                              ).status_code == 200

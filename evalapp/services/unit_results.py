@@ -127,14 +127,16 @@ def last_version(round_: Round) -> Publication | None:
 
 
 def unit_page(round_: Round, unit: OrgUnit) -> UnitPage | None:
-    """The unit's page in the round (None: the unit is neither in the round's scope nor in its last version), in a
-    read-only transaction of its own."""
+    """The unit's page in the round, in a read-only transaction of its own: as the last version holds it; a unit in
+    the round's scope but in no version yet (before publication, or added to the scope since) gets the page
+    without figures; None for a unit the round does not hold."""
     with readmodel.reading():
         # The round and unit as this transaction reads them; the page keeps the caller's (they stay in its session).
         pub = last_version(db.session.get(Round, round_.id))
-        if pub is None:
+        page = _published_page(round_, unit, pub) if pub is not None else None
+        if page is None:  # not published yet — for this unit at least (one added to the scope since)
             return UnitPage(round_, unit, None) if in_round(round_, unit) else None
-        return _published_page(round_, unit, pub)
+        return page
 
 
 def _published_page(round_: Round, unit: OrgUnit, pub: Publication) -> UnitPage | None:
