@@ -6,7 +6,6 @@ from flask import abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from .. import access
-from ..domain.vocabulary import Result, UnitLevel
 from ..extensions import db
 from ..models import OrgUnit, Round
 from ..services import unit_results
@@ -38,7 +37,7 @@ def my_units():
 @access.role_required(*access.UNIT_RESULT_ROLES)
 def unit_results_page(round_id: int, unit_id: int):
     page = page_or_404(round_id, unit_id)
-    return render_template("results/unit.html", page=page, RESULTS=Result, LEVELS=UnitLevel)
+    return render_template("results/unit.html", page=page)
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/units/<{ID}:unit_id>/print")
@@ -46,7 +45,7 @@ def unit_results_page(round_id: int, unit_id: int):
 def unit_problems_print(round_id: int, unit_id: int):
     """The 问题清单 on A4: an official paper, Chinese whatever the reader's language."""
     page = page_or_404(round_id, unit_id)
-    return render_template("results/unit_print.html", page=page, RESULTS=Result, LEVELS=UnitLevel)
+    return render_template("results/unit_print.html", page=page)
 
 
 def compare_for_unit(self_sheet):
