@@ -3,11 +3,11 @@ from functools import cache, wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, exists, false, select
+from sqlalchemy import bindparam, exists, false, func, select
 
 from .domain.workflow import owner_may_change, reviewer_may_decide, sheet_context
 from .extensions import db
-from .models import OrgUnit, RoundUnit, Sheet, Team, TeamMember, User
+from .models import OrgUnit, Publication, RoundUnit, Sheet, Team, TeamMember, User
 from .models.sheet import SHEET_KINDS
 
 ALL_SEEING = ("admin", "district", "finance")
@@ -221,3 +221,30 @@ def can_compare(user: User, self_sheet: Sheet) -> bool:
     if user.role in ("township", "village"):
         return self_sheet.round.status == "published"
     return True
+
+
+UNIT_RESULT_ROLES = ("district", "admin", "finance", "township", "village")
+
+
+def can_view_unit_results(user: User, unit: OrgUnit) -> bool:
+    """A unit's results page (issue 32): the district, admin and finance every unit's; a township lead its own
+    township's and its villages'; a village lead its own village's. Nothing of another unit (a 404 for the rest of
+    these roles; inspectors have no such page)."""
+    if user.role not in UNIT_RESULT_ROLES or unit.level not in ("township", "village"):
+        return False
+    return can_view_unit(user, unit)
+
+
+def can_view_published_evidence(user: User, evidence) -> bool:
+    """A photo behind a unit's published result, for the unit's own lead (a township's also for its villages): on
+    the unit's final or a member's sheet (not one closed as 未提交), once the round is published, taken before its
+    last version was published (what the unit's page shows: services.unit_results). Nothing more: no self sheet of
+    another unit, no photo before publication, none taken under an unlock since."""
+    sheet = evidence.sheet
+    if (user.role not in ("township", "village") or evidence.kind != "photo"
+            or sheet.kind not in ("final", "inspector") or sheet.status == "closed"
+            or sheet.round.status != "published" or not can_view_unit(user, sheet.unit)):
+        return False
+    published_at = db.session.scalar(select(func.max(Publication.published_at))
+                                     .where(Publication.round_id == sheet.round_id))
+    return published_at is not None and evidence.uploaded_at <= published_at

@@ -54,6 +54,7 @@ def ids(world):
         "self22": make_sheet(r22, VILLAGE, "self").id,
         "self21": make_sheet(world, VILLAGE, "self").id,
         "photo": photo.id, "signature": signature.id,
+        "vunit": world.units[VILLAGE].id, "tunit": world.units[TOWNSHIP].id,
     }
 
 
@@ -292,6 +293,20 @@ MATRIX = [
     # the unit's own people compare once the round is published (tests/test_reconcile.py); a 404 for all others
     ("GET", "/results/sheets/{self21}/compare", "results.compare",
      expect(SEEING | INSPECTORS, scoped_out=ALL - SEEING - INSPECTORS)),
+    # A unit's own results (issue 32; tests/test_unit_results.py): its lead (a township's also its villages'), the
+    # district, admin and finance; another unit's is a 404; r is not published yet, so the page says so (200)
+    ("GET", "/results/units", "results.my_units",
+     expect({"township", "village", "outsider_township", "outsider_village"})),
+    ("GET", "/results/rounds/{r}/units/{vunit}", "results.unit_results_page",
+     expect(SEEING | {"township", "village"}, scoped_out={"outsider_township", "outsider_village"})),
+    ("GET", "/results/rounds/{r}/units/{tunit}", "results.unit_results_page",
+     expect(SEEING | {"township"}, scoped_out={"village", "outsider_township", "outsider_village"})),
+    ("GET", "/results/rounds/{r}/units/{vunit}/print", "results.unit_problems_print",
+     expect(SEEING | {"township", "village"}, scoped_out={"outsider_township", "outsider_village"})),
+    ("GET", "/api/v1/rounds/{r}/units/{vunit}/results", "api.unit_results_json",
+     expect(SEEING | {"township", "village"}, api=True, scoped_out={"outsider_township", "outsider_village"})),
+    ("GET", "/api/v1/rounds/{r}/units/{tunit}/results", "api.unit_results_json",
+     expect(SEEING | {"township"}, api=True, scoped_out={"village", "outsider_township", "outsider_village"})),
     # 帮助: every role reads every role's manual (tests/test_manual.py); /help/ sends each to their own role's page
     ("GET", "/help/", "manual.index", expect(ALL, 302)),
     ("GET", "/help/village", "manual.page", expect(ALL)),

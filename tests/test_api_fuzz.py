@@ -67,7 +67,8 @@ def _real_values(world, user):
     sheets = list(dict.fromkeys(s.id for s in editable + seen + every))
     return {"sheet_id": st.sampled_from(sheets), "round_id": st.just(world.round.id),
             "indicator_code": st.sampled_from(["A1", "A2", "A3", "B1", "C1", "Z9"]),
-            "evidence_id": st.sampled_from(_photo_ids(world))}
+            "evidence_id": st.sampled_from(_photo_ids(world)),
+            "unit_id": st.sampled_from(sorted(u.id for u in world.units.values()))}
 
 
 def _photo_ids(world):

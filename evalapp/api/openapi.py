@@ -109,6 +109,26 @@ def spec() -> dict:
          "photos": {"type": "array", "items": photo}},
         {"final": NULLABLE_DEC, "gap": NULLABLE_DEC, "self_inflated": {"type": "boolean", "nullable": True}},
         description="`final`, `gap`, `self_inflated`: on a self-assessment the caller may compare with the final")
+    standing = {"total": NULLABLE_DEC, "result": {"type": "string", "enum": results},
+                "rank": {"type": "integer", "nullable": True}, "points_missing": NULLABLE_DEC, "vetoed": BOOL}
+    unit_deduction = _obj({"member": STR, "points": DEC, "free": DEC, "reason": STR, "rules": {
+        "type": "array", "items": _obj({"code": STR, "text": STR, "count": INT, "points": NULLABLE_DEC,
+                                        "void": BOOL})}})
+    unit_results = _obj(
+        {"round_id": INT, "unit": _obj({"id": INT, "code": STR, "name": STR, "level": STR}), "published": BOOL},
+        {"version": INT, "published_at": {"type": "string", "format": "date-time"}, "sha256": STR,
+         "threshold": DEC, **standing, "reached_line": BOOL, "level_count": INT, "township_name": STR,
+         "self_total": NULLABLE_DEC, "score_sum": NULLABLE_DEC, "bonus_sum": NULLABLE_DEC, "bonus_counted": DEC,
+         "lost_total": DEC,
+         "bonus_items": {"type": "array", "items": _obj({"code": STR, "text": STR, "points": DEC, "note": STR})},
+         "veto_findings": {"type": "array", "items": _obj({"code": STR, "text": STR, "finding": STR})},
+         "indicators": {"type": "array", "items": _obj({
+             "code": STR, "title": STR, "category": STR, "max": DEC, "score": NULLABLE_DEC, "lost": DEC,
+             "reason": STR, "self_score": NULLABLE_DEC, "gap": NULLABLE_DEC, "self_inflated": BOOL,
+             "deductions": {"type": "array", "items": unit_deduction}, "photos": {"type": "array", "items": photo}})},
+         "problems": {"type": "array", "items": STR},
+         "villages": {"type": "array", "items": _obj({"id": INT, "code": STR, "name": STR, **standing})}},
+        description="Without `published`: only round_id, unit and published")
     return {
         "openapi": "3.0.3",
         "info": {"title": "evalapp API", "version": "1.0",
@@ -224,6 +244,17 @@ def spec() -> dict:
                      "sha256": {"type": "string", "nullable": True},
                      "published_at": {"type": "string", "format": "date-time", "nullable": True},
                      "pending_units": {"type": "integer", "nullable": True}})), **READ_ERRORS}}},
+            "/rounds/{round_id}/units/{unit_id}/results": {"get": {
+                "summary": "A unit's results as its page shows them (issue 32): once the round is published, its "
+                           "last version — every indicator's score, maximum, points lost and the members' "
+                           "deductions behind it, photos, bonus items, veto findings, rank, points missing, the "
+                           "self-assessed score beside each final one, the 问题清单 (`problems`: the indicators "
+                           "that lost points, most lost first) and, for a township, its villages; before "
+                           "publication only `published: false`. The district, admin and finance see every unit; a "
+                           "township lead its township and its villages; a village lead its village (404 for "
+                           "another unit); other roles 403",
+                "parameters": [rid, {"name": "unit_id", "in": "path", "required": True, "schema": ident}],
+                "responses": {"200": _resp("the unit's results", unit_results), **READ_ERRORS}}},
             "/sheets/{sheet_id}": {"get": {
                 "summary": "One sheet with every indicator's score", "parameters": [sid],
                 "responses": {"200": _resp("sheet", {"$ref": "#/components/schemas/Sheet"}), **READ_ERRORS}}},

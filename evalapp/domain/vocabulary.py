@@ -107,6 +107,7 @@ class RoundTodo(Vocabulary):
     REPUBLISH = "republish", N_("再次公布")
     SUBSIDY_RULES = "subsidy_rules", N_("设置奖补规则")
     ELIGIBILITY = "eligibility", N_("下载奖补资格表")
+    RESULTS = "results", N_("评估结果")  # a township's or village's published results (issue 32)
 
 
 class Role(Vocabulary):

@@ -59,14 +59,16 @@ def healthz():
 
 
 def visible_evidence(user, evidence_id: int):
-    """The photo if it is still shown and the user may see its sheet (access.can_view_sheet), else None. The page's
-    URL below and the API's (api.routes.evidence_file) ask the same."""
-    from ..access import can_view_sheet
+    """The photo if it is still shown and the user may see its sheet (access.can_view_sheet) — or it is behind the
+    published result of the user's own unit (access.can_view_published_evidence) —, else None. The page's URL below
+    and the API's (api.routes.evidence_file) ask the same."""
+    from ..access import can_view_published_evidence, can_view_sheet
     from ..extensions import db
     from ..models import EvidenceFile
 
     ev = db.session.get(EvidenceFile, evidence_id)
-    if ev is None or ev.deleted_at is not None or not can_view_sheet(user, ev.sheet):
+    if ev is None or ev.deleted_at is not None or not (can_view_sheet(user, ev.sheet)
+                                                       or can_view_published_evidence(user, ev)):
         return None
     return ev
 

@@ -4,3 +4,4 @@ bp = Blueprint("results", __name__, url_prefix="/results")
 
 from . import routes  # noqa: E402,F401
 from . import bulk  # noqa: E402,F401
+from . import units  # noqa: E402,F401

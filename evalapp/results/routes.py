@@ -47,6 +47,10 @@ def compare(sheet_id: int):
     sheet = db.session.get(Sheet, sheet_id)
     if sheet is None or sheet.kind != "self" or not access.can_compare(current_user, sheet):
         abort(404)
+    if current_user.role in ("township", "village"):  # its own people: the published figures, on the unit's page
+        from .units import compare_for_unit
+
+        return compare_for_unit(sheet)
     final = compare_service.final_for(sheet)
     if final is None:
         abort(404)

@@ -31,7 +31,8 @@ class RoundItem:
     round: Round
     action: RoundTodo
     levels: tuple[UnitLevel, ...] = ()
-    version: int | None = None  # the version to download
+    version: int | None = None  # the version to download (or, for RESULTS, the one published)
+    unit_id: int | None = None  # RESULTS: the unit whose page it leads to (the lead's own)
 
 
 @dataclass
@@ -112,7 +113,8 @@ def todos_for(user: User, today: date) -> Todos:
     else:
         to_review, review_total = [], 0
     rounds = (_district_rounds() if user.role == "district" else
-              _finance_rounds() if user.role == "finance" else [])
+              _finance_rounds() if user.role == "finance" else
+              _unit_results(user) if user.role in ("township", "village") else [])
     return Todos(dated(returned), dated(to_review), dated(fill_rows), dated(ready), rounds,
                  returned_total, review_total, fill_total, ready_total)
 
@@ -168,3 +170,17 @@ def _finance_rounds() -> list[RoundItem]:
                 if at >= since[rid] and (new or {}).get("status") == "正式"}
         items += [RoundItem(r, RoundTodo.ELIGIBILITY, version=v) for r, v, _ in published if r.id not in done]
     return items[:TODO_LIMIT]
+
+
+def _unit_results(user: User) -> list[RoundItem]:
+    """A township's or village's published rounds: each one's last version, to see the unit's results and its
+    问题清单 (issue 32) — one query."""
+    if user.unit_id is None:
+        return []
+    latest = (select(Publication.round_id, func.max(Publication.version).label("version"))
+              .group_by(Publication.round_id).subquery())
+    found = db.session.execute(
+        select(Round, latest.c.version).join(latest, latest.c.round_id == Round.id)
+        .join(RoundUnit, and_(RoundUnit.round_id == Round.id, RoundUnit.unit_id == user.unit_id))
+        .where(Round.status == "published").order_by(Round.id.desc()).limit(TODO_LIMIT)).all()
+    return [RoundItem(r, RoundTodo.RESULTS, version=v, unit_id=user.unit_id) for r, v in found]
