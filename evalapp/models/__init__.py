@@ -3,6 +3,7 @@ from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
+from .rectification import Interview, Recheck, RecheckScore, Rectification, RectificationExtension, RectifyFile
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
 from .signature import Signature
 from .sheet import (
@@ -17,5 +18,5 @@ __all__ = [
     "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
-    "VetoItem",
+    "VetoItem", "Interview", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
 ]
