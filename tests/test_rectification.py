@@ -293,3 +293,91 @@ def test_the_rules():
     assert rules.points_problem(Decimal("10.5"), Decimal(10)) is not None
     assert rules.points_problem(Decimal("9.5"), Decimal(10)) is None
     _ = OTHER_VILLAGE, timedelta
+
+
+PERSONAS = ["anon", "admin", "district", "finance", "leader", "inspector", "inspector2", "township", "village",
+            "outsider_township", "outsider_village"]
+SEES_RECT = {"admin", "district", "finance", "township", "village", "inspector2"}  # 第二工作组 re-inspects it
+SEES_INTERVIEW = {"admin", "district", "finance", "township", "village"}
+DISTRICT = {"admin", "district"}
+
+
+def _expect(ok: set, ok_status=200, *, allowed_roles: set | None = None, ok_status_of: dict | None = None):
+    """Per persona: `ok_status` (or its own) for `ok`; 404 for a role the route takes whose scope does not reach
+    the record; 403 for a role the route does not take; 302 (to log in) for the anonymous."""
+    roles = {"admin": "admin", "district": "district", "finance": "finance", "leader": "inspector",
+             "inspector": "inspector", "inspector2": "inspector", "township": "township", "village": "village",
+             "outsider_township": "township", "outsider_village": "village"}
+    out = {"anon": 302}
+    for persona, role in roles.items():
+        if persona in ok:
+            out[persona] = (ok_status_of or {}).get(persona, ok_status)
+        elif allowed_roles is None or role in allowed_roles:
+            out[persona] = 404
+        else:
+            out[persona] = 403
+    return out
+
+
+def test_every_rectify_route_answers_each_persona_by_role_and_scope(published, login_as):
+    """The access matrix of the records the main matrix's world (a round in inspection) has none of: one
+    rectification of 荷塘村 (reported, re-inspection assigned to 第二工作组) and one 约谈 (tests/test_access.py names
+    this test for each of these routes)."""
+    w = published
+    rect = _issue(w)
+    _report(w, rect)
+    service.ask_extension(rect, "complete", date(2032, 5, 1), "需要更多时间", w.people["village"])
+    ext = db.session.scalar(select(RectificationExtension))
+    recheck = _recheck(w, rect)
+    interview = interviews.record(w.units[VILLAGE].id, w.round.id, TODAY, "参加人员", "问题",
+                                  [interviews.Requirement("要求", TODAY + timedelta(days=10))], PDF, "纪要.pdf",
+                                  w.people["district"])
+    file_id = db.session.get(Rectification, rect.id).files[0].id
+    everyone = {"admin", "district", "finance", "inspector", "township", "village"}
+    routes = [
+        ("GET", f"/rectify/{rect.id}", _expect(SEES_RECT)),
+        ("GET", f"/rectify/{rect.id}/notice", _expect(SEES_RECT)),
+        ("GET", f"/rectify/files/{file_id}", _expect(SEES_RECT)),
+        ("GET", f"/rectify/rechecks/{recheck.id}", _expect(SEES_RECT)),
+        ("POST", f"/rectify/{rect.id}/extension",  # the village's own: the empty form refused (422)
+         _expect({"village", "township"}, 422, allowed_roles={"township", "village"},
+                 ok_status_of={"township": 403})),
+        ("POST", f"/rectify/{rect.id}/report",  # 复查 already assigned: no more reports (409)
+         _expect({"village", "township"}, 409, allowed_roles={"township", "village"},
+                 ok_status_of={"township": 403})),
+        ("POST", f"/rectify/extensions/{ext.id}/decide", _expect(DISTRICT, 422, allowed_roles=DISTRICT)),
+        ("POST", f"/rectify/{rect.id}/recheck", _expect(DISTRICT, 422, allowed_roles=DISTRICT)),  # no team chosen
+        ("POST", f"/rectify/{rect.id}/second-chance", _expect(DISTRICT, 422, allowed_roles=DISTRICT)),
+        ("POST", f"/rectify/rechecks/{recheck.id}",  # the assigned leader: nothing entered (422); others seeing: 403
+         _expect(SEES_RECT, 403, allowed_roles=everyone | {"inspector"}, ok_status_of={"inspector2": 422})),
+        ("GET", f"/rectify/interviews/{interview.id}", _expect(SEES_INTERVIEW)),
+        ("GET", f"/rectify/interviews/{interview.id}/notice", _expect(SEES_INTERVIEW)),
+        ("POST", f"/rectify/interviews/{interview.id}/report",
+         _expect({"village", "township"}, 422, allowed_roles={"township", "village"},
+                 ok_status_of={"township": 403})),
+        ("POST", f"/rectify/interviews/{interview.id}/check",  # no report yet: 409
+         _expect(DISTRICT, 409, allowed_roles=DISTRICT)),
+        ("POST", f"/rectify/interviews/{interview.id}/publish",  # published by the first (admin), then frozen: 409
+         _expect(DISTRICT, allowed_roles=DISTRICT, ok_status_of={"admin": 303, "district": 409})),
+    ]
+    failures = []
+    for persona in PERSONAS:
+        client = login_as(persona) if persona != "anon" else published_client()
+        for method, url, expected in routes:
+            status = client.open(url, method=method, data={}).status_code
+            if status != expected[persona]:
+                failures.append(f"{persona} {method} {url}: {status}, expected {expected[persona]}")
+    assert failures == []
+    # nothing was changed by any of it
+    assert db.session.get(Rectification, rect.id).status == "reported"
+    assert db.session.get(RectificationExtension, ext.id).decision is None
+    assert db.session.get(Recheck, recheck.id).outcome is None
+    assert db.session.get(Interview, interview.id).reported_at is None
+    assert _audits("interview.notice") == 1
+
+
+def published_client():
+    """A client not logged in."""
+    from flask import current_app
+
+    return current_app.test_client()

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import OrgUnit, Round
 from ..services import interviews as service
 from ..services.errors import NotFound, ServiceError
+from ..services.rectification import is_unit_lead
 from . import bp
 from .forms import CheckForm, EmptyForm, InterviewForm, InterviewReportForm, choices, parse_date
 from .routes import EVERYONE, ID, _apply, _today, _upload, valid
@@ -81,7 +82,7 @@ def _visible(interview_id: int):
 
 
 def _page(interview, status: int = 200, **forms):
-    from ..services.rectification import is_district, is_unit_lead
+    from ..services.rectification import is_district
 
     return render_template("rectify/interview.html", interview=interview, today=_today(),
                            requirements=service.requirements_of(interview),
@@ -114,6 +115,8 @@ def _act(interview, name, form, action, done):
 @role_required("township", "village")
 def interview_report(interview_id: int):
     found = _visible(interview_id)
+    if not is_unit_lead(current_user, found.unit_id):
+        abort(403)
     form = InterviewReportForm()
     valid(form)
     data, name = _upload("report_file")

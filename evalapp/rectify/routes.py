@@ -189,6 +189,8 @@ def _act(rect, form_name: str, form, action, done: str):
 @role_required("township", "village")
 def ask_extension(rect_id: int):
     rect = _visible(rect_id)
+    if not service.is_unit_lead(current_user, rect.unit_id):
+        abort(403)
     form = ExtensionForm()
     if not valid(form):
         form.deadline.errors = [gettext("请选择要延长的期限")]
@@ -228,6 +230,8 @@ def decide_extension(ext_id: int):
 @role_required("township", "village")
 def report(rect_id: int):
     rect = _visible(rect_id)
+    if not service.is_unit_lead(current_user, rect.unit_id):
+        abort(403)
     form = ReportForm()
     valid(form)
     data, name = _upload("report_file")
