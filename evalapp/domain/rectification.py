@@ -98,7 +98,7 @@ def points_problem(value: Decimal | None, max_points: Decimal) -> Msg | None:
     if value is None:
         return M_("请填写得分")
     if value < 0 or value > max_points:
-        return M_("得分须在0到%(max)s之间", max=f"{max_points:.2f}")
+        return M_("得分须在0到%(max)s之间", max=str(q2(max_points)))
     if value % STEP != 0:
         return M_("得分须为0.5的整数倍")
     return None
