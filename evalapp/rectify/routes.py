@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..access import role_required
 from ..domain import rectification as rules
 from ..extensions import db
-from ..models import Recheck, RectificationExtension, RectifyFile, Round, Team
+from ..models import Publication, Recheck, RectificationExtension, RectifyFile, Round, Team
 from ..sending import send_download
 from ..services import interviews as interview_service, rectification as service
 from ..services.errors import NotFound, ServiceError
@@ -165,7 +165,7 @@ def notice(rect_id: int):
     """The printable 整改通知 (A4, Chinese whatever the reader's language: an official paper)."""
     rect = _visible(rect_id)
     return render_template("rectify/notice.html", rect=rect, lost=service.lost_lines(rect),
-                           pub_unit=service.published_unit(rect))
+                           pub_unit=service.published_unit(rect), pub=db.session.get(Publication, rect.publication_id))
 
 
 def _act(rect, form_name: str, form, action, done: str):
