@@ -381,3 +381,30 @@ def published_client():
     from flask import current_app
 
     return current_app.test_client()
+
+
+def test_the_rounds_dashboard_shows_rectification_progress_by_township(published, login_as):
+    w = published
+    url = f"/results/rounds/{w.round.id}/dashboard"
+    assert 'data-testid="progress"' not in login_as("district").get(url).get_data(as_text=True)
+    _issue(w)
+    page = login_as("district").get(url).get_data(as_text=True)
+    row = page.split(f'data-township="{TOWNSHIP}"')[1].split("</tr>")[0]
+    assert [c.split(">")[-1] for c in row.split("</td>")[1:-1]] == ["1", "0", "0", "0", "0"]
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(published, empty_app):
+    import re
+
+    empty_app.config["WTF_CSRF_ENABLED"] = True
+    client = empty_app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', login).group(1)
+    client.post("/login", data={"username": "district", "password": "demo-pass-2021", "csrf_token": token})
+    url = f"/rectify/rounds/{published.round.id}/issue"
+    assert client.post(url, data={"unit_id": published.units[VILLAGE].id}).status_code == 400
+    assert db.session.scalar(select(func.count(Rectification.id))) == 0
+    page = client.get(f"/rectify/rounds/{published.round.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    assert client.post(url, data={"unit_id": published.units[VILLAGE].id, "csrf_token": token}).status_code == 302
+    assert db.session.scalar(select(func.count(Rectification.id))) == 1

@@ -198,11 +198,14 @@ def unlock(sheet_id: int):
 def dashboard(round_id: int):
     from ..services import readmodel
     from ..services.dashboard import dashboard_data
+    from ..services.moves import today_local
+    from ..services.rectification import progress_by_township
 
     round_ = _round_or_404(round_id)
     view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     return render_template("results/dashboard.html", round=round_, view=view,
-                           data=dashboard_data(round_, view.report, view.publication))
+                           data=dashboard_data(round_, view.report, view.publication),
+                           progress=progress_by_township(round_id, today_local()))  # 整改 (issue 32, point 9)
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/notice")
