@@ -16,7 +16,7 @@ from evalapp.models import (AuditEvent, Interview, Publication, PublishedUnit, R
 from evalapp.services import interviews, rectification as service, readmodel
 from evalapp.services.errors import Conflict, NotAllowed
 from evalapp.services.todos import todos_for
-from tests.factories import OTHER_VILLAGE, TOWNSHIP, VILLAGE
+from tests.factories import TOWNSHIP, VILLAGE
 from tests.files import PDF
 from tests.test_publication_snapshot import published  # noqa: F401  (the fixture: 荷塘村 fails at 94.50)
 
@@ -292,7 +292,6 @@ def test_the_rules():
     assert not vetoed.passed
     assert rules.points_problem(Decimal("10.5"), Decimal(10)) is not None
     assert rules.points_problem(Decimal("9.5"), Decimal(10)) is None
-    _ = OTHER_VILLAGE, timedelta
 
 
 PERSONAS = ["anon", "admin", "district", "finance", "leader", "inspector", "inspector2", "township", "village",
