@@ -16,7 +16,7 @@ from ..models import Publication, User
 from .export import district_name
 from .readmodel import EligibilityLine, RoundResults
 from .subsidy import describe_rule
-from .xlsx import new_workbook, text_lines, write_row, write_text
+from .xlsx import REACHED, new_workbook, text_lines, write_row, write_text
 
 ISSUER = "区委组织部　区民政局"  # the offices that issue the sheet (DESIGN: the district's working group)
 TITLE_ROWS = 3  # title, issuing office and date with 单位：元, the 正式/草稿 line; the header row comes next
@@ -241,6 +241,8 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
             detail.write_string(i, 8, row.missing, cell)
         elif row.missing is None:
             detail.write_blank(i, 8, None, points)
+        elif row.missing == 0:  # at or above the line: said, not 0.00 (issue 30, point 5)
+            detail.write_string(i, 8, REACHED, cell)
         else:
             detail.write_number(i, 8, row.missing, points)
         if row.rank is None:

@@ -12,6 +12,8 @@ import xlsxwriter
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# 距合格线 of a unit at or above the line (issue 30, point 5): said in words, not 0.00. Official paper: Chinese.
+REACHED = "已达合格线"
 
 
 def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
