@@ -1,6 +1,7 @@
 """All models, imported here so that Flask-Migrate sees every table."""
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
+from .doc_number import DocSequence
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
 from .rectification import Interview, Recheck, RecheckScore, Rectification, RectificationExtension, RectifyFile
@@ -13,7 +14,7 @@ from .user import ApiToken, LoginFailure, RecoveryCode, SetupCode, User, UserSes
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "DocSequence",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",

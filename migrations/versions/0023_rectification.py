@@ -1,7 +1,7 @@
 """整改, 复查 and 约谈 (issue 32, points 5 and 7)
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0026
 Create Date: 2026-12-07 17:14:58
 
 * rectifications: a 整改通知 per failing unit of a published version (deadlines, the unit's report, its status);
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0018'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
