@@ -73,11 +73,12 @@ def test_a_notice_is_issued_only_to_units_that_did_not_pass(published, login_as)
     rect = db.session.scalar(select(Rectification))
     assert (rect.report_due, rect.complete_due) == (date(2032, 1, 20), date(2032, 3, 20))  # 1 and 3 months
     assert rect.unit_name == VILLAGE and rect.version == 1 and rect.result == "fail"
+    assert rect.number == "云溪民发〔2031〕1号"  # the round's year, the office's 整改通知 sequence
     assert _audits("rectify.issue") == 1
     with pytest.raises(Conflict):
         _issue(w)  # one per unit and round
     notice = district.get(f"/rectify/{rect.id}/notice").get_data(as_text=True)
-    assert "关于荷塘村评估验收问题整改的通知" in notice and "2032年1月20日" in notice and "2032年3月20日" in notice
+    assert "云溪民发〔2031〕1号" in notice and "关于荷塘村评估验收问题整改的通知" in notice and "2032年1月20日" in notice and "2032年3月20日" in notice
     assert 'data-indicator="' in notice  # the failed indicators, with their deductions
     with pytest.raises(NotAllowed):
         service.issue(w.round, w.units[VILLAGE].id, w.people["finance"], today=TODAY)
@@ -234,6 +235,7 @@ def test_an_interview_is_recorded_its_report_filed_checked_and_its_notice_frozen
     assert district.post(f"/rectify/interviews/{interview.id}/publish").status_code == 303
     notice = district.get(f"/rectify/interviews/{interview.id}/notice").get_data(as_text=True)
     assert "关于约谈荷塘村的通报" in notice and "补齐低保台账" in notice and "草稿" not in notice
+    assert "云溪民发〔2031〕1号" in notice  # its own sequence (约谈通报), numbered when published
     # a published 通报 never changes: a second publication is refused, and it prints what was frozen
     assert district.post(f"/rectify/interviews/{interview.id}/publish").status_code == 409
     db.session.get(Interview, interview.id).points_raised = "改过的内容"

@@ -43,7 +43,7 @@ class Rectification(db.Model):
     township_name: Mapped[str] = mapped_column(String(200))
     result: Mapped[str] = mapped_column(String(16))        # the published result (never changes)
     final_total: Mapped[Decimal | None] = mapped_column(Points)
-    number: Mapped[str | None] = mapped_column(String(64))  # 文号, from the numbering service once it lands
+    number: Mapped[str | None] = mapped_column(String(64))  # 文号 (services.doc_numbers, taken when issued)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     issued_on: Mapped[date] = mapped_column(Date)
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -155,7 +155,7 @@ class Interview(db.Model):
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     check_note: Mapped[str] = mapped_column(Text, default="")
-    number: Mapped[str | None] = mapped_column(String(64))  # the 约谈通报's 文号 (numbering service)
+    number: Mapped[str | None] = mapped_column(String(64))  # the 约谈通报's 文号 (taken when published)
     notice_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notice: Mapped[dict | None] = mapped_column(JSON)  # the 通报 as published: never changes afterwards
 

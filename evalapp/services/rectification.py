@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import (OrgUnit, Publication, PublishedScore, PublishedUnit, Recheck, RecheckScore, Rectification,
                       RectificationExtension, RectifyFile, Round, Team, TeamMember, User)
 from ..models.base import utcnow
-from . import audit, locks
+from . import audit, doc_numbers, locks
 from .documents import MAX_DOCUMENT_BYTES, TYPES
 from .errors import Conflict, Invalid, NotAllowed, NotFound, _l, check_text, marked, shown
 from .filecheck import verify
@@ -260,11 +260,12 @@ def issue(round_: Round, unit_id: int, user: User, *, today: date, report_due: d
                          unit_code=unit.code, unit_name=unit.name, unit_level=unit.level,
                          township_name=unit.township_name, result=unit.result, final_total=unit.final_total,
                          issued_on=today, issued_by_id=user.id, report_due=report_due, complete_due=complete_due,
-                         status="issued", rechecks_allowed=1)
+                         status="issued", rechecks_allowed=1,
+                         number=doc_numbers.take(doc_numbers.RECTIFY, round_.year).text)  # 文号, in this transaction
     db.session.add(rect)
     db.session.flush()
     audit.record("rectify.issue", user=user, address=address, obj=rect, unit_id=unit_id, round_id=round_.id,
-                 new={"version": pub.version, "report_due": report_due.isoformat(),
+                 new={"version": pub.version, "number": rect.number, "report_due": report_due.isoformat(),
                       "complete_due": complete_due.isoformat()})
     db.session.commit()
     return rect
