@@ -97,6 +97,10 @@ def test_the_unit_asks_for_an_extension_and_the_district_grants_then_refuses_wit
         "deadline": "report", "new_date": "2032-02-10", "reason": "村两委换届，台账整理需时间"}).status_code == 303
     ext = db.session.scalar(select(RectificationExtension))
     assert ext.decision is None and ext.reason == "村两委换届，台账整理需时间"
+    assert 'data-testid="extension-form"' not in village.get(f"/rectify/{rect.id}").get_data(as_text=True)  # one
+    again = village.post(f"/rectify/{rect.id}/extension", data={
+        "deadline": "report", "new_date": "2032-02-20", "reason": "再次申请"})
+    assert again.status_code == 409 and "已有延期申请待区级答复" in again.get_data(as_text=True)
     assert login_as("township").post(f"/rectify/extensions/{ext.id}/decide",
                                      data={"decision": "grant"}).status_code == 403
     district = login_as("district")
