@@ -413,3 +413,17 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(published,
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
     assert client.post(url, data={"unit_id": published.units[VILLAGE].id, "csrf_token": token}).status_code == 302
     assert db.session.scalar(select(func.count(Rectification.id))) == 1
+
+
+def test_a_report_of_almost_20_mb_is_taken(published, login_as):
+    """The upload routes take documents as large as the self-assessment's (bodylimits: 'document')."""
+    from evalapp.services.documents import MAX_DOCUMENT_BYTES
+    from tests.files import pdf_of_size
+
+    w = published
+    rect = _issue(w)
+    data = pdf_of_size(MAX_DOCUMENT_BYTES - 64 * 1024)
+    response = login_as("village").post(f"/rectify/{rect.id}/report", data={
+        "text": "已整改" * 1000, "report_file": (io.BytesIO(data), "整改报告.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert db.session.get(Rectification, rect.id).files[0].size == len(data)

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..access import role_required
+from ..bodylimits import body_limit
 from ..extensions import db
 from ..models import OrgUnit, Round
 from ..services import interviews as service
@@ -36,6 +37,7 @@ def new_interview():
 
 
 @bp.post("/interviews")
+@body_limit("document")
 @role_required("district", "admin")
 def create_interview():
     form = _choices(InterviewForm())
@@ -112,6 +114,7 @@ def _act(interview, name, form, action, done):
 
 
 @bp.post(f"/interviews/<{ID}:interview_id>/report")
+@body_limit("document")
 @role_required("township", "village")
 def interview_report(interview_id: int):
     found = _visible(interview_id)

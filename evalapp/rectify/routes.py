@@ -6,6 +6,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
+from ..bodylimits import body_limit
 from ..domain import rectification as rules
 from ..extensions import db
 from ..models import Publication, Recheck, RectificationExtension, RectifyFile, Round, Team
@@ -227,6 +228,7 @@ def decide_extension(ext_id: int):
 
 
 @bp.post(f"/<{ID}:rect_id>/report")
+@body_limit("document")
 @role_required("township", "village")
 def report(rect_id: int):
     rect = _visible(rect_id)
