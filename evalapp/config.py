@@ -36,6 +36,8 @@ class Defaults:
     SEAL_KEYS = {}
     SEAL_KEY_ID = None
     SEAL_RECHECK_SECONDS = 60  # a kept version's rows are read and checked again at the latest after this
+    # 文号 (services.doc_numbers): the district's issuing office's 代字, as in 云溪民发〔2026〕3号.
+    DOC_NUMBER_OFFICE = "云溪民发"
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}

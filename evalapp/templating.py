@@ -1,4 +1,5 @@
 """Template filters and globals."""
+import re
 import threading
 from collections import OrderedDict
 from datetime import date, datetime
@@ -106,6 +107,17 @@ def card_values(ind, score, saved: str, unscored: str, **markup) -> dict:
     return values
 
 
+# A number on paper with what belongs to it: a rule code (F1-1, A3), a sign, 扣/失 before and 分 after, a count (×2).
+_WHOLE_NUMBER = re.compile(r"[扣失计]?(?:[A-Za-z]+\d+(?:[-.]\d+)*|[×+\-−]?\d+(?:\.\d+)?)分?")
+
+
+def whole_numbers(text) -> Markup:
+    """Text with every number (and rule code) in a span that never breaks across lines (.nw): the printed 评分表's
+    扣分情况 wraps in a narrow column, between words, never inside 扣0.50分 or F1-1."""
+    escaped = str(Markup.escape("" if text is None else text))
+    return Markup(_WHOLE_NUMBER.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', escaped))
+
+
 def register(app: Flask) -> None:
     # Flask-Babel resolves the locale and its catalogue on every {{ _() }}: a third of the scoring page's time.
     app.jinja_env.install_gettext_callables(lambda s: _translations().ugettext(s),
@@ -114,6 +126,7 @@ def register(app: Flask) -> None:
     # page calls it ~50 times. The same result (every template here autoescapes), in one call.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext)
     app.jinja_env.filters["points"] = points
+    app.jinja_env.filters["whole_numbers"] = whole_numbers
     app.jinja_env.filters["yuan"] = fen_to_yuan  # integer fen as yuan ("1,234.50")
     app.jinja_env.globals.update(card_values=card_values, url_parts=url_parts, kept=kept)
     app.jinja_env.filters["dt"] = lambda v: format_datetime(v, "yyyy-MM-dd HH:mm") if v else "—"

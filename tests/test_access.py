@@ -312,6 +312,13 @@ MATRIX = [
     ("GET", "/help/village", "manual.page", expect(ALL)),
     ("GET", "/help/admin", "manual.page", expect(ALL)),
     ("GET", "/help/all", "manual.all_roles", expect(ALL)),
+    # 整改与约谈 (issue 32): the lists; the district's page of a round (issuing is refused before publication: the
+    # unit named in the form is in no published version, 404) and the 约谈 form (nothing filled in: 422)
+    ("GET", "/rectify/", "rectify.index", expect(ALL)),
+    ("GET", "/rectify/rounds/{r}", "rectify.round_view", expect(SEEING)),
+    ("POST", "/rectify/rounds/{r}/issue", "rectify.issue", expect({"admin", "district"}, 404)),
+    ("GET", "/rectify/interviews/new", "rectify.new_interview", expect({"admin", "district"})),
+    ("POST", "/rectify/interviews", "rectify.create_interview", expect({"admin", "district"}, 422)),
     ("POST", "/lang", "main.set_language", {p: 302 for p in PERSONAS}),  # last: the pages after it are in English
 ]
 
@@ -433,6 +440,12 @@ ELSEWHERE = {
     "api.get_document":
         "tests/test_upload_types.py::test_documents_are_downloaded_through_the_api_by_those_who_may_see_the_sheet",
     "selfassess.delete_document": "tests/test_documents.py::test_only_the_unit_may_delete_its_documents",
+    # a rectification, its 复查 and a 约谈 need a published round (tests/test_rectification.py: each persona)
+    **{endpoint: "tests/test_rectification.py::test_every_rectify_route_answers_each_persona_by_role_and_scope"
+       for endpoint in ("rectify.detail", "rectify.notice", "rectify.file", "rectify.recheck", "rectify.ask_extension",
+                        "rectify.report", "rectify.decide_extension", "rectify.assign_recheck",
+                        "rectify.second_chance", "rectify.interview", "rectify.interview_notice",
+                        "rectify.interview_report", "rectify.interview_check", "rectify.interview_publish")},
     **{endpoint: "tests/test_access.py::test_admin_writes_refuse_everyone_else_and_change_nothing"
        for _, _, endpoint in ADMIN_WRITES},
 }

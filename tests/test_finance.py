@@ -111,7 +111,8 @@ def test_summary_and_notes(completed, finance):
     summary = list(wb["汇总"].iter_rows(min_row=2, values_only=True))
     qingxi = [r for r in summary if r[0] == "清溪镇"]
     assert {r[1]: (r[2], r[3]) for r in qingxi} == {"镇(街道)": (1, 1), "村(社区)": (2, 1)}
-    assert summary[-1][0] == "合计" and summary[-1][2] == 13
+    total = next(r for r in summary if r[0] == "合计")  # (the sign-off and seals below it, issue 30)
+    assert total[2] == 13
     notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
     assert "总分95分以上(含95分)为合格" in notes["合格标准"]
     assert notes["状态"] == "草稿 — 未公布" and len(notes["明细SHA-256"]) == 64

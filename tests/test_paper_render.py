@@ -93,9 +93,10 @@ def _check(files, pdfs, round_name, mark, tmp_path) -> dict[str, int]:
     counts = {name: _pages(pdf) for name, pdf in pdfs.items()}
     # Before issue 19 the district workbook printed on 13 portrait pages, most without the unit names; now its
     # print set-up plans the pages (A4 landscape, pages across at ≥ 75 %) and LibreOffice keeps to the plan.
-    for name, data in files.items():
-        assert counts[name] == _planned_pages(data), (name, counts)
-    assert counts["workbook"] <= 6 and counts["eligibility"] == 3, counts
+    # The 奖补资格表's sheets are as wide as the page and run to as many pages as their rows need (issue 30: its
+    # 明细 was squeezed onto one page at 6.8 pt): at least the pages planned across.
+    assert counts["workbook"] == _planned_pages(files["workbook"]), counts
+    assert counts["workbook"] <= 6 and counts["eligibility"] >= _planned_pages(files["eligibility"]), counts
     if shutil.which("pdftotext") is None:
         pytest.skip(f"pages counted {counts}; pdftotext missing (apt-get install poppler-utils): page text not read")
     for name, pdf in pdfs.items():

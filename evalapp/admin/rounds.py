@@ -16,7 +16,7 @@ from ..services.errors import ServiceError
 from ..services.rounds import NeedsConfirmation
 from . import bp
 
-SETTINGS = ("threshold", "tolerance", "self_due", "township_due", "inspection_start", "inspection_end")
+SETTINGS = ("year", "threshold", "tolerance", "self_due", "township_due", "inspection_start", "inspection_end")
 
 
 def _post_ok():

@@ -76,6 +76,17 @@ class AuditAction(Vocabulary):
     EXPORT_SUBSIDY = "export.subsidy", N_("导出奖补资格表")
     EXPORT_RESULTS_WORKBOOK = "export.results_workbook", N_("导出结果汇总表")
     EXPORT_AUDIT = "export.audit", N_("导出操作日志")
+    RECTIFY_ISSUE = "rectify.issue", N_("下发整改通知")
+    RECTIFY_EXTENSION_ASK = "rectify.extension_ask", N_("申请整改延期")
+    RECTIFY_EXTENSION_DECIDE = "rectify.extension_decide", N_("答复整改延期申请")
+    RECTIFY_REPORT = "rectify.report", N_("报送整改报告")
+    RECTIFY_RECHECK_ASSIGN = "rectify.recheck_assign", N_("安排复查")
+    RECTIFY_RECHECK_RECORD = "rectify.recheck_record", N_("记录复查结果")
+    RECTIFY_RECHECK_REOPEN = "rectify.recheck_reopen", N_("开放再次复查")
+    INTERVIEW_RECORD = "interview.record", N_("记录约谈")
+    INTERVIEW_REPORT = "interview.report", N_("报送约谈书面报告")
+    INTERVIEW_CHECK = "interview.check", N_("审核约谈书面报告")
+    INTERVIEW_NOTICE = "interview.notice", N_("发布约谈通报")
 
 
 class AuditObject(Vocabulary):
@@ -90,6 +101,10 @@ class AuditObject(Vocabulary):
     CATALOGUE = "CatalogueVersion", N_("指标体系")
     EVIDENCE = "EvidenceFile", N_("照片或材料")
     COMMENT = "ReviewComment", N_("审核意见")
+    RECTIFICATION = "Rectification", N_("整改通知")
+    EXTENSION = "RectificationExtension", N_("整改延期申请")
+    RECHECK = "Recheck", N_("复查")
+    INTERVIEW = "Interview", N_("约谈")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """All models, imported here so that Flask-Migrate sees every table."""
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
+from .doc_number import DocSequence
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
+from .rectification import Interview, Recheck, RecheckScore, Rectification, RectificationExtension, RectifyFile
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
 from .signature import Signature
 from .sheet import (
@@ -12,10 +14,10 @@ from .user import ApiToken, LoginFailure, RecoveryCode, SetupCode, User, UserSes
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "DocSequence",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
-    "VetoItem",
+    "VetoItem", "Interview", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
 ]

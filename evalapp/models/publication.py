@@ -46,6 +46,11 @@ class Publication(db.Model):
     # a version reads back with the figures it was published with. 1 for versions written before the column; sealed
     # when other than 1 (services.seals), so old seals still verify.
     figures_rule: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The 通报's 文号 (云溪民发〔2026〕3号), written with the version and never changed; NULL on versions published
+    # before numbering (their 通报 leaves the number to be written by hand).
+    doc_number: Mapped[str | None] = mapped_column(String(60))
+    # A republished version: why it replaces the one before (the unlocks' reasons), as its 通报 says.
+    replaces_reason: Mapped[str | None] = mapped_column(Text)
 
     units: Mapped[list["PublishedUnit"]] = relationship(
         back_populates="publication", order_by="PublishedUnit.position", cascade="all, delete-orphan",

@@ -9,6 +9,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain import vocabulary
+from ..domain.doc_numbers import year_of_round
 from ..domain.vocabulary import Rollout, RoundPhase
 from ..extensions import db
 from .base import Points, UTCDateTime, utcnow
@@ -21,6 +22,11 @@ ROUND_ROLLOUTS = tuple(Rollout)
 # Chinese labels (the msgids), kept for the services' stored texts; pages translate them.
 ROUND_ROLLOUT_LABELS = Rollout.zh_labels()
 ROUND_STATUS_LABELS = {s.value: s.zh for s in vocabulary.ROUND_STATUSES}
+
+
+def _default_year(context) -> int:
+    """A round created without a 年度: the name's leading year, else this year (domain.doc_numbers)."""
+    return year_of_round(context.get_current_parameters().get("name") or "", None)
 
 
 class Round(db.Model):
@@ -36,6 +42,8 @@ class Round(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # 年度: the year its documents are numbered in (文号 〔2026〕) and its history is told by; set at creation.
+    year: Mapped[int] = mapped_column(Integer, default=_default_year)
     status: Mapped[str] = mapped_column(String(20), default="setup")
     # 试点 (the pilot-village rule applies) or 全面推行; set at creation.
     rollout: Mapped[str] = mapped_column(String(8), default="pilot", server_default="pilot")

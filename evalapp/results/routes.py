@@ -114,7 +114,11 @@ def round_results(round_id: int):
     # The admin's rows offer an unlock only where one is possible: an unlocked final sheet shows 已解锁 instead.
     unlocked = (publication.unlocked_finals(round_.id)
                 if current_user.role == "admin" and round_.status == "published" else set())
-    return render_template("results/round.html", unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),
+    from ..services import doc_numbers
+
+    next_number = (doc_numbers.peek(doc_numbers.NOTICE, round_.year).text if current_user.role == "district"
+                   else None)  # the publish form's 文号, taken when the version is written unless one is typed
+    return render_template("results/round.html", next_number=next_number, unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            no_rules=subsidy.missing_levels(round_) if round_.status != "published" else [],
@@ -163,7 +167,7 @@ def publish(round_id: int):
     try:
         made = publish_round(round_, current_user, confirm_incomplete=request.form.get("confirm_incomplete") == "1",
                              confirm_no_subsidy=request.form.get("confirm_no_subsidy") == "1",
-                             address=request.remote_addr)
+                             doc_number=request.form.get("doc_number", "")[:100], address=request.remote_addr)
     except ServiceError as exc:  # refused (409 when another publication came first): the round's page, saying why
         return _refused(exc, round_id)
     flash(gettext("%(name)s的评估结果已公布为第%(version)s版，所有评分表已锁定", name=round_.name,
@@ -202,11 +206,14 @@ def unlock(sheet_id: int):
 def dashboard(round_id: int):
     from ..services import readmodel
     from ..services.dashboard import dashboard_data
+    from ..services.moves import today_local
+    from ..services.rectification import progress_by_township
 
     round_ = _round_or_404(round_id)
     view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     return render_template("results/dashboard.html", round=round_, view=view,
-                           data=dashboard_data(round_, view.report, view.publication))
+                           data=dashboard_data(round_, view.report, view.publication),
+                           progress=progress_by_township(round_id, today_local()))  # 整改 (issue 32, point 9)
 
 
 @bp.get(f"/rounds/<{ID}:round_id>/notice")

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from xlsxwriter.utility import xl_col_to_name
 
 from ..domain.numbers import plain_number
 from ..domain.subsidy import fen_to_yuan
@@ -16,7 +15,7 @@ from ..models import Publication, User
 from .export import district_name
 from .readmodel import EligibilityLine, RoundResults
 from .subsidy import describe_rule
-from .xlsx import new_workbook, text_lines, write_row, write_text
+from .xlsx import PAPER_LAYOUT_LABEL, REACHED, new_workbook, paper_fonts, text_lines, write_row, write_sum, write_text
 
 ISSUER = "区委组织部　区民政局"  # the offices that issue the sheet (DESIGN: the district's working group)
 TITLE_ROWS = 3  # title, issuing office and date with 单位：元, the 正式/草稿 line; the header row comes next
@@ -40,7 +39,7 @@ class _PaperFormats:
         self.title = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
         self.left = wb.add_format({"valign": "vcenter", "text_wrap": True})
         self.right = wb.add_format({"align": "right", "valign": "vcenter"})
-        self.official = wb.add_format({"valign": "vcenter", "font_size": 9, "text_wrap": True})
+        self.official = wb.add_format({"valign": "vcenter", "text_wrap": True})  # 11 pt: ≥ 9 pt once fitted
         self.draft = wb.add_format({"bold": True, "font_size": 14, "font_color": "#C00000", "align": "center",
                                     "valign": "vcenter", "border": 2, "border_color": "#C00000",
                                     "bg_color": "#FFF2CC", "text_wrap": True})
@@ -65,35 +64,54 @@ def _title_rows(ws, widths: list[float], title: str, issued: str, status_line: s
     ws.set_row(1, 15 * text_lines(issued, sum(widths[:last])))
     ws.merge_range(1, 0, 1, last - 1, issued, f.left)
     ws.write_string(1, last, "单位：元", f.right)
-    lines = text_lines(status_line, sum(widths) * (0.8 if draft else 1.2))  # (14 pt bold; 9 pt)
-    ws.set_row(2, (24 if draft else 13) * lines)
+    lines = text_lines(status_line, sum(widths) * 0.8 if draft else sum(widths))  # (14 pt bold; 11 pt)
+    ws.set_row(2, (24 if draft else 15) * lines)
     ws.merge_range(2, 0, 2, last, status_line, f.draft if draft else f.official)
     return TITLE_ROWS
 
 
-def _signature_rows(ws, row: int, f: _PaperFormats) -> int:
-    """制表人 / 审核人 / 负责人 with date lines, then a seal box for each issuing office, under the 明细's table
-    (column spans of DETAIL_WIDTHS). Returns the last row written."""
+def _signature_rows(ws, row: int, f: _PaperFormats, spans=((0, 4), (5, 10), (11, 13)), seals=((9, 11), (12, 13)),
+                    signers=None) -> int:
+    """制表人 / 审核人 / 负责人 with date lines, then a seal box for each issuing office, under a sheet's table
+    (column spans: the 明细's by default). Returns the last row written."""
     ws.set_row(row, 30)
-    for (a, b), who in zip(((0, 4), (5, 9), (10, 13)), SIGNERS):
-        ws.merge_range(row, a, row, b, f"{who}（签字）：＿＿＿＿＿＿＿＿　日期：＿＿年＿＿月＿＿日", f.sign)
+    for (a, b), who in zip(spans, signers or SIGNERS):
+        text = sign_line(who)
+        if a == b:
+            ws.write_string(row, a, text, f.sign)
+        else:
+            ws.merge_range(row, a, row, b, text, f.sign)
     row += 2
     ws.set_row(row, 80)  # room for a round seal (about 42 mm)
-    ws.merge_range(row, 9, row, 11, "区委组织部\n（盖章）", f.seal)
-    ws.merge_range(row, 12, row, 13, "区民政局\n（盖章）", f.seal)
+    for (a, b), office in zip(seals, ("区委组织部\n（盖章）", "区民政局\n（盖章）")):
+        if a == b:
+            ws.write_string(row, a, office, f.seal)
+        else:
+            ws.merge_range(row, a, row, b, office, f.seal)
     return row
 
 
 SIGNERS = ("制表人", "审核人", "负责人")
 
 
+def sign_line(who: str) -> str:
+    """制表人（签字）：＿＿＿＿＿＿　＿＿年＿＿月＿＿日 — short enough for a third of a sheet's width."""
+    return f"{who}（签字）：＿＿＿＿＿＿　＿＿年＿＿月＿＿日"
+
+
 DETAIL_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "自评得分", "评估得分", "结果", "距合格线", "名次",
                "是否符合奖补条件", "奖补方式/档次", "奖补金额(元)", "备注"]
 AMOUNT_COL = DETAIL_HEAD.index("奖补金额(元)")
-# Widths (characters of Latin text; a Chinese character takes two) so that every header fits its column in two lines
-# and the band rule ("档次：95.00分(含)至98.00分(不含)") in one.
-DETAIL_WIDTHS = [6, 15, 18, 10, 14, 10, 10, 16, 10, 8, 10, 34, 14, 36]
+# Widths (Arial 11 digits, 8 px; a Chinese character takes about two) so that every header fits its column in two
+# lines and the 明细, fitted to the width of a landscape A4 page with 9-mm side margins (1,055 px at 100 %: 146
+# columns of 8 px and 14 of padding take 1,238), prints at 82 % or more: its 11-pt cells at 9 pt or more (issue 30,
+# point 3). A 12-digit code, 镇(街道), 已达合格线 and 1,000,000.00 fit their columns; long texts wrap, rows grow to them.
+DETAIL_WIDTHS = [4, 14, 12, 9, 11, 8, 8, 10, 11, 5, 10, 16, 14, 14]
 SUMMARY_WIDTHS = [22, 14, 14, 14, 22]
+SIDE_MARGIN = 0.35  # inches
+CHANGE_HEAD = ["序号", "单位编码", "单位名称", "所属镇(街道)", "原得分", "新得分", "原结果", "新结果", "原金额(元)", "新金额(元)",
+               "追加(元)", "收回(元)", "解锁理由"]
+CHANGE_WIDTHS = [4, 14, 12, 11, 8, 8, 10, 10, 12, 12, 12, 12, 25]
 
 
 def _remark(line: EligibilityLine, vetoes: dict[str, str]) -> str:
@@ -163,6 +181,7 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
                                       for r in detail_rows).encode("utf-8")).hexdigest()
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
+    paper_fonts(wb)
     tz = ZoneInfo("Asia/Shanghai")
     now = pub.published_at if pub is not None else now
     round_name = pub.round_name if pub is not None else round_.name
@@ -170,13 +189,18 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
                        "author": pub.published_by_name if pub is not None else user.display_name})
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter",
                           "align": "center"})
-    money = wb.add_format({"num_format": "#,##0.00", "border": 1, "valign": "vcenter"})
-    money_bold = wb.add_format({"num_format": "#,##0.00", "bold": True, "border": 1, "valign": "vcenter"})
-    points = wb.add_format({"num_format": "0.00", "border": 1, "valign": "vcenter"})
-    text_fmt = wb.add_format({"num_format": "@", "border": 1, "valign": "vcenter"})
-    cell = wb.add_format({"border": 1, "valign": "vcenter"})
-    wrapped = wb.add_format({"border": 1, "valign": "vcenter", "text_wrap": True})
-    bold_plain = wb.add_format({"bold": True, "border": 1, "valign": "vcenter"})
+    # Padded (indent 1): a right-aligned number never touches the left-aligned text beside it (1│430603001,
+    # 96.50│合格); counts and ranks centred.
+    pad_right = {"border": 1, "valign": "vcenter", "align": "right", "indent": 1}
+    pad_left = {"border": 1, "valign": "vcenter", "align": "left", "indent": 1}
+    money = wb.add_format({"num_format": "#,##0.00", **pad_right})
+    money_bold = wb.add_format({"num_format": "#,##0.00", "bold": True, **pad_right})
+    points = wb.add_format({"num_format": "0.00", **pad_right})
+    text_fmt = wb.add_format({"num_format": "@", "border": 1, "valign": "vcenter"})  # (a code: 序号 is centred)
+    cell = wb.add_format({"text_wrap": True, **pad_left})
+    count = wb.add_format({"border": 1, "valign": "vcenter", "align": "center"})
+    wrapped = cell
+    bold_plain = wb.add_format({"bold": True, **pad_left})
     paper = _PaperFormats(wb)
     status_line = (f"正式 — 第{pub.version}版，公布于{pub.published_at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}（北京时间），"
                    f"版本校验值SHA-256：{pub.sha256}" if pub is not None else _draft_banner(data.last_publication))
@@ -188,7 +212,8 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
         if landscape:
             ws.set_landscape()
         ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=SIDE_MARGIN, right=SIDE_MARGIN)
+        ws.fit_to_pages(1, 0)  # as wide as the page, as many pages long as the rows need
         ws.repeat_rows(head_row)
         ws.set_header(header)
         ws.set_footer("&C第 &P 页，共 &N 页")
@@ -203,17 +228,26 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
     for r, g in enumerate(data.by_township, start=top + 1):
         write_text(summary, r, 0, g["township"], cell)
         summary.write_string(r, 1, UnitLevel.zh_of(g["level"]), cell)
-        summary.write_number(r, 2, g["in_scope"], cell)
-        summary.write_number(r, 3, g["passed"], cell)
+        summary.write_number(r, 2, g["in_scope"], count)
+        summary.write_number(r, 3, g["passed"], count)
         summary.write_number(r, 4, g["amount_fen"] / 100, money)
     total_row = r + 1
-    first = top + 2  # the first line's row in A1 notation
     summary.write_string(total_row, 0, "合计", bold_plain)
     summary.write_blank(total_row, 1, None, bold_plain)
-    summary.write_formula(total_row, 2, f"=SUM(C{first}:C{total_row})", bold_plain, sum(g["in_scope"] for g in data.by_township))
-    summary.write_formula(total_row, 3, f"=SUM(D{first}:D{total_row})", bold_plain, sum(g["passed"] for g in data.by_township))
-    summary.write_formula(total_row, 4, f"=SUM(E{first}:E{total_row})", money_bold, data.total_fen / 100)
+    count_bold = wb.add_format({"bold": True, "border": 1, "valign": "vcenter", "align": "center"})
+    write_sum(summary, total_row, 2, top + 1, total_row - 1, count_bold, sum(g["in_scope"] for g in data.by_township))
+    write_sum(summary, total_row, 3, top + 1, total_row - 1, count_bold, sum(g["passed"] for g in data.by_township))
+    write_sum(summary, total_row, 4, top + 1, total_row - 1, money_bold, data.total_fen / 100)
     summary.autofilter(top, 0, max(total_row - 1, top + 1), 4)
+    # The 汇总 is signed and sealed as the 明细 is: 制表人 and 审核人 on lines of their own, the offices' seals.
+    row = total_row + 2
+    for who in SIGNERS[:2]:
+        summary.set_row(row, 30)
+        summary.merge_range(row, 0, row, 4, sign_line(who), paper.sign)
+        row += 1
+    summary.set_row(row + 1, 80)
+    summary.merge_range(row + 1, 0, row + 1, 1, "区委组织部\n（盖章）", paper.seal)
+    summary.merge_range(row + 1, 3, row + 1, 4, "区民政局\n（盖章）", paper.seal)
 
     detail = wb.add_worksheet("明细")
     setup(detail, DETAIL_WIDTHS, head_row=TITLE_ROWS)
@@ -222,14 +256,15 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
     write_row(detail, top, DETAIL_HEAD, bold)
     detail.set_row(top, 30)  # two lines: every header fits its column in two (DETAIL_WIDTHS)
     detail.freeze_panes(top + 1, 0)
+    wrapping = ((2, "name"), (4, "township"), (7, "result"), (10, "eligible"), (11, "basis"), (13, "remark"))
     for i, row in enumerate(detail_rows, start=top + 1):
-        lines = max(text_lines(row.basis, DETAIL_WIDTHS[11]), text_lines(row.remark, DETAIL_WIDTHS[13]))
+        lines = max(text_lines(getattr(row, field), DETAIL_WIDTHS[col] - 2) for col, field in wrapping)
         if lines > 1:  # an office suite does not grow a row to its wrapped text by itself (LibreOffice, on load)
             detail.set_row(i, 15 * lines)
-        detail.write_number(i, 0, row.n, cell)
+        detail.write_number(i, 0, row.n, count)
         detail.write_string(i, 1, row.code, text_fmt)
         write_text(detail, i, 2, row.name, cell)
-        detail.write_string(i, 3, row.level, cell)
+        detail.write_string(i, 3, row.level, count)
         write_text(detail, i, 4, row.township, cell)
         for col, value in ((5, row.self_total), (6, row.final_total)):
             if value is None:
@@ -241,23 +276,23 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
             detail.write_string(i, 8, row.missing, cell)
         elif row.missing is None:
             detail.write_blank(i, 8, None, points)
+        elif row.missing == 0:  # at or above the line: said, not 0.00 (issue 30, point 5)
+            detail.write_string(i, 8, REACHED, cell)
         else:
             detail.write_number(i, 8, row.missing, points)
         if row.rank is None:
             detail.write_blank(i, 9, None, cell)
         else:
-            detail.write_number(i, 9, row.rank, cell)
+            detail.write_number(i, 9, row.rank, count)
         detail.write_string(i, 10, row.eligible, cell)
         write_text(detail, i, 11, row.basis, wrapped)
         detail.write_number(i, 12, row.amount_fen / 100, money)
         write_text(detail, i, 13, row.remark, wrapped)
-    last = top + len(detail_rows) + 1  # the 合计 row (0-based); its lines are A1 rows top + 2 … last
-    amount = xl_col_to_name(AMOUNT_COL)
-    detail.write_string(last, 0, "合计", bold_plain)
-    for col in range(1, len(DETAIL_HEAD)):
+    last = top + len(detail_rows) + 1  # the 合计 row (0-based); its lines are rows top + 1 … last - 1
+    detail.merge_range(last, 0, last, 1, "合计", bold_plain)  # (序号's column alone is too narrow for it)
+    for col in range(2, len(DETAIL_HEAD)):
         if col == AMOUNT_COL:
-            detail.write_formula(last, AMOUNT_COL, f"=SUM({amount}{top + 2}:{amount}{last})", money_bold,
-                                 data.total_fen / 100)
+            write_sum(detail, last, AMOUNT_COL, top + 1, last - 1, money_bold, data.total_fen / 100)
         else:
             detail.write_blank(last, col, None, bold_plain)
     detail.autofilter(top, 0, max(last - 1, top + 1), len(DETAIL_HEAD) - 1)
@@ -267,36 +302,49 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
     # republication would change against the last version) — amounts of an earlier version may be paid already.
     changed, between = data.changes if data.changes is not None else (None, "")
     if changed is not None:
-        money, points, text_fmt = paper.money, paper.points, paper.text  # (no borders: a list, not the form)
+        # A form like the 明细: title rows, a bordered table whose reasons wrap, the sign-off and seals.
         ws = wb.add_worksheet("变更")
-        setup(ws, [6, 15, 18, 14, 10, 10, 12, 12, 14, 14, 14, 14, 40])
-        write_row(ws, 0, ["序号", "单位编码", "单位名称", "所属镇(街道)", "原得分", "新得分", "原结果", "新结果",
-                          "原金额(元)", "新金额(元)", "追加(元)", "收回(元)", f"解锁理由（{between}）"], bold)
-        ws.freeze_panes(1, 0)
-        for i, c in enumerate(changed, start=1):
-            ws.write_number(i, 0, i)
+        setup(ws, CHANGE_WIDTHS, head_row=TITLE_ROWS)
+        top = _title_rows(ws, CHANGE_WIDTHS, f"{round_name}奖补资金变更明细", issued, status_line, not data.final,
+                          paper)
+        write_row(ws, top, CHANGE_HEAD[:-1] + [f"解锁理由（{between}）"], bold)
+        ws.set_row(top, 30)
+        ws.freeze_panes(top + 1, 0)
+        for i, c in enumerate(changed, start=top + 1):
+            reasons = "；".join(f"{reason}（{who}，{at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}）"
+                                for who, reason, at in c.unlocks)
+            lines = max(text_lines(reasons, CHANGE_WIDTHS[12] - 2), text_lines(c.name, CHANGE_WIDTHS[2] - 2),
+                        text_lines(c.township_name, CHANGE_WIDTHS[3] - 2))
+            if lines > 1:
+                ws.set_row(i, 15 * lines)
+            ws.write_number(i, 0, i - top, count)
             ws.write_string(i, 1, c.code, text_fmt)
-            write_text(ws, i, 2, c.name)
-            write_text(ws, i, 3, c.township_name)
+            write_text(ws, i, 2, c.name, cell)
+            write_text(ws, i, 3, c.township_name, cell)
             for col, value in ((4, c.old_total), (5, c.new_total)):
                 if value is None:
-                    ws.write_blank(i, col, None)
+                    ws.write_blank(i, col, None, points)
                 else:
                     ws.write_number(i, col, float(value), points)
-            ws.write_string(i, 6, Result.zh_of(c.old_result) if c.old_result else "—")
-            ws.write_string(i, 7, Result.zh_of(c.new_result) if c.new_result else "—")
+            ws.write_string(i, 6, Result.zh_of(c.old_result) if c.old_result else "—", cell)
+            ws.write_string(i, 7, Result.zh_of(c.new_result) if c.new_result else "—", cell)
             ws.write_number(i, 8, c.old_fen / 100, money)
             ws.write_number(i, 9, c.new_fen / 100, money)
             ws.write_number(i, 10, max(c.delta_fen, 0) / 100, money)
             ws.write_number(i, 11, max(-c.delta_fen, 0) / 100, money)
-            write_text(ws, i, 12, "；".join(
-                f"{reason}（{who}，{at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}）" for who, reason, at in c.unlocks))
-        last_change = len(changed) + 1
-        ws.write_string(last_change, 0, "合计", paper.bold)
-        ws.write_formula(last_change, 10, f"=SUM(K2:K{last_change})", paper.money_bold,
-                         sum(max(c.delta_fen, 0) for c in changed) / 100)
-        ws.write_formula(last_change, 11, f"=SUM(L2:L{last_change})", paper.money_bold,
-                         sum(max(-c.delta_fen, 0) for c in changed) / 100)
+            write_text(ws, i, 12, reasons, cell)
+        last_change = top + len(changed) + 1
+        if changed:
+            ws.merge_range(last_change, 0, last_change, 1, "合计", bold_plain)
+            for col in range(2, len(CHANGE_HEAD)):
+                if col in (10, 11):
+                    write_sum(ws, last_change, col, top + 1, last_change - 1, money_bold,
+                              sum(max(c.delta_fen if col == 10 else -c.delta_fen, 0) for c in changed) / 100)
+                else:
+                    ws.write_blank(last_change, col, None, bold_plain)
+        else:  # nothing changed (a 草稿 without pending changes, a republication that changed no unit)
+            ws.merge_range(last_change, 0, last_change, len(CHANGE_HEAD) - 1, "无变更", bold_plain)
+        _signature_rows(ws, last_change + 2, paper, spans=((0, 4), (5, 9), (10, 12)), seals=((7, 9), (11, 12)))
 
     notes = wb.add_worksheet("说明")
     setup(notes, [18, 90], landscape=False)
@@ -309,6 +357,7 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
         ("镇(街道)奖补规则", describe_rule(data.rules["township"])),
         ("村(社区)奖补规则", describe_rule(data.rules["village"])),
         ("奖补总额(元)", fen_to_yuan(data.total_fen)),
+        ("版式", PAPER_LAYOUT_LABEL),
     ]
     if pub is not None:
         info += [

@@ -11,7 +11,7 @@ from . import seals
 from .catalogues import indicators_of, load_tree
 from ..domain.aggregation import ranking_key
 from .readmodel import RoundResults
-from .xlsx import new_workbook, text_lines, write_row, write_text
+from .xlsx import REACHED, new_workbook, text_lines, write_row, write_text
 
 
 def district_name() -> str:
@@ -184,6 +184,8 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
                 ws.write_string(n, 7, "一票否决", cell)
             elif r.missing is None:
                 ws.write_blank(n, 7, None, cell)
+            elif r.missing == 0:  # at or above the line: said, not 0.00 (issue 30, point 5)
+                ws.write_string(n, 7, REACHED, cell)
             else:
                 ws.write_number(n, 7, float(r.missing), num)
             if r.rank is None:

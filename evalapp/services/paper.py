@@ -96,12 +96,16 @@ def _notes(points: Decimal | None, reason: str, members: list[dict], max_points:
     out = []
     for m in members:
         parts = []
-        for code, text, count, per in m["rules"]:
-            parts.append(f"{code} {text}（作废，计0分）" if per is None
+        for code, text, count, per in m["rules"]:  # a void rule (per None) takes the whole indicator, as the review
+            parts.append(f"{code} {text}（该项不得分）" if per is None  # page says
                          else f"{code} {text} ×{count}，扣{Decimal(per) * count:.2f}分")
         if Decimal(m["free"]) > 0:
             parts.append(f"其他扣{m['free']}分：{m['reason']}")
-        out.append(f"{m['member']}（{m['points']}分）：" + ("；".join(parts) or "直接评分"))
+        elif not m["rules"]:  # typed directly: the reason the member gave for it (required below the maximum)
+            parts.append(f"直接评分：{m['reason']}" if m["reason"] else "直接评分")
+        elif m["reason"]:
+            parts.append(f"说明：{m['reason']}")
+        out.append(f"{m['member']}（{m['points']}分）：" + "；".join(parts))
     if reason and (members or points is None or points != max_points):  # a reason where nothing was lost: not shown
         out.append(f"组长确定{'' if points is None else f'{points:.2f}分'}：{reason}")
     return out

@@ -3,12 +3,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.aggregation import ranking_key
+from ..domain.doc_numbers import format_number, parse_number
 from ..domain.workflow import can_unlock, round_move, round_phase, unlocked_status
 from ..extensions import db
 from ..models import Publication, Round, Sheet, User
 from ..models.base import utcnow
 from ..models.sheet import SHEET_KIND_LABELS
-from . import audit, locks, readmodel, setup_unlock, snapshots, subsidy, versions
+from . import audit, doc_numbers, locks, readmodel, setup_unlock, snapshots, subsidy, versions
 from .errors import Conflict, Invalid, _l, check_text, marked
 from .rounds import close_member_sheets, open_member_sheets
 
@@ -27,13 +28,47 @@ def incomplete_units(model: readmodel.RoundResults) -> list[str]:
     return [row.unit.name for row in ranked if row.unit.final_status != "approved"]
 
 
+def _doc_number(typed: str | None, year: int) -> tuple[str | None, tuple | None]:
+    """The 通报's 文号 as the publisher typed it, checked: (text, (office, year, seq)); (None, None) when left blank
+    (the next of the sequence is taken once the version is written)."""
+    typed = (typed or "").strip()
+    if not typed:
+        return None, None
+    parsed = parse_number(typed)
+    if parsed is None:
+        raise Invalid("round.doc_number_invalid", _l("文号格式应为“%(example)s”", example=format_number(
+            doc_numbers.office(), year, 1)), {"doc_number": _l("文号格式应为“%(example)s”", example=format_number(
+                doc_numbers.office(), year, 1))})
+    text = format_number(*parsed)
+    if db.session.scalar(select(Publication.id).where(Publication.doc_number == text).limit(1)):
+        raise Invalid("round.doc_number_taken", _l("文号%(number)s已被使用", number=text),
+                      {"doc_number": _l("文号%(number)s已被使用", number=text)})
+    return text, parsed
+
+
+def _replaces_reason(round_: Round, since) -> str:
+    """Why a republished version replaces the one before: the reasons of the unlocks made since it (sheets and
+    set-up), in order, each with its unit."""
+    from ..models import AuditEvent, OrgUnit, SetupUnlock
+
+    sheets = db.session.execute(
+        select(OrgUnit.name, AuditEvent.detail).join(OrgUnit, OrgUnit.id == AuditEvent.unit_id)
+        .where(AuditEvent.round_id == round_.id, AuditEvent.action == "sheet.unlock", AuditEvent.at > since)
+        .order_by(AuditEvent.at, AuditEvent.id)).all()
+    setup = db.session.scalars(select(SetupUnlock.reason).where(
+        SetupUnlock.round_id == round_.id, SetupUnlock.opened_at > since).order_by(SetupUnlock.opened_at)).all()
+    parts = [f"{name}评分表解锁复核（{reason}）" for name, reason in sheets] + [f"调整评估设置（{r}）" for r in setup]
+    return "；".join(parts)
+
+
 def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, confirm_no_subsidy: bool = False,
-            address: str | None = None) -> Publication:
+            address: str | None = None, doc_number: str | None = None) -> Publication:
     """Publish (or republish) a round: every sheet becomes read-only, and the results are frozen as the round's next
     version (services.snapshots). Incomplete units need explicit confirmation. Serialised: the round's lock is taken
     first and the round read again under it, so of concurrent publishers one succeeds and the others are refused
     (Conflict) — and a version number written twice fails on its unique key, also a Conflict."""
     locks.lock_round(round_)
+    typed_number, parsed_number = _doc_number(doc_number, round_.year)
     phase = round_phase(round_.status, round_.changed_since_publication)
     move = round_move(phase, "republish" if round_.status == "published" else "publish")
     if move is None:
@@ -75,6 +110,18 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, conf
     except IntegrityError:
         db.session.rollback()
         raise Conflict("round.published_concurrently", _l("该批次刚由他人公布，请刷新页面查看")) from None
+    # The 通报's 文号 and, for a republication, what it replaces and why: written with the version, never changed.
+    if typed_number is None:
+        publication.doc_number = doc_numbers.take(doc_numbers.NOTICE, round_.year).text
+    else:
+        publication.doc_number = typed_number
+        if parsed_number[0] == doc_numbers.office():
+            doc_numbers.advance_past(doc_numbers.NOTICE, parsed_number[1], parsed_number[2])
+    if republish:
+        before = db.session.scalar(select(Publication).where(
+            Publication.round_id == round_.id, Publication.version == publication.version - 1))
+        if before is not None:
+            publication.replaces_reason = _replaces_reason(round_, before.published_at)
     round_.status = "published"
     round_.published_at = at
     round_.changed_since_publication = False
@@ -86,6 +133,7 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, conf
                  round_id=round_.id,
                  old={"status": old}, new={"status": "published", "version": publication.version,
                                             "sha256": publication.sha256, "incomplete": incomplete,
+                                            "doc_number": publication.doc_number,
                                             **({"closed": closed} if closed else {})},
                  detail=("未完成：" + "、".join(incomplete)) if incomplete else "")
     versions.bump(round_.id)

@@ -4,6 +4,7 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..domain.doc_numbers import valid_year, year_of_round
 from ..domain.workflow import CLOSABLE_STATUSES, round_move, round_phase
 from ..extensions import db
 from ..ids import parse_id
@@ -11,7 +12,7 @@ from ..models import Round, RoundUnit, Score, Sheet, Team, User
 from ..models.round import ROUND_ROLLOUT_LABELS, ROUND_STATUS_LABELS
 from . import audit, versions
 from .errors import Conflict, Invalid, Joined, Text, _l, check_text, shown, verbatim
-from .moves import move_sheet_in
+from .moves import move_sheet_in, today_local
 
 
 class NeedsConfirmation(Conflict):
@@ -246,6 +247,12 @@ def _parse_settings(form: dict) -> dict:
             errors[key] = _l("%(label)s：%(problem)s", label=label, problem=shown(exc))
     if "threshold" in values and not (0 < values["threshold"] <= 200):
         errors["threshold"] = _l("合格线须在0到200之间")
+    raw_year = (form.get("year") or "").strip()
+    if raw_year:  # 年度 (文号 〔2026〕): blank keeps the round's, or at creation the name's year
+        if raw_year.isascii() and raw_year.isdigit() and valid_year(int(raw_year)):
+            values["year"] = int(raw_year)
+        else:
+            errors["year"] = _l("年度须为2000至2099之间的四位年份，如 2026")
     for key in ("self_due", "township_due", "inspection_start", "inspection_end"):
         raw = (form.get(key) or "").strip()
         try:
@@ -282,12 +289,13 @@ def create_round(form: dict, user: User, *, address: str | None = None) -> Round
     if rollout not in ROUND_ROLLOUT_LABELS:
         raise Invalid("round.rollout_required", _l("请选择批次类型：试点或全面推行"), {"rollout": _l("请选择试点或全面推行")})
     values = _parse_settings(form)
+    values.setdefault("year", year_of_round(name, today_local()))
     round_ = Round(name=name, rollout=rollout, township_catalogue=cats["township"],
                    village_catalogue=cats["village"], **values)
     db.session.add(round_)
     db.session.flush()
     audit.record("round.create", user=user, address=address, obj=round_, round_id=round_.id,
-                 new={"name": name, "rollout": rollout})
+                 new={"name": name, "rollout": rollout, "year": round_.year})
     versions.bump(round_.id)  # its version row
     db.session.commit()
     return round_

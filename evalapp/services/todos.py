@@ -48,11 +48,12 @@ class Todos:
     to_review_total: int = 0
     to_fill_total: int = 0
     ready_total: int = 0
+    steps: list = field(default_factory=list)  # 整改, 复查, 约谈 (services.rectification.todo_steps)
 
     @property
     def any(self) -> bool:
         return bool(self.returned_total or self.to_review_total or self.to_fill_total or self.ready_total
-                    or self.rounds)
+                    or self.rounds or self.steps)
 
 
 def _first(query, *columns) -> tuple[list, int]:
@@ -115,8 +116,10 @@ def todos_for(user: User, today: date) -> Todos:
     rounds = (_district_rounds() if user.role == "district" else
               _finance_rounds() if user.role == "finance" else
               _unit_results(user) if user.role in ("township", "village") else [])
+    from .rectification import todo_steps
+
     return Todos(dated(returned), dated(to_review), dated(fill_rows), dated(ready), rounds,
-                 returned_total, review_total, fill_total, ready_total)
+                 returned_total, review_total, fill_total, ready_total, todo_steps(user, today))
 
 
 def _district_rounds() -> list[RoundItem]:

@@ -12,6 +12,13 @@ import xlsxwriter
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# The layout revision of the official paper made here (奖补资格表, district workbook, audit and catalogue exports):
+# bumped with every change of layout, named on the 说明 sheet, so a file says which layout made it. A version's
+# content and checksums never change; a layout change applies to every version's file downloaded from then on.
+PAPER_LAYOUT = 2  # 2: issue 30 (fitted widths ≥ 9 pt, padded cells, sign-off on every sheet, no empty-range sums)
+PAPER_LAYOUT_LABEL = f"版式第{PAPER_LAYOUT}版（2026年12月）"
+# 距合格线 of a unit at or above the line (issue 30, point 5): said in words, not 0.00. Official paper: Chinese.
+REACHED = "已达合格线"
 
 
 def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
@@ -21,6 +28,14 @@ def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
     the OOXML escapes applied to every string (a literal `_x000D_` stays literal, a CR stays a CR)."""
     return xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_urls": False, "strings_to_numbers": False})
+
+
+def paper_fonts(wb: xlsxwriter.Workbook) -> None:
+    """The workbook's default font Arial 11: column widths are counted in the default font's digit width (8 px),
+    the same in Excel, WPS and LibreOffice (Liberation Sans shares Arial's metrics) — where Calibri, xlsxwriter's
+    default, is often missing and replaced by a wider font, and a sheet fitted to the page's width then prints far
+    smaller than planned (the 明细's cells at 6.6 pt, issue 30, point 3). Call before adding any format."""
+    wb.formats[0].set_font_name("Arial")
 
 
 def write_cell(ws, row: int, col: int, value, fmt=None) -> None:
@@ -48,6 +63,17 @@ def write_row(ws, row: int, values, fmt=None, start: int = 0) -> None:
     """A row of cells through write_cell (never xlsxwriter's own type guessing)."""
     for col, value in enumerate(values, start=start):
         write_cell(ws, row, col, value, fmt)
+
+
+def write_sum(ws, row: int, col: int, first: int, last: int, fmt, value) -> None:
+    """A 合计 cell: =SUM over the rows first..last (0-based, above `row`), or the value itself where there is no row
+    to add (a formula over an empty range covers its own cell: Err:522 in LibreOffice)."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    if last < first or last >= row:
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_formula(row, col, f"=SUM({xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(last, col)})", fmt, value)
 
 
 def finish(wb: xlsxwriter.Workbook, buffer: io.BytesIO) -> io.BytesIO:

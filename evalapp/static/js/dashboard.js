@@ -95,4 +95,17 @@
   });
 
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+  // Printing: the tables print in place of the charts, their <details> opened (a browser without ::details-content
+  // prints nothing of a closed one) and closed again afterwards as they were.
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll("details.chart-table"), function (d) {
+      return !d.open;
+    });
+    opened.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+  });
 }());

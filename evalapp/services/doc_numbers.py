@@ -1,0 +1,66 @@
+"""文号: the next number of an issuing office's sequence of a kind of document in a year (domain.doc_numbers formats
+it). Numbers are given out without gaps or repeats under concurrent callers on SQLite and PostgreSQL: the sequence's
+row is updated in place (PostgreSQL's row lock, SQLite's write lock), held until the caller's transaction ends; the
+first number of a sequence is an insert that a concurrent first caller's unique key turns into an update."""
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.doc_numbers import KIND_MAX, OFFICE_MAX, DocNumber, valid_year
+from ..extensions import db
+from ..models import DocSequence
+
+# The kinds of document numbered here (each its own sequence per office and year).
+NOTICE = "通报"          # the round's 评估验收结果通报
+RECTIFY = "整改通知"
+INTERVIEW = "约谈通报"
+
+
+def office() -> str:
+    """The district's issuing office (DOC_NUMBER_OFFICE), e.g. 云溪民发."""
+    return current_app.config["DOC_NUMBER_OFFICE"]
+
+
+def take(kind: str, year: int, office_: str | None = None) -> DocNumber:
+    """The next number of (office, kind, year), part of the caller's unit of work: not committed here (the caller's
+    service commits once, at its end). A rolled-back caller gives its number back; a caller that commits keeps the
+    sequence's row locked until then, so two callers never get one number."""
+    office_ = (office_ or office()).strip()
+    if not office_ or len(office_) > OFFICE_MAX or not kind or len(kind) > KIND_MAX or not valid_year(year):
+        raise ValueError(f"doc number: bad office/kind/year {office_!r} {kind!r} {year!r}")
+    where = (DocSequence.office == office_, DocSequence.kind == kind, DocSequence.year == year)
+    for _attempt in range(3):
+        seq = db.session.execute(update(DocSequence).where(*where).values(last=DocSequence.last + 1)
+                                 .returning(DocSequence.last)).scalar()
+        if seq is not None:
+            return DocNumber(office_, kind, year, seq)
+        try:
+            with db.session.begin_nested():  # a concurrent first caller's row wins: then update it
+                db.session.add(DocSequence(office=office_, kind=kind, year=year, last=1))
+        except IntegrityError:
+            continue
+        return DocNumber(office_, kind, year, 1)
+    raise RuntimeError("doc number: the sequence row could neither be updated nor inserted")
+
+
+def peek(kind: str, year: int, office_: str | None = None) -> DocNumber:
+    """The number `take` would give now (shown on a form; not reserved)."""
+    office_ = office_ or office()
+    last = db.session.scalar(select(DocSequence.last).where(
+        DocSequence.office == office_, DocSequence.kind == kind, DocSequence.year == year)) or 0
+    return DocNumber(office_, kind, year, last + 1)
+
+
+def advance_past(kind: str, year: int, seq: int, office_: str | None = None) -> None:
+    """A number typed by hand into the sequence (云溪民发〔2026〕7号 written on a form): the next `take` gives one
+    after it. Part of the caller's unit of work."""
+    office_ = office_ or office()
+    where = (DocSequence.office == office_, DocSequence.kind == kind, DocSequence.year == year)
+    got = db.session.execute(update(DocSequence).where(*where, DocSequence.last < seq).values(last=seq)
+                             .returning(DocSequence.last)).scalar()
+    if got is None and db.session.scalar(select(DocSequence.id).where(*where)) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(DocSequence(office=office_, kind=kind, year=year, last=seq))
+        except IntegrityError:
+            db.session.execute(update(DocSequence).where(*where, DocSequence.last < seq).values(last=seq))
