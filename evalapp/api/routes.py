@@ -18,6 +18,7 @@ from ..services import (
 from ..services.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError, _l, marked
 from ..domain.aggregation import ranking_key
 from . import bp, error, serialize
+from ..services.figures import lock_sheet
 from .openapi import spec
 from .parsing import json_body, score_entry
 
@@ -160,11 +161,23 @@ def put_score(sheet_id: int, code: str):
     return jsonify(save_and_answer(sheet_id, code, json_body()))
 
 
-def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None = None, then=None) -> dict:
+def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None = None, then=None,
+                    sheets: dict | None = None) -> dict:
     """The single save of one indicator (PUT /sheets/<id>/scores/<code>) and its answer: the sync call applies each
     operation through here, so both follow one rule. `sync`, `then`: see services.scores.store_score; `then` is
-    called as then(saved, answer) before the commit. Raises the save's ServiceError."""
-    sheet = _sheet_for(sheet_id, edit=True, lock=True)
+    called as then(saved, answer) before the commit. Raises the save's ServiceError.
+
+    `sheets` (the sync call's, one per request): the sheets this caller was found to edit earlier in the request,
+    by id. Such a sheet is not loaded and checked again: only its row lock is taken, and the save's own write checks
+    under it that the sheet is still open to its owner (figures.open_to_owner: a sheet submitted or closed since is
+    refused, sheet.not_open)."""
+    if sheets is not None and sheet_id in sheets:
+        sheet = sheets[sheet_id]
+        lock_sheet(sheet)
+    else:
+        sheet = _sheet_for(sheet_id, edit=True, lock=True)
+        if sheets is not None:
+            sheets[sheet_id] = sheet
     entry, version = score_entry(body)
     answer: dict = {}
 
