@@ -76,8 +76,16 @@ def issue_token():
             return error(_l("该账号登录须提供动态验证码（code）"), 401, {"code": _l("请填写动态验证码")},
                          code="token.second_factor_required")
         second_factor.verify(user, code[:64], address=request.remote_addr)  # a wrong one: 401, counted
-    token, expires = accounts.issue_api_token(user, address=request.remote_addr)
-    return jsonify(token=token, expires_at=expires.isoformat())
+    return jsonify(accounts.issue_token_pair(user, address=request.remote_addr).as_json())
+
+
+@bp.post("/auth/refresh")
+def refresh_token():
+    """A new access token and refresh token for a refresh token, without the password (services.accounts)."""
+    value = json_body().get("refresh_token")
+    if not isinstance(value, str) or not 0 < len(value) <= 256:
+        raise Invalid("input.invalid", _l("请提供刷新令牌（refresh_token）"), {"refresh_token": _l("请提供刷新令牌")})
+    return jsonify(accounts.refresh_tokens(value, address=request.remote_addr).as_json())
 
 
 @bp.get("/csrf")
@@ -281,10 +289,12 @@ def add_photo(sheet_id: int, code: str):
     upload = request.files.get("photo")
     if upload is None:
         return error("请选择照片", 422, {"photo": "请选择照片"})
-    ev = evidence_service.add_photo(sheet, indicator, upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
-                                    upload.filename or "", current_user, address=request.remote_addr)
+    ev, created = evidence_service.store_photo(sheet, indicator,
+                                               upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
+                                               upload.filename or "", current_user, address=request.remote_addr)
+    # the same bytes sent again for this indicator (a retry): the photo stored first, 200
     return jsonify(id=ev.id, name=ev.original_name, url=_evidence_url(ev.id, "full"),
-                   thumb=_evidence_url(ev.id, "thumb")), 201
+                   thumb=_evidence_url(ev.id, "thumb")), 201 if created else 200
 
 
 def _evidence_url(evidence_id: int, variant: str) -> str:
@@ -368,6 +378,9 @@ def results(round_id: int):
         return error("您没有权限查看评估结果", 403)
     from ..services import readmodel
 
+    if request.args.get("view") not in (None, "draft"):  # never read silently as another view
+        raise Invalid("input.invalid", _l("参数 view 应为 draft（当前数据）或省略（已公布的版本）"),
+                      {"view": _l("应为 draft，或省略")})
     view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     pub = view.publication
     return jsonify(round_id=round_id, official=view.official, version=pub.version if pub else None,
