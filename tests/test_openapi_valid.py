@@ -1,0 +1,39 @@
+"""The served OpenAPI document is valid (openapi-spec-validator, requirements-test.txt) and names every operation:
+an id (its view's name) and a tag for each, and every route of the API is in it (issue 31, point 1)."""
+from openapi_spec_validator import OpenAPIV30SpecValidator
+
+from evalapp.api.openapi import _openapi_path
+
+
+def test_the_served_document_passes_openapi_spec_validator(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    errors = [f"{list(e.path)}: {e.message}" for e in OpenAPIV30SpecValidator(doc).iter_errors()]
+    assert errors == []
+
+
+def test_every_operation_has_a_unique_id_and_a_tag(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    ids = [op.get("operationId") for ops in doc["paths"].values() for op in ops.values()]
+    assert None not in ids and len(ids) == len(set(ids))
+    tags = {t["name"] for t in doc["tags"]}
+    assert all(op["tags"] and set(op["tags"]) <= tags for ops in doc["paths"].values() for op in ops.values())
+    assert doc["paths"]["/sync"]["post"]["operationId"] == "sync"
+    assert doc["paths"]["/sheets/{sheet_id}/scores/{indicator_code}"]["put"]["operationId"] == "put_score"
+
+
+def test_every_route_of_the_api_is_in_the_document(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if method.lower() not in doc["paths"].get(_openapi_path(rule.rule), {}):
+                missing.append(f"{method} {rule.rule}")
+    assert missing == []
+
+
+def test_the_new_offline_operations_are_described(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/sync", "/devices/report", "/rounds/{round_id}/catalogue", "/auth/refresh"} <= set(paths)
+    assert "200" in paths["/sheets/{sheet_id}/scores/{indicator_code}/photos"]["post"]["responses"]
