@@ -373,7 +373,8 @@ def spec() -> dict:
                                    "each signature's state against the sheet's content as it stands",
                         "parameters": [sid], "responses": {"200": _resp("the signers", signing), **READ_ERRORS}},
                 "post": {"summary": "Record one signer's signature, drawn as strokes on a width × height canvas "
-                                    "(an inspector of the unit's team; refused when empty or a tap)",
+                                    "(an inspector of the unit's team; refused when empty or a tap; 409 "
+                                    "signature.published once the round is published)",
                          "parameters": [sid],
                          "requestBody": _json_body(_obj(
                              {"slot": {"type": "string", "example": "leader",
@@ -385,9 +386,20 @@ def spec() -> dict:
                               "width": {"type": "number", "minimum": 1, "maximum": 10000},
                               "height": {"type": "number", "minimum": 1, "maximum": 10000}},
                              {"name": {"type": "string", "maxLength": 50,
-                                       "description": "the representative's name (required for that slot)"}})),
+                                       "description": "the representative's name (required for that slot)"},
+                              "op_id": {"type": "string", "format": "uuid",
+                                        "description": "drawn offline: the operation's id; sent again, it is "
+                                                       "answered as the first time and recorded once"},
+                              "device_time": {"type": "string", "format": "date-time",
+                                              "description": "drawn offline: the device's clock, with its offset"},
+                              "seen_versions": {"type": "object", "additionalProperties": {
+                                  "type": "integer", "minimum": 0, "maximum": MAX_ID},
+                                  "description": "drawn offline: indicator code → the score's version the signer "
+                                                 "saw (left out: unscored). When any has moved since, the "
+                                                 "signature is recorded marked 签名后有改动 (state stale)"}})),
                          "responses": {"201": _resp("recorded; the signers as they stand now",
                                                     _obj({"id": INT, **signing["properties"]})),
+                                       "409": _resp("the round is published (signature.published)", ERR),
                                        **BODY_ERRORS, **WRITE_ERRORS}}},
             "/signatures/{signature_id}/image": {"get": {
                 "summary": "A signature's image (PNG, drawn by the server from the strokes), for a caller who may see "

@@ -3,6 +3,7 @@ from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import access
@@ -362,11 +363,48 @@ def post_signature(sheet_id: int):
     """Record one signer's signature (the same rule as the reconcile page's form: services.signatures.sign)."""
     from ..services import signatures
 
+    from ..services import sync as sync_service
+
     sheet = _sheet_for(sheet_id)
     data = json_body()
-    sig = signatures.sign(sheet, data.get("slot"), data.get("name", ""), data.get("strokes"), data.get("width"),
-                          data.get("height"), current_user, address=request.remote_addr)
-    return jsonify(id=sig.id, **_signing_json(signatures.signing(sheet))), 201
+    # Drawn offline (issue 31): the operation's id (a replay is answered as the first time), the device's clock
+    # and the versions of the content the signer saw.
+    fields = {}
+    op_id = None
+    if data.get("op_id") is not None:
+        op_id = sync_service.op_id_of(data["op_id"])
+        if op_id is None:
+            fields["op_id"] = _l("操作编号应为UUID")
+    device_time = None
+    if data.get("device_time") is not None:
+        try:
+            device_time = sync_service.parse_time(data["device_time"])
+        except (TypeError, ValueError):
+            fields["device_time"] = _l("设备时间应为带时区的ISO 8601时间，如 2026-12-07T10:00:00+08:00")
+    if fields:
+        raise Invalid("signature.invalid", _l("签名未保存，请修改标红的内容"), fields)
+    user = current_user._get_current_object()
+    if op_id is not None:
+        prior = sync_service.answered(user, [op_id]).get(op_id)
+        if prior is not None:
+            return jsonify(prior.data), prior.http
+    answer: dict = {}
+
+    def record(sig) -> None:
+        answer.update(id=sig.id, **_signing_json(signatures.signing(sheet)))
+        if op_id is not None:
+            sync_service.record_signature(user, op_id, sheet.id, device_time, answer)
+
+    try:
+        signatures.sign(sheet, data.get("slot"), data.get("name", ""), data.get("strokes"), data.get("width"),
+                        data.get("height"), user, address=request.remote_addr, device_time=device_time,
+                        seen_versions=data.get("seen_versions"), op_id=op_id, then=record)
+    except IntegrityError:  # the same operation recorded meanwhile by a concurrent request
+        prior = sync_service.answered(user, [op_id]).get(op_id) if op_id else None
+        if prior is None:
+            raise
+        return jsonify(prior.data), prior.http
+    return jsonify(answer), 201
 
 
 @bp.get("/rounds/<int:round_id>/results")

@@ -188,6 +188,12 @@ def apply_batch(user: User, device_id: str, ops: list[Operation], save: Save, er
     return out
 
 
+def record_signature(user: User, op_id: str, sheet_id: int, device_time, answer: dict) -> None:
+    """In the caller's transaction (the signature's): a signature drawn offline, under its operation's id, with the
+    201 it was answered; a replay of the id gets that answer (api.routes.post_signature)."""
+    _record(user, "", Operation(op_id, "signature", sheet_id, "", device_time, None, {}), "applied", 201, answer)
+
+
 def _duplicate(prior: Outcome) -> Outcome:
     return Outcome(prior.op_id, "duplicate", prior.http, prior.data)
 
