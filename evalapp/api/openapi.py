@@ -2,6 +2,8 @@
 server (required fields; statuses it answers), and the error shape with each status an operation can answer.
 tests/test_api_fuzz.py holds the server to it (schemathesis, a token of each role)."""
 
+import copy
+
 MAX_ID = 2**31 - 1  # ids past an INTEGER column: no such row (the route converter's bound)
 DEC = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "95.00"}
 NULLABLE_DEC = {"nullable": True, **DEC}
@@ -481,3 +483,31 @@ def _name_operations(doc: dict) -> None:
         for operation in operations.values():
             operation["tags"] = [tag]
     doc["tags"] = [{"name": name, "description": text} for name, text in TAG_TEXTS.items()]
+    _error_codes(doc, current_app)
+
+
+def _error_codes(doc: dict, app) -> None:
+    """Each operation's error responses name the codes it can answer (api.error_codes): the Error schema with
+    `code` narrowed to them, and the list in the description. A status the view raises that the operation did not
+    state yet is added."""
+    from .error_codes import REQUEST_CODES, endpoint_codes
+
+    by_endpoint = endpoint_codes(app)
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            codes = by_endpoint.get(f"api.{operation.get('operationId')}", {})
+            # (the responses are shared dicts — READ_ERRORS, UNAUTHORIZED —: each operation narrows its own copy)
+            responses = operation["responses"] = copy.deepcopy(operation["responses"])
+            for status, found in sorted(codes.items()):
+                key = str(status)
+                own = found - REQUEST_CODES.get(status, set())
+                if key not in responses and (not own or status >= 500):
+                    continue  # only the request's own codes: not stated unless the operation states the status
+                response = responses.setdefault(key, _resp("error", ERR))
+                if response.get("content", {}).get("application/json", {}).get("schema") != ERR:
+                    continue  # not the Error shape: left as stated
+                listed = sorted(found)
+                response["content"]["application/json"]["schema"] = {"allOf": [ERR, {
+                    "type": "object", "properties": {"code": {"type": "string", "enum": listed}}}]}
+                response["description"] += " — codes: " + ", ".join(listed)
+                response["x-error-codes"] = listed
