@@ -7,16 +7,18 @@ from .publication import Publication, PublishedScore, PublishedUnit
 from .rectification import Interview, Recheck, RecheckScore, Rectification, RectificationExtension, RectifyFile
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
 from .signature import Signature
+from .sync import DevicePending, SyncOperation
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
-from .user import ApiToken, LoginFailure, RecoveryCode, SetupCode, User, UserSession
+from .user import ApiToken, LoginFailure, RecoveryCode, RefreshToken, SetupCode, User, UserSession
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "DocSequence",
+    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "DevicePending", "DocSequence",
+    "SyncOperation",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
-    "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
+    "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem", "Interview", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
