@@ -167,3 +167,6 @@ def test_a_typed_number_in_another_form_or_already_used_is_refused_and_changes_n
         "confirm_no_subsidy": "1", "doc_number": "第3号"}, headers={"Accept": "application/json"})
     assert response.status_code == 422 and "doc_number" in response.get_json()["fields"]
     assert [p.version for p in db.session.scalars(select(Publication).where(Publication.round_id == w.round.id))] == [1]
+    # The publish form names the number the version will take (none was given out by the refusals).
+    page = district.get(f"/results/rounds/{w.round.id}").get_data(as_text=True)
+    assert f'data-testid="next-doc-number">云溪民发〔{Y}〕2号<' in page and 'name="doc_number"' in page
