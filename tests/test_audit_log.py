@@ -169,7 +169,7 @@ def test_the_round_filter_shows_one_rounds_rows(world, admin):
     ours = admin.get(f"/admin/audit?round={world.round.id}&action=round.advance").get_data(as_text=True)
     assert len(_cells(ours, "round.advance")) == 2  # setup → self-assessment → inspection
     rows = _rows(admin.get(f"/admin/audit/export.xlsx?round={other.id}"))
-    assert rows and {r[6] for r in rows} == {other.name}
+    assert rows and {r[5] for r in rows} == {other.name}
 
 
 @pytest.mark.parametrize("query", [
@@ -227,17 +227,18 @@ def test_the_export_has_labels_codes_as_text_widths_and_is_audited(world, admin)
     assert header == [h for h, _ in audit.EXPORT_COLUMNS]
     [row] = list(ws.iter_rows(min_row=2, values_only=True))
     record = dict(zip(header, row))
-    assert record["操作"] == "保存评分" and record["操作代码与内部编号"].startswith("score.save #")
+    assert record["操作"] == "保存评分"
     assert record["对象"] == f"评分 · {indicators[0].code} {indicators[0].title} · 评估员评分表（{INSPECTOR_NAME}）"
-    assert (record["单位编码"], record["单位名称"], record["批次"]) == (village.code, village.name, world.round.name)
-    assert ws.cell(2, header.index("单位编码") + 1).data_type == "s"  # a code is text, leading zeros and all
+    assert (record["单位"], record["批次"]) == (f"{village.name}（{village.code}）", world.round.name)
     assert record["操作人"] == f"{INSPECTOR_NAME}（inspector）"
-    ids = record["操作代码与内部编号"]
-    assert f"Score={sheet.scores[0].id}" in ids and f"unit={village.id}" in ids and f"round={world.round.id}" in ids
+    # Named, not numbered (issue 30, point 4): the row's own number only, for a lookup in the log.
+    saved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "score.save")).one()
+    assert record["记录号"] == saved.id and not any("Score=" in str(v) for v in row)
+    assert "{" not in (record["新值"] or "") and "：" in (record["新值"] or "：")  # labelled values, no JSON
     stamp = datetime.strptime(record["时间(北京时间)"], "%Y-%m-%d %H:%M:%S")
     assert abs(stamp - datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None)) < timedelta(minutes=5)
-    widths = {k: ws.column_dimensions[k].width for k in "ABCDEFGHIJKL"}
-    assert all(w and w >= 12 for w in widths.values()) and widths["D"] >= 40, widths  # the object column is wide
+    widths = {k: ws.column_dimensions[k].width for k in "ABCDEFGHIJK"}
+    assert all(w and w >= 8 for w in widths.values()) and widths["D"] >= 26, widths  # the object column is wide
     assert ws.freeze_panes == "A2"
     notes = dict(book["说明"].iter_rows(min_row=2, values_only=True))
     assert notes["操作（前缀）"] == "score" and notes["导出条数"] == "1" and "未导出条数" not in notes
@@ -304,5 +305,5 @@ def test_a_row_without_its_unit_takes_its_sheets(world, admin):
     audit.record("evidence.remove", user=world.people["inspector"], obj=photo, unit_id=None, round_id=None)
     db.session.commit()
     [row] = _rows(admin.get("/admin/audit/export.xlsx?action=evidence"))
-    assert row[2:7] == ("删除照片", f"照片或材料 · 现场.jpg · {indicator.code} {indicator.title}",
-                        world.units[VILLAGE].code, VILLAGE, world.round.name)
+    assert row[2:6] == ("删除照片", f"照片或材料 · 现场.jpg · {indicator.code} {indicator.title}",
+                        f"{VILLAGE}（{world.units[VILLAGE].code}）", world.round.name)

@@ -2,6 +2,8 @@
 repeats under concurrent callers; the 通报 of a version carries its number, never changed, and a republished one
 says which version it replaces and why."""
 import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -112,13 +114,19 @@ def test_a_new_round_without_a_year_takes_the_one_in_its_name(empty_app):
     assert db.session.scalar(select(Round.year).where(Round.name == "2025年度全面推行评估验收")) == 2025
 
 
+def _issue_year() -> int:
+    """The year of issue a 文号 carries (GB/T 9704): the publication's, in Beijing."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).year
+
+
 def test_the_notice_of_a_version_carries_its_number_and_a_republication_says_what_it_replaces(published, empty_app):
     w = published
+    Y = _issue_year()
     v1 = db.session.scalar(select(Publication).where(Publication.round_id == w.round.id))
-    assert v1.doc_number == "云溪民发〔2031〕1号"
+    assert v1.doc_number == f"云溪民发〔{Y}〕1号"
     district = _client(empty_app, "district")
     notice = district.get(f"/results/rounds/{w.round.id}/notice").get_data(as_text=True)
-    assert "云溪民发〔2031〕1号" in notice and 'data-testid="replaces"' not in notice
+    assert f"云溪民发〔{Y}〕1号" in notice and 'data-testid="replaces"' not in notice
     from tests.test_publication_races import _final  # the village's final sheet
 
     final = _final(w, VILLAGE)
@@ -127,19 +135,20 @@ def test_the_notice_of_a_version_carries_its_number_and_a_republication_says_wha
 
     move_sheet(final, "submitted", w.people["admin"])
     move_sheet(final, "approved", w.people["admin"])
-    v2 = publication.publish(w.round, w.people["district"], confirm_no_subsidy=True, doc_number="云溪民发[2031]9号")
-    assert v2.doc_number == "云溪民发〔2031〕9号"
+    v2 = publication.publish(w.round, w.people["district"], confirm_no_subsidy=True, doc_number=f"云溪民发[{Y}]9号")
+    assert v2.doc_number == f"云溪民发〔{Y}〕9号"
     notice = district.get(f"/results/rounds/{w.round.id}/notice").get_data(as_text=True)
-    assert "云溪民发〔2031〕9号" in notice and "本通报替代第1版通报" in notice
+    assert f"云溪民发〔{Y}〕9号" in notice and "本通报替代第1版通报" in notice
     assert "荷塘村评分表解锁复核（A3台账补齐后复核）" in notice
     # The typed number moved the sequence on; the old version's number is as it was.
-    assert doc_numbers.peek(doc_numbers.NOTICE, 2031).seq == 10
+    assert doc_numbers.peek(doc_numbers.NOTICE, Y).seq == 10
     db.session.expire_all()
-    assert db.session.get(Publication, v1.id).doc_number == "云溪民发〔2031〕1号"
+    assert db.session.get(Publication, v1.id).doc_number == f"云溪民发〔{Y}〕1号"
 
 
 def test_a_typed_number_in_another_form_or_already_used_is_refused_and_changes_nothing(published, empty_app):
     w = published
+    Y = _issue_year()
     from tests.test_publication_races import _final
 
     final = _final(w, VILLAGE)
@@ -148,7 +157,7 @@ def test_a_typed_number_in_another_form_or_already_used_is_refused_and_changes_n
 
     move_sheet(final, "submitted", w.people["admin"])
     move_sheet(final, "approved", w.people["admin"])
-    for typed, code in (("第3号", "round.doc_number_invalid"), ("云溪民发〔2031〕1号", "round.doc_number_taken")):
+    for typed, code in (("第3号", "round.doc_number_invalid"), (f"云溪民发〔{Y}〕1号", "round.doc_number_taken")):
         with pytest.raises(Invalid) as refused:
             publication.publish(w.round, w.people["district"], confirm_no_subsidy=True, doc_number=typed)
         assert refused.value.code == code and "doc_number" in refused.value.fields
@@ -158,3 +167,6 @@ def test_a_typed_number_in_another_form_or_already_used_is_refused_and_changes_n
         "confirm_no_subsidy": "1", "doc_number": "第3号"}, headers={"Accept": "application/json"})
     assert response.status_code == 422 and "doc_number" in response.get_json()["fields"]
     assert [p.version for p in db.session.scalars(select(Publication).where(Publication.round_id == w.round.id))] == [1]
+    # The publish form names the number the version will take (none was given out by the refusals).
+    page = district.get(f"/results/rounds/{w.round.id}").get_data(as_text=True)
+    assert f'data-testid="next-doc-number">云溪民发〔{Y}〕2号<' in page and 'name="doc_number"' in page

@@ -153,9 +153,11 @@ def test_the_eligibility_sheet_prints_as_finance_files_it(app, demo_round, tmp_p
 
 
 def test_no_formula_of_any_draft_or_empty_sheet_covers_its_own_cell(app, demo_round):
-    """A 草稿 without pending changes, and the 合计 rows of sheets with lines."""
+    """A 草稿 without pending changes, and the 合计 rows of sheets with lines; the district workbook too."""
     finance = _client(app, "finance")
     draft = finance.get(f"/finance/rounds/{demo_round.id}/eligibility.xlsx").data
     assert bad_formulas(draft) == []
     workbook = _client(app, "district").get(f"/results/rounds/{demo_round.id}/workbook.xlsx").data
     assert bad_formulas(workbook) == []
+    # The district workbook has no 说明 sheet: its properties name the layout revision that made it.
+    assert load_workbook(io.BytesIO(workbook)).properties.description == PAPER_LAYOUT_LABEL

@@ -155,6 +155,9 @@ def test_an_unlock_leaves_the_official_sheet_as_published_then_republishing_writ
     assert [(r[2], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]) for r in lines] == [
         (TOWNSHIP, 97, 92, "合格", "不合格", 5000, 0, 0, 5000)]
     assert "核查发现台账缺失（admin" in lines[0][12]
+    # The 变更 is a form (issue 30): a title above the table, its reasons wrapped in their column, a sign-off below.
+    assert "变更明细" in rows[0][0] and sheet.cell(head + 2, 13).alignment.wrap_text
+    assert any(isinstance(v, str) and v.startswith("制表人") for r in rows[end + 1:] for v in r)
     # Version 1 is untouched.
     v1 = readmodel.version_of(w.round.id, 1)
     assert snapshots.verify(v1).ok

@@ -169,3 +169,46 @@ def object_text(names: ObjectNames, *, official: bool = False) -> str:
     if text == label and names.object_id is not None and len(parts) > 1:
         return f"{label} #{names.object_id}"  # the object is gone (or never had the name): its id says which
     return text
+
+
+# What an audit row's old and new values are called on paper (the xlsx export): a reader sees 状态：已提交, not
+# {"status": "submitted"}. A key not named here reads as itself.
+VALUE_LABELS = {
+    "status": "状态", "points": "分值", "direct_score": "直接评分", "free_deduction": "其他扣分", "reason": "理由",
+    "note": "备注", "deductions": "扣分项", "unlocked": "已解锁", "version": "版本", "sha256": "校验值",
+    "incomplete": "未完成单位", "closed": "关闭的评分表", "name": "名称", "code": "编码", "rollout": "批次类型",
+    "year": "年度", "threshold": "合格线", "tolerance": "分差容许值", "self_due": "村(社区)自评截止",
+    "township_due": "镇(街道)自评截止", "inspection_start": "实地评估开始", "inspection_end": "实地评估结束",
+    "role": "角色", "unit": "单位", "unit_id": "单位", "username": "用户名", "display_name": "姓名", "active": "启用",
+    "mode": "方式", "amount": "金额", "amount_fen": "金额(分)", "bands": "档次", "level": "层级", "leader": "组长",
+    "member": "成员", "members": "成员", "added": "新增", "removed": "移出", "rows": "条数", "left_out": "未导出条数",
+    "filters": "筛选条件", "doc_number": "文号", "from": "来源", "bonus": "加分项", "vetoes": "一票否决",
+    "summary": "工作总结", "comment": "审核意见", "file": "文件", "leader_scores": "组长是否评分", "count": "数量",
+    "setup_unlock": "解锁设置", "created": "新建", "updated": "更新", "kind": "类别", "title": "标题",
+    "action": "操作", "date_from": "起始日期", "date_to": "截止日期", "round": "批次",
+}
+_STATUS_WORDS = {"draft": "草稿", "submitted": "已提交", "returned": "已退回", "approved": "已通过", "closed": "已关闭",
+                 "setup": "设置中", "self_assessment": "自评阶段", "inspection": "实地评估", "review": "审核阶段",
+                 "published": "已公布"}
+
+
+def values_text(value, *, limit: int = 400) -> str:
+    """An audit row's old or new value as labelled text: 状态：已提交；分值：95.00 (nested values in （…）, lists with
+    、, true/false as 是/否), cut at `limit` characters with an ellipsis."""
+    def show(v, key: str = "") -> str:
+        if v is None or v == "":
+            return "—"
+        if isinstance(v, bool):
+            return "是" if v else "否"
+        if isinstance(v, dict):
+            return "；".join(f"{VALUE_LABELS.get(k, k)}：{show(x, k)}" for k, x in sorted(v.items()))
+        if isinstance(v, (list, tuple)):
+            return "、".join(f"（{show(x)}）" if isinstance(x, (dict, list, tuple)) else show(x) for x in v) or "—"
+        if key == "status" and isinstance(v, str):
+            return _STATUS_WORDS.get(v, v)
+        return str(v)
+
+    if value is None or value == {} or value == []:
+        return ""
+    text = show(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

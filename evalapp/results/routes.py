@@ -116,7 +116,9 @@ def round_results(round_id: int):
                 if current_user.role == "admin" and round_.status == "published" else set())
     from ..services import devices, doc_numbers
 
-    next_number = (doc_numbers.peek(doc_numbers.NOTICE, round_.year).text if current_user.role == "district"
+    from ..services.moves import today_local
+
+    next_number = (doc_numbers.peek(doc_numbers.NOTICE, today_local().year).text if current_user.role == "district"
                    else None)  # the publish form's 文号, taken when the version is written unless one is typed
     device_pending = devices.pending_in_round(round_.id) if round_.status in ("inspection", "review") else []
     return render_template("results/round.html", next_number=next_number, unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),

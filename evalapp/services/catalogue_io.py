@@ -1,5 +1,6 @@
 """Catalogues in and out: the YAML form of the default catalogue, and an xlsx with one row per deduction rule."""
 import io
+from decimal import Decimal
 
 import yaml
 from sqlalchemy import exists, select
@@ -11,11 +12,15 @@ from . import audit
 from .catalogues import create_version, load_tree
 from .errors import _l
 from .imports import ImportProblems, read_sheet
-from .xlsx import finish, new_workbook, read_text, write_row
+from .xlsx import finish, new_workbook, paper_fonts, read_text, text_lines, write_cell
 
 RULE_HEADERS = ["一级指标编码", "一级指标名称", "一级指标分值", "二级指标编码", "二级指标名称", "二级指标分值", "评估方式",
                 "佐证材料", "扣分项编码", "扣分项内容", "每次扣分", "该项不得分"]
 META_KEYS = {"体系编码": "code", "层级": "level", "名称": "name", "总分": "total", "加分上限": "bonus_cap"}
+# Column widths (Arial-11 digits) per sheet, so that every header shows whole (in two lines) and the texts wrap in
+# their columns; each sheet prints on A4 as wide as the page (issue 30, point 4: default widths clipped every header).
+SHEET_WIDTHS = {"指标": [7, 12, 7, 7, 26, 7, 14, 20, 9, 30, 7, 8], "体系": [14, 50], "加分项": [8, 70, 8],
+                "否决项": [8, 80]}
 LEVEL_WORDS = {"township": "镇(街道)", "village": "村(社区)", "镇(街道)": "township", "村(社区)": "village"}
 
 
@@ -167,13 +172,39 @@ def catalogue_workbook(version: CatalogueVersion | None) -> io.BytesIO:
         veto = [[v.code, v.text] for v in cat.veto_items]
     buffer = io.BytesIO()
     wb = new_workbook(buffer)
+    paper_fonts(wb)
+    bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter",
+                          "align": "center"})
+    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    number = wb.add_format({"border": 1, "valign": "top", "align": "right", "indent": 1})  # padded from the text
+    name = "空白模板" if version is None else f"{version.name} 第{version.version}版（{version.code}）"
     # a worksheet is written top to bottom (constant memory), one after the other
     for title, head, rows in (("指标", RULE_HEADERS, rules), ("体系", None, meta), ("加分项", ["编码", "内容", "分值"], bonus),
                               ("否决项", ["编码", "内容"], veto)):
         ws = wb.add_worksheet(title)
-        lines = ([head] if head else []) + rows
-        for n, values in enumerate(lines):
-            write_row(ws, n, values)
+        widths = SHEET_WIDTHS[title]
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.set_paper(9)  # A4
+        if len(widths) > 3:
+            ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_header(f"&L评估验收指标体系 · {title}&R{name.replace('&', '&&')}")
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        n = 0
+        if head:
+            ws.repeat_rows(0)
+            ws.set_row(0, 30)
+            for col, value in enumerate(head):
+                write_cell(ws, 0, col, value, bold)
+            n = 1
+        for values in rows:  # an office suite does not grow a row to its wrapped text by itself: set its height
+            lines = max(text_lines(str(v), widths[c] - 1) if isinstance(v, str) else 1 for c, v in enumerate(values))
+            if lines > 1:
+                ws.set_row(n, 15 * lines)
+            for col, value in enumerate(values):
+                write_cell(ws, n, col, value, number if isinstance(value, (int, float, Decimal)) else cell)
+            n += 1
     return finish(wb, buffer)
 
 

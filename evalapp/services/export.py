@@ -11,7 +11,7 @@ from . import seals
 from .catalogues import indicators_of, load_tree
 from ..domain.aggregation import ranking_key
 from .readmodel import RoundResults
-from .xlsx import REACHED, new_workbook, text_lines, write_row, write_text
+from .xlsx import PAPER_LAYOUT_LABEL, REACHED, new_workbook, text_lines, write_row, write_text
 
 
 def district_name() -> str:
@@ -122,7 +122,9 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
     round_name = pub.round_name if pub is not None else round_.name
     if pub is not None:  # the version's own date: two downloads of one version are the same bytes
         wb.set_properties({"title": f"{round_name} 评估结果（第{pub.version}版）", "author": pub.published_by_name,
-                           "created": pub.published_at.replace(tzinfo=None)})
+                           "created": pub.published_at.replace(tzinfo=None), "comments": PAPER_LAYOUT_LABEL})
+    else:
+        wb.set_properties({"comments": PAPER_LAYOUT_LABEL})  # the layout revision that made the file
     bold = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "vcenter",
                           "align": "center"})
     num = wb.add_format({"num_format": "0.00", "border": 1})

@@ -1,4 +1,6 @@
 """Publishing a round's results, and the audited unlock of one final sheet afterwards (domain.workflow's moves)."""
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -68,7 +70,9 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, conf
     first and the round read again under it, so of concurrent publishers one succeeds and the others are refused
     (Conflict) — and a version number written twice fails on its unique key, also a Conflict."""
     locks.lock_round(round_)
-    typed_number, parsed_number = _doc_number(doc_number, round_.year)
+    # A 文号's year is the year of issue (GB/T 9704: 发文年份), Beijing time — not the round's 年度.
+    issue_year = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
+    typed_number, parsed_number = _doc_number(doc_number, issue_year)
     phase = round_phase(round_.status, round_.changed_since_publication)
     move = round_move(phase, "republish" if round_.status == "published" else "publish")
     if move is None:
@@ -112,7 +116,7 @@ def publish(round_: Round, user: User, *, confirm_incomplete: bool = False, conf
         raise Conflict("round.published_concurrently", _l("该批次刚由他人公布，请刷新页面查看")) from None
     # The 通报's 文号 and, for a republication, what it replaces and why: written with the version, never changed.
     if typed_number is None:
-        publication.doc_number = doc_numbers.take(doc_numbers.NOTICE, round_.year).text
+        publication.doc_number = doc_numbers.take(doc_numbers.NOTICE, at.astimezone(ZoneInfo("Asia/Shanghai")).year).text
     else:
         publication.doc_number = typed_number
         if parsed_number[0] == doc_numbers.office():
