@@ -32,8 +32,10 @@ def app(empty_app, published):
 def fixed_day(monkeypatch):
     """The pages' day, injected (no sleeps, no real clock)."""
     from evalapp.rectify import routes
+    from evalapp.services import moves
 
     monkeypatch.setattr(routes, "_today", lambda: TODAY)
+    monkeypatch.setattr(moves, "today_local", lambda: TODAY)  # the year a 文号 is issued in
 
 
 def _issue(w, unit=VILLAGE, **kw):
@@ -73,7 +75,7 @@ def test_a_notice_is_issued_only_to_units_that_did_not_pass(published, login_as)
     rect = db.session.scalar(select(Rectification))
     assert (rect.report_due, rect.complete_due) == (date(2032, 1, 20), date(2032, 3, 20))  # 1 and 3 months
     assert rect.unit_name == VILLAGE and rect.version == 1 and rect.result == "fail"
-    assert rect.number == "云溪民发〔2031〕1号"  # the round's year, the office's 整改通知 sequence
+    assert rect.number == "云溪民发〔2031〕1号"  # the year of issue, the office's 整改通知 sequence
     assert _audits("rectify.issue") == 1
     with pytest.raises(Conflict):
         _issue(w)  # one per unit and round

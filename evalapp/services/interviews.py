@@ -13,7 +13,7 @@ from ..domain import rectification as rules
 from ..extensions import db
 from ..models import Interview, OrgUnit, Round, User
 from ..models.base import utcnow
-from . import audit, doc_numbers
+from . import audit, doc_numbers, moves
 from .errors import Conflict, Invalid, NotAllowed, NotFound, _l
 from .rectification import _district, _text, is_unit_lead, store_file
 from .storage import storage
@@ -149,7 +149,7 @@ def publish_notice(interview: Interview, user: User, *, address: str | None = No
     township = access.township_of(unit)
     at = utcnow()
     round_ = db.session.get(Round, interview.round_id) if interview.round_id else None
-    interview.number = doc_numbers.take(doc_numbers.INTERVIEW, round_.year if round_ else interview.held_on.year).text
+    interview.number = doc_numbers.take(doc_numbers.INTERVIEW, moves.today_local().year).text  # the year of issue
     interview.notice = {
         "unit": unit.name, "township": township.name if township and township.id != unit.id else "",
         "round": round_.name if round_ else "",

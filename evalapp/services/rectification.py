@@ -261,7 +261,7 @@ def issue(round_: Round, unit_id: int, user: User, *, today: date, report_due: d
                          township_name=unit.township_name, result=unit.result, final_total=unit.final_total,
                          issued_on=today, issued_by_id=user.id, report_due=report_due, complete_due=complete_due,
                          status="issued", rechecks_allowed=1,
-                         number=doc_numbers.take(doc_numbers.RECTIFY, round_.year).text)  # 文号, in this transaction
+                         number=doc_numbers.take(doc_numbers.RECTIFY, today.year).text)  # 文号: the year of issue
     db.session.add(rect)
     db.session.flush()
     audit.record("rectify.issue", user=user, address=address, obj=rect, unit_id=unit_id, round_id=round_.id,
