@@ -76,6 +76,13 @@ class AuditAction(Vocabulary):
     EXPORT_SUBSIDY = "export.subsidy", N_("导出奖补资格表")
     EXPORT_RESULTS_WORKBOOK = "export.results_workbook", N_("导出结果汇总表")
     EXPORT_AUDIT = "export.audit", N_("导出操作日志")
+    CALENDAR_SET = "calendar.set", N_("设置节假日或调休上班日")
+    CALENDAR_REMOVE = "calendar.remove", N_("删除节假日或调休上班日")
+    NOTICE_OPEN = "notice.open", N_("发布公示")
+    NOTICE_SETTLE = "notice.settle", N_("确认结果（结果确定）")
+    OBJECTION_FILE = "objection.file", N_("提出异议")
+    OBJECTION_ASSIGN = "objection.assign", N_("分配复核组")
+    OBJECTION_DECIDE = "objection.decide", N_("录入复核决定")
 
 
 class AuditObject(Vocabulary):

@@ -1,6 +1,7 @@
 """All models, imported here so that Flask-Migrate sees every table."""
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
+from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
@@ -12,7 +13,8 @@ from .user import ApiToken, LoginFailure, RecoveryCode, SetupCode, User, UserSes
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
+    "ApiToken", "AuditEvent", "BonusItem", "CalendarDay", "NoticePeriod", "Objection", "ObjectionFile",
+    "ObjectionReviewer", "CatalogueVersion", "Category", "DeductionRule",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
