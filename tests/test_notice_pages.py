@@ -31,6 +31,9 @@ def test_the_admin_keeps_the_calendar_with_a_form_and_the_change_is_audited(empt
     assert (row.day, row.kind, row.note) == (date(2026, 10, 10), "workday", "国庆调休")
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "calendar.set")).new["kind"] == "workday"
     assert _client(empty_app, "district").get("/notice/calendar").status_code == 403
+    assert admin.post(f"/notice/calendar/{row.id}/remove").status_code == 302
+    assert db.session.scalar(select(CalendarDay)) is None
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "calendar.remove")).old["note"] == "国庆调休"
 
 
 def test_the_village_sees_the_notice_and_files_an_objection_with_evidence(empty_app, noticed):

@@ -58,6 +58,8 @@ def round_objections(round_id: int):
 def file_objection(round_id: int):
     """File an objection (multipart: unit_id, target, code, reason, objector for the district's paper entry,
     files): the page's rules (services.objections.file)."""
+    if current_user.role not in ("district", "township", "village"):
+        raise NotAllowed("objection.not_allowed", _l("只有被评估单位的负责人可以对本单位的结果提出异议"))
     round_ = _round(round_id)
     form = request.form
     try:

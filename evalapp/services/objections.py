@@ -12,6 +12,7 @@ from sqlalchemy import func, select, union
 
 from ..domain.filenames import clean_name
 from ..domain.numbers import parse_points
+from ..domain.vocabulary import N_
 from ..domain.objections import (
     DECISIONS, MAX_FILES, MAX_REASON, OPEN_STATUSES, Vote, group_problems, majority,
 )
@@ -26,8 +27,9 @@ from .errors import Conflict, Invalid, NotAllowed, NotFound, _l, check_text, sho
 from .filecheck import verify
 from .storage import storage
 
-TARGET_LABELS = {"indicator": "指标", "bonus": "加分项", "veto": "一票否决"}
-STATUS_LABELS = {"open": "待分配复核", "assigned": "复核中", "upheld": "维持原评分", "changed": "改变评分"}
+# Chinese labels (the msgids), translated where they are shown.
+TARGET_LABELS = {"indicator": N_("指标"), "bonus": N_("加分项"), "veto": N_("一票否决")}
+STATUS_LABELS = {"open": N_("待分配复核"), "assigned": N_("复核中"), "upheld": N_("维持原评分"), "changed": N_("改变评分")}
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def _files_checked(files: list[tuple[bytes, str]]) -> list[tuple[bytes, str, str
 
 def closed_message(notice: NoticePeriod):
     """What the closed form says: when the period ended."""
-    return _l("公示期已于%(end)s（北京时间）结束，不再受理异议", end=f"{notice.last_day.isoformat()} 24:00")
+    end = f"{notice.last_day.isoformat()} 24:00"
+    return _l("公示期已于%(end)s（北京时间）结束，不再受理异议", end=end)
 
 
 def file(round_: Round, unit: OrgUnit, target: str, code: str, reason: str, files: list[tuple[bytes, str]],
@@ -328,8 +331,8 @@ def settle(round_: Round, user: User, *, address: str | None = None) -> NoticePe
         raise Conflict("notice.settled", _l("该批次结果已确定"))
     now = notices._now()
     if now < notices.ends_at(notice):
-        raise Conflict("notice.still_open", _l("公示期至%(end)s结束，结束后才能确认结果",
-                                               end=f"{notice.last_day.isoformat()} 24:00"))
+        end = f"{notice.last_day.isoformat()} 24:00"
+        raise Conflict("notice.still_open", _l("公示期至%(end)s结束，结束后才能确认结果", end=end))
     waiting = [o for o in for_round(round_.id) if o.status in OPEN_STATUSES]
     if waiting:
         raise Conflict("notice.unanswered", _l("尚有%(n)s件异议未答复：%(list)s", n=len(waiting),
