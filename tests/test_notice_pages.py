@@ -124,7 +124,6 @@ def test_a_reviewer_from_the_scoring_team_is_refused_in_the_form_and_the_api(emp
 
 
 def test_the_district_opens_the_notice_with_a_form(empty_app):
-    from tests.test_publication_snapshot import published as _  # noqa: F401
     from tests.factories import make_round
     from evalapp.services import publication, rounds as rounds_service
     from tests.test_publication_snapshot import _score_final

@@ -67,6 +67,18 @@ def calendar_remove(day_id: int):
 
 # -- the notice ----------------------------------------------------------------------------------------------
 
+@bp.get("/")
+@role_required(*UNITS)
+def index():
+    """The published rounds whose 公示 the user may see, each with its state."""
+    from sqlalchemy import select
+
+    rounds = [r for r in db.session.scalars(select(Round).where(Round.status == "published").order_by(Round.id.desc()))
+              if notices.may_see(current_user, r)]
+    shown = [(r, notices.notice_of(r.id)) for r in rounds]
+    return render_template("notice/index.html", rounds=[(r, n, notices.state(n)) for r, n in shown])
+
+
 def _round_seen(round_id: int) -> Round:
     round_ = db.get_or_404(Round, round_id)
     if not notices.may_see(current_user, round_):
