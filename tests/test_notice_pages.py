@@ -144,3 +144,17 @@ def test_the_district_opens_the_notice_with_a_form(empty_app):
                                                                     "length": "7", "answer_days": "15",
                                                                     "text": "现予公示"})
     assert ok.status_code == 302 and notices.notice_of(w.round.id).length == 7
+
+
+def test_the_todo_panels_link_each_step(empty_app, noticed, monkeypatch):
+    from evalapp.services import moves
+
+    w = noticed
+    monkeypatch.setattr(moves, "today_local", lambda: date(2026, 12, 9))
+    home = _client(empty_app, "village").get("/selfassess/").get_data(as_text=True)
+    todo = home.split('data-testid="todos"')[1].split("</section>")[0]
+    assert f'data-notice-todo="object-{w.round.id}"' in todo and "公示中，可提出异议" in todo and "剩6天" in todo
+    made = objections.file(w.round, w.units[VILLAGE], "indicator", _lost_indicator(w), "扣分依据不足", [],
+                           w.people["village"])
+    queue = _client(empty_app, "district").get("/results/").get_data(as_text=True)
+    assert f'data-notice-todo="assign-{made.id}"' in queue and f"/notice/objections/{made.id}" in queue

@@ -195,3 +195,28 @@ def test_the_whole_notice_objection_recheck_change_approve_republish_settle_flow
                                                  .order_by(AuditEvent.id))] == [
         "objection.file", "objection.file", "objection.assign", "objection.assign", "objection.decide",
         "objection.decide"]
+
+
+def _todo_actions(user, today):
+    from evalapp.services.todos import todos_for
+
+    return [(t.action, t.days) for t in todos_for(user, today).notice]
+
+
+def test_each_step_is_in_the_todo_of_whoever_must_act_with_days_left_and_overdue(noticed):
+    w = noticed
+    district, village, reviewer = w.people["district"], w.people["village"], w.people["reviewer"]
+    day = date(2026, 12, 9)
+    assert _todo_actions(village, day) == [("object", 6)]  # on notice until 15 December
+    assert _todo_actions(w.people["outsider_township"], day) == [("object", 6)]
+    assert _todo_actions(district, day) == []
+    made = objections.file(w.round, w.units[VILLAGE], "indicator", _lost_indicator(w), "扣分依据不足", [], village)
+    assert _todo_actions(district, day) == [("assign", None)]
+    objections.assign(made, [w.people["inspector2"].id, reviewer.id], reviewer.id, district)
+    assert _todo_actions(district, day) == [] and _todo_actions(w.people["inspector2"], day) == []
+    assert _todo_actions(reviewer, date(2026, 12, 20)) == [("decide", 2)]  # due 22 December
+    assert _todo_actions(reviewer, date(2026, 12, 25)) == [("decide", -3)]  # overdue: marked, still listed
+    objections.decide(made, "uphold", "维持", {reviewer.id: True, w.people["inspector2"].id: True}, reviewer)
+    assert _todo_actions(reviewer, date(2026, 12, 20)) == []
+    assert _todo_actions(village, date(2026, 12, 16)) == []  # the period is over
+    assert _todo_actions(district, date(2026, 12, 16)) == [("settle", None)]

@@ -349,3 +349,59 @@ def settle(round_: Round, user: User, *, address: str | None = None) -> NoticePe
 
 def publication_of(notice: NoticePeriod) -> Publication:
     return readmodel.version_of(notice.round_id, notice.version)
+
+
+# -- to-dos (issue 32, point 8): each step waits for whoever must act, with the days left -------------------------
+
+@dataclass
+class NoticeTodo:
+    """One step of 公示, 异议 or 复核 waiting for the person: `action` (NOTICE_TODOS), the round, the objection
+    where there is one, and the days left to its deadline (None: none; negative: overdue)."""
+    action: str
+    round: Round
+    objection: Objection | None
+    days: int | None
+
+
+# Chinese labels (the msgids), translated where they are shown.
+NOTICE_TODOS = {"assign": N_("待分配复核组"), "decide": N_("待录入复核决定"), "enter": N_("待录入复核后得分"),
+                "settle": N_("可以确认结果"), "object": N_("公示中，可提出异议")}
+TODO_LIMIT = 10
+
+
+def notice_todos(user: User, today) -> list[NoticeTodo]:
+    """What waits for `user` on `today` (a fixed number of queries): the district assigns open objections and
+    confirms a round whose period has ended with every objection answered; a group's leader records the decision,
+    and enters a changed value on the unlocked sheet; a unit's lead may object while its round is on notice."""
+    items: list[NoticeTodo] = []
+    if user.role == "district":
+        rows = db.session.execute(
+            select(Objection, Round, NoticePeriod.last_day).join(Round, Round.id == Objection.round_id)
+            .join(NoticePeriod, NoticePeriod.id == Objection.notice_id)
+            .where(Objection.status == "open").order_by(Objection.filed_at).limit(TODO_LIMIT)).all()
+        items += [NoticeTodo("assign", r, o, None) for o, r, _ in rows]
+        unanswered = (select(func.count(Objection.id)).where(Objection.notice_id == NoticePeriod.id,
+                                                             Objection.status.in_(OPEN_STATUSES))
+                      .correlate(NoticePeriod).scalar_subquery())
+        ready = db.session.execute(
+            select(NoticePeriod, Round).join(Round, Round.id == NoticePeriod.round_id)
+            .where(NoticePeriod.settled_at.is_(None), NoticePeriod.last_day < today, unanswered == 0,
+                   Round.changed_since_publication.is_(False)).limit(TODO_LIMIT)).all()
+        items += [NoticeTodo("settle", r, None, None) for _, r in ready]
+    elif user.role == "inspector":
+        rows = db.session.execute(
+            select(Objection, Round).join(Round, Round.id == Objection.round_id)
+            .where(Objection.leader_id == user.id, Objection.status.in_(("assigned", "changed")))
+            .join(Sheet, Sheet.id == Objection.final_sheet_id, isouter=True)
+            .where((Objection.status == "assigned") | (Sheet.unlocked.is_(True) & (Sheet.status != "approved")))
+            .order_by(Objection.due_on).limit(TODO_LIMIT)).all()
+        items += [NoticeTodo("decide" if o.status == "assigned" else "enter", r, o,
+                             None if o.due_on is None else (o.due_on - today).days) for o, r in rows]
+    elif user.role in ("township", "village") and user.unit_id is not None:
+        rows = db.session.execute(
+            select(NoticePeriod, Round).join(Round, Round.id == NoticePeriod.round_id)
+            .join(RoundUnit, (RoundUnit.round_id == Round.id) & (RoundUnit.unit_id == user.unit_id))
+            .where(NoticePeriod.settled_at.is_(None), NoticePeriod.start <= today, NoticePeriod.last_day >= today)
+            .limit(TODO_LIMIT)).all()
+        items += [NoticeTodo("object", r, None, (n.last_day - today).days) for n, r in rows]
+    return items

@@ -47,11 +47,12 @@ class Todos:
     to_review_total: int = 0
     to_fill_total: int = 0
     ready_total: int = 0
+    notice: list = field(default_factory=list)  # 公示, 异议, 复核 steps (services.objections.notice_todos)
 
     @property
     def any(self) -> bool:
         return bool(self.returned_total or self.to_review_total or self.to_fill_total or self.ready_total
-                    or self.rounds)
+                    or self.rounds or self.notice)
 
 
 def _first(query, *columns) -> tuple[list, int]:
@@ -113,8 +114,10 @@ def todos_for(user: User, today: date) -> Todos:
         to_review, review_total = [], 0
     rounds = (_district_rounds() if user.role == "district" else
               _finance_rounds() if user.role == "finance" else [])
+    from .objections import notice_todos
+
     return Todos(dated(returned), dated(to_review), dated(fill_rows), dated(ready), rounds,
-                 returned_total, review_total, fill_total, ready_total)
+                 returned_total, review_total, fill_total, ready_total, notice_todos(user, today))
 
 
 def _district_rounds() -> list[RoundItem]:
