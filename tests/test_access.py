@@ -298,7 +298,7 @@ MATRIX = [
     # no notice yet; objection 1 does not exist, so those who may ask are told 404
     ("GET", "/notice/calendar", "notice.calendar", expect({"admin"})),
     ("POST", "/notice/calendar", "notice.calendar", expect({"admin"}, 422)),  # no day in the form
-    ("GET", "/notice/", "notice.index", expect(SEEING | UNIT_LEADS)),
+    ("GET", "/notice/", "notice.index", expect(ALL)),  # the rounds each may see, and their own reminders
     ("GET", "/notice/rounds/{r}", "notice.round_notice", expect(SEEING | UNIT_LEADS)),
     ("GET", "/notice/rounds/{r}/print", "notice.print_notice", expect(set(), scoped_out=SEEING | UNIT_LEADS)),
     ("POST", "/notice/rounds/{r}/open", "notice.open_notice", expect({"district"}, 422)),  # no start date

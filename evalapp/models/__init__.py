@@ -1,7 +1,7 @@
 """All models, imported here so that Flask-Migrate sees every table."""
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
-from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer
+from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer, Reminder
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
@@ -14,7 +14,7 @@ from .version import ResultsVersion
 
 __all__ = [
     "ApiToken", "AuditEvent", "BonusItem", "CalendarDay", "NoticePeriod", "Objection", "ObjectionFile",
-    "ObjectionReviewer", "CatalogueVersion", "Category", "DeductionRule",
+    "ObjectionReviewer", "Reminder", "CatalogueVersion", "Category", "DeductionRule",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",

@@ -135,3 +135,20 @@ class ObjectionReviewer(db.Model):
     is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship()
+
+
+class Reminder(db.Model):
+    """An in-app reminder of a deadline near or passed, written by `flask notice-reminders` (services.reminders):
+    one per person, subject (`key`: "decide:12", "object:3:45") and day."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("user_id", "key", "sent_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    sent_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

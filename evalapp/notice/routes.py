@@ -68,7 +68,7 @@ def calendar_remove(day_id: int):
 # -- the notice ----------------------------------------------------------------------------------------------
 
 @bp.get("/")
-@role_required(*UNITS)
+@role_required(*UNITS, "inspector")
 def index():
     """The published rounds whose 公示 the user may see, each with its state."""
     from sqlalchemy import select
@@ -76,7 +76,10 @@ def index():
     rounds = [r for r in db.session.scalars(select(Round).where(Round.status == "published").order_by(Round.id.desc()))
               if notices.may_see(current_user, r)]
     shown = [(r, notices.notice_of(r.id)) for r in rounds]
-    return render_template("notice/index.html", rounds=[(r, n, notices.state(n)) for r, n in shown])
+    from ..services import reminders
+
+    return render_template("notice/index.html", rounds=[(r, n, notices.state(n)) for r, n in shown],
+                           reminders=reminders.for_user(current_user))
 
 
 def _round_seen(round_id: int) -> Round:

@@ -1,4 +1,4 @@
-"""公示, 异议, 复核 (issue 32, points 2–4): the working-day calendar, notice periods, objections and re-check groups
+"""公示, 异议, 复核 (issue 32, points 2–4): the working-day calendar, notice periods, objections and re-check groups, reminders
 
 Revision ID: 0022
 Revises: 0018
@@ -121,9 +121,31 @@ def upgrade():
     )
     with op.batch_alter_table('objection_reviewers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_objection_reviewers_objection_id'), ['objection_id'], unique=False)
+    op.create_table(
+        'reminders',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('round_id', sa.Integer(), nullable=True),
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('due_on', sa.Date(), nullable=True),
+        sa.Column('sent_on', sa.Date(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_reminders_round_id_rounds'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_reminders_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_reminders')),
+        sa.UniqueConstraint('user_id', 'key', 'sent_on', name=op.f('uq_reminders_user_id_key_sent_on')),
+    )
+    with op.batch_alter_table('reminders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminders_user_id'), ['user_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('reminders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminders_user_id'))
+    op.drop_table('reminders')
     with op.batch_alter_table('objection_reviewers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_objection_reviewers_objection_id'))
     op.drop_table('objection_reviewers')
