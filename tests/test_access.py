@@ -301,6 +301,7 @@ MATRIX = [
     ("GET", "/notice/", "notice.index", expect(ALL)),  # the rounds each may see, and their own reminders
     ("GET", "/notice/rounds/{r}", "notice.round_notice", expect(SEEING | UNIT_LEADS)),
     ("GET", "/notice/rounds/{r}/print", "notice.print_notice", expect(set(), scoped_out=SEEING | UNIT_LEADS)),
+    ("GET", "/notice/rounds/{r}/dashboard", "notice.dashboard", expect(SEEING)),
     ("POST", "/notice/rounds/{r}/open", "notice.open_notice", expect({"district"}, 422)),  # no start date
     ("POST", "/notice/rounds/{r}/objections", "notice.file_objection",
      expect({"district"} | UNIT_LEADS, 422)),  # no notice: no unit to object for

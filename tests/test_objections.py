@@ -220,3 +220,22 @@ def test_each_step_is_in_the_todo_of_whoever_must_act_with_days_left_and_overdue
     assert _todo_actions(reviewer, date(2026, 12, 20)) == []
     assert _todo_actions(village, date(2026, 12, 16)) == []  # the period is over
     assert _todo_actions(district, date(2026, 12, 16)) == [("settle", None)]
+
+
+def test_the_dashboard_counts_objections_by_status_and_by_item(noticed, empty_app):
+    w = noticed
+    village, reviewer = w.people["village"], w.people["reviewer"]
+    codes = [t.code for t in objections.targets(notices.notice_of(w.round.id), w.units[VILLAGE])
+             if t.target == "indicator"]
+    first = objections.file(w.round, w.units[VILLAGE], "indicator", codes[0], "一", [], village)
+    objections.file(w.round, w.units[VILLAGE], "indicator", codes[1], "二", [], village)
+    objections.file(w.round, w.units[TOWNSHIP], "indicator", codes[0], "三", [], w.people["township"])
+    objections.assign(first, [w.people["inspector2"].id, reviewer.id], reviewer.id, w.people["district"])
+    shown = objections.figures(w.round.id)
+    assert shown.by_status == {"open": 2, "assigned": 1, "upheld": 0, "changed": 0}
+    assert [(r["code"], r["open"], r["assigned"], r["total"]) for r in shown.by_item] == [
+        (codes[0], 1, 1, 2), (codes[1], 1, 0, 1)]
+    client = empty_app.test_client()
+    client.post("/login", data={"username": "district", "password": "demo-pass-2021"})
+    page = client.get(f"/notice/rounds/{w.round.id}/dashboard").get_data(as_text=True)
+    assert f'data-item="indicator-{codes[0]}"' in page and 'id="chart-objections"' in page

@@ -207,6 +207,16 @@ def settle(round_id: int):
     return redirect(url_for("notice.round_notice", round_id=round_id))
 
 
+@bp.get(f"/rounds/<{ID}:round_id>/dashboard")
+@role_required("district", "admin", "finance")
+def dashboard(round_id: int):
+    round_ = db.get_or_404(Round, round_id)
+    shown = objections.figures(round_.id)
+    data = {"statuses": list(objections.STATUS_LABELS), "items": shown.by_item}
+    return render_template("notice/dashboard.html", round=round_, figures=shown, data=data,
+                           status_labels=objections.STATUS_LABELS, target_labels=objections.TARGET_LABELS)
+
+
 # -- one objection -------------------------------------------------------------------------------------------
 
 def _objection_seen(objection_id: int) -> Objection:

@@ -405,3 +405,30 @@ def notice_todos(user: User, today) -> list[NoticeTodo]:
             .limit(TODO_LIMIT)).all()
         items += [NoticeTodo("object", r, None, (n.last_day - today).days) for n, r in rows]
     return items
+
+
+# -- dashboard (issue 32, point 9): objections by status and by indicator, aggregated in SQL -----------------------
+
+@dataclass
+class ObjectionFigures:
+    by_status: dict[str, int]
+    by_item: list[dict]  # {"target", "code", "title", "open", "assigned", "upheld", "changed", "total"}
+
+
+def figures(round_id: int) -> ObjectionFigures:
+    """Counts per status, and per contested item and status (two GROUP BY queries)."""
+    by_status = dict.fromkeys(STATUS_LABELS, 0)
+    by_status.update(dict(db.session.execute(
+        select(Objection.status, func.count()).where(Objection.round_id == round_id)
+        .group_by(Objection.status)).all()))
+    items: dict[tuple[str, str], dict] = {}
+    for target, code, title, status, n in db.session.execute(
+            select(Objection.target, Objection.code, func.max(Objection.title), Objection.status, func.count())
+            .where(Objection.round_id == round_id)
+            .group_by(Objection.target, Objection.code, Objection.status)
+            .order_by(Objection.target, Objection.code)).all():
+        row = items.setdefault((target, code), {"target": target, "code": code, "title": title, "total": 0,
+                                                **dict.fromkeys(STATUS_LABELS, 0)})
+        row[status] += n
+        row["total"] += n
+    return ObjectionFigures(by_status, sorted(items.values(), key=lambda r: (-r["total"], r["target"], r["code"])))

@@ -83,6 +83,11 @@ def test_the_village_objects_with_evidence_and_the_district_assigns_a_group_outs
     assert "已分配复核组，答复期限：2026-12-22" in district.content()
     assert district.locator('[data-testid="reviewers"]').inner_text() == "第二组组长、复核员（组长）"
     _shot(district, "4-district-group-assigned")
+    district.goto(f"{live_server}/notice/rounds/{rid}/dashboard")
+    assert district.locator(f'[data-item="indicator-{code}"]').inner_text().split()[-1] == "1"
+    district.wait_for_function("() => document.querySelector('#chart-objections canvas') !== null")
+    _no_sideways_scroll(district)
+    _shot(district, "4b-objections-dashboard")
 
     # The group's leader records the decision by majority; the unit reads the answer and prints it.
     reviewer = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN").new_page()
@@ -105,7 +110,8 @@ def test_the_village_objects_with_evidence_and_the_district_assigns_a_group_outs
 
     # In English: the notice, the objection and the calendar read without Chinese interface text.
     data = data_strings()
-    for username, urls in (("district", [f"/notice/rounds/{rid}", f"/notice/objections/{objection_id}", "/notice/"]),
+    for username, urls in (("district", [f"/notice/rounds/{rid}", f"/notice/objections/{objection_id}", "/notice/",
+                                        f"/notice/rounds/{rid}/dashboard"]),
                            ("admin", ["/notice/calendar"])):
         english = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US").new_page()
         log_in(english, live_server, username)
