@@ -158,3 +158,42 @@ def test_the_todo_panels_link_each_step(empty_app, noticed, monkeypatch):
                            w.people["village"])
     queue = _client(empty_app, "district").get("/results/").get_data(as_text=True)
     assert f'data-notice-todo="assign-{made.id}"' in queue and f"/notice/objections/{made.id}" in queue
+
+
+def test_the_api_files_an_objection_with_evidence_and_the_leader_decides(empty_app, noticed):
+    from evalapp.services import accounts
+
+    w = noticed
+    token, _ = accounts.issue_api_token(w.people["village"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    code = _lost_indicator(w)
+    made = empty_app.test_client().post(
+        f"/api/v1/rounds/{w.round.id}/objections", headers=bearer, content_type="multipart/form-data",
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": code, "reason": "扣分依据不足",
+              "files": (io.BytesIO(PDF), "台账.pdf")})
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["receipt"] == "异议〔2026〕第1号" and body["files"][0]["name"] == "台账.pdf"
+    again = empty_app.test_client().post(
+        f"/api/v1/rounds/{w.round.id}/objections", headers=bearer,
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": code, "reason": "再次"})
+    assert again.status_code == 422 and again.get_json()["code"] == "objection.duplicate"
+    bad_file = empty_app.test_client().post(
+        f"/api/v1/rounds/{w.round.id}/objections", headers=bearer, content_type="multipart/form-data",
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": code, "reason": "附件",
+              "files": (io.BytesIO(b"MZ\x90\x00"), "a.exe")})
+    assert bad_file.status_code == 422 and "files" in bad_file.get_json()["fields"]  # checked by content
+    listed = empty_app.test_client().get(f"/api/v1/rounds/{w.round.id}/objections", headers=bearer).get_json()
+    assert listed["notice"]["state"] == "open" and [o["id"] for o in listed["objections"]] == [body["id"]]
+    objection = db.session.get(Objection, body["id"])
+    group = [w.people["inspector2"].id, w.people["reviewer"].id]
+    objections.assign(objection, group, w.people["reviewer"].id, w.people["district"])
+    token, _ = accounts.issue_api_token(w.people["reviewer"])
+    decided = empty_app.test_client().post(f"/api/v1/objections/{body['id']}/decide",
+                                           headers={"Authorization": f"Bearer {token}"},
+                                           json={"decision": "uphold", "answer": "维持", "agree": group[:1]})
+    assert decided.status_code == 422 and "votes" in decided.get_json()["fields"]  # one of two: no majority
+    decided = empty_app.test_client().post(f"/api/v1/objections/{body['id']}/decide",
+                                           headers={"Authorization": f"Bearer {token}"},
+                                           json={"decision": "uphold", "answer": "维持", "agree": group})
+    assert decided.status_code == 200 and decided.get_json()["status"] == "upheld"

@@ -138,7 +138,7 @@ def test_a_reviewer_from_the_scoring_team_is_refused_with_why(noticed):
     assert db.session.get(Objection, made.id).status == "open"
 
 
-def test_the_whole_notice_objection_recheck_change_approve_republish_settle_flow(noticed):
+def test_the_whole_notice_objection_recheck_change_approve_republish_settle_flow(noticed, empty_app):
     w = noticed
     district, village, reviewer = w.people["district"], w.people["village"], w.people["reviewer"]
     code = _lost_indicator(w)
@@ -174,7 +174,23 @@ def test_the_whole_notice_objection_recheck_change_approve_republish_settle_flow
     assert access.can_edit_sheet(reviewer, final) and access.can_view_sheet(reviewer, final)
     assert not access.can_edit_sheet(w.people["leader"], final)
     assert not access.can_edit_sheet(w.people["inspector2"], final)
-    reconcile.set_final_score(final, code, str(value), "复核改变：经复核台账齐全", reviewer, row.version)
+    # On the pages too: the group's leader opens the team's reconcile page and enters the value there; the team's
+    # own leader is refused.
+    pages = {name: empty_app.test_client() for name in ("reviewer", "leader")}
+    for name, client in pages.items():
+        client.post("/login", data={"username": name, "password": "demo-pass-2021"})
+    assert pages["reviewer"].get(f"/inspection/sheets/{final.id}/reconcile").status_code == 200
+    refused = pages["leader"].post(f"/inspection/sheets/{final.id}/reconcile/score",
+                                   data={"code": code, "score": str(value), "reason": "组长自改", "version": row.version})
+    assert refused.status_code == 403
+    entered = pages["reviewer"].post(f"/inspection/sheets/{final.id}/reconcile/score",
+                                     data={"code": code, "score": str(value), "reason": "复核改变：经复核台账齐全",
+                                           "version": row.version})
+    assert entered.status_code == 302
+    db.session.expire_all()
+    final = db.session.get(Sheet, final.id)
+    row = db.session.get(Score, row.id)
+    assert row.points == value and row.updated_by_id == reviewer.id
     moves.submit_sheet(final, reviewer)
     # Not yet: the period runs until 15 December, and the change is not published.
     with pytest.raises(Conflict) as early:
@@ -191,6 +207,12 @@ def test_the_whole_notice_objection_recheck_change_approve_republish_settle_flow
     assert [c.name for c in changes] == [VILLAGE] and changes[0].new_result == "pass"
     notice = objections.settle(w.round, district)
     assert notice.settled_version == 2 and notices.state(notice) == "settled"
+    client = empty_app.test_client()
+    client.post("/login", data={"username": "district", "password": "demo-pass-2021"})
+    results = client.get(f"/results/rounds/{w.round.id}").get_data(as_text=True)
+    assert 'data-testid="settled"' in results and "结果确定（第2版）" in results
+    printed = client.get(f"/notice/rounds/{w.round.id}/print").get_data(as_text=True)
+    assert "结果确定" in printed
     assert [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("objection.%"))
                                                  .order_by(AuditEvent.id))] == [
         "objection.file", "objection.file", "objection.assign", "objection.assign", "objection.decide",
