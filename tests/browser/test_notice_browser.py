@@ -11,6 +11,7 @@ from evalapp.extensions import db
 from evalapp.models import Objection
 from tests.browser.conftest import log_in
 from tests.browser.test_english_browser import COLLECT, data_strings, untranslated
+from tests.factories import VILLAGE
 from tests.files import PDF
 from tests.test_objections import _lost_indicator, noticed  # noqa: F401  (the fixture)
 
@@ -123,3 +124,36 @@ def test_the_village_objects_with_evidence_and_the_district_assigns_a_group_outs
         english.context.close()
     for other in (district, reviewer):
         other.context.close()
+
+
+def test_the_notice_pages_pass_axe_and_the_tablet_measures(app, live_server, browser, noticed):
+    """axe-core and the walk's measures (touch targets, one h1, no sideways scroll) on the pages of this issue, in
+    the states a walk over the demo does not reach: the notice open with its objection form, an objection with
+    its assignment form refused beside the field, the decision form, the dashboard, the calendar with a day."""
+    from datetime import date
+
+    from evalapp.services import notices, objections
+    from tests.browser.test_axe_browser import _check, _tablet
+
+    w, rid = noticed, noticed.round.id
+    made = objections.file(w.round, w.units[VILLAGE], "indicator", _lost_indicator(w), "扣分依据不足",
+                           [(PDF, "台账.pdf")], w.people["village"])
+    notices.set_day(date(2026, 12, 31), "holiday", "元旦", w.people["admin"])
+    decided = objections.file(w.round, w.units[VILLAGE], "indicator",
+                              [t.code for t in objections.targets(notices.notice_of(rid), w.units[VILLAGE])
+                               if t.target == "indicator"][1], "另一项", [], w.people["village"])
+    objections.assign(decided, [w.people["inspector2"].id, w.people["reviewer"].id], w.people["reviewer"].id,
+                      w.people["district"])
+    errors, problems = [], []
+    for username, urls in (("village", [f"/notice/rounds/{rid}", f"/notice/objections/{made.id}"]),
+                           ("district", [f"/notice/rounds/{rid}", f"/notice/objections/{made.id}",
+                                         f"/notice/rounds/{rid}/dashboard", "/notice/"]),
+                           ("reviewer", [f"/notice/objections/{decided.id}"]),
+                           ("admin", ["/notice/calendar"])):
+        context, tab = _tablet(browser, errors)
+        log_in(tab, live_server, username)
+        for url in urls:
+            tab.goto(live_server + url)
+            _check(tab, live_server, problems)
+        context.close()
+    assert problems == [] and errors == [], "\n".join(problems + errors)
