@@ -102,8 +102,16 @@ def can_view_sheet(user: User, sheet: Sheet) -> bool:
     if user.role == "inspector":
         if sheet.kind == "self" and sheet.round.status in ("setup", "self_assessment"):
             return False  # an inspector cannot see a self sheet before inspection opens
-        return inspector_team_covers(user, sheet)
+        return inspector_team_covers(user, sheet) or objection_leader(sheet) == user.id
     return False
+
+
+def objection_leader(sheet: Sheet) -> int | None:
+    """The leader of the re-check group (复核组) whose decision to change a score unlocked this final sheet: while
+    the objection's change is open, exactly that person enters the decided value on it (services.objections)."""
+    from .services.objections import editing_leader
+
+    return editing_leader(sheet) if sheet.kind == "final" and sheet.unlocked else None
 
 
 def can_edit_sheet(user: User, sheet: Sheet) -> bool:
@@ -118,7 +126,12 @@ def can_edit_sheet(user: User, sheet: Sheet) -> bool:
     if sheet.kind == "inspector":
         return user.role == "inspector" and sheet.inspector_id == user.id
     if sheet.kind == "final":
-        return user.role == "inspector" and team_leader_id(sheet) == user.id
+        if user.role != "inspector":
+            return False
+        reviewer = objection_leader(sheet)
+        if reviewer is not None:
+            return reviewer == user.id  # unlocked for a 复核: its group's leader, not the team's
+        return team_leader_id(sheet) == user.id
     return False
 
 

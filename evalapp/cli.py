@@ -7,6 +7,22 @@ from .extensions import db
 
 
 def register(app: Flask) -> None:
+    @app.cli.command("notice-reminders")
+    @click.option("--today", default=None, help="日期（YYYY-MM-DD，默认今天，北京时间）")
+    def notice_reminders_command(today):
+        """Remind what is due in 公示, 异议 and 复核: in-app, and to NOTICE_WEBHOOK_URL when configured. Run it on a
+        timer (cron or a systemd timer); a second run on the same day writes and posts nothing new."""
+        from datetime import date
+
+        from .services import notices, reminders
+
+        day = date.fromisoformat(today) if today else notices.today()
+        sent = reminders.send(day, current_app.config.get("NOTICE_WEBHOOK_URL"))
+        click.echo(f"提醒：写入{sent.written}条，" + {None: "未推送", True: "已推送到群机器人",
+                                                  False: "推送失败（已重试）"}[sent.posted])
+        if sent.posted is False:
+            raise SystemExit(1)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo data (idempotent). Demo only: never on a production database."""

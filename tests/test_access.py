@@ -110,6 +110,8 @@ def expect(ok: set[str], ok_status: int = 200, scoped_out: set[str] = frozenset(
 INSPECTORS = {"leader", "inspector"}
 MEMBER_SHEETS = {"admin", "district"} | INSPECTORS  # who sees a member's own sheet (finance does not, by any face)
 SELF21 = SEEING | INSPECTORS | {"village", "township"}  # a submitted self sheet once inspection is open
+UNIT_LEADS = {"township", "outsider_township", "village", "outsider_village"}  # every unit is in the round's scope
+OBJECTION_READERS = {"admin", "district", "leader", "inspector", "inspector2"} | UNIT_LEADS
 MATRIX = [
     # (method, url template, endpoint, expectations)
     ("GET", "/", "main.home", {**expect(ALL, 302)}),
@@ -312,6 +314,30 @@ MATRIX = [
      expect(SEEING | {"township", "village"}, api=True, scoped_out={"outsider_township", "outsider_village"})),
     ("GET", "/api/v1/rounds/{r}/units/{tunit}/results", "api.unit_results_json",
      expect(SEEING | {"township"}, api=True, scoped_out={"village", "outsider_township", "outsider_village"})),
+    # 公示, 异议, 复核 (issue 32; tests/test_objections.py, tests/test_notice_pages.py): the round in inspection has
+    # no notice yet; objection 1 does not exist, so those who may ask are told 404
+    ("GET", "/notice/calendar", "notice.calendar", expect({"admin"})),
+    ("POST", "/notice/calendar", "notice.calendar", expect({"admin"}, 422)),  # no day in the form
+    ("GET", "/notice/", "notice.index", expect(ALL)),  # the rounds each may see, and their own reminders
+    ("GET", "/notice/rounds/{r}", "notice.round_notice", expect(SEEING | UNIT_LEADS)),
+    ("GET", "/notice/rounds/{r}/print", "notice.print_notice", expect(set(), scoped_out=SEEING | UNIT_LEADS)),
+    ("GET", "/notice/rounds/{r}/dashboard", "notice.dashboard", expect(SEEING)),
+    ("POST", "/notice/rounds/{r}/open", "notice.open_notice", expect({"district"}, 422)),  # no start date
+    ("POST", "/notice/rounds/{r}/objections", "notice.file_objection",
+     expect({"district"} | UNIT_LEADS, 422)),  # no notice: no unit to object for
+    ("POST", "/notice/rounds/{r}/settle", "notice.settle", expect({"district"}, 303)),  # no notice: refused
+    ("GET", "/notice/objections/1", "notice.objection", expect(set(), scoped_out=OBJECTION_READERS)),
+    ("GET", "/notice/objections/1/files/1", "notice.objection_file", expect(set(), scoped_out=OBJECTION_READERS)),
+    ("GET", "/notice/objections/1/answer", "notice.answer", expect(set(), scoped_out=OBJECTION_READERS)),
+    ("POST", "/notice/objections/1/assign", "notice.assign", expect(set(), scoped_out={"district"})),
+    ("POST", "/notice/objections/1/decide", "notice.decide", expect(set(), scoped_out=INSPECTORS | {"inspector2"})),
+    ("GET", "/api/v1/rounds/{r}/objections", "api.round_objections",
+     expect(SEEING | UNIT_LEADS, api=True, scoped_out=INSPECTORS | {"inspector2"})),
+    ("POST", "/api/v1/rounds/{r}/objections", "api.file_objection",
+     expect({"district"} | UNIT_LEADS, 422, api=True)),  # no unit_id
+    ("GET", "/api/v1/objections/1", "api.get_objection", expect(set(), api=True, scoped_out=ALL)),
+    ("POST", "/api/v1/objections/1/assign", "api.assign_objection", expect(set(), api=True, scoped_out=ALL)),
+    ("POST", "/api/v1/objections/1/decide", "api.decide_objection", expect(set(), api=True, scoped_out=ALL)),
     # 帮助: every role reads every role's manual (tests/test_manual.py); /help/ sends each to their own role's page
     ("GET", "/help/", "manual.index", expect(ALL, 302)),
     ("GET", "/help/village", "manual.page", expect(ALL)),
@@ -353,6 +379,7 @@ ADMIN_WRITES = [  # (method, url template, endpoint): role_required("admin") bef
     ("POST", "/admin/rounds/{r}/teams/{team}/leader-scores", "admin.set_leader_scores"),
     ("POST", "/admin/rounds/{r}/setup-unlock", "admin.setup_unlock_open"),
     ("POST", "/admin/rounds/{r}/assign", "admin.assign"),
+    ("POST", "/notice/calendar/1/remove", "notice.calendar_remove"),
 ]
 
 

@@ -101,3 +101,4 @@ from . import documents  # noqa: E402,F401
 from . import units  # noqa: E402,F401
 from . import sync  # noqa: E402,F401
 from . import catalogue  # noqa: E402,F401
+from . import notices  # noqa: E402,F401

@@ -464,6 +464,7 @@ def spec() -> dict:
                               "413": _resp("body too large (code request.too_large)", ERR),
                               "422": _resp("no file, or not an accepted document (field `document`)", ERR),
                               **WRITE_ERRORS}}},
+            **_notice_paths(ident, rid),
             "/documents/{doc_id}": {"get": {
                 "summary": "A self-assessment document, for a caller who may see its sheet (404 otherwise), as an "
                            "attachment named with its type's extension (Content-Disposition with filename*)",
@@ -481,11 +482,12 @@ def spec() -> dict:
 
 TAGS = {"auth": "auth", "csrf": "auth", "openapi.json": "meta", "rounds": "rounds", "sheets": "sheets",
         "evidence": "evidence", "signatures": "signatures", "documents": "documents", "sync": "offline",
-        "devices": "offline"}
+        "devices": "offline", "objections": "objections"}
 TAG_TEXTS = {"auth": "Tokens and CSRF", "meta": "This document", "rounds": "Rounds, their sheets, results and "
              "catalogues", "sheets": "Sheets: scores, moves, photos, 工作总结, signatures", "evidence": "Photos",
              "signatures": "Signature images", "documents": "Self-assessment documents",
-             "offline": "Offline tablets: the sync batch and device reports"}
+             "offline": "Offline tablets: the sync batch and device reports",
+             "objections": "公示 objections and their re-check (复核)"}
 
 
 def _openapi_path(rule: str) -> str:
@@ -542,3 +544,68 @@ def _error_codes(doc: dict, app) -> None:
                     "type": "object", "properties": {"code": {"type": "string", "enum": listed}}}]}
                 response["description"] += " — codes: " + ", ".join(listed)
                 response["x-error-codes"] = listed
+
+
+def _notice_paths(ident: dict, rid: dict) -> dict:
+    """公示, 异议, 复核 (issue 32): the notice page's operations (notice.routes), the same services and refusals."""
+    oid = {"name": "objection_id", "in": "path", "required": True, "schema": ident}
+    nullable_str = {"type": "string", "nullable": True}
+    objection = _obj({
+        "id": INT, "receipt": STR, "number": INT, "unit": STR, "unit_id": INT,
+        "target": {"type": "string", "enum": ["indicator", "bonus", "veto"]}, "code": STR, "title": STR,
+        "reason": STR, "status": {"type": "string", "enum": ["open", "assigned", "upheld", "changed"]},
+        "on_paper": BOOL, "objector": STR, "filed_at": STR, "due_on": nullable_str,
+        "reviewers": {"type": "array", "items": INT}, "leader": {"type": "integer", "nullable": True},
+        "answer": STR, "new_value": NULLABLE_DEC,
+        "files": {"type": "array", "items": _obj({"id": INT, "name": STR, "sha256": STR, "url": STR})}})
+    notice = {"nullable": True, **_obj({
+        "version": INT, "start": STR, "length": INT, "last_day": STR, "ends_at": STR,
+        "state": {"type": "string", "enum": ["pending", "open", "closed", "settled"]},
+        "settled_version": {"type": "integer", "nullable": True}})}
+    conflict = _resp("refused by the objection's or the notice's state (e.g. objection.closed: the period "
+                     "ended at 24:00 Beijing time on its last working day, by the server's clock)", ERR)
+    return {
+        "/rounds/{round_id}/objections": {
+            "get": {"summary": "The round's 公示 period and the objections the caller may see",
+                    "parameters": [rid],
+                    "responses": {"200": _resp("the notice and objections",
+                                               _obj({"notice": notice,
+                                                     "objections": {"type": "array", "items": objection}})),
+                                  **READ_ERRORS}},
+            "post": {"summary": "File an objection during the 公示 (a unit's lead for its own unit; the district a "
+                                "named paper objection, `objector`): one open objection per item per unit; "
+                                "evidence checked by content as the self-assessment documents are",
+                     "parameters": [rid],
+                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                         "type": "object", "required": ["unit_id", "target", "code", "reason"],
+                         "properties": {"unit_id": INT, "target": {"type": "string",
+                                                                   "enum": ["indicator", "bonus", "veto"]},
+                                        "code": STR, "reason": {"type": "string", "maxLength": 2000},
+                                        "objector": STR,
+                                        "files": {"type": "array",
+                                                  "items": {"type": "string", "format": "binary"}}}}}}},
+                     "responses": {"201": _resp("received, with its 受理编号 (`receipt`)", objection),
+                                   "409": conflict, "413": _resp("body too large", ERR),
+                                   "415": _resp("body not multipart/form-data", ERR),
+                                   "422": _resp("invalid input by field (code, reason, objector, files), or a "
+                                                "second open objection on the item (objection.duplicate)", ERR),
+                                   **WRITE_ERRORS}}},
+        "/objections/{objection_id}": {"get": {
+            "summary": "One objection, for the district, the unit's leads and its re-check group",
+            "parameters": [oid], "responses": {"200": _resp("the objection", objection), **READ_ERRORS}}},
+        "/objections/{objection_id}/assign": {"post": {
+            "summary": "The district assigns a re-check group: at least two active inspectors, none of the team that "
+                       "scored the unit (refused with why, field `reviewers`), `leader` among them",
+            "parameters": [oid],
+            "requestBody": _json_body(_obj({"reviewers": {"type": "array", "items": INT}, "leader": INT})),
+            "responses": {"200": _resp("assigned", objection), "409": conflict, **BODY_ERRORS, **WRITE_ERRORS}}},
+        "/objections/{objection_id}/decide": {"post": {
+            "summary": "The group's leader records the decision by majority: uphold with a written answer, or "
+                       "change (`new_value` for an indicator), which unlocks the final sheet with the objection "
+                       "as its reason",
+            "parameters": [oid],
+            "requestBody": _json_body(_obj({"decision": {"type": "string", "enum": ["uphold", "change"]},
+                                            "answer": STR, "agree": {"type": "array", "items": INT}},
+                                           {"new_value": STR})),
+            "responses": {"200": _resp("decided", objection), "409": conflict, **BODY_ERRORS, **WRITE_ERRORS}}},
+    }

@@ -90,6 +90,13 @@ class AuditAction(Vocabulary):
     INTERVIEW_REPORT = "interview.report", N_("报送约谈书面报告")
     INTERVIEW_CHECK = "interview.check", N_("审核约谈书面报告")
     INTERVIEW_NOTICE = "interview.notice", N_("发布约谈通报")
+    CALENDAR_SET = "calendar.set", N_("设置节假日或调休上班日")
+    CALENDAR_REMOVE = "calendar.remove", N_("删除节假日或调休上班日")
+    NOTICE_OPEN = "notice.open", N_("发布公示")
+    NOTICE_SETTLE = "notice.settle", N_("确认结果（结果确定）")
+    OBJECTION_FILE = "objection.file", N_("提出异议")
+    OBJECTION_ASSIGN = "objection.assign", N_("分配复核组")
+    OBJECTION_DECIDE = "objection.decide", N_("录入复核决定")
 
 
 class AuditObject(Vocabulary):

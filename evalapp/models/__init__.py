@@ -2,6 +2,7 @@
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .doc_number import DocSequence
+from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer, Reminder
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
 from .rectification import Interview, Recheck, RecheckScore, Rectification, RectificationExtension, RectifyFile
@@ -15,7 +16,8 @@ from .user import ApiToken, LoginFailure, RecoveryCode, RefreshToken, SetupCode,
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule", "DevicePending", "DocSequence",
+    "ApiToken", "AuditEvent", "BonusItem", "CalendarDay", "CatalogueVersion", "Category", "DeductionRule",
+    "DevicePending", "DocSequence", "NoticePeriod", "Objection", "ObjectionFile", "ObjectionReviewer", "Reminder",
     "SyncOperation",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",

@@ -114,14 +114,14 @@ def round_results(round_id: int):
     # The admin's rows offer an unlock only where one is possible: an unlocked final sheet shows 已解锁 instead.
     unlocked = (publication.unlocked_finals(round_.id)
                 if current_user.role == "admin" and round_.status == "published" else set())
-    from ..services import devices, doc_numbers
+    from ..services import devices, doc_numbers, notices
 
     from ..services.moves import today_local
 
     next_number = (doc_numbers.peek(doc_numbers.NOTICE, today_local().year).text if current_user.role == "district"
                    else None)  # the publish form's 文号, taken when the version is written unless one is typed
     device_pending = devices.pending_in_round(round_.id) if round_.status in ("inspection", "review") else []
-    return render_template("results/round.html", next_number=next_number, unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),
+    return render_template("results/round.html", notice=notices.notice_of(round_.id), next_number=next_number, unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),
                            device_pending=device_pending,
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,

@@ -162,6 +162,13 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
     """Unlock one final sheet of a published round (admin, with a reason): an approved one goes back to the leader,
     and the round must be republished. Other kinds are refused (Conflict) with what to do instead. One unit of work,
     committed once: a move refused on the way rolls all of it back."""
+    unlock_in(sheet, user, reason, address=address)
+    db.session.commit()
+
+
+def unlock_in(sheet: Sheet, user: User, reason: str, *, address: str | None = None) -> None:
+    """`unlock`'s work in the caller's transaction (a 复核 decision unlocks the sheet with the objection as its
+    reason, services.objections, and commits with its own rows); rolled back when refused."""
     from .moves import move_sheet_in  # (here: the module's imports belong to publish's rewrite)
 
     reason = (reason or "").strip()
@@ -200,4 +207,3 @@ def unlock(sheet: Sheet, user: User, reason: str, *, address: str | None = None)
     except BaseException:
         db.session.rollback()  # a sheet moved meanwhile: the unlock leaves nothing behind
         raise
-    db.session.commit()

@@ -49,11 +49,12 @@ class Todos:
     to_fill_total: int = 0
     ready_total: int = 0
     steps: list = field(default_factory=list)  # 整改, 复查, 约谈 (services.rectification.todo_steps)
+    notice: list = field(default_factory=list)  # 公示, 异议, 复核 steps (services.objections.notice_todos)
 
     @property
     def any(self) -> bool:
         return bool(self.returned_total or self.to_review_total or self.to_fill_total or self.ready_total
-                    or self.rounds or self.steps)
+                    or self.rounds or self.steps or self.notice)
 
 
 def _first(query, *columns) -> tuple[list, int]:
@@ -116,10 +117,12 @@ def todos_for(user: User, today: date) -> Todos:
     rounds = (_district_rounds() if user.role == "district" else
               _finance_rounds() if user.role == "finance" else
               _unit_results(user) if user.role in ("township", "village") else [])
+    from .objections import notice_todos
     from .rectification import todo_steps
 
     return Todos(dated(returned), dated(to_review), dated(fill_rows), dated(ready), rounds,
-                 returned_total, review_total, fill_total, ready_total, todo_steps(user, today))
+                 returned_total, review_total, fill_total, ready_total,
+                 steps=todo_steps(user, today), notice=notice_todos(user, today))
 
 
 def _district_rounds() -> list[RoundItem]:

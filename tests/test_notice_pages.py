@@ -1,0 +1,199 @@
+"""Issue 32, points 2–4 through the pages and the API: the notice page and its print, the objection form with
+evidence (refusals beside the field, what was typed kept), the closed form saying when it closed, the re-check
+group refused in the form and the API when it holds a member of the scoring team."""
+import io
+from datetime import date
+
+from sqlalchemy import func, select
+
+from evalapp.extensions import db
+from evalapp.models import AuditEvent, CalendarDay, Objection
+from evalapp.services import notices, objections
+from tests.factories import OTHER_VILLAGE, PASSWORD, VILLAGE
+from tests.files import PDF
+from tests.test_objections import ONE_SECOND_AFTER, _lost_indicator, noticed  # noqa: F401  (the fixture)
+
+
+def _client(app, username):
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def test_the_admin_keeps_the_calendar_with_a_form_and_the_change_is_audited(empty_app, noticed):
+    admin = _client(empty_app, "admin")
+    assert admin.get("/notice/calendar").status_code == 200
+    bad = admin.post("/notice/calendar", data={"day": "", "kind": "holiday", "note": "国庆"})
+    assert bad.status_code == 422 and "请选择日期" in bad.get_data(as_text=True)
+    ok = admin.post("/notice/calendar", data={"day": "2026-10-10", "kind": "workday", "note": "国庆调休"})
+    assert ok.status_code == 302
+    row = db.session.scalar(select(CalendarDay))
+    assert (row.day, row.kind, row.note) == (date(2026, 10, 10), "workday", "国庆调休")
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "calendar.set")).new["kind"] == "workday"
+    assert _client(empty_app, "district").get("/notice/calendar").status_code == 403
+    assert admin.post(f"/notice/calendar/{row.id}/remove").status_code == 302
+    assert db.session.scalar(select(CalendarDay)) is None
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "calendar.remove")).old["note"] == "国庆调休"
+
+
+def test_the_village_sees_the_notice_and_files_an_objection_with_evidence(empty_app, noticed):
+    w = noticed
+    village = _client(empty_app, "village")
+    page = village.get(f"/notice/rounds/{w.round.id}").get_data(as_text=True)
+    assert 'data-testid="objection-form"' in page and "2026-12-15 24:00" in page
+    printed = village.get(f"/notice/rounds/{w.round.id}/print").get_data(as_text=True)
+    assert "关于2031年度测试评估验收结果的公示" in printed and OTHER_VILLAGE in printed
+    code = _lost_indicator(w)
+    unit = w.units[VILLAGE].id
+    empty = village.post(f"/notice/rounds/{w.round.id}/objections",
+                         data={"unit": unit, "item": f"indicator:{code}", "reason": ""})
+    assert empty.status_code == 422 and "请填写异议理由" in empty.get_data(as_text=True)
+    filed = village.post(f"/notice/rounds/{w.round.id}/objections", content_type="multipart/form-data",
+                         data={"unit": unit, "item": f"indicator:{code}", "reason": "台账齐全，扣分依据不足",
+                               "files": (io.BytesIO(PDF), "台账.pdf")})
+    assert filed.status_code == 302
+    made = db.session.scalar(select(Objection))
+    assert made.receipt == "异议〔2026〕第1号" and made.files[0].original_name == "台账.pdf"
+    again = village.post(f"/notice/rounds/{w.round.id}/objections",
+                         data={"unit": unit, "item": f"indicator:{code}", "reason": "再次提出的理由"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 422 and "答复前不能再次提出" in html and "再次提出的理由" in html
+    detail = village.get(f"/notice/objections/{made.id}")
+    assert detail.status_code == 200 and "台账.pdf" in detail.get_data(as_text=True)
+    assert village.get(f"/notice/objections/{made.id}/files/{made.files[0].id}").data == PDF
+    # Another village neither sees it nor may file for 荷塘村.
+    outsider = _client(empty_app, "outsider_village")
+    assert outsider.get(f"/notice/objections/{made.id}").status_code == 404
+    refused = outsider.post(f"/notice/rounds/{w.round.id}/objections",
+                            data={"unit": unit, "item": f"indicator:{code}", "reason": "冒名"})
+    assert refused.status_code == 422 and db.session.scalar(select(func.count(Objection.id))) == 1
+
+
+def test_after_the_end_the_form_closes_and_says_when_and_the_api_refuses(empty_app, noticed):
+    w = noticed
+    w.clock.at = ONE_SECOND_AFTER
+    village = _client(empty_app, "village")
+    page = village.get(f"/notice/rounds/{w.round.id}").get_data(as_text=True)
+    assert 'data-testid="objection-form"' not in page and "公示期已于2026-12-15 24:00（北京时间）结束" in page
+    posted = village.post(f"/notice/rounds/{w.round.id}/objections",
+                          data={"unit": w.units[VILLAGE].id, "item": f"indicator:{_lost_indicator(w)}",
+                                "reason": "晚了一秒"})
+    assert posted.status_code == 409
+    api = village.post(f"/api/v1/rounds/{w.round.id}/objections",
+                       data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": _lost_indicator(w),
+                             "reason": "晚了一秒"}, headers={"X-CSRFToken": _csrf(village)})
+    assert api.status_code == 409 and api.get_json()["code"] == "objection.closed"
+    assert db.session.scalar(select(Objection.id)) is None
+
+
+def _csrf(client) -> str:
+    return client.get("/api/v1/csrf").get_json()["csrf_token"]
+
+
+def test_a_reviewer_from_the_scoring_team_is_refused_in_the_form_and_the_api(empty_app, noticed):
+    w = noticed
+    made = objections.file(w.round, w.units[VILLAGE], "indicator", _lost_indicator(w), "扣分依据不足", [],
+                           w.people["village"])
+    district = _client(empty_app, "district")
+    page = district.get(f"/notice/objections/{made.id}").get_data(as_text=True)
+    assert 'data-testid="assign-form"' in page
+    group = [w.people["leader"].id, w.people["reviewer"].id]
+    form = district.post(f"/notice/objections/{made.id}/assign",
+                         data={"reviewers": group, "leader": w.people["reviewer"].id})
+    html = form.get_data(as_text=True)
+    assert form.status_code == 422 and 'data-testid="reviewers-error"' in html and "第一组组长" in html
+    assert "不能参加复核" in html
+    api = district.post(f"/api/v1/objections/{made.id}/assign", json={"reviewers": group,
+                                                                      "leader": w.people["reviewer"].id},
+                        headers={"X-CSRFToken": _csrf(district)})
+    assert api.status_code == 422 and "不能参加复核" in api.get_json()["fields"]["reviewers"]
+    assert db.session.get(Objection, made.id).status == "open"
+    good = [w.people["inspector2"].id, w.people["reviewer"].id]
+    ok = district.post(f"/api/v1/objections/{made.id}/assign", json={"reviewers": good,
+                                                                    "leader": w.people["reviewer"].id},
+                       headers={"X-CSRFToken": _csrf(district)})
+    assert ok.status_code == 200 and ok.get_json()["status"] == "assigned"
+    # The group's leader records the decision on the page; the unit prints the answer.
+    reviewer = _client(empty_app, "reviewer")
+    assert 'data-testid="decide-form"' in reviewer.get(f"/notice/objections/{made.id}").get_data(as_text=True)
+    decided = reviewer.post(f"/notice/objections/{made.id}/decide",
+                            data={"decision": "uphold", "answer": "扣分有据，维持原评分", "agree": good})
+    assert decided.status_code == 302
+    answer = _client(empty_app, "village").get(f"/notice/objections/{made.id}/answer").get_data(as_text=True)
+    assert "复核结果告知书" in answer and "维持原评分" in answer and made.receipt in answer
+
+
+def test_the_district_opens_the_notice_with_a_form(empty_app):
+    from tests.factories import make_round
+    from evalapp.services import publication, rounds as rounds_service
+    from tests.test_publication_snapshot import _score_final
+    from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, fixed_subsidy
+
+    w = make_round("inspection")
+    for name, total in ((TOWNSHIP, "97"), (VILLAGE, "94.5"), (OTHER_TOWNSHIP, "95"), (OTHER_VILLAGE, "99")):
+        _score_final(w, name, total)
+    fixed_subsidy(w.round, w.people["admin"], township_yuan="5000", village_yuan="2000")
+    rounds_service.advance(w.round, w.people["admin"], confirm=True)
+    publication.publish(w.round, w.people["district"], confirm_no_subsidy=True)
+    district = _client(empty_app, "district")
+    assert 'data-testid="open-notice"' in district.get(f"/notice/rounds/{w.round.id}").get_data(as_text=True)
+    bad = district.post(f"/notice/rounds/{w.round.id}/open", data={"start": notices.today().isoformat(),
+                                                                     "length": "0", "answer_days": "15"})
+    assert bad.status_code == 422 and "公示期为1至60个工作日" in bad.get_data(as_text=True)
+    ok = district.post(f"/notice/rounds/{w.round.id}/open", data={"start": notices.today().isoformat(),
+                                                                    "length": "7", "answer_days": "15",
+                                                                    "text": "现予公示"})
+    assert ok.status_code == 302 and notices.notice_of(w.round.id).length == 7
+
+
+def test_the_todo_panels_link_each_step(empty_app, noticed, monkeypatch):
+    from evalapp.services import moves
+
+    w = noticed
+    monkeypatch.setattr(moves, "today_local", lambda: date(2026, 12, 9))
+    home = _client(empty_app, "village").get("/selfassess/").get_data(as_text=True)
+    todo = home.split('data-testid="todos"')[1].split("</section>")[0]
+    assert f'data-notice-todo="object-{w.round.id}"' in todo and "公示中，可提出异议" in todo and "剩6天" in todo
+    made = objections.file(w.round, w.units[VILLAGE], "indicator", _lost_indicator(w), "扣分依据不足", [],
+                           w.people["village"])
+    queue = _client(empty_app, "district").get("/results/").get_data(as_text=True)
+    assert f'data-notice-todo="assign-{made.id}"' in queue and f"/notice/objections/{made.id}" in queue
+
+
+def test_the_api_files_an_objection_with_evidence_and_the_leader_decides(empty_app, noticed):
+    from evalapp.services import accounts
+
+    w = noticed
+    token, _ = accounts.issue_api_token(w.people["village"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    code = _lost_indicator(w)
+    made = empty_app.test_client().post(
+        f"/api/v1/rounds/{w.round.id}/objections", headers=bearer, content_type="multipart/form-data",
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": code, "reason": "扣分依据不足",
+              "files": (io.BytesIO(PDF), "台账.pdf")})
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert body["receipt"] == "异议〔2026〕第1号" and body["files"][0]["name"] == "台账.pdf"
+    again = empty_app.test_client().post(
+        f"/api/v1/rounds/{w.round.id}/objections", headers=bearer,
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": code, "reason": "再次"})
+    assert again.status_code == 422 and again.get_json()["code"] == "objection.duplicate"
+    bad_file = empty_app.test_client().post(
+        f"/api/v1/rounds/{w.round.id}/objections", headers=bearer, content_type="multipart/form-data",
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": code, "reason": "附件",
+              "files": (io.BytesIO(b"MZ\x90\x00"), "a.exe")})
+    assert bad_file.status_code == 422 and "files" in bad_file.get_json()["fields"]  # checked by content
+    listed = empty_app.test_client().get(f"/api/v1/rounds/{w.round.id}/objections", headers=bearer).get_json()
+    assert listed["notice"]["state"] == "open" and [o["id"] for o in listed["objections"]] == [body["id"]]
+    objection = db.session.get(Objection, body["id"])
+    group = [w.people["inspector2"].id, w.people["reviewer"].id]
+    objections.assign(objection, group, w.people["reviewer"].id, w.people["district"])
+    token, _ = accounts.issue_api_token(w.people["reviewer"])
+    decided = empty_app.test_client().post(f"/api/v1/objections/{body['id']}/decide",
+                                           headers={"Authorization": f"Bearer {token}"},
+                                           json={"decision": "uphold", "answer": "维持", "agree": group[:1]})
+    assert decided.status_code == 422 and "votes" in decided.get_json()["fields"]  # one of two: no majority
+    decided = empty_app.test_client().post(f"/api/v1/objections/{body['id']}/decide",
+                                           headers={"Authorization": f"Bearer {token}"},
+                                           json={"decision": "uphold", "answer": "维持", "agree": group})
+    assert decided.status_code == 200 and decided.get_json()["status"] == "upheld"
