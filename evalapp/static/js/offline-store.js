@@ -1,0 +1,338 @@
+/* The tablet's offline store (issue 31), shared by the pages and the service worker (static/js/sw.js).
+ *
+ * One IndexedDB database, "evalapp-offline" (through the vendored idb wrapper):
+ *   keys   {user, key}                 the user's AES-GCM CryptoKey (non-extractable), handed by /offline/key
+ *   pages  {url, user, iv, data, type} prepared pages and thumbnails, sealed with their owner's key
+ *   queue  {op_id, user, seq, iv, data} changes waiting for the server, sealed: data is {op, state, result, sent,
+ *                                        after}; op is the sync contract's operation (type, sheet_id, indicator,
+ *                                        device_time, body with the base version)
+ *   meta   {id, ...}                   "device" (this browser's id), "current" (who is logged in), and per user a
+ *                                        sealed list of what was prepared
+ * Only the owner's key opens a record; the log-in page forgets every key, so another user on the same tablet can
+ * neither read nor send what the first left, and it stays until its owner logs in again. The layout only ever
+ * grows (a new store, a new field with a default): a queue written by an older page is read and sent by a newer one.
+ *
+ * The queue keeps one unsent change per indicator: a later change to the same indicator replaces the unsent one
+ * (keeping the version it was based on); one made while an earlier is on its way waits for it ("after") and is sent
+ * with the version the server answered. Nothing leaves the queue until the server answers for it. */
+(function (root) {
+  "use strict";
+  var NAME = "evalapp-offline", VERSION = 1, BATCH = 200;
+  var dbPromise = null;
+
+  function db() {
+    if (!dbPromise) {
+      dbPromise = root.idb.openDB(NAME, VERSION, {
+        upgrade: function (d) {
+          d.createObjectStore("keys", { keyPath: "user" });
+          d.createObjectStore("pages", { keyPath: "url" }).createIndex("user", "user");
+          d.createObjectStore("queue", { keyPath: "op_id" }).createIndex("user", "user");
+          d.createObjectStore("meta", { keyPath: "id" });
+        }
+      });
+    }
+    return dbPromise;
+  }
+
+  function uuid() {
+    if (root.crypto.randomUUID) { return root.crypto.randomUUID(); }
+    var b = root.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  /* The device's time with its offset, as the contract names it: 2026-12-07T10:00:00+08:00. */
+  function deviceTime(d) {
+    d = d || new Date();
+    var off = -d.getTimezoneOffset(), sign = off >= 0 ? "+" : "-", a = Math.abs(off);
+    function p(n) { return (n < 10 ? "0" : "") + n; }
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" +
+      p(d.getMinutes()) + ":" + p(d.getSeconds()) + sign + p(Math.floor(a / 60)) + ":" + p(a % 60);
+  }
+
+  /* -- keys and sealing ---------------------------------------------------------------------------------- */
+  function setKey(user, rawBase64) {
+    var raw = Uint8Array.from(root.atob(rawBase64), function (c) { return c.charCodeAt(0); });
+    return root.crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]).then(function (key) {
+      return db().then(function (d) {
+        var tx = d.transaction(["keys", "meta"], "readwrite");
+        var keys = tx.objectStore("keys");
+        // One user's key at a time: whoever logged in before on this tablet is shut out until they log in again.
+        return keys.getAllKeys().then(function (users) {
+          users.forEach(function (u) { if (u !== user) { keys.delete(u); } });
+          keys.put({ user: user, key: key });
+          tx.objectStore("meta").put({ id: "current", user: user });
+          return tx.done;
+        }).then(function () { return key; });
+      });
+    });
+  }
+
+  function forgetKeys() {
+    return db().then(function (d) {
+      var tx = d.transaction(["keys", "meta"], "readwrite");
+      tx.objectStore("keys").clear();
+      tx.objectStore("meta").delete("current");
+      return tx.done;
+    });
+  }
+
+  function getKey(user) {
+    return db().then(function (d) { return d.get("keys", user); }).then(function (r) { return r ? r.key : null; });
+  }
+
+  function currentUser() {
+    return db().then(function (d) { return d.get("meta", "current"); }).then(function (r) { return r ? r.user : null; });
+  }
+
+  function sealBytes(key, bytes) {
+    var iv = root.crypto.getRandomValues(new Uint8Array(12));
+    return root.crypto.subtle.encrypt({ name: "AES-GCM", iv: iv }, key, bytes)
+      .then(function (data) { return { iv: iv, data: data }; });
+  }
+  function openBytes(key, rec) {
+    return root.crypto.subtle.decrypt({ name: "AES-GCM", iv: rec.iv }, key, rec.data);
+  }
+  function seal(key, value) { return sealBytes(key, new TextEncoder().encode(JSON.stringify(value))); }
+  function open(key, rec) {
+    return openBytes(key, rec).then(function (b) { return JSON.parse(new TextDecoder().decode(b)); });
+  }
+
+  /* -- prepared pages and thumbnails ------------------------------------------------------------------------ */
+  function savePage(user, key, url, bytes, type) {
+    return sealBytes(key, bytes).then(function (s) {
+      return db().then(function (d) {
+        return d.put("pages", { url: url, user: user, iv: s.iv, data: s.data, type: type, at: Date.now() });
+      });
+    });
+  }
+
+  /* A stored page as a Response, when the user now logged in on this device owns it (else null). */
+  function storedResponse(url) {
+    return db().then(function (d) { return d.get("pages", url); }).then(function (rec) {
+      if (!rec) { return null; }
+      return getKey(rec.user).then(function (key) {
+        if (!key) { return null; }
+        return openBytes(key, rec).then(function (body) {
+          return new Response(body, { status: 200, headers: { "Content-Type": rec.type, "X-Evalapp-Offline": "1" } });
+        }, function () { return null; });
+      });
+    });
+  }
+
+  function savePrepared(user, key, list) {
+    return seal(key, list).then(function (s) {
+      return db().then(function (d) { return d.put("meta", { id: "prepared:" + user, iv: s.iv, data: s.data }); });
+    });
+  }
+  function loadPrepared(user, key) {
+    return db().then(function (d) { return d.get("meta", "prepared:" + user); }).then(function (rec) {
+      return rec ? open(key, rec) : null;
+    });
+  }
+
+  function deviceId() {
+    return db().then(function (d) {
+      return d.get("meta", "device").then(function (rec) {
+        if (rec) { return rec.value; }
+        var id = uuid();
+        return d.put("meta", { id: "device", value: id }).then(function () { return id; });
+      });
+    });
+  }
+
+  /* -- the queue ---------------------------------------------------------------------------------------------- */
+  /* The user's queue, opened, in the order the changes were made: [{op_id, seq, op, state, result, sent, after}]. */
+  function queue(user, key) {
+    return db().then(function (d) { return d.getAllFromIndex("queue", "user", user); }).then(function (recs) {
+      return Promise.all(recs.map(function (rec) {
+        return open(key, rec).then(function (item) {
+          item.op_id = rec.op_id; item.seq = rec.seq;
+          item.state = item.state || "pending";  // an older page's record
+          return item;
+        });
+      }));
+    }).then(function (items) { return items.sort(function (a, b) { return a.seq - b.seq; }); });
+  }
+
+  function putItem(user, key, item) {
+    var value = { op: item.op, state: item.state, result: item.result || null, sent: !!item.sent,
+                  after: item.after || null };
+    return seal(key, value).then(function (s) {
+      return db().then(function (d) {
+        return d.put("queue", { op_id: item.op_id, user: user, seq: item.seq, iv: s.iv, data: s.data });
+      });
+    });
+  }
+
+  function removeItem(opId) { return db().then(function (d) { return d.delete("queue", opId); }); }
+
+  var seqBase = Date.now() * 1000, seqCount = 0;
+  function nextSeq() { seqCount += 1; return seqBase + seqCount; }
+
+  /* Queue a change to one indicator: body is the single PUT's body with "version", the version it is based on. */
+  function enqueue(user, key, sheetId, indicator, body) {
+    return queue(user, key).then(function (items) {
+      var same = items.filter(function (i) { return i.op.sheet_id === sheetId && i.op.indicator === indicator; });
+      var unsent = same.filter(function (i) { return !i.sent && i.state === "pending"; })[0];
+      if (unsent) {  // not sent yet: this change replaces it, on the version it was based on
+        var version = unsent.op.body.version;
+        unsent.op.body = Object.assign({}, body, { version: version });
+        unsent.op.device_time = deviceTime();
+        return putItem(user, key, unsent).then(function () { return unsent; });
+      }
+      var earlier = same.filter(function (i) { return i.state === "pending"; }).pop();
+      var item = { op_id: uuid(), seq: nextSeq(), state: "pending", sent: false, result: null,
+                   after: earlier ? earlier.op_id : null,
+                   op: { op_id: null, type: "score", sheet_id: sheetId, indicator: indicator,
+                         device_time: deviceTime(), body: body } };
+      item.op.op_id = item.op_id;
+      // Replacing a conflict or a rejection: that one is settled by this change.
+      var settled = same.filter(function (i) { return i.state !== "pending"; });
+      return Promise.all(settled.map(function (i) { return removeItem(i.op_id); }))
+        .then(function () { return putItem(user, key, item); }).then(function () { return item; });
+    });
+  }
+
+  function post(url, body, csrf) {
+    return root.fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body)
+    });
+  }
+
+  function csrfToken() {
+    return root.fetch("/api/v1/csrf", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("csrf " + r.status); } return r.json(); })
+      .then(function (d) { return d.csrf_token; });
+  }
+
+  /* One operation through the single PUT, answered as the batch would answer it (a server without /api/v1/sync). */
+  function putOne(op, csrf) {
+    return root.fetch("/api/v1/sheets/" + op.sheet_id + "/scores/" + encodeURIComponent(op.indicator), {
+      method: "PUT", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(op.body)
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        var status = resp.ok ? "applied" : (resp.status === 409 && data.current ? "conflict"
+          : ([401, 429].indexOf(resp.status) >= 0 || resp.status >= 500 ? "retry" : "rejected"));
+        return { op_id: op.op_id, status: status, http: resp.status, data: data };
+      });
+    });
+  }
+
+  function withLock(fn) {
+    if (root.navigator.locks && root.navigator.locks.request) {
+      return root.navigator.locks.request("evalapp-sync", fn);
+    }
+    return fn();
+  }
+
+  /* Send the user's waiting changes, in order and in batches. Returns {results: [{item, result}], stopped}:
+   * stopped is null when everything sendable was answered, else why it stopped ("offline", "login", "server"). */
+  function sync(user, key) {
+    return withLock(function () {
+      var answered = [];
+      function round() {
+        return queue(user, key).then(function (items) {
+          var waiting = {};
+          items.forEach(function (i) { waiting[i.op_id] = i; });
+          var seen = {}, batch = [];
+          items.forEach(function (i) {
+            if (i.state !== "pending" || batch.length >= BATCH) { return; }
+            var k = i.op.sheet_id + ":" + i.op.indicator;
+            if (seen[k] || (i.after && waiting[i.after])) { seen[k] = true; return; }
+            seen[k] = true;
+            batch.push(i);
+          });
+          if (!batch.length) { return { results: answered, stopped: null }; }
+          var pending = items.filter(function (i) { return i.state === "pending"; }).length - batch.length;
+          return Promise.all(batch.map(function (i) { i.sent = true; return putItem(user, key, i); }))
+            .then(csrfToken).then(function (csrf) {
+              return deviceId().then(function (device) {
+                return post("/api/v1/sync", { device_id: device, pending: pending,
+                                              operations: batch.map(function (i) { return i.op; }) }, csrf);
+              }).then(function (resp) {
+                if (resp.status === 404 || resp.status === 405) {  // a server without the batch operation
+                  return batch.reduce(function (p, i) {
+                    return p.then(function (list) {
+                      return putOne(i.op, csrf).then(function (r) { list.push(r); return list; });
+                    });
+                  }, Promise.resolve([]));
+                }
+                if (resp.status === 401) { throw { stopped: "login" }; }
+                if (!resp.ok) { throw { stopped: "server" }; }
+                return resp.json().then(function (d) { return d.results; });
+              });
+            }).then(function (results) {
+              var byId = {};
+              results.forEach(function (r) { byId[r.op_id] = r; });
+              return batch.reduce(function (p, i) {
+                return p.then(function () {
+                  var r = byId[i.op_id];
+                  if (!r || r.status === "retry") { return null; }
+                  answered.push({ item: i, result: r });
+                  if (r.status === "applied" || r.status === "duplicate" || r.status === "equal") {
+                    return settle(user, key, i, r);
+                  }
+                  i.state = r.status === "conflict" ? "conflict" : "rejected";
+                  i.result = r;
+                  return putItem(user, key, i);
+                });
+              }, Promise.resolve()).then(function () {
+                if (results.some(function (r) { return r.status === "retry"; })) {
+                  throw { stopped: results.some(function (r) { return r.http === 401; }) ? "login" : "server" };
+                }
+                return round();
+              });
+            });
+        });
+      }
+      return round().catch(function (e) {
+        return { results: answered, stopped: e && e.stopped ? e.stopped : "offline" };
+      });
+    });
+  }
+
+  /* The server took the change: it leaves the queue, and a change that waited for it goes on the new version. */
+  function settle(user, key, item, result) {
+    return removeItem(item.op_id).then(function () { return queue(user, key); }).then(function (items) {
+      var version = result.data && typeof result.data.version === "number" ? result.data.version : null;
+      return Promise.all(items.filter(function (i) { return i.after === item.op_id; }).map(function (i) {
+        i.after = null;
+        if (version !== null) { i.op.body.version = version; }
+        return putItem(user, key, i);
+      }));
+    });
+  }
+
+  /* The user's rejected (or every) waiting change as a file's content, to import on another device. */
+  function exportQueue(user, key, states) {
+    return queue(user, key).then(function (items) {
+      return { format: "evalapp-queue", version: 1, user: user, exported: deviceTime(),
+               items: items.filter(function (i) { return !states || states.indexOf(i.state) >= 0; })
+                 .map(function (i) { return { op: i.op, state: i.state, result: i.result }; }) };
+    });
+  }
+
+  /* A file exported by the same user goes back into the queue, with the same operation ids (a change the server
+   * already took is answered as a duplicate and applied once). */
+  function importQueue(user, key, file) {
+    if (!file || file.format !== "evalapp-queue" || file.user !== user || !Array.isArray(file.items)) {
+      return Promise.reject(new Error("not this user's queue"));
+    }
+    return Promise.all(file.items.map(function (x) {
+      return putItem(user, key, { op_id: x.op.op_id, seq: nextSeq(), op: x.op, state: "pending", sent: true });
+    })).then(function () { return file.items.length; });
+  }
+
+  root.EvalappOffline = {
+    db: db, uuid: uuid, deviceTime: deviceTime, setKey: setKey, getKey: getKey, forgetKeys: forgetKeys,
+    currentUser: currentUser, savePage: savePage, storedResponse: storedResponse, savePrepared: savePrepared,
+    loadPrepared: loadPrepared, deviceId: deviceId, queue: queue, putItem: putItem, removeItem: removeItem,
+    enqueue: enqueue, sync: sync, exportQueue: exportQueue, importQueue: importQueue
+  };
+}(typeof self !== "undefined" ? self : window));
