@@ -222,6 +222,9 @@ MATRIX = [
     ("POST", "/api/v1/sheets/{proxy22}/approve", "api.approve",  # a draft: no one reviews it yet
      expect(set(), api=True, scoped_out=ALL - SEEING - {"township"})),
     ("GET", "/api/v1/openapi.json", "api.openapi", {p: 200 for p in PERSONAS}),
+    # an offline tablet's sync batch and device report (issue 31): no body, 422 for anyone signed in (tests/test_sync.py)
+    ("POST", "/api/v1/sync", "api.sync", expect(ALL, 422, api=True)),
+    ("POST", "/api/v1/devices/report", "api.device_report", expect(ALL, 422, api=True)),
     ("GET", "/api/v1/csrf", "api.csrf_token", expect(ALL, api=True)),
     ("POST", "/api/v1/auth/token", "api.issue_token", {p: 422 for p in PERSONAS}),  # no credentials in the body
     # visible sheets only: tests/test_api_scoring.py::test_round_sheets_lists_only_what_the_caller_may_see

@@ -98,3 +98,4 @@ def challenge(response):
 from . import routes  # noqa: E402,F401
 from . import summary  # noqa: E402,F401
 from . import documents  # noqa: E402,F401
+from . import sync  # noqa: E402,F401

@@ -24,8 +24,15 @@ from .parsing import json_body, score_entry
 
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
+    response, status = error(exc.message, exc.status, **error_fields(exc))
+    return response, status
+
+
+def error_fields(exc: ServiceError) -> dict:
+    """The arguments of `error` for a service's error (but its message and status): fields, code, and a conflict's
+    `current`."""
     extra = {"current": exc.current} if isinstance(exc, Conflict) and exc.current is not None else {}
-    return error(exc.message, exc.status, exc.fields, code=exc.code, **extra)
+    return {"fields": exc.fields, "code": exc.code, **extra}
 
 
 def _sheet_for(sheet_id: int, *, edit: bool = False, lock: bool = False) -> Sheet:
@@ -150,20 +157,37 @@ def get_sheet(sheet_id: int):
 
 @bp.put("/sheets/<int:sheet_id>/scores/<code>")
 def put_score(sheet_id: int, code: str):
+    return jsonify(save_and_answer(sheet_id, code, json_body()))
+
+
+def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None = None, then=None) -> dict:
+    """The single save of one indicator (PUT /sheets/<id>/scores/<code>) and its answer: the sync call applies each
+    operation through here, so both follow one rule. `sync`, `then`: see services.scores.store_score; `then` is
+    called as then(saved, answer) before the commit. Raises the save's ServiceError."""
     sheet = _sheet_for(sheet_id, edit=True, lock=True)
-    entry, version = score_entry(json_body())
+    entry, version = score_entry(body)
+    answer: dict = {}
+
+    def finish(saved) -> bool:
+        answer.update(_score_answer(sheet, code, saved))
+        return then(saved, answer) if then is not None else False
+
     # The sheet was loaded with its row lock (above): the save need not take it again.
-    saved = scores.save_score(sheet, code[:32], entry, current_user, version, address=request.remote_addr,
-                              sheet_locked=True)
+    scores.save_score(sheet, code[:32], entry, current_user, version, address=request.remote_addr,
+                      sheet_locked=True, sync=sync, then=finish)
+    return answer
+
+
+def _score_answer(sheet: Sheet, code: str, saved) -> dict:
     rules = {r.id: r for r in sheet_views.find_indicator(sheet, code[:32]).rules}
     state = scores.score_state(saved.score, rules)
     # The figures the save recomputed; when nothing was written (a retry), the sheet's stored ones (one row).
     stored = saved.figures if saved.figures is not None else figures.figures_of(sheet)
     now = sheet_views.sheet_standing(sheet, stored)
-    return jsonify(indicator=code, **state, scored_indicator=state["score"] is not None,
-                   sheet_total=_points(now.total), scored=stored.scored, figures_version=stored.version,
-                   missing_to_threshold=_points(now.missing), score_sum=_points(stored.score_sum),
-                   bonus_sum=_points(stored.bonus_sum), veto=stored.veto)
+    return dict(indicator=code, **state, scored_indicator=state["score"] is not None,
+                sheet_total=_points(now.total), scored=stored.scored, figures_version=stored.version,
+                missing_to_threshold=_points(now.missing), score_sum=_points(stored.score_sum),
+                bonus_sum=_points(stored.bonus_sum), veto=stored.veto)
 
 
 def _points(value) -> str | None:

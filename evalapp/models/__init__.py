@@ -5,6 +5,7 @@ from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
 from .signature import Signature
+from .sync import DevicePending, SyncOperation
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
@@ -12,7 +13,7 @@ from .user import ApiToken, LoginFailure, RecoveryCode, SetupCode, User, UserSes
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
+    "ApiToken", "AuditEvent", "DevicePending", "SyncOperation", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",

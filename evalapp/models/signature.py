@@ -9,7 +9,7 @@ nothing is deleted while the sheet exists.
 """
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, JSON, LargeBinary, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, JSON, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -35,5 +35,10 @@ class Signature(db.Model):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # whose tablet (session) recorded it
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Drawn offline (issue 31): the device's clock when drawn, the indicator versions the signer saw (code →
+    # version), and whether any of them had moved when it reached the server (签名后有改动 from the start).
+    device_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_versions: Mapped[dict | None] = mapped_column(JSON)
+    changed_after: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])

@@ -1,6 +1,6 @@
 """Saving one indicator's score: the one rule the scoring page and the API both call (save_score), and the
 versioned write behind it (store_score)."""
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -58,18 +58,20 @@ def score_state(score: Score | None, rules: Mapping[int, DeductionRule] | None =
 
 
 def save_score(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int, *,
-               address: str | None = None, sheet_locked: bool = False) -> Saved:
+               address: str | None = None, sheet_locked: bool = False, sync: dict | None = None,
+               then: Callable[[Saved], bool] | None = None) -> Saved:
     """Save one indicator's entry against the version the client last saw: a direct score, deductions, a note
     alone (the indicator stays as it was: unscored stays unscored) or a clearing (back to unscored, note kept).
 
     The one place of the rule: the API and the scoring page both come here. Returns the score row and the sheet's
     recomputed figures (Saved). `address`: the client's, for the audit row. `sheet_locked`: the caller loaded the
     sheet with its row lock in this transaction (load_sheet(lock=True)), so the recomputation need not take it.
-    Committed once (store_score); a save that changes nothing commits nothing.
+    Committed once (store_score); a save that changes nothing commits nothing. `sync`: the operation of an
+    offline device this save applies (op_id, device_id, device_time), kept in the audit row; `then`: see store_score.
     """
     indicator, deductions, values = entry_change(sheet, code, entry)
     return store_score(sheet, indicator, user, expected_version, deductions=deductions, address=address,
-                       sheet_locked=sheet_locked, **values)
+                       sheet_locked=sheet_locked, sync=sync, then=then, **values)
 
 
 def save_score_in(sheet: Sheet, code: str, entry: ScoreEntry, user: User, expected_version: int, *,
@@ -126,7 +128,7 @@ class ConcurrentSave(Exception):
 
 def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version: int, *,
                 deductions: Mapping[int, int] | None, address: str | None = None, sheet_locked: bool = False,
-                **values) -> Saved:
+                sync: dict | None = None, then: Callable[[Saved], bool] | None = None, **values) -> Saved:
     """One score's save as a unit of work of its own (store_score_in), committed once; returns the row and the
     sheet's recomputed figures. `sheet_locked`: the caller holds the sheet's row lock in this transaction (see
     refresh_sheet).
@@ -135,10 +137,15 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
     PostgreSQL alike — unless the change equals what is stored, which is acknowledged (a retry whose first answer
     was lost is not a conflict with oneself). A save that changes nothing writes, commits and rolls back nothing:
     the caller's transaction is left as it was. A refusal rolls back. The caller checks permission first.
+
+    `then(saved)`, when given, runs in the same transaction before it commits, with what the save left (a sync
+    operation's record of itself and its answer: services.sync); it returns whether it wrote anything, so that a
+    save that changed nothing still commits the caller's rows. An error it raises rolls the save back too.
     """
     try:
         saved = store_score_in(sheet, indicator, user, expected_version, deductions=deductions, address=address,
-                               sheet_locked=sheet_locked, **values)
+                               sheet_locked=sheet_locked, sync=sync, **values)
+        wrote = then(saved) if then is not None else False
     except ConcurrentSave as exc:
         db.session.rollback()  # a concurrent save won: its row is what is stored now
         current = db.session.scalars(_score_statement(),
@@ -146,20 +153,27 @@ def store_score(sheet: Sheet, indicator: Indicator, user: User, expected_version
         if current is None and isinstance(exc.__cause__, IntegrityError):
             raise exc.__cause__  # no row after all: a bug, not the user's conflict
         if current is not None and _unchanged(current, deductions, values):
-            return Saved(current)  # the concurrent save made the same change
+            saved = Saved(current)  # the concurrent save made the same change
+            try:
+                if then is not None and then(saved):
+                    db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+            return saved
         raise Conflict("score.conflict", _l("该指标已被他人修改，请选择保留哪个分值"),
                        current=score_state(current, {r.id: r for r in indicator.rules})) from None
     except BaseException:
         db.session.rollback()
         raise
-    if saved.figures is not None:  # something was written
+    if saved.figures is not None or wrote:  # something was written
         db.session.commit()
     return saved
 
 
 def store_score_in(sheet: Sheet, indicator: Indicator, user: User, expected_version: int, *,
                    deductions: Mapping[int, int] | None, address: str | None = None, sheet_locked: bool = False,
-                   **values) -> Saved:
+                   sync: dict | None = None, **values) -> Saved:
     """Write a score's columns given in `values` and its deductions (write_score), recompute the sheet's figures,
     add the audit row (by `user`, from `address`) and bump the results version, in the caller's transaction (not
     committed). Saved's figures are None when nothing was written: then nothing at all was done."""
@@ -168,10 +182,13 @@ def store_score_in(sheet: Sheet, indicator: Indicator, user: User, expected_vers
     if old is None:
         return Saved(score)
     figures = refresh_sheet(sheet, now, locked=sheet_locked)
+    new = proxy.note_in(sheet, user, score_state(score, {r.id: r for r in indicator.rules}))
+    detail = f"sheet={sheet.id} indicator={indicator.code}"
+    if sync is not None:  # an offline device's operation: its id, the device's clock and the server's
+        new["sync"] = {**sync, "server_time": now.isoformat()}
+        detail += f" op={sync['op_id']}"
     audit.record("score.save", user=user, address=address, obj=score, unit_id=sheet.unit_id,
-                 round_id=sheet.round_id, old=old,
-                 new=proxy.note_in(sheet, user, score_state(score, {r.id: r for r in indicator.rules})),
-                 detail=f"sheet={sheet.id} indicator={indicator.code}")
+                 round_id=sheet.round_id, old=old, new=new, detail=detail)
     versions.bump_sheet(sheet)
     return Saved(score, figures)
 
