@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from evalapp.extensions import db
-from evalapp.models import AuditEvent, Indicator, Score
-from tests.browser.conftest import ARGS, _closed_before_sent, log_in  # noqa: F401
-from tests.factories import PASSWORD, VILLAGE, app_of_world, make_score, make_sheet, world  # noqa: F401
+from evalapp.models import AuditEvent, Indicator, Score, SyncOperation
+from tests.browser.conftest import _closed_before_sent, log_in
+from tests.factories import PASSWORD, VILLAGE, app_of_world, make_score, make_sheet, world  # noqa: F401 (fixtures)
 
 SHOTS = "/tmp/shots-offline"
 CODES = ["A1", "A2", "A3", "B1", "B2"]
@@ -152,6 +152,7 @@ def test_prepared_sheet_scored_offline_survives_closing_and_syncs_once(server, c
     saved = scores(sheet)
     assert sorted(saved) == CODES and all(version == 1 for _, version in saved.values())
     assert score_audits(sheet) == 5
+    assert db.session.scalar(select(func.count()).select_from(SyncOperation)) == 5  # through POST /api/v1/sync
     page.reload()  # nothing left to send twice
     page.wait_for_selector("#ind-A1")
     page.evaluate("window.EvalappOffline.syncNow()")

@@ -291,8 +291,24 @@
             });
         });
       }
-      return round().catch(function (e) {
+      return round().then(function (outcome) {
+        return report(user, key, answered).then(function () { return outcome; }, function () { return outcome; });
+      }).catch(function (e) {
         return { results: answered, stopped: e && e.stopped ? e.stopped : "offline" };
+      });
+    });
+  }
+
+  /* Tell the server how many changes this device still holds per sheet (0 for a sheet whose changes all went), so
+   * that the leader and the district see them and a member sheet is not submitted past them. */
+  function report(user, key, answered) {
+    return queue(user, key).then(function (items) {
+      var pending = {};
+      answered.forEach(function (x) { pending[x.item.op.sheet_id] = 0; });
+      items.forEach(function (i) { pending[i.op.sheet_id] = (pending[i.op.sheet_id] || 0) + 1; });
+      if (!Object.keys(pending).length) { return null; }
+      return Promise.all([csrfToken(), deviceId()]).then(function (r) {
+        return post("/api/v1/devices/report", { device_id: r[1], pending: pending }, r[0]);
       });
     });
   }
