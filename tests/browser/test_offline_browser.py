@@ -132,7 +132,7 @@ def test_prepared_sheet_scored_offline_survives_closing_and_syncs_once(server, c
     go_offline(context, server)
     page.goto(url)  # from the device: the server is down
     page.wait_for_selector("#ind-A1")
-    assert page.is_visible("[data-testid=offline-badge]")
+    page.wait_for_selector("[data-testid=offline-badge]", state="visible")
     for code in CODES:
         page.click(f"#ind-{code} [data-action=full]")
     for code in CODES:
@@ -318,3 +318,41 @@ def test_a_change_refused_because_the_sheet_was_submitted_stays_visible_and_expo
     assert exported["user"] == world.people["inspector"].id
     assert [(i["op"]["indicator"], i["state"], i["op"]["body"]["note"]) for i in exported["items"]] == [
         ("A3", "rejected", "离线写的备注")]
+
+
+def test_a_photo_taken_offline_is_downscaled_waits_and_is_uploaded_once(server, context, world, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from evalapp.models import EvidenceFile as Evidence
+
+    photo = tmp_path / "field.jpg"
+    Image.new("RGB", (3000, 1500), (200, 120, 10)).save(photo, "JPEG")
+    sheet = make_sheet(world, VILLAGE)
+    url = f"{server.url}/inspection/sheets/{sheet.id}"
+    page = context.new_page()
+    log_in(page, server.url, "inspector", PASSWORD)
+    prepare(page, server.url)
+    go_offline(context, server)
+    page.goto(url)
+    page.wait_for_selector("#ind-A3")
+    page.click("#ind-A3 [data-action=full]")
+    page.set_input_files("#ind-A3 [data-role=photo-input]", str(photo))
+    page.wait_for_selector("#ind-A3 [data-queued-photo] img")
+    assert "照片已缩小并加密保存在本机" in page.inner_text("#ind-A3 [data-role=photo-state]")
+    shot(page.locator("#ind-A3 [data-role=photos]"), "photo-pending")
+    page.close()
+
+    go_online(context, server)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#ind-A3 [data-photo] img")
+    assert page.locator("#ind-A3 [data-queued-photo]").count() == 0
+    db.session.expire_all()
+    stored = db.session.scalars(select(Evidence).where(Evidence.sheet_id == sheet.id)).all()
+    assert len(stored) == 1 and stored[0].content_type == "image/jpeg"
+    href = page.get_attribute("#ind-A3 [data-photo] a", "href")
+    body = page.request.get(server.url + href).body()
+    assert Image.open(io.BytesIO(body)).size == (2048, 1024)
+    assert sorted(scores(sheet)) == ["A3"]

@@ -174,7 +174,9 @@
   /* Queue a change to one indicator: body is the single PUT's body with "version", the version it is based on. */
   function enqueue(user, key, sheetId, indicator, body) {
     return queue(user, key).then(function (items) {
-      var same = items.filter(function (i) { return i.op.sheet_id === sheetId && i.op.indicator === indicator; });
+      var same = items.filter(function (i) {
+        return i.op.type === "score" && i.op.sheet_id === sheetId && i.op.indicator === indicator;
+      });
       var unsent = same.filter(function (i) { return !i.sent && i.state === "pending"; })[0];
       if (unsent) {  // not sent yet: this change replaces it, on the version it was based on
         var version = unsent.op.body.version;
@@ -242,13 +244,15 @@
           items.forEach(function (i) { waiting[i.op_id] = i; });
           var seen = {}, batch = [];
           items.forEach(function (i) {
-            if (i.state !== "pending" || batch.length >= BATCH) { return; }
+            if (i.state !== "pending" || i.op.type !== "score" || batch.length >= BATCH) { return; }
             var k = i.op.sheet_id + ":" + i.op.indicator;
             if (seen[k] || (i.after && waiting[i.after])) { seen[k] = true; return; }
             seen[k] = true;
             batch.push(i);
           });
-          if (!batch.length) { return { results: answered, stopped: null }; }
+          if (!batch.length) {
+            return sendPhotos(user, key, items, answered).then(function () { return { results: answered, stopped: null }; });
+          }
           var pending = items.filter(function (i) { return i.state === "pending"; }).length - batch.length;
           return Promise.all(batch.map(function (i) { i.sent = true; return putItem(user, key, i); }))
             .then(csrfToken).then(function (csrf) {
@@ -297,6 +301,52 @@
         return { results: answered, stopped: e && e.stopped ? e.stopped : "offline" };
       });
     });
+  }
+
+  function toBase64(bytes) {
+    var view = new Uint8Array(bytes), out = "";
+    for (var i = 0; i < view.length; i += 0x8000) {
+      out += String.fromCharCode.apply(null, view.subarray(i, i + 0x8000));
+    }
+    return root.btoa(out);
+  }
+  function fromBase64(text) { return Uint8Array.from(root.atob(text), function (c) { return c.charCodeAt(0); }); }
+
+  /* A photo taken with no network (already downscaled by the page): it waits in the queue like a change, and goes
+   * to the photo upload once the scores before it went (the server answers a retry of the same bytes with the first
+   * photo). */
+  function enqueuePhoto(user, key, sheetId, indicator, name, mime, bytes) {
+    var item = { op_id: uuid(), seq: nextSeq(), state: "pending", sent: false, result: null, after: null,
+                 op: { op_id: null, type: "photo", sheet_id: sheetId, indicator: indicator, device_time: deviceTime(),
+                       name: name, mime: mime, data: toBase64(bytes) } };
+    item.op.op_id = item.op_id;
+    return putItem(user, key, item).then(function () { return item; });
+  }
+
+  function photoBlob(op) { return new Blob([fromBase64(op.data)], { type: op.mime }); }
+
+  function sendPhotos(user, key, items, answered) {
+    var photos = items.filter(function (i) { return i.state === "pending" && i.op.type === "photo"; });
+    return photos.reduce(function (p, i) {
+      return p.then(csrfToken).then(function (csrf) {
+        var form = new FormData();
+        form.append("photo", photoBlob(i.op), i.op.name);
+        return root.fetch("/api/v1/sheets/" + i.op.sheet_id + "/scores/" + encodeURIComponent(i.op.indicator) +
+                          "/photos", { method: "POST", credentials: "same-origin", body: form,
+                                       headers: { "X-CSRFToken": csrf, "Accept": "application/json" } });
+      }).then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (data) {
+          if (resp.status === 401) { throw { stopped: "login" }; }
+          if (resp.status >= 500 || resp.status === 429) { throw { stopped: "server" }; }
+          var r = { op_id: i.op_id, status: resp.ok ? "applied" : "rejected", http: resp.status, data: data };
+          answered.push({ item: i, result: r });
+          if (resp.ok) { return removeItem(i.op_id); }
+          i.state = "rejected";
+          i.result = r;
+          return putItem(user, key, i);
+        });
+      });
+    }, Promise.resolve());
   }
 
   /* Tell the server how many changes this device still holds per sheet (0 for a sheet whose changes all went), so
@@ -349,6 +399,6 @@
     db: db, uuid: uuid, deviceTime: deviceTime, setKey: setKey, getKey: getKey, forgetKeys: forgetKeys,
     currentUser: currentUser, savePage: savePage, storedResponse: storedResponse, savePrepared: savePrepared,
     loadPrepared: loadPrepared, deviceId: deviceId, queue: queue, putItem: putItem, removeItem: removeItem,
-    enqueue: enqueue, sync: sync, exportQueue: exportQueue, importQueue: importQueue
+    enqueue: enqueue, enqueuePhoto: enqueuePhoto, photoBlob: photoBlob, sync: sync, exportQueue: exportQueue, importQueue: importQueue
   };
 }(typeof self !== "undefined" ? self : window));

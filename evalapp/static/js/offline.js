@@ -39,10 +39,13 @@
   /* Entries an older page kept in localStorage ("evalapp:pending:<sheet>:<code>") join the queue. */
   function carryOver(key) {
     var found = [];
+    // The scoring page open now saves its own sheet's entries itself (static/js/scoring.js): not carried twice.
+    var configEl = document.getElementById("sheet-config");
+    var here = configEl ? JSON.parse(configEl.textContent).sheetId : null;
     try {
       for (var i = 0; i < localStorage.length; i += 1) {
         var name = localStorage.key(i), m = /^evalapp:pending:(\d+):(.+)$/.exec(name || "");
-        if (m) { found.push({ name: name, sheet: parseInt(m[1], 10), code: m[2] }); }
+        if (m && parseInt(m[1], 10) !== here) { found.push({ name: name, sheet: parseInt(m[1], 10), code: m[2] }); }
       }
     } catch (e) { return Promise.resolve(); }
     return found.reduce(function (p, f) {
@@ -92,7 +95,7 @@
   if (hasWorker) {
     navigator.serviceWorker.addEventListener("message", function (ev) {
       if (ev.data && ev.data.type === "evalapp-synced") {
-        window.dispatchEvent(new CustomEvent("evalapp:synced", { detail: { results: [], stopped: null } }));
+        window.dispatchEvent(new CustomEvent("evalapp:synced", { detail: ev.data.outcome }));
       }
     });
   }

@@ -59,13 +59,24 @@ self.addEventListener("fetch", function (event) {
 
 self.addEventListener("sync", function (event) {
   if (event.tag !== "evalapp-queue") { return; }
-  event.waitUntil(EvalappOffline.currentUser().then(function (user) {
-    if (user === null) { return null; }
+  // A page open sends the queue itself and shows each answer: the worker sends it only with no page open.
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (open) {
+    return open.length ? null : EvalappOffline.currentUser();
+  }).then(function (user) {
+    if (user === null || user === undefined) { return null; }
     return EvalappOffline.getKey(user).then(function (key) {
       if (!key) { return null; }
       return EvalappOffline.sync(user, key).then(function (outcome) {
         return self.clients.matchAll().then(function (clients) {
-          clients.forEach(function (c) { c.postMessage({ type: "evalapp-synced", count: outcome.results.length }); });
+          // The pages open show each answer as if they had sent it (a photo's bytes left out).
+          var results = outcome.results.map(function (x) {
+            var op = Object.assign({}, x.item.op);
+            delete op.data;
+            return { item: Object.assign({}, x.item, { op: op }), result: x.result };
+          });
+          clients.forEach(function (c) {
+            c.postMessage({ type: "evalapp-synced", outcome: { results: results, stopped: outcome.stopped } });
+          });
         });
       });
     });
