@@ -60,7 +60,8 @@
     }, Promise.resolve());
   }
 
-  O.ready = fetchKey().catch(function () { return O.getKey(user); }).then(function (key) {
+  // The key kept on the device while its owner is logged in (the log-in page forgets it), else the server's.
+  O.ready = O.getKey(user).then(function (key) { return key || fetchKey(); }).then(function (key) {
     if (!key) { return null; }
     return carryOver(key).then(function () { return { user: user, key: key }; });
   }).catch(function () { return null; });
