@@ -225,6 +225,8 @@ MATRIX = [
     # an offline tablet's sync batch and device report (issue 31): no body, 422 for anyone signed in (tests/test_sync.py)
     ("POST", "/api/v1/sync", "api.sync", expect(ALL, 422, api=True)),
     ("POST", "/api/v1/devices/report", "api.device_report", expect(ALL, 422, api=True)),
+    ("GET", "/api/v1/rounds/{r}/catalogue?kind=village", "api.catalogue", expect(ALL, api=True)),
+    ("POST", "/api/v1/auth/refresh", "api.refresh_token", {p: 422 for p in PERSONAS}),  # no refresh token: 422
     ("GET", "/api/v1/csrf", "api.csrf_token", expect(ALL, api=True)),
     ("POST", "/api/v1/auth/token", "api.issue_token", {p: 422 for p in PERSONAS}),  # no credentials in the body
     # visible sheets only: tests/test_api_scoring.py::test_round_sheets_lists_only_what_the_caller_may_see

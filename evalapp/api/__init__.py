@@ -15,8 +15,8 @@ from wtforms import ValidationError
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-CSRF_FREE = {"api.issue_token"}
-PUBLIC = {"api.issue_token", "api.openapi"}  # no credential asked for (a stale token sent along is not looked at)
+CSRF_FREE = {"api.issue_token", "api.refresh_token"}
+PUBLIC = {"api.issue_token", "api.refresh_token", "api.openapi"}  # no credential asked for (a stale token sent along is not looked at)
 
 
 # The code of an error answered without a service's own (the request itself: no log-in, a bad token, no such id).
@@ -99,3 +99,4 @@ from . import routes  # noqa: E402,F401
 from . import summary  # noqa: E402,F401
 from . import documents  # noqa: E402,F401
 from . import sync  # noqa: E402,F401
+from . import catalogue  # noqa: E402,F401

@@ -2,6 +2,8 @@
 server (required fields; statuses it answers), and the error shape with each status an operation can answer.
 tests/test_api_fuzz.py holds the server to it (schemathesis, a token of each role)."""
 
+import copy
+
 MAX_ID = 2**31 - 1  # ids past an INTEGER column: no such row (the route converter's bound)
 DEC = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "95.00"}
 NULLABLE_DEC = {"nullable": True, **DEC}
@@ -32,11 +34,23 @@ def _resp(description: str, schema: dict | None = None, headers: dict | None = N
 
 
 def _obj(required: dict, optional: dict | None = None, **extra) -> dict:
-    """An object schema whose `required` properties are all required."""
-    return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}, **extra}
+    """An object schema whose `required` properties are all required (OpenAPI 3.0 wants no empty `required`)."""
+    out = {"type": "object", "properties": {**required, **(optional or {})}, **extra}
+    if required:
+        out["required"] = list(required)
+    return out
 
 
 ERR = {"$ref": "#/components/schemas/Error"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+TOKENS = {"type": "object", "required": ["token", "expires_at", "refresh_token", "refresh_expires_at"],
+          "properties": {"token": {"type": "string"}, "expires_at": DATE_TIME,
+                         "refresh_token": {"type": "string"}, "refresh_expires_at": DATE_TIME}}
+DEVICE_ID = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+             "description": "an id the browser (or program) keeps for the device"}
+PENDING = {"type": "object", "maxProperties": 1000,
+           "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+           "description": "sheet id (as a string) → changes the device holds unsent for it"}
 INT = {"type": "integer"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
@@ -109,7 +123,20 @@ def spec() -> dict:
          "photos": {"type": "array", "items": photo}},
         {"final": NULLABLE_DEC, "gap": NULLABLE_DEC, "self_inflated": {"type": "boolean", "nullable": True}},
         description="`final`, `gap`, `self_inflated`: on a self-assessment the caller may compare with the final")
-    return {
+    rule = _obj({"code": STR, "text": STR, "per": NULLABLE_DEC, "void": BOOL})
+    catalogue = _obj({
+        "round_id": INT, "kind": {"type": "string", "enum": ["village", "township"]},
+        "catalogue": _obj({"id": INT, "code": STR, "version": INT, "name": STR, "total": DEC}),
+        "threshold": DEC, "tolerance": DEC, "bonus_cap": DEC,
+        "limits": _obj({"direct_step": DEC, "max_count": INT, "reason": INT, "note": INT}),
+        "categories": {"type": "array", "items": _obj({"code": STR, "name": STR, "max": DEC, "indicators": {
+            "type": "array", "items": STR}})},
+        "indicators": {"type": "array", "items": _obj({
+            "code": STR, "title": STR, "category": STR, "max": DEC, "methods": {"type": "array", "items": STR},
+            "evidence": STR, "rules": {"type": "array", "items": rule}, "free_deduction": BOOL})},
+        "bonus_items": {"type": "array", "items": _obj({"code": STR, "text": STR, "points": DEC})},
+        "veto_items": {"type": "array", "items": _obj({"code": STR, "text": STR})}})
+    doc = {
         "openapi": "3.0.3",
         "info": {"title": "evalapp API", "version": "1.0",
                  "description": "云溪区“党建+社会救助”试点评估验收。Decimal values travel as strings with two "
@@ -182,7 +209,8 @@ def spec() -> dict:
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/auth/token": {"post": {
-                "summary": "Exchange a username and password for a Bearer token (12 hours)", "security": [],
+                "summary": "Exchange a username and password for a Bearer token (1 hour) and a refresh token (14 days)",
+                "security": [],
                 "description": "Administrator, district and finance accounts also send `code`: the 6-digit "
                                "code of their authenticator app (or a one-time recovery code). Without it: 401 "
                                "token.second_factor_required; a wrong or reused one: 401 "
@@ -190,8 +218,9 @@ def spec() -> dict:
                 "requestBody": _json_body(_obj({"username": STR, "password": STR},
                                                {"code": {"type": "string", "maxLength": 64}})),
                 "responses": {
-                    "200": _resp("token", _obj({"token": STR, "expires_at": {"type": "string",
-                                                                              "format": "date-time"}})),
+                    "200": {**_resp("an access token (1 hour) and a refresh token (14 days)", TOKENS),
+                            "links": {"refresh": {"operationId": "refresh_token", "requestBody":
+                                                  {"refresh_token": "$response.body#/refresh_token"}}}},
                     "401": _resp("bad credentials", ERR, UNAUTHORIZED["headers"]),
                     "403": _resp("the password was set by an administrator: change it on the web page first "
                                  "(token.password_change_first); or the account has not enrolled its second "
@@ -199,6 +228,56 @@ def spec() -> dict:
                     "429": _resp("too many failed log-ins (auth.throttled)", ERR,
                                  {"Retry-After": {"schema": INT, "description": "seconds"}}),
                     **BODY_ERRORS}}},
+            "/auth/refresh": {"post": {
+                "summary": "Exchange a refresh token for a new access token and refresh token, without the password",
+                "description": "The refresh token is spent (rotated). One used a second time revokes every token of "
+                               "its log-in (401 auth.refresh_reused); an unknown, expired or revoked one is 401 "
+                               "auth.invalid_refresh_token.", "security": [],
+                "requestBody": _json_body(_obj({"refresh_token": {"type": "string", "maxLength": 256}})),
+                "responses": {"200": _resp("new tokens", TOKENS),
+                              "401": _resp("refused (auth.invalid_refresh_token, auth.refresh_reused)", ERR,
+                                           UNAUTHORIZED["headers"]),
+                              **BODY_ERRORS}}},
+            "/rounds/{round_id}/catalogue": {"get": {
+                "summary": "The round's catalogue for one unit level: what an indicator card and the standing rule "
+                           "need (an offline tablet scores by it)",
+                "parameters": [rid, {"name": "kind", "in": "query", "required": True,
+                                     "schema": {"type": "string", "enum": ["village", "township"]}}],
+                "responses": {"200": _resp("the catalogue", catalogue),
+                              "422": _resp("`kind` neither village nor township (input.invalid, fields.kind)", ERR),
+                              **READ_ERRORS}}},
+            "/sync": {"post": {
+                "summary": "Apply an offline device's operations, each in its own transaction, answered one by one",
+                "description": "Each operation is the body of PUT /sheets/{sheet_id}/scores/{indicator_code} with "
+                               "an `op_id` (a uuid the client made), the sheet, the indicator and the device's time. "
+                               "Each result says what the single PUT would have answered (`http`, `data`) and how "
+                               "it ended: applied; duplicate (the id was sent before: the first answer, nothing "
+                               "changed); equal (the value was already stored); conflict (a stale `version`: "
+                               "`data.current` holds the stored value and who made it); rejected (refused: "
+                               "`data.code` says why, e.g. sheet.read_only once submitted). A malformed batch (no "
+                               "device id, more than 200 operations, an operation without a uuid) is a 422 and "
+                               "applies nothing. `pending`: the changes the device still holds after this batch, "
+                               "a total (0 clears the device's report) or per sheet id as for /devices/report.",
+                "requestBody": _json_body(_obj(
+                    {"device_id": DEVICE_ID, "operations": {"type": "array", "maxItems": 200, "items": _obj(
+                        {"op_id": {"type": "string", "format": "uuid"}, "type": {"type": "string",
+                                                                               "enum": ["score"]},
+                         "sheet_id": ident, "indicator": {"type": "string", "minLength": 1, "maxLength": 32},
+                         "body": {"$ref": "#/components/schemas/ScoreInput"}},
+                        {"device_time": {"type": "string", "format": "date-time", "nullable": True}})}},
+                    {"pending": {"oneOf": [{"type": "integer", "minimum": 0}, PENDING]}})),
+                "responses": {"200": _resp("one result per operation, in order", _obj({"results": {
+                    "type": "array", "items": _obj({
+                        "op_id": STR, "status": {"type": "string", "enum": ["applied", "duplicate", "equal",
+                                                                          "conflict", "rejected"]},
+                        "http": INT, "data": {"type": "object"}})}})),
+                              **BODY_ERRORS, **WRITE_ERRORS}}},
+            "/devices/report": {"post": {
+                "summary": "How many changes a device still holds unsent, per sheet (the leader and the district "
+                           "see them; a member sheet with such changes is not submitted)",
+                "requestBody": _json_body(_obj({"device_id": DEVICE_ID, "pending": PENDING})),
+                "responses": {"200": _resp("stored", _obj({"device_id": STR, "pending": PENDING})),
+                              **BODY_ERRORS, **WRITE_ERRORS}}},
             "/csrf": {"get": {
                 "summary": "A fresh CSRF token for a session's writes (programs with a token need none)",
                 "responses": {"200": _resp("token", _obj({"csrf_token": STR})), "401": UNAUTHORIZED}}},
@@ -241,6 +320,8 @@ def spec() -> dict:
                     "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
                 "responses": {"201": _resp("stored; `url` and `thumb` serve it (GET /evidence/{evidence_id}/"
                                            "{variant})", photo),
+                              "200": _resp("the same bytes were stored for this indicator of this sheet before (a "
+                                           "retry): that photo, nothing stored again", photo),
                               "413": _resp("too large", ERR), "422": _resp("not an accepted image", ERR),
                               **WRITE_ERRORS}}},
             "/sheets/{sheet_id}/summary": {
@@ -294,7 +375,8 @@ def spec() -> dict:
                                    "each signature's state against the sheet's content as it stands",
                         "parameters": [sid], "responses": {"200": _resp("the signers", signing), **READ_ERRORS}},
                 "post": {"summary": "Record one signer's signature, drawn as strokes on a width × height canvas "
-                                    "(an inspector of the unit's team; refused when empty or a tap)",
+                                    "(an inspector of the unit's team; refused when empty or a tap; 409 "
+                                    "signature.published once the round is published)",
                          "parameters": [sid],
                          "requestBody": _json_body(_obj(
                              {"slot": {"type": "string", "example": "leader",
@@ -306,9 +388,20 @@ def spec() -> dict:
                               "width": {"type": "number", "minimum": 1, "maximum": 10000},
                               "height": {"type": "number", "minimum": 1, "maximum": 10000}},
                              {"name": {"type": "string", "maxLength": 50,
-                                       "description": "the representative's name (required for that slot)"}})),
+                                       "description": "the representative's name (required for that slot)"},
+                              "op_id": {"type": "string", "format": "uuid",
+                                        "description": "drawn offline: the operation's id; sent again, it is "
+                                                       "answered as the first time and recorded once"},
+                              "device_time": {"type": "string", "format": "date-time",
+                                              "description": "drawn offline: the device's clock, with its offset"},
+                              "seen_versions": {"type": "object", "additionalProperties": {
+                                  "type": "integer", "minimum": 0, "maximum": MAX_ID},
+                                  "description": "drawn offline: indicator code → the score's version the signer "
+                                                 "saw (left out: unscored). When any has moved since, the "
+                                                 "signature is recorded marked 签名后有改动 (state stale)"}})),
                          "responses": {"201": _resp("recorded; the signers as they stand now",
                                                     _obj({"id": INT, **signing["properties"]})),
+                                       "409": _resp("the round is published (signature.published)", ERR),
                                        **BODY_ERRORS, **WRITE_ERRORS}}},
             "/signatures/{signature_id}/image": {"get": {
                 "summary": "A signature's image (PNG, drawn by the server from the strokes), for a caller who may see "
@@ -351,3 +444,70 @@ def spec() -> dict:
                               **READ_ERRORS}}},
         },
     }
+    _name_operations(doc)
+    return doc
+
+
+TAGS = {"auth": "auth", "csrf": "auth", "openapi.json": "meta", "rounds": "rounds", "sheets": "sheets",
+        "evidence": "evidence", "signatures": "signatures", "documents": "documents", "sync": "offline",
+        "devices": "offline"}
+TAG_TEXTS = {"auth": "Tokens and CSRF", "meta": "This document", "rounds": "Rounds, their sheets, results and "
+             "catalogues", "sheets": "Sheets: scores, moves, photos, 工作总结, signatures", "evidence": "Photos",
+             "signatures": "Signature images", "documents": "Self-assessment documents",
+             "offline": "Offline tablets: the sync batch and device reports"}
+
+
+def _openapi_path(rule: str) -> str:
+    """A Flask rule as the document's path: /api/v1/sheets/<int:sheet_id>/scores/<code> → /sheets/{sheet_id}/..."""
+    import re
+
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.removeprefix("/api/v1"))
+    return path.replace("{code}", "{indicator_code}").replace("{variant}", "{variant}")
+
+
+def _name_operations(doc: dict) -> None:
+    """Each operation's id (its view's name: put_score, sync, ...) and tag, from the app's own routes, so the
+    document names what serves it."""
+    from flask import current_app
+
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = _openapi_path(rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = doc["paths"].get(path, {}).get(method.lower())
+            if operation is not None:
+                operation["operationId"] = rule.endpoint.removeprefix("api.")
+    for path, operations in doc["paths"].items():
+        tag = TAGS.get(path.strip("/").split("/")[0], "meta")
+        for operation in operations.values():
+            operation["tags"] = [tag]
+    doc["tags"] = [{"name": name, "description": text} for name, text in TAG_TEXTS.items()]
+    _error_codes(doc, current_app)
+
+
+def _error_codes(doc: dict, app) -> None:
+    """Each operation's error responses name the codes it can answer (api.error_codes): the Error schema with
+    `code` narrowed to them, and the list in the description. A status the view raises that the operation did not
+    state yet is added."""
+    from .error_codes import REQUEST_CODES, endpoint_codes
+
+    by_endpoint = endpoint_codes(app)
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            codes = by_endpoint.get(f"api.{operation.get('operationId')}", {})
+            # (the responses are shared dicts — READ_ERRORS, UNAUTHORIZED —: each operation narrows its own copy)
+            responses = operation["responses"] = copy.deepcopy(operation["responses"])
+            for status, found in sorted(codes.items()):
+                key = str(status)
+                own = found - REQUEST_CODES.get(status, set())
+                if key not in responses and (not own or status >= 500):
+                    continue  # only the request's own codes: not stated unless the operation states the status
+                response = responses.setdefault(key, _resp("error", ERR))
+                if response.get("content", {}).get("application/json", {}).get("schema") != ERR:
+                    continue  # not the Error shape: left as stated
+                listed = sorted(found)
+                response["content"]["application/json"]["schema"] = {"allOf": [ERR, {
+                    "type": "object", "properties": {"code": {"type": "string", "enum": listed}}}]}
+                response["description"] += " — codes: " + ", ".join(listed)
+                response["x-error-codes"] = listed

@@ -3,6 +3,7 @@ from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import access
@@ -18,6 +19,7 @@ from ..services import (
 from ..services.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError, _l, marked
 from ..domain.aggregation import ranking_key
 from . import bp, error, serialize
+from ..services.figures import lock_sheet
 from .openapi import spec
 from .parsing import json_body, score_entry
 
@@ -75,8 +77,16 @@ def issue_token():
             return error(_l("该账号登录须提供动态验证码（code）"), 401, {"code": _l("请填写动态验证码")},
                          code="token.second_factor_required")
         second_factor.verify(user, code[:64], address=request.remote_addr)  # a wrong one: 401, counted
-    token, expires = accounts.issue_api_token(user, address=request.remote_addr)
-    return jsonify(token=token, expires_at=expires.isoformat())
+    return jsonify(accounts.issue_token_pair(user, address=request.remote_addr).as_json())
+
+
+@bp.post("/auth/refresh")
+def refresh_token():
+    """A new access token and refresh token for a refresh token, without the password (services.accounts)."""
+    value = json_body().get("refresh_token")
+    if not isinstance(value, str) or not 0 < len(value) <= 256:
+        raise Invalid("input.invalid", _l("请提供刷新令牌（refresh_token）"), {"refresh_token": _l("请提供刷新令牌")})
+    return jsonify(accounts.refresh_tokens(value, address=request.remote_addr).as_json())
 
 
 @bp.get("/csrf")
@@ -160,11 +170,23 @@ def put_score(sheet_id: int, code: str):
     return jsonify(save_and_answer(sheet_id, code, json_body()))
 
 
-def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None = None, then=None) -> dict:
+def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None = None, then=None,
+                    sheets: dict | None = None) -> dict:
     """The single save of one indicator (PUT /sheets/<id>/scores/<code>) and its answer: the sync call applies each
     operation through here, so both follow one rule. `sync`, `then`: see services.scores.store_score; `then` is
-    called as then(saved, answer) before the commit. Raises the save's ServiceError."""
-    sheet = _sheet_for(sheet_id, edit=True, lock=True)
+    called as then(saved, answer) before the commit. Raises the save's ServiceError.
+
+    `sheets` (the sync call's, one per request): the sheets this caller was found to edit earlier in the request,
+    by id. Such a sheet is not loaded and checked again: only its row lock is taken, and the save's own write checks
+    under it that the sheet is still open to its owner (figures.open_to_owner: a sheet submitted or closed since is
+    refused, sheet.not_open)."""
+    if sheets is not None and sheet_id in sheets:
+        sheet = sheets[sheet_id]
+        lock_sheet(sheet)
+    else:
+        sheet = _sheet_for(sheet_id, edit=True, lock=True)
+        if sheets is not None:
+            sheets[sheet_id] = sheet
     entry, version = score_entry(body)
     answer: dict = {}
 
@@ -268,10 +290,12 @@ def add_photo(sheet_id: int, code: str):
     upload = request.files.get("photo")
     if upload is None:
         return error("请选择照片", 422, {"photo": "请选择照片"})
-    ev = evidence_service.add_photo(sheet, indicator, upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
-                                    upload.filename or "", current_user, address=request.remote_addr)
+    ev, created = evidence_service.store_photo(sheet, indicator,
+                                               upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
+                                               upload.filename or "", current_user, address=request.remote_addr)
+    # the same bytes sent again for this indicator (a retry): the photo stored first, 200
     return jsonify(id=ev.id, name=ev.original_name, url=_evidence_url(ev.id, "full"),
-                   thumb=_evidence_url(ev.id, "thumb")), 201
+                   thumb=_evidence_url(ev.id, "thumb")), 201 if created else 200
 
 
 def _evidence_url(evidence_id: int, variant: str) -> str:
@@ -339,11 +363,48 @@ def post_signature(sheet_id: int):
     """Record one signer's signature (the same rule as the reconcile page's form: services.signatures.sign)."""
     from ..services import signatures
 
+    from ..services import sync as sync_service
+
     sheet = _sheet_for(sheet_id)
     data = json_body()
-    sig = signatures.sign(sheet, data.get("slot"), data.get("name", ""), data.get("strokes"), data.get("width"),
-                          data.get("height"), current_user, address=request.remote_addr)
-    return jsonify(id=sig.id, **_signing_json(signatures.signing(sheet))), 201
+    # Drawn offline (issue 31): the operation's id (a replay is answered as the first time), the device's clock
+    # and the versions of the content the signer saw.
+    fields = {}
+    op_id = None
+    if data.get("op_id") is not None:
+        op_id = sync_service.op_id_of(data["op_id"])
+        if op_id is None:
+            fields["op_id"] = _l("操作编号应为UUID")
+    device_time = None
+    if data.get("device_time") is not None:
+        try:
+            device_time = sync_service.parse_time(data["device_time"])
+        except (TypeError, ValueError):
+            fields["device_time"] = _l("设备时间应为带时区的ISO 8601时间，如 2026-12-07T10:00:00+08:00")
+    if fields:
+        raise Invalid("signature.invalid", _l("签名未保存，请修改标红的内容"), fields)
+    user = current_user._get_current_object()
+    if op_id is not None:
+        prior = sync_service.answered(user, [op_id]).get(op_id)
+        if prior is not None:
+            return jsonify(prior.data), prior.http
+    answer: dict = {}
+
+    def record(sig) -> None:
+        answer.update(id=sig.id, **_signing_json(signatures.signing(sheet)))
+        if op_id is not None:
+            sync_service.record_signature(user, op_id, sheet.id, device_time, answer)
+
+    try:
+        signatures.sign(sheet, data.get("slot"), data.get("name", ""), data.get("strokes"), data.get("width"),
+                        data.get("height"), user, address=request.remote_addr, device_time=device_time,
+                        seen_versions=data.get("seen_versions"), op_id=op_id, then=record)
+    except IntegrityError:  # the same operation recorded meanwhile by a concurrent request
+        prior = sync_service.answered(user, [op_id]).get(op_id) if op_id else None
+        if prior is None:
+            raise
+        return jsonify(prior.data), prior.http
+    return jsonify(answer), 201
 
 
 @bp.get("/rounds/<int:round_id>/results")
@@ -355,6 +416,9 @@ def results(round_id: int):
         return error("您没有权限查看评估结果", 403)
     from ..services import readmodel
 
+    if request.args.get("view") not in (None, "draft"):  # never read silently as another view
+        raise Invalid("input.invalid", _l("参数 view 应为 draft（当前数据）或省略（已公布的版本）"),
+                      {"view": _l("应为 draft，或省略")})
     view = readmodel.round_model(round_, draft=request.args.get("view") == "draft")
     pub = view.publication
     return jsonify(round_id=round_id, official=view.official, version=pub.version if pub else None,

@@ -15,8 +15,13 @@ def _error_body(exc: ServiceError) -> dict:
     return {"error": exc.message, **fields}
 
 
-def _save(op: sync_service.Operation, sync: dict, then) -> dict:
-    return save_and_answer(op.sheet_id, op.indicator, op.body, sync=sync, then=then)
+def _saver():
+    sheets: dict = {}  # the request's sheets found editable (save_and_answer)
+
+    def save(op: sync_service.Operation, sync: dict, then) -> dict:
+        return save_and_answer(op.sheet_id, op.indicator, op.body, sync=sync, then=then, sheets=sheets)
+
+    return save
 
 
 @bp.post("/sync")
@@ -25,7 +30,7 @@ def sync():
     (services.sync); a malformed batch is a 422 and applies nothing."""
     device_id, pending, ops = sync_service.parse_batch(json_body())
     user = current_user._get_current_object()
-    results = [sync_service.apply(user, device_id, op, _save, _error_body).as_json() for op in ops]
+    results = [o.as_json() for o in sync_service.apply_batch(user, device_id, ops, _saver(), _error_body)]
     if pending is not None:
         devices.report(user, device_id, _pending(pending), address=request.remote_addr)
     return jsonify(results=results)

@@ -214,7 +214,7 @@ def require_password_change():
     if (current_user.is_authenticated and current_user.must_change_password and request.endpoint
             and request.endpoint not in ("auth.change_password", "auth.logout", "static", "main.set_language")):
         if request.path.startswith("/api/"):  # the API too: a temporary password saves nothing anywhere
-            if request.endpoint in ("api.issue_token", "api.openapi", "api.csrf_token"):
+            if request.endpoint in ("api.issue_token", "api.refresh_token", "api.openapi", "api.csrf_token"):
                 return None
             return jsonify(error=gettext("您的密码由管理员设置，须先在网页上修改密码后才能继续使用"),
                            code="auth.password_change_first", fields={"password": gettext("须先修改密码")}), 403

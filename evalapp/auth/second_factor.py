@@ -176,7 +176,7 @@ def require_second_factor():
             or request.endpoint in (None, "static", "main.set_language", "auth.logout", "main.healthz")):
         return None
     if request.path.startswith("/api/") or g.get("bearer_auth"):
-        if request.endpoint in ("api.issue_token", "api.openapi"):
+        if request.endpoint in ("api.issue_token", "api.refresh_token", "api.openapi"):
             return None
         return jsonify(error=gettext("该账号须先在网页上登录并设置二次验证"), code="auth.second_factor_first",
                        fields={}), 403

@@ -8,7 +8,7 @@ from ..access import role_required
 from ..auth.forms import EmptyForm
 from ..domain.vocabulary import SheetStatus
 from ..models import Sheet
-from ..services import moves, overview, sheet_views
+from ..services import devices, moves, overview, sheet_views
 from ..services.errors import ServiceError
 from ..ids import parse_id
 from ..services.review import final_review
@@ -86,7 +86,8 @@ def _render_reconcile(sheet: Sheet, errors: dict | None = None, typed: dict | No
     return render_template("inspection/reconcile.html", rec=reconciliation(sheet),
                            editable=access.can_edit_sheet(current_user, sheet), form=EmptyForm(),
                            errors=errors or {}, typed=typed or {}, returned=moves.last_return(sheet),
-                           signing=signing(sheet), may_sign=access.can_sign_sheet(current_user, sheet)), status
+                           signing=signing(sheet), may_sign=access.can_sign_sheet(current_user, sheet),
+                           device_pending=devices.pending_in_round(sheet.round_id, sheet.unit_id)), status
 
 
 @bp.get("/sheets/<int:sheet_id>/reconcile")

@@ -9,13 +9,13 @@ from .sync import DevicePending, SyncOperation
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
 )
-from .user import ApiToken, LoginFailure, RecoveryCode, SetupCode, User, UserSession
+from .user import ApiToken, LoginFailure, RecoveryCode, RefreshToken, SetupCode, User, UserSession
 from .version import ResultsVersion
 
 __all__ = [
     "ApiToken", "AuditEvent", "DevicePending", "SyncOperation", "BonusItem", "CatalogueVersion", "Category", "DeductionRule",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
-    "RecoveryCode", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
+    "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
     "VetoItem",

@@ -109,8 +109,28 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # written at most once a minute
+    # The refresh-token family it was issued in (POST /auth/token, then each refresh; RefreshToken): a refresh token
+    # used twice revokes the family's access tokens with its refresh tokens.
+    family: Mapped[str | None] = mapped_column(String(32), index=True)
 
     user: Mapped[User] = relationship()
+
+
+class RefreshToken(db.Model):
+    """A refresh token of the API (only its SHA-256 is stored): exchanged once (`used_at`) for a new access token and
+    a new refresh token of the same `family`; one used a second time — stolen and replayed, or replayed by the thief
+    after the owner — revokes the whole family (issue 31)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    family: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginFailure(db.Model):

@@ -110,7 +110,11 @@ def round_results(round_id: int):
     # The admin's rows offer an unlock only where one is possible: an unlocked final sheet shows 已解锁 instead.
     unlocked = (publication.unlocked_finals(round_.id)
                 if current_user.role == "admin" and round_.status == "published" else set())
+    from ..services import devices
+
+    device_pending = devices.pending_in_round(round_.id) if round_.status in ("inspection", "review") else []
     return render_template("results/round.html", unlocked=unlocked, report=report, view=view, page=paginate(rows, request.args.get("page"), size),
+                           device_pending=device_pending,
                            township_page=paginate(townships, request.args.get("tpage"), size // 2),
                            form=EmptyForm(), township_choices=TOWNSHIP_CHOICES,
                            no_rules=subsidy.missing_levels(round_) if round_.status != "published" else [],

@@ -1,6 +1,7 @@
 """Passwords, log-in and server-side sessions."""
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -11,10 +12,10 @@ from sqlalchemy import bindparam, func, or_, select, update
 
 from ..domain import second_factor as second_factor_rules
 from ..extensions import db
-from ..models import ApiToken, User, UserSession
+from ..models import ApiToken, RefreshToken, User, UserSession
 from ..models.base import utcnow
 from . import audit
-from .errors import NotAllowed, NotFound, _l
+from .errors import NotAllowed, NotFound, ServiceError, _l
 
 
 def _hasher() -> PasswordHasher:
@@ -147,6 +148,7 @@ def end_credentials(user: User, *, reason: str, keep_session_token: str | None =
     """
     now = utcnow()
     tokens = _revoke_tokens(now, ApiToken.user_id == user.id)
+    _revoke_refresh(now, RefreshToken.user_id == user.id)
     sessions = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
     if keep_session_token:
         sessions = sessions.where(UserSession.token_hash != _token_hash(keep_session_token))
@@ -155,26 +157,114 @@ def end_credentials(user: User, *, reason: str, keep_session_token: str | None =
                  new={"api_tokens": tokens, "sessions": ended})
 
 
-API_TOKEN_HOURS = 12
+API_TOKEN_HOURS = 1  # an access token; a program keeps working by refreshing it (REFRESH_TOKEN_DAYS)
+REFRESH_TOKEN_DAYS = 14  # an offline tablet may be days without signal
 # The last use of a token is written at most this often: a program polling the API costs no write per call.
 TOKEN_TOUCH_SECONDS = 60
 PASSWORD_CHANGE_FIRST = _l("您的密码由管理员设置，须先在网页上登录并修改密码，才能获取API令牌")
 
 
 def issue_api_token(user: User, *, address: str | None = None) -> tuple[str, datetime]:
-    """A new Bearer token for the API (12 hours); only its hash is stored.
+    """A new Bearer token for the API (API_TOKEN_HOURS); only its hash is stored.
 
     Refused (403) while the user still has a password set by an administrator: a temporary password never becomes a
     working credential of its own.
     """
+    token, expires = _access_token_in(user, None)
+    audit.record("api_token.issue", user=user, address=address, obj=user)
+    db.session.commit()
+    return token, expires
+
+
+def _access_token_in(user: User, family: str | None) -> tuple[str, datetime]:
     if user.must_change_password:
         raise NotAllowed("token.password_change_first", PASSWORD_CHANGE_FIRST, {"password": _l("须先修改密码")})
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=API_TOKEN_HOURS)
-    db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires))
+    db.session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, expires_at=expires, family=family))
+    return token, expires
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    token: str
+    expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+
+    def as_json(self) -> dict:
+        return {"token": self.token, "expires_at": self.expires_at.isoformat(), "refresh_token": self.refresh_token,
+                "refresh_expires_at": self.refresh_expires_at.isoformat()}
+
+
+def _pair_in(user: User, family: str) -> TokenPair:
+    token, expires = _access_token_in(user, family)
+    refresh = secrets.token_urlsafe(32)
+    refresh_expires = utcnow() + timedelta(days=REFRESH_TOKEN_DAYS)
+    db.session.add(RefreshToken(token_hash=_token_hash(refresh), user_id=user.id, family=family,
+                                expires_at=refresh_expires))
+    return TokenPair(token, expires, refresh, refresh_expires)
+
+
+def issue_token_pair(user: User, *, address: str | None = None) -> TokenPair:
+    """An access token (API_TOKEN_HOURS) and a refresh token (REFRESH_TOKEN_DAYS) of a new family, after a log-in
+    with the password (POST /auth/token)."""
+    pair = _pair_in(user, secrets.token_hex(16))
     audit.record("api_token.issue", user=user, address=address, obj=user)
     db.session.commit()
-    return token, expires
+    return pair
+
+
+class RefreshRefused(ServiceError):
+    status = 401
+
+
+REFRESH_REFUSED = _l("刷新令牌不存在或已失效，请重新登录获取令牌")
+
+
+def refresh_tokens(refresh_token: str, *, address: str | None = None) -> TokenPair:
+    """Exchange a refresh token for a new access token and a new refresh token of its family, without the password;
+    the refresh token is spent (rotated). One spent already — a replay: someone else holds a copy — revokes the
+    whole family, access tokens too, and is refused (401 auth.refresh_reused), as is an unknown, expired or revoked
+    one (auth.invalid_refresh_token) or one of a user deactivated since."""
+    now = utcnow()
+    row = db.session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _token_hash(refresh_token or "")))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        db.session.rollback()
+        raise RefreshRefused("auth.invalid_refresh_token", REFRESH_REFUSED)
+    user = db.session.get(User, row.user_id)
+    # Spent here, conditionally: of two uses of one token (even at once) exactly one finds it unspent.
+    spent = db.session.execute(update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+                               .values(used_at=now), execution_options={"synchronize_session": False}).rowcount
+    if not spent:
+        revoke_family(row.family, now)
+        audit.record("api_token.refresh_reused", user=user, address=address, obj=user,
+                     detail=f"family={row.family}")
+        db.session.commit()
+        raise RefreshRefused("auth.refresh_reused", _l("刷新令牌已被使用过，可能已泄露：该登录的全部令牌已吊销，请重新登录"))
+    if user is None or not user.active:
+        db.session.rollback()
+        raise RefreshRefused("auth.invalid_refresh_token", REFRESH_REFUSED)
+    try:
+        pair = _pair_in(user, row.family)
+    except BaseException:
+        db.session.rollback()
+        raise
+    audit.record("api_token.refresh", user=user, address=address, obj=user, detail=f"family={row.family}")
+    db.session.commit()
+    return pair
+
+
+def revoke_family(family: str, now) -> None:
+    """In the caller's transaction: every live access and refresh token of the family revoked."""
+    _revoke_tokens(now, ApiToken.family == family)
+    _revoke_refresh(now, RefreshToken.family == family)
+
+
+def _revoke_refresh(now, *where) -> int:
+    return db.session.execute(
+        update(RefreshToken).where(*where, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+        .values(revoked_at=now), execution_options={"synchronize_session": False}).rowcount
 
 
 @cache
@@ -225,6 +315,9 @@ def revoke_own_token(user: User, token_id: int, *, address: str | None = None) -
     """The user revokes one of their own live tokens (404 for anyone else's, or one already ended)."""
     if not 0 < token_id < 2**63 or not _revoke_tokens(utcnow(), ApiToken.id == token_id, ApiToken.user_id == user.id):
         raise NotFound("token.not_found", _l("令牌不存在或已失效"))
+    family = db.session.scalar(select(ApiToken.family).where(ApiToken.id == token_id))
+    if family is not None:  # its refresh token would mint another: the family ends with it
+        revoke_family(family, utcnow())
     audit.record("api_token.revoke", user=user, address=address, obj=user, detail=f"token={token_id}")
     db.session.commit()
 
@@ -232,6 +325,7 @@ def revoke_own_token(user: User, token_id: int, *, address: str | None = None) -
 def revoke_all_tokens(target: User, actor: User, *, address: str | None = None) -> int:
     """An administrator revokes every live token of a user (their web sessions stay); returns how many."""
     count = _revoke_tokens(utcnow(), ApiToken.user_id == target.id)
+    _revoke_refresh(utcnow(), RefreshToken.user_id == target.id)
     audit.record("api_token.revoke_all", user=actor, address=address, obj=target, unit_id=target.unit_id,
                  new={"api_tokens": count})
     db.session.commit()

@@ -2,10 +2,13 @@
 still holds (POST /devices/report, or the sync call's `pending`); the leader and the district see which inspectors'
 devices still hold changes for a round, and a member sheet is not submitted while its inspector's device reported
 changes for it."""
-from sqlalchemy import and_, delete, exists, or_, select
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, delete, exists, func, or_, select
 
 from ..extensions import db
-from ..models import DevicePending, RoundUnit, Sheet, Team, User
+from ..models import DevicePending, OrgUnit, RoundUnit, Sheet, Team, User
 from ..models.base import utcnow
 from . import audit
 
@@ -59,3 +62,52 @@ def report(user: User, device_id: str, pending: dict[int, int] | int, *, address
     except BaseException:
         db.session.rollback()
         raise
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Changes a user's devices reported unsent for one sheet: who, which unit, how many, when last reported."""
+
+    user_id: int
+    name: str
+    sheet_id: int
+    kind: str
+    unit: str
+    count: int
+    devices: int
+    reported_at: datetime
+
+
+def pending_in_round(round_id: int, unit_id: int | None = None) -> list[Pending]:
+    """Every sheet of the round (of one unit: `unit_id`) whose filler's devices reported changes unsent, one
+    statement: by unit, then person."""
+    query = (select(DevicePending.user_id, User.display_name, Sheet.id, Sheet.kind, OrgUnit.name,
+                    func.sum(DevicePending.count), func.count(DevicePending.device_id),
+                    func.max(DevicePending.reported_at))
+             .join(Sheet, Sheet.id == DevicePending.sheet_id).join(User, User.id == DevicePending.user_id)
+             .join(OrgUnit, OrgUnit.id == Sheet.unit_id)
+             .where(Sheet.round_id == round_id, DevicePending.count > 0)
+             .group_by(DevicePending.user_id, User.display_name, Sheet.id, Sheet.kind, OrgUnit.name, OrgUnit.code)
+             .order_by(OrgUnit.code, User.display_name, Sheet.id))
+    if unit_id is not None:
+        query = query.where(Sheet.unit_id == unit_id)
+    return [Pending(*row[:5], int(row[5]), row[6], _aware(row[7])) for row in db.session.execute(query)]
+
+
+def _aware(value) -> datetime:
+    """MAX() of a UTC column, as the driver gives it (SQLite: text, naive; PostgreSQL: naive): aware UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def pending_of(sheet: Sheet) -> tuple[int, datetime | None]:
+    """(changes, when last reported) that the devices of the sheet's own filler reported unsent for it."""
+    owner = sheet.inspector_id
+    if owner is None:
+        return 0, None
+    count, at = db.session.execute(select(func.sum(DevicePending.count), func.max(DevicePending.reported_at)).where(
+        DevicePending.sheet_id == sheet.id, DevicePending.user_id == owner, DevicePending.count > 0)).one()
+    if not count:
+        return 0, None
+    return int(count), _aware(at)

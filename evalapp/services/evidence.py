@@ -4,6 +4,7 @@ import io
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select, update
 
 from ..domain.filenames import with_extension
 from ..extensions import db
@@ -11,6 +12,7 @@ from ..models import EvidenceFile, Indicator, Sheet, User
 from ..models.base import utcnow
 from . import audit, proxy
 from .errors import Invalid, Text, _l
+from .figures import lock_sheet
 from .storage import storage
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
@@ -71,17 +73,50 @@ def _clean_name(name: str) -> str:
 
 def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: str, user: User, *,
               address: str | None = None) -> EvidenceFile:
-    """Store a photo for one indicator of a sheet, with its audit row."""
+    """Store a photo for one indicator of a sheet, with its audit row (store_photo, the photo alone)."""
+    return store_photo(sheet, indicator, data, original_name, user, address=address)[0]
+
+
+def _same_photo(sheet: Sheet, indicator: Indicator, digest: str) -> EvidenceFile | None:
+    return db.session.scalar(select(EvidenceFile).where(
+        EvidenceFile.sheet_id == sheet.id, EvidenceFile.indicator_id == indicator.id, EvidenceFile.sha256 == digest,
+        EvidenceFile.deleted_at.is_(None)).order_by(EvidenceFile.id).limit(1))
+
+
+def _lock_sheet_for_photos(sheet: Sheet) -> None:
+    """The sheet's write lock (PostgreSQL: its row lock; SQLite: the database's, by a no-op UPDATE), so that of two
+    uploads of the same bytes the second sees the first's row."""
+    if db.engine.dialect.name == "postgresql":
+        lock_sheet(sheet)
+    else:
+        db.session.execute(update(Sheet).where(Sheet.id == sheet.id).values(status=Sheet.status)
+                           .execution_options(synchronize_session=False))
+
+
+def store_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: str, user: User, *,
+                address: str | None = None) -> tuple[EvidenceFile, bool]:
+    """Store a photo for one indicator of a sheet, with its audit row; (the photo, True). Idempotent by content per
+    score (issue 31): the same bytes sent again for the same indicator of the same sheet (a retry whose answer was
+    lost, an offline queue sent twice) give the photo stored first and False, storing and auditing nothing."""
+    digest = hashlib.sha256(data).hexdigest()
+    first = _same_photo(sheet, indicator, digest)
+    if first is not None:
+        db.session.rollback()
+        return first, False
     image, thumb = process_photo(data)
     store = storage()
     key, thumb_key = store.new_key(".jpg"), store.new_key(".jpg")
-    store.save(key, image)
-    store.save(thumb_key, thumb)
     try:
+        _lock_sheet_for_photos(sheet)
+        first = _same_photo(sheet, indicator, digest)  # sent twice at once: the second finds the first here
+        if first is not None:
+            db.session.rollback()
+            return first, False
+        store.save(key, image)
+        store.save(thumb_key, thumb)
         evidence = EvidenceFile(sheet_id=sheet.id, indicator_id=indicator.id, kind="photo", storage_key=key,
                                 thumb_key=thumb_key, original_name=_clean_name(original_name),
-                                sha256=hashlib.sha256(data).hexdigest(), content_type="image/jpeg",
-                                size=len(image), uploaded_by_id=user.id)
+                                sha256=digest, content_type="image/jpeg", size=len(image), uploaded_by_id=user.id)
         db.session.add(evidence)
         db.session.flush()
         audit.record("evidence.add", user=user, address=address, obj=evidence, unit_id=sheet.unit_id,
@@ -94,7 +129,7 @@ def add_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: st
         store.delete(key)
         store.delete(thumb_key)
         raise
-    return evidence
+    return evidence, True
 
 
 def remove(evidence: EvidenceFile, user: User, *, address: str | None = None) -> None:

@@ -97,6 +97,14 @@ def _submittable(sheet: Sheet) -> int:
         problems = submit_problems(sheet)
         if problems:
             raise Conflict("sheet.submit_blocked", Joined(problems))
+    if sheet.kind == "inspector":  # issue 31: nothing left behind on a tablet
+        from .devices import pending_of
+
+        count, at = pending_of(sheet)
+        if count:
+            raise Conflict("sheet.device_pending", _l(
+                "您的平板于%(at)s报告本评分表还有%(n)s处修改未同步到服务器，现在提交会丢下这些修改。请在该平板上联网打开"
+                "本评分表的评分页，待“待同步”变为0后再提交", at=local_minute(at), n=count))
     missing = sheet_view(sheet).unscored
     if missing:
         codes = [i.code for i in missing]
@@ -112,6 +120,12 @@ def last_return(sheet: Sheet) -> SheetTransition | None:
     return db.session.scalar(select(SheetTransition).where(
         SheetTransition.sheet_id == sheet.id, SheetTransition.to_status == "returned")
         .order_by(SheetTransition.id.desc()).limit(1))
+
+
+def local_minute(at: datetime) -> str:
+    """A time as the district reads it, in any language: 12-07 10:05 (Beijing)."""
+    local = at.astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{local:%m-%d %H:%M}"
 
 
 def today_local() -> date:

@@ -228,7 +228,7 @@ def _slots(members, leader, signatures: list[Signature], digest: str) -> list[Sl
         slot = by_key.get(slot_key(sig.role, sig.signer_id) if sig.role == "inspector" else sig.role)
         if slot is None or (slot.role is SignerRole.LEADER and sig.signer_id != slot.signer_id):
             continue  # a member who has left the team, a leader replaced since: their signature is not this sheet's
-        matches = sig.content_sha256 == digest
+        matches = sig.content_sha256 == digest and not sig.changed_after  # (drawn offline over older content)
         if slot.signed and not matches:
             continue
         slot.signature = sig
@@ -321,11 +321,18 @@ def _refuse_if_frozen(sheet: Sheet) -> None:
 
 
 def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User, *,
-         address: str | None = None) -> Signature:
+         address: str | None = None, device_time=None, seen_versions: dict | None = None, op_id: str | None = None,
+         then=None) -> Signature:
     """Record the signature of the signer in `slot` on the final sheet, drawn as `strokes` on a `width` × `height`
     canvas; `name` is the representative's (the others' are their users'). A signer who signed before is signed
     again: the older row is kept, superseded. Raises NotFound, NotAllowed or Invalid (with field messages: slot,
-    name, strokes)."""
+    name, strokes, seen_versions).
+
+    Drawn offline (issue 31): `device_time` (the tablet's clock), `seen_versions` (indicator code → the score's
+    version the signer saw; an indicator left out was unscored) and `op_id` (the operation's id, kept in the audit
+    row). When any indicator's version has moved since, the signature is recorded all the same, marked
+    `changed_after`: it shows as 签名后有改动 from the start (asked to sign again), never as bound to the content.
+    `then(sig)`: the caller's rows in the same transaction, before the commit (the operation's record)."""
     if sheet.kind != "final":
         raise NotFound("signature.not_final", _l("只有工作组评分表需要签名"))
     _refuse_if_frozen(sheet)  # (said as such, before access.can_sign_sheet, which refuses it too, says no more)
@@ -355,6 +362,8 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
         drawing = normalise(strokes, width, height)
     except SignatureProblem as exc:
         fields["strokes"] = _MESSAGES[exc.code]
+    if seen_versions is not None and not _versions_ok(seen_versions):
+        fields["seen_versions"] = _l("应为指标编号与版本号（非负整数）的对照")
     if fields:
         raise Invalid("signature.invalid", _l("签名未保存，请修改标红的内容"), fields)
     # Two signers of one sheet at once: one after the other (PostgreSQL: the sheet's row lock; SQLite: the UPDATE
@@ -374,18 +383,44 @@ def sign(sheet: Sheet, slot: str, name: str, strokes, width, height, user: User,
         same = and_(same, Signature.signer_id == chosen.signer_id)
     db.session.execute(update(Signature).where(same).values(superseded_at=now))
     digest = digests_for([sheet])[sheet.id]
+    changed = seen_versions is not None and _versions_moved(sheet, seen_versions)  # (read under the locks)
     sig = Signature(sheet_id=sheet.id, role=chosen.role.value, signer_id=chosen.signer_id,
                     signer_name=name if chosen.role is SignerRole.REPRESENTATIVE else chosen.name,
                     strokes=drawing.as_json(), image=render_png(drawing.strokes), content_sha256=digest,
-                    signed_at=now, recorded_by_id=user.id)
+                    signed_at=now, recorded_by_id=user.id, device_time=device_time, seen_versions=seen_versions,
+                    changed_after=changed)
     db.session.add(sig)
     db.session.flush()
+    new = {"signature": sig.id, "role": chosen.role.value, "signer": sig.signer_name, "content_sha256": digest,
+           "points": drawing.points}
+    if seen_versions is not None or op_id is not None or device_time is not None:  # drawn offline
+        new.update(offline={"op_id": op_id, "device_time": device_time.isoformat() if device_time else None,
+                            "server_time": now.isoformat(), "seen_versions": seen_versions,
+                            "changed_after": changed})
     audit.record("signature.sign", user=user, address=address, obj=sheet, unit_id=sheet.unit_id,
-                 round_id=sheet.round_id,
-                 new={"signature": sig.id, "role": chosen.role.value, "signer": sig.signer_name,
-                      "content_sha256": digest, "points": drawing.points})
-    db.session.commit()
+                 round_id=sheet.round_id, new=new)
+    try:
+        if then is not None:
+            then(sig)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return sig
+
+
+def _versions_ok(seen) -> bool:
+    return isinstance(seen, dict) and len(seen) <= 500 and all(
+        isinstance(k, str) and 0 < len(k) <= 32 and not isinstance(v, bool) and isinstance(v, int) and 0 <= v < 2**31
+        for k, v in seen.items())
+
+
+def _versions_moved(sheet: Sheet, seen: dict) -> bool:
+    """Whether any indicator's score on the sheet is at another version than the signer saw (an indicator not in
+    `seen` was unscored: version 0)."""
+    current = dict(db.session.execute(select(Indicator.code, Score.version).join(
+        Indicator, Indicator.id == Score.indicator_id).where(Score.sheet_id == sheet.id)).all())
+    return any(current.get(code, 0) != seen.get(code, 0) for code in set(current) | set(seen))
 
 
 def image_of(signature_id: int, user: User) -> Signature:

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import SyncOperation, User
+from ..models.base import utcnow
 from .errors import Conflict, Invalid, ServiceError, Text, _l
 
 MAX_OPERATIONS = 200
@@ -145,35 +146,73 @@ def _operation(op_id: str, item: dict) -> Operation:
     return Operation(op_id, kind if isinstance(kind, str) else "", sheet_id, indicator, device_time, body, problems)
 
 
-def answered(user: User, op_id: str) -> SyncOperation | None:
-    return db.session.scalar(select(SyncOperation).where(SyncOperation.user_id == user.id,
-                                                         SyncOperation.op_id == op_id))
+def answered(user: User, op_ids: list[str]) -> dict[str, "Outcome"]:
+    """The operations among `op_ids` the user sent before, with their first answers (one statement)."""
+    found: dict[str, Outcome] = {}
+    for start in range(0, len(op_ids), 500):
+        for op_id, http, answer in db.session.execute(
+                select(SyncOperation.op_id, SyncOperation.http, SyncOperation.answer).where(
+                    SyncOperation.user_id == user.id, SyncOperation.op_id.in_(op_ids[start:start + 500]))):
+            found[op_id] = Outcome(op_id, "duplicate", http, answer)
+    return found
 
 
-def _row(user: User, device_id: str, op: Operation, status: str, http: int, answer: dict) -> SyncOperation:
-    return SyncOperation(user_id=user.id, op_id=op.op_id, device_id=device_id, kind=op.kind[:16] or "?",
-                         sheet_id=op.sheet_id, indicator=op.indicator, status=status, http=http, answer=answer,
-                         device_time=op.device_time)
+_INSERT = insert(SyncOperation)
 
 
-def _duplicate(prior: SyncOperation) -> Outcome:
-    return Outcome(prior.op_id, "duplicate", prior.http, prior.answer)
+def _record(user: User, device_id: str, op: Operation, status: str, http: int, answer: dict) -> None:
+    """The operation's row in the caller's transaction (a Core INSERT: one per operation of a batch); a concurrent
+    replay of the same id fails it on the unique key (IntegrityError)."""
+    db.session.connection().execute(_INSERT, {
+        "user_id": user.id, "op_id": op.op_id, "device_id": device_id, "kind": op.kind[:16] or "?",
+        "sheet_id": op.sheet_id, "indicator": op.indicator, "status": status, "http": http, "answer": answer,
+        "device_time": op.device_time, "received_at": utcnow()})
 
 
 Save = Callable[[Operation, dict, Callable], dict]
 ErrorBody = Callable[[ServiceError], dict]
 
 
+def apply_batch(user: User, device_id: str, ops: list[Operation], save: Save, error_body: ErrorBody) -> list[Outcome]:
+    """Apply each operation in order, each in its own transaction (apply); the replays among them (sent before, or
+    earlier in this batch) answered with their first answers. One statement finds the replays of the whole batch."""
+    seen = answered(user, list(dict.fromkeys(op.op_id for op in ops)))
+    db.session.rollback()  # (the read's transaction ends here: each operation has its own)
+    out = []
+    for op in ops:
+        prior = seen.get(op.op_id)
+        outcome = _duplicate(prior) if prior is not None else apply(user, device_id, op, save, error_body)
+        if prior is None and outcome.status != "duplicate":
+            seen[op.op_id] = outcome
+        out.append(outcome)
+    return out
+
+
+def record_signature(user: User, op_id: str, sheet_id: int, device_time, answer: dict) -> None:
+    """In the caller's transaction (the signature's): a signature drawn offline, under its operation's id, with the
+    201 it was answered; a replay of the id gets that answer (api.routes.post_signature)."""
+    _record(user, "", Operation(op_id, "signature", sheet_id, "", device_time, None, {}), "applied", 201, answer)
+
+
+def _duplicate(prior: Outcome) -> Outcome:
+    return Outcome(prior.op_id, "duplicate", prior.http, prior.data)
+
+
+def _replayed(user: User, op: Operation) -> Outcome:
+    """After the unique key refused the operation's row: a concurrent request recorded the same id first."""
+    prior = answered(user, [op.op_id]).get(op.op_id)
+    if prior is None:
+        raise RuntimeError(f"operation {op.op_id} refused by the unique key and not found")
+    return prior
+
+
 def apply(user: User, device_id: str, op: Operation, save: Save, error_body: ErrorBody) -> Outcome:
-    """Apply one operation in its own transaction, or answer a replay with the first answer.
+    """Apply one operation (not sent before) in its own transaction.
 
     `save(op, sync, then)` is the single save (api.routes.save_and_answer): it applies the change with `sync` (the
     operation's id and times, for the audit row) and calls then(saved, answer) before its commit, where the
     operation's row joins the change's transaction; it returns the answer or raises the save's ServiceError.
     `error_body(exc)`: the JSON the single call answers for that error."""
-    prior = answered(user, op.op_id)
-    if prior is not None:
-        return _duplicate(prior)
     if op.problems:
         exc = Invalid("sync.operation_invalid", _l("操作格式有误，未应用"), op.problems)
         return _refused(user, device_id, op, "rejected", exc.status, error_body(exc))
@@ -183,8 +222,7 @@ def apply(user: User, device_id: str, op: Operation, save: Save, error_body: Err
 
     def record(saved, answer: dict) -> bool:
         status = "applied" if saved.figures is not None else "equal"
-        db.session.add(_row(user, device_id, op, status, 200, answer))
-        db.session.flush()  # a concurrent replay of the same id: IntegrityError, the change rolled back with it
+        _record(user, device_id, op, status, 200, answer)
         outcome["status"] = status
         return True
 
@@ -192,10 +230,7 @@ def apply(user: User, device_id: str, op: Operation, save: Save, error_body: Err
         answer = save(op, sync, record)
     except IntegrityError:
         db.session.rollback()
-        prior = answered(user, op.op_id)
-        if prior is None:
-            raise
-        return _duplicate(prior)
+        return _replayed(user, op)
     except ServiceError as exc:
         db.session.rollback()
         status = "conflict" if isinstance(exc, Conflict) and exc.code in CONFLICTS else "rejected"
@@ -206,12 +241,9 @@ def apply(user: User, device_id: str, op: Operation, save: Save, error_body: Err
 def _refused(user: User, device_id: str, op: Operation, status: str, http: int, body: dict) -> Outcome:
     """A refusal recorded under the operation's id, alone (no change goes with it), committed."""
     try:
-        db.session.add(_row(user, device_id, op, status, http, body))
+        _record(user, device_id, op, status, http, body)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        prior = answered(user, op.op_id)
-        if prior is None:
-            raise
-        return _duplicate(prior)
+        return _replayed(user, op)
     return Outcome(op.op_id, status, http, body)

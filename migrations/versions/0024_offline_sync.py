@@ -6,6 +6,7 @@ Create Date: 2026-12-07 17:30:00
 
 * sync_operations: each operation id a user's device sent (unique per user) with the answer it got;
 * device_pending: per user, device and sheet, the changes the device reported it still holds unsent;
+* refresh_tokens, api_tokens.family: a refresh token rotated on use, a reused one revoking its family;
 * signatures: device_time, seen_versions and changed_after (drawn offline, the content moved before it arrived).
 """
 from alembic import op
@@ -55,6 +56,26 @@ def upgrade():
     )
     with op.batch_alter_table('device_pending', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_device_pending_sheet_id'), ['sheet_id'], unique=False)
+    op.create_table(
+        'refresh_tokens',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('family', sa.String(length=32), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('used_at', sa.DateTime(), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_refresh_tokens_user_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_refresh_tokens')),
+        sa.UniqueConstraint('token_hash', name=op.f('uq_refresh_tokens_token_hash')),
+    )
+    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refresh_tokens_family'), ['family'], unique=False)
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('family', sa.String(length=32), nullable=True))
+        batch_op.create_index(batch_op.f('ix_api_tokens_family'), ['family'], unique=False)
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device_time', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('seen_versions', sa.JSON(), nullable=True))
@@ -66,6 +87,13 @@ def downgrade():
         batch_op.drop_column('changed_after')
         batch_op.drop_column('seen_versions')
         batch_op.drop_column('device_time')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_family'))
+        batch_op.drop_column('family')
+    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_family'))
+        batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
+    op.drop_table('refresh_tokens')
     with op.batch_alter_table('device_pending', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_device_pending_sheet_id'))
     op.drop_table('device_pending')
