@@ -56,9 +56,7 @@ def context(browser):
 
     def record(msg):
         # With no network, the browser reports the requests that failed: expected here, nothing else is.
-        # Until the server side (branch h-api) is merged, /api/v1/sync and the catalogue answer 404.
         if msg.type == "error" and "net::ERR_" not in msg.text and "Failed to fetch" not in msg.text \
-                and "status of 404" not in msg.text \
                 and not (getattr(ctx, "allowed_503", False) and "status of 503" in msg.text):
             ctx.errors.append(msg.text)
 

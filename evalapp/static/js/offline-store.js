@@ -325,15 +325,35 @@
 
   function photoBlob(op) { return new Blob([fromBase64(op.data)], { type: op.mime }); }
 
+  /* A signature drawn with no network on a final sheet whose content is on the device: it waits with the versions
+   * of the content the signer saw (seen_versions) and its operation id; the server binds it if nothing changed
+   * since, else records it marked 签名后有改动, and refuses it once the round is published (kept here, shown). */
+  function enqueueSignature(user, key, sheetId, body) {
+    var item = { op_id: uuid(), seq: nextSeq(), state: "pending", sent: false, result: null, after: null,
+                 op: { op_id: null, type: "signature", sheet_id: sheetId, indicator: "", device_time: deviceTime(),
+                       body: body } };
+    item.op.op_id = item.op_id;
+    item.op.body = Object.assign({}, body, { op_id: item.op_id, device_time: item.op.device_time });
+    return putItem(user, key, item).then(function () { return item; });
+  }
+
+  /* Photos and signatures, in the order they were made, each through its own operation (after the scores). */
   function sendPhotos(user, key, items, answered) {
-    var photos = items.filter(function (i) { return i.state === "pending" && i.op.type === "photo"; });
+    var photos = items.filter(function (i) {
+      return i.state === "pending" && (i.op.type === "photo" || i.op.type === "signature");
+    });
     return photos.reduce(function (p, i) {
       return p.then(csrfToken).then(function (csrf) {
+        var headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+        if (i.op.type === "signature") {
+          headers["Content-Type"] = "application/json";
+          return root.fetch("/api/v1/sheets/" + i.op.sheet_id + "/signatures", {
+            method: "POST", credentials: "same-origin", body: JSON.stringify(i.op.body), headers: headers });
+        }
         var form = new FormData();
         form.append("photo", photoBlob(i.op), i.op.name);
         return root.fetch("/api/v1/sheets/" + i.op.sheet_id + "/scores/" + encodeURIComponent(i.op.indicator) +
-                          "/photos", { method: "POST", credentials: "same-origin", body: form,
-                                       headers: { "X-CSRFToken": csrf, "Accept": "application/json" } });
+                          "/photos", { method: "POST", credentials: "same-origin", body: form, headers: headers });
       }).then(function (resp) {
         return resp.json().catch(function () { return {}; }).then(function (data) {
           if (resp.status === 401) { throw { stopped: "login" }; }
@@ -399,6 +419,6 @@
     db: db, uuid: uuid, deviceTime: deviceTime, setKey: setKey, getKey: getKey, forgetKeys: forgetKeys,
     currentUser: currentUser, savePage: savePage, storedResponse: storedResponse, savePrepared: savePrepared,
     loadPrepared: loadPrepared, deviceId: deviceId, queue: queue, putItem: putItem, removeItem: removeItem,
-    enqueue: enqueue, enqueuePhoto: enqueuePhoto, photoBlob: photoBlob, sync: sync, exportQueue: exportQueue, importQueue: importQueue
+    enqueue: enqueue, enqueuePhoto: enqueuePhoto, enqueueSignature: enqueueSignature, photoBlob: photoBlob, sync: sync, exportQueue: exportQueue, importQueue: importQueue
   };
 }(typeof self !== "undefined" ? self : window));
