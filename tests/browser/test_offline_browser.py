@@ -162,6 +162,23 @@ def test_prepared_sheet_scored_offline_survives_closing_and_syncs_once(server, c
     assert scores(sheet) == saved and score_audits(sheet) == 5
 
 
+def ready(page):
+    """Whether the page has its user's key (evaluate awaits the promise: wait_for_function would not)."""
+    return page.evaluate("() => EvalappOffline.ready.then(r => r !== null)")
+
+
+def queue_becomes(page, length, seconds=30):
+    """Wait, in the page, until the user's queue holds `length` changes (False after `seconds`)."""
+    return page.evaluate("""async ([length, seconds]) => {
+        const r = await EvalappOffline.ready, end = Date.now() + seconds * 1000;
+        while (Date.now() < end) {
+            if ((await EvalappOffline.queue(r.user, r.key)).length === length) { return true; }
+            await new Promise(done => setTimeout(done, 50));
+        }
+        return false;
+    }""", [length, seconds])
+
+
 def queued_records(page, user_id):
     """How many sealed records the device's queue holds for a user (read without any key)."""
     return page.evaluate("id => EvalappOffline.db().then(d => d.countFromIndex('queue', 'user', id))", user_id)
@@ -190,7 +207,7 @@ def test_a_queue_left_by_one_user_is_neither_read_nor_sent_by_another_and_syncs_
     page = context.new_page()
     log_in(page, server.url, "leader", PASSWORD)
     page.goto(server.url + "/inspection/")
-    page.wait_for_function("() => EvalappOffline.ready.then(r => r !== null)")
+    assert ready(page)
     page.evaluate("EvalappOffline.syncNow()")
     assert queued_records(page, inspector.id) == 2
     sealed = page.evaluate("""ids => EvalappOffline.ready.then(mine => Promise.all([
@@ -354,3 +371,66 @@ def test_a_photo_taken_offline_is_downscaled_waits_and_is_uploaded_once(server, 
     body = page.request.get(server.url + href).body()
     assert Image.open(io.BytesIO(body)).size == (2048, 1024)
     assert sorted(scores(sheet)) == ["A3"]
+
+
+def test_a_queue_exported_on_one_tablet_and_imported_on_another_by_the_same_user_is_applied_once(server, browser,
+                                                                                                 context, world):
+    """The last resort: the waiting changes exported to a file on a tablet that cannot reach the server, imported on
+    another by the same user, go through the same sync; when the first tablet comes back its copies are answered
+    as duplicates: the server holds each change once."""
+    import json
+
+    sheet = make_sheet(world, VILLAGE)
+    page = context.new_page()
+    log_in(page, server.url, "inspector", PASSWORD)
+    prepare(page, server.url)
+    go_offline(context, server)
+    page.goto(f"{server.url}/inspection/sheets/{sheet.id}")
+    page.wait_for_selector("#ind-A1")
+    for code in CODES[:2]:
+        page.click(f"#ind-{code} [data-action=full]")
+        wait_state(page, code, "待同步")
+    page.goto(server.url + "/inspection/")  # the worklist, from the device
+    page.wait_for_selector("#offline-panel [data-action=export]:visible")
+    with page.expect_download() as download:
+        page.click("#offline-panel [data-action=export]")
+    exported = download.value.path()
+    assert len(json.loads(open(exported, encoding="utf-8").read())["items"]) == 2
+    server.start()  # the server is back, this tablet still has no network
+
+    other = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    try:
+        tablet = other.new_page()
+        log_in(tablet, server.url, "inspector", PASSWORD)
+        tablet.goto(server.url + "/inspection/")
+        assert ready(tablet)
+        tablet.set_input_files("#offline-panel [data-role=import]", exported)
+        tablet.wait_for_function("() => document.querySelector('#offline-panel [data-role=import-state]')"
+                                 ".textContent.startsWith('已导入 2 项')")
+        assert queue_becomes(tablet, 0)
+    finally:
+        other.close()
+    saved = scores(sheet)
+    assert sorted(saved) == CODES[:2] and score_audits(sheet) == 2
+
+    context.set_offline(False)  # the first tablet comes back: its copies are duplicates
+    page.evaluate("EvalappOffline.syncNow()")
+    assert queue_becomes(page, 0)
+    assert scores(sheet) == saved and score_audits(sheet) == 2
+
+
+def test_entries_an_older_page_kept_in_local_storage_join_the_queue_and_sync(server, context, world):
+    """Today's page kept unacknowledged entries in localStorage: they are carried into the queue, not dropped."""
+    sheet = make_sheet(world, VILLAGE)
+    page = context.new_page()
+    log_in(page, server.url, "inspector", PASSWORD)
+    page.goto(server.url + "/inspection/")
+    page.evaluate("""id => localStorage.setItem('evalapp:pending:' + id + ':A1', JSON.stringify({
+        entry: {note: '旧页面留下的', version: 0, reason: '', deductions: []}, version: 0, mode: 'deductions'}))""",
+                  sheet.id)
+    page.reload()
+    assert queue_becomes(page, 0) and page.evaluate("localStorage.length") == 0
+    db.session.expire_all()
+    score = db.session.scalar(select(Score).join(Score.indicator).where(Score.sheet_id == sheet.id,
+                                                                       Indicator.code == "A1"))
+    assert score is not None and score.note == "旧页面留下的" and score.version == 1

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import Signature
 from tests.browser.conftest import log_in
-from tests.browser.test_offline_browser import context, go_offline, go_online, prepare, server, shot  # noqa: F401
+from tests.browser.test_offline_browser import context, go_offline, go_online, prepare, ready, server, shot  # noqa: F401,E501
 from tests.browser.test_reconcile_browser import final, world  # noqa: F401 (fixtures)
 from tests.browser.test_signatures_browser import _draw, _open, _state, signable  # noqa: F401
 from tests.factories import PASSWORD, app_of_world  # noqa: F401 (fixture)
@@ -32,7 +32,7 @@ def test_a_signature_drawn_offline_waits_with_what_was_seen_and_is_bound_once_on
     go_offline(context, server)
     page.goto(reconcile + "#signatures")
     page.wait_for_selector("#signatures")
-    page.wait_for_function("() => EvalappOffline.ready.then(r => r !== null)")
+    assert ready(page)
     _open(page, "leader")
     _draw(page)
     page.click("#sign-form button[type=submit]")
