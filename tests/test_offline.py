@@ -48,3 +48,16 @@ def test_each_user_gets_a_key_of_their_own_the_same_at_every_log_in(app, login_a
 def test_no_key_without_a_log_in(client):
     response = client.get("/offline/key")
     assert response.status_code == 401 and response.json["code"] == "auth.required" and "key" not in response.json
+
+
+def test_the_assets_the_worklist_scoring_and_signing_pages_need_stay_within_400_kb_compressed(app):
+    """Issue 31's budget: everything the service worker caches for those pages, gzip-compressed (the app compresses
+    static files as it does pages: assets.py), at most 400 KB."""
+    import gzip
+    import os
+
+    total = 0
+    for name in SHELL_ASSETS:
+        with open(os.path.join(app.static_folder, name), "rb") as f:
+            total += len(gzip.compress(f.read(), 6))
+    assert total <= 400 * 1024, total

@@ -38,6 +38,8 @@ def test_a_signature_drawn_offline_waits_with_what_was_seen_and_is_bound_once_on
     page.click("#sign-form button[type=submit]")
     page.wait_for_selector("tr[data-slot=leader] [data-queued-signature]")
     assert "签名待同步" in page.inner_text("tr[data-slot=leader] [data-queued-signature]")
+    page.wait_for_selector("#sign-modal", state="hidden")
+    page.wait_for_selector(".modal-backdrop", state="detached")
     shot(page.locator("#signatures"), "signature-pending")
     assert _signatures(final) == []
 
