@@ -53,11 +53,12 @@ def server(app):
 def context(browser):
     ctx = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
     ctx.errors = []
+    ctx.allowed_statuses = set()  # statuses a test expects the server to answer
 
     def record(msg):
         # With no network, the browser reports the requests that failed: expected here, nothing else is.
         if msg.type == "error" and "net::ERR_" not in msg.text and "Failed to fetch" not in msg.text \
-                and not (getattr(ctx, "allowed_503", False) and "status of 503" in msg.text):
+                and not any(f"status of {code}" in msg.text for code in ctx.allowed_statuses):
             ctx.errors.append(msg.text)
 
     ctx.on("console", record)
@@ -244,7 +245,7 @@ def test_a_new_service_worker_keeps_the_waiting_changes(server, context, world, 
         return apply(*args, **kwargs)
 
     monkeypatch.setattr(sync_api.sync_service, "apply", refusing)
-    context.allowed_503 = True
+    context.allowed_statuses.add(503)
     sheet = make_sheet(world, VILLAGE)
     url = f"{server.url}/inspection/sheets/{sheet.id}"
     page = context.new_page()

@@ -54,3 +54,38 @@ def test_a_signature_drawn_offline_waits_with_what_was_seen_and_is_bound_once_on
     stored = dict(db.session.execute(select(Indicator.code, Score.version).join(Score.indicator).where(
         Score.sheet_id == final.id)).all())
     assert sig.seen_versions == stored and stored
+
+
+def test_a_signature_that_arrives_after_publication_is_refused_kept_and_shown(server, context, signable, world):
+    """Drawn offline, sent after the round was published: 被拒绝 with the server's reason, kept on the device and
+    shown on the leader's signing panel; nothing recorded."""
+    from evalapp.services.moves import move_sheet
+    from tests.test_official_paper import _publish
+
+    final = signable
+    context.allowed_statuses.add(409)  # the refusal
+    page = context.new_page()
+    log_in(page, server.url, "leader", PASSWORD)
+    prepare(page, server.url)
+    go_offline(context, server)
+    page.goto(f"{server.url}/inspection/sheets/{final.id}/reconcile#signatures")
+    page.wait_for_selector("#signatures")
+    assert ready(page)
+    _open(page, "leader")
+    _draw(page)
+    page.click("#sign-form button[type=submit]")
+    page.wait_for_selector("tr[data-slot=leader] [data-queued-signature]")
+    move_sheet(final, "submitted", world.people["admin"])  # meanwhile: reviewed and published
+    move_sheet(final, "approved", world.people["admin"])
+    _publish(world)
+
+    go_online(context, server)
+    page.wait_for_function("() => document.querySelector('tr[data-slot=leader] [data-queued-signature]')"
+                           ".textContent.startsWith('签名被拒绝')")
+    assert "公布" in page.inner_text("tr[data-slot=leader] [data-queued-signature]")
+    page.wait_for_selector("#sign-modal", state="hidden")
+    shot(page.locator("#signatures"), "signature-rejected")
+    assert _signatures(final) == []
+    kept = page.evaluate("""() => EvalappOffline.ready.then(r => EvalappOffline.queue(r.user, r.key))
+        .then(q => q.map(i => [i.op.type, i.state, i.result.data.code]))""")
+    assert kept == [["signature", "rejected", "signature.published"]]
