@@ -165,3 +165,38 @@ def test_op_ids_are_per_user(login_as, world):
     assert sync(login_as("inspector"), one).get_json()["results"][0]["status"] == "applied"
     [other] = sync(login_as("inspector2"), one).get_json()["results"]
     assert other["status"] == "rejected" and other["http"] == 404  # not their sheet: it says nothing of it
+
+
+def test_a_replay_that_got_past_the_lookup_is_stopped_by_the_unique_key(inspector, world, monkeypatch):
+    """Two requests carrying one operation at once: both find it unsent, both apply it; the id's unique key refuses
+    the second's record, its transaction is rolled back and it answers `duplicate` with the first answer. (The
+    interleaving forced: the second request's lookup is made to find nothing.)"""
+    from evalapp.services import sync as sync_service
+
+    sheet = make_sheet(world, VILLAGE)
+    one = op(sheet, "A3", {"deductions": [{"code": "A3-1", "count": 1}], "version": 0})
+    [first] = sync(inspector, one).get_json()["results"]
+    real = sync_service.answered
+    calls = []
+
+    def blind_first(user, op_ids):
+        calls.append(op_ids)
+        return {} if len(calls) == 1 else real(user, op_ids)
+
+    monkeypatch.setattr(sync_service, "answered", blind_first)
+    [second] = sync(inspector, one).get_json()["results"]
+    assert second == {**first, "status": "duplicate"} and len(calls) == 2
+    assert saves(sheet) == 1 and db.session.scalar(select(func.count(SyncOperation.id))) == 1
+
+
+def test_a_replay_of_a_change_that_moved_on_is_still_answered_as_the_first_time(inspector, world):
+    """The queue sent an operation, lost the answer, and the indicator was changed again since: the replay is not
+    a conflict, it is the first answer."""
+    sheet = make_sheet(world, VILLAGE)
+    one = op(sheet, "A3", {"deductions": [], "version": 0})
+    [first] = sync(inspector, one).get_json()["results"]
+    sync(inspector, op(sheet, "A3", {"deductions": [{"code": "A3-1", "count": 2}], "version": 1}))
+    [again] = sync(inspector, one).get_json()["results"]
+    assert again == {**first, "status": "duplicate"}
+    score = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id))
+    assert (score.points, score.version) == (6, 2)
