@@ -211,21 +211,6 @@
       .then(function (d) { return d.csrf_token; });
   }
 
-  /* One operation through the single PUT, answered as the batch would answer it (a server without /api/v1/sync). */
-  function putOne(op, csrf) {
-    return root.fetch("/api/v1/sheets/" + op.sheet_id + "/scores/" + encodeURIComponent(op.indicator), {
-      method: "PUT", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(op.body)
-    }).then(function (resp) {
-      return resp.json().catch(function () { return {}; }).then(function (data) {
-        var status = resp.ok ? "applied" : (resp.status === 409 && data.current ? "conflict"
-          : ([401, 429].indexOf(resp.status) >= 0 || resp.status >= 500 ? "retry" : "rejected"));
-        return { op_id: op.op_id, status: status, http: resp.status, data: data };
-      });
-    });
-  }
-
   function withLock(fn) {
     if (root.navigator.locks && root.navigator.locks.request) {
       return root.navigator.locks.request("evalapp-sync", fn);
@@ -260,13 +245,6 @@
                 return post("/api/v1/sync", { device_id: device, pending: pending,
                                               operations: batch.map(function (i) { return i.op; }) }, csrf);
               }).then(function (resp) {
-                if (resp.status === 404 || resp.status === 405) {  // a server without the batch operation
-                  return batch.reduce(function (p, i) {
-                    return p.then(function (list) {
-                      return putOne(i.op, csrf).then(function (r) { list.push(r); return list; });
-                    });
-                  }, Promise.resolve([]));
-                }
                 if (resp.status === 401) { throw { stopped: "login" }; }
                 if (!resp.ok) { throw { stopped: "server" }; }
                 return resp.json().then(function (d) { return d.results; });
@@ -277,7 +255,7 @@
               return batch.reduce(function (p, i) {
                 return p.then(function () {
                   var r = byId[i.op_id];
-                  if (!r || r.status === "retry") { return null; }
+                  if (!r) { return null; }  // not answered: it stays, sent again later with the same id
                   answered.push({ item: i, result: r });
                   if (r.status === "applied" || r.status === "duplicate" || r.status === "equal") {
                     return settle(user, key, i, r);
@@ -287,9 +265,7 @@
                   return putItem(user, key, i);
                 });
               }, Promise.resolve()).then(function () {
-                if (results.some(function (r) { return r.status === "retry"; })) {
-                  throw { stopped: results.some(function (r) { return r.http === 401; }) ? "login" : "server" };
-                }
+                if (batch.some(function (i) { return !byId[i.op_id]; })) { throw { stopped: "server" }; }
                 return round();
               });
             });
