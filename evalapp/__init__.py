@@ -94,10 +94,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .manual import bp as manual_bp
     from .rectify import bp as rectify_bp
     from .notice import bp as notice_bp
+    from .offline import bp as offline_bp
 
     from .api import bp as api_bp
 
-    for bp in (main_bp, auth_bp, inspection_bp, selfassess_bp, results_bp, finance_bp, admin_bp, manual_bp, rectify_bp, notice_bp,
+    for bp in (main_bp, auth_bp, inspection_bp, selfassess_bp, results_bp, finance_bp, admin_bp, manual_bp, rectify_bp,
+               notice_bp, offline_bp,
                api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)

@@ -117,6 +117,10 @@ MATRIX = [
     ("GET", "/", "main.home", {**expect(ALL, 302)}),
     ("GET", "/login", "auth.login", {p: 200 for p in PERSONAS} | {p: 302 for p in ALL}),
     ("GET", "/healthz", "main.healthz", {p: 200 for p in PERSONAS}),
+    # Offline scoring (issue 31): the service worker is code, served to anyone; the key that seals a user's offline
+    # data is that user's alone (tests/test_offline.py).
+    ("GET", "/sw.js", "offline.service_worker", {p: 200 for p in PERSONAS}),
+    ("GET", "/offline/key", "offline.key", expect(ALL, api=True)),
     # The second step of a log-in: nothing half logged in here, so back to the password (anon) or home (the rest);
     # the steps themselves: tests/test_second_factor.py
     ("GET", "/login/code", "auth.login_code", {p: 302 for p in PERSONAS}),

@@ -86,16 +86,17 @@ def test_failed_saves_retry_when_the_browser_is_back_online(live_server, page, w
     page.context.set_offline(True)
     page.click("#ind-A1 [data-action=full]")
     page.click("#ind-A2 [data-action=full]")
-    wait_state(page, "A1", "保存失败")
-    wait_state(page, "A2", "保存失败")
-    page.wait_for_selector("[data-role=waiting-banner]:not([hidden])")
-    assert page.inner_text("[data-role=waiting-count]") == "2"
+    # Offline, the changes wait in the device's queue (issue 31: static/js/offline-store.js)
+    wait_state(page, "A1", "待同步")
+    wait_state(page, "A2", "待同步")
+    page.wait_for_selector("[data-role=queue-banner]:not([hidden])")
+    page.wait_for_function("() => document.querySelector('[data-role=queue-count]').textContent === '2'")
     page.screenshot(path="test-artifacts/scoring_offline_banner.png", full_page=False)
     assert stored(sheet, "A1") is None
-    page.context.set_offline(False)  # the browser fires `online`: both saves go again by themselves
-    wait_state(page, "A1", "已保存")
-    wait_state(page, "A2", "已保存")
-    page.wait_for_selector("[data-role=waiting-banner]", state="hidden")
+    page.context.set_offline(False)  # the browser fires `online`: the queue goes out by itself
+    wait_state(page, "A1", "已同步")
+    wait_state(page, "A2", "已同步")
+    page.wait_for_selector("[data-role=queue-banner]", state="hidden")
     assert stored(sheet, "A1").points == 3 and stored(sheet, "A2").points is not None
     # The browser logs each request refused while offline: expected here, nothing else may be.
     page.console.errors[:] = [e for e in page.console.errors if "ERR_INTERNET_DISCONNECTED" not in e]
@@ -131,13 +132,15 @@ def test_an_entry_kept_on_the_device_meets_a_conflict_if_the_indicator_changed_s
     sheet = make_sheet(world, VILLAGE)
     open_sheet(page, live_server)
     page.route("**/api/v1/sheets/*/scores/*", lambda route: route.abort())  # the network drops the save
+    page.route("**/api/v1/sync", lambda route: route.abort())  # and the queue's (issue 31)
     page.fill("#note-A3", "平板上的旧备注")
-    wait_state(page, "A3", "保存失败")
+    wait_state(page, "A3", "待同步")
     # Meanwhile the indicator is scored from another device.
     other = login_as("inspector")
     assert other.put(f"/api/v1/sheets/{sheet.id}/scores/A3", json={
         "deductions": [{"code": "A3-1", "count": 2}], "note": "另一台设备的备注", "version": 0}).status_code == 200
     page.unroute("**/api/v1/sheets/*/scores/*")
+    page.unroute("**/api/v1/sync")
     page.reload()
     page.wait_for_selector("#ind-A3 [data-role=conflict]:not([hidden])")
     assert page.inner_text("#ind-A3 [data-role=theirs]") == "6.00"

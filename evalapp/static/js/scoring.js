@@ -172,6 +172,8 @@
   Card.prototype.save = function (retriedCsrf) {
     var self = this;
     clearTimeout(this.timer);
+    // Offline, or a change of this indicator already waits: into the queue, after it (static/js/offline-store.js).
+    if (offline && (this.queued || !navigator.onLine)) { return this.enqueue(); }
     if (this.inFlight) { this.again = true; return this.pending; }
     this.inFlight = true;
     this.clearErrors();
@@ -187,29 +189,7 @@
     }).then(function (r) {
       self.inFlight = false;
       if (r.resp.ok) {
-        self.failed = false;
-        self.version = r.data.version;
-        self.el.dataset.version = String(r.data.version);
-        self.scored = r.data.score !== null;
-        self.serverScore = self.scored ? toCents(r.data.score) : null;
-        self.serverMode = !self.scored ? "" : (r.data.direct_score !== null ? "direct" : "deductions");
-        if (self.serverMode === "direct") { self.beforeDirect = null; }  // saved: emptying it now is asked about
-        if (self.serverMode === "deductions") { self.touchedRules = true; }
-        if (self.mode === "clear") { self.mode = ""; self.resetDeductions(); self.field("score").value = "";
-                                     self.field("free_deduction").value = ""; self.field("reason").value = ""; }
-        self.el.dataset.scored = self.scored ? "1" : "0";
-        self.el.classList.toggle("is-unscored", !self.scored);
-        var clearBtn = self.q('[data-action="clear"]');
-        if (clearBtn) { clearBtn.hidden = !self.scored; }
-        self.q('[data-role="score"]').textContent = self.scored ? r.data.score : "—";
-        self.dirty = false;
-        // A reason typed before any score is not saved with a note alone: it stays here (and in this device's
-        // storage) until the indicator is scored.
-        var keptReason = !self.scored && self.field("reason").value.trim() !== "";
-        if (keptReason) { self.remember(); } else { self.forget(); }
-        self.setState(self.scored ? t("saved") : (keptReason ? t("notePendingReason") : t("savedUnscored")),
-                      "success");
-        setServerTotals(r.data);
+        self.acknowledged(r.data);
       } else if (r.resp.status === 409 && r.data.current) {
         self.failed = false;  // the inspector decides; nothing to retry
         self.showConflict(body, r.data.current);
@@ -220,9 +200,13 @@
         self.failed = false;
         self.showErrors(r.data.fields);
         self.setState(t("failed", { detail: r.data.error || t("badInput") }), "danger");
+      } else if (r.resp.status === 401 && offline) {
+        return self.enqueue();  // kept sealed on the device: sent as this user after the next log-in
       } else if (r.resp.status === 401) {
         self.failed = true;
         self.setState(t("expired"), "danger");
+      } else if ((r.resp.status >= 500 || r.resp.status === 429 || r.resp.status === 0) && offline) {
+        return self.enqueue();
       } else if (r.resp.status >= 500 || r.resp.status === 429 || r.resp.status === 0) {
         self.failed = true;
         self.setState(t("unavailable"), "danger");
@@ -235,11 +219,40 @@
       return null;
     }).catch(function () {
       self.inFlight = false;
+      if (offline) { return self.enqueue(); }  // no network: the change waits in the queue
       self.failed = true;
       self.setState(t("offline"), "danger");
       updateWaiting();
     });
     return this.pending;
+  };
+
+  /* The server took this card's change (a PUT's answer, or the sync's for its queued operation). */
+  Card.prototype.acknowledged = function (data) {
+    var r = { data: data }, self = this;
+    self.failed = false;
+    self.version = r.data.version;
+    self.el.dataset.version = String(r.data.version);
+    self.scored = r.data.score !== null;
+    self.serverScore = self.scored ? toCents(r.data.score) : null;
+    self.serverMode = !self.scored ? "" : (r.data.direct_score !== null ? "direct" : "deductions");
+    if (self.serverMode === "direct") { self.beforeDirect = null; }  // saved: emptying it now is asked about
+    if (self.serverMode === "deductions") { self.touchedRules = true; }
+    if (self.mode === "clear") { self.mode = ""; self.resetDeductions(); self.field("score").value = "";
+                                 self.field("free_deduction").value = ""; self.field("reason").value = ""; }
+    self.el.dataset.scored = self.scored ? "1" : "0";
+    self.el.classList.toggle("is-unscored", !self.scored);
+    var clearBtn = self.q('[data-action="clear"]');
+    if (clearBtn) { clearBtn.hidden = !self.scored; }
+    self.q('[data-role="score"]').textContent = self.scored ? r.data.score : "—";
+    self.dirty = false;
+    // A reason typed before any score is not saved with a note alone: it stays here (and in this device's
+    // storage) until the indicator is scored.
+    var keptReason = !self.scored && self.field("reason").value.trim() !== "";
+    if (keptReason) { self.remember(); } else { self.forget(); }
+    self.setState(self.scored ? t("saved") : (keptReason ? t("notePendingReason") : t("savedUnscored")),
+                  "success");
+    setServerTotals(r.data);
   };
 
   Card.prototype.showConflict = function (mine, current) {
@@ -257,11 +270,57 @@
     this.conflict = null;
     this.q('[data-role="conflict"]').hidden = true;
     this.remember();
-    this.save();
+    if (this.queued) { this.enqueue().then(function () { offlineApi.syncNow(); }); } else { this.save(); }
+  };
+
+  /* -- the offline queue (static/js/offline-store.js) -------------------------------------------------- */
+  /* This card's change into the queue, on the version it was based on, with the device's time. */
+  Card.prototype.enqueue = function () {
+    var self = this;
+    this.again = false;
+    var body = this.entry();
+    return offlineApi.enqueue(offline.user, offline.key, config.sheetId, this.code, body).then(function (item) {
+      self.queued = "pending";
+      self.queuedId = item.op_id;
+      self.failed = false;
+      self.forget();
+      self.setState(t("queued"), "secondary");
+      showQueue();
+      offlineApi.askBackgroundSync();
+      if (navigator.onLine) { offlineApi.syncNow(); }
+    }, function (e) {
+      // No room on the device (or no store): kept in this page's storage as before, retried like a failed save.
+      self.failed = true;
+      self.remember();
+      self.setState(e && e.name === "QuotaExceededError" ? t("noSpace") : t("offline"), "danger");
+      updateWaiting();
+    });
+  };
+
+  /* What the queue holds for this card: shown on it (待同步, 冲突 with both values, 被拒绝 with why). */
+  Card.prototype.showQueued = function (item) {
+    this.queued = item.state;
+    this.queuedId = item.op_id;
+    if (item.state === "pending") {
+      this.setState(t("queued"), "secondary");
+    } else if (item.state === "conflict") {
+      this.showConflict(item.op.body, item.result.data.current || item.result.data);
+      this.setState(t("conflict"), "warning");
+    } else {
+      var why = item.result && item.result.data ? item.result.data.error : "";
+      this.setState(t("rejected", { detail: why || t("errorStatus", { status: item.result ? item.result.http : "" }) }),
+                    "danger");
+      var retry = this.q('[data-action="retry"]');
+      if (retry) { retry.remove(); }  // the server said no: sending it again would not help (it is kept, exportable)
+    }
   };
 
   Card.prototype.takeTheirs = function () {
     var current = this.conflict;
+    if (this.queued) {  // the queued change is given up for theirs
+      offlineApi.removeItem(this.queuedId).then(showQueue);
+      this.queued = null;
+    }
     this.conflict = null;
     this.q('[data-role="conflict"]').hidden = true;
     this.apply({ deductions: current.deductions, direct: current.direct_score,
@@ -382,6 +441,7 @@
     var self = this, file = input.files[0], state = this.q('[data-role="photo-state"]');
     if (!file) { return; }
     if (file.size > 15 * 1024 * 1024) { state.textContent = t("photoTooBig"); state.className = "small text-danger"; return; }
+    if (offline && !navigator.onLine) { input.value = ""; return this.queuePhoto(file); }
     var form = new FormData();
     form.append("photo", file);
     state.textContent = t("uploading"); state.className = "small text-primary";
@@ -398,23 +458,78 @@
         return;
       }
       state.textContent = t("uploaded"); state.className = "small text-success";
-      var fig = document.createElement("figure");
-      fig.className = "photo m-0";
-      fig.dataset.photo = r.data.id;
-      var a = document.createElement("a");
-      a.href = r.data.url; a.target = "_blank"; a.rel = "noopener";
-      var img = document.createElement("img");
-      img.src = r.data.thumb; img.alt = r.data.name; img.width = 96; img.height = 96;
-      a.appendChild(img);
-      var del = document.createElement("button");
-      del.type = "button"; del.className = "btn btn-sm btn-outline-danger d-block w-100 mt-1";
-      del.dataset.action = "remove-photo"; del.dataset.id = r.data.id; del.textContent = t("delete");
-      fig.appendChild(a); fig.appendChild(del);
-      self.q('[data-role="photos"]').appendChild(fig);
-      self.bindRemove(del);
+      self.addPhoto(r.data);
     }).catch(function () {
+      if (offline) { input.value = ""; return self.queuePhoto(file); }
       state.textContent = t("uploadOffline"); state.className = "small text-danger";
     });
+  };
+
+  /* A photo taken with no network: downscaled here (long side 2,048 px, JPEG), queued, shown as 待同步. */
+  var LONG_SIDE = 2048;
+  function downscale(file) {
+    return createImageBitmap(file).then(function (bmp) {
+      var scale = Math.min(1, LONG_SIDE / Math.max(bmp.width, bmp.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bmp.width * scale);
+      canvas.height = Math.round(bmp.height * scale);
+      canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+      if (bmp.close) { bmp.close(); }
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.85); });
+    });
+  }
+
+  Card.prototype.queuePhoto = function (file) {
+    var self = this, state = this.q('[data-role="photo-state"]');
+    var name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+    return downscale(file).then(function (blob) {
+      return blob.arrayBuffer().then(function (bytes) {
+        return offlineApi.enqueuePhoto(offline.user, offline.key, config.sheetId, self.code, name, "image/jpeg", bytes);
+      });
+    }).then(function (item) {
+      self.showQueuedPhoto(item);
+      state.textContent = t("photoQueued"); state.className = "small text-secondary";
+      showQueue();
+      offlineApi.askBackgroundSync();
+    }, function (e) {
+      state.textContent = e && e.name === "QuotaExceededError" ? t("photoNoSpace") : t("uploadOffline");
+      state.className = "small text-danger";
+    });
+  };
+
+  Card.prototype.showQueuedPhoto = function (item) {
+    var fig = document.createElement("figure");
+    fig.className = "photo m-0 is-queued";
+    fig.dataset.queuedPhoto = item.op_id;
+    var img = document.createElement("img");
+    img.src = URL.createObjectURL(offlineApi.photoBlob(item.op));
+    img.alt = item.op.name; img.width = 96; img.height = 96;
+    var label = document.createElement("figcaption");
+    label.className = "small " + (item.state === "pending" ? "text-secondary" : "text-danger");
+    label.textContent = item.state === "pending" ? t("queuedShort")
+      : t("rejected", { detail: item.result && item.result.data && item.result.data.error || "" });
+    fig.appendChild(img); fig.appendChild(label);
+    var old = this.q('[data-queued-photo="' + item.op_id + '"]');
+    if (old) { old.replaceWith(fig); } else { this.q('[data-role="photos"]').appendChild(fig); }
+  };
+
+  /* A photo the server holds, shown with its thumbnail and a delete button. */
+  Card.prototype.addPhoto = function (data) {
+    var self = this;
+    var fig = document.createElement("figure");
+    fig.className = "photo m-0";
+    fig.dataset.photo = data.id;
+    var a = document.createElement("a");
+    a.href = data.url; a.target = "_blank"; a.rel = "noopener";
+    var img = document.createElement("img");
+    img.src = data.thumb; img.alt = data.name; img.width = 96; img.height = 96;
+    a.appendChild(img);
+    var del = document.createElement("button");
+    del.type = "button"; del.className = "btn btn-sm btn-outline-danger d-block w-100 mt-1";
+    del.dataset.action = "remove-photo"; del.dataset.id = data.id; del.textContent = t("delete");
+    fig.appendChild(a); fig.appendChild(del);
+    self.q('[data-role="photos"]').appendChild(fig);
+    self.bindRemove(del);
   };
 
   Card.prototype.bindRemove = function (btn) {
@@ -607,4 +722,155 @@
     Object.keys(cards).forEach(function (code) { cards[code].forget(); });
   }
   updateSummary();
+
+  /* -- offline: the queue's changes of this sheet come back on their cards; the sync's answers are shown -- */
+  function bodyToState(body) {
+    return { deductions: body.deductions, direct: body.score, free_deduction: body.free_deduction,
+             reason: body.reason, note: body.note };
+  }
+
+  function showQueue() {
+    if (!offline) { return Promise.resolve(); }
+    return offlineApi.queue(offline.user, offline.key).then(function (items) {
+      var waiting = items.filter(function (i) { return i.state === "pending"; }).length;
+      var mine = items.filter(function (i) { return i.op.sheet_id === config.sheetId; });
+      var unresolved = mine.filter(function (i) { return i.state !== "pending"; }).length;
+      var banner = document.querySelector('[data-role="queue-banner"]');
+      var down = !navigator.onLine || offlineApi.lastStopped === "offline";
+      banner.hidden = !down && waiting === 0 && unresolved === 0;
+      document.querySelector('[data-role="offline-badge"]').hidden = !down;
+      document.querySelector('[data-role="queue-count"]').textContent = String(waiting);
+      document.querySelector('[data-role="queue-waiting"]').hidden = waiting === 0 && !down;
+      document.querySelector('[data-role="queue-unresolved"]').hidden = unresolved === 0;
+      document.querySelector('[data-role="queue-login"]').hidden = offlineApi.lastStopped !== "login";
+      document.querySelector('[data-action="export-queue"]').hidden = unresolved === 0;
+      reconcile(items);
+      return items;
+    });
+  }
+
+  /* Changes shown as waiting that left the queue without this page hearing the answer (the service worker sent
+   * them, or another tab): the sheet is read again and those cards and photos show what the server holds. */
+  var reconciling = false;
+  function reconcile(items) {
+    var held = {};
+    items.forEach(function (i) { held[i.op_id] = true; });
+    var gone = Object.keys(cards).filter(function (c) { return cards[c].queued && !held[cards[c].queuedId]; });
+    var photos = Array.prototype.filter.call(document.querySelectorAll("[data-queued-photo]"),
+                                             function (f) { return !held[f.dataset.queuedPhoto]; });
+    if ((!gone.length && !photos.length) || reconciling || !navigator.onLine) { return; }
+    reconciling = true;
+    fetch(api, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (sheet) {
+      reconciling = false;
+      if (!sheet) { return; }
+      sheet.indicators.forEach(function (ind) {
+        var card = cards[ind.code];
+        if (!card) { return; }
+        ind.photos.forEach(function (ph) {
+          if (!card.q('[data-photo="' + ph.id + '"]')) { card.addPhoto(ph); }
+        });
+        if (gone.indexOf(ind.code) >= 0 && !held[card.queuedId]) {
+          card.queued = null;
+          card.version = ind.version;
+          card.el.dataset.version = String(ind.version);
+          card.scored = ind.score !== null;
+          card.serverScore = card.scored ? toCents(ind.score) : null;
+          card.serverMode = !card.scored ? "" : (ind.direct_score !== null ? "direct" : "deductions");
+          card.dirty = false;
+          card.forget();
+          card.setState(t("synced"), "success");
+        }
+      });
+      photos.forEach(function (f) { f.remove(); });
+      updateSummary();
+    }, function () { reconciling = false; });
+  }
+
+  function restoreQueue() {
+    return offlineApi.queue(offline.user, offline.key).then(function (items) {
+      items.forEach(function (item) {
+        var card = cards[item.op.indicator];
+        if (item.op.sheet_id !== config.sheetId || !card) { return; }
+        if (item.op.type === "photo") { card.showQueuedPhoto(item); return; }
+        var body = item.op.body;
+        card.apply(bodyToState(body));
+        card.mode = body.clear ? "clear" : (body.score !== undefined ? "direct"
+          : (body.deductions !== undefined ? "deductions" : ""));
+        if (item.state === "pending" && typeof body.version === "number") { card.version = body.version; }
+        card.dirty = true;
+        card.refresh();
+        card.showQueued(item);
+      });
+      return showQueue();
+    });
+  }
+
+  function onSynced(ev) {
+    var outcome = ev.detail || { results: [] };
+    (outcome.results || []).forEach(function (x) {
+      var card = cards[x.item.op.indicator];
+      if (x.item.op.sheet_id !== config.sheetId || !card) { return; }
+      var r = x.result;
+      if (x.item.op.type === "photo") {
+        var fig = card.q('[data-queued-photo="' + x.item.op_id + '"]');
+        if (r.status === "applied") {
+          if (fig) { fig.remove(); }
+          if (!card.q('[data-photo="' + r.data.id + '"]')) { card.addPhoto(r.data); }
+        } else {
+          x.item.state = "rejected"; x.item.result = r;
+          card.showQueuedPhoto(x.item);
+        }
+        return;
+      }
+      if (r.status === "applied" || r.status === "duplicate" || r.status === "equal") {
+        if (card.queuedId !== x.item.op_id) {
+          // Sent before this page knew of it (the service worker, as the page opened): newer than the page's?
+          if (!card.queued && !card.dirty && r.data && typeof r.data.version === "number" &&
+              r.data.version > card.version) { card.acknowledged(r.data); }
+          return;  // else a newer change of this card waits, and is shown
+        }
+        card.queued = null;
+        if (r.data && typeof r.data.version === "number") { card.acknowledged(r.data); }
+        card.setState(t("synced"), "success");
+      } else {
+        x.item.state = r.status === "conflict" ? "conflict" : "rejected";
+        x.item.result = r;
+        card.showQueued(x.item);
+      }
+    });
+    showQueue();
+  }
+
+  var offline = null;
+  var offlineApi = window.EvalappOffline;
+  // Answers heard before the queue was read (the service worker's, as the page opens): shown once it is.
+  var heard = [];
+  function early(ev) { heard.push(ev); }
+  window.addEventListener("evalapp:synced", early);
+  if (config.editable && offlineApi && offlineApi.ready) {
+    offlineApi.ready.then(function (ready) {
+      if (!ready) { return null; }
+      offline = ready;
+      window.addEventListener("online", showQueue);
+      window.addEventListener("offline", showQueue);
+      var exportBtn = document.querySelector('[data-action="export-queue"]');
+      exportBtn.addEventListener("click", function () {
+        offlineApi.exportQueue(offline.user, offline.key, ["conflict", "rejected"]).then(function (file) {
+          var a = document.createElement("a");
+          a.href = URL.createObjectURL(new Blob([JSON.stringify(file, null, 1)], { type: "application/json" }));
+          a.download = "evalapp-rejected-" + config.sheetId + "-" + Date.now() + ".json";
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+        });
+      });
+      return restoreQueue().then(function () {
+        window.removeEventListener("evalapp:synced", early);
+        window.addEventListener("evalapp:synced", onSynced);
+        heard.forEach(onSynced);
+      });
+    });
+  }
 }());

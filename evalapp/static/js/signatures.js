@@ -101,7 +101,66 @@
     }));
     form.elements.width.value = rect.width.toFixed(1);
     form.elements.height.value = rect.height.toFixed(1);
+    if (offline && !navigator.onLine) {  // no network: the signature waits in the device's queue
+      event.preventDefault();
+      queueSignature();
+    }
   });
+
+  /* -- drawn offline (issue 31, static/js/offline-store.js) ---------------------------------------------- */
+  var O = window.EvalappOffline, offline = null;
+  var sheetId = parseInt((/\/sheets\/(\d+)\//.exec(form.getAttribute("action")) || [])[1], 10);
+  var seen = {};
+  try { seen = JSON.parse(form.getAttribute("data-seen-versions") || "{}"); } catch (e) { seen = {}; }
+
+  function queueSignature() {
+    var body = { slot: form.elements.slot.value, name: nameInput ? nameInput.value : "",
+                 strokes: JSON.parse(form.elements.strokes.value), width: parseFloat(form.elements.width.value),
+                 height: parseFloat(form.elements.height.value), seen_versions: seen };
+    O.enqueueSignature(offline.user, offline.key, sheetId, body).then(function (item) {
+      markRow(item);
+      modal.hide();
+      O.askBackgroundSync();
+    }, function () { showError(form.getAttribute("data-no-space")); });
+  }
+
+  /* The signer's row says what waits: 待同步, or 被拒绝 with why (kept on the device, shown to the leader). */
+  function markRow(item) {
+    var row = document.querySelector('#signatures tr[data-slot="' + item.op.body.slot + '"]');
+    if (!row) { return; }
+    var note = row.querySelector("[data-queued-signature]");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "small";
+      row.lastElementChild.appendChild(note);
+    }
+    note.dataset.queuedSignature = item.op_id;
+    var rejected = item.state !== "pending";
+    note.className = "small " + (rejected ? "text-danger" : "text-secondary");
+    note.textContent = rejected ? form.getAttribute("data-rejected").replace("{detail}",
+      item.result && item.result.data && item.result.data.error || "") : form.getAttribute("data-queued");
+  }
+
+  if (O && O.ready && sheetId) {
+    O.ready.then(function (ready) {
+      if (!ready) { return null; }
+      offline = ready;
+      window.addEventListener("evalapp:synced", function (ev) {
+        var reload = false;
+        ((ev.detail || {}).results || []).forEach(function (x) {
+          if (x.item.op.type !== "signature" || x.item.op.sheet_id !== sheetId) { return; }
+          if (x.result.status === "applied") { reload = true; return; }
+          x.item.state = "rejected"; x.item.result = x.result;
+          markRow(x.item);
+        });
+        // The signature is the server's now: the page shows it as recorded (its image, bound or 签名后有改动).
+        if (reload && !modalEl.classList.contains("show")) { window.location.reload(); }
+      });
+      return O.queue(ready.user, ready.key).then(function (items) {
+        items.forEach(function (i) { if (i.op.type === "signature" && i.op.sheet_id === sheetId) { markRow(i); } });
+      });
+    });
+  }
 
   // Back after a refusal: the panel open again for the same signer, with what was drawn (scaled to this canvas).
   if (modalEl.getAttribute("data-open") === "1") {
