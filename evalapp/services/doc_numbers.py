@@ -1,10 +1,12 @@
 """文号: the next number of an issuing office's sequence of a kind of document in a year (domain.doc_numbers formats
 it). Numbers are given out without gaps or repeats under concurrent callers on SQLite and PostgreSQL: the sequence's
-row is updated in place (PostgreSQL's row lock, SQLite's write lock), held until the caller's transaction ends; the
-first number of a sequence is an insert that a concurrent first caller's unique key turns into an update."""
+row is updated in place (PostgreSQL's row lock, SQLite's write lock), held until the caller's transaction ends; a
+sequence's row is first made by an INSERT … ON CONFLICT DO NOTHING (a concurrent first caller's row waits on the
+unique key, then stands), never a savepoint: the caller's unit of work commits once."""
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..domain.doc_numbers import KIND_MAX, OFFICE_MAX, DocNumber, valid_year
 from ..extensions import db
@@ -29,18 +31,10 @@ def take(kind: str, year: int, office_: str | None = None) -> DocNumber:
     if not office_ or len(office_) > OFFICE_MAX or not kind or len(kind) > KIND_MAX or not valid_year(year):
         raise ValueError(f"doc number: bad office/kind/year {office_!r} {kind!r} {year!r}")
     where = (DocSequence.office == office_, DocSequence.kind == kind, DocSequence.year == year)
-    for _attempt in range(3):
-        seq = db.session.execute(update(DocSequence).where(*where).values(last=DocSequence.last + 1)
-                                 .returning(DocSequence.last)).scalar()
-        if seq is not None:
-            return DocNumber(office_, kind, year, seq)
-        try:
-            with db.session.begin_nested():  # a concurrent first caller's row wins: then update it
-                db.session.add(DocSequence(office=office_, kind=kind, year=year, last=1))
-        except IntegrityError:
-            continue
-        return DocNumber(office_, kind, year, 1)
-    raise RuntimeError("doc number: the sequence row could neither be updated nor inserted")
+    _ensure(office_, kind, year)
+    seq = db.session.execute(update(DocSequence).where(*where).values(last=DocSequence.last + 1)
+                             .returning(DocSequence.last)).scalar_one()
+    return DocNumber(office_, kind, year, seq)
 
 
 def peek(kind: str, year: int, office_: str | None = None) -> DocNumber:
@@ -56,11 +50,12 @@ def advance_past(kind: str, year: int, seq: int, office_: str | None = None) -> 
     after it. Part of the caller's unit of work."""
     office_ = office_ or office()
     where = (DocSequence.office == office_, DocSequence.kind == kind, DocSequence.year == year)
-    got = db.session.execute(update(DocSequence).where(*where, DocSequence.last < seq).values(last=seq)
-                             .returning(DocSequence.last)).scalar()
-    if got is None and db.session.scalar(select(DocSequence.id).where(*where)) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(DocSequence(office=office_, kind=kind, year=year, last=seq))
-        except IntegrityError:
-            db.session.execute(update(DocSequence).where(*where, DocSequence.last < seq).values(last=seq))
+    _ensure(office_, kind, year)
+    db.session.execute(update(DocSequence).where(*where, DocSequence.last < seq).values(last=seq))
+
+
+def _ensure(office_: str, kind: str, year: int) -> None:
+    """The sequence's row, made at 0 unless it exists (a concurrent maker's row stands)."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(DocSequence).values(office=office_, kind=kind, year=year, last=0)
+                       .on_conflict_do_nothing(index_elements=["office", "kind", "year"]))

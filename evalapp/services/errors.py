@@ -136,6 +136,12 @@ class ServiceError(Exception):
         self.text = message
         self.field_texts = {name: _text(text) for name, text in (fields or {}).items()}
 
+    def under(self, field: str, source: str) -> "ServiceError":
+        """The same refusal with the message it gave under `source` now under `field` (a check reused by a form whose
+        field has another name: the documents' check under a report's file field)."""
+        self.field_texts = {field: self.field_texts.get(source, self.text)}
+        return self
+
     @property
     def message(self) -> str:
         """The message in the request's language (Chinese outside a request)."""

@@ -88,7 +88,7 @@ def _files_checked(files: list[tuple[bytes, str]]) -> list[tuple[bytes, str, str
         try:
             kind = verify(data)
         except Invalid as exc:
-            raise Invalid(exc.code, exc.text, {"files": exc.field_texts.get("document", exc.text)}) from None
+            raise exc.under("files", "document") from None
         checked.append((data, name, kind))
     return checked
 

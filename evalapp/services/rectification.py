@@ -210,7 +210,7 @@ def store_file(data: bytes, original_name: str, purpose: str, user: User, *, fie
     try:
         kind = verify(data)
     except Invalid as exc:
-        raise Invalid(exc.code, exc.text, {field: exc.field_texts.get("document", exc.text)}) from None
+        raise exc.under(field, "document") from None
     content_type, suffix = TYPES[kind]
     store = storage()
     key = store.new_key(suffix)
