@@ -111,7 +111,9 @@ def test_upload_routes_take_their_files_and_the_form_around_them(app):
     larger = {endpoint for endpoint, limit in limits.items() if limit > app.config["MAX_CONTENT_LENGTH"]}
     assert larger == {"selfassess.upload_document", "api.add_document", "api.add_photo", "admin.import_units",
                       "admin.import_catalogue", "admin.import_users", "rectify.report", "rectify.create_interview",
-                      "rectify.interview_report"}
+                      "rectify.interview_report",
+                      "notice.file_objection", "api.file_objection"}
+    assert limits["notice.file_objection"] == limits["api.file_objection"] == limits["selfassess.upload_document"]
     assert limits["rectify.report"] == limits["rectify.create_interview"] == limits["rectify.interview_report"] \
         == limits["selfassess.upload_document"]
     assert app.config["MAX_CONTENT_LENGTH"] == MB and app.config["ANONYMOUS_MAX_CONTENT_LENGTH"] == 64 * 1024

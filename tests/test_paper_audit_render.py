@@ -41,7 +41,8 @@ def test_the_audit_export_of_1336_rows_prints_on_at_most_60_pages_with_page_numb
     filters, problems = audit.parse_filters({})
     assert not problems
     made = audit.export(filters, db.session.get(User, admin.id))
-    data = made.file.read()
+    with made.file:
+        data = made.file.read()
     assert made.written >= ROWS
     ws = load_workbook(io.BytesIO(data))["操作日志"]
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0

@@ -5,6 +5,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
+from ..bodylimits import body_limit
 from ..extensions import db
 from ..models import CalendarDay, Objection, ObjectionFile, Round
 from ..services import notices, objections
@@ -162,6 +163,7 @@ def print_notice(round_id: int):
 
 
 @bp.post(f"/rounds/<{ID}:round_id>/objections")
+@body_limit("document")
 @role_required("district", "township", "village")
 def file_objection(round_id: int):
     round_ = _round_seen(round_id)

@@ -6,8 +6,8 @@ posts what is due to the district's group-robot webhook (企业微信 / 钉钉: 
 carrying only unit names and what is due — no person's name, no score, no reason."""
 import json
 import time
-import urllib.error
-import urllib.request
+from urllib.error import URLError
+from urllib.request import Request, urlopen
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -124,13 +124,13 @@ def post(url: str, payload: dict, *, attempts: int = ATTEMPTS) -> bool:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     pause = BACKOFF
     for attempt in range(attempts):
-        request = urllib.request.Request(url, data=body, method="POST",
+        request = Request(url, data=body, method="POST",
                                          headers={"Content-Type": "application/json; charset=utf-8"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urlopen(request, timeout=10) as response:
                 if 200 <= response.status < 300:
                     return True
-        except (urllib.error.URLError, OSError):
+        except (URLError, OSError):
             pass
         if attempt + 1 < attempts:
             _sleep(pause)

@@ -330,7 +330,8 @@ def test_a_change_refused_because_the_sheet_was_submitted_stays_visible_and_expo
     with page.expect_download() as download:
         page.click("[data-action=export-queue]")
     import json
-    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    with open(download.value.path(), encoding="utf-8") as f:
+        exported = json.loads(f.read())
     assert exported["user"] == world.people["inspector"].id
     assert [(i["op"]["indicator"], i["state"], i["op"]["body"]["note"]) for i in exported["items"]] == [
         ("A3", "rejected", "离线写的备注")]
@@ -396,7 +397,8 @@ def test_a_queue_exported_on_one_tablet_and_imported_on_another_by_the_same_user
     with page.expect_download() as download:
         page.click("#offline-panel [data-action=export]")
     exported = download.value.path()
-    assert len(json.loads(open(exported, encoding="utf-8").read())["items"]) == 2
+    with open(exported, encoding="utf-8") as f:
+        assert len(json.loads(f.read())["items"]) == 2
     server.start()  # the server is back, this tablet still has no network
 
     other = browser.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
