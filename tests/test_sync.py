@@ -200,3 +200,45 @@ def test_a_replay_of_a_change_that_moved_on_is_still_answered_as_the_first_time(
     assert again == {**first, "status": "duplicate"}
     score = db.session.scalar(select(Score).where(Score.sheet_id == sheet.id))
     assert (score.points, score.version) == (6, 2)
+
+
+def test_on_postgresql_the_operations_commit_without_waiting_and_the_batch_ends_with_one_commit_that_waits(
+        inspector, world):
+    """bench/sync_batch.py: each operation's own transaction commits with synchronous_commit off, and one commit
+    that waits for the disk (a transaction id taken, so it writes a record) ends the batch before the answer."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's synchronous_commit")
+    from sqlalchemy import event
+
+    sheet = make_sheet(world, VILLAGE)
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    def waits_for_disk(conn):
+        seen.append("COMMIT " + conn.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    event.listen(db.engine, "commit", waits_for_disk)
+    try:
+        answer = sync(inspector, *(op(sheet, code, {"deductions": [], "version": 0}) for code in ("A1", "A2", "A3")))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+        event.remove(db.engine, "commit", waits_for_disk)
+    assert [r["status"] for r in answer.get_json()["results"]] == ["applied"] * 3
+    commits = [s for s in seen if s.startswith("COMMIT")]
+    writes = [n for n, s in enumerate(seen) if s.startswith("INSERT INTO sync_operations")]
+    assert len(writes) == 3
+    # each operation: its statements and a commit without waiting; then the commit that waits, last
+    assert commits[:3] == ["COMMIT off"] * 3
+    last = max(n for n, s in enumerate(seen) if s == "COMMIT on")
+    assert last > writes[-1] and "SELECT txid_current()" in seen[writes[-1]:last]
+    assert scores_of(sheet) == {"A1", "A2", "A3"}
+
+
+def scores_of(sheet) -> set[str]:
+    from evalapp.models import Indicator
+
+    db.session.expire_all()
+    return set(db.session.scalars(select(Indicator.code).join(Score.indicator).where(Score.sheet_id == sheet.id)))

@@ -14,7 +14,7 @@ from ..main.routes import send_evidence, visible_evidence
 from ..models import EvidenceFile, Round, RoundUnit, Sheet, Team
 from ..services import (
     accounts, compare as compare_service, evidence as evidence_service, figures, moves, proxy, scores,
-    second_factor, sheet_views,
+    second_factor, sheet_views, sync as sync_service,
 )
 from ..services.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError, _l, marked
 from ..domain.aggregation import ranking_key
@@ -171,7 +171,7 @@ def put_score(sheet_id: int, code: str):
 
 
 def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None = None, then=None,
-                    sheets: dict | None = None) -> dict:
+                    sheets: dict | None = None, no_wait: bool = False) -> dict:
     """The single save of one indicator (PUT /sheets/<id>/scores/<code>) and its answer: the sync call applies each
     operation through here, so both follow one rule. `sync`, `then`: see services.scores.store_score; `then` is
     called as then(saved, answer) before the commit. Raises the save's ServiceError.
@@ -179,11 +179,16 @@ def save_and_answer(sheet_id: int, code: str, body: dict, *, sync: dict | None =
     `sheets` (the sync call's, one per request): the sheets this caller was found to edit earlier in the request,
     by id. Such a sheet is not loaded and checked again: only its row lock is taken, and the save's own write checks
     under it that the sheet is still open to its owner (figures.open_to_owner: a sheet submitted or closed since is
-    refused, sheet.not_open)."""
+    refused, sheet.not_open).
+
+    `no_wait` (the sync call's): the save's transaction commits without waiting for the disk; the batch ends with
+    one commit that does (services.sync.apply_batch)."""
     if sheets is not None and sheet_id in sheets:
         sheet = sheets[sheet_id]
-        lock_sheet(sheet)
+        lock_sheet(sheet, commit_without_waiting=no_wait)
     else:
+        if no_wait:
+            sync_service.commit_without_waiting()
         sheet = _sheet_for(sheet_id, edit=True, lock=True)
         if sheets is not None:
             sheets[sheet_id] = sheet

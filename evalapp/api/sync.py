@@ -19,7 +19,8 @@ def _saver():
     sheets: dict = {}  # the request's sheets found editable (save_and_answer)
 
     def save(op: sync_service.Operation, sync: dict, then) -> dict:
-        return save_and_answer(op.sheet_id, op.indicator, op.body, sync=sync, then=then, sheets=sheets)
+        return save_and_answer(op.sheet_id, op.indicator, op.body, sync=sync, then=then, sheets=sheets,
+                               no_wait=True)
 
     return save
 

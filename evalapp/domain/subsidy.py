@@ -60,6 +60,9 @@ class SubsidyRule:
     mode: str  # fixed | bands | pool | none
     amount_fen: int = 0  # fixed: per passing unit; pool: the whole pool
     bands: tuple[Band, ...] = ()
+    # A 整改后通过 unit (issue 32, point 6): this percentage (0–100) of what it would have had as 合格; None: 暂缓
+    # (nothing paid until it passes in a round of its own).
+    rectified_percent: int | None = None
 
 
 def band_problems(bands: list[Band], threshold: Decimal) -> list[Msg]:
@@ -89,6 +92,7 @@ class Candidate:
     code: str
     total: Decimal | None
     result: Result
+    rectified: bool = False  # did not pass, then passed its 复查 (整改后通过) before the version was published
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,22 @@ class Award:
     amount_fen: int
     basis: str   # 奖补方式/档次
     note: str    # why no money, when none
+    withheld_fen: int = 0  # a 整改后通过 unit: what it would have had as 合格 less what it gets (暂缓 / 结余)
+
+
+RECTIFIED = "整改后通过"  # the section of the 奖补资格表 (an official document: Chinese)
+
+
+def rectified_basis(rule: SubsidyRule) -> str:
+    """The basis of a 整改后通过 unit's amount, in the sheet's words."""
+    if rule.rectified_percent is None:
+        return f"{RECTIFIED}：暂缓拨付（待合格后拨付）"
+    return f"{RECTIFIED}：按合格应得金额的{rule.rectified_percent}%拨付"
+
+
+def share_of(full_fen: int, percent: int) -> int:
+    """`percent` % of `full_fen`, whole fen rounded down (what is not paid is withheld, never overpaid)."""
+    return full_fen * percent // 100
 
 
 NO_MONEY = NO_SUBSIDY  # why a unit gets no money, by result (msgids: translated where shown)
@@ -105,7 +125,10 @@ NO_MONEY = NO_SUBSIDY  # why a unit gets no money, by result (msgids: translated
 def allocate(rule: SubsidyRule | None, candidates: list[Candidate]) -> list[Award]:
     """The award of every candidate (in the given order). Pool shares by the largest-remainder method on whole fen,
     ties broken by unit code, so that the amounts add up to the pool exactly."""
-    passing = [c for c in candidates if c.result is Result.PASS]
+    # A 整改后通过 unit counts as 合格 for what it would have had (in pool mode its weight is in the pool, and what
+    # it does not get is 结余, not shared out again); its rule's share of that is what it gets.
+    rectified = {c.code for c in candidates if c.rectified and c.result is not Result.PASS and c.total is not None}
+    passing = [c for c in candidates if c.result is Result.PASS or c.code in rectified]
     amounts: dict[str, tuple[int, str]] = {}
     if rule is None:
         amounts = {c.code: (0, "未设置奖补规则") for c in passing}
@@ -116,6 +139,8 @@ def allocate(rule: SubsidyRule | None, candidates: list[Candidate]) -> list[Awar
     elif rule.mode == "bands":
         for c in passing:
             band = next((b for b in rule.bands if b.holds(c.total)), None)
+            if band is None and c.code in rectified and rule.bands:  # below the line: the lowest band's amount
+                band = min(rule.bands, key=lambda b: b.min_total)
             amounts[c.code] = (band.amount_fen, f"档次：{band.describe()}") if band else (0, "不在任何档次内")
     elif rule.mode == "pool":
         weight = sum((c.total for c in passing), Decimal(0))
@@ -131,7 +156,14 @@ def allocate(rule: SubsidyRule | None, candidates: list[Candidate]) -> list[Awar
         raise ValueError(f"unknown subsidy mode {rule.mode}")
     out = []
     for c in candidates:
-        if c.result is Result.PASS:
+        if c.code in rectified:
+            full, _basis = amounts.get(c.code, (0, ""))
+            if rule is None or rule.mode == "none":
+                out.append(Award(c.code, 0, "—", NO_MONEY[c.result]))
+                continue
+            paid = 0 if rule.rectified_percent is None else share_of(full, rule.rectified_percent)
+            out.append(Award(c.code, paid, rectified_basis(rule), "", full - paid))
+        elif c.result is Result.PASS:
             fen, basis = amounts.get(c.code, (0, ""))
             out.append(Award(c.code, fen, basis, ""))
         else:

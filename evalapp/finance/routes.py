@@ -46,6 +46,7 @@ def _render(round_: Round, status: int = 200, errors: dict | None = None, typed:
                            page=paginate(data.lines, request.args.get("page"), size),
                            township_page=paginate(data.by_township, request.args.get("tpage"), size),
                            yuan=fen_to_yuan, describe=lambda rule: subsidy.describe_rule(rule, gettext),
+                           describe_rectified=lambda rule: subsidy.describe_rectified(rule, gettext),
                            errors=errors or {}, typed=typed or {}, levels=subsidy.SUBSIDY_LEVELS,
                            live_rules=subsidy.load_rules(round_)), status
 
@@ -63,13 +64,17 @@ def save_rule(round_id: int, level: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     typed = {"level": level, "mode": request.form.get("mode", ""), "amount": request.form.get("amount", "")[:40],
-             "bands": request.form.get("bands", "")[:4000], "reason": request.form.get("reason", "")[:2000]}
+             "bands": request.form.get("bands", "")[:4000], "reason": request.form.get("reason", "")[:2000],
+             "rectified": request.form.get("rectified", "")[:10]}
     try:
         subsidy.save_rule(round_, level, typed["mode"], typed["amount"], typed["bands"], current_user,
-                          reason=typed["reason"], address=request.remote_addr)
+                          reason=typed["reason"], address=request.remote_addr, rectified=typed["rectified"])
     except ServiceError as exc:
         flash(exc.message, "danger")
-        return _render(round_, exc.status, {level: exc.message}, typed)
+        errors = {level: exc.message}
+        if "rectified" in (getattr(exc, "fields", None) or {}):  # beside its field
+            errors[f"{level}.rectified"] = exc.fields["rectified"]
+        return _render(round_, exc.status, errors, typed)
     flash(gettext("%(level)s奖补规则已保存", level=UnitLevel.label_of(level)), "success")
     return redirect(url_for("finance.round_view", round_id=round_id))
 

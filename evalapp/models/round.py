@@ -156,6 +156,8 @@ class SubsidyRule(db.Model):
         CheckConstraint("level IN ('township', 'village')", name="level"),
         CheckConstraint("mode IN ('fixed', 'bands', 'pool', 'none')", name="mode"),
         CheckConstraint("amount_fen IS NULL OR amount_fen >= 0", name="amount"),
+        CheckConstraint("rectified_percent IS NULL OR (rectified_percent >= 0 AND rectified_percent <= 100)",
+                        name="rectified_percent"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -164,6 +166,8 @@ class SubsidyRule(db.Model):
     mode: Mapped[str] = mapped_column(String(8))
     # fixed: per passing unit; pool: the whole pool.
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # A 整改后通过 unit gets this percentage of what it would have had as 合格; NULL: 暂缓 (issue 32, point 6).
+    rectified_percent: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
 
     bands: Mapped[list["SubsidyBand"]] = relationship(

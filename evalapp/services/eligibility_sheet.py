@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 
 from ..domain.numbers import plain_number
-from ..domain.subsidy import fen_to_yuan
+from ..domain.subsidy import RECTIFIED, fen_to_yuan
 from ..domain.vocabulary import Result, UnitLevel
 from ..models import Publication, User
 from .export import district_name
 from .readmodel import EligibilityLine, RoundResults
-from .subsidy import describe_rule
+from .subsidy import describe_rectified, describe_rule
 from .xlsx import PAPER_LAYOUT_LABEL, REACHED, new_workbook, paper_fonts, text_lines, write_row, write_sum, write_text
 
 ISSUER = "区委组织部　区民政局"  # the offices that issue the sheet (DESIGN: the district's working group)
@@ -140,13 +140,86 @@ class DetailRow(NamedTuple):
     remark: str
 
 
-def _eligible(unit, rule) -> str:
-    """是否符合奖补条件: 是 only where money can follow — never 是 beside a rule left unset (issue 29)."""
+def _eligible(unit, rule, rectified: bool = False) -> str:
+    """是否符合奖补条件: 是 only where money can follow — never 是 beside a rule left unset (issue 29); a unit that
+    passed its 复查 says so (the 整改后通过 sheet gives the rule applied)."""
     if unit.result.value != "pass":
-        return "否"
+        return RECTIFIED if rectified and rule is not None and rule.mode != "none" else "否"
     if rule is None:
         return "合格，未设奖补规则"
     return "合格，不设奖补" if rule.mode == "none" else "是"
+
+
+def _local_minute(iso: str, tz) -> str:
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime(
+        "%Y-%m-%d %H:%M")
+
+
+RECTIFIED_HEAD = ["序号", "单位编码", "单位名称", "层级", "所属镇(街道)", "评估得分", "复查得分", "复查记录时间",
+                  "合格应得金额(元)", "拨付规则", "本次拨付(元)", "暂缓/结余(元)"]
+RECTIFIED_WIDTHS = [4, 14, 12, 9, 11, 8, 8, 12, 14, 24, 14, 14]
+
+
+def _rectified_sheet(wb, data: RoundResults, setup, round_name: str, issued: str, status_line: str, paper, tz,
+                     f: dict) -> None:
+    """The 整改后通过 section (issue 32, point 6): the units that passed their 复查 before this version (or, in a
+    草稿, so far), each with what it would have had as 合格, the rule applied, what it gets and what is withheld —
+    暂缓 until it passes, or in pool mode 结余, not shared out again. Only when there are such units."""
+    lines = [line for line in data.lines if line.row.unit.code in data.extras.rectified]
+    if not lines:
+        return
+    ws = wb.add_worksheet(RECTIFIED)
+    setup(ws, RECTIFIED_WIDTHS, head_row=TITLE_ROWS)
+    top = _title_rows(ws, RECTIFIED_WIDTHS, f"{round_name}奖补资金资格表（整改后通过单位）", issued, status_line,
+                      not data.final, paper)
+    write_row(ws, top, RECTIFIED_HEAD, f["head"])
+    ws.set_row(top, 30)
+    ws.freeze_panes(top + 1, 0)
+    for i, line in enumerate(lines, start=top + 1):
+        u, award = line.row.unit, line.award
+        info = data.extras.rectified[u.code]
+        rule = data.rules.get(u.level)
+        applied = describe_rectified(rule)
+        if rule is not None and rule.mode == "pool" and award.withheld_fen:
+            applied += "（未拨付部分为结余）"
+        if text_lines(applied, RECTIFIED_WIDTHS[9] - 2) > 1:
+            ws.set_row(i, 15 * text_lines(applied, RECTIFIED_WIDTHS[9] - 2))
+        ws.write_number(i, 0, i - top, f["count"])
+        ws.write_string(i, 1, u.code, f["text"])
+        write_text(ws, i, 2, u.name, f["cell"])
+        ws.write_string(i, 3, UnitLevel.zh_of(u.level), f["count"])
+        write_text(ws, i, 4, line.row.township_name, f["cell"])
+        if u.final_total is None:
+            ws.write_blank(i, 5, None, f["points"])
+        else:
+            ws.write_number(i, 5, float(u.final_total), f["points"])
+        if info.get("total") is None:
+            ws.write_blank(i, 6, None, f["points"])
+        else:
+            ws.write_number(i, 6, float(info["total"]), f["points"])
+        ws.write_string(i, 7, _local_minute(info["recorded_at"], tz), f["cell"])
+        ws.write_number(i, 8, (award.amount_fen + award.withheld_fen) / 100, f["money"])
+        write_text(ws, i, 9, applied, f["cell"])
+        ws.write_number(i, 10, award.amount_fen / 100, f["money"])
+        ws.write_number(i, 11, award.withheld_fen / 100, f["money"])
+    last = top + len(lines) + 1
+    ws.merge_range(last, 0, last, 1, "合计", f["bold"])
+    for col in range(2, len(RECTIFIED_HEAD)):
+        if col in (8, 10, 11):
+            total = sum((l.award.amount_fen + l.award.withheld_fen) if col == 8 else
+                        l.award.amount_fen if col == 10 else l.award.withheld_fen for l in lines)
+            write_sum(ws, last, col, top + 1, last - 1, f["money_bold"], total / 100)
+        else:
+            ws.write_blank(last, col, None, f["bold"])
+    pools = [level for level in ("township", "village")
+             if (data.rules.get(level) is not None and data.rules[level].mode == "pool"
+                 and any(l.row.unit.level == level for l in lines))]
+    if pools:  # 结余: what the pool keeps, shown, never redistributed
+        kept = sum(l.award.withheld_fen for l in lines if l.row.unit.level in pools)
+        ws.merge_range(last + 1, 0, last + 1, len(RECTIFIED_HEAD) - 1,
+                       f"资金池结余（整改后通过单位未拨付部分，不再分配）：{fen_to_yuan(kept)} 元", f["bold"])
+        last += 1
+    _signature_rows(ws, last + 2, paper, spans=((0, 4), (5, 8), (9, 11)), seals=((6, 8), (10, 11)))
 
 
 def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple[io.BytesIO, str, str]:
@@ -175,7 +248,7 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
             final_total=None if u.final_total is None else float(u.final_total),
             result=Result.zh_of(u.result.value),
             missing="一票否决" if u.vetoed else None if u.missing is None else float(u.missing), rank=u.rank,
-            eligible=_eligible(u, data.rules.get(u.level)), basis=line.award.basis,
+            eligible=_eligible(u, data.rules.get(u.level), u.code in data.extras.rectified), basis=line.award.basis,
             amount_fen=line.award.amount_fen, remark=_remark(line, vetoes)))
     digest = hashlib.sha256("\n".join("|".join("" if v is None else str(v) for v in r)
                                       for r in detail_rows).encode("utf-8")).hexdigest()
@@ -298,6 +371,10 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
     detail.autofilter(top, 0, max(last - 1, top + 1), len(DETAIL_HEAD) - 1)
     _signature_rows(detail, last + 2, paper)
 
+    _rectified_sheet(wb, data, setup, round_name, issued, status_line, paper, tz,
+                     {"head": bold, "cell": cell, "count": count, "text": text_fmt, "points": points, "money": money,
+                      "money_bold": money_bold, "bold": bold_plain})
+
     # 变更: what this version changed against the one before (or, in a 草稿 while sheets are unlocked, what
     # republication would change against the last version) — amounts of an earlier version may be paid already.
     changed, between = data.changes if data.changes is not None else (None, "")
@@ -313,6 +390,10 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
         for i, c in enumerate(changed, start=top + 1):
             reasons = "；".join(f"{reason}（{who}，{at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}）"
                                 for who, reason, at in c.unlocks)
+            if c.new_rectified != c.old_rectified:  # what rectification changed (issue 32, point 6)
+                moved = (f"复查结论：{RECTIFIED}（复查记录于{_local_minute(c.new_rectified, tz)}）" if c.new_rectified
+                         else "复查结论：不再计为整改后通过")
+                reasons = "；".join(part for part in (moved, reasons) if part)
             lines = max(text_lines(reasons, CHANGE_WIDTHS[12] - 2), text_lines(c.name, CHANGE_WIDTHS[2] - 2),
                         text_lines(c.township_name, CHANGE_WIDTHS[3] - 2))
             if lines > 1:
@@ -356,6 +437,10 @@ def eligibility_workbook(data: RoundResults, user: User, now: datetime) -> tuple
         ("合格标准", f"总分{threshold}分以上(含{threshold}分)为合格；一票否决者不合格；未完成评估者不计为合格"),
         ("镇(街道)奖补规则", describe_rule(data.rules["township"])),
         ("村(社区)奖补规则", describe_rule(data.rules["village"])),
+    ] + ([
+        ("整改后通过单位", f"镇(街道)：{describe_rectified(data.rules['township'])}；"
+                      f"村(社区)：{describe_rectified(data.rules['village'])}（见“{RECTIFIED}”表）"),
+    ] if data.extras.rectified else []) + [
         ("奖补总额(元)", fen_to_yuan(data.total_fen)),
         ("版式", PAPER_LAYOUT_LABEL),
     ]

@@ -90,11 +90,20 @@ def _lock_statement():
     return select(Sheet.id).where(Sheet.id == bindparam("sheet_id")).with_for_update(key_share=True)
 
 
-def lock_sheet(sheet: Sheet) -> None:
-    """Take the sheet's row lock (PostgreSQL; SQLite serialises writers): changes of one sheet queue here."""
+@cache
+def _lock_without_waiting_statement():
+    # the same lock, and this transaction's commit not waiting for the disk (SET LOCAL synchronous_commit TO OFF)
+    return _lock_statement().add_columns(func.set_config("synchronous_commit", "off", True))
+
+
+def lock_sheet(sheet: Sheet, *, commit_without_waiting: bool = False) -> None:
+    """Take the sheet's row lock (PostgreSQL; SQLite serialises writers): changes of one sheet queue here.
+    `commit_without_waiting`: in the same statement, this transaction's commit will not wait for the disk (an
+    operation of a sync batch, which ends with one commit that waits: services.sync.apply_batch)."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_lock_statement(), {"sheet_id": sheet.id})
+        statement = _lock_without_waiting_statement() if commit_without_waiting else _lock_statement()
+        connection.execute(statement, {"sheet_id": sheet.id})
 
 
 FIGURE_COLUMNS = ("score_sum", "scored", "bonus_sum", "vetoed", "figures_version")

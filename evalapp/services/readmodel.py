@@ -33,7 +33,7 @@ from ..models import (
 from . import seals
 from .finals import COUNTED_STATUSES
 from .results import Report, ReportRow, UnitResult, assemble_report, failing_list, round_report
-from .subsidy import award_lines, load_rules
+from .subsidy import award_lines, load_rules, rectified_units
 from .versions import results_version
 
 LEVELS = ("township", "village")
@@ -100,11 +100,17 @@ def rule_of(data: dict | None) -> SubsidyRule | None:
     if not data:
         return None
     return SubsidyRule(data["mode"], data["amount_fen"], tuple(
-        Band(Decimal(lo), None if hi is None else Decimal(hi), fen, label) for lo, hi, fen, label in data["bands"]))
+        Band(Decimal(lo), None if hi is None else Decimal(hi), fen, label) for lo, hi, fen, label in data["bands"]),
+        data.get("rectified_percent"))
 
 
 def rules_of(publication: Publication) -> dict[str, SubsidyRule | None]:
     return {level: rule_of(publication.rules.get(level)) for level in LEVELS}
+
+
+def rectified_of(publication: Publication) -> dict[str, dict]:
+    """The 整改后通过 units a version carries (its rules' "rectified": none in a version written before issue 32)."""
+    return (publication.rules or {}).get("rectified") or {}
 
 
 def caps_of(publication: Publication) -> dict[str, Decimal]:
@@ -128,6 +134,8 @@ class Extras:
     sums: dict[str, tuple]                    # unit code → (score sum, bonus sum)
     # A version's: unit code → its unit row, checked against its seal (to check its indicator rows: seals.check_scores)
     rows: dict[str, object] = field(default_factory=dict)
+    # 整改后通过 units (issue 32, point 6): code → {"recorded_at", "total"} of the 复查 (a version's: as frozen)
+    rectified: dict[str, dict] = field(default_factory=dict)
 
 
 _serials = itertools.count(1)
@@ -180,12 +188,14 @@ def published(publication: Publication, round_: Round | None, *, fresh: bool = F
         # A version never changes: its report has a version and a serial, so the results page may keep its rows.
         report = replace(assemble_report(None, units, names, publication.figures_rule),
                          version=publication.version, serial=new_serial())
+        rectified = rectified_of(publication)
         extras = Extras(
-            awards={r.code: Award(r.code, r.amount_fen, r.subsidy_basis, r.subsidy_note) for r in rows},
+            awards={r.code: Award(r.code, r.amount_fen, r.subsidy_basis, r.subsidy_note,
+                                  rectified.get(r.code, {}).get("withheld_fen", 0)) for r in rows},
             vetoes={r.code: r.veto_findings for r in rows if r.veto_findings},
             bonus={r.code: r.bonus_items for r in rows if r.bonus_items},
             sums={r.code: (r.score_sum, r.bonus_sum) for r in rows},
-            rows={r.code: r for r in rows})
+            rows={r.code: r for r in rows}, rectified=rectified)
         hit = (report, extras, now)
         _keep(_published, key, hit, PUBLISHED_SIZE)
     return replace(hit[0], round=round_), hit[1]
@@ -238,6 +248,13 @@ def bonus_items(round_id: int) -> dict[int, list[list]]:
     return found
 
 
+def failing_rectified(round_: Round, report: Report) -> dict[str, dict]:
+    """The units that passed their 复查 and still do not pass in the data as it stands (one corrected since to pass
+    on its own is simply 合格)."""
+    failing = {r.unit.code for r in report.rows if r.unit.result is not Result.PASS}
+    return {code: info for code, info in rectified_units(round_.id).items() if code in failing}
+
+
 def live_extras(round_: Round, report: Report, rules: dict[str, SubsidyRule | None]) -> Extras:
     """Awards under today's rules, veto findings, bonus items and the final sheets' sums, by unit code."""
     by_sheet = {r.unit.final_sheet_id: r.unit.code for r in report.rows if r.unit.final_sheet_id}
@@ -245,11 +262,12 @@ def live_extras(round_: Round, report: Report, rules: dict[str, SubsidyRule | No
     sums = {by_sheet[sheet_id]: (score_sum, bonus_sum) for sheet_id, score_sum, bonus_sum in db.session.execute(
         select(Sheet.id, Sheet.score_sum, Sheet.bonus_sum).where(Sheet.round_id == round_.id, Sheet.kind == "final"))
         if sheet_id in by_sheet}
+    rectified = failing_rectified(round_, report)
     return Extras(
-        awards=award_lines(rules, report.rows),
+        awards=award_lines(rules, report.rows, rectified),
         vetoes={code: vetoes[sheet_id] for sheet_id, code in by_sheet.items() if sheet_id in vetoes},
         bonus={code: bonus[sheet_id] for sheet_id, code in by_sheet.items() if sheet_id in bonus},
-        sums=sums)
+        sums=sums, rectified=rectified)
 
 
 # ---------------------------------------------------------------- the model
@@ -459,6 +477,8 @@ class Change:
     old_fen: int
     new_fen: int
     unlocks: list[tuple[str, str, datetime]] | None = None  # (who, reason, when): the unlocks behind the change
+    old_rectified: str = ""  # when the unit's 复查 found it 整改后通过 (UTC ISO), "" if not, on either side
+    new_rectified: str = ""
 
     @property
     def delta_fen(self) -> int:
@@ -466,22 +486,25 @@ class Change:
         return self.new_fen - self.old_fen
 
 
-Lines = dict[str, tuple]  # unit code → (unit id, name, township name, total, result, fen)
+Lines = dict[str, tuple]  # unit code → (unit id, name, township name, total, result, fen, 整改后通过 recorded at or "")
 
 
 def published_lines(publication: Publication) -> Lines:
     """A version's lines, from its rows as checked against their seal (`published`)."""
     report, kept = published(publication, None)
     return {r.unit.code: (r.unit.unit_id, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
-                          kept.awards[r.unit.code].amount_fen) for r in report.rows}
+                          kept.awards[r.unit.code].amount_fen,
+                          kept.rectified.get(r.unit.code, {}).get("recorded_at", "")) for r in report.rows}
 
 
 def live_lines(round_: Round, report: Report | None = None) -> Lines:
     """Today's lines, from the report given (the one a page already holds) or the round's kept live report."""
     report = report or live_report(round_)
-    awards = award_lines(load_rules(round_), report.rows)
+    rectified = failing_rectified(round_, report)
+    awards = award_lines(load_rules(round_), report.rows, rectified)
     return {r.unit.code: (r.unit.unit_id, r.unit.name, r.township_name, r.unit.final_total, r.unit.result.value,
-                          awards[r.unit.code].amount_fen) for r in report.rows}
+                          awards[r.unit.code].amount_fen, rectified.get(r.unit.code, {}).get("recorded_at", ""))
+            for r in report.rows}
 
 
 def diff(old: Lines, new: Lines) -> list[Change]:
@@ -494,7 +517,8 @@ def diff(old: Lines, new: Lines) -> list[Change]:
             continue
         ref = n or o
         out.append(Change(ref[0], code, ref[1], ref[2], o[3] if o else None, n[3] if n else None,
-                          o[4] if o else None, n[4] if n else None, o[5] if o else 0, n[5] if n else 0))
+                          o[4] if o else None, n[4] if n else None, o[5] if o else 0, n[5] if n else 0,
+                          old_rectified=o[6] if o else "", new_rectified=n[6] if n else ""))
     return out
 
 

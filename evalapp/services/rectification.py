@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import (OrgUnit, Publication, PublishedScore, PublishedUnit, Recheck, RecheckScore, Rectification,
                       RectificationExtension, RectifyFile, Round, Team, TeamMember, User)
 from ..models.base import utcnow
-from . import audit, doc_numbers, locks
+from . import audit, doc_numbers, locks, versions
 from .documents import MAX_DOCUMENT_BYTES, TYPES
 from .errors import Conflict, Invalid, NotAllowed, NotFound, _l, check_text, marked, shown
 from .filecheck import verify
@@ -441,6 +441,13 @@ def record_recheck(recheck: Recheck, entered: dict[str, str], notes: dict[str, s
     recheck.recorded_at = utcnow()
     recheck.recorded_by_id = user.id
     rect.status = recheck.outcome
+    if recheck.outcome == "passed":
+        # 整改后通过 reaches finance only through a published version (issue 32, point 6): the round waits for
+        # the next one, as after an unlock, and the district's to-do offers 再次公布.
+        round_ = db.session.get(Round, rect.round_id)
+        if round_.status == "published":
+            round_.changed_since_publication = True
+            versions.bump(round_.id)
     audit.record("rectify.recheck_record", user=user, address=address, obj=recheck, unit_id=rect.unit_id,
                  round_id=rect.round_id, new={"outcome": recheck.outcome, "total": str(result.total),
                                               "attempt": recheck.attempt})

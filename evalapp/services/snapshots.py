@@ -29,7 +29,7 @@ from ..models import (
 )
 from . import seals
 from .readmodel import (
-    PUBLISHED_UNITS, RoundResults, live_report, member_deductions, rules_of, score_rows, unit_rows,
+    PUBLISHED_UNITS, RoundResults, live_report, member_deductions, rectified_of, rules_of, score_rows, unit_rows,
 )
 from .results import UnitResult, place
 
@@ -111,8 +111,23 @@ RAW_SCORES = Table("published_scores", MetaData(), Column("id", Integer, primary
 def _rule_data(rule: SubsidyRule | None) -> dict | None:
     if rule is None:
         return None
-    return {"mode": rule.mode, "amount_fen": rule.amount_fen,
+    data = {"mode": rule.mode, "amount_fen": rule.amount_fen,
             "bands": [[_p(b.min_total), _p(b.max_total), b.amount_fen, b.label] for b in rule.bands]}
+    if rule.rectified_percent is not None:  # (absent: 暂缓, as in every version written before issue 32)
+        data["rectified_percent"] = rule.rectified_percent
+    return data
+
+
+def _rules_data(rules: dict, extras) -> dict:
+    """The version's subsidy rules and — only when there are any — the 整改后通过 units they were applied to, with
+    what each would have had as 合格 and what is withheld: frozen in the version and covered by its checksum and
+    seal as the rules are (a version with none is written as before issue 32)."""
+    data = {level: _rule_data(rules[level]) for level in ("township", "village")}
+    if extras.rectified:
+        data["rectified"] = {code: {**info, "full_fen": extras.awards[code].amount_fen + extras.awards[code].withheld_fen,
+                                    "withheld_fen": extras.awards[code].withheld_fen}
+                             for code, info in extras.rectified.items() if code in extras.awards}
+    return data
 
 
 def _catalogue(round_: Round, level: str) -> dict:
@@ -133,7 +148,7 @@ def freeze(round_: Round, user: User | None, at: datetime, model: RoundResults) 
                       published_by_name=user.display_name if user is not None else "",
                       threshold=round_.threshold, tolerance=round_.tolerance,
                       catalogues={level: _catalogue(round_, level) for level in ("township", "village")},
-                      rules={level: _rule_data(rules[level]) for level in ("township", "village")},
+                      rules=_rules_data(rules, extras),
                       unit_count=len(report.rows), total_fen=sum(a.amount_fen for a in awards.values()), sha256="",
                       figures_rule=ROLLUP_RULE)
     db.session.add(pub)
@@ -246,15 +261,20 @@ def recompute(publication: Publication, units: list[PublishedUnit], scores: list
             problems.append(f"{u.code} {u.name}：名次、距合格线或一票否决应为 {m.rank} / {m.missing} / {m.vetoed}，"
                             f"版本记为 {u.rank} / {u.missing} / {u.vetoed}")
     rules = rules_of(publication)
+    rectified = rectified_of(publication)
     for level in ("township", "village"):
         of_level = [u for u in units if u.level == level]
-        awards = allocate(rules[level], [Candidate(u.code, *recomputed[u.code]) for u in of_level])
+        awards = allocate(rules[level], [Candidate(u.code, *recomputed[u.code], u.code in rectified)
+                                         for u in of_level])
         for u, a in zip(of_level, awards):
             # The amount, not the basis's wording: the checksum holds the text, and a band's wording may have been
             # improved since the version was written (it was, on 2026-12-01: "…(含)至…(不含)").
             if a.amount_fen != u.amount_fen:
                 problems.append(f"{u.code} {u.name}：奖补金额应为 {a.amount_fen} 分（{a.basis}），"
                                 f"版本记为 {u.amount_fen} 分（{u.subsidy_basis}）")
+            if u.code in rectified and a.withheld_fen != rectified[u.code].get("withheld_fen"):
+                problems.append(f"{u.code} {u.name}：整改后通过暂缓或结余金额应为 {a.withheld_fen} 分，"
+                                f"版本记为 {rectified[u.code].get('withheld_fen')} 分")
     if sum(u.amount_fen for u in units) != publication.total_fen:
         problems.append(f"奖补总额应为 {sum(u.amount_fen for u in units)} 分，版本记为 {publication.total_fen} 分")
     if len(units) != publication.unit_count:

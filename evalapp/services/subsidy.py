@@ -6,7 +6,7 @@ from ..domain.numbers import parse_points
 from ..domain.subsidy import MODES, Award, Band, Candidate, SubsidyRule, allocate, band_problems, fen_to_yuan, parse_yuan
 from ..domain.vocabulary import N_, SUBSIDY_UNSET, SubsidyMode, UnitLevel
 from ..extensions import db
-from ..models import OrgUnit, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
+from ..models import OrgUnit, Recheck, Rectification, Round, RoundUnit, SubsidyBand, SubsidyRule as RuleRow, User
 from . import audit, locks, versions
 from .errors import Invalid, Joined, _l, check_text, shown
 
@@ -19,8 +19,32 @@ def load_rules(round_: Round) -> dict[str, SubsidyRule | None]:
     rules = {"township": None, "village": None}
     for row in db.session.scalars(select(RuleRow).where(RuleRow.round_id == round_.id)):
         rules[row.level] = SubsidyRule(row.mode, row.amount_fen or 0, tuple(
-            Band(b.min_total, b.max_total, b.amount_fen, b.label) for b in row.bands))
+            Band(b.min_total, b.max_total, b.amount_fen, b.label) for b in row.bands), row.rectified_percent)
     return rules
+
+
+def rectified_units(round_id: int, before=None) -> dict[str, dict]:
+    """The units of a round that passed their 复查 (整改后通过), by code: when it was recorded and its total — those
+    recorded before `before` (a publication's time) when given. One query."""
+    query = (select(Rectification.unit_code, Recheck.recorded_at, Recheck.total)
+             .join(Recheck, Recheck.rectification_id == Rectification.id)
+             .where(Rectification.round_id == round_id, Recheck.outcome == "passed")
+             .order_by(Recheck.recorded_at))
+    if before is not None:
+        query = query.where(Recheck.recorded_at <= before)
+    return {code: {"recorded_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "total": None if total is None else f"{total:.2f}"}
+            for code, at, total in db.session.execute(query)}
+
+
+def parse_rectified(value: str) -> int | None:
+    """What the form sends for a 整改后通过 unit: 暂缓 (empty or "defer") or a whole percentage 0–100."""
+    text = (value or "").strip().rstrip("%％")
+    if text in ("", "defer"):
+        return None
+    if not text.isdigit() or int(text) > 100:
+        raise Invalid("subsidy.rectified_invalid", _l("整改后通过单位的拨付比例须为0至100之间的整数"),
+                      {"rectified": _l("请填写0至100之间的整数，或选择暂缓拨付")})
+    return int(text)
 
 
 def parse_bands(text_: str) -> list[Band]:
@@ -48,7 +72,7 @@ def parse_bands(text_: str) -> list[Band]:
 
 
 def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str, user: User, *,
-              reason: str = "", address: str | None = None) -> None:
+              reason: str = "", address: str | None = None, rectified: str = "") -> None:
     """Replace the rule of one level; refused (and the saved rule kept) on any problem. After publication a rule is
     corrected through the versioned path, as scores are (issue 29): with a reason, under the round's lock, the
     round marked changed — the published version keeps its rule and its amounts until the district republishes,
@@ -66,6 +90,7 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
         raise Invalid("subsidy.level_invalid", _l("层级无效"), {"level": _l("层级无效")})
     if mode not in MODES:
         raise Invalid("subsidy.mode_required", _l("请选择奖补方式"), {"mode": _l("请选择奖补方式")})
+    rectified_percent = parse_rectified(rectified)
     amount_fen, bands = 0, []
     if mode == "none":
         pass  # 本批次不设奖补资金: chosen and recorded
@@ -87,17 +112,18 @@ def save_rule(round_: Round, level: str, mode: str, amount: str, bands_text: str
         if problems:
             raise Invalid("subsidy.bands_invalid", _l("档次设置有误：%(problems)s", problems=Joined(problems)), {"bands": Joined(problems)})
     old = db.session.scalar(select(RuleRow).where(RuleRow.round_id == round_.id, RuleRow.level == level))
-    before = {"mode": old.mode, "amount_fen": old.amount_fen,
+    before = {"mode": old.mode, "amount_fen": old.amount_fen, "rectified_percent": old.rectified_percent,
               "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in old.bands]} if old else None
     if old is not None:
         db.session.delete(old)
         db.session.flush()
-    row = RuleRow(round_id=round_.id, level=level, mode=mode, amount_fen=amount_fen if mode != "bands" else None)
+    row = RuleRow(round_id=round_.id, level=level, mode=mode, amount_fen=amount_fen if mode != "bands" else None,
+                  rectified_percent=rectified_percent)
     row.bands = [SubsidyBand(min_total=b.min_total, max_total=b.max_total, amount_fen=b.amount_fen, label=b.label)
                  for b in sorted(bands, key=lambda b: b.min_total)]
     db.session.add(row)
     audit.record("subsidy.rule", user=user, address=address, obj=round_, round_id=round_.id, old=before,
-                 new={"level": level, "mode": mode, "amount_fen": amount_fen,
+                 new={"level": level, "mode": mode, "amount_fen": amount_fen, "rectified_percent": rectified_percent,
                       "bands": [[str(b.min_total), str(b.max_total), b.amount_fen] for b in bands],
                       **({"after_publication": True} if round_.status == "published" else {})},
                  detail=reason)
@@ -144,6 +170,18 @@ def describe_rule(rule: SubsidyRule | None, tr=chinese) -> str:
                             for b in rule.bands)
 
 
+def describe_rectified(rule: SubsidyRule | None, tr=chinese) -> str:
+    """What a 整改后通过 unit gets under the rule, in words (Chinese for the sheet, the page passes gettext)."""
+    if rule is None or rule.mode == "none":
+        return describe_rule(rule, tr)
+    if rule.rectified_percent is None:
+        return tr(N_("整改后通过单位暂缓拨付，待合格后拨付"))
+    text = tr(N_("整改后通过单位按合格应得金额的 %(percent)s%% 拨付"), percent=rule.rectified_percent)
+    if rule.mode == "pool":
+        text += tr(N_("，未拨付部分列为结余，不再分配"))
+    return text
+
+
 def _band(band: Band, tr) -> str:
     """A band as domain.subsidy.Band.describe words it, translated: its own label (data) if it has one."""
     if band.label:
@@ -153,11 +191,13 @@ def _band(band: Band, tr) -> str:
     return tr(N_("%(min)s分(含)至%(max)s分(不含)"), min=band.min_total, max=band.max_total)
 
 
-def award_lines(rules: dict[str, SubsidyRule | None], rows) -> dict[str, Award]:
-    """Each unit's award (by code) under the rules of its level; `rows`: report rows (services.results.ReportRow)."""
+def award_lines(rules: dict[str, SubsidyRule | None], rows, rectified=()) -> dict[str, Award]:
+    """Each unit's award (by code) under the rules of its level; `rows`: report rows (services.results.ReportRow);
+    `rectified`: the codes of the units that passed their 复查 (整改后通过)."""
     awards: dict[str, Award] = {}
     for level in ("township", "village"):
         of_level = [r for r in rows if r.unit.level == level]
         awards.update(zip((r.unit.code for r in of_level), allocate(
-            rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result) for r in of_level])))
+            rules[level], [Candidate(r.unit.code, r.unit.final_total, r.unit.result, r.unit.code in rectified)
+                           for r in of_level])))
     return awards

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -175,7 +175,13 @@ ErrorBody = Callable[[ServiceError], dict]
 
 def apply_batch(user: User, device_id: str, ops: list[Operation], save: Save, error_body: ErrorBody) -> list[Outcome]:
     """Apply each operation in order, each in its own transaction (apply); the replays among them (sent before, or
-    earlier in this batch) answered with their first answers. One statement finds the replays of the whole batch."""
+    earlier in this batch) answered with their first answers. One statement finds the replays of the whole batch.
+
+    On PostgreSQL the operations' transactions commit without waiting for the disk (synchronous_commit off, for
+    each of them only: set by `save`, see commit_without_waiting) and the batch ends with one commit that waits (flush_commits): the write-ahead log is one
+    sequence, so when that returns every operation before it is on disk — before any answer leaves. Each operation
+    is still atomic and isolated on its own; a crash before the end loses only operations no one was answered for,
+    and the device sends them again (their ids make a replay harmless)."""
     seen = answered(user, list(dict.fromkeys(op.op_id for op in ops)))
     db.session.rollback()  # (the read's transaction ends here: each operation has its own)
     out = []
@@ -185,7 +191,27 @@ def apply_batch(user: User, device_id: str, ops: list[Operation], save: Save, er
         if prior is None and outcome.status != "duplicate":
             seen[op.op_id] = outcome
         out.append(outcome)
+    if db.engine.dialect.name == "postgresql":
+        flush_commits()
     return out
+
+
+_NO_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
+def commit_without_waiting() -> None:
+    """PostgreSQL: the transaction this opens (or is in) commits without waiting for the disk — for an operation
+    of a batch only (apply_batch's `save` calls it, or takes the sheet's lock with figures.lock_sheet's
+    commit_without_waiting, the same in one statement)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(_NO_WAIT)
+
+
+def flush_commits() -> None:
+    """PostgreSQL: a commit that waits for the disk, so that every transaction committed before it is durable (a
+    transaction id is taken, so that the commit writes a record and flushes the log up to it)."""
+    db.session.execute(text("SELECT txid_current()"))
+    db.session.commit()
 
 
 def record_signature(user: User, op_id: str, sheet_id: int, device_time, answer: dict) -> None:

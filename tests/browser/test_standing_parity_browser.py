@@ -194,15 +194,18 @@ def test_scoring_pages_load_standing_js_and_their_cards_carry_the_catalogues_rul
                         level, rule["code"])
 
 
-def test_the_pages_standing_rule_matches_the_catalogue_on_generated_entries_and_sheets(live_server, page, world):
+def build_cases() -> dict:
+    """The fixed-seed cases over both default catalogues and the figures this test expects for them. `keys` names
+    each spec's indicator as (level, code), for a page that builds the specs itself (the offline parity test)."""
     catalogues = load_catalogues()
     rng = random.Random(SEED)
-    specs, indicator_cases, expected_scores, generated = [], [], [], {}
+    specs, keys, indicator_cases, expected_scores, generated = [], [], [], [], {}
     by_catalogue = []  # per catalogue: (indicator index in specs, indicator) in order
     for catalogue in catalogues:
         mine = []
         for ind in indicators(catalogue):
             specs.append(js_spec(ind))
+            keys.append([catalogue["level"], ind["code"]])
             mine.append((len(specs) - 1, ind))
             generated[len(specs) - 1] = indicator_entries(rng, ind)
             for entry in generated[len(specs) - 1]:
@@ -257,15 +260,13 @@ def test_the_pages_standing_rule_matches_the_catalogue_on_generated_entries_and_
     assert {e["result"] for e in expected_sheets + expected_sums} == {"pass", "fail", "veto", "incomplete"}
     assert len(indicator_cases) > 3000 and len(sheet_cases) == 800
 
-    # The page's own standing.js: the file a real scoring page loads, as it is in the repository.
-    log_in(page, live_server, "inspector")
-    open_scoring_page(page, live_server, make_sheet(world, VILLAGE).id)
-    src = page.evaluate("() => [...document.scripts].map(s => s.src).find(s => s.includes('/static/js/standing.js'))")
-    assert src, script_paths(page)
-    with open(STANDING_JS, "rb") as f:
-        assert page.request.get(src).body() == f.read()
-    # One round trip, as JSON text both ways (Playwright's own serialization of some 20,000 objects takes seconds).
-    scores, sheets, sums = json.loads(page.evaluate("""text => {
+    return {"specs": specs, "keys": keys, "indicator_cases": indicator_cases, "expected_scores": expected_scores,
+            "sheet_cases": sheet_cases, "expected_sheets": expected_sheets, "sum_cases": sum_cases,
+            "expected_sums": expected_sums}
+
+
+# Run in the page: [specs, indicatorCases, sheetCases, sumCases] as JSON text in, [scores, sheets, sums] out.
+RUN_JS = """text => {
         const [specs, indicatorCases, sheetCases, sumCases] = JSON.parse(text);
         const S = window.EvalappStanding;
         const scores = indicatorCases.map(([i, entry]) => S.indicatorScore(specs[i], entry));
@@ -282,12 +283,22 @@ def test_the_pages_standing_rule_matches_the_catalogue_on_generated_entries_and_
         });
         const sums = sumCases.map(c => figures(S.standing(c.sums, c.line, c.decided)));
         return JSON.stringify([scores, sheets, sums]);
-    }""", json.dumps([specs, indicator_cases, sheet_cases, sum_cases])))
+    }"""
 
-    wrong = [(indicator_cases[i], got, want) for i, (got, want) in enumerate(zip(scores, expected_scores)) if got != want]
+
+def run_in_page(page, c: dict, specs: list | None = None) -> tuple[list, list, list]:
+    """One round trip, as JSON text both ways (Playwright's own serialization of some 20,000 objects takes seconds)."""
+    return json.loads(page.evaluate(RUN_JS, json.dumps([c["specs"] if specs is None else specs, c["indicator_cases"],
+                                                        c["sheet_cases"], c["sum_cases"]])))
+
+
+def check_figures(c: dict, scores: list, sheets: list, sums: list) -> None:
+    """The browser's figures against this test's own."""
+    wrong = [(c["indicator_cases"][i], got, want) for i, (got, want) in enumerate(zip(scores, c["expected_scores"]))
+             if got != want]
     assert not wrong, f"{len(wrong)} of {len(scores)} indicator scores differ, e.g. {wrong[:5]}"
-    for name, got_all, want_all, cases in (("sheet", sheets, expected_sheets, sheet_cases),
-                                           ("sums", sums, expected_sums, sum_cases)):
+    for name, got_all, want_all, cases in (("sheet", sheets, c["expected_sheets"], c["sheet_cases"]),
+                                           ("sums", sums, c["expected_sums"], c["sum_cases"])):
         wrong = []
         for case, got, want in zip(cases, got_all, want_all):
             want = dict(want, text=shown(None if want["total"] is None else Decimal(want["total"]) / 100),
@@ -296,6 +307,18 @@ def test_the_pages_standing_rule_matches_the_catalogue_on_generated_entries_and_
                 wrong.append((case, got, want))
         assert not wrong, f"{name}: {len(wrong)} of {len(cases)} standings differ, e.g. {wrong[:3]}"
     # the boundary itself: 95.00 passes, 94.99 fails, 95.01 passes (complete, decided, no veto)
-    at_line = {c["sums"]["scoreSum"] + min(c["sums"]["bonusSum"], c["line"]["bonusCap"]): s["result"]
-               for c, s in zip(sum_cases, sums) if c["decided"] and c["sums"]["scored"] == 25 and not c["sums"]["veto"]}
+    at_line = {k["sums"]["scoreSum"] + min(k["sums"]["bonusSum"], k["line"]["bonusCap"]): s["result"]
+               for k, s in zip(c["sum_cases"], sums) if k["decided"] and k["sums"]["scored"] == 25 and not k["sums"]["veto"]}
     assert at_line == {9500: "pass", 9499: "fail", 9501: "pass"}
+
+
+def test_the_pages_standing_rule_matches_the_catalogue_on_generated_entries_and_sheets(live_server, page, world):
+    c = build_cases()
+    # The page's own standing.js: the file a real scoring page loads, as it is in the repository.
+    log_in(page, live_server, "inspector")
+    open_scoring_page(page, live_server, make_sheet(world, VILLAGE).id)
+    src = page.evaluate("() => [...document.scripts].map(s => s.src).find(s => s.includes('/static/js/standing.js'))")
+    assert src, script_paths(page)
+    with open(STANDING_JS, "rb") as f:
+        assert page.request.get(src).body() == f.read()
+    check_figures(c, *run_in_page(page, c))

@@ -12,6 +12,8 @@
   var meta = document.querySelector('meta[name="evalapp-user"]');
   var user = meta && meta.content ? parseInt(meta.content, 10) : null;
   var STALE_MS = 5 * 24 * 3600 * 1000, RETRY_MS = 30000;
+  /* The time now: window.__now (a function giving milliseconds) where a test sets one, else the clock. */
+  function now() { return typeof window.__now === "function" ? window.__now() : Date.now(); }
   var hasWorker = "serviceWorker" in navigator;
 
   if (!O || !window.indexedDB || !window.crypto || !window.crypto.subtle) {
@@ -140,7 +142,7 @@
           if (!prepared || !prepared.sheets.length) {
             status.textContent = t("none");
           } else {
-            var stale = Date.now() - prepared.at > STALE_MS;
+            var stale = now() - prepared.at > STALE_MS;
             status.textContent = t("stored", { count: prepared.sheets.length, at: when(prepared.at) });
             q("stale").hidden = !stale;
             prepared.sheets.forEach(function (s) {
@@ -162,16 +164,36 @@
     });
   }
 
+  /* The sheets the user fills in, in every round listed (GET /api/v1/rounds/<id>/sheets?mine=1: the inspector's
+   * own sheets and, for a team leader, the team's final sheets, whatever page of the worklist is shown), as the
+   * pages to store: a final sheet is opened on its reconciliation page. */
+  function assigned(rounds) {
+    return rounds.reduce(function (p, id) {
+      return p.then(function (links) {
+        return fetch("/api/v1/rounds/" + id + "/sheets?mine=1", {
+          credentials: "same-origin", headers: { "Accept": "application/json" }
+        }).then(function (r) {
+          if (!r.ok || r.redirected) { throw new Error("sheets " + r.status); }
+          return r.json();
+        }).then(function (d) {
+          d.sheets.forEach(function (s) {
+            var url = "/inspection/sheets/" + s.id + (s.kind === "final" ? "/reconcile" : "");
+            if (!links.some(function (l) { return l.url === url; })) { links.push({ url: url, label: s.unit.name }); }
+          });
+          return links;
+        });
+      });
+    }, Promise.resolve([]));
+  }
+
   function prepare() {
     prepareBtn.disabled = true;
     q("offline-status").textContent = t("preparing");
     var persisted = navigator.storage && navigator.storage.persist ? navigator.storage.persist()
       : Promise.resolve(false);
-    var links = [];
-    document.querySelectorAll("a[data-sheet], a[data-final]").forEach(function (a) {
-      var label = a.querySelector(".fw-bold, span") || a;  // the unit's name, without its kind's badge
-      links.push({ url: a.getAttribute("href"), label: (label.firstChild || label).textContent.trim() });
-    });
+    // Every round listed here: its sheets come from the API (every one assigned, not only this page's).
+    var rounds = Array.prototype.map.call(document.querySelectorAll("section[data-round]"),
+                                          function (s) { return s.dataset.round; });
     return O.ready.then(function (ready) {
       if (!ready) { throw new Error("nokey"); }
       function store(url, type) {
@@ -186,10 +208,12 @@
       var sheets = [];
       var worklist = location.pathname + location.search;
       return store(worklist, "text/html").then(function () {
+        return assigned(rounds);
+      }).then(function (links) {
         return links.reduce(function (p, link) {
           return p.then(function () {
             return store(link.url, "text/html").then(function (bytes) {
-              sheets.push({ url: link.url, label: link.label, at: Date.now() });
+              sheets.push({ url: link.url, label: link.label, at: now() });
               var doc = new DOMParser().parseFromString(new TextDecoder().decode(bytes), "text/html");
               var thumbs = Array.prototype.map.call(doc.querySelectorAll(".photo img, [data-photo] img"),
                                                     function (img) { return img.getAttribute("src"); });
@@ -198,9 +222,7 @@
           });
         }, Promise.resolve());
       }).then(function () {
-        // The catalogue of each round (the API's catalogue operation, where the server has it).
-        var rounds = Array.prototype.map.call(document.querySelectorAll("section[data-round]"),
-                                              function (s) { return s.dataset.round; });
+        // The catalogue of each round (the API's catalogue operation).
         return Promise.all(rounds.map(function (id) {
           return Promise.all(["village", "township"].map(function (kind) {
             return store("/api/v1/rounds/" + id + "/catalogue?kind=" + kind, "application/json")
@@ -208,7 +230,7 @@
           }));
         }));
       }).then(function () {
-        return O.savePrepared(ready.user, ready.key, { at: Date.now(), sheets: sheets });
+        return O.savePrepared(ready.user, ready.key, { at: now(), sheets: sheets });
       }).then(function () { return persisted; });
     }).then(function (granted) {
       prepareBtn.disabled = false;
