@@ -433,11 +433,10 @@ def rq_entry(job_id: int) -> str:
     from the environment as wsgi.py makes it)."""
     from flask import has_app_context
 
-    if has_app_context():
-        try:
-            return run(job_id)
-        finally:
-            db.session.remove()
+    if has_app_context():  # the jobs-worker's one context for every job: nothing kept from the last one
+        db.session.rollback()
+        db.session.expire_all()
+        return run(job_id)
     from .. import create_app
 
     with create_app().app_context():
