@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.vocabulary import N_
 from ..extensions import db
 from ..models import AuditEvent, EvidenceFile, Job, Round, Sheet, User
 from ..models.base import utcnow
@@ -42,13 +43,12 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
 QUEUE_NAME = "evalapp"
-STALE_ERROR = "工作进程中断（心跳超时）"
+STALE_ERROR = N_("工作进程中断（心跳超时）")  # shown translated (templates/jobs/show.html)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
 class Kind:
-    action: str            # the audit action of a download (as the direct download records it)
     mimetype: str
     fallback: str          # the ASCII name a download falls back to
     build: Callable        # (job, progress) → (binary file, name)
@@ -104,9 +104,9 @@ def _build_evidence_zip(job: Job, progress):
 
 
 KINDS = {
-    "results_workbook": Kind("export.results_workbook", XLSX, "results.xlsx", _build_workbook),
-    "audit_export": Kind("export.audit", XLSX, "audit.xlsx", _build_audit),
-    "evidence_zip": Kind("export.evidence_zip", "application/zip", "evidence.zip", _build_evidence_zip),
+    "results_workbook": Kind(XLSX, "results.xlsx", _build_workbook),
+    "audit_export": Kind(XLSX, "audit.xlsx", _build_audit),
+    "evidence_zip": Kind("application/zip", "evidence.zip", _build_evidence_zip),
 }
 # Who may fetch a kind's file: the roles that may ask for it (evidence: the roles that see the same sheets alike,
 # access.SHEET_KINDS_SEEN — the district's and the admin's zip is one file, finance's another).
@@ -300,7 +300,8 @@ def downloaded(job: Job, user: User, *, address: str | None = None):
     version = ({"status": "草稿" if params.get("draft") else "正式", "version": params.get("version"),
                 "publication_sha256": params.get("sha256")} if job.kind == "results_workbook" else {})
     round_id = params.get("round_id")
-    audit.record(kind.action, user=user, address=address, obj=db.session.get(Round, round_id) if round_id else None,
+    audit.record("export.results_workbook" if job.kind == "results_workbook"  # the direct downloads' actions
+                 else "export.audit" if job.kind == "audit_export" else "export.evidence_zip", user=user, address=address, obj=db.session.get(Round, round_id) if round_id else None,
                  round_id=round_id, new={**version, "job": job.id, "sha256": job.result_sha256,
                                          **({"filters": params["filters"]} if "filters" in params else {})},
                  detail=job.result_name or "")
