@@ -291,3 +291,60 @@ def test_an_rq_worker_runs_the_job_from_redis(empty_app, published):  # noqa: F8
         queue.connection.close()
         client.close()
         empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+
+
+def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(empty_app, published,  # noqa: F811
+                                                                                  clock):
+    """`flask jobs-worker`'s RQ worker in a process of its own takes the job from Redis and is held at its first
+    progress; SIGKILL: the row stays "running" (nothing ran to say otherwise) until its heartbeat is older than the
+    bound, then the status says failed, and the retry makes the file."""
+    import os
+    import selectors
+    import signal
+    import subprocess
+    import sys
+
+    url = "redis://127.0.0.1:6379/15"
+    client = _redis_or_skip(url)
+    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=url)
+    queue = jobs.queue()
+    queue.empty()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        district = _client(empty_app, "district")
+        job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "tests.job_worker_proc", empty_app.config["SQLALCHEMY_DATABASE_URI"],
+             empty_app.config["UPLOAD_FOLDER"], url], cwd=root, stdout=subprocess.PIPE, text=True)
+        try:
+            line = ""
+            with selectors.DefaultSelector() as waiting:  # the worker's line (after RQ's own), a minute at most
+                waiting.register(worker.stdout, selectors.EVENT_READ)
+                while not line.startswith("running"):
+                    assert waiting.select(timeout=60), "the worker never took the job"
+                    line = worker.stdout.readline()
+                    assert line, "the worker ended"
+            assert line.strip() == f"running {job_id}"
+            db.session.expire_all()
+            assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "running"
+            worker.send_signal(signal.SIGKILL)
+            assert worker.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            worker.stdout.close()
+        bound = empty_app.config["JOBS_STALE_SECONDS"]  # the worker's heartbeat was written on the real clock
+        clock.at = utcnow() + timedelta(seconds=bound - 5)
+        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "running"
+        clock.at = utcnow() + timedelta(seconds=bound + 1)
+        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "failed"
+        empty_app.config.update(JOBS_RUNNER="sync")
+        district.post(f"/jobs/{job_id}/retry")
+        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
+        assert _file(district, job_id)[:2] == b"PK"
+    finally:
+        queue.empty()
+        queue.connection.close()
+        client.close()
+        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
