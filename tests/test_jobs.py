@@ -193,7 +193,7 @@ def test_a_job_is_fetched_only_by_its_audience(empty_app, published):  # noqa: F
     assert district.get(f"/jobs/{zip_id}/file").status_code == 404
 
 
-def test_the_evidence_zip_has_a_folder_per_unit_and_indicator_and_a_true_manifest(empty_app):
+def test_the_evidence_zip_has_a_folder_per_unit_and_indicator_and_a_true_manifest(empty_app, clock):
     """Photos on a member's and a final sheet: each under 单位/指标/, the manifest's SHA-256 and size those of the
     entry and of the stored file; finance's zip leaves out the member's sheet (finance never sees one); a removed
     photo is not in it; the download is audited."""
@@ -229,6 +229,9 @@ def test_the_evidence_zip_has_a_folder_per_unit_and_indicator_and_a_true_manifes
     assert {int(m["照片编号"]): m["SHA-256"] for m in manifest} == stored
     assert {m["路径"].split("/")[1].split("_")[0] for m in manifest} == {"A1", "B1"}
     assert _job_id(district.post(f"/jobs/rounds/{w.round.id}/evidence")) == job_id  # the same photos: the same job
+    clock.at += timedelta(seconds=empty_app.config["JOBS_RESULT_SECONDS"] + 1)  # expired, made again: the same bytes
+    assert _job_id(district.post(f"/jobs/rounds/{w.round.id}/evidence")) == job_id
+    assert _file(district, job_id) == data
     finance = _client(empty_app, "finance")
     theirs = read_manifest(_file(finance, _job_id(finance.post(f"/jobs/rounds/{w.round.id}/evidence"))))
     assert {int(m["照片编号"]) for m in theirs} == {kept[2].id}
