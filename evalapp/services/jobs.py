@@ -363,7 +363,10 @@ def run(job_id: int) -> str:
     attempt = job.attempts
     hook = current_app.config.get("JOBS_TEST_HOOK")  # tests: hold a job mid-way (a barrier), or kill it
 
+    told = {"total": 0}
+
     def progress(done: int, total: int) -> None:
+        told["total"] = total
         _write(job_id, attempt=attempt, done=done, total=total, heartbeat_at=now())
         if hook is not None:
             hook(job_id, done, total)
@@ -386,7 +389,8 @@ def run(job_id: int) -> str:
                finished_at=now())
         return "failed"
     at = now()
-    if not _write(job_id, attempt=attempt, state="done", done=max(job.total, 1), total=max(job.total, 1),
+    whole = max(told["total"], 1)
+    if not _write(job_id, attempt=attempt, state="done", done=whole, total=whole,
                   result_key=key, result_name=name, result_sha256=digest, result_size=len(data), finished_at=at,
                   heartbeat_at=at, expires_at=at + timedelta(seconds=result_seconds())):
         storage().delete(key)  # reaped meanwhile (or retried): this attempt's file is nobody's
