@@ -173,6 +173,12 @@ def test_finished_files_expire(empty_app, published, clock):  # noqa: F811
     assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "expired"
     assert district.get(f"/jobs/{job_id}/file").status_code == 302  # to its page: 文件已过期删除, 重新生成
     assert "文件已过期删除" in district.get(f"/jobs/{job_id}").get_data(as_text=True)
+    # made again, then its file removed behind the app's back: failed (with 重新生成), never a 500
+    assert _job_id(district.post(f"/jobs/{job_id}/retry")) == job_id
+    storage().delete(db.session.get(Job, job_id).result_key)
+    assert district.get(f"/jobs/{job_id}/file").status_code == 302
+    status = district.get(f"/jobs/{job_id}/status").get_json()
+    assert (status["state"], status["error"]) == ("failed", jobs.LOST_ERROR)
 
 
 def test_a_job_is_fetched_only_by_its_audience(empty_app, published):  # noqa: F811

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
 QUEUE_NAME = "evalapp"
+LOST_ERROR = N_("生成的文件已不在存储中")
 STALE_ERROR = N_("工作进程中断（心跳超时）")  # shown translated (templates/jobs/show.html)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -296,6 +297,14 @@ def downloaded(job: Job, user: User, *, address: str | None = None):
     if job.state != "done" or not job.result_key:
         raise NotFound("job.no_file", _l("文件尚未生成或已过期"))
     kind = KINDS[job.kind]
+    try:
+        file = open_result(job.result_key)
+    except FileNotFoundError:  # removed behind the app's back: the job is failed, its page offers 重新生成
+        db.session.execute(update(Job).where(Job.id == job.id, Job.state == "done")
+                           .values(state="failed", error=LOST_ERROR, result_key=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        raise NotFound("job.no_file", _l("文件尚未生成或已过期")) from None
     params = job.params
     version = ({"status": "草稿" if params.get("draft") else "正式", "version": params.get("version"),
                 "publication_sha256": params.get("sha256")} if job.kind == "results_workbook" else {})
@@ -305,8 +314,12 @@ def downloaded(job: Job, user: User, *, address: str | None = None):
                  round_id=round_id, new={**version, "job": job.id, "sha256": job.result_sha256,
                                          **({"filters": params["filters"]} if "filters" in params else {})},
                  detail=job.result_name or "")
-    db.session.commit()
-    return open_result(job.result_key), job.result_name, kind.mimetype, kind.fallback
+    try:
+        db.session.commit()
+    except BaseException:
+        file.close()
+        raise
+    return file, job.result_name, kind.mimetype, kind.fallback
 
 
 # -- running -------------------------------------------------------------------------------------------------------
