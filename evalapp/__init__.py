@@ -33,6 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("EVALAPP")
     if url := database_url_from_env():
         app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("REDIS_URL") and os.environ.get("REDIS_URL"):
+        app.config["REDIS_URL"] = os.environ["REDIS_URL"]  # the job queue's (services.jobs)
     if test_config:
         app.config.update(test_config)
 
@@ -95,16 +97,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .rectify import bp as rectify_bp
     from .notice import bp as notice_bp
     from .offline import bp as offline_bp
+    from .jobs import bp as jobs_bp
 
     from .api import bp as api_bp
 
     for bp in (main_bp, auth_bp, inspection_bp, selfassess_bp, results_bp, finance_bp, admin_bp, manual_bp, rectify_bp,
-               notice_bp, offline_bp,
+               notice_bp, offline_bp, jobs_bp,
                api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)
 
-    from . import assets, bodylimits, cli, cli_publication, errors, security, templating
+    from . import assets, bodylimits, cli, cli_jobs, cli_publication, errors, security, templating
 
     @app.teardown_request
     def close_uploads(exc):
@@ -114,6 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.register(app)
     cli.register(app)
     cli_publication.register(app)
+    cli_jobs.register(app)
     errors.register(app)
     security.register(app)
     templating.register(app)

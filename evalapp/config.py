@@ -67,6 +67,15 @@ class Defaults:
     # EVALAPP_COMPRESS_REGISTER=false (docs/deploy.md).
     COMPRESS_ALGORITHM = ["zstd", "br", "gzip"]
     COMPRESS_STREAMS = False
+    # Long work (services.jobs, issue 34 point 2): the workbook, the audit export and the evidence zip are jobs.
+    # REDIS_URL (or EVALAPP_REDIS_URL): RQ over Redis, run by `flask --app wsgi jobs-worker`; without it a thread of
+    # the app process runs them (the embedded default). JOBS_RUNNER forces rq, thread or sync.
+    REDIS_URL = None
+    JOBS_RUNNER = None
+    JOBS_STALE_SECONDS = 120  # a running job whose heartbeat is older is failed (a killed worker), with a retry
+    JOBS_QUEUED_SECONDS = 3600  # a queued job nobody took for this long is failed too (a lost queue)
+    JOBS_RESULT_SECONDS = 24 * 3600  # a finished file is kept this long, then deleted
+    JOBS_TIMEOUT_SECONDS = 3600  # RQ's limit on one job
 
 
 def database_url_from_env() -> str | None:

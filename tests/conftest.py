@@ -32,6 +32,7 @@ TEST_CONFIG = {
     # Cheap hashing in tests; production strength is tested on the production config.
     "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     "DEMO_PASSWORD": DEMO_PASSWORD,
+    "JOBS_RUNNER": "sync",  # export jobs run inside the request (services.jobs); tests/test_jobs.py runs them otherwise
 }
 ROLE_USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]
 # Personas outside the demo scopes: another township's lead and another village's user (路口镇, 路口村),

@@ -53,9 +53,17 @@ def ids(world):
         "insp": insp.id, "final": final.id,
         "self22": make_sheet(r22, VILLAGE, "self").id,
         "self21": make_sheet(world, VILLAGE, "self").id,
-        "photo": photo.id, "signature": signature.id,
+        "photo": photo.id, "signature": signature.id, "job": _workbook_job(world),
         "vunit": world.units[VILLAGE].id, "tunit": world.units[TOWNSHIP].id,
     }
+
+
+def _workbook_job(world) -> int:
+    """The district's workbook of the round, made by a job (services.jobs; run at once under the tests' runner)."""
+    from evalapp.services import jobs
+
+    district = world.people["district"]
+    return jobs.request_job("results_workbook", jobs.workbook_params(world.round, draft=True), district).id
 
 
 def _account_less_village_sheet(r22):
@@ -354,6 +362,15 @@ MATRIX = [
     ("POST", "/rectify/rounds/{r}/issue", "rectify.issue", expect({"admin", "district"}, 404)),
     ("GET", "/rectify/interviews/new", "rectify.new_interview", expect({"admin", "district"})),
     ("POST", "/rectify/interviews", "rectify.create_interview", expect({"admin", "district"}, 422)),
+    # Long exports as jobs (issue 34, point 2): asking (a POST: the job's page), the page, its status, its file and
+    # a retry; the job is the district's workbook: finance may open some job's page, not this one's (404)
+    ("POST", "/jobs/rounds/{r}/workbook", "jobs.request_workbook", expect({"admin", "district"}, 303)),
+    ("POST", "/jobs/rounds/{r}/evidence", "jobs.request_evidence", expect(SEEING, 303)),
+    ("POST", "/jobs/audit", "jobs.request_audit", expect({"admin"}, 303)),
+    ("GET", "/jobs/{job}", "jobs.show", expect({"admin", "district"}, scoped_out={"finance"})),
+    ("GET", "/jobs/{job}/status", "jobs.status", expect({"admin", "district"}, scoped_out={"finance"})),
+    ("GET", "/jobs/{job}/file", "jobs.file", expect({"admin", "district"}, scoped_out={"finance"})),
+    ("POST", "/jobs/{job}/retry", "jobs.retry", expect({"admin", "district"}, 303, scoped_out={"finance"})),
     ("POST", "/lang", "main.set_language", {p: 302 for p in PERSONAS}),  # last: the pages after it are in English
 ]
 

@@ -79,6 +79,7 @@ class AuditAction(Vocabulary):
     EXPORT_SUBSIDY = "export.subsidy", N_("导出奖补资格表")
     EXPORT_RESULTS_WORKBOOK = "export.results_workbook", N_("导出结果汇总表")
     EXPORT_AUDIT = "export.audit", N_("导出操作日志")
+    EXPORT_EVIDENCE_ZIP = "export.evidence_zip", N_("导出佐证材料压缩包")
     RECTIFY_ISSUE = "rectify.issue", N_("下发整改通知")
     RECTIFY_EXTENSION_ASK = "rectify.extension_ask", N_("申请整改延期")
     RECTIFY_EXTENSION_DECIDE = "rectify.extension_decide", N_("答复整改延期申请")

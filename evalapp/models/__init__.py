@@ -2,6 +2,7 @@
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .doc_number import DocSequence
+from .job import Job
 from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer, Reminder
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
@@ -17,7 +18,7 @@ from .version import ResultsVersion
 
 __all__ = [
     "ApiToken", "AuditEvent", "BonusItem", "CalendarDay", "CatalogueVersion", "Category", "DeductionRule",
-    "DevicePending", "DocSequence", "NoticePeriod", "Objection", "ObjectionFile", "ObjectionReviewer", "Reminder",
+    "DevicePending", "DocSequence", "Job", "NoticePeriod", "Objection", "ObjectionFile", "ObjectionReviewer", "Reminder",
     "SyncOperation",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",
     "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",

@@ -59,6 +59,7 @@ def record(action: str, *, user: User | None = None, address: str | None = None,
 
 _TZ_NAME = "Asia/Shanghai"  # the log's days and times are Beijing's
 TEXT_LIMITS = {"username": 64, "unit_code": 32, "action": 64}  # the columns' widths: a longer value matches nothing
+PROGRESS_ROWS = 1000  # an export job's progress is told every this many rows
 MAX_DATA_ROWS = 1_048_575  # xlsx holds 1,048,576 rows: the header and this many (tests lower it)
 FETCH_ROWS = 2_000  # rows read from the database at a time while exporting
 CELL_LIMIT = 32_767  # characters an xlsx cell holds
@@ -351,16 +352,21 @@ def _filter_texts(filters: AuditFilters) -> list[tuple[str, str]]:
     return [(k, v) for k, v in shown if v] or [("筛选条件", "无（全部记录）")]
 
 
-def export(filters: AuditFilters, user: User, *, address: str | None = None) -> Export:
+def export(filters: AuditFilters, user: User, *, address: str | None = None, before: int | None = None,
+           now: datetime | None = None, progress=None, audited: bool = True) -> Export:
     """The rows the filters select as an xlsx workbook, newest first, with Chinese labels and names; read a batch
     at a time and written row by row to a temporary file (XlsxWriter's constant_memory), so a province's log needs
     neither its rows nor its workbook in memory.
 
     An xlsx sheet ends at 1,048,576 rows: past MAX_DATA_ROWS the last row and the 说明 sheet say how many rows were
     left out and to narrow the filters. The export is audited (export.audit, with its filters and counts) and
-    committed."""
+    committed — unless `audited` is False (a job's file: services.jobs audits each download of it instead).
+
+    For a job (services.jobs): `before`, the rows older than this event only (the log as it stood when the export
+    was asked for: one request, one file); `now`, the time it is dated; `progress(done, total)`, told as rows are
+    written."""
     tz = ZoneInfo(_TZ_NAME)
-    now = datetime.now(tz)
+    now = now.astimezone(tz) if now is not None else datetime.now(tz)
     file = tempfile.TemporaryFile()
     wb = new_workbook(file)
     paper_fonts(wb)
@@ -392,9 +398,14 @@ def export(filters: AuditFilters, user: User, *, address: str | None = None) -> 
 
     limit = MAX_DATA_ROWS
     written, last_id, held, stopped = 0, None, None, False
-    stream = rows(filters)
+    total = (min(db.session.scalar(select(func.count(AuditEvent.id)).where(
+        *_where(filters), *([AuditEvent.id < before] if before is not None else []))), limit)
+        if progress is not None else 0)
+    stream = rows(filters, before=before)
     try:
         for r in stream:
+            if progress is not None and written % PROGRESS_ROWS == 0:
+                progress(written, total)
             if held is not None:  # a row past the one that fills the sheet: the last row is the notice instead
                 stopped = True
                 break
@@ -407,7 +418,8 @@ def export(filters: AuditFilters, user: User, *, address: str | None = None) -> 
         stream.close()
     left_out = 0
     if stopped:
-        terms = _where(filters) + ([AuditEvent.id < last_id] if last_id is not None else [])
+        terms = _where(filters) + ([AuditEvent.id < last_id] if last_id is not None else
+                                   [AuditEvent.id < before] if before is not None else [])
         left_out = db.session.scalar(select(func.count(AuditEvent.id)).where(*terms))
         message = (f"已达xlsx工作表行数上限，以上为最新的{written:,}条；另有{left_out:,}条较早的记录未导出。"
                    f"请缩小筛选范围（日期或批次）后分段导出。")
@@ -435,8 +447,11 @@ def export(filters: AuditFilters, user: User, *, address: str | None = None) -> 
         write_text(notes, i, 1, v, notice if k.startswith("未导出") else None)
     wb.close()
     file.seek(0)
-    record("export.audit", user=user, address=address,
-           new={"filters": filters.args(), "rows": written, "left_out": left_out},
-           detail=json.dumps(filters.args(), ensure_ascii=False))
-    db.session.commit()
+    if progress is not None:
+        progress(total, total)
+    if audited:
+        record("export.audit", user=user, address=address,
+               new={"filters": filters.args(), "rows": written, "left_out": left_out},
+               detail=json.dumps(filters.args(), ensure_ascii=False))
+        db.session.commit()
     return Export(file, f"操作日志_{now:%Y%m%d-%H%M}.xlsx", written, left_out)

@@ -92,7 +92,10 @@ def _pages_wide(widths: list[float], repeated: int) -> int:
     return max(1, -(-int(rest) // int(page - fixed)))
 
 
-def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
+PROGRESS_ROWS = 200  # a workbook job's progress is told every this many units
+
+
+def results_workbook(view: RoundResults, progress=None) -> tuple[io.BytesIO, str]:
     """One sheet per level: a row per unit, a column per indicator (final scores), for the district's analysis.
 
     A published round's workbook is its last version, read from the snapshot only (services.snapshots); `draft`
@@ -100,7 +103,8 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
     units, then incomplete ones, then vetoed ones (no rank, 一票否决 as the points missing). After the indicators, the
     indicator sum, the bonus items, the bonus counted (capped) and any veto, so that every row adds up to its total.
     Printed on A4 landscape with the header row and the unit columns on every page. Layout only: `view` is the
-    round's read model built with extras (services.readmodel; services.downloads builds, audits and sends it)."""
+    round's read model built with extras (services.readmodel; services.downloads builds, audits and sends it).
+    `progress(done, total)`: told as unit rows are written (a job's progress bar, services.jobs)."""
     round_, pub, caps = view.round, view.publication, view.caps
     rows = sorted(view.report.rows, key=lambda row: ranking_key(row.unit.level, row.unit.place))
     extras = view.extras
@@ -132,6 +136,7 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
     cell = wb.add_format({"border": 1})
     wrapped = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
     draft_mark = "" if pub is not None else "草稿 — 未公布"
+    total, written = len(rows), 0
     mark = (f"第{pub.version}版 SHA-256 {pub.sha256}" if pub is not None else "草稿 — 未公布（数据截至导出时）")
     for level, indicators, scores in levels:  # Chinese labels: the workbook is an official document
         label = level.zh
@@ -166,6 +171,9 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
             if r.level != level:
                 continue
             n += 1
+            written += 1
+            if progress is not None and written % PROGRESS_ROWS == 0:
+                progress(written, total)
             score_sum, bonus_sum = extras.sums.get(r.code, (None, None))
             bonus_text = _bonus_text(extras.bonus.get(r.code))
             veto_text = "；".join(f"{t}（{f}）" for _c, t, f in extras.vetoes.get(r.code, []))
@@ -217,5 +225,7 @@ def results_workbook(view: RoundResults) -> tuple[io.BytesIO, str]:
         ws.autofilter(0, 0, max(n, 1), len(head) - 1)
     wb.close()
     buffer.seek(0)
+    if progress is not None:
+        progress(total, total)
     suffix = f"_第{pub.version}版" if pub is not None else "_草稿"
     return buffer, f"{district_name()}_{round_name}_评估结果{suffix}.xlsx"

@@ -21,7 +21,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]
 # Print pages and files: official documents, Chinese in every language. Log-out would end the walk.
 SKIP = re.compile(r"logout|/static/|\.xlsx|\.pdf|/download|/export|/workbook|/evidence/|/documents/|/photos/"
-                  r"|/print|/rounds/\d+/notice|/answer", re.I)  # (/notice/…: the 公示 pages are walked)
+                  r"|/print|/rounds/\d+/notice|/answer|/jobs/\d+/file", re.I)  # (/notice/…: the 公示 pages are walked)
 VOCABULARY_COLUMNS = {("org_units", "kind")}
 # Interface text built by code this check does not own yet, each with where it comes from: remove an entry when
 # that code returns marked messages (issue 16 point 3, typed messages from services).
@@ -33,7 +33,9 @@ MAX_PAGES = 30  # per user: more than any role reaches
 # headings and frame translated, the Chinese manual text marked lang="zh-CN" translate="no"), not all seven.
 HELP = re.compile(r"^/help/[a-z]+$")
 # Pages reached by a form sent with GET, not by a link: walked too ({final}: a final sheet of the demo's).
-FORM_PAGES = {"district": ["/results/review/approve?sheet={final}"]}  # the bulk approval's confirmation
+# A job's page (services.jobs) is reached by a POST: the district's workbook job and finance's evidence zip.
+FORM_PAGES = {"district": ["/results/review/approve?sheet={final}", "/jobs/{job}"],  # the bulk approval's confirmation
+              "finance": ["/jobs/{zip}"]}
 
 # Text the page shows: text nodes, the attributes a person reads or hears, the words scripts show (JSON the page
 # carries for them, data-labels and data-messages attributes), and the title.
@@ -116,7 +118,14 @@ def walk(page, base: str, extra=()) -> dict[str, list[str]]:
 def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, browser):
     from evalapp.models import Sheet
 
+    from evalapp.models import Round, User
+    from evalapp.services import jobs
+
     final = db.session.scalar(select(Sheet.id).where(Sheet.kind == "final").order_by(Sheet.id))
+    round_ = db.session.scalar(select(Round).order_by(Round.id))
+    district, finance = (db.session.scalar(select(User).where(User.username == u)) for u in ("district", "finance"))
+    ids = {"final": final, "job": jobs.request_job("results_workbook", jobs.workbook_params(round_, False), district).id,
+           "zip": jobs.request_job("evidence_zip", jobs.evidence_params(round_, finance), finance).id}
     report = {}
     for user in USERS:
         context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US")
@@ -125,7 +134,7 @@ def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, brow
         page.get_by_role("button", name="English").click()
         page.wait_for_load_state("domcontentloaded")
         assert page.locator("html").get_attribute("lang") == "en"
-        found = walk(page, live_server, [live_server + url.format(final=final) for url in FORM_PAGES.get(user, [])])
+        found = walk(page, live_server, [live_server + url.format(**ids) for url in FORM_PAGES.get(user, [])])
         context.close()
         report.update({f"{user} {url}": texts for url, texts in found.items()})
     assert report == {}, "Chinese left in the English interface:\n" + "\n".join(
