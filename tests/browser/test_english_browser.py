@@ -20,7 +20,7 @@ from .conftest import log_in
 HAN = re.compile(r"[\u4e00-\u9fff]")
 USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]
 # Print pages and files: official documents, Chinese in every language. Log-out would end the walk.
-SKIP = re.compile(r"logout|/static/|\.xlsx|\.pdf|/download|/export|/workbook|/evidence/|/documents/|/photos/"
+SKIP = re.compile(r"logout|/static/|\.xlsx|\.docx|\.pdf|/download|/export|/workbook|/evidence/|/documents/|/photos/"
                   r"|/print|/rounds/\d+/notice|/answer", re.I)  # (/notice/…: the 公示 pages are walked)
 VOCABULARY_COLUMNS = {("org_units", "kind")}
 # Interface text built by code this check does not own yet, each with where it comes from: remove an entry when
