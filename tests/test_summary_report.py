@@ -3,6 +3,7 @@ checked against figures this test computes itself from the version's raw rows (p
 the district's narrative paragraphs carried into each generation; the district's own template used once uploaded,
 a bad one refused beside its field, the default restored; and the file rendered by LibreOffice Writer (one soffice
 run, SQLite pass only) with its Chinese headings in CJK glyphs."""
+import hashlib
 import io
 import os
 import re
@@ -132,6 +133,19 @@ def _docx_with(data: bytes, replace: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def _bomb(data: bytes) -> bytes:
+    """A copy of a .docx with a part of zeros that inflates past what filecheck takes (200 MB), written in chunks."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        chunk = bytes(1024 * 1024)
+        with dst.open("word/media/zeros.bin", "w", force_zip64=True) as part:
+            for _ in range(201):
+                part.write(chunk)
+    return out.getvalue()
+
+
 def _edited_template(data: bytes, paragraph: str) -> bytes:
     doc = Document(io.BytesIO(data))
     doc.paragraphs[0].insert_paragraph_before(paragraph)
@@ -208,7 +222,6 @@ def test_the_summary_numbers_are_the_versions_and_the_narratives_and_template_fo
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.summary")
                                .order_by(AuditEvent.id.desc())).first()
     assert event.new["version"] == 1 and event.new["publication_sha256"] == sha
-    import hashlib
     assert event.new["sha256"] == hashlib.sha256(first).hexdigest()
 
     # An edit in the app is carried by the next generation, under the same 文号.
@@ -235,7 +248,8 @@ def test_the_summary_numbers_are_the_versions_and_the_narratives_and_template_fo
         'officeDocument/2006/relationships/attachedTemplate" Target="http://example.com/t.dotm" '
         'TargetMode="External"/></Relationships>').encode()})
     for data, name, says in ((bad_tags, "坏.docx", "模板无法使用"), (sandbox, "沙箱.docx", "模板无法使用"),
-                             (external, "外部.docx", "外部模板"), (b"%PDF-1.4 not really", "a.pdf", "PDF"),
+                             (external, "外部.docx", "外部模板"), (_bomb(default.data), "炸弹.docx", "解压后过大"),
+                             (b"%PDF-1.4 not really", "a.pdf", "PDF"),
                              (b"", "empty.docx", "请选择")):
         response = _upload(district, demo_round.id, data, name)
         assert response.status_code == 422, (name, response.status_code)

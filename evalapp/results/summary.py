@@ -3,7 +3,7 @@ version and the 签发人, downloads the .docx; it may replace the Word template
 services.summary; the district and the admin only (role_required: everyone else 403), a round that does not
 exist 404."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import format_datetime, gettext, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -61,7 +61,7 @@ def _page(round_: Round, *, narrative=None, generate=None, template=None, status
         generate = GenerateForm(data={"signer": row.signer if row else "",
                                       "version": versions[-1].version if versions else None})
     generate.version.choices = [(v.version, gettext("第%(v)s版（%(day)s公布）", v=v.version,
-                                                    day=service.chinese_date(v.published_at.date())))
+                                                    day=format_datetime(v.published_at, "yyyy-MM-dd")))
                                 for v in reversed(versions)]
     return render_template("results/summary.html", round=round_, row=row, versions=versions, narrative=narrative,
                            generate=generate, template_form=template or TemplateForm(),

@@ -219,7 +219,9 @@ def generate(data: SummaryData, narratives: Narratives, template: bytes | None =
     except TemplateError as exc:
         where = f"（第{exc.lineno}行附近）" if getattr(exc, "lineno", None) else ""
         raise TemplateBroken(f"{exc.message or exc}{where}") from exc
-    except Exception as exc:  # noqa: BLE001 (a broken package or XML: the template is not usable)
+    except Exception as exc:  # noqa: BLE001 (an uploaded package or XML docxtpl cannot read: not usable)
+        if template is None:
+            raise  # the default template is this module's: a failure here is a bug, not the district's file
         raise TemplateBroken(str(exc) or type(exc).__name__) from exc
     props = tpl.docx.core_properties
     props.title = f"{data.issuer}关于{data.round_name}评估情况的报告"
@@ -464,9 +466,9 @@ def default_template() -> bytes:
     para("{%p for t in advice %}", "正文")
     para("{{ t }}")
     para("{%p endfor %}", "正文")
-    para("特此报告。")
-    para("", "顶格")
-    para("{{ issuer }}", "落款")
+    # 特此报告, the issuing office and the date kept on one page (never a date alone at the top of the next).
+    for kept in (para("特此报告。"), para("", "顶格"), para("{{ issuer }}", "落款")):
+        kept.paragraph_format.keep_with_next = True
     para("{{ date }}", "落款")
     para("（本报告数据取自{{ round_name }}第{{ version }}版，版本校验值SHA-256：{{ sha256 }}）", "附注")
 
