@@ -151,6 +151,17 @@ MATRIX = [
     ("GET", "/results/rounds/{r}/changes", "results.changes", expect(SEEING)),
     ("GET", "/results/rounds/{r}/notice", "results.notice", expect({"admin", "district"})),
     ("GET", "/results/rounds/{r}/workbook.xlsx", "results.workbook", expect({"admin", "district"})),
+    # The 评估总结 to 市民政局 (issue 33, point 4; tests/test_summary_report.py): the district and the admin only. The
+    # round in inspection has no version: the generation is refused (no 签发人 posted), and so is an upload without
+    # a file; the narratives save (the matrix posts none) and the default is restored.
+    ("GET", "/results/rounds/{r}/summary", "results.summary_page", expect({"admin", "district"})),
+    ("POST", "/results/rounds/{r}/summary", "results.summary_page", expect({"admin", "district"}, 302)),
+    ("POST", "/results/rounds/{r}/summary.docx", "results.summary_docx", expect({"admin", "district"}, 422)),
+    ("GET", "/results/summary/template.docx", "results.summary_template", expect({"admin", "district"})),
+    ("POST", "/results/rounds/{r}/summary/template", "results.summary_template_upload",
+     expect({"admin", "district"}, 422)),
+    ("POST", "/results/rounds/{r}/summary/template/default", "results.summary_template_restore",
+     expect({"admin", "district"}, 302)),
     ("GET", "/results/sheets/{final}/print", "results.print_sheet",
      expect(SEEING | INSPECTORS, scoped_out={"inspector2"})),
     ("GET", "/finance/", "finance.index", expect({"finance", "admin"})),

@@ -111,7 +111,7 @@ def test_upload_routes_take_their_files_and_the_form_around_them(app):
     larger = {endpoint for endpoint, limit in limits.items() if limit > app.config["MAX_CONTENT_LENGTH"]}
     assert larger == {"selfassess.upload_document", "api.add_document", "api.add_photo", "admin.import_units",
                       "admin.import_catalogue", "admin.import_users", "rectify.report", "rectify.create_interview",
-                      "rectify.interview_report",
+                      "rectify.interview_report", "results.summary_template_upload",
                       "notice.file_objection", "api.file_objection"}
     assert limits["notice.file_objection"] == limits["api.file_objection"] == limits["selfassess.upload_document"]
     assert limits["rectify.report"] == limits["rectify.create_interview"] == limits["rectify.interview_report"] \
@@ -146,10 +146,12 @@ def test_docs_deploy_proxy_sizes_are_the_apps(app):
                "api.add_document": "/api/v1/sheets/12/documents", "api.add_photo": "/api/v1/sheets/12/scores/A1/photos",
                "admin.import_units": "/admin/units/import", "admin.import_catalogue": "/admin/catalogues/import",
                "rectify.report": "/rectify/12/report", "rectify.create_interview": "/rectify/interviews",
-               "rectify.interview_report": "/rectify/interviews/12/report"}
+               "rectify.interview_report": "/rectify/interviews/12/report",
+               "results.summary_template_upload": "/results/rounds/12/summary/template"}
     for endpoint, url in samples.items():
         matched = [limit for pattern, limit in locations if pattern.search(url)]
         assert matched == [route_limit(app, endpoint)], (endpoint, url, matched)
     for url in ("/lang", "/login", "/inspection/sheets/12/signatures", "/api/v1/sheets/12/scores/A1",
+                "/results/rounds/12/summary", "/results/rounds/12/summary/template/default",
                 "/rectify/12/extension", "/rectify/interviews/12/check"):
         assert not [p for p, _ in locations if p.search(url)], url

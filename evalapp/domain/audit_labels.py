@@ -98,6 +98,10 @@ class AuditAction(Vocabulary):
     OBJECTION_FILE = "objection.file", N_("提出异议")
     OBJECTION_ASSIGN = "objection.assign", N_("分配复核组")
     OBJECTION_DECIDE = "objection.decide", N_("录入复核决定")
+    SUMMARY_NARRATIVES = "summary.narratives", N_("修改评估总结文字")
+    SUMMARY_GENERATE = "export.summary", N_("生成评估总结")
+    SUMMARY_TEMPLATE_UPLOAD = "summary.template_upload", N_("上传评估总结模板")
+    SUMMARY_TEMPLATE_RESTORE = "summary.template_restore", N_("恢复默认评估总结模板")
 
 
 class AuditObject(Vocabulary):
@@ -116,6 +120,7 @@ class AuditObject(Vocabulary):
     EXTENSION = "RectificationExtension", N_("整改延期申请")
     RECHECK = "Recheck", N_("复查")
     INTERVIEW = "Interview", N_("约谈")
+    SUMMARY_TEMPLATE = "SummaryTemplate", N_("评估总结模板")
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,8 @@ VALUE_LABELS = {
     "summary": "工作总结", "comment": "审核意见", "file": "文件", "leader_scores": "组长是否评分", "count": "数量",
     "setup_unlock": "解锁设置", "created": "新建", "updated": "更新", "kind": "类别", "title": "标题",
     "action": "操作", "date_from": "起始日期", "date_to": "截止日期", "round": "批次",
+    "publication_sha256": "版本校验值", "template": "模板", "template_sha256": "模板校验值", "signer": "签发人",
+    "sections": "段落",
 }
 _STATUS_WORDS = {"draft": "草稿", "submitted": "已提交", "returned": "已退回", "approved": "已通过", "closed": "已关闭",
                  "setup": "设置中", "self_assessment": "自评阶段", "inspection": "实地评估", "review": "审核阶段",

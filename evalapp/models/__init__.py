@@ -9,6 +9,7 @@ from .publication import Publication, PublishedScore, PublishedUnit
 from .rectification import Interview, Recheck, RecheckScore, Rectification, RectificationExtension, RectifyFile
 from .round import Round, RoundUnit, SetupUnlock, SubsidyBand, SubsidyRule, Team, TeamMember
 from .signature import Signature
+from .summary import RoundSummary, SummaryTemplate
 from .sync import DevicePending, SyncOperation
 from .sheet import (
     EvidenceFile, ReviewComment, Score, ScoreDeduction, Sheet, SheetBonus, SheetTransition, SheetVeto,
@@ -24,5 +25,5 @@ __all__ = [
     "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
-    "VetoItem", "Interview", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
+    "VetoItem", "Interview", "RoundSummary", "SummaryTemplate", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
 ]

@@ -16,6 +16,7 @@ from ..models import DocSequence
 NOTICE = "通报"          # the round's 评估验收结果通报
 RECTIFY = "整改通知"
 INTERVIEW = "约谈通报"
+SUMMARY = "评估总结"     # the 评估总结 to 市民政局 (issue 33, point 4), one per round
 
 
 def office() -> str:
