@@ -2,7 +2,7 @@
 templates
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-07 21:10:00
 
 * round_summaries: one row per round — 做法和成效, 问题分析, 建议, the 签发人, the 文号 taken at the first generation.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0030'
-down_revision = '0027'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
