@@ -2,6 +2,7 @@
 from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .doc_number import DocSequence
+from .lineage import CatalogueLineage, IndicatorLineage, UnitLineage
 from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer, Reminder
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
@@ -23,5 +24,5 @@ __all__ = [
     "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
-    "VetoItem", "Interview", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
+    "VetoItem", "Interview", "CatalogueLineage", "IndicatorLineage", "UnitLineage", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
 ]
