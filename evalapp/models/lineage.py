@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..domain.lineage import UnitChange
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
@@ -79,3 +80,8 @@ class UnitLineage(db.Model):
     old_name: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def change_label(self) -> str:
+        """The change in the interface's language."""
+        return UnitChange.label_of(self.change)

@@ -5,3 +5,4 @@ bp = Blueprint("results", __name__, url_prefix="/results")
 from . import routes  # noqa: E402,F401
 from . import bulk  # noqa: E402,F401
 from . import units  # noqa: E402,F401
+from . import history  # noqa: E402,F401

@@ -16,6 +16,7 @@ from sqlalchemy import Integer, and_, case, func, literal, or_, select, type_coe
 from sqlalchemy.orm import selectinload
 
 from ..domain import lineage as rules
+from ..domain.rectification import RectificationStatus
 from ..domain.scoring import Result
 from ..extensions import db
 from ..models import Category, Indicator, Interview, OrgUnit, Publication, Rectification, Round
@@ -313,6 +314,25 @@ class Step:
 
 
 @dataclass
+class Outcome:
+    """A rectification (整改) of the unit and where it stands, or a 约谈 it was called to."""
+
+    kind: str            # "rectify" or "interview"
+    id: int
+    round_name: str
+    number: str
+    status: str          # the status's label in the interface's language
+    total: Decimal | None = None  # the last 复查's total, where one was recorded
+
+
+def _rect_outcome(rect: Rectification, names: dict[int, str]) -> Outcome:
+    done = [c for c in rect.rechecks if c.outcome]
+    last = done[-1] if done else None
+    return Outcome("rectify", rect.id, names.get(rect.round_id, ""), rect.number or "",
+                   RectificationStatus.label_of(rect.status), last.total if last else None)
+
+
+@dataclass
 class StreakLine:
     unit_id: int
     code: str
@@ -322,7 +342,7 @@ class StreakLine:
     steps: list[Step]
     proposal: str             # "rectify" (整改) or "interview" (约谈)
     last_round_id: int
-    rectifications: list[Rectification] = field(default_factory=list)
+    rectifications: list[Outcome] = field(default_factory=list)
     interviews: list[Interview] = field(default_factory=list)
 
 
@@ -490,6 +510,7 @@ def _streaks(out: District, refs: list[VersionRef], below: int, same: dict[int, 
     talks: dict[int, list[Interview]] = {}
     for talk in db.session.scalars(select(Interview).where(Interview.unit_id.in_(every)).order_by(Interview.id)):
         talks.setdefault(same.get(talk.unit_id, talk.unit_id), []).append(talk)
+    names = {r.round_id: r.round_name for r in refs}
     for s in streaks:
         unit = units.get(s.unit)
         if unit is None:
@@ -502,4 +523,5 @@ def _streaks(out: District, refs: list[VersionRef], below: int, same: dict[int, 
         told = any(r.round_id in in_streak for r in rects.get(s.unit, []))
         out.streaks.append(StreakLine(unit.id, unit.code, unit.name, unit.parent.name if unit.parent else "",
                                       unit.level, steps, rules.proposal(s.length, told), refs[s.rounds[-1]].round_id,
-                                      rects.get(s.unit, []), talks.get(s.unit, [])))
+                                      [_rect_outcome(r, names) for r in rects.get(s.unit, [])],
+                                      talks.get(s.unit, [])))
