@@ -313,3 +313,47 @@ def test_the_district_comparison_counts_like_with_like_and_lists_consecutive_los
         if s.points < s.max_points:
             lost[(level, s.indicator_code)] = lost.get((level, s.indicator_code), 0) + 1
     assert {(x.level, x.code): x.units for x in found.lost} == lost
+
+
+def test_the_admin_confirms_relations_on_the_page_with_messages_beside_the_fields(two_rounds, empty_app):
+    v2 = two_rounds["v2"]
+    admin = _login(empty_app, "admin")
+    page = admin.get(f"/admin/catalogues/{v2.id}/lineage")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-code="B2X"' in text
+    codes = lineage.codes_of(v2.id)
+    form = {}
+    for n, code in enumerate(codes):
+        form[f"rows-{n}-code"] = code
+        form[f"rows-{n}-relation"] = "same" if code not in ("B2X", "C2a", "C2b", "E4") else "renamed"
+        form[f"rows-{n}-olds"] = code if code not in ("B2X", "C2a", "C2b", "E4") else ""
+    bad = admin.post(f"/admin/catalogues/{v2.id}/lineage", data=form)
+    assert bad.status_code == 422 and "须填一个原指标编码" in bad.get_data(as_text=True)
+    form.update({f"rows-{codes.index('B2X')}-olds": "B2", f"rows-{codes.index('C2a')}-relation": "split",
+                 f"rows-{codes.index('C2a')}-olds": "C2", f"rows-{codes.index('C2b')}-relation": "split",
+                 f"rows-{codes.index('C2b')}-olds": "C2", f"rows-{codes.index('E4')}-relation": "new"})
+    assert admin.post(f"/admin/catalogues/{v2.id}/lineage", data=form).status_code == 302
+    assert lineage.comparable_between(two_rounds["v1"].id, v2.id)["B2"] == "B2X"
+    assert admin.get(f"/admin/catalogues/{two_rounds['v1'].id}/lineage").status_code == 404  # no predecessor
+
+
+def test_a_merged_unit_shows_its_predecessors_rows_labelled_and_a_bad_code_is_refused_beside_the_field(
+        two_rounds, empty_app):
+    from evalapp.services import history, units as unit_service
+
+    w = two_rounds["world"]
+    admin = _login(empty_app, "admin")
+    merged = unit_service.create_unit("430699001950", "荷石村", "村", w.units[TOWNSHIP].code, w.people["admin"])
+    page = admin.post(f"/admin/units/{merged.id}/lineage",
+                      data={"change": "merged", "predecessors": f"{NEW_CODE}、{w.units[OTHER_VILLAGE].code}"})
+    assert page.status_code == 302
+    found = history.unit_history(db.session.get(OrgUnit, merged.id))
+    assert sorted((str(e.ref.label), e.name, e.relation) for e in found.entries) == sorted([
+        ("2021 第1版", VILLAGE, "merged"), ("2021 第1版", OTHER_VILLAGE, "merged"),
+        ("2022 第1版", VILLAGE, "merged"), ("2022 第1版", OTHER_VILLAGE, "merged")])
+    assert found.comparisons == []  # two predecessors in each version: shown, not compared one with the other
+    assert "前身" in admin.get(f"/results/units/{merged.id}/history").get_data(as_text=True)
+    bad = admin.post(f"/admin/units/{w.units[OTHER_VILLAGE].id}/lineage",
+                     data={"change": "official_code", "new_code": "123"})
+    assert bad.status_code == 422 and "应为12位数字" in bad.get_data(as_text=True)
+    assert db.session.get(OrgUnit, w.units[OTHER_VILLAGE].id).code != "123"

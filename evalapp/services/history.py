@@ -194,7 +194,15 @@ def _unit_history(current: OrgUnit, unit: OrgUnit) -> UnitHistory:
     if not entries:
         return UnitHistory(unit, [], [])
     _fill_rates(entries, {p.id: p for p, _r in pubs})
-    comparisons = [_compare(a, b) for a, b in zip(entries, entries[1:])]
+    # Each version with the one before it — where each holds one row of the unit's line (a merged unit's several
+    # predecessors in one version are shown, labelled, but not compared one with another).
+    groups: list[list[Entry]] = []
+    for e in entries:
+        if groups and groups[-1][0].ref.publication_id == e.ref.publication_id:
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    comparisons = [_compare(a[0], b[0]) for a, b in zip(groups, groups[1:]) if len(a) == len(b) == 1]
     return UnitHistory(unit, entries, comparisons)
 
 
