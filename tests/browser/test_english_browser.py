@@ -33,7 +33,11 @@ MAX_PAGES = 30  # per user: more than any role reaches
 # headings and frame translated, the Chinese manual text marked lang="zh-CN" translate="no"), not all seven.
 HELP = re.compile(r"^/help/[a-z]+$")
 # Pages reached by a form sent with GET, not by a link: walked too ({final}: a final sheet of the demo's).
-FORM_PAGES = {"district": ["/results/review/approve?sheet={final}"]}  # the bulk approval's confirmation
+# {vunit}: the village user's unit, {copy}: a copy of the village catalogue made for the walk (its lineage page).
+FORM_PAGES = {"district": ["/results/review/approve?sheet={final}",  # the bulk approval's confirmation
+                           "/results/history", "/results/units/{vunit}/history"],  # issue 33: across rounds
+              "village": ["/results/units/{vunit}/history"],
+              "admin": ["/admin/catalogues/{copy}/lineage", "/admin/units/{vunit}/edit"]}
 
 # Text the page shows: text nodes, the attributes a person reads or hears, the words scripts show (JSON the page
 # carries for them, data-labels and data-messages attributes), and the title.
@@ -116,7 +120,14 @@ def walk(page, base: str, extra=()) -> dict[str, list[str]]:
 def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, browser):
     from evalapp.models import Sheet
 
+    from evalapp.models import Round, User
+    from evalapp.services import catalogue_io
+
     final = db.session.scalar(select(Sheet.id).where(Sheet.kind == "final").order_by(Sheet.id))
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    copy = catalogue_io.clone(db.session.scalar(select(Round).order_by(Round.id)).village_catalogue, admin)
+    values = {"final": final, "copy": copy.id,
+              "vunit": db.session.scalar(select(User.unit_id).where(User.username == "village"))}
     report = {}
     for user in USERS:
         context = browser.new_context(viewport={"width": 768, "height": 1024}, locale="en-US")
@@ -125,7 +136,7 @@ def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, brow
         page.get_by_role("button", name="English").click()
         page.wait_for_load_state("domcontentloaded")
         assert page.locator("html").get_attribute("lang") == "en"
-        found = walk(page, live_server, [live_server + url.format(final=final) for url in FORM_PAGES.get(user, [])])
+        found = walk(page, live_server, [live_server + url.format(**values) for url in FORM_PAGES.get(user, [])])
         context.close()
         report.update({f"{user} {url}": texts for url, texts in found.items()})
     assert report == {}, "Chinese left in the English interface:\n" + "\n".join(
