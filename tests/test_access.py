@@ -325,6 +325,9 @@ MATRIX = [
     ("GET", "/results/units/{tunit}/history", "results.unit_history",
      expect({"admin", "district", "township"}, scoped_out=ALL - {"admin", "district", "township"})),
     ("GET", "/results/history", "results.district_history", expect({"admin", "district"})),
+    ("GET", "/results/units/{vunit}/history.xlsx", "results.unit_history_xlsx",
+     expect({"admin", "district", "township", "village"}, scoped_out=ALL - {"admin", "district", "township", "village"})),
+    ("GET", "/results/history.xlsx", "results.district_history_xlsx", expect({"admin", "district"})),
     ("GET", "/results/history?below=0", "results.district_history", expect({"admin", "district"}, 422)),
     # 公示, 异议, 复核 (issue 32; tests/test_objections.py, tests/test_notice_pages.py): the round in inspection has
     # no notice yet; objection 1 does not exist, so those who may ask are told 404

@@ -357,3 +357,45 @@ def test_a_merged_unit_shows_its_predecessors_rows_labelled_and_a_bad_code_is_re
                      data={"change": "official_code", "new_code": "123"})
     assert bad.status_code == 422 and "应为12位数字" in bad.get_data(as_text=True)
     assert db.session.get(OrgUnit, w.units[OTHER_VILLAGE].id).code != "123"
+
+
+def test_reads_take_a_fixed_number_of_statements_whatever_the_rows(two_rounds):
+    """A statement per question, none per unit or indicator row: the history of a unit and the district's page read
+    as many statements with their caches cold, whatever the units' and indicators' count (here 4 units and 23 to
+    25 indicators a version; measured: 14 and 22 statements, none of them per row)."""
+    from evalapp.services import history, readmodel
+    from tests.statements import counting
+
+    readmodel.clear_cache()
+    with counting() as unit_statements:
+        history.unit_history(two_rounds["world"].units[VILLAGE])
+    readmodel.clear_cache()
+    with counting() as district_statements:
+        history.district(below=60)
+    assert len(unit_statements) <= 14 and len(district_statements) <= 22
+
+
+def test_the_history_and_the_comparison_export_as_xlsx_with_the_same_figures(two_rounds, empty_app):
+    import io
+
+    import openpyxl
+
+    w = two_rounds["world"]
+    village = w.units[VILLAGE]
+    raw = _raw_rates(village.id)
+    response = _login(empty_app, "village").get(f"/results/units/{village.id}/history.xlsx")
+    assert response.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(response.data))
+    rows = list(wb["历年结果"].iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["2021 第1版", "2022 第1版"] and rows[2][3] == NEW_CODE
+    compared = {r[2]: r for r in wb["对比"].iter_rows(min_row=2, values_only=True) if r[1] == "二级指标"}
+    assert compared["B2X"][5] == "B2" and compared["B2X"][6] == float(_pct(raw[(2021, "B2")]))
+    assert compared["C2a"][6] is None and compared["C2a"][4] == "拆分"
+    wb.close()
+    response = _login(empty_app, "district").get("/results/history.xlsx?below=60")
+    wb = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert sum(r[2] for r in wb["同比"].iter_rows(min_row=2, values_only=True) if r[0] != "合计") == 4
+    streaks = [r for r in wb["连续失分"].iter_rows(min_row=2, values_only=True)]
+    assert len(streaks) == 3 and all(r[4] == "建议整改" for r in streaks)
+    wb.close()
+    assert _login(empty_app, "outsider_village").get(f"/results/units/{village.id}/history.xlsx").status_code == 404

@@ -11,7 +11,9 @@ from .. import access
 from ..access import role_required
 from ..extensions import db
 from ..models import OrgUnit
-from ..services import history, lineage
+from ..sending import send_download
+from ..services import history, history_export, lineage
+from ..services.xlsx import XLSX_MIMETYPE
 from . import bp
 from .routes import ID
 
@@ -57,3 +59,25 @@ def district_history():
         form.after.data = found.after.round_id
     form.below.data = below
     return render_template("results/district_history.html", form=form, found=found)
+
+
+@bp.get(f"/units/<{ID}:unit_id>/history.xlsx")
+@login_required
+def unit_history_xlsx(unit_id: int):
+    unit = db.session.get(OrgUnit, unit_id)
+    if unit is None or not access.can_view_unit_history(current_user, unit):
+        abort(404)
+    return send_download(history_export.unit_workbook(history.unit_history(unit)), f"{unit.name}_历年对比.xlsx",
+                         XLSX_MIMETYPE, fallback=f"unit-{unit.id}-history.xlsx")
+
+
+@bp.get("/history.xlsx")
+@role_required("district", "admin")
+def district_history_xlsx():
+    form = DistrictForm(request.args)
+    form.before.choices = form.after.choices = [(r.round_id, r.round_name) for r in history.last_versions()]
+    if request.args and not form.validate():
+        abort(422)
+    found = history.district(form.before.data or None, form.after.data or None, form.below.data or 60)
+    return send_download(history_export.district_workbook(found), "全区历年对比.xlsx", XLSX_MIMETYPE,
+                         fallback="district-history.xlsx")

@@ -331,13 +331,15 @@ class Outcome:
     number: str
     status: str          # the status's label in the interface's language
     total: Decimal | None = None  # the last 复查's total, where one was recorded
+    status_zh: str = ""  # the status's Chinese label (official paper)
 
 
 def _rect_outcome(rect: Rectification, names: dict[int, str]) -> Outcome:
     done = [c for c in rect.rechecks if c.outcome]
     last = done[-1] if done else None
     return Outcome("rectify", rect.id, names.get(rect.round_id, ""), rect.number or "",
-                   RectificationStatus.label_of(rect.status), last.total if last else None)
+                   RectificationStatus.label_of(rect.status), last.total if last else None,
+                   RectificationStatus.zh_of(rect.status))
 
 
 @dataclass
