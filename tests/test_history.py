@@ -399,3 +399,23 @@ def test_the_history_and_the_comparison_export_as_xlsx_with_the_same_figures(two
     assert len(streaks) == 3 and all(r[4] == "建议整改" for r in streaks)
     wb.close()
     assert _login(empty_app, "outsider_village").get(f"/results/units/{village.id}/history.xlsx").status_code == 404
+
+
+def test_a_streak_with_a_rectification_already_issued_proposes_an_interview_and_shows_the_outcome(
+        two_rounds, empty_app):
+    """屡查屡犯: 荷塘村 (不合格 in 2021) was told to rectify after the pilot and still loses the same points in
+    2022 — the list proposes a 约谈 and shows the 整改 beside it, linked."""
+    from datetime import date
+
+    from evalapp.services import history, rectification
+
+    w = two_rounds["world"]
+    rect = rectification.issue(two_rounds["r1"], w.units[VILLAGE].id, w.people["district"], today=date(2022, 1, 5))
+    found = history.district(below=60)
+    village = [s for s in found.streaks if s.unit_id == w.units[VILLAGE].id]
+    assert village and all(s.proposal == "interview" for s in village)
+    assert [o.id for o in village[0].rectifications] == [rect.id] and village[0].rectifications[0].status
+    township = next(s for s in found.streaks if s.unit_id == w.units[TOWNSHIP].id)
+    assert township.proposal == "rectify" and township.rectifications == []
+    text = _login(empty_app, "district").get("/results/history?below=60").get_data(as_text=True)
+    assert f"/rectify/{rect.id}" in text and "/rectify/interviews/new?unit=" in text
