@@ -197,7 +197,7 @@ def test_a_recoded_unit_keeps_its_old_code_in_its_lineage(two_rounds):
 
 
 def test_the_village_history_shows_both_rounds_and_compares_through_lineage(two_rounds, empty_app):
-    w, village = two_rounds["world"], two_rounds["world"].units[VILLAGE]
+    village = two_rounds["world"].units[VILLAGE]
     from evalapp.services import history
 
     found = history.unit_history(village)
@@ -419,3 +419,17 @@ def test_a_streak_with_a_rectification_already_issued_proposes_an_interview_and_
     assert township.proposal == "rectify" and township.rectifications == []
     text = _login(empty_app, "district").get("/results/history?below=60").get_data(as_text=True)
     assert f"/rectify/{rect.id}" in text and "/rectify/interviews/new?unit=" in text
+
+
+def test_importing_a_catalogue_under_an_existing_code_links_it_to_the_version_before(empty_app):
+    w = make_round("setup")
+    v1 = w.round.village_catalogue
+    plain = catalogue_io.to_plain(v1)
+    plain["categories"][0]["indicators"][0]["title"] = "改写的标题"
+    [v2] = catalogue_io.import_yaml(yaml.safe_dump(plain, allow_unicode=True), w.people["admin"])
+    found = lineage.lineage_of(v2.id)
+    assert v2.version == 2 and found.predecessor_id == v1.id and found.confirmed_at is None
+    assert {x.relation for x in found.links} == {"same"}
+    plain["code"] = "VC-NEW"
+    [other] = catalogue_io.import_yaml(yaml.safe_dump(plain, allow_unicode=True), w.people["admin"])
+    assert lineage.lineage_of(other.id) is None  # a catalogue of its own: nothing before it
