@@ -11,7 +11,7 @@ An indicator relation is (old code | None, new code | None, relation):
 Only "same" and "renamed" are compared at indicator level; the rest are compared at category level only.
 """
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from .vocabulary import N_, Vocabulary
 
@@ -152,7 +152,7 @@ def rate(points: Decimal | None, maximum: Decimal | None) -> Decimal | None:
     """得分率 in percent, two places (points ÷ maximum, since maxima change); None without points or maximum."""
     if points is None or not maximum:
         return None
-    return (Decimal(points) * 100 / Decimal(maximum)).quantize(Decimal("0.01"))
+    return (Decimal(points) * 100 / Decimal(maximum)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

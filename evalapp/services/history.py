@@ -16,6 +16,7 @@ from sqlalchemy import Integer, and_, case, func, literal, or_, select, type_coe
 from sqlalchemy.orm import selectinload
 
 from ..domain import lineage as rules
+from ..domain.numbers import q2
 from ..domain.rectification import RectificationStatus
 from ..domain.scoring import Result
 from ..extensions import db
@@ -276,7 +277,7 @@ class TownshipLine:
 
     @staticmethod
     def _pct(part: int, n: int) -> Decimal | None:
-        return (Decimal(part) * 100 / n).quantize(Decimal("0.01")) if n else None
+        return q2(Decimal(part) * 100 / n) if n else None
 
     @property
     def rate_before(self) -> Decimal | None:
@@ -288,11 +289,11 @@ class TownshipLine:
 
     @property
     def mean_before(self) -> Decimal | None:
-        return (Decimal(self.sum_before) / 100 / self.n).quantize(Decimal("0.01")) if self.n else None
+        return q2(Decimal(self.sum_before) / 100 / self.n) if self.n else None
 
     @property
     def mean_after(self) -> Decimal | None:
-        return (Decimal(self.sum_after) / 100 / self.n).quantize(Decimal("0.01")) if self.n else None
+        return q2(Decimal(self.sum_after) / 100 / self.n) if self.n else None
 
 
 @dataclass
