@@ -437,3 +437,19 @@ def test_importing_a_catalogue_under_an_existing_code_links_it_to_the_version_be
     plain["code"] = "VC-NEW"
     [other] = catalogue_io.import_yaml(yaml.safe_dump(plain, allow_unicode=True), w.people["admin"])
     assert lineage.lineage_of(other.id) is None  # a catalogue of its own: nothing before it
+
+
+def test_the_district_page_shows_n_and_links_to_rectification(two_rounds, empty_app):
+    r2 = two_rounds["r2"]
+    district = _login(empty_app, "district")
+    page = district.get("/results/history?below=60")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "2021 第1版 vs 2022 第1版" in text
+    assert re.search(r"<td class=\"text-end\" data-n>1</td>", text) and text.count('data-testid="streak"') == 3
+    assert f"/rectify/rounds/{r2.id}" in text and "/results/history.xlsx?" in text
+    assert "75.00%" in text  # 合计: 3 of the 4 units passed in each version
+    for query, field in (("below=abc", "below"), ("below=0", "below"), ("before=abc", "before")):
+        bad = district.get(f"/results/history?{query}")
+        assert bad.status_code == 422 and f'data-field="{field}"' in bad.get_data(as_text=True), query
+    assert _login(empty_app, "village").get("/results/history").status_code == 403
+    assert _login(empty_app, "finance").get("/results/history").status_code == 403
