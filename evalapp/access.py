@@ -248,6 +248,17 @@ def can_view_unit_results(user: User, unit: OrgUnit) -> bool:
     return can_view_unit(user, unit)
 
 
+HISTORY_ROLES = ("district", "admin", "township", "village")
+
+
+def can_view_unit_history(user: User, unit: OrgUnit) -> bool:
+    """A unit's history across rounds (issue 33, point 2): the district and admin every unit's; a township lead its
+    own township's and its villages'; a village lead its own village's. Nothing for anyone else (a 404)."""
+    if user.role not in HISTORY_ROLES or unit.level not in ("township", "village"):
+        return False
+    return can_view_unit(user, unit)
+
+
 def can_view_published_evidence(user: User, evidence) -> bool:
     """A photo behind a unit's published result, for the unit's own lead (a township's also for its villages): on
     the unit's final or a member's sheet (not one closed as 未提交), once the round is published, taken before its

@@ -337,6 +337,17 @@ MATRIX = [
      expect(SEEING | {"township", "village"}, api=True, scoped_out={"outsider_township", "outsider_village"})),
     ("GET", "/api/v1/rounds/{r}/units/{tunit}/results", "api.unit_results_json",
      expect(SEEING | {"township"}, api=True, scoped_out={"village", "outsider_township", "outsider_village"})),
+    # A unit's history across rounds (issue 33; tests/test_history.py): the district and admin any unit's, its lead
+    # (a township's also its villages'); a 404 for everyone else, finance and the teams included
+    ("GET", "/results/units/{vunit}/history", "results.unit_history",
+     expect({"admin", "district", "township", "village"}, scoped_out=ALL - {"admin", "district", "township", "village"})),
+    ("GET", "/results/units/{tunit}/history", "results.unit_history",
+     expect({"admin", "district", "township"}, scoped_out=ALL - {"admin", "district", "township"})),
+    ("GET", "/results/history", "results.district_history", expect({"admin", "district"})),
+    ("GET", "/results/units/{vunit}/history.xlsx", "results.unit_history_xlsx",
+     expect({"admin", "district", "township", "village"}, scoped_out=ALL - {"admin", "district", "township", "village"})),
+    ("GET", "/results/history.xlsx", "results.district_history_xlsx", expect({"admin", "district"})),
+    ("GET", "/results/history?below=0", "results.district_history", expect({"admin", "district"}, 422)),
     # 公示, 异议, 复核 (issue 32; tests/test_objections.py, tests/test_notice_pages.py): the round in inspection has
     # no notice yet; objection 1 does not exist, so those who may ask are told 404
     ("GET", "/notice/calendar", "notice.calendar", expect({"admin"})),
@@ -388,6 +399,7 @@ MATRIX = [
 ADMIN_WRITES = [  # (method, url template, endpoint): role_required("admin") before anything is read or written
     ("POST", "/admin/units/{unit}/edit", "admin.edit_unit"),
     ("POST", "/admin/units/{unit}/active", "admin.toggle_unit"),
+    ("POST", "/admin/units/{unit}/lineage", "admin.unit_lineage"),  # (tests/test_history.py)
     ("POST", "/admin/units/import", "admin.import_units"),
     ("POST", "/admin/users/{user}", "admin.update_user"),
     ("POST", "/admin/users/{user}/active", "admin.toggle_user"),
@@ -401,6 +413,8 @@ ADMIN_WRITES = [  # (method, url template, endpoint): role_required("admin") bef
     ("POST", "/admin/catalogues/{catalogue}/edit", "admin.edit_catalogue"),
     ("POST", "/admin/catalogues/{catalogue}/clone", "admin.clone_catalogue"),
     ("GET", "/admin/catalogues/{catalogue}/export.xlsx", "admin.export_catalogue"),
+    ("GET", "/admin/catalogues/{catalogue}/lineage", "admin.catalogue_lineage"),  # (tests/test_history.py)
+    ("POST", "/admin/catalogues/{catalogue}/lineage", "admin.save_catalogue_lineage"),
     ("POST", "/admin/rounds", "admin.create_round"),
     ("POST", "/admin/rounds/{r}/settings", "admin.round_settings"),
     ("POST", "/admin/rounds/{r}/scope", "admin.round_scope"),

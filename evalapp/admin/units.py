@@ -1,4 +1,6 @@
 """Administration of units: the tree, create, edit/move, deactivate, xlsx import and export."""
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
@@ -9,8 +11,11 @@ from ..bodylimits import body_limit
 from ..extensions import db
 from ..models import OrgUnit
 from ..sending import send_download
-from ..services import imports, units as unit_service
-from ..services.errors import ServiceError
+from sqlalchemy import select
+
+from ..domain.lineage import SAME_UNIT, UnitChange
+from ..services import imports, lineage, units as unit_service
+from ..services.errors import Invalid, ServiceError, _l
 from . import bp
 from .users import ACTIVE
 
@@ -62,10 +67,44 @@ def edit_unit(unit_id: int):
                                      address=request.remote_addr)
         except ServiceError as exc:
             flash(exc.message, "danger")
-            return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form), exc.status
+            return _edit_page(unit, typed, form, exc.status)
         flash(gettext("已保存：%(name)s", name=unit.name), "success")
         return redirect(url_for("admin.units"))
-    return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form)
+    return _edit_page(unit, typed, form)
+
+
+def _edit_page(unit: OrgUnit, typed: dict, form, status: int = 200, lineage_typed: dict | None = None,
+               lineage_errors: dict | None = None):
+    return render_template("admin/unit_edit.html", unit=unit, typed=typed, form=form,
+                           changes=lineage.unit_lineage(unit.id), lineage_typed=lineage_typed or {},
+                           lineage_errors=lineage_errors or {}, lineage_changes=list(UnitChange)), status
+
+
+@bp.post("/units/<int:unit_id>/lineage")
+@role_required("admin")
+def unit_lineage(unit_id: int):
+    """A change in the unit's identity (issue 33): its code changed (an official code imported, a code renamed), or
+    it was made of (merged) or cut from (split) other units, named by their codes."""
+    unit = db.get_or_404(OrgUnit, unit_id)
+    _checked_post()
+    typed = {k: request.form.get(k, "")[:400] for k in ("change", "new_code", "predecessors")}
+    try:
+        if typed["change"] in SAME_UNIT and typed["new_code"].strip():
+            lineage.recode_unit(unit, typed["new_code"], typed["change"], current_user, address=request.remote_addr)
+        else:
+            codes = [c for c in re.split(r"[、,，\s]+", typed["predecessors"]) if c]
+            found = db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes))).all() if codes else []
+            if len(found) != len(set(codes)):
+                missing = sorted(set(codes) - {u.code for u in found})
+                raise Invalid("unit.predecessor", _l("没有编码为“%(code)s”的单位", code=missing[0]),
+                              {"predecessors": _l("没有编码为“%(code)s”的单位", code=missing[0])})
+            lineage.link_units(unit, found, typed["change"], current_user, address=request.remote_addr)
+    except ServiceError as exc:
+        db.session.rollback()
+        typed_unit = {"name": unit.name, "kind": unit.kind, "parent_code": unit.parent.code if unit.parent else ""}
+        return _edit_page(unit, typed_unit, EmptyForm(), exc.status, typed, exc.fields)
+    flash(gettext("已记录单位谱系：%(name)s", name=unit.name), "success")
+    return redirect(url_for("admin.edit_unit", unit_id=unit.id))
 
 
 @bp.post("/units/<int:unit_id>/active")

@@ -3,6 +3,7 @@ from .audit import AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .doc_number import DocSequence
 from .job import Job
+from .lineage import CatalogueLineage, IndicatorLineage, UnitLineage
 from .notice import CalendarDay, NoticePeriod, Objection, ObjectionFile, ObjectionReviewer, Reminder
 from .org import OrgUnit
 from .publication import Publication, PublishedScore, PublishedUnit
@@ -25,5 +26,5 @@ __all__ = [
     "RecoveryCode", "RefreshToken", "ResultsVersion", "ReviewComment", "Round", "RoundUnit", "Score", "ScoreDeduction",
     "SetupCode", "SetupUnlock", "Sheet", "SheetBonus",
     "SheetTransition", "SheetVeto", "Signature", "SubsidyBand", "SubsidyRule", "Team", "TeamMember", "User", "UserSession",
-    "VetoItem", "Interview", "RoundSummary", "SummaryTemplate", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
+    "VetoItem", "Interview", "RoundSummary", "SummaryTemplate", "CatalogueLineage", "IndicatorLineage", "UnitLineage", "Recheck", "RecheckScore", "Rectification", "RectificationExtension", "RectifyFile",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 from ..domain.catalogue import CatalogueData, CatalogueInvalid, validate_catalogue
 from ..extensions import db
 from ..models import CatalogueVersion, Round, User
-from . import audit
+from . import audit, lineage
 from .catalogues import create_version, load_tree
 from .errors import _l
 from .imports import ImportProblems, read_sheet
@@ -51,6 +51,9 @@ def _store(datas: list[CatalogueData], user: User, source: str, address: str | N
     try:
         versions = [create_version(d) for d in datas]
         for v in versions:
+            before = lineage.previous_version(v)
+            if before is not None:  # a new version of a catalogue already here: its lineage to the one before
+                lineage.start(v, before)
             audit.record("catalogue.import", user=user, address=address, obj=v,
                          new={"code": v.code, "version": v.version, "source": source})
         db.session.commit()
@@ -211,6 +214,7 @@ def catalogue_workbook(version: CatalogueVersion | None) -> io.BytesIO:
 def clone(version: CatalogueVersion, user: User, *, address: str | None = None) -> CatalogueVersion:
     """A new (draft) version with the same content."""
     new = create_version(validate_catalogue(to_plain(version)))
+    lineage.start(new, version)  # every indicator "same" until the copy is edited and the admin confirms
     audit.record("catalogue.clone", user=user, address=address, obj=new,
                  old={"from": f"{version.code} v{version.version}"},
                  new={"code": new.code, "version": new.version})
@@ -234,10 +238,12 @@ def replace_draft(version: CatalogueVersion, text: str, user: User, *,
     if data.code != version.code:
         raise ImportProblems([_l("编码须保持为“%(code)s”", code=version.code)])
     try:
-        number = version.version
+        number, old_id = version.version, version.id
+        predecessor, links = lineage.kept_for_draft(version)
+        new = create_version(data)  # (numbered after the last for now: the draft still holds its number)
+        lineage.carry(old_id, new, predecessor, links)  # before the draft goes: what follows it follows the edit
         db.session.delete(version)
         db.session.flush()
-        new = create_version(data)
         new.version = number
         audit.record("catalogue.edit", user=user, address=address, obj=new, new={"code": new.code, "version": number})
         db.session.commit()

@@ -35,9 +35,13 @@ HELP = re.compile(r"^/help/[a-z]+$")
 # Pages reached by a form sent with GET, not by a link: walked too ({final}: a final sheet of the demo's).
 # A job's page (services.jobs) is reached by a POST: the district's workbook job and finance's evidence zip.
 # The 评估总结's page ({round}: that sheet's round) is walked first, whatever the page budget leaves (issue 33).
+# {vunit}: the village user's unit, {copy}: a copy of the village catalogue made for the walk (its lineage page).
 FORM_PAGES = {"district": ["/results/review/approve?sheet={final}",  # the bulk approval's confirmation
-                           "/jobs/{job}", "/results/rounds/{round}/summary"],
-              "finance": ["/jobs/{zip}"]}
+                           "/jobs/{job}", "/results/rounds/{round}/summary",
+                           "/results/history", "/results/units/{vunit}/history"],  # issue 33: across rounds
+              "finance": ["/jobs/{zip}"],
+              "village": ["/results/units/{vunit}/history"],
+              "admin": ["/admin/catalogues/{copy}/lineage", "/admin/units/{vunit}/edit"]}
 
 # Text the page shows: text nodes, the attributes a person reads or hears, the words scripts show (JSON the page
 # carries for them, data-labels and data-messages attributes), and the title.
@@ -121,13 +125,16 @@ def test_no_chinese_interface_text_on_any_page_in_english(app, live_server, brow
     from evalapp.models import Sheet
 
     from evalapp.models import Round, User
-    from evalapp.services import jobs
+    from evalapp.services import catalogue_io, jobs
 
     final, round_id = db.session.execute(select(Sheet.id, Sheet.round_id).where(Sheet.kind == "final")
                                          .order_by(Sheet.id).limit(1)).one()
     round_ = db.session.scalar(select(Round).order_by(Round.id))
-    district, finance = (db.session.scalar(select(User).where(User.username == u)) for u in ("district", "finance"))
-    ids = {"final": final, "round": round_id,
+    admin, district, finance = (db.session.scalar(select(User).where(User.username == u))
+                                for u in ("admin", "district", "finance"))
+    copy = catalogue_io.clone(round_.village_catalogue, admin)
+    ids = {"final": final, "round": round_id, "copy": copy.id,
+           "vunit": db.session.scalar(select(User.unit_id).where(User.username == "village")),
            "job": jobs.request_job("results_workbook", jobs.workbook_params(round_, False), district).id,
            "zip": jobs.request_job("evidence_zip", jobs.evidence_params(round_, finance), finance).id}
     report = {}
