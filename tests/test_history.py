@@ -453,3 +453,17 @@ def test_the_district_page_shows_n_and_links_to_rectification(two_rounds, empty_
         assert bad.status_code == 422 and f'data-field="{field}"' in bad.get_data(as_text=True), query
     assert _login(empty_app, "village").get("/results/history").status_code == 403
     assert _login(empty_app, "finance").get("/results/history").status_code == 403
+
+
+def test_a_summary_generated_on_the_rollout_freezes_its_catalogues_lineage(two_rounds):
+    """Issue 33, point 1: once a 评估总结 has gone out on a version, the lineage it stands on is never edited again."""
+    from evalapp.services import summary
+
+    r2, v2, district = two_rounds["r2"], two_rounds["v2"], two_rounds["world"].people["district"]
+    admin = two_rounds["world"].people["admin"]
+    assert not lineage.lineage_of(v2.id).frozen
+    lineage.save(v2, {"B2X": ("renamed", ["B2"])}, admin)  # still editable before the summary
+    summary.generate_summary(r2, 1, "张三", district)
+    assert lineage.lineage_of(v2.id).frozen
+    with pytest.raises(Conflict):
+        lineage.save(v2, {"B2X": ("renamed", ["B2"])}, admin)

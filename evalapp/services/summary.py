@@ -25,7 +25,7 @@ from ..extensions import db
 from ..models import (Interview, OrgUnit, Publication, Rectification, Round, RoundSummary, SummaryTemplate, Team,
                       User)
 from ..models.base import utcnow
-from . import audit, doc_numbers, readmodel, seals
+from . import audit, doc_numbers, lineage, readmodel, seals
 from .documents import MAX_DOCUMENT_BYTES
 from .errors import Invalid, NotAllowed, NotFound, _l, check_text
 from .export import district_name
@@ -262,8 +262,11 @@ def generate_summary(round_: Round, version: int, signer: str, user: User, *, ad
         raise Invalid("summary.template_broken", _l("模板无法使用：%(why)s", why=str(exc)[:300]),
                       {"template": _l("模板无法使用：%(why)s", why=str(exc)[:300])}) from None
     name = f"{data.issuer}_{data.round_name}_评估总结_第{version}版.docx"
+    # The catalogues' lineage (how each indicator relates to the version before) is never edited once a 评估总结
+    # has gone out on it (issue 33, point 1).
+    frozen = [i for cat in (round_.township_catalogue, round_.village_catalogue) for i in lineage.freeze_lineage(cat)]
     audit.record("export.summary", user=user, address=address, obj=round_, round_id=round_.id,
-                 new={"version": version, "publication_sha256": data.sha256,
+                 new={"version": version, "publication_sha256": data.sha256, "lineage_frozen": frozen,
                       "sha256": hashlib.sha256(body).hexdigest(), "doc_number": row.doc_number, "signer": signer,
                       "template": template_name, "template_sha256": hashlib.sha256(template).hexdigest()},
                  detail=name)
