@@ -115,6 +115,37 @@ def test_the_newest_unsealed_row_of_a_chain_deleted_is_seen_through_the_next_row
     assert f"第一处：记录 #{mine}：记录 #{mine} 已被删除（随后写入的记录 #{later} 链接到它）" in result.output
 
 
+def test_the_rows_of_one_transaction_read_their_links_once_and_link_to_each_other(app):
+    from tests.statements import counting
+
+    units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.id).limit(5)).all()
+    with counting() as statements:
+        for unit in units:  # a bulk change: one row per object, in one transaction
+            audit.record("test.bulk", user=None, address=None, obj=unit)
+        db.session.commit()
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "audit_events" in s]
+    assert len(reads) == 1, reads
+    ids = db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "test.bulk")
+                             .order_by(AuditEvent.id)).all()
+    assert verify(app).exit_code == 0
+    raw("DELETE FROM audit_events WHERE id = :id", id=ids[2])
+    result = verify(app)
+    assert f"第一处：记录 #{ids[2]}：记录 #{ids[2]} 已被删除（随后写入的记录 #{ids[3]} 链接到它）" in result.output
+
+
+def test_a_savepoint_rolled_back_leaves_no_link_to_its_rows(app):
+    unit = db.session.scalar(select(OrgUnit).limit(1))
+    audit.record("test.before", user=None, address=None, obj=unit)
+    savepoint = db.session.begin_nested()
+    audit.record("test.undone", user=None, address=None, obj=unit)
+    savepoint.rollback()
+    audit.record("test.after", user=None, address=None, obj=unit)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "test.undone")) == 0
+    result = verify(app)
+    assert result.exit_code == 0, result.output
+
+
 def test_an_id_a_rolled_back_transaction_skipped_is_a_gap_not_a_deletion(app):
     user = db.session.scalar(select(User).where(User.username == "district"))
     (before,) = write(1, obj=user, user=user)

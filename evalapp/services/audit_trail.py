@@ -44,10 +44,18 @@ MAX_PROBLEMS = 1_000  # problems kept (all are counted)
 
 
 def write_key() -> tuple[str | None, bytes | None]:
-    """The key new rows are MACed with (SEAL_KEY_ID's), or (None, None) when none is configured."""
-    key_id = current_app.config.get("SEAL_KEY_ID")
+    """The key new rows are MACed with (SEAL_KEY_ID's), or (None, None) when none is configured. Read on every
+    audit row: kept per app while its SEAL_KEYS and SEAL_KEY_ID are the same objects."""
+    config = current_app.config
+    given = (config.get("SEAL_KEYS"), config.get("SEAL_KEY_ID"))
+    kept = current_app.extensions.get("audit_trail_key")
+    if kept is not None and kept[0] is given[0] and kept[1] == given[1]:
+        return kept[2]
+    key_id = given[1]
     secret = seals.keys().get(str(key_id)) if key_id is not None else None
-    return (str(key_id), secret) if secret is not None else (None, None)
+    found = (str(key_id), secret) if secret is not None else (None, None)
+    current_app.extensions["audit_trail_key"] = (*given, found)
+    return found
 
 
 def _fields(row) -> dict:
