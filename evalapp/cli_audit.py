@@ -22,9 +22,7 @@ def register(app: Flask) -> None:
         if check.problem_count > len(check.problems):
             click.echo(f"另有 {check.problem_count - len(check.problems)} 处不符未列出")
         if check.problem_count:
-            first = check.first
-            where = f"记录 #{first.row_id}" if first.row_id is not None else "检查点"
-            click.echo(f"校验未通过：{check.problem_count} 处不符；第一处：{where}：{first.text}")
+            click.echo(f"校验未通过：{check.problem_count} 处不符；第一处：{check.first.text}")
             raise SystemExit(1)
         click.echo("校验通过")
 

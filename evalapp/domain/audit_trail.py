@@ -4,9 +4,12 @@ exact id lists checkpoints record. Pure: the keys are handed in (services.seals'
 A row's MAC is an HMAC-SHA256 (the publication seal keys) over its canonical content — every column the log shows,
 its time to the microsecond, its chain and its two links — followed by the MACs of the two rows it links to:
 `prev_id`, the previous row of the same chain (the object it is about, or its actor when it is about none), and
-`seen_id`, the newest row its writer could see. Both links are read in one statement before the insert and take no
-lock, so concurrent writers never wait for each other; two writers of one object may both link to the same
-predecessor (a fork), which the check accepts. Deleting a row that a later row links to breaks that row's link.
+`seen_id`, the newest row its writer could see. The first row of a transaction reads both in one statement, before
+its insert and without a lock, so concurrent writers never wait for each other; two writers of one object may both
+link to the same predecessor (a fork), which the check accepts. A later row of the same transaction links to the
+transaction's previous row (`seen_id`) and to its chain's previous row only when the transaction wrote it (no
+statement per row in a bulk change). Deleting a row that a later row links to breaks that row's link; a row copied
+whole keeps a valid MAC (its id cannot be covered: it is given at the insert) but shares it with its original.
 
 A checkpoint (services.audit_trail.seal) lists the exact ids it seals — ids a rolled-back transaction used and never
 wrote are simply not listed — and its MAC covers that list, each listed row's MAC in id order and the previous

@@ -8,9 +8,11 @@ another to make that so (a single hash chain over the whole log would need a loc
 1. **Each row carries an HMAC** (services.audit.record) under the publication seal keys (services.seals: `SEAL_KEYS`,
    the row naming its key id, so keys rotate as for versions) over its canonical content and the MACs of two earlier
    rows: the previous row of its *chain* (the object it is about, "Score:17", else its actor) and the newest row of
-   the log its transaction could see. Both are read by one indexed SELECT without a lock: concurrent writers can
-   link to the same row (a fork), which is valid. Changing any column of a row (without the key, the MAC cannot be
-   recomputed) breaks its MAC; deleting a row that a later row links to breaks that later row's link.
+   the log its transaction could see. The first row of a transaction reads both by one indexed SELECT without a lock
+   (concurrent writers can link to the same row: a fork, which is valid); a later row of the same transaction links
+   to the transaction's previous row, and to its chain's previous row when the transaction wrote it. Changing any
+   column of a row (without the key, the MAC cannot be recomputed) breaks its MAC; deleting a row that a later row
+   links to breaks that later row's link; a row copied whole shares its original's MAC (no two written rows do).
 2. **Checkpoints** (`seal`, run on a timer) seal every row older than a grace period (`AUDIT_SEAL_GRACE_SECONDS`)
    that no checkpoint holds yet: the checkpoint lists their **exact ids** (as runs, "1-500,502-900") with an HMAC
    over that list, each row's MAC in id order and the previous checkpoint's MAC. PostgreSQL's sequences skip the
@@ -282,6 +284,17 @@ def verify() -> Check:
         removed(max(expect, intervals[i][0]), intervals[i][1], f"检查点 {intervals[i][2]} 封存了它")
         i += 1
         expect = intervals[i][0] if i < len(intervals) else None
+    # A row copied whole (INSERT … SELECT) keeps a valid MAC — the MAC cannot cover an id the row gets only at its
+    # insert — but no two rows the app wrote share one (the time to the microsecond and the links differ): a copy.
+    copies = (select(AuditEvent.mac).where(AuditEvent.mac.is_not(None)).group_by(AuditEvent.mac)
+              .having(func.count() > 1))
+    first_of: dict[str, int] = {}
+    for rid, row_mac in db.session.execute(select(AuditEvent.id, AuditEvent.mac)
+                                           .where(AuditEvent.mac.in_(copies)).order_by(AuditEvent.id)):
+        if row_mac in first_of:
+            check.add(rid, f"记录 #{rid} 是记录 #{first_of[row_mac]} 的复制（校验码相同：被插入）")
+        else:
+            first_of[row_mac] = rid
     for cp_id, digest in digests.items():
         if not trail.same(digest.hexdigest(), stored[cp_id]):
             check.add(None, f"检查点 {cp_id} 的校验码不符（所列记录被删除、校验码被改，或检查点本身被改）")
