@@ -261,7 +261,7 @@ def verify() -> Check:
                 digests[cp_id].add(rid, r.mac)
             if r.sealed_in is not None and r.sealed_in != cp_id:
                 check.add(rid, f"记录 #{rid} 标为检查点 {r.sealed_in} 封存，但由检查点 {cp_id} 列入（被改动）")
-        elif r.sealed_in is not None:
+        elif r.sealed_in is not None and r.sealed_in <= number:  # (a higher one: sealed since the list was read)
             check.add(rid, f"记录 #{rid} 标为检查点 {r.sealed_in} 封存，但没有检查点列入它（检查点被删除或记录被插入）")
         elif rid <= top and r.mac is not None:
             check.late.append(rid)
