@@ -41,6 +41,7 @@ from ..models.base import utcnow
 from . import seals
 
 CHECKPOINT_ROWS = 50_000  # rows listed in one checkpoint at most
+RUN_ROWS = 10 * CHECKPOINT_ROWS  # rows one seal-audit seals at most (after a backfill: the next runs go on)
 UPDATE_ROWS = 1_000  # ids per UPDATE while marking rows sealed or backfilling
 MAX_PROBLEMS = 1_000  # problems kept (all are counted)
 
@@ -127,7 +128,7 @@ def seal(*, now: datetime | None = None) -> Sealed:
     number, prev_mac = (last.id, last.mac) if last else (0, None)
     rows = db.session.execute(select(AuditEvent.id, AuditEvent.mac)
                               .where(AuditEvent.sealed_in.is_(None), AuditEvent.id <= horizon)
-                              .order_by(AuditEvent.id)).all()
+                              .order_by(AuditEvent.id).limit(RUN_ROWS)).all()
     stopped = next((r.id for r in rows if r.mac is None), None)
     if stopped is not None:
         rows = [r for r in rows if r.id < stopped]
