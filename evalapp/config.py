@@ -36,6 +36,9 @@ class Defaults:
     SEAL_KEYS = {}
     SEAL_KEY_ID = None
     SEAL_RECHECK_SECONDS = 60  # a kept version's rows are read and checked again at the latest after this
+    # The audit trail (services.audit_trail): rows are MACed with SEAL_KEY_ID's key; `flask seal-audit` seals rows
+    # older than this (a transaction still open longer commits a "late" row, sealed by the next run).
+    AUDIT_SEAL_GRACE_SECONDS = 60
     # 文号 (services.doc_numbers): the district's issuing office's 代字, as in 云溪民发〔2026〕3号.
     DOC_NUMBER_OFFICE = "云溪民发"
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

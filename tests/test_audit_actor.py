@@ -108,14 +108,15 @@ from tests.statements import counting as statements  # noqa: E402  (beside the t
 
 
 # One autosave: the session, the sheet (with its row lock on PostgreSQL), the inspector's team check, the score,
-# its INSERT or UPDATE, the figures' UPDATE … RETURNING, the audit row. (Before: 8 on SQLite, 9 on PostgreSQL —
-# the figures read back after the commit, and the sheet's lock taken a second time.)
-AUTOSAVE_STATEMENTS = 7
+# its INSERT or UPDATE, the figures' UPDATE … RETURNING, the rows the audit row links to (one SELECT, issue 34's
+# tamper-evident trail) and the audit row. (Before issue 34: 7; before that 8 on SQLite, 9 on PostgreSQL — the
+# figures read back after the commit, and the sheet's lock taken a second time.)
+AUTOSAVE_STATEMENTS = 8
 
 
 @pytest.mark.parametrize("body", [{"deductions": []}, {"score": "2.50", "reason": "台账不全"}],
                          ids=["first save", "a change"])
-def test_one_autosave_runs_seven_statements_and_answers_the_figures_it_computed(world, login_as, body):  # noqa: F811
+def test_one_autosave_runs_eight_statements_and_answers_the_figures_it_computed(world, login_as, body):  # noqa: F811
     sheet_id = make_sheet(world, VILLAGE).id
     url = f"/api/v1/sheets/{sheet_id}/scores/A1"
     client = login_as("inspector")

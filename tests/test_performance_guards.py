@@ -311,9 +311,10 @@ def test_a_typed_township_prefers_the_exact_name_then_any_name_containing_it():
 
 def test_autosave_and_scoring_page_statements(world, login_as):
     """A fixed number of statements, each a plain one: a scoring page reads 5 (session, sheet, the inspector's
-    team check, scores, photos); an autosave 7 on either database (session, sheet with its row lock on PostgreSQL,
+    team check, scores, photos); an autosave 8 on either database (session, sheet with its row lock on PostgreSQL,
     team check, score, its insert, the sheet's figures recomputed with RETURNING — the answer is made from them,
-    not read back — and the audit row; refresh_sheet(locked=True) takes no second lock: the load holds it)."""
+    not read back — the rows the audit row links to and the audit row; refresh_sheet(locked=True) takes no second
+    lock: the load holds it)."""
     client = login_as("inspector")
     sheet_id = make_sheet(world, VILLAGE).id  # (the test's own session reloads an object after a request)
     assert client.get(f"/inspection/sheets/{sheet_id}").status_code == 200
@@ -324,7 +325,7 @@ def test_autosave_and_scoring_page_statements(world, login_as):
         response = client.put(f"/api/v1/sheets/{sheet_id}/scores/A1", json={"deductions": [], "version": 0})
     assert response.status_code == 200, response.get_json()
     postgresql = db.engine.dialect.name == "postgresql"
-    assert len(save) == 7, [s[:90] for s in save]
+    assert len(save) == 8, [s[:90] for s in save]
     load = next(s for s in save if "FROM sheets" in s)
     if postgresql:
         assert "FOR NO KEY UPDATE OF sheets" in load

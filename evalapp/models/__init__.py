@@ -1,5 +1,5 @@
 """All models, imported here so that Flask-Migrate sees every table."""
-from .audit import AuditEvent
+from .audit import AuditCheckpoint, AuditEvent
 from .catalogue import BonusItem, CatalogueVersion, Category, DeductionRule, Indicator, VetoItem
 from .doc_number import DocSequence
 from .job import Job
@@ -19,7 +19,8 @@ from .user import ApiToken, LoginFailure, RecoveryCode, RefreshToken, SetupCode,
 from .version import ResultsVersion
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BonusItem", "CalendarDay", "CatalogueVersion", "Category", "DeductionRule",
+    "ApiToken", "AuditCheckpoint", "AuditEvent", "BonusItem", "CalendarDay", "CatalogueVersion", "Category",
+    "DeductionRule",
     "DevicePending", "DocSequence", "Job", "NoticePeriod", "Objection", "ObjectionFile", "ObjectionReviewer", "Reminder",
     "SyncOperation",
     "EvidenceFile", "Indicator", "LoginFailure", "OrgUnit", "Publication", "PublishedScore", "PublishedUnit",

@@ -15,18 +15,48 @@ from datetime import date, datetime, time, timedelta
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, text
 from sqlalchemy.orm import aliased
 
+from ..domain import audit_trail as trail
 from ..domain.audit_labels import AuditAction, ObjectNames, object_text, values_text
 from ..extensions import db
 from ..models import (AuditEvent, CatalogueVersion, EvidenceFile, Indicator, OrgUnit, ReviewComment, Round, Score,
                       Sheet, Team, User)
+from ..models.base import utcnow
 from ..pagination import Page, page_number
+from . import audit_trail
 from .errors import Text, _l
 from .xlsx import PAPER_LAYOUT_LABEL, new_workbook, paper_fonts, write_row, write_text
 
 _INSERT = insert(AuditEvent)
+# The rows the first audit row of a transaction links to, in one statement and without a lock (domain.audit_trail):
+# the newest of its chain and the newest of the log, as far as the transaction sees. A row written before the trail
+# existed has no MAC and is not linked to.
+_LINKS = text(
+    "SELECT 0, id, mac FROM (SELECT id, mac FROM audit_events WHERE chain = :chain ORDER BY id DESC LIMIT 1) AS c "
+    "UNION ALL SELECT 1, id, mac FROM (SELECT id, mac FROM audit_events ORDER BY id DESC LIMIT 1) AS s")
+
+
+class _Written:
+    """The audit rows this transaction (or savepoint) wrote: (id, MAC) of the last one and of each chain's last."""
+
+    def __init__(self, transaction):
+        self.transaction = transaction  # (a strong reference: no later transaction can have its identity)
+        self.last: tuple[int | None, str | None] = (None, None)
+        self.chains: dict[str, tuple[int, str]] = {}
+
+
+def _written() -> tuple[_Written, bool]:
+    """This transaction's record of what it wrote, and whether it is new (nothing written yet). Keyed on the
+    innermost transaction: after a savepoint, released or rolled back, the next row reads its links afresh."""
+    session = db.session()  # (the scoped session's own: the proxy does not pass every method on)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    kept = session.info.get("audit_written")
+    if kept is not None and kept.transaction is transaction:
+        return kept, False
+    kept = session.info["audit_written"] = _Written(transaction)
+    return kept, True
 
 
 def record(action: str, *, user: User | None = None, address: str | None = None, obj=None,
@@ -38,21 +68,41 @@ def record(action: str, *, user: User | None = None, address: str | None = None,
     A Core INSERT on the session's connection, not an ORM object: it runs on every autosave, and nothing reads the
     event back in the same request. Every call in the app names both `user` and `address`
     (tests/test_audit_actor.py); the defaults are for tests' own rows.
+
+    The row is MACed with the audit key over its content and the rows it links to (services.audit_trail): the first
+    row of a transaction reads them with one SELECT (its chain's newest row, the log's newest); a later row of the
+    same transaction links to the transaction's previous row and, when it wrote one, its chain's previous row — no
+    statement per row in a bulk change. No key configured: written without a MAC, which `flask verify-audit` reports.
     """
-    db.session.connection().execute(_INSERT, {  # the values as parameters: the statement is built once
-        "user_id": user.id if user is not None else None,
-        "action": action,
-        # obj.__class__, not type(obj): a proxy handed in (flask_login's current_user, when a user acts on their own
-        # account) answers with the class of the object it stands for; type() would name the proxy (LocalProxy).
-        "object_type": obj.__class__.__name__ if obj is not None else "",
-        "object_id": getattr(obj, "id", None),
-        "unit_id": unit_id,
-        "round_id": round_id,
-        "old": old,
-        "new": new,
-        "detail": detail,
-        "ip": address[:64] if address else None,  # (the column's width; an address is at most 45)
-    })
+    connection = db.session.connection()
+    # obj.__class__, not type(obj): a proxy handed in (flask_login's current_user, when a user acts on their own
+    # account) answers with the class of the object it stands for; type() would name the proxy (LocalProxy).
+    object_type = obj.__class__.__name__ if obj is not None else ""
+    object_id = getattr(obj, "id", None)
+    user_id = user.id if user is not None else None
+    row = {"at": utcnow(), "user_id": user_id, "action": action, "object_type": object_type,
+           "object_id": object_id, "unit_id": unit_id, "round_id": round_id,
+           "old": trail.stored_json(old), "new": trail.stored_json(new), "detail": detail,
+           "ip": address[:64] if address else None,  # (the column's width; an address is at most 45)
+           "chain": trail.chain_of(object_type, object_id, user_id), "prev_id": None, "seen_id": None,
+           "mac_key": None, "mac": None}
+    key_id, secret = audit_trail.write_key()
+    if secret is None:
+        connection.execute(_INSERT, row)
+        return
+    written, first = _written()
+    if first:
+        links = {0: (None, None), 1: (None, None)}
+        for which, row_id, row_mac in connection.execute(_LINKS, {"chain": row["chain"]}):
+            if row_mac is not None:  # (a row from before the trail: not linked to)
+                links[which] = (row_id, row_mac)
+        prev, seen = links[0], links[1]
+    else:
+        prev, seen = written.chains.get(row["chain"], (None, None)), written.last
+    row.update(prev_id=prev[0], seen_id=seen[0], mac_key=key_id)
+    row["mac"] = trail.mac(secret, trail.row_message(row, prev[1], seen[1]))
+    row_id = connection.execute(_INSERT, row).inserted_primary_key[0]  # (RETURNING, or SQLite's last row id)
+    written.last = written.chains[row["chain"]] = (row_id, row["mac"])
 
 
 # -- reading the log: the admin's page and its export ----------------------------------------------------------
