@@ -13,6 +13,7 @@ from sqlalchemy import func, select, union
 from ..domain.filenames import clean_name
 from ..domain.numbers import parse_points
 from ..domain.vocabulary import N_
+from ..domain.workflow import owner_open_states
 from ..domain.objections import (
     DECISIONS, MAX_FILES, MAX_REASON, OPEN_STATUSES, Vote, group_problems, majority,
 )
@@ -369,6 +370,11 @@ NOTICE_TODOS = {"assign": N_("待分配复核组"), "decide": N_("待录入复�
 TODO_LIMIT = 10
 
 
+# The unlocked final sheet waits on the group's leader while it may enter the value (its owner's open states:
+# 草稿 or 已退回); once submitted it waits on the district's review, not on the leader.
+_LEADER_ENTERS = tuple(sorted({status for status, context in owner_open_states("final") if context == "unlocked"}))
+
+
 def notice_todos(user: User, today) -> list[NoticeTodo]:
     """What waits for `user` on `today` (a fixed number of queries): the district assigns open objections and
     confirms a round whose period has ended with every objection answered; a group's leader records the decision,
@@ -393,7 +399,7 @@ def notice_todos(user: User, today) -> list[NoticeTodo]:
             select(Objection, Round).join(Round, Round.id == Objection.round_id)
             .where(Objection.leader_id == user.id, Objection.status.in_(("assigned", "changed")))
             .join(Sheet, Sheet.id == Objection.final_sheet_id, isouter=True)
-            .where((Objection.status == "assigned") | (Sheet.unlocked.is_(True) & (Sheet.status != "approved")))
+            .where((Objection.status == "assigned") | (Sheet.unlocked.is_(True) & Sheet.status.in_(_LEADER_ENTERS)))
             .order_by(Objection.due_on).limit(TODO_LIMIT)).all()
         items += [NoticeTodo("decide" if o.status == "assigned" else "enter", r, o,
                              None if o.due_on is None else (o.due_on - today).days) for o, r in rows]
