@@ -8,6 +8,7 @@ re-inspected and passes after rectification → version 3 carries it and the fin
 own section (整改后通过) → a 约谈 is recorded and its report filed. At each step it checks what the next person
 finds: their to-do, and the page it leads to. The world starts from the factories (scored and approved final
 sheets), not from clicking through scoring. Screenshots: test-artifacts/cycle-NN-*.png."""
+import glob
 import os
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -67,6 +68,8 @@ def app_of_world(empty_app, world):
 def test_the_cycle_after_the_scores_from_publication_to_the_interview_report(app, world, live_server, browser,
                                                                               monkeypatch, tmp_path):
     os.makedirs(ARTIFACTS, exist_ok=True)
+    for old in glob.glob(os.path.join(ARTIFACTS, "cycle-*.png")):  # one walk's screenshots, not two mixed
+        os.remove(old)
     clock = Clock(monkeypatch, OPENED)
     shots: list[str] = []
     actors: dict[str, Actor] = {}
@@ -350,6 +353,12 @@ def _walk(w, base, at, clock, shots, tmp_path):
     follow(page, todo.locator("a"))
     follow(page, page.locator("[data-testid=publish] button[type=submit]"))
     assert "正式 — 第3版" in text(page, "[data-testid=official]")
+    page.goto(f"{base}/results/rounds/{rid}/changes")  # version 3's 变更: what rectification changed
+    moved = page.locator(f"[data-testid=changes] tr[data-unit='{units[TOWNSHIP].code}']")
+    assert "复查结论：整改后通过" in moved.locator("[data-rectified]").inner_text()
+    assert "0.00 → 3,000.00" in moved.inner_text()
+    assert page.locator("[data-testid=changes] tbody tr[data-unit]").count() == 1
+    shot(district, "district-v3-changes")
     page = finance.page
     page.goto(f"{base}/finance/rounds/{rid}")
     line = page.locator(f"[data-unit='{units[TOWNSHIP].code}']")
