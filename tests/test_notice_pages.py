@@ -269,3 +269,46 @@ def test_during_the_notice_a_village_reads_the_list_but_not_another_units_result
         assert stranger.get(f"/results/rounds/{rid}/units/{unit_id}").status_code == 404, name
         assert stranger.get(f"/api/v1/rounds/{rid}/units/{unit_id}/results").status_code == 404, name
     assert stranger.get(f"/results/rounds/{rid}/units/{outside.id}").status_code == 404
+
+
+def test_the_evidence_limits_the_hint_tells_are_the_form_and_the_apis(empty_app, noticed):
+    """The hint says what both the form and the API hold to: at most 5 files, 20 MB in all (the upload routes' body
+    limit, 21 MB, holds that much evidence and the form around it). Five files of 4 MB with a 2,000-character
+    reason are taken; two of 10.25 MB (each under 20 MB, 20.5 MB in all: the hint used to say "20 MB each") are
+    refused beside the field by both, not left to a bare 413."""
+    from evalapp.bodylimits import route_limit
+    from evalapp.domain.objections import MAX_EVIDENCE_BYTES, MAX_FILES
+    from evalapp.services import accounts
+    from tests.files import pdf_of_size
+
+    w, rid = noticed, noticed.round.id
+    mb = 1024 * 1024
+    assert (MAX_FILES, MAX_EVIDENCE_BYTES) == (5, 20 * mb)
+    for endpoint in ("notice.file_objection", "api.file_objection"):
+        assert route_limit(empty_app, endpoint) >= MAX_EVIDENCE_BYTES + 64 * 1024, endpoint  # the form around them
+    village = _client(empty_app, "village")
+    page = village.get(f"/notice/rounds/{rid}").get_data(as_text=True)
+    assert "最多5个，合计不超过20MB" in page and "每个不超过20MB" not in page
+    codes = [t.code for t in objections.targets(notices.notice_of(rid), w.units[VILLAGE]) if t.target == "indicator"]
+    quarter = pdf_of_size(MAX_EVIDENCE_BYTES // 5 - 32 * 1024)
+    taken = village.post(f"/notice/rounds/{rid}/objections", content_type="multipart/form-data", data={
+        "unit": w.units[VILLAGE].id, "item": f"indicator:{codes[0]}", "reason": "依" * 2000,
+        "files": [(io.BytesIO(quarter), f"台账{n}.pdf") for n in range(5)]})
+    assert taken.status_code == 302, taken.get_data(as_text=True)[-2000:]
+    half = pdf_of_size(MAX_EVIDENCE_BYTES // 2 + 256 * 1024)
+    assert len(half) < 20 * mb and 2 * len(half) > MAX_EVIDENCE_BYTES
+    two = {"unit": w.units[VILLAGE].id, "item": f"indicator:{codes[1]}", "reason": "扣分依据不足"}
+    form = village.post(f"/notice/rounds/{rid}/objections", content_type="multipart/form-data",
+                        data={**two, "files": [(io.BytesIO(half), "一.pdf"), (io.BytesIO(half), "二.pdf")]})
+    assert form.status_code == 422
+    beside = form.get_data(as_text=True).split('name="files"')[1].split("</div>")[0]  # under the field
+    assert 'class="invalid-feedback">证明材料合计不能超过20MB' in beside
+    token, _ = accounts.issue_api_token(w.people["village"])
+    api = empty_app.test_client().post(
+        f"/api/v1/rounds/{rid}/objections", headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": codes[1], "reason": "扣分依据不足",
+              "files": [(io.BytesIO(half), "一.pdf"), (io.BytesIO(half), "二.pdf")]})
+    assert api.status_code == 422 and api.get_json()["code"] == "objection.files_too_large"
+    assert api.get_json()["fields"]["files"] == "证明材料合计不能超过20MB"
+    assert db.session.scalar(select(func.count(Objection.id))) == 1

@@ -15,7 +15,7 @@ from ..domain.numbers import parse_points
 from ..domain.vocabulary import N_
 from ..domain.workflow import owner_open_states
 from ..domain.objections import (
-    DECISIONS, MAX_FILES, MAX_REASON, OPEN_STATUSES, Vote, group_problems, majority,
+    DECISIONS, MAX_EVIDENCE_BYTES, MAX_FILES, MAX_REASON, MB, OPEN_STATUSES, Vote, group_problems, majority,
 )
 from ..extensions import db
 from ..models import (
@@ -23,7 +23,7 @@ from ..models import (
     Publication, Round, RoundUnit, Sheet, Team, TeamMember, User,
 )
 from . import audit, locks, notices, readmodel
-from .documents import MAX_DOCUMENT_BYTES, TYPES, stored_name
+from .documents import TYPES, stored_name
 from .errors import Conflict, Invalid, NotAllowed, NotFound, _l, check_text, shown
 from .filecheck import verify
 from .storage import storage
@@ -80,12 +80,13 @@ def _files_checked(files: list[tuple[bytes, str]]) -> list[tuple[bytes, str, str
     if len(files) > MAX_FILES:
         raise Invalid("objection.too_many_files", _l("最多上传%(n)s个证明材料", n=MAX_FILES),
                       {"files": _l("最多上传%(n)s个证明材料", n=MAX_FILES)})
+    if sum(len(data) for data, _name in files) > MAX_EVIDENCE_BYTES:
+        too_large = _l("证明材料合计不能超过%(mb)sMB", mb=MAX_EVIDENCE_BYTES // MB)
+        raise Invalid("objection.files_too_large", too_large, {"files": too_large})
     checked = []
     for data, name in files:
         if not data:
             raise Invalid("objection.file_empty", _l("文件为空"), {"files": _l("文件“%(name)s”为空", name=name)})
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise Invalid("objection.file_too_large", _l("文件不能超过20MB"), {"files": _l("文件不能超过20MB")})
         try:
             kind = verify(data)
         except Invalid as exc:
