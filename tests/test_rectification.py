@@ -429,3 +429,28 @@ def test_a_report_of_almost_20_mb_is_taken(published, login_as):
         "text": "已整改" * 1000, "report_file": (io.BytesIO(data), "整改报告.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 303
     assert db.session.get(Rectification, rect.id).files[0].size == len(data)
+
+
+def test_the_lists_of_rectifications_and_interviews_keep_each_to_whom_may_see_its_unit(published):
+    """The 整改 and 约谈 lists by role in SQL, as each record's own check has it (access.sees_as_lead and
+    unit_lead_scope, one rule for both): all for the all-seeing; the township lead its township's and villages';
+    the village lead its own; another township's or village's nothing; an inspector only the 整改 its team
+    re-inspects, no 约谈."""
+    w = published
+    rect = _issue(w)
+    interview = interviews.record(w.units[VILLAGE].id, w.round.id, TODAY, "参加人员", "问题",
+                                  [interviews.Requirement("要求", TODAY + timedelta(days=10))], PDF, "纪要.pdf",
+                                  w.people["district"])
+    seen = {name: ([r.id for r in service.visible(w.people[name])], [i.id for i in interviews.visible(w.people[name])])
+            for name in ("admin", "district", "finance", "township", "village", "outsider_township",
+                         "outsider_village", "inspector2")}
+    both = ([rect.id], [interview.id])
+    assert seen == {"admin": both, "district": both, "finance": both, "township": both, "village": both,
+                    "outsider_township": ([], []), "outsider_village": ([], []), "inspector2": ([], [])}
+    for name, (rects, talks) in seen.items():
+        assert service.can_see(w.people[name], rect) == bool(rects), name
+        assert interviews.can_see(w.people[name], interview) == bool(talks), name
+    _report(w, rect)
+    _recheck(w, rect)
+    assert [r.id for r in service.visible(w.people["inspector2"])] == [rect.id]
+    assert service.can_see(w.people["inspector2"], rect) and interviews.visible(w.people["inspector2"]) == []

@@ -19,7 +19,11 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import Objection, Rectification, Score, Sheet
 from evalapp.services import rounds as rounds_service, subsidy
-from tests.browser.conftest import ARTIFACTS, CHROMIUM  # noqa: F401 (CHROMIUM: the skip marker's)
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.cycle_hands import (
+    ask_extension, assign_group, assign_recheck, file_interview_report, file_report, fill_full_marks, fill_objection,
+    record_interview, submit,
+)
 from tests.browser.round_walk import Actor
 from tests.factories import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, make_round, user
 from tests.files import PDF
@@ -104,9 +108,18 @@ def _walk(w, base, at, clock, shots, tmp_path):
     def fits(page):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 768
 
-    def follow(page, locator):
-        with page.expect_navigation():
-            locator.click()
+    follow = submit
+
+    def republish(district, version):
+        """再次公布 from the district's to-do; the new version's 变更明细."""
+        page = district.home()
+        todo = page.locator(f"[data-round-todo='republish-{rid}']")
+        assert "再次公布" in todo.inner_text()
+        follow(page, todo.locator("a"))
+        follow(page, page.locator("[data-testid=publish] button[type=submit]"))
+        assert f"正式 — 第{version}版" in text(page, "[data-testid=official]")
+        page.goto(f"{base}/results/rounds/{rid}/changes")
+        return page
 
     def text(page, selector="body"):
         return page.locator(selector).inner_text()
@@ -151,13 +164,10 @@ def _walk(w, base, at, clock, shots, tmp_path):
     todo = page.locator(f"[data-notice-todo='object-{rid}']")
     assert "公示中，可提出异议" in todo.inner_text() and "剩" in todo.inner_text()
     follow(page, todo.locator("a"))
-    form = page.locator("[data-testid=objection-form]")
-    form.locator("select[name=item]").select_option(f"indicator:{code}")
-    form.locator("textarea[name=reason]").fill("台账齐全，扣分依据不足，附台账扫描件。")
     evidence = tmp_path / "台账.pdf"
     evidence.write_bytes(PDF)
-    form.locator("input[name=files]").set_input_files(str(evidence))
-    follow(page, form.get_by_role("button", name="提交异议"))
+    fill_objection(page, code, "台账齐全，扣分依据不足，附台账扫描件。", evidence)
+    follow(page, page.get_by_role("button", name="提交异议"))
     assert "异议已受理，受理编号：异议〔2026〕第1号" in text(page)
     assert "台账.pdf" in text(page, "[data-testid=files]")
     fits(page)
@@ -170,20 +180,12 @@ def _walk(w, base, at, clock, shots, tmp_path):
     todo = page.locator(f"[data-notice-todo='assign-{oid}']")
     assert "待分配复核组" in todo.inner_text() and VILLAGE in todo.inner_text()
     follow(page, todo.locator("a"))
-    assign = page.locator("[data-testid=assign-form]")
-    assign.get_by_label("第一组组长").check()
-    assign.get_by_label("复核员").check()
-    assign.locator("select[name=leader]").select_option(label="复核员")
-    follow(page, assign.get_by_role("button", name="分配"))
+    assign_group(page, check=("第一组组长", "复核员"), leader="复核员")
     refused = page.locator("[data-testid=reviewers-error]")
     assert refused.is_visible() and "第一组组长是对该单位评分的工作组成员，不能参加复核" in refused.inner_text()
     fits(page)
     shot(district, "district-scorer-refused")
-    assign = page.locator("[data-testid=assign-form]")
-    assign.get_by_label("第一组组长").uncheck()
-    assign.get_by_label("第二组组长").check()
-    assign.locator("select[name=leader]").select_option(label="复核员")
-    follow(page, assign.get_by_role("button", name="分配"))
+    assign_group(page, uncheck=("第一组组长",), check=("第二组组长",), leader="复核员")
     assert "已分配复核组，答复期限：2026-12-22" in text(page)
     assert text(page, "[data-testid=reviewers]") == "第二组组长、复核员（组长）"
     shot(district, "district-group-assigned")
@@ -230,13 +232,7 @@ def _walk(w, base, at, clock, shots, tmp_path):
     assert "待审核" in item.inner_text() and "已解锁" in item.inner_text()
     follow(page, item.locator("a"))
     follow(page, page.locator("button[value=approve]"))
-    page = district.home()
-    todo = page.locator(f"[data-round-todo='republish-{rid}']")
-    assert "再次公布" in todo.inner_text()
-    follow(page, todo.locator("a"))
-    follow(page, page.locator("[data-testid=publish] button[type=submit]"))
-    assert "正式 — 第2版" in text(page, "[data-testid=official]")
-    page.goto(f"{base}/results/rounds/{rid}/changes")
+    page = republish(district, 2)
     changed = page.locator(f"[data-testid=changes] tr[data-unit='{units[VILLAGE].code}']")
     assert "94.50" in changed.inner_text() and "不合格 → 合格" in changed.inner_text()
     assert "异议〔2026〕第1号" in changed.inner_text()  # the unlock's reason: the objection
@@ -281,11 +277,7 @@ def _walk(w, base, at, clock, shots, tmp_path):
     notice.goto(f"{base}/rectify/{rect.id}/notice")
     assert "关于清溪镇评估验收问题整改的通知" in text(notice)
     notice.close()
-    form = page.locator("[data-testid=extension-form]")
-    form.locator("select[name=deadline]").select_option("report")
-    form.locator("input[name=new_date]").fill("2027-02-05")
-    form.locator("textarea[name=reason]").fill("镇村两级台账需重新整理")
-    follow(page, form.get_by_role("button", name="申请延期"))
+    ask_extension(page, "report", "2027-02-05", "镇村两级台账需重新整理")
     assert "延期申请已提交" in text(page)
     fits(page)
     shot(township, "township-extension-asked")
@@ -302,12 +294,9 @@ def _walk(w, base, at, clock, shots, tmp_path):
     step = page.locator(f"[data-step=report-{rect.id}]")
     assert "剩51天" in step.inner_text()  # the granted date
     follow(page, step.locator("a"))
-    report = page.locator("[data-testid=report-form]")
-    report.locator("textarea[name=text]").fill("已补齐低保台账，建立月度核查制度")
     filed = tmp_path / "整改报告.pdf"
     filed.write_bytes(PDF)
-    report.locator("input[name=report_file]").set_input_files(str(filed))
-    follow(page, report.get_by_role("button", name="报送整改报告"))
+    file_report(page, "已补齐低保台账，建立月度核查制度", filed)
     assert "整改报告已报送" in text(page) and "整改报告.pdf" in text(page)
     shot(township, "township-report-filed")
 
@@ -316,22 +305,14 @@ def _walk(w, base, at, clock, shots, tmp_path):
     step = page.locator(f"[data-step=assign_recheck-{rect.id}]")
     assert "安排复查" in step.inner_text()
     follow(page, step.locator("a"))
-    assign = page.locator("[data-testid=assign-form]")
-    assign.locator("select[name=team]").select_option(label="第二工作组")
-    assign.locator("select[name=scope]").select_option("failed")
-    follow(page, assign.get_by_role("button", name="安排复查"))
+    assign_recheck(page, "第二工作组", "failed")
     assert "已安排复查" in text(page)
     inspector2 = at("inspector2")
     page = inspector2.home()
     step = page.locator("[data-step^=record_recheck]")
     assert "记录复查结果" in step.inner_text() and TOWNSHIP in step.inner_text()
     follow(page, step.locator("a"))
-    cards = page.locator("[data-testid=recheck-form] [data-indicator]")
-    assert cards.count() > 0
-    for i in range(cards.count()):
-        card = cards.nth(i)
-        maximum = card.locator(".text-muted").inner_text().split("满分")[1].split("，")[0]
-        card.locator("input[name^=points_]").fill(maximum)
+    assert fill_full_marks(page) > 0
     follow(page, page.get_by_role("button", name="记录复查结果"))
     assert "复查结果已记录" in text(page)
     shot(inspector2, "inspector2-recheck-recorded")
@@ -347,13 +328,7 @@ def _walk(w, base, at, clock, shots, tmp_path):
     page = finance.page
     page.goto(f"{base}/finance/rounds/{rid}")
     assert page.locator("[data-rectified]").count() == 0  # version 2 knows nothing of the 复查
-    page = district.home()
-    todo = page.locator(f"[data-round-todo='republish-{rid}']")
-    assert "再次公布" in todo.inner_text()
-    follow(page, todo.locator("a"))
-    follow(page, page.locator("[data-testid=publish] button[type=submit]"))
-    assert "正式 — 第3版" in text(page, "[data-testid=official]")
-    page.goto(f"{base}/results/rounds/{rid}/changes")  # version 3's 变更: what rectification changed
+    page = republish(district, 3)  # version 3's 变更: what rectification changed
     moved = page.locator(f"[data-testid=changes] tr[data-unit='{units[TOWNSHIP].code}']")
     assert "复查结论：整改后通过" in moved.locator("[data-rectified]").inner_text()
     assert "0.00 → 3,000.00" in moved.inner_text()
@@ -370,26 +345,17 @@ def _walk(w, base, at, clock, shots, tmp_path):
     # ---- 13. 约谈: the district records it; the township files its report from its to-do; the district checks. --
     page = district.page
     page.goto(base + "/rectify/interviews/new")
-    form = page.locator("[data-testid=interview-form]")
-    form.locator("select[name=unit]").select_option(str(units[TOWNSHIP].id))
-    form.locator("input[name=held_on]").fill("2026-12-16")
-    form.locator("textarea[name=participants]").fill("区民政局副局长；清溪镇党委书记")
-    form.locator("textarea[name=points_raised]").fill("首次评估不合格，整改进度需加快")
-    form.locator("input[name='requirements-0-text']").fill("月底前建立台账月度核查制度")
-    form.locator("input[name='requirements-0-due']").fill("2026-12-31")
     minutes = tmp_path / "约谈纪要.pdf"
     minutes.write_bytes(PDF)
-    form.locator("input[name=minutes]").set_input_files(str(minutes))
-    follow(page, form.get_by_role("button", name="保存约谈记录"))
+    record_interview(page, units[TOWNSHIP].id, "2026-12-16", "区民政局副局长；清溪镇党委书记",
+                     "首次评估不合格，整改进度需加快", "月底前建立台账月度核查制度", "2026-12-31", minutes)
     assert "约谈已记录" in text(page)
     shot(district, "district-interview-recorded")
     page = township.home()
     step = page.locator("[data-step^=interview_report]")
     assert "报送约谈书面报告" in step.inner_text() and "剩30天" in step.inner_text()
     follow(page, step.locator("a"))
-    page.locator("textarea[name=text]").fill("已按要求建立台账月度核查制度")
-    page.locator("input[name=report_file]").set_input_files(str(filed))
-    follow(page, page.get_by_role("button", name="报送书面报告"))
+    file_interview_report(page, "已按要求建立台账月度核查制度", filed)
     assert "书面报告已报送" in text(page)
     fits(page)
     shot(township, "township-interview-report-filed")
