@@ -215,4 +215,8 @@ def test_a_deferred_rectified_unit_is_listed_in_the_versions_changes_though_no_m
     page = login_as("district").get(f"/results/rounds/{w.round.id}/changes").get_data(as_text=True)
     row = page.split(f'data-unit="{w.units[VILLAGE].code}"')[1].split("</tr>")[0]
     assert "data-rectified" in row and "复查结论：整改后通过（复查记录于" in row
+    english = login_as("district")
+    english.post("/lang", data={"lang": "en", "next": "/"})
+    page = english.get(f"/results/rounds/{w.round.id}/changes").get_data(as_text=True)
+    assert "Re-inspection: passed after rectification (recorded " in page and "Reason for the change" in page
     assert f'data-unit="{w.units[OTHER_VILLAGE].code}"' not in page
