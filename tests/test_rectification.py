@@ -454,3 +454,20 @@ def test_the_lists_of_rectifications_and_interviews_keep_each_to_whom_may_see_it
     _recheck(w, rect)
     assert [r.id for r in service.visible(w.people["inspector2"])] == [rect.id]
     assert service.can_see(w.people["inspector2"], rect) and interviews.visible(w.people["inspector2"]) == []
+
+
+def test_the_interview_page_counts_days_by_the_one_injected_clock(published, login_as, monkeypatch):
+    """The 约谈 page's days left read services.moves' day, as every other rectify page does (it read the real
+    date through a name bound at import, so a test's clock did not reach it: found by the cycle's browser walk)."""
+    from evalapp.services import moves
+
+    monkeypatch.undo()  # not fixed_day's two patches: moves' clock alone
+    day = date(2031, 12, 20)
+    monkeypatch.setattr(moves, "today_local", lambda: day)
+    w = published
+    interview = interviews.record(w.units[VILLAGE].id, w.round.id, day, "参加人员", "问题",
+                                  [interviews.Requirement("要求", day + timedelta(days=10))], PDF, "纪要.pdf",
+                                  w.people["district"])
+    page = login_as("village").get(f"/rectify/interviews/{interview.id}").get_data(as_text=True)
+    assert "剩10天" in page.split('data-testid="requirements"')[1].split("</dd>")[0]
+    assert "剩30天" in page.split('data-testid="report-due"')[1].split("</dd>")[0]

@@ -13,7 +13,8 @@ from ..services.errors import NotFound, ServiceError
 from ..services.rectification import is_unit_lead
 from . import bp
 from .forms import CheckForm, EmptyForm, InterviewForm, InterviewReportForm, choices, parse_date
-from .routes import EVERYONE, ID, _apply, _today, _upload, valid
+from . import routes
+from .routes import EVERYONE, ID, _apply, _upload, valid
 
 
 def _choices(form: InterviewForm) -> InterviewForm:
@@ -86,7 +87,7 @@ def _visible(interview_id: int):
 def _page(interview, status: int = 200, **forms):
     from ..services.rectification import is_district
 
-    return render_template("rectify/interview.html", interview=interview, today=_today(),
+    return render_template("rectify/interview.html", interview=interview, today=routes._today(),
                            requirements=service.requirements_of(interview),
                            is_lead=is_unit_lead(current_user, interview.unit_id), is_district=is_district(current_user),
                            report=forms.get("report") or InterviewReportForm(formdata=None),

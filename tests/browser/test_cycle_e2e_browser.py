@@ -37,17 +37,15 @@ AFTER = datetime(2026, 12, 16, 1, 0, tzinfo=timezone.utc)
 
 
 class Clock:
-    """The server's one clock for this walk: 公示's (services.notices._now) and the to-dos' and rectification's day
-    (services.moves.today_local, rectify.routes._today)."""
+    """The server's clock for this walk: 公示's (services.notices._now) and the day of the to-dos, of 整改 and of
+    约谈 (services.moves.today_local). (Timestamps written by the models — 公布于, 报送于 — keep the real time.)"""
 
     def __init__(self, monkeypatch, at):
-        from evalapp.rectify import routes
         from evalapp.services import moves, notices
 
         self.at = at
         monkeypatch.setattr(notices, "_now", lambda: self.at)
         monkeypatch.setattr(moves, "today_local", lambda: self.at.astimezone(BEIJING).date())
-        monkeypatch.setattr(routes, "_today", lambda: self.at.astimezone(BEIJING).date())
 
 
 @pytest.fixture
@@ -350,6 +348,7 @@ def _walk(w, base, at, clock, shots, tmp_path):
     record_interview(page, units[TOWNSHIP].id, "2026-12-16", "区民政局副局长；清溪镇党委书记",
                      "首次评估不合格，整改进度需加快", "月底前建立台账月度核查制度", "2026-12-31", minutes)
     assert "约谈已记录" in text(page)
+    assert "剩15天" in text(page, "[data-testid=requirements]")  # due 31 December, by the walk's clock
     shot(district, "district-interview-recorded")
     page = township.home()
     step = page.locator("[data-step^=interview_report]")
