@@ -471,3 +471,26 @@ def test_the_interview_page_counts_days_by_the_one_injected_clock(published, log
     page = login_as("village").get(f"/rectify/interviews/{interview.id}").get_data(as_text=True)
     assert "剩10天" in page.split('data-testid="requirements"')[1].split("</dd>")[0]
     assert "剩30天" in page.split('data-testid="report-due"')[1].split("</dd>")[0]
+
+
+def test_a_report_after_its_due_date_in_beijing_is_marked_late_on_the_interview_page(published, login_as):
+    """逾期报送 by the district's date: 07:30 in Beijing on the day after the due date is late though its UTC date
+    is still the due date (the page compared the UTC date); 23:30 in Beijing on the due date is in time."""
+    from datetime import datetime, timezone
+
+    assert rules.reported_late(datetime(2032, 1, 19, 23, 30, tzinfo=timezone.utc), date(2032, 1, 19))
+    assert not rules.reported_late(datetime(2032, 1, 19, 15, 30, tzinfo=timezone.utc), date(2032, 1, 19))
+    assert not rules.reported_late(None, date(2032, 1, 19))
+    w = published
+    interview = interviews.record(w.units[VILLAGE].id, w.round.id, TODAY, "参加人员", "问题",
+                                  [interviews.Requirement("要求", TODAY + timedelta(days=10))], PDF, "纪要.pdf",
+                                  w.people["district"])
+    interviews.file_report(interview, "已落实", PDF, "报告.pdf", w.people["village"])
+    for at, late in ((datetime(2032, 1, 19, 23, 30, tzinfo=timezone.utc), True),
+                     (datetime(2032, 1, 19, 15, 30, tzinfo=timezone.utc), False)):
+        row = db.session.get(Interview, interview.id)
+        assert row.report_due == date(2032, 1, 19)
+        row.reported_at = at
+        db.session.commit()
+        page = login_as("district").get(f"/rectify/interviews/{interview.id}").get_data(as_text=True)
+        assert ('data-testid="reported-late"' in page) is late, at
