@@ -3,7 +3,7 @@ from functools import cache, wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, exists, false, func, select
+from sqlalchemy import bindparam, exists, false, func, select, true
 
 from .domain.workflow import owner_may_change, reviewer_may_decide, sheet_context
 from .extensions import db
@@ -55,6 +55,27 @@ def can_view_unit(user: User, unit: OrgUnit) -> bool:
             ))
         )
     return False
+
+
+def sees_as_lead(user: User, unit: OrgUnit | None) -> bool:
+    """A record about a unit (a 整改, a 约谈): the all-seeing roles, and the unit's own leads as can_view_unit has
+    them (a township lead its township and villages, a village lead its village); not inspectors by team."""
+    if user.role in ALL_SEEING:
+        return True
+    return user.role in ("township", "village") and unit is not None and can_view_unit(user, unit)
+
+
+def unit_lead_scope(user: User, unit_id):
+    """sees_as_lead in SQL: the condition on the column `unit_id` keeping what the user may see — every row for the
+    all-seeing roles, a township lead's township and villages, a village lead's village; None for any other role
+    (the caller's own rule, or nothing)."""
+    if user.role in ALL_SEEING:
+        return true()
+    if user.role == "township":
+        return (unit_id == user.unit_id) | unit_id.in_(select(OrgUnit.id).where(OrgUnit.parent_id == user.unit_id))
+    if user.role == "village":
+        return unit_id == user.unit_id
+    return None
 
 
 def team_covers(round_id, unit_id, user_id):

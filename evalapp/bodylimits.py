@@ -40,6 +40,13 @@ def human(size: int) -> str:
     return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
 
 
+def uploaded_files(name: str, at_most: int) -> list[tuple[bytes, str]]:
+    """The request's files of field `name` that were chosen, each read to at most `at_most` + 1 bytes (one more
+    than a service takes, so that it can tell a file is too large), with their names; the page's form and the API
+    read an upload alike."""
+    return [(f.read(at_most + 1), f.filename or "") for f in request.files.getlist(name) if f.filename]
+
+
 def refuse_large_bodies():
     length = request.content_length
     if not length and not request.environ.get("wsgi.input_terminated"):

@@ -12,6 +12,7 @@ from evalapp.services import notices, objections
 from tests.factories import OTHER_VILLAGE, PASSWORD, VILLAGE
 from tests.files import PDF
 from tests.test_objections import ONE_SECOND_AFTER, _lost_indicator, noticed  # noqa: F401  (the fixture)
+from tests.test_publication_snapshot import published  # noqa: F401  (the fixture: published, no 公示 yet)
 
 
 def _client(app, username):
@@ -197,3 +198,117 @@ def test_the_api_files_an_objection_with_evidence_and_the_leader_decides(empty_a
                                            headers={"Authorization": f"Bearer {token}"},
                                            json={"decision": "uphold", "answer": "维持", "agree": group})
     assert decided.status_code == 200 and decided.get_json()["status"] == "upheld"
+
+
+def test_the_notice_counts_working_days_through_the_admins_holiday_and_tiaoxiu_saturday(empty_app, published,
+                                                                                        monkeypatch):
+    """The admin keeps 2026's National Day (1–7 October off, Saturday 10 October a 调休 working day) with the
+    calendar form; the district's notice from Tuesday 29 September for 7 working days then ends on Tuesday
+    13 October (29, 30, 8, 9, Saturday 10, 12, 13), 24:00 Beijing time — not on 7 October as weekdays alone would
+    have it; the server's clock decides the last second."""
+    from datetime import datetime, timedelta, timezone
+
+    w = published
+    at = {"now": datetime(2026, 9, 28, 2, 0, tzinfo=timezone.utc)}
+    monkeypatch.setattr(notices, "_now", lambda: at["now"])
+    admin = _client(empty_app, "admin")
+    for n in range(1, 8):
+        assert admin.post("/notice/calendar", data={"day": f"2026-10-0{n}", "kind": "holiday",
+                                                    "note": "国庆节"}).status_code == 302
+    assert admin.post("/notice/calendar", data={"day": "2026-10-10", "kind": "workday",
+                                                "note": "国庆调休"}).status_code == 302
+    district = _client(empty_app, "district")
+    opened = district.post(f"/notice/rounds/{w.round.id}/open",
+                           data={"start": "2026-09-29", "length": "7", "answer_days": "15", "text": "公示"})
+    assert opened.status_code == 302
+    notice = notices.notice_of(w.round.id)
+    assert notice.last_day == date(2026, 10, 13)
+    page = district.get(f"/notice/rounds/{w.round.id}").get_data(as_text=True)
+    assert "至2026-10-13 24:00（北京时间）止" in page
+    end = datetime(2026, 10, 13, 16, 0, tzinfo=timezone.utc)  # 14 October 00:00 in Beijing
+    assert notices.ends_at(notice) == end
+    village = _client(empty_app, "village")
+    at["now"] = end - timedelta(seconds=1)
+    assert notices.state(notice) == "open" and 'data-testid="objection-form"' in village.get(
+        f"/notice/rounds/{w.round.id}").get_data(as_text=True)
+    at["now"] = end + timedelta(seconds=1)
+    assert notices.state(notice) == "closed" and 'data-testid="objection-form"' not in village.get(
+        f"/notice/rounds/{w.round.id}").get_data(as_text=True)
+
+
+def test_during_the_notice_a_village_reads_the_list_but_not_another_units_results(empty_app, noticed):
+    """The 公示 list shows every unit's result and total; what lies behind another unit's result (its page, its
+    问题清单, its API answer) stays 404 to a village during 公示, and an objection for another unit is refused. A
+    village outside the 公示 list (not in the round) sees neither the notice nor any unit's results."""
+    from evalapp.services import units as units_service
+    from tests.factories import OTHER_TOWNSHIP, TOWNSHIP, user
+
+    w, rid = noticed, noticed.round.id
+    village = _client(empty_app, "village")
+    listed = village.get(f"/notice/rounds/{rid}/print").get_data(as_text=True)
+    assert OTHER_VILLAGE in listed and "99.00" in listed  # the 公示 list: result and total
+    for name in (OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP):
+        unit_id = w.units[name].id
+        assert village.get(f"/results/rounds/{rid}/units/{unit_id}").status_code == 404, name
+        assert village.get(f"/results/rounds/{rid}/units/{unit_id}/print").status_code == 404, name
+        assert village.get(f"/api/v1/rounds/{rid}/units/{unit_id}/results").status_code == 404, name
+    other = village.post(f"/notice/rounds/{rid}/objections",
+                         data={"unit": w.units[OTHER_VILLAGE].id, "item": "indicator:A1", "reason": "代别人提"})
+    assert other.status_code == 422 and db.session.scalar(select(Objection.id)) is None
+    assert village.get(f"/results/rounds/{rid}/units/{w.units[VILLAGE].id}").status_code == 200
+
+    outside = units_service.create_unit(f"{w.units[OTHER_TOWNSHIP].code}099", "青山村", "村",
+                                        w.units[OTHER_TOWNSHIP].code, w.people["admin"])
+    user("outside_village", "village", outside)
+    stranger = _client(empty_app, "outside_village")
+    assert stranger.get(f"/notice/rounds/{rid}").status_code == 404
+    assert stranger.get(f"/notice/rounds/{rid}/print").status_code == 404
+    assert f"/notice/rounds/{rid}" not in stranger.get("/notice/").get_data(as_text=True)
+    for name in (VILLAGE, OTHER_VILLAGE, TOWNSHIP, OTHER_TOWNSHIP):
+        unit_id = w.units[name].id
+        assert stranger.get(f"/results/rounds/{rid}/units/{unit_id}").status_code == 404, name
+        assert stranger.get(f"/api/v1/rounds/{rid}/units/{unit_id}/results").status_code == 404, name
+    assert stranger.get(f"/results/rounds/{rid}/units/{outside.id}").status_code == 404
+
+
+def test_the_evidence_limits_the_hint_tells_are_the_form_and_the_apis(empty_app, noticed):
+    """The hint says what both the form and the API hold to: at most 5 files, 20 MB in all (the upload routes' body
+    limit, 21 MB, holds that much evidence and the form around it). Five files of 4 MB with a 2,000-character
+    reason are taken; two of 10.25 MB (each under 20 MB, 20.5 MB in all: the hint used to say "20 MB each") are
+    refused beside the field by both, not left to a bare 413."""
+    from evalapp.bodylimits import route_limit
+    from evalapp.domain.objections import MAX_EVIDENCE_BYTES, MAX_FILES
+    from evalapp.services import accounts
+    from tests.files import pdf_of_size
+
+    w, rid = noticed, noticed.round.id
+    mb = 1024 * 1024
+    assert (MAX_FILES, MAX_EVIDENCE_BYTES) == (5, 20 * mb)
+    for endpoint in ("notice.file_objection", "api.file_objection"):
+        assert route_limit(empty_app, endpoint) >= MAX_EVIDENCE_BYTES + 64 * 1024, endpoint  # the form around them
+    village = _client(empty_app, "village")
+    page = village.get(f"/notice/rounds/{rid}").get_data(as_text=True)
+    assert "最多5个，合计不超过20MB" in page and "每个不超过20MB" not in page
+    codes = [t.code for t in objections.targets(notices.notice_of(rid), w.units[VILLAGE]) if t.target == "indicator"]
+    quarter = pdf_of_size(MAX_EVIDENCE_BYTES // 5 - 32 * 1024)
+    taken = village.post(f"/notice/rounds/{rid}/objections", content_type="multipart/form-data", data={
+        "unit": w.units[VILLAGE].id, "item": f"indicator:{codes[0]}", "reason": "依" * 2000,
+        "files": [(io.BytesIO(quarter), f"台账{n}.pdf") for n in range(5)]})
+    assert taken.status_code == 302, taken.get_data(as_text=True)[-2000:]
+    half = pdf_of_size(MAX_EVIDENCE_BYTES // 2 + 256 * 1024)
+    assert len(half) < 20 * mb and 2 * len(half) > MAX_EVIDENCE_BYTES
+    two = {"unit": w.units[VILLAGE].id, "item": f"indicator:{codes[1]}", "reason": "扣分依据不足"}
+    form = village.post(f"/notice/rounds/{rid}/objections", content_type="multipart/form-data",
+                        data={**two, "files": [(io.BytesIO(half), "一.pdf"), (io.BytesIO(half), "二.pdf")]})
+    assert form.status_code == 422
+    beside = form.get_data(as_text=True).split('name="files"')[1].split("</div>")[0]  # under the field
+    assert 'class="invalid-feedback">证明材料合计不能超过20MB' in beside
+    token, _ = accounts.issue_api_token(w.people["village"])
+    api = empty_app.test_client().post(
+        f"/api/v1/rounds/{rid}/objections", headers={"Authorization": f"Bearer {token}"},
+        content_type="multipart/form-data",
+        data={"unit_id": w.units[VILLAGE].id, "target": "indicator", "code": codes[1], "reason": "扣分依据不足",
+              "files": [(io.BytesIO(half), "一.pdf"), (io.BytesIO(half), "二.pdf")]})
+    assert api.status_code == 422 and api.get_json()["code"] == "objection.files_too_large"
+    assert api.get_json()["fields"]["files"] == "证明材料合计不能超过20MB"
+    assert db.session.scalar(select(func.count(Objection.id))) == 1

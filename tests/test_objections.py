@@ -261,3 +261,29 @@ def test_the_dashboard_counts_objections_by_status_and_by_item(noticed, empty_ap
     client.post("/login", data={"username": "district", "password": "demo-pass-2021"})
     page = client.get(f"/notice/rounds/{w.round.id}/dashboard").get_data(as_text=True)
     assert f'data-item="indicator-{codes[0]}"' in page and 'id="chart-objections"' in page
+
+
+def test_the_leaders_enter_todo_lasts_while_the_unlocked_sheet_is_theirs_to_change(noticed):
+    """A change decided, the group's leader enters it on the unlocked final sheet: the to-do says so until the
+    leader submits it (then it waits on the district's review, not on the leader), comes back if the district
+    returns the sheet, and goes once the sheet is approved (found by the cycle's browser walk: it stayed after the
+    submission)."""
+    w = noticed
+    district, reviewer = w.people["district"], w.people["reviewer"]
+    made = objections.file(w.round, w.units[VILLAGE], "indicator", _lost_indicator(w), "扣分依据不足", [],
+                           w.people["village"])
+    group = [w.people["inspector2"].id, reviewer.id]
+    objections.assign(made, group, reviewer.id, district)
+    final = objections.final_sheet_of(made)
+    value = db.session.scalar(select(Score).join(Score.indicator).where(Score.sheet_id == final.id)
+                              .where(Score.indicator.has(code=made.code))).indicator.points
+    objections.decide(made, "change", "经复核台账齐全", {g: True for g in group}, reviewer, new_value=str(value))
+    day = date(2026, 12, 9)
+    assert _todo_actions(reviewer, day) == [("enter", 13)]
+    moves.submit_sheet(db.session.get(Sheet, final.id), reviewer)
+    assert _todo_actions(reviewer, day) == []
+    moves.return_sheet(db.session.get(Sheet, final.id), district, "请写明依据")
+    assert _todo_actions(reviewer, day) == [("enter", 13)]
+    moves.submit_sheet(db.session.get(Sheet, final.id), reviewer)
+    moves.approve_sheet(db.session.get(Sheet, final.id), district)
+    assert _todo_actions(reviewer, day) == []

@@ -198,3 +198,25 @@ def test_a_share_outside_0_to_100_is_refused_beside_its_field_and_changes_nothin
     db.session.expire_all()
     assert db.session.scalar(select(RuleRow.rectified_percent).where(RuleRow.round_id == w.round.id,
                                                                       RuleRow.level == "village")) == 60
+
+
+def test_a_deferred_rectified_unit_is_listed_in_the_versions_changes_though_no_money_moves(published, app,
+                                                                                            login_as):
+    """暂缓: the 整改后通过 village is paid nothing in version 2 as in version 1, its total and result unchanged; the
+    change of its standing is still what rectification changed, so version 2's 变更 — the sheet and the page —
+    lists it with the 复查 conclusion (the page said only "—" under 解锁理由 before)."""
+    w = published
+    _rule(w, "village", "fixed", "2000", "")  # 暂缓
+    _passes_recheck(w)
+    publication.publish(db.session.get(Round, w.round.id), w.people["district"], confirm_no_subsidy=True)
+    _h, changes, _r = _sheet(_book(app, w), "变更")
+    assert [(r["单位名称"], r["原金额(元)"], r["新金额(元)"]) for r in changes] == [(VILLAGE, 0, 0)]
+    assert any("复查结论：整改后通过" in str(v) for v in changes[0].values())
+    page = login_as("district").get(f"/results/rounds/{w.round.id}/changes").get_data(as_text=True)
+    row = page.split(f'data-unit="{w.units[VILLAGE].code}"')[1].split("</tr>")[0]
+    assert "data-rectified" in row and "复查结论：整改后通过（复查记录于" in row
+    english = login_as("district")
+    english.post("/lang", data={"lang": "en", "next": "/"})
+    page = english.get(f"/results/rounds/{w.round.id}/changes").get_data(as_text=True)
+    assert "Re-inspection: passed after rectification (recorded " in page and "Reason for the change" in page
+    assert f'data-unit="{w.units[OTHER_VILLAGE].code}"' not in page

@@ -3,7 +3,8 @@ refusals, answered as JSON with field errors."""
 from flask import jsonify, request, url_for
 from flask_login import current_user
 
-from ..bodylimits import body_limit
+from ..bodylimits import body_limit, uploaded_files
+from ..domain.objections import MAX_EVIDENCE_BYTES
 from ..extensions import db
 from ..models import Objection, Round
 from ..services import notices, objections
@@ -73,7 +74,7 @@ def file_objection(round_id: int):
         if notice is not None and current_user.role in ("village", "township"):
             raise NotAllowed("objection.not_allowed", _l("只有被评估单位的负责人可以对本单位的结果提出异议"))
         raise Invalid("objection.invalid", _l("输入有误，请检查"), {"unit_id": _l("请选择被评估单位")})
-    files = [(f.read(21 * 1024 * 1024), f.filename or "") for f in request.files.getlist("files") if f.filename]
+    files = uploaded_files("files", MAX_EVIDENCE_BYTES)
     made = objections.file(round_, unit, form.get("target", "")[:16], form.get("code", "")[:32],
                            form.get("reason", ""), files, current_user, objector=form.get("objector", ""),
                            address=request.remote_addr)

@@ -4,6 +4,8 @@ tests/test_api_fuzz.py holds the server to it (schemathesis, a token of each rol
 
 import copy
 
+from ..domain.objections import MAX_EVIDENCE_BYTES, MAX_FILES, MB
+
 MAX_ID = 2**31 - 1  # ids past an INTEGER column: no such row (the route converter's bound)
 DEC = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "95.00"}
 NULLABLE_DEC = {"nullable": True, **DEC}
@@ -582,7 +584,11 @@ def _notice_paths(ident: dict, rid: dict) -> dict:
                                                                    "enum": ["indicator", "bonus", "veto"]},
                                         "code": STR, "reason": {"type": "string", "maxLength": 2000},
                                         "objector": STR,
-                                        "files": {"type": "array",
+                                        "files": {"type": "array", "maxItems": MAX_FILES,
+                                                  "description": f"evidence: at most {MAX_FILES} files, together "
+                                                                 f"at most {MAX_EVIDENCE_BYTES // MB} MB (larger: "
+                                                                 "422 objection.files_too_large; a body past the "
+                                                                 "route's limit: 413)",
                                                   "items": {"type": "string", "format": "binary"}}}}}}},
                      "responses": {"201": _resp("received, with its 受理编号 (`receipt`)", objection),
                                    "409": conflict, "413": _resp("body too large", ERR),

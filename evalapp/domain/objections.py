@@ -5,6 +5,11 @@ from .messages import M_, Msg
 
 MAX_REASON = 2000
 MAX_FILES = 5
+# One objection's evidence files together (not each): the upload routes' body limit, 21 MB (config.py,
+# UPLOAD_MAX_CONTENT_LENGTH["document"]), holds them with the form around them, so the form and the API refuse a
+# larger set beside the field (422) rather than as a bare 413.
+MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
+MB = 1024 * 1024
 MIN_REVIEWERS = 2
 OPEN_STATUSES = ("open", "assigned")  # an objection not yet answered
 DECISIONS = ("uphold", "change")

@@ -11,13 +11,14 @@
 """
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from .messages import M_, Msg
 from .numbers import q2
 from .vocabulary import N_, Vocabulary
+from .workdays import BEIJING
 
 RECTIFIABLE_RESULTS = ("fail", "veto")
 REPORT_MONTHS = 1
@@ -150,3 +151,9 @@ def may_assign_recheck(status: str, attempts: int, allowed: int, open_recheck: b
 def interview_report_due(held_on: date) -> date:
     """The unit's written report after a 约谈: within 30 days."""
     return held_on + timedelta(days=INTERVIEW_REPORT_DAYS)
+
+
+def reported_late(reported_at: datetime | None, due: date) -> bool:
+    """Whether a report came after its due date, a local (Beijing) date: a report at 07:00 in Beijing on the day
+    after is late though its UTC date is still the due date."""
+    return reported_at is not None and reported_at.astimezone(BEIJING).date() > due

@@ -5,7 +5,8 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ..access import role_required
-from ..bodylimits import body_limit
+from ..bodylimits import body_limit, uploaded_files
+from ..domain.objections import MAX_EVIDENCE_BYTES, MAX_FILES, MB
 from ..extensions import db
 from ..models import CalendarDay, Objection, ObjectionFile, Round
 from ..services import notices, objections
@@ -117,6 +118,7 @@ def _notice_page(round_: Round, *, notice_form=None, objection_form=None, status
         "notice/round.html", round=round_, notice=notice, state=state,
         ends=notices.ends_at(notice) if notice else None,
         notice_form=notice_form or NoticeForm(start=notices.today()), objection_form=objection_form,
+        evidence_limits={"n": MAX_FILES, "mb": MAX_EVIDENCE_BYTES // MB},
         units=units, chosen=chosen, listed=listed, status_labels=objections.STATUS_LABELS,
         target_labels=objections.TARGET_LABELS,
         closed_message=objections.closed_message(notice) if notice else None), status
@@ -176,7 +178,7 @@ def file_objection(round_id: int):
         flash(gettext("请选择被评估单位"), "danger")
         return _notice_page(round_, objection_form=form, status=422)
     target, _, code = (form.item.data or "").partition(":")
-    files = [(f.read(21 * 1024 * 1024), f.filename or "") for f in request.files.getlist("files") if f.filename]
+    files = uploaded_files("files", MAX_EVIDENCE_BYTES)
     try:
         made = objections.file(round_, unit, target, code, form.reason.data or "", files, current_user,
                                objector=form.objector.data or "", address=request.remote_addr)

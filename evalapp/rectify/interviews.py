@@ -6,14 +6,15 @@ from sqlalchemy import select
 
 from ..access import role_required
 from ..bodylimits import body_limit
+from ..domain import rectification as rules
 from ..extensions import db
 from ..models import OrgUnit, Round
 from ..services import interviews as service
 from ..services.errors import NotFound, ServiceError
 from ..services.rectification import is_unit_lead
-from . import bp
+from . import bp, routes
 from .forms import CheckForm, EmptyForm, InterviewForm, InterviewReportForm, choices, parse_date
-from .routes import EVERYONE, ID, _apply, _today, _upload, valid
+from .routes import EVERYONE, ID, _apply, _upload, valid
 
 
 def _choices(form: InterviewForm) -> InterviewForm:
@@ -86,7 +87,8 @@ def _visible(interview_id: int):
 def _page(interview, status: int = 200, **forms):
     from ..services.rectification import is_district
 
-    return render_template("rectify/interview.html", interview=interview, today=_today(),
+    return render_template("rectify/interview.html", interview=interview, today=routes._today(),
+                           reported_late=rules.reported_late(interview.reported_at, interview.report_due),
                            requirements=service.requirements_of(interview),
                            is_lead=is_unit_lead(current_user, interview.unit_id), is_district=is_district(current_user),
                            report=forms.get("report") or InterviewReportForm(formdata=None),

@@ -28,11 +28,7 @@ class Requirement:
 
 
 def can_see(user: User, interview: Interview) -> bool:
-    if user.role in access.ALL_SEEING:
-        return True
-    if user.role in ("township", "village"):
-        return access.can_view_unit(user, interview.unit)
-    return False
+    return access.sees_as_lead(user, interview.unit)
 
 
 def get_visible(user: User, interview_id: int) -> Interview:
@@ -43,16 +39,9 @@ def get_visible(user: User, interview_id: int) -> Interview:
 
 
 def visible(user: User) -> list[Interview]:
-    query = select(Interview).order_by(Interview.id.desc())
-    if user.role in access.ALL_SEEING:
-        return list(db.session.scalars(query))
-    if user.role == "township":
-        villages = select(OrgUnit.id).where(OrgUnit.parent_id == user.unit_id)
-        return list(db.session.scalars(query.where((Interview.unit_id == user.unit_id)
-                                                   | Interview.unit_id.in_(villages))))
-    if user.role == "village":
-        return list(db.session.scalars(query.where(Interview.unit_id == user.unit_id)))
-    return []
+    scope = access.unit_lead_scope(user, Interview.unit_id)
+    return [] if scope is None else list(db.session.scalars(
+        select(Interview).where(scope).order_by(Interview.id.desc())))
 
 
 def record(unit_id: int | None, round_id: int | None, held_on: date | None, participants: str, points_raised: str,

@@ -13,8 +13,9 @@ from sqlalchemy import func, select, union
 from ..domain.filenames import clean_name
 from ..domain.numbers import parse_points
 from ..domain.vocabulary import N_
+from ..domain.workflow import owner_open_states
 from ..domain.objections import (
-    DECISIONS, MAX_FILES, MAX_REASON, OPEN_STATUSES, Vote, group_problems, majority,
+    DECISIONS, MAX_EVIDENCE_BYTES, MAX_FILES, MAX_REASON, MB, OPEN_STATUSES, Vote, group_problems, majority,
 )
 from ..extensions import db
 from ..models import (
@@ -22,7 +23,7 @@ from ..models import (
     Publication, Round, RoundUnit, Sheet, Team, TeamMember, User,
 )
 from . import audit, locks, notices, readmodel
-from .documents import MAX_DOCUMENT_BYTES, TYPES, stored_name
+from .documents import TYPES, stored_name
 from .errors import Conflict, Invalid, NotAllowed, NotFound, _l, check_text, shown
 from .filecheck import verify
 from .storage import storage
@@ -79,12 +80,13 @@ def _files_checked(files: list[tuple[bytes, str]]) -> list[tuple[bytes, str, str
     if len(files) > MAX_FILES:
         raise Invalid("objection.too_many_files", _l("最多上传%(n)s个证明材料", n=MAX_FILES),
                       {"files": _l("最多上传%(n)s个证明材料", n=MAX_FILES)})
+    if sum(len(data) for data, _name in files) > MAX_EVIDENCE_BYTES:
+        too_large = _l("证明材料合计不能超过%(mb)sMB", mb=MAX_EVIDENCE_BYTES // MB)
+        raise Invalid("objection.files_too_large", too_large, {"files": too_large})
     checked = []
     for data, name in files:
         if not data:
             raise Invalid("objection.file_empty", _l("文件为空"), {"files": _l("文件“%(name)s”为空", name=name)})
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise Invalid("objection.file_too_large", _l("文件不能超过20MB"), {"files": _l("文件不能超过20MB")})
         try:
             kind = verify(data)
         except Invalid as exc:
@@ -369,6 +371,11 @@ NOTICE_TODOS = {"assign": N_("待分配复核组"), "decide": N_("待录入复�
 TODO_LIMIT = 10
 
 
+# The unlocked final sheet waits on the group's leader while it may enter the value (its owner's open states:
+# 草稿 or 已退回); once submitted it waits on the district's review, not on the leader.
+_LEADER_ENTERS = tuple(sorted({status for status, context in owner_open_states("final") if context == "unlocked"}))
+
+
 def notice_todos(user: User, today) -> list[NoticeTodo]:
     """What waits for `user` on `today` (a fixed number of queries): the district assigns open objections and
     confirms a round whose period has ended with every objection answered; a group's leader records the decision,
@@ -393,7 +400,7 @@ def notice_todos(user: User, today) -> list[NoticeTodo]:
             select(Objection, Round).join(Round, Round.id == Objection.round_id)
             .where(Objection.leader_id == user.id, Objection.status.in_(("assigned", "changed")))
             .join(Sheet, Sheet.id == Objection.final_sheet_id, isouter=True)
-            .where((Objection.status == "assigned") | (Sheet.unlocked.is_(True) & (Sheet.status != "approved")))
+            .where((Objection.status == "assigned") | (Sheet.unlocked.is_(True) & Sheet.status.in_(_LEADER_ENTERS)))
             .order_by(Objection.due_on).limit(TODO_LIMIT)).all()
         items += [NoticeTodo("decide" if o.status == "assigned" else "enter", r, o,
                              None if o.due_on is None else (o.due_on - today).days) for o, r in rows]

@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from flask import current_app
@@ -479,6 +479,13 @@ class Change:
     unlocks: list[tuple[str, str, datetime]] | None = None  # (who, reason, when): the unlocks behind the change
     old_rectified: str = ""  # when the unit's 复查 found it 整改后通过 (UTC ISO), "" if not, on either side
     new_rectified: str = ""
+
+    @property
+    def rectified_at(self) -> datetime | None:
+        """When the 复查 that made the unit 整改后通过 in the newer version was recorded (aware UTC), or None."""
+        if not self.new_rectified:
+            return None
+        return datetime.strptime(self.new_rectified, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
     @property
     def delta_fen(self) -> int:

@@ -51,33 +51,19 @@ def _team_ids_of(user: User):
 def can_see(user: User, rect: Rectification) -> bool:
     """All-seeing roles; the unit's own township and village leads (access.can_view_unit); the members of a team
     assigned to re-inspect it."""
-    if user.role in access.ALL_SEEING:
-        return True
-    if user.role in ("township", "village"):
-        unit = db.session.get(OrgUnit, rect.unit_id)
-        return unit is not None and access.can_view_unit(user, unit)
     if user.role == "inspector":
         return db.session.scalar(select(func.count(Recheck.id)).where(
             Recheck.rectification_id == rect.id, Recheck.team_id.in_(_team_ids_of(user)))) > 0
-    return False
+    return access.sees_as_lead(user, db.session.get(OrgUnit, rect.unit_id))
 
 
 def visible(user: User) -> list[Rectification]:
     """The rectifications the user may see, newest first."""
-    query = select(Rectification).order_by(Rectification.id.desc())
-    if user.role in access.ALL_SEEING:
-        return list(db.session.scalars(query))
-    if user.role == "township":
-        villages = select(OrgUnit.id).where(OrgUnit.parent_id == user.unit_id)
-        query = query.where((Rectification.unit_id == user.unit_id) | Rectification.unit_id.in_(villages))
-    elif user.role == "village":
-        query = query.where(Rectification.unit_id == user.unit_id)
-    elif user.role == "inspector":
-        query = query.where(Rectification.id.in_(select(Recheck.rectification_id)
-                                                  .where(Recheck.team_id.in_(_team_ids_of(user)))))
-    else:
-        return []
-    return list(db.session.scalars(query))
+    scope = access.unit_lead_scope(user, Rectification.unit_id)
+    if user.role == "inspector":
+        scope = Rectification.id.in_(select(Recheck.rectification_id).where(Recheck.team_id.in_(_team_ids_of(user))))
+    return [] if scope is None else list(db.session.scalars(
+        select(Rectification).where(scope).order_by(Rectification.id.desc())))
 
 
 def get_visible(user: User, rect_id: int) -> Rectification:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import Objection
 from tests.browser.conftest import log_in
+from tests.browser.cycle_hands import assign_group, fill_objection, submit
 from tests.browser.test_english_browser import COLLECT, data_strings, untranslated
 from tests.factories import VILLAGE
 from tests.files import PDF
@@ -42,16 +43,12 @@ def test_the_village_objects_with_evidence_and_the_district_assigns_a_group_outs
     page.get_by_role("link", name=w.round.name).click()
     page.wait_for_load_state("domcontentloaded")
     assert page.locator('[data-testid="notice-state"]').get_attribute("data-state") == "open"
-    form = page.locator('[data-testid="objection-form"]')
-    form.locator("select[name=item]").select_option(f"indicator:{code}")
-    form.locator("textarea[name=reason]").fill("台账齐全，扣分依据不足，附台账扫描件。")
     evidence = tmp_path / "台账.pdf"
     evidence.write_bytes(PDF)
-    form.locator("input[name=files]").set_input_files(str(evidence))
+    fill_objection(page, code, "台账齐全，扣分依据不足，附台账扫描件。", evidence)
     _no_sideways_scroll(page)
     _shot(page, "1-village-objection-form")
-    form.get_by_role("button", name="提交异议").click()
-    page.wait_for_load_state("domcontentloaded")
+    submit(page, page.get_by_role("button", name="提交异议"))
     assert "异议已受理，受理编号：异议〔2026〕第1号" in page.content()
     assert page.locator('[data-testid="receipt"]').inner_text() == "异议〔2026〕第1号"
     assert "台账.pdf" in page.locator('[data-testid="objection"]').inner_text()
@@ -64,23 +61,13 @@ def test_the_village_objects_with_evidence_and_the_district_assigns_a_group_outs
     district.goto(f"{live_server}/notice/rounds/{rid}")
     district.get_by_role("link", name="异议〔2026〕第1号").click()
     district.wait_for_load_state("domcontentloaded")
-    assign = district.locator('[data-testid="assign-form"]')
-    assign.get_by_label("第一组组长").check()
-    assign.get_by_label("复核员").check()
-    assign.locator("select[name=leader]").select_option(label="复核员")
-    assign.get_by_role("button", name="分配").click()
-    district.wait_for_load_state("domcontentloaded")
+    assign_group(district, check=("第一组组长", "复核员"), leader="复核员")
     error = district.locator('[data-testid="reviewers-error"]')
     assert "第一组组长是对该单位评分的工作组成员，不能参加复核" in error.inner_text()
     assert district.locator('[data-testid="assign-form"]').get_by_label("复核员").is_checked()  # kept
     _no_sideways_scroll(district)
     _shot(district, "3-district-scorer-refused")
-    assign = district.locator('[data-testid="assign-form"]')
-    assign.get_by_label("第一组组长").uncheck()
-    assign.get_by_label("第二组组长").check()
-    assign.locator("select[name=leader]").select_option(label="复核员")
-    assign.get_by_role("button", name="分配").click()
-    district.wait_for_load_state("domcontentloaded")
+    assign_group(district, uncheck=("第一组组长",), check=("第二组组长",), leader="复核员")
     assert "已分配复核组，答复期限：2026-12-22" in district.content()
     assert district.locator('[data-testid="reviewers"]').inner_text() == "第二组组长、复核员（组长）"
     _shot(district, "4-district-group-assigned")

@@ -95,7 +95,9 @@ def test_the_notice_prints_its_sections_whole_numbers_and_the_parts_of_an_offici
             assert round_.name in text and "草稿" in text and re.search(r"第\s*\d+\s*页\s*/\s*共\s*\d+\s*页", text)
 
 
-def test_the_published_notice_names_the_version_and_its_date_on_every_page(app, live_server, page, world):
+def published_notice(page, live_server, world):
+    """The round completed (TOTALS, 梅溪社区 vetoed, 枫林村 left out), moved to review and published as version 1;
+    the district's tablet on its 通报. Returns the round and the publication."""
     from evalapp.services import publication, rounds as rounds_service
 
     round_ = complete_round(TOTALS, vetoes={VETOED: "V3"}, leave_out={INCOMPLETE}, round_=world.round)
@@ -106,6 +108,11 @@ def test_the_published_notice_names_the_version_and_its_date_on_every_page(app, 
                               confirm_incomplete=True, confirm_no_subsidy=True)
     log_in(page, live_server, "district")
     page.goto(f"{live_server}/results/rounds/{round_.id}/notice")
+    return round_, pub
+
+
+def test_the_published_notice_names_the_version_and_its_date_on_every_page(app, live_server, page, world):
+    round_, pub = published_notice(page, live_server, world)
     assert "草稿" not in page.locator("body").inner_text()
     from zoneinfo import ZoneInfo
 

@@ -6,14 +6,8 @@ import shutil
 import subprocess
 
 import pytest
-from sqlalchemy import select
 
-from evalapp.extensions import db
-from evalapp.models import Round, User
-from evalapp.services import publication, rounds as rounds_service
-from tests.browser.conftest import log_in
-from tests.browser.test_notice_print_browser import INCOMPLETE, TOTALS, VETOED, _print
-from tests.conftest import complete_round
+from tests.browser.test_notice_print_browser import _print, published_notice
 from tests.factories import PILOT_DISTRICT, app_of_world, make_round  # noqa: F401 (app_of_world: fixture)
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
@@ -28,14 +22,7 @@ def world(empty_app):
 
 def test_the_notice_numbers_itself_and_keeps_its_checksum_in_the_foot_and_its_closing_whole(app, live_server,
                                                                                                page, world):
-    round_ = complete_round(TOTALS, vetoes={VETOED: "V3"}, leave_out={INCOMPLETE}, round_=world.round)
-    admin = db.session.scalar(select(User).where(User.username == "admin"))
-    while db.session.get(Round, round_.id).status != "review":
-        rounds_service.advance(round_, admin, confirm=True)
-    pub = publication.publish(round_, db.session.scalar(select(User).where(User.username == "district")),
-                              confirm_incomplete=True, confirm_no_subsidy=True)
-    log_in(page, live_server, "district")
-    page.goto(f"{live_server}/results/rounds/{round_.id}/notice")
+    _round, pub = published_notice(page, live_server, world)
     assert page.locator('[data-testid="doc-no"]').inner_text() == pub.doc_number
     assert re.fullmatch(r"云溪民发〔\d{4}〕1号", pub.doc_number)
     body = page.locator('.notice-doc').inner_text()

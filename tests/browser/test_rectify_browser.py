@@ -14,6 +14,9 @@ from evalapp.models import PublishedUnit, Rectification
 from evalapp.services import publication, rounds as rounds_service
 from tests.browser.test_english_browser import COLLECT, data_strings, untranslated
 from tests.browser.conftest import log_in
+from tests.browser.cycle_hands import (
+    ask_extension, assign_recheck, file_interview_report, file_report, fill_full_marks, record_interview, submit,
+)
 from tests.factories import OTHER_TOWNSHIP, OTHER_VILLAGE, TOWNSHIP, VILLAGE, fixed_subsidy, make_round
 from tests.files import PDF
 from tests.test_publication_snapshot import _score_final
@@ -54,9 +57,7 @@ def _as(page, base, user):
     log_in(page, base, user)
 
 
-def _submit(page, locator):
-    with page.expect_navigation():
-        locator.click()
+_submit = submit
 
 
 def _fits(page):
@@ -90,11 +91,7 @@ def test_a_failing_township_is_notified_reports_is_rechecked_and_passes_after_re
     notice.pdf(path=os.path.join(SHOTS, "02-notice.pdf"), format="A4")
     notice.screenshot(path=os.path.join(SHOTS, "02-notice.png"), full_page=True)
     notice.close()
-    form = page.locator("[data-testid=extension-form]")
-    form.locator("select[name=deadline]").select_option("report")
-    form.locator("input[name=new_date]").fill("2032-02-10")
-    form.locator("textarea[name=reason]").fill("镇村两级台账需重新整理")
-    _submit(page, form.get_by_role("button", name="申请延期"))
+    ask_extension(page, "report", "2032-02-10", "镇村两级台账需重新整理")
     assert "延期申请已提交" in page.inner_text("body")
     _shot(page, "03-township-extension-asked")
 
@@ -109,34 +106,23 @@ def test_a_failing_township_is_notified_reports_is_rechecked_and_passes_after_re
     # the township files its report
     _as(page, base, "township")
     page.goto(f"{base}/rectify/{rect.id}")
-    report = page.locator("[data-testid=report-form]")
-    report.locator("textarea[name=text]").fill("已补齐低保台账，建立月度核查制度")
     path = tmp_path / "整改报告.pdf"
     path.write_bytes(PDF)
-    report.locator("input[name=report_file]").set_input_files(str(path))
-    _submit(page, report.get_by_role("button", name="报送整改报告"))
+    file_report(page, "已补齐低保台账，建立月度核查制度", path)
     assert "整改报告已报送" in page.inner_text("body") and "整改报告.pdf" in page.inner_text("body")
     _shot(page, "04-township-report-filed")
 
     # the district assigns the second team to re-inspect the failed indicators
     _as(page, base, "district")
     page.goto(f"{base}/rectify/{rect.id}")
-    assign = page.locator("[data-testid=assign-form]")
-    assign.locator("select[name=team]").select_option(label="第二工作组")
-    assign.locator("select[name=scope]").select_option("failed")
-    _submit(page, assign.get_by_role("button", name="安排复查"))
+    assign_recheck(page, "第二工作组", "failed")
     assert "已安排复查" in page.inner_text("body")
 
     # its leader records the 复查 from the to-do
     _as(page, base, "inspector2")
     step = page.locator("[data-step^=record_recheck]")
     _submit(page, step.locator("a"))
-    cards = page.locator("[data-testid=recheck-form] [data-indicator]")
-    assert cards.count() > 0
-    for i in range(cards.count()):
-        card = cards.nth(i)
-        maximum = card.locator(".text-muted").inner_text().split("满分")[1].split("，")[0]
-        card.locator("input[name^=points_]").fill(maximum)
+    assert fill_full_marks(page) > 0
     _fits(page)
     _shot(page, "05-recheck-form")
     _submit(page, page.get_by_role("button", name="记录复查结果"))
@@ -155,24 +141,15 @@ def test_a_failing_township_is_notified_reports_is_rechecked_and_passes_after_re
     # a 约谈 recorded by the district, its report filed by the township
     _as(page, base, "district")
     page.goto(base + "/rectify/interviews/new")
-    form = page.locator("[data-testid=interview-form]")
-    form.locator("select[name=unit]").select_option(str(w.units[TOWNSHIP].id))
-    form.locator("input[name=held_on]").fill("2031-12-22")
-    form.locator("textarea[name=participants]").fill("区民政局副局长；清溪镇党委书记")
-    form.locator("textarea[name=points_raised]").fill("整改进度滞后")
-    form.locator("input[name='requirements-0-text']").fill("月底前完成台账整理")
-    form.locator("input[name='requirements-0-due']").fill("2032-01-15")
     minutes = tmp_path / "纪要.pdf"
     minutes.write_bytes(PDF)
-    form.locator("input[name=minutes]").set_input_files(str(minutes))
-    _submit(page, form.get_by_role("button", name="保存约谈记录"))
+    record_interview(page, w.units[TOWNSHIP].id, "2031-12-22", "区民政局副局长；清溪镇党委书记", "整改进度滞后",
+                     "月底前完成台账整理", "2032-01-15", minutes)
     assert "约谈已记录" in page.inner_text("body")
     interview_url = page.url
     _as(page, base, "township")
     page.goto(interview_url)
-    page.locator("textarea[name=text]").fill("已按要求完成台账整理")
-    page.locator("input[name=report_file]").set_input_files(str(path))
-    _submit(page, page.get_by_role("button", name="报送书面报告"))
+    file_interview_report(page, "已按要求完成台账整理", path)
     assert "书面报告已报送" in page.inner_text("body")
     _shot(page, "07-interview-report-filed")
 
