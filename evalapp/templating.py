@@ -121,7 +121,8 @@ def whole_numbers(text) -> Markup:
 def register(app: Flask) -> None:
     # Flask-Babel resolves the locale and its catalogue on every {{ _() }}: a third of the scoring page's time.
     app.jinja_env.install_gettext_callables(lambda s: _translations().ugettext(s),
-                                            lambda s, p, n: _translations().ungettext(s, p, n), newstyle=True)
+                                            lambda s, p, n: _translations().ungettext(s, p, n),
+                                            pgettext=lambda c, s: _translations().upgettext(c, s), newstyle=True)
     # Jinja's newstyle `_()` goes through two context calls and formats every string, placeholders or not; a
     # page calls it ~50 times. The same result (every template here autoescapes), in one call.
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext)
