@@ -104,7 +104,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)
 
-    from . import assets, bodylimits, cli, cli_publication, errors, security, templating
+    from . import assets, bodylimits, cli, cli_evidence, cli_publication, errors, security, templating
 
     @app.teardown_request
     def close_uploads(exc):
@@ -114,6 +114,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.register(app)
     cli.register(app)
     cli_publication.register(app)
+    cli_evidence.register(app)
     errors.register(app)
     security.register(app)
     templating.register(app)

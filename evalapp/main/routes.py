@@ -75,11 +75,10 @@ def visible_evidence(user, evidence_id: int):
 
 def send_evidence(ev, variant: str):
     """The photo's file (the thumbnail for `thumb` when there is one), as stored: JPEG, never cached."""
-    from ..sending import send_download
-    from ..services.storage import storage
+    from ..sending import send_stored
 
     key = ev.thumb_key if variant == "thumb" and ev.thumb_key else ev.storage_key
-    return send_download(storage().path(key), f"evidence-{ev.id}.jpg", "image/jpeg", as_attachment=False, max_age=0)
+    return send_stored(key, f"evidence-{ev.id}.jpg", "image/jpeg", as_attachment=False, max_age=0)
 
 
 @bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")

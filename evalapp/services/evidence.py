@@ -116,7 +116,9 @@ def store_photo(sheet: Sheet, indicator: Indicator, data: bytes, original_name: 
         store.save(thumb_key, thumb)
         evidence = EvidenceFile(sheet_id=sheet.id, indicator_id=indicator.id, kind="photo", storage_key=key,
                                 thumb_key=thumb_key, original_name=_clean_name(original_name),
-                                sha256=digest, content_type="image/jpeg", size=len(image), uploaded_by_id=user.id)
+                                sha256=digest, content_type="image/jpeg", size=len(image), uploaded_by_id=user.id,
+                                stored_sha256=hashlib.sha256(image).hexdigest(),
+                                thumb_sha256=hashlib.sha256(thumb).hexdigest())
         db.session.add(evidence)
         db.session.flush()
         audit.record("evidence.add", user=user, address=address, obj=evidence, unit_id=sheet.unit_id,
