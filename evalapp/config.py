@@ -59,6 +59,14 @@ class Defaults:
     S3_SECRET_ACCESS_KEY = None  # a secret: instance/config.py or EVALAPP_S3_SECRET_ACCESS_KEY, never the repository
     S3_ADDRESSING_STYLE = "path"  # "path" (endpoint/bucket/key: what most S3-compatible stores take) or "virtual"
     S3_TIMEOUT = 10  # seconds to connect, and to wait for each read, before a request to the store fails
+    # Evidence provenance (services.evidence): a photo's original upload (EXIF, GPS: often the home of a person
+    # receiving assistance, personal information under PIPL) is kept privately beside the shown copy so its recorded
+    # SHA-256 can be checked (`flask verify-evidence`); only district and admin open it (audited). After this many
+    # days from its upload `flask purge-evidence-originals` deletes it (run it daily: docs/deploy.md).
+    EVIDENCE_ORIGINAL_RETENTION_DAYS = 365
+    # A photo whose camera capture date lies more than this many days outside the round's inspection window (or
+    # from the day it was received, without a window) is marked under it.
+    EVIDENCE_CAPTURE_MAX_DAYS = 7
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (0 = not behind one).
     PROXY_FIX = 0
     # Log-in throttling: failed attempts per typed username (known or not: no enumeration), and per client

@@ -227,3 +227,4 @@ class EvidenceFile(db.Model):
     gps_lon_e6: Mapped[int | None] = mapped_column(Integer)
 
     sheet: Mapped[Sheet] = relationship()
+    uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])

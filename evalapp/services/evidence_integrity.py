@@ -20,12 +20,13 @@ def recorded_hashes() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     rows = db.session.execute(select(EvidenceFile.id, EvidenceFile.kind, EvidenceFile.storage_key,
                                      EvidenceFile.sha256, EvidenceFile.original_key, EvidenceFile.stored_sha256,
-                                     EvidenceFile.thumb_key, EvidenceFile.thumb_sha256))
-    for id_, kind, key, sha, original_key, stored_sha, thumb_key, thumb_sha in rows:
+                                     EvidenceFile.thumb_key, EvidenceFile.thumb_sha256,
+                                     EvidenceFile.original_deleted_at))
+    for id_, kind, key, sha, original_key, stored_sha, thumb_key, thumb_sha, purged in rows:
         if kind == "document":
             found[key] = (sha, f"document {id_}")
             continue
-        if original_key:
+        if original_key and purged is None:
             found[original_key] = (sha, f"photo {id_} original")
         if stored_sha:
             found[key] = (stored_sha, f"photo {id_}")
@@ -41,12 +42,13 @@ def referenced_keys() -> dict[str, str]:
     """Every key a row names (present or not), with what it is."""
     keys: dict[str, str] = {}
     rows = db.session.execute(select(EvidenceFile.id, EvidenceFile.kind, EvidenceFile.storage_key,
-                                     EvidenceFile.thumb_key, EvidenceFile.original_key))
-    for id_, kind, key, thumb_key, original_key in rows:
+                                     EvidenceFile.thumb_key, EvidenceFile.original_key,
+                                     EvidenceFile.original_deleted_at))
+    for id_, kind, key, thumb_key, original_key, purged in rows:
         keys[key] = f"{kind} {id_}"
         if thumb_key:
             keys[thumb_key] = f"photo {id_} thumbnail"
-        if original_key:
+        if original_key and purged is None:
             keys[original_key] = f"photo {id_} original"
     for model, what in ((ObjectionFile, "objection file"), (RectifyFile, "rectify file")):
         for id_, key in db.session.execute(select(model.id, model.storage_key)):
@@ -89,4 +91,21 @@ def migrate(source, target) -> Report:
     for key, what in sorted(referenced_keys().items()):
         if key not in seen:
             report.problems.append(f"{key}（{what}）：源存储中没有这个文件")
+    return report
+
+
+def verify(store) -> Report:
+    """Recompute the SHA-256 of every stored file the database records one for and compare: a photo's original
+    with the hash taken at upload, its shown copy and thumbnail with theirs, every document and 整改/约谈/异议
+    file with its own. A difference or a missing file is a problem naming the key and its row."""
+    report = Report()
+    for key, (expected, what) in sorted(recorded_hashes().items()):
+        try:
+            digest = hashlib.sha256(read_all(store, key)).hexdigest()
+        except FileNotFoundError:
+            report.problems.append(f"{key}（{what}）：文件不存在")
+            continue
+        report.checked += 1
+        if digest != expected:
+            report.problems.append(f"{key}（{what}）：SHA-256不符，记录 {expected}，计算 {digest}")
     return report
