@@ -145,3 +145,28 @@ def test_provenance_rules():
     assert not capture_far(datetime(2026, 4, 5), None, None, date(2026, 4, 9), 7)
     assert capture_far(datetime(2026, 4, 1), None, None, date(2026, 4, 9), 7)
     assert not capture_far(None, *window, date(2026, 4, 5), 7)
+
+
+def test_the_original_services_commit_once_and_the_checks_never(app, inspector, sheet, world):
+    from evalapp.services import evidence, evidence_integrity
+    from tests.test_transactions import counted, once
+
+    ev = upload(inspector, sheet, photo())
+    once(evidence.open_original, ev.id, world.people["district"])
+    once(evidence.purge_originals, ev.uploaded_at + timedelta(days=400), 365)
+    with counted() as seen:
+        evidence_integrity.verify(storage())
+        evidence_integrity.migrate(storage(), storage())
+    assert seen["commit"] == 0
+
+
+def test_a_photo_stored_before_originals_were_kept_is_checked_for_presence(app, inspector, sheet):
+    ev = upload(inspector, sheet, photo())
+    storage().delete(ev.original_key)
+    ev.original_key = ev.stored_sha256 = ev.thumb_sha256 = None  # as migration 0028 leaves older photos
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["verify-evidence"]).exit_code == 0
+    storage().delete(ev.storage_key)
+    bad = runner.invoke(args=["verify-evidence"])
+    assert bad.exit_code == 1 and f"{ev.storage_key}（photo {ev.id}）：文件不存在" in bad.output
