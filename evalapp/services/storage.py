@@ -56,6 +56,13 @@ class StoredFile(io.BufferedIOBase):
                 super().close()
 
 
+class LocalFile(StoredFile):
+    """A file of the instance folder: its descriptor is offered, so gunicorn sends it with sendfile()."""
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+
 class LocalStorage:
     """Files in a folder (the instance folder's uploads/ by default), two hex digits of fan-out per key."""
 
@@ -90,7 +97,7 @@ class LocalStorage:
         except BaseException:
             f.close()
             raise
-        return StoredFile(f, size)
+        return LocalFile(f, size)
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
