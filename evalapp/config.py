@@ -48,6 +48,28 @@ class Defaults:
     PASSWORD_HASH = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
     DEMO_PASSWORD = "demo-pass-2021"
     UPLOAD_FOLDER = None  # filled in create_app(): instance/uploads
+    # Where evidence files (photos, documents, 整改/异议/约谈 files) are kept (services.storage): "local", the folder
+    # UPLOAD_FOLDER (one app server), or "s3", a bucket of an S3-compatible object store that every app server
+    # shares (Ceph RGW, a 政务云 provider's OSS endpoint, AWS S3). The bucket stays private: files are served only
+    # through the app's routes after their scope check, never by presigned or public URLs. Moving files between the
+    # two: `flask --app wsgi migrate-evidence --to s3` (or --to local), which checks every file's hash.
+    STORAGE_BACKEND = "local"
+    S3_BUCKET = None  # the bucket's name (made beforehand; the app never creates or reconfigures it)
+    S3_PREFIX = "evidence/"  # prepended to every key, so one bucket can hold several districts or environments
+    S3_ENDPOINT_URL = None  # e.g. https://oss.example.gov.cn or http://10.0.0.5:7480 (Ceph RGW); None: AWS
+    S3_REGION = None  # the store's region name, where it asks for one (e.g. cn-north-1); None: boto3's default
+    S3_ACCESS_KEY_ID = None  # credentials: None lets boto3 find them (AWS_ACCESS_KEY_ID, ~/.aws, an instance role)
+    S3_SECRET_ACCESS_KEY = None  # a secret: instance/config.py or EVALAPP_S3_SECRET_ACCESS_KEY, never the repository
+    S3_ADDRESSING_STYLE = "path"  # "path" (endpoint/bucket/key: what most S3-compatible stores take) or "virtual"
+    S3_TIMEOUT = 10  # seconds to connect, and to wait for each read, before a request to the store fails
+    # Evidence provenance (services.evidence): a photo's original upload (EXIF, GPS: often the home of a person
+    # receiving assistance, personal information under PIPL) is kept privately beside the shown copy so its recorded
+    # SHA-256 can be checked (`flask verify-evidence`); only district and admin open it (audited). After this many
+    # days from its upload `flask purge-evidence-originals` deletes it (run it daily: docs/deploy.md).
+    EVIDENCE_ORIGINAL_RETENTION_DAYS = 365
+    # A photo whose camera capture date lies more than this many days outside the round's inspection window (or
+    # from the day it was received, without a window) is marked under it.
+    EVIDENCE_CAPTURE_MAX_DAYS = 7
     # Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (0 = not behind one).
     PROXY_FIX = 0
     # Log-in throttling: failed attempts per typed username (known or not: no enumeration), and per client

@@ -1,7 +1,7 @@
 """Sending a file: the one place a response names a file (Content-Disposition), so every name is one a header can
 carry. A round's name is part of its workbooks' names, a document's its uploader's; a NUL, a line break or a bidi
 override in one made the header invalid (a 500) or the saved name read otherwise than the file (domain.text)."""
-from flask import send_file
+from flask import abort, send_file
 
 from .domain.filenames import content_disposition
 from .domain.text import download_name
@@ -22,3 +22,23 @@ def send_download(file, name: str, mimetype: str, *, fallback: str = "download",
 def _suffix(name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     return f".{ext}" if dot and stem and ext.isascii() and ext.isalnum() and len(ext) <= 10 else ""
+
+
+def send_stored(key: str, name: str, mimetype: str, **kwargs):
+    """A stored file (services.storage: the instance folder or the object store), streamed by send_download with
+    its length; a key that holds nothing (a file lost or not yet copied) is a 404, never a 500. Call it only after
+    the route's scope check: this is the one way stored files leave the app."""
+    from .services.storage import storage
+
+    try:
+        file = storage().open(key)
+    except FileNotFoundError:
+        abort(404)
+    try:
+        response = send_download(file, name, mimetype, **kwargs)
+    except BaseException:
+        file.close()
+        raise
+    if file.size is not None and response.status_code == 200:
+        response.content_length = file.size
+    return response

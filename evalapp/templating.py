@@ -118,6 +118,25 @@ def whole_numbers(text) -> Markup:
     return Markup(_WHOLE_NUMBER.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', escaped))
 
 
+def photo_provenance(ev):
+    """What is shown under a photo (templates/_provenance.html): its capture time and place from EXIF, whether
+    that time is far from the inspection (domain.provenance.capture_far), who sent it."""
+    from types import SimpleNamespace
+
+    from flask import current_app
+
+    from .domain.provenance import capture_far, format_e6
+    from .domain.workdays import BEIJING
+
+    days = int(current_app.config["EVIDENCE_CAPTURE_MAX_DAYS"])
+    round_ = ev.sheet.round
+    far = capture_far(ev.captured_at, round_.inspection_start, round_.inspection_end,
+                      ev.uploaded_at.astimezone(BEIJING).date(), days)
+    gps = f"{format_e6(ev.gps_lat_e6)}, {format_e6(ev.gps_lon_e6)}" if ev.gps_lat_e6 is not None else ""
+    return SimpleNamespace(captured=ev.captured_at.strftime("%Y-%m-%d %H:%M") if ev.captured_at else "", gps=gps,
+                           far=far, days=days, uploader=ev.uploaded_by.display_name if ev.uploaded_by else "")
+
+
 def register(app: Flask) -> None:
     # Flask-Babel resolves the locale and its catalogue on every {{ _() }}: a third of the scoring page's time.
     app.jinja_env.install_gettext_callables(lambda s: _translations().ugettext(s),
@@ -129,7 +148,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["points"] = points
     app.jinja_env.filters["whole_numbers"] = whole_numbers
     app.jinja_env.filters["yuan"] = fen_to_yuan  # integer fen as yuan ("1,234.50")
-    app.jinja_env.globals.update(card_values=card_values, url_parts=url_parts, kept=kept)
+    app.jinja_env.globals.update(card_values=card_values, url_parts=url_parts, kept=kept,
+                                 photo_provenance=photo_provenance)
     app.jinja_env.filters["dt"] = lambda v: format_datetime(v, "yyyy-MM-dd HH:mm") if v else "—"
     app.jinja_env.filters["d"] = lambda v: v.isoformat() if isinstance(v, (date, datetime)) else "—"
 

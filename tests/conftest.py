@@ -197,8 +197,57 @@ def databases(tmp_path_factory):
     factories.worlds.clear()
 
 
-def _app_on(databases, url, uploads):
-    app = make_app(url, UPLOAD_FOLDER=str(uploads))
+@pytest.fixture(scope="session")
+def s3_server():
+    """A local S3-compatible HTTP server (moto's standalone server, in a thread of this process) on a free port:
+    the object store of the `both_storages` tests, spoken to over HTTP by boto3 as a real one is."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_server):
+    """The app's settings for a bucket of the test's own on the local S3 server (made here, as an operator would)."""
+    import boto3
+
+    settings = {"STORAGE_BACKEND": "s3", "S3_BUCKET": f"evidence-{uuid.uuid4().hex[:12]}", "S3_PREFIX": "t/",
+                "S3_ENDPOINT_URL": s3_server, "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "testing",
+                "S3_SECRET_ACCESS_KEY": "testing"}
+    client = boto3.session.Session().client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_bucket(Bucket=settings["S3_BUCKET"])
+    client.close()
+    return settings
+
+
+@pytest.fixture
+def storage_backend(request):
+    """Where the test app keeps evidence files: "local" (the instance folder), or "s3" for the tests of modules
+    marked `both_storages`, which run once with each (pytest_generate_tests)."""
+    return getattr(request, "param", "local")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("both_storages") and "storage_backend" in metafunc.fixturenames:
+        metafunc.parametrize("storage_backend", ["local", "s3"], indirect=True)
+
+
+@pytest.fixture
+def storage_settings(request, storage_backend):
+    return request.getfixturevalue("s3_settings") if storage_backend == "s3" else {}
+
+
+def _app_on(databases, url, uploads, settings=None):
+    app = make_app(url, UPLOAD_FOLDER=str(uploads), **(settings or {}))
     with app.app_context():
         yield app
         db.session.remove()
@@ -207,15 +256,17 @@ def _app_on(databases, url, uploads):
 
 
 @pytest.fixture
-def app(databases, tmp_path):
+def app(databases, tmp_path, storage_settings):
     """The app on a fresh copy of the demo database (seeded, plus the outsider personas)."""
-    yield from _app_on(databases, databases.clone(databases.template("demo")), tmp_path / "uploads")
+    yield from _app_on(databases, databases.clone(databases.template("demo")), tmp_path / "uploads",
+                       storage_settings)
 
 
 @pytest.fixture
-def empty_app(databases, tmp_path):
+def empty_app(databases, tmp_path, storage_settings):
     """The app on a fresh, migrated, empty database."""
-    yield from _app_on(databases, databases.clone(databases.template("empty")), tmp_path / "uploads")
+    yield from _app_on(databases, databases.clone(databases.template("empty")), tmp_path / "uploads",
+                       storage_settings)
 
 
 @pytest.fixture

@@ -274,6 +274,8 @@ MATRIX = [
     ("GET", "/api/v1/evidence/{photo}/thumb", "api.evidence_file",
      expect(MEMBER_SHEETS, api=True, scoped_out=ALL - MEMBER_SHEETS)),
     ("GET", "/evidence/{photo}/full", "main.evidence_file", expect(MEMBER_SHEETS, scoped_out=ALL - MEMBER_SHEETS)),
+    # The original upload (EXIF GPS: personal information): district and admin only, audited (tests/test_provenance.py)
+    ("GET", "/evidence/{photo}/original", "main.evidence_original", expect({"admin", "district"})),
     ("DELETE", "/api/v1/evidence/{photo}", "api.delete_evidence",  # seen but not the sheet's own inspector: 403
      {**expect(set(), api=True, scoped_out=ALL - MEMBER_SHEETS),
       "inspector": Elsewhere("tests/test_evidence.py::test_only_the_sheets_inspector_removes_its_photos")}),

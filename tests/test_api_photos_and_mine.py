@@ -14,6 +14,8 @@ from evalapp.models import AuditEvent, EvidenceFile, Sheet
 from evalapp.services import accounts
 from tests.factories import (OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, make_round, make_sheet)
 
+pytestmark = pytest.mark.both_storages  # run again with the files in the local S3 server
+
 
 @pytest.fixture
 def world(empty_app):
@@ -50,7 +52,7 @@ def _stored(photo_id, variant="full"):
     from evalapp.services.storage import storage
 
     ev = db.session.get(EvidenceFile, photo_id)
-    with open(storage().path(ev.thumb_key if variant == "thumb" else ev.storage_key), "rb") as f:
+    with storage().open(ev.thumb_key if variant == "thumb" else ev.storage_key) as f:
         return f.read()
 
 

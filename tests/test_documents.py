@@ -12,6 +12,8 @@ from tests.factories import app_of_world  # noqa: F401 (fixture)
 from tests.files import PDF
 from tests.test_selfassess import own, village, world  # noqa: F401 (fixtures: a round of its own)
 
+pytestmark = pytest.mark.both_storages  # run again with the files in the local S3 server
+
 
 def make_document(client, sheet, name="走访台账.pdf") -> EvidenceFile:
     """Upload a small PDF through the page and return its row."""

@@ -8,7 +8,10 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import EvidenceFile
+from evalapp.services.storage import storage
 from tests.factories import app_of_world, make_sheet, VILLAGE, world  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.both_storages  # run again with the files in the local S3 server
 
 
 def image_bytes(fmt="JPEG", size=(40, 20), color=(200, 30, 30), exif_orientation=None, mode="RGB"):
@@ -48,9 +51,11 @@ def test_jpeg_is_re_encoded_with_exif_orientation_applied(app, inspector, sheet)
 
     assert ev.sha256 == hashlib.sha256(original).hexdigest()
     assert ev.storage_key.endswith(".jpg") and "现场" not in ev.storage_key
-    path = os.path.join(app.config["UPLOAD_FOLDER"], ev.storage_key[:2], ev.storage_key)
-    assert os.path.exists(path) and not path.startswith(app.static_folder)
-    with Image.open(path) as stored:
+    assert storage().exists(ev.storage_key)
+    if storage().kind == "local":
+        path = os.path.join(app.config["UPLOAD_FOLDER"], ev.storage_key[:2], ev.storage_key)
+        assert os.path.exists(path) and not path.startswith(app.static_folder)
+    with storage().open(ev.storage_key) as f, Image.open(f) as stored:
         assert stored.format == "JPEG" and stored.size == (20, 40)
         assert 0x0112 not in stored.getexif()
     full = inspector.get(response.get_json()["url"])
@@ -78,6 +83,7 @@ def test_anything_else_is_refused_with_a_message_and_nothing_stored(app, inspect
     assert response.status_code == 422
     assert response.get_json()["fields"]["photo"]
     assert db.session.scalar(select(EvidenceFile)) is None
+    assert list(storage().keys()) == []
     folder = app.config["UPLOAD_FOLDER"]
     assert not os.path.exists(folder) or not any(files for _, _, files in os.walk(folder))
 

@@ -213,6 +213,11 @@ def test_a_score_changed_after_publication_shows_only_once_republished(published
     assert page == api_score == before - 1 and api["version"] == 2
     assert village.get(f"/evidence/{later.id}/thumb").status_code == 200
     assert any(p["id"] == later.id for i in api["indicators"] for p in i["photos"])
+    # under it, what its camera recorded (nothing: "无拍摄信息") and who sent it (issue 34, point 5)
+    html = village.get(_url(w, VILLAGE)).get_data(as_text=True)
+    assert re.search(rf'data-provenance="{later.id}">\s*<div>无拍摄信息</div>\s*<div>接收于 [^<]*· '
+                     rf'{w.people["leader"].display_name}</div>', html)
+    assert f"/evidence/{later.id}/original" not in html  # the village is offered no original
 
 
 def test_the_problem_list_prints_in_chinese_with_version_and_checksum_even_in_english(published, empty_app):

@@ -19,6 +19,8 @@ from tests.factories import app_of_world  # noqa: F401 (fixture)
 from tests.files import PDF, docx, docx_with_external_template, encrypted_pdf, png, xlsx
 from tests.test_selfassess import own, township, village, world  # noqa: F401 (fixtures: a round of its own)
 
+pytestmark = pytest.mark.both_storages  # run again with the files in the local S3 server
+
 
 def page_upload(client, sheet, data, name):
     return client.post(f"/selfassess/sheets/{sheet.id}/documents", data={"document": (io.BytesIO(data), name)},

@@ -8,8 +8,7 @@ from ..extensions import db
 from ..models import EvidenceFile
 from ..services import documents
 from ..services.errors import NotFound, _l
-from ..sending import send_download
-from ..services.storage import storage
+from ..sending import send_stored
 from . import bp
 from .summary import ID, _self_sheet
 
@@ -41,4 +40,4 @@ def get_document(doc_id: int):
             or not access.can_view_sheet(current_user, doc.sheet):
         raise NotFound("document.not_found", _l("材料不存在或已删除"))
     name, fallback = documents.download_name(doc)
-    return send_download(storage().path(doc.storage_key), name, doc.content_type, fallback=fallback, max_age=0)
+    return send_stored(doc.storage_key, name, doc.content_type, fallback=fallback, max_age=0)

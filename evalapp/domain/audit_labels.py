@@ -77,6 +77,8 @@ class AuditAction(Vocabulary):
     SIGNATURE_SIGN = "signature.sign", N_("签名确认评分表")
     EVIDENCE_ADD = "evidence.add", N_("上传照片")
     EVIDENCE_REMOVE = "evidence.remove", N_("删除照片")
+    EVIDENCE_ORIGINAL_OPEN = "evidence.original_open", N_("查看照片原件")
+    EVIDENCE_ORIGINAL_PURGE = "evidence.original_purge", N_("删除到期的照片原件")
     DOCUMENT_ADD = "document.add", N_("上传材料")
     DOCUMENT_REMOVE = "document.remove", N_("删除材料")
     EXPORT_SUBSIDY = "export.subsidy", N_("导出奖补资格表")

@@ -75,11 +75,34 @@ def visible_evidence(user, evidence_id: int):
 
 def send_evidence(ev, variant: str):
     """The photo's file (the thumbnail for `thumb` when there is one), as stored: JPEG, never cached."""
-    from ..sending import send_download
-    from ..services.storage import storage
+    from ..sending import send_stored
 
     key = ev.thumb_key if variant == "thumb" and ev.thumb_key else ev.storage_key
-    return send_download(storage().path(key), f"evidence-{ev.id}.jpg", "image/jpeg", as_attachment=False, max_age=0)
+    return send_stored(key, f"evidence-{ev.id}.jpg", "image/jpeg", as_attachment=False, max_age=0)
+
+
+@bp.get("/evidence/<int:evidence_id>/original")
+@login_required
+def evidence_original(evidence_id: int):
+    """A photo's original upload as received (EXIF and GPS included: personal information under PIPL), for the
+    district and admin only, each opening audited (services.evidence.open_original); 404 once deleted after its
+    retention period. An attachment, never cached."""
+    from flask import abort
+
+    from ..sending import send_stored
+    from ..services import evidence
+    from ..services.errors import NotFound
+
+    if current_user.role not in evidence.ORIGINAL_ROLES:
+        abort(403)
+    try:
+        ev = evidence.open_original(evidence_id, current_user, address=request.remote_addr)
+    except NotFound:
+        abort(404)
+    suffix = ev.original_key.rpartition(".")[2]
+    mimetype = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(suffix, "application/octet-stream")
+    return send_stored(ev.original_key, f"original-{ev.id}.{suffix}", mimetype, fallback=f"original-{ev.id}.{suffix}",
+                       max_age=0)
 
 
 @bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")

@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, JSON, String, Text, UniqueConstraint,
+    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, JSON, String, Text, UniqueConstraint,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -214,5 +214,17 @@ class EvidenceFile(db.Model):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Provenance of a photo (issue 34, migration 0028): `sha256` is of the upload as received, kept privately under
+    # `original_key` (EXIF, GPS and all: only district and admin open it) until the retention period ends
+    # (`original_deleted_at`); the shown copy and the thumbnail have their own hashes; the camera's capture time
+    # (its own clock, as EXIF gives it) and place (microdegrees) are read before EXIF is stripped from the copy.
+    original_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    original_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stored_sha256: Mapped[str | None] = mapped_column(String(64))
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime)
+    gps_lat_e6: Mapped[int | None] = mapped_column(Integer)
+    gps_lon_e6: Mapped[int | None] = mapped_column(Integer)
 
     sheet: Mapped[Sheet] = relationship()
+    uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])

@@ -254,15 +254,14 @@ def objection(objection_id: int):
 @bp.get(f"/objections/<{ID}:objection_id>/files/<{ID}:file_id>")
 @role_required("district", "admin", "township", "village", "inspector")
 def objection_file(objection_id: int, file_id: int):
-    from ..sending import send_download
-    from ..services.storage import storage
+    from ..sending import send_stored
 
     objection = _objection_seen(objection_id)
     row = db.session.get(ObjectionFile, file_id)
     if row is None or row.objection_id != objection.id:
         abort(404)
-    return send_download(storage().path(row.storage_key), row.original_name, row.content_type,
-                         fallback=f"objection-{row.id}", max_age=0)
+    return send_stored(row.storage_key, row.original_name, row.content_type,
+                       fallback=f"objection-{row.id}", max_age=0)
 
 
 @bp.post(f"/objections/<{ID}:objection_id>/assign")

@@ -10,10 +10,9 @@ from ..bodylimits import body_limit
 from ..domain import rectification as rules
 from ..extensions import db
 from ..models import Publication, Recheck, RectificationExtension, RectifyFile, Round, Team
-from ..sending import send_download
+from ..sending import send_stored
 from ..services import interviews as interview_service, moves, rectification as service
 from ..services.errors import NotFound, ServiceError
-from ..services.storage import storage
 from . import bp
 from .forms import AssignForm, DecideForm, ExtensionForm, IssueForm, ReasonForm, ReportForm, choices, parse_date
 
@@ -320,5 +319,5 @@ def file(file_id: int):
             interview_service.get_visible(current_user, found.interview_id)
         except NotFound:
             abort(404)
-    return send_download(storage().path(found.storage_key), found.original_name, found.content_type,
-                         fallback=f"file-{found.id}", max_age=0)
+    return send_stored(found.storage_key, found.original_name, found.content_type,
+                       fallback=f"file-{found.id}", max_age=0)

@@ -12,10 +12,9 @@ from ..domain.vocabulary import N_
 from ..extensions import db
 from ..ids import parse_id
 from ..models import EvidenceFile, Sheet
-from ..sending import send_download
+from ..sending import send_stored
 from ..services import documents, moves, overview, proxy, selfassess, sheet_views
 from ..services.errors import Conflict, ServiceError
-from ..services.storage import storage
 from ..services.todos import todos_for
 from . import bp
 
@@ -187,7 +186,7 @@ def document(doc_id: int):
         abort(404)
     _self_sheet(doc.sheet_id)
     name, fallback = documents.download_name(doc)
-    return send_download(storage().path(doc.storage_key), name, doc.content_type, fallback=fallback, max_age=0)
+    return send_stored(doc.storage_key, name, doc.content_type, fallback=fallback, max_age=0)
 
 
 @bp.post(f"/sheets/<{ID}:sheet_id>/submit")

@@ -21,6 +21,7 @@ from ..domain.filenames import clean_name
 from ..extensions import db
 from ..models import EvidenceFile, Indicator, OrgUnit, Round, Sheet, User
 from .export import district_name
+from .storage import storage
 
 CHUNK = 1024 * 1024
 PROGRESS_FILES = 20  # progress told every this many photos
@@ -59,10 +60,10 @@ def photos_of(round_: Round, user: User):
 
 def evidence_zip(round_: Round, user: User, progress=None):
     """(the zip as a temporary file, rewound; its name). `progress(done, total)` as photos are copied."""
-    from .jobs import open_result
 
     photos = photos_of(round_, user)
     total = len(photos)
+    store = storage()
     out = tempfile.TemporaryFile()
     manifest = io.StringIO()
     writer = csv.writer(manifest, lineterminator="\r\n")
@@ -80,7 +81,7 @@ def evidence_zip(round_: Round, user: User, progress=None):
                 info.compress_type = zipfile.ZIP_STORED  # JPEGs do not shrink
                 info.external_attr = 0o644 << 16
                 digest, size = hashlib.sha256(), 0
-                with open_result(key) as source, zf.open(info, "w", force_zip64=True) as target:
+                with store.open(key) as source, zf.open(info, "w", force_zip64=True) as target:
                     while chunk := source.read(CHUNK):
                         digest.update(chunk)
                         size += len(chunk)

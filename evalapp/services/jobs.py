@@ -282,15 +282,6 @@ def status(job: Job) -> dict:
 
 # -- the file ------------------------------------------------------------------------------------------------------
 
-def open_result(key: str):
-    """A stored result as a binary file object: the storage's own `open` where it has one (an object store), else
-    the local file."""
-    store = storage()
-    if hasattr(store, "open"):
-        return store.open(key)
-    return open(store.path(key), "rb")
-
-
 def downloaded(job: Job, user: User, *, address: str | None = None):
     """The job's file for a download, audited as the direct downloads are (the kind's action, the version, the
     file's checksum) and committed: (file, name, mimetype, fallback). NotFound when it is not (or no longer) there."""
@@ -298,7 +289,7 @@ def downloaded(job: Job, user: User, *, address: str | None = None):
         raise NotFound("job.no_file", _l("文件尚未生成或已过期"))
     kind = KINDS[job.kind]
     try:
-        file = open_result(job.result_key)
+        file = storage().open(job.result_key)
     except FileNotFoundError:  # removed behind the app's back: the job is failed, its page offers 重新生成
         db.session.execute(update(Job).where(Job.id == job.id, Job.state == "done")
                            .values(state="failed", error=LOST_ERROR, result_key=None)

@@ -133,7 +133,7 @@ def final_review(sheet: Sheet) -> FinalReview:
     photos: dict[tuple[int, int | None], list[EvidenceFile]] = {}
     for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.sheet_id.in_(ids),
                                                             EvidenceFile.deleted_at.is_(None))
-                                 .order_by(EvidenceFile.id)):
+                                 .options(joinedload(EvidenceFile.uploaded_by)).order_by(EvidenceFile.id)):
         photos.setdefault((ev.sheet_id, ev.indicator_id), []).append(ev)
 
     def entry(of: Sheet, indicator_id: int) -> Entry:

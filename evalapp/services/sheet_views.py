@@ -48,7 +48,8 @@ def _scores_statement():
 @cache
 def _evidence_statement():
     return (select(EvidenceFile).where(EvidenceFile.sheet_id == bindparam("sheet_id"),
-                                       EvidenceFile.deleted_at.is_(None)).order_by(EvidenceFile.id))
+                                       EvidenceFile.deleted_at.is_(None)).order_by(EvidenceFile.id)
+            .options(joinedload(EvidenceFile.uploaded_by)))  # named under each photo (templates/_provenance.html)
 
 
 def scores_by_indicator(sheet: Sheet) -> dict[int, Score]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload
 
 from ..domain.aggregation import Gap, RollUp, gap
 from ..domain.scoring import Result
@@ -41,6 +42,7 @@ class IndicatorLine:
     photos: list[tuple[int, str]] = field(default_factory=list)  # (evidence id, name)
     self_points: Decimal | None = None
     gap: Gap | None = None
+    photo_files: list[EvidenceFile] = field(default_factory=list)  # the same photos, with their provenance
 
     @property
     def lost(self) -> Decimal:
@@ -168,7 +170,8 @@ def _published_page(round_: Round, unit: OrgUnit, pub: Publication) -> UnitPage 
             line = IndicatorLine(ind.code, s.title if s else ind.title, cat.name,
                                  s.max_points if s else ind.points, s.points if s else None,
                                  (s.reason or "") if s else "", (s.deductions or []) if s else [],
-                                 photos.get(ind.code, []), own.get(ind.code))
+                                 [(ev.id, ev.original_name) for ev in photos.get(ind.code, [])], own.get(ind.code),
+                                 photo_files=photos.get(ind.code, []))
             line.gap = gap(line.self_points, line.points, pub.tolerance)
             page.indicators.append(line)
     page.self_total = u.self_total
@@ -176,19 +179,21 @@ def _published_page(round_: Round, unit: OrgUnit, pub: Publication) -> UnitPage 
     return page
 
 
-def _photos(round_id: int, unit_id: int, published_at: datetime) -> dict[str, list[tuple[int, str]]]:
+def _photos(round_id: int, unit_id: int, published_at: datetime) -> dict[str, list[EvidenceFile]]:
     """Indicator code → the photos behind the unit's final scores as the version was published: on its final and
-    members' sheets, taken before publication and not withdrawn (access.can_view_published_evidence, the same)."""
+    members' sheets, taken before publication and not withdrawn (access.can_view_published_evidence, the same);
+    their sheets, round and uploaders loaded with them (shown under each photo: templates/_provenance.html)."""
     found: dict[str, list] = {}
-    for ev_id, code, name in db.session.execute(
-            select(EvidenceFile.id, Indicator.code, EvidenceFile.original_name)
+    for ev, code in db.session.execute(
+            select(EvidenceFile, Indicator.code)
             .join(Sheet, Sheet.id == EvidenceFile.sheet_id)
             .join(Indicator, Indicator.id == EvidenceFile.indicator_id)
             .where(Sheet.round_id == round_id, Sheet.unit_id == unit_id, Sheet.kind.in_(EVIDENCE_SHEETS),
                    Sheet.status != "closed", EvidenceFile.kind == "photo", EvidenceFile.deleted_at.is_(None),
                    EvidenceFile.uploaded_at <= published_at)
+            .options(joinedload(EvidenceFile.uploaded_by), joinedload(EvidenceFile.sheet).joinedload(Sheet.round))
             .order_by(Indicator.code, EvidenceFile.id)):
-        found.setdefault(code, []).append((ev_id, name))
+        found.setdefault(code, []).append(ev)
     return found
 
 

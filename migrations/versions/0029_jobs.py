@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0029'
-down_revision = '0027'  # TEMPORARY for the helper's own testing: '0028' once the other helper's migration is merged
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
