@@ -158,17 +158,14 @@ def test_finished_files_expire(empty_app, published, clock):  # noqa: F811
     rid = published.round.id
     job_id = _job_id(district.post(f"/jobs/rounds/{rid}/workbook"))
     key = db.session.get(Job, job_id).result_key
-    path = storage().path(key)
-    import os
-
-    assert os.path.exists(path)
+    assert storage().exists(key)
     clock.at += timedelta(seconds=empty_app.config["JOBS_RESULT_SECONDS"] - 1)
     assert empty_app.test_cli_runner().invoke(args=["jobs-sweep"]).exit_code == 0
-    assert os.path.exists(path)
+    assert storage().exists(key)
     clock.at += timedelta(seconds=2)
     result = empty_app.test_cli_runner().invoke(args=["jobs-sweep"])
     assert "已删除 1 个过期文件" in result.output
-    assert not os.path.exists(path)
+    assert not storage().exists(key)
     db.session.expire_all()
     assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "expired"
     assert district.get(f"/jobs/{job_id}/file").status_code == 302  # to its page: 文件已过期删除, 重新生成
@@ -230,7 +227,7 @@ def test_the_evidence_zip_has_a_folder_per_unit_and_indicator_and_a_true_manifes
             assert m["路径"].split("/")[0].endswith(VILLAGE) and m["路径"].count("/") == 2
     stored = {}
     for ev in kept:
-        with open(storage().path(ev.storage_key), "rb") as f:
+        with storage().open(ev.storage_key) as f:
             stored[ev.id] = hashlib.sha256(f.read()).hexdigest()
     assert {int(m["照片编号"]): m["SHA-256"] for m in manifest} == stored
     assert {m["路径"].split("/")[1].split("_")[0] for m in manifest} == {"A1", "B1"}
