@@ -53,6 +53,11 @@ class VersionRef:
     def label(self) -> Text:
         return _l("%(year)s 第%(version)s版", year=self.year, version=self.version)
 
+    @property
+    def label_zh(self) -> str:
+        """The same in Chinese whatever the interface's language (official paper: the 评估总结)."""
+        return f"{self.year} 第{self.version}版"
+
 
 def _ref(pub: Publication, round_: Round) -> VersionRef:
     return VersionRef(pub.id, round_.id, pub.round_name, round_.year, pub.version, pub.threshold,
@@ -61,6 +66,10 @@ def _ref(pub: Publication, round_: Round) -> VersionRef:
 
 def pair_label(before: VersionRef, after: VersionRef) -> Text:
     return _l("%(before)s vs %(after)s", before=before.label, after=after.label)
+
+
+def pair_label_zh(before: VersionRef, after: VersionRef) -> str:
+    return f"{before.label_zh} vs {after.label_zh}"
 
 
 def _published_rounds() -> list[tuple[Publication, Round]]:
@@ -295,6 +304,15 @@ class TownshipLine:
     def mean_after(self) -> Decimal | None:
         return q2(Decimal(self.sum_after) / 100 / self.n) if self.n else None
 
+    @property
+    def rate_change(self) -> Decimal | None:
+        """Percentage points, later minus earlier (over the same n units)."""
+        return self.rate_after - self.rate_before if self.n else None
+
+    @property
+    def mean_change(self) -> Decimal | None:
+        return self.mean_after - self.mean_before if self.n else None
+
 
 @dataclass
 class LostLine:
@@ -415,6 +433,33 @@ def district(before_round: int | None = None, after_round: int | None = None, be
         upto = [r for r in refs if (r.year, r.round_id) <= (after.year, after.round_id)]
         _streaks(out, upto, below, same)
         return out
+
+
+def version_ref(publication: Publication, round_: Round) -> VersionRef:
+    """A given published version (not necessarily its round's last) as history names it."""
+    return _ref(publication, round_)
+
+
+def earlier_than(round_: Round) -> VersionRef | None:
+    """The last version of the nearest round before `round_` that has a published version (rounds in order of their
+    年度, then of their creation, as everything here orders them), or None; in the caller's transaction."""
+    earlier = [r for r in last_versions() if (r.year, r.round_id) < (round_.year, round_.id)]
+    return earlier[-1] if earlier else None
+
+
+def compare_versions(before: VersionRef, after: VersionRef) -> District:
+    """The district comparison between two given published versions — year-over-year by township, like with like,
+    and the indicators lost most often in the later one with the earlier count beside each — without the 连续失分
+    list; in the caller's transaction (the 评估总结 reads it in the same snapshot as the version it is generated
+    from). Both versions' unit rows are checked against their seals."""
+    pubs = {p.id: p for p in db.session.scalars(select(Publication).where(
+        Publication.id.in_([before.publication_id, after.publication_id])))}
+    for ref in (before, after):
+        readmodel.published(pubs[ref.publication_id], None)
+    out = District([before, after], before, after, 0)
+    _township_lines(out, before, after, lineage.same_unit_map())
+    _lost(out, before, after)
+    return out
 
 
 def _township_lines(out: District, before: VersionRef, after: VersionRef, same: dict[int, int]) -> None:

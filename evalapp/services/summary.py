@@ -3,7 +3,9 @@ template (upload, restore the default), and a generation from one published vers
 
 A generation reads the version through the read model (services.readmodel.published: the unit rows checked against
 their seals; the indicator rows read once and each unit's checked against its row), in a read-only transaction of
-its own; the figures are domain.summary's arithmetic over those rows, and the file is services.summary_doc.generate —
+its own; the figures are domain.summary's arithmetic over those rows; where an earlier round has a published
+version, the comparison with its last version is services.history's (compare_versions: by township like with like,
+the indicators lost most often through lineage), read in the same transaction; the file is services.summary_doc.generate —
 a pure function of (data, narratives, template), so that the work can move onto a job queue. Then, in the caller's
 transaction, the round's 文号 is taken once (kind 评估总结; later generations carry the same number), the 签发人 kept,
 and the generation audited (version, the version's SHA-256, the file's, the template's); one commit.
@@ -25,12 +27,13 @@ from ..extensions import db
 from ..models import (Interview, OrgUnit, Publication, Rectification, Round, RoundSummary, SummaryTemplate, Team,
                       User)
 from ..models.base import utcnow
-from . import audit, doc_numbers, lineage, readmodel, seals
+from . import audit, doc_numbers, history, lineage, readmodel, seals
 from .documents import MAX_DOCUMENT_BYTES
 from .errors import Invalid, NotAllowed, NotFound, _l, check_text
 from .export import district_name
 from .filecheck import verify
-from .summary_doc import Narratives, Rectify, SummaryData, Talk, TemplateBroken, default_template, generate, sample
+from .summary_doc import (Compare, CompareLine, CompareLost, Narratives, Rectify, SummaryData, Talk, TemplateBroken,
+                          default_template, generate, sample)
 
 DISTRICT_ROLES = ("district", "admin")
 RECIPIENT = "市民政局"
@@ -191,9 +194,38 @@ def _interviews(round_id: int) -> tuple[Talk, ...]:
     return tuple(out)
 
 
+def _compare_line(t: history.TownshipLine) -> CompareLine:
+    return CompareLine(t.township, t.level, t.n, t.rate_before, t.rate_after, t.rate_change, t.mean_before,
+                       t.mean_after, t.mean_change)
+
+
+def _comparison(round_: Round, pub: Publication) -> Compare | None:
+    """The version against the earlier round's last published version (services.history: the nearest round before
+    by 年度, then creation), as history's district comparison computes it; None without an earlier round. In the
+    caller's (read-only) transaction."""
+    before = history.earlier_than(round_)
+    if before is None:
+        return None
+    after = history.version_ref(pub, round_)
+    found = history.compare_versions(before, after)
+    earlier = db.session.get(Publication, before.publication_id)
+    places: dict[str, int] = {}  # by township, in history's order; a township's own line before its villages'
+    for line in found.townships:
+        places.setdefault(line.township, len(places))
+    lines = sorted(found.townships, key=lambda t: (places[t.township], t.level != "township"))
+    return Compare(
+        label=history.pair_label_zh(before, after), before=f"{before.round_name}第{before.version}版",
+        after=f"{after.round_name}第{after.version}版", before_sha256=earlier.sha256,
+        townships=tuple(_compare_line(t) for t in lines), total=_compare_line(found.total),
+        only_before=found.only_before, only_after=found.only_after,
+        lost=tuple(CompareLost(x.level, x.code, x.title, x.units, x.scored, x.points, x.before_code, x.before_units,
+                               x.before_scored) for x in found.lost[:rules.TOP_INDICATORS]))
+
+
 def version_data(round_id: int, version: int) -> SummaryData:
-    """The 总结's data from one published version (doc number, signer and date left blank: the generation's),
-    read in a read-only transaction of its own; SealBroken when the version's rows are not what was sealed."""
+    """The 总结's data from one published version (doc number, signer and date left blank: the generation's), with
+    the comparison with the earlier round where there is one, read in a read-only transaction of its own;
+    SealBroken when the version's rows are not what was sealed."""
     with readmodel.reading():
         round_ = db.session.get(Round, round_id)
         pub = readmodel.version_of(round_id, version)
@@ -223,7 +255,7 @@ def version_data(round_id: int, version: int) -> SummaryData:
             round_name=pub.round_name, year=round_.year, rollout=Rollout.zh_of(round_.rollout), version=pub.version,
             sha256=pub.sha256, published_at=chinese_date(local), inspection=inspection, teams=teams,
             catalogues=catalogues, threshold=pub.threshold, figures=figures, rectifications=rect_lines,
-            rectify_counts=rect_counts, interviews=_interviews(round_id))
+            rectify_counts=rect_counts, interviews=_interviews(round_id), comparison=_comparison(round_, pub))
 
 
 # ---------------------------------------------------------------- a generation
@@ -267,6 +299,8 @@ def generate_summary(round_: Round, version: int, signer: str, user: User, *, ad
     frozen = [i for cat in (round_.township_catalogue, round_.village_catalogue) for i in lineage.freeze_lineage(cat)]
     audit.record("export.summary", user=user, address=address, obj=round_, round_id=round_.id,
                  new={"version": version, "publication_sha256": data.sha256, "lineage_frozen": frozen,
+                      "compared_with": data.comparison and {"version": data.comparison.before,
+                                                            "publication_sha256": data.comparison.before_sha256},
                       "sha256": hashlib.sha256(body).hexdigest(), "doc_number": row.doc_number, "signer": signer,
                       "template": template_name, "template_sha256": hashlib.sha256(template).hexdigest()},
                  detail=name)

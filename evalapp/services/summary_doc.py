@@ -19,9 +19,15 @@ The default template is laid out after GB/T 9704-2012 for a 上行文: A4 with t
 4号 at the foot. A computer without those fonts (LibreOffice on the server) draws the CJK text in the nearest CJK font
 it has (Noto Serif/Sans CJK).
 
+The comparison with the earlier round (`comparison`, None without one) is a section of its own after 评估结果; the
+default template numbers its sections by `no` (no.problems is 三 or 四) and its tables by `tab` (only the tables the
+file holds), so that the numbering stays continuous with or without it. A template the district uploaded from an
+earlier default keeps its fixed numbers and has no comparison until the district adds it (download the default).
+
 Charts are drawn here by matplotlib (pinned) as PNG, with a CJK font (Noto Sans CJK; fonts-noto-cjk), and without
 the date matplotlib would write into a PNG's metadata: the same data gives the same picture.
 """
+import dataclasses
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,6 +60,52 @@ class Talk:
 
 
 @dataclass(frozen=True)
+class CompareLine:
+    """A line of the comparison with the earlier round (services.history's TownshipLine as figures): a township's
+    units of one level — or the 合计 — that are in both versions with a total in both, n of them."""
+
+    township: str
+    level: str                 # "township" / "village" ("" for the 合计)
+    n: int
+    rate_before: Decimal | None  # pass rate, percent of the n units
+    rate_after: Decimal | None
+    rate_change: Decimal | None  # percentage points
+    mean_before: Decimal | None
+    mean_after: Decimal | None
+    mean_change: Decimal | None
+
+
+@dataclass(frozen=True)
+class CompareLost:
+    """An indicator lost most often in the later version, with its earlier counterpart (same / renamed lineage)."""
+
+    level: str
+    code: str
+    title: str
+    units: int                  # units that lost points on it
+    scored: int                 # units scored on it
+    points: Decimal             # points lost, summed
+    before_code: str | None     # None: no comparable indicator before (new, split, merged)
+    before_units: int | None
+    before_scored: int | None
+
+
+@dataclass(frozen=True)
+class Compare:
+    """The 评估总结's comparison with the earlier round: services.history.compare_versions as the file says it."""
+
+    label: str                  # 2021 第2版 vs 2022 第1版
+    before: str                 # the earlier version: its round's name and version (…第2版)
+    after: str
+    before_sha256: str
+    townships: tuple[CompareLine, ...]
+    total: CompareLine
+    only_before: int            # units of the earlier version not compared (not in the later one, or no total)
+    only_after: int
+    lost: tuple[CompareLost, ...]
+
+
+@dataclass(frozen=True)
 class SummaryData:
     """Everything the file says that is not the district's prose: the version's figures and the round's facts."""
 
@@ -76,6 +128,7 @@ class SummaryData:
     rectifications: tuple[Rectify, ...] = ()
     rectify_counts: dict = field(default_factory=dict)  # status label → count
     interviews: tuple[Talk, ...] = ()
+    comparison: Compare | None = None  # with the earlier round, where one has a published version
 
 
 @dataclass(frozen=True)
@@ -91,6 +144,60 @@ def paragraphs(text: str) -> list[str]:
 
 def _p(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.2f}"
+
+
+def _signed(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:+.2f}" if value else "0.00"
+
+
+NUMERALS = "一二三四五六七八九十"
+LEVEL_ZH = {"township": "镇(街道)", "village": "村(社区)"}
+
+
+def numbering(data: SummaryData, figures: Figures) -> tuple[dict, dict]:
+    """The sections' numerals (一、… — 与上一轮评估比较 only where there is an earlier round, the ones after it
+    renumbered) and the tables' numbers (表1 … counting only the tables the file holds)."""
+    sections = ["basics", "results"] + (["compare"] if data.comparison else []) + ["problems", "next"]
+    heads = {name: NUMERALS[i] for i, name in enumerate(sections)}
+    present = [("townships", True), ("failing", bool(figures.failing)),
+               ("compare", data.comparison is not None),
+               ("compare_lost", bool(data.comparison and data.comparison.lost)),
+               ("losses", bool(figures.losses)), ("inflated", bool(figures.inflated)),
+               ("rectify", bool(data.rectify_counts))]
+    tables = {}
+    for name, shown in present:
+        if shown:
+            tables[name] = len(tables) + 1
+    return heads, tables
+
+
+def _trend(value: Decimal | None, up: str, down: str, unit: str) -> str:
+    if value is None:
+        return "—"
+    return "持平" if not value else f"{up if value > 0 else down}{abs(value):.2f}{unit}"
+
+
+def _comparison_context(c: Compare | None) -> dict | None:
+    if c is None:
+        return None
+
+    def line(t: CompareLine) -> dict:
+        return {"township": t.township or "合计", "level": LEVEL_ZH.get(t.level, ""), "n": t.n,
+                "rate_before": _p(t.rate_before), "rate_after": _p(t.rate_after), "rate_change": _signed(t.rate_change),
+                "mean_before": _p(t.mean_before), "mean_after": _p(t.mean_after), "mean_change": _signed(t.mean_change),
+                "rate_trend": _trend(t.rate_change, "上升", "下降", "个百分点"),
+                "mean_trend": _trend(t.mean_change, "提高", "降低", "分")}
+
+    return {
+        "label": c.label, "before": c.before, "after": c.after, "before_sha256": c.before_sha256,
+        "townships": [line(t) for t in c.townships], "total": line(c.total),
+        "only_before": c.only_before, "only_after": c.only_after,
+        "lost": [{"n": n, "level": LEVEL_ZH.get(x.level, ""), "code": x.code, "title": x.title, "units": x.units,
+                  "scored": x.scored, "lost": _p(x.points), "before_code": x.before_code or "—",
+                  "before_units": "—" if x.before_units is None else x.before_units,
+                  "before_scored": "—" if x.before_scored is None else x.before_scored}
+                 for n, x in enumerate(c.lost, start=1)],
+    }
 
 
 # ---------------------------------------------------------------- charts
@@ -170,7 +277,9 @@ def context(tpl, data: SummaryData, narratives: Narratives) -> dict:
         charts["pass_rate"] = InlineImage(tpl, io.BytesIO(pass_rate_chart(f)), width=Mm(150))
     if f.losses:
         charts["losses"] = InlineImage(tpl, io.BytesIO(losses_chart(f)), width=Mm(150))
+    heads, tables = numbering(data, f)
     return {
+        "no": heads, "tab": tables, "comparison": _comparison_context(data.comparison),
         "issuer": data.issuer, "recipient": data.recipient, "doc_number": data.doc_number, "signer": data.signer,
         "date": data.date, "round_name": data.round_name, "year": data.year, "rollout": data.rollout,
         "version": data.version, "sha256": data.sha256, "published_at": data.published_at,
@@ -355,6 +464,9 @@ def default_template() -> bytes:
     def para(text: str, style: str = "正文"):
         return doc.add_paragraph(text, style=style)
 
+    def caption(text: str):  # a table's title, kept on the page of the table's first rows
+        para(text, "表格").paragraph_format.keep_with_next = True
+
     # 版头: the office's mark (red), then 发文字号 (left) and 签发人 (right) on one line, a red rule under it.
     head = para("{{ issuer }}文件", "版头")
     _fonts(head.runs[0], TITLE_FONT, TITLE_FONT, 26, color="C00000")
@@ -388,7 +500,7 @@ def default_template() -> bytes:
     para("全区{{ total.units }}个单位中，合格{{ total.passed }}个，不合格{{ total.failed }}个，一票否决{{ total.vetoed }}个，"
          "未完成{{ total.incomplete }}个，合格率{{ total.pass_rate }}%，平均分{{ total.mean }}分。")
     para("（一）各镇(街道)评估结果", "二级标题")
-    para("表1　各镇(街道)评估结果", "表格")
+    caption("表{{ tab.townships }}　各镇(街道)评估结果")
     tbl = _table(doc, ["镇(街道)", "单位数", "合格", "不合格", "一票否决", "未完成", "合格率(%)", "平均分"],
                  ["{{ r.name }}", "{{ r.units }}", "{{ r.passed }}", "{{ r.failed }}", "{{ r.vetoed }}",
                   "{{ r.incomplete }}", "{{ r.pass_rate }}", "{{ r.mean }}"], "townships",
@@ -405,7 +517,7 @@ def default_template() -> bytes:
     para("（二）不合格单位", "二级标题")
     para("{%p if failing %}", "正文")
     para("未达到合格的单位共{{ failing|length }}个，名单及主要问题如下。")
-    para("表2　不合格单位及主要问题", "表格")
+    caption("表{{ tab.failing }}　不合格单位及主要问题")
     _table(doc, ["序号", "单位", "所属镇(街道)", "得分", "距合格线", "主要问题"],
            ["{{ r.n }}", "{{ r.name }}", "{{ r.township }}", "{{ r.total }}", "{{ r.missing }}", "{{ r.problems }}"],
            "failing", [12, 26, 24, 16, 20, 58])
@@ -413,11 +525,51 @@ def default_template() -> bytes:
     para("本次评估所有单位均达到合格。")
     para("{%p endif %}", "正文")
 
-    para("三、存在的问题", "一级标题")
+    # 与上一轮评估比较: only where an earlier round has a published version (services.history.compare_versions);
+    # the sections after it are numbered by `no`, the tables by `tab`.
+    para("{%p if comparison %}", "正文")
+    para("{{ no.compare }}、与上一轮评估比较", "一级标题")
+    para("本节将本轮评估（{{ comparison.after }}）与上一轮评估（{{ comparison.before }}）的公布结果进行比较"
+         "（{{ comparison.label }}）。两轮均参评且均有得分的{{ comparison.total.n }}个单位同口径比较（同一单位按单位沿革认定，"
+         "编码变更的单位视为同一单位）{% if comparison.only_before or comparison.only_after %}，上一轮另有"
+         "{{ comparison.only_before }}个单位、本轮另有{{ comparison.only_after }}个单位未纳入比较{% endif %}。"
+         "同口径合格率由{{ comparison.total.rate_before }}%变为{{ comparison.total.rate_after }}%"
+         "（{{ comparison.total.rate_trend }}），平均分由{{ comparison.total.mean_before }}分变为"
+         "{{ comparison.total.mean_after }}分（{{ comparison.total.mean_trend }}）。")
+    para("（一）各镇(街道)同口径比较", "二级标题")
+    caption("表{{ tab.compare }}　各镇(街道)与上一轮比较（{{ comparison.label }}）")
+    cmp_table = _table(doc, ["镇(街道)", "层级", "比较单位数", "上一轮合格率(%)", "本轮合格率(%)", "合格率变化",
+                             "上一轮平均分", "本轮平均分", "平均分变化"],
+                       ["{{ r.township }}", "{{ r.level }}", "{{ r.n }}", "{{ r.rate_before }}", "{{ r.rate_after }}",
+                        "{{ r.rate_change }}", "{{ r.mean_before }}", "{{ r.mean_after }}", "{{ r.mean_change }}"],
+                       "comparison.townships", [22, 20, 14, 17, 17, 15, 17, 17, 17])
+    row = cmp_table.add_row()
+    for cell, text in zip(row.cells, ["合计", "", "{{ comparison.total.n }}", "{{ comparison.total.rate_before }}",
+                                      "{{ comparison.total.rate_after }}", "{{ comparison.total.rate_change }}",
+                                      "{{ comparison.total.mean_before }}", "{{ comparison.total.mean_after }}",
+                                      "{{ comparison.total.mean_change }}"]):
+        cell.text = text
+        cell.paragraphs[0].style = doc.styles["表格"]
+    para("（二）失分较多指标的变化", "二级标题")
+    para("{%p if comparison.lost %}", "正文")
+    para("本轮失分单位数最多的{{ comparison.lost|length }}项指标，及其在上一轮对应指标（按指标沿革，仅“相同”或“更名”的"
+         "指标可比；新增、拆分、合并的指标无对应）的失分单位数如下。")
+    caption("表{{ tab.compare_lost }}　失分较多指标与上一轮比较")
+    _table(doc, ["序号", "层级", "本轮指标", "本轮失分单位数", "本轮评分单位数", "本轮合计失分", "上一轮指标",
+                 "上一轮失分单位数", "上一轮评分单位数"],
+           ["{{ r.n }}", "{{ r.level }}", "{{ r.code }} {{ r.title }}", "{{ r.units }}", "{{ r.scored }}",
+            "{{ r.lost }}", "{{ r.before_code }}", "{{ r.before_units }}", "{{ r.before_scored }}"],
+           "comparison.lost", [10, 19, 37, 15, 15, 15, 15, 15, 15])
+    para("{%p else %}", "正文")
+    para("本轮各项指标均未失分。")
+    para("{%p endif %}", "正文")
+    para("{%p endif %}", "正文")
+
+    para("{{ no.problems }}、存在的问题", "一级标题")
     para("（一）失分较多的指标", "二级标题")
     para("{%p if losses %}", "正文")
     para("共有{{ loss_count }}项指标出现失分，失分最多的{{ losses|length }}项如下。")
-    para("表3　失分较多的指标", "表格")
+    caption("表{{ tab.losses }}　失分较多的指标")
     _table(doc, ["序号", "层级", "指标", "满分", "失分单位数", "合计失分", "得分率(%)"],
            ["{{ r.n }}", "{{ r.level }}", "{{ r.code }} {{ r.title }}", "{{ r.max }}", "{{ r.units }}",
             "{{ r.lost }}", "{{ r.rate }}"], "losses", [12, 20, 50, 14, 20, 20, 20])
@@ -437,7 +589,7 @@ def default_template() -> bytes:
     para("自评得分与评估得分均有的{{ compared }}个单位中，自评得分减评估得分平均为{{ mean_gap }}分，"
          "自评得分高出评估得分超过允许误差的{{ inflated_count }}个。{% if inflated %}自评高出较多的单位如下。{% endif %}")
     para("{%p if inflated %}", "正文")
-    para("表4　自评虚高（自评得分－评估得分）", "表格")
+    caption("表{{ tab.inflated }}　自评虚高（自评得分－评估得分）")
     _table(doc, ["序号", "单位", "所属镇(街道)", "自评得分", "评估得分", "差值"],
            ["{{ r.n }}", "{{ r.name }}", "{{ r.township }}", "{{ r.self }}", "{{ r.final }}", "{{ r.gap }}"],
            "inflated", [12, 36, 36, 24, 24, 24])
@@ -447,12 +599,12 @@ def default_template() -> bytes:
     para("{{ t }}")
     para("{%p endfor %}", "正文")
 
-    para("四、整改要求及下一步", "一级标题")
+    para("{{ no.next }}、整改要求及下一步", "一级标题")
     para("（一）整改落实情况", "二级标题")
     para("{%p if rectify_total %}", "正文")
     para("对未达到合格的单位已下达整改通知{{ rectify_total }}份，其中"
          "{% for c in rectify_counts %}{{ c.label }}{{ c.count }}份{% if not loop.last %}，{% endif %}{% endfor %}。")
-    para("表5　整改落实情况", "表格")
+    caption("表{{ tab.rectify }}　整改落实情况")
     _table(doc, ["单位", "所属镇(街道)", "整改通知文号", "完成期限", "整改状态", "复查结果"],
            ["{{ r.unit }}", "{{ r.township }}", "{{ r.number }}", "{{ r.complete_due }}", "{{ r.status }}",
             "{{ r.recheck }}"], "rectifications", [26, 26, 38, 24, 22, 20])
@@ -470,7 +622,9 @@ def default_template() -> bytes:
     for kept in (para("特此报告。"), para("", "顶格"), para("{{ issuer }}", "落款")):
         kept.paragraph_format.keep_with_next = True
     para("{{ date }}", "落款")
-    para("（本报告数据取自{{ round_name }}第{{ version }}版，版本校验值SHA-256：{{ sha256 }}）", "附注")
+    para("（本报告数据取自{{ round_name }}第{{ version }}版，版本校验值SHA-256：{{ sha256 }}"
+         "{% if comparison %}；比较所用上一轮数据取自{{ comparison.before }}，版本校验值SHA-256："
+         "{{ comparison.before_sha256 }}{% endif %}）", "附注")
 
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -523,4 +677,9 @@ def sample() -> tuple[SummaryData, Narratives]:
                        "0" * 64, "2026年1月1日", "2026年1月1日至2026年1月2日", ("第一工作组",), ("示例指标第1版",),
                        Decimal("95.00"), fig, (Rectify("示例村", "示例镇", "示例民发〔2026〕2号", "2026年2月1日", "已下达", "—"),),
                        {"已下达": 1}, (Talk("示例村", "2026年1月5日", ("示例要求",), "已约谈"),))
+    before = CompareLine("示例镇", "village", 2, Decimal("50.00"), Decimal("100.00"), Decimal("50.00"), Decimal("90.00"),
+                         Decimal("96.00"), Decimal("6.00"))
+    data = dataclasses.replace(data, comparison=Compare(
+        "2025 第1版 vs 2026 第1版", "示例评估（2025）第1版", "示例评估第1版", "0" * 64, (before,), before, 0, 1,
+        (CompareLost("village", "A1", "示例指标", 1, 2, Decimal("5.00"), "A1", 2, 2),)))
     return data, Narratives("示例做法", "示例分析", "示例建议")
