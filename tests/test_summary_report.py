@@ -2,7 +2,7 @@
 checked against figures this test computes itself from the version's raw rows (plain SQL, none of evalapp's code);
 the district's narrative paragraphs carried into each generation; the district's own template used once uploaded,
 a bad one refused beside its field, the default restored; and the file rendered by LibreOffice Writer (one soffice
-run, SQLite pass only) with its Chinese headings in CJK glyphs."""
+run, SQLite pass only, on a round compared with the one before) with its Chinese headings in CJK glyphs."""
 import hashlib
 import io
 import os
@@ -21,9 +21,12 @@ from sqlalchemy import select, text
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Round, User
 from evalapp.services import publication, rounds as rounds_service
+from tests.test_history import _login, two_rounds  # noqa: F401  (the fixture)
 from tests.test_paper_render import ARTIFACTS, _client, demo_round  # noqa: F401  (the fixture)
 
 HEADINGS = ["一、基本情况", "二、评估结果", "三、存在的问题", "四、整改要求及下一步"]
+# With an earlier published round (tests/test_summary_compare.py checks the section's figures).
+COMPARED_HEADINGS = ["一、基本情况", "二、评估结果", "三、与上一轮评估比较", "四、存在的问题", "五、整改要求及下一步"]
 SHOTS = "/tmp/shots-summary"
 RENDER = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice Writer (soffice) not installed; "
                             "apt-get install libreoffice-writer")
@@ -268,15 +271,17 @@ def test_the_summary_numbers_are_the_versions_and_the_narratives_and_template_fo
 
 @RENDER
 @SQLITE_ONLY
-def test_the_summary_renders_in_writer_with_its_chinese_headings_in_cjk_glyphs(app, demo_round, tmp_path):
-    """One soffice run: the pages carry the headings in a CJK font (pdffonts), the text is found (pdftotext), and
-    the pages are drawn for a look (pdftoppm, 60 dpi) into /tmp/shots-summary/ and test-artifacts/."""
-    _published(demo_round)
-    district = _client(app, "district")
-    assert district.post(f"/results/rounds/{demo_round.id}/summary", data={
+def test_the_summary_renders_in_writer_with_its_chinese_headings_in_cjk_glyphs(two_rounds, empty_app, tmp_path):
+    """One soffice run, on the 2022 rollout's summary (test_history's two rounds: the file holds every section, the
+    comparison with the 2021 pilot among them): the pages carry the headings in a CJK font (pdffonts), the text is
+    found (pdftotext), and the pages are drawn for a look (pdftoppm, 60 dpi) into /tmp/shots-summary/ and
+    test-artifacts/."""
+    rollout = two_rounds["r2"]
+    district = _login(empty_app, "district")
+    assert district.post(f"/results/rounds/{rollout.id}/summary", data={
         "practice": "建立镇村两级工作台账，做到一户一档。", "analysis": "部分村台账更新不及时。",
         "advice": "加强业务培训。"}).status_code == 302
-    data = _generate(district, demo_round.id)
+    data = _generate(district, rollout.id)
     path = tmp_path / "summary.docx"
     path.write_bytes(data)
     profile = (tmp_path / "lo-profile").as_uri()
@@ -292,7 +297,8 @@ def test_the_summary_renders_in_writer_with_its_chinese_headings_in_cjk_glyphs(a
     if shutil.which("pdftotext"):
         pages = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
         flat = re.sub(r"\s+", "", pages)
-        for heading in HEADINGS + ["市民政局：", "各镇(街道)评估结果", "建立镇村两级工作台账，做到一户一档。"]:
+        for heading in COMPARED_HEADINGS + ["市民政局：", "各镇(街道)评估结果", "建立镇村两级工作台账，做到一户一档。",
+                                            "各镇(街道)与上一轮比较", "2021第1版vs2022第1版"]:
             assert heading in flat, heading
     if shutil.which("pdftoppm"):
         os.makedirs(SHOTS, exist_ok=True)
