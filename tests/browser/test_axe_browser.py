@@ -15,7 +15,7 @@ from tests.browser.conftest import ARTIFACTS, log_in
 from tests.factories import PASSWORD, another_round, make_round
 
 AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe-core", "axe.min.js")
-SKIP = re.compile(r"logout|/static/|\.xlsx|\.pdf|/download|/export|/evidence/|/documents/|/photos/", re.I)
+SKIP = re.compile(r"logout|/static/|\.xlsx|\.docx|/jobs/\d+/file|\.pdf|/download|/export|/evidence/|/documents/|/photos/", re.I)
 PER_SHAPE = 3
 ROLES = ["admin", "district", "leader", "inspector", "township", "village", "finance"]
 
