@@ -3,6 +3,7 @@ published version; extensions asked by the unit, granted or refused by the distr
 alone; a 复查 recorded beside the published result, which never changes; one chance unless the district opens a
 second; a 约谈 with its report; every step in the to-do of whoever acts, with days left and overdue marked."""
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -249,6 +250,22 @@ def test_an_interview_is_recorded_its_report_filed_checked_and_its_notice_frozen
     assert "改过的内容" not in district.get(f"/rectify/interviews/{interview.id}/notice").get_data(as_text=True)
     for action in ("interview.record", "interview.report", "interview.check", "interview.notice"):
         assert _audits(action) == 1, action
+
+
+def test_a_superscript_digit_as_the_interviews_unit_or_round_is_refused_beside_its_field(published, login_as):
+    """"²" is str.isdigit() but no int(): it was a 500. Refused beside its field; nothing recorded."""
+    w = published
+    district = login_as("district")
+    form = {"unit": str(w.units[VILLAGE].id), "round": str(w.round.id), "held_on": "2031-12-22",
+            "participants": "区民政局副局长", "points_raised": "低保台账不全",
+            "requirements-0-text": "补齐低保台账", "requirements-0-due": "2032-01-15"}
+    for field, message in (("unit", "请选择被约谈的镇(街道)或村(社区)"), ("round", "批次不存在")):
+        page = district.post("/rectify/interviews", data={**form, field: "²", "minutes": (io.BytesIO(PDF), "纪要.pdf")},
+                             content_type="multipart/form-data")
+        assert page.status_code == 422, field
+        html = page.get_data(as_text=True)
+        assert re.search(rf'name="{field}".*?invalid-feedback[^>]*>\s*{re.escape(message)}', html, re.S), field
+    assert db.session.scalar(select(func.count(Interview.id))) == 0 and _audits("interview.record") == 0
 
 
 def test_every_step_is_in_the_todo_of_whoever_acts_with_days_left_and_overdue_marked(published, login_as,

@@ -220,3 +220,21 @@ def test_a_deferred_rectified_unit_is_listed_in_the_versions_changes_though_no_m
     page = english.get(f"/results/rounds/{w.round.id}/changes").get_data(as_text=True)
     assert "Re-inspection: passed after rectification (recorded " in page and "Reason for the change" in page
     assert f'data-unit="{w.units[OTHER_VILLAGE].code}"' not in page
+
+
+def test_a_superscript_digit_as_the_share_is_refused_beside_its_field_not_a_500(published, login_as):
+    """"²" is str.isdigit() but no int(): it was a 500."""
+    w = published
+    before = db.session.scalar(select(RuleRow.rectified_percent).where(RuleRow.round_id == w.round.id,
+                                                                        RuleRow.level == "village"))
+    with pytest.raises(Invalid):
+        _rule(w, "village", "fixed", "2000", "²")
+    db.session.rollback()
+    page = login_as("finance").post(f"/finance/rounds/{w.round.id}/rules/village",
+                                    data={"mode": "fixed", "amount": "2000", "rectified": "²", "reason": "更正"})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert 'value="²"' in html and "invalid-feedback" in html and "0至100之间的整数" in html
+    db.session.expire_all()
+    assert db.session.scalar(select(RuleRow.rectified_percent).where(RuleRow.round_id == w.round.id,
+                                                                      RuleRow.level == "village")) == before

@@ -8,6 +8,7 @@ from ..access import role_required
 from ..bodylimits import body_limit
 from ..domain import rectification as rules
 from ..extensions import db
+from ..ids import parse_id
 from ..models import OrgUnit, Round
 from ..services import interviews as service
 from ..services.errors import NotFound, ServiceError
@@ -59,8 +60,11 @@ def create_interview():
             entry.form.due.errors = [gettext("日期格式应为年-月-日，例如2031-03-01")]
         return render_template("rectify/interview_new.html", form=form), 422
     data, name = _upload("minutes")
-    unit_id = int(form.unit.data) if (form.unit.data or "").isdigit() else None
-    round_id = int(form.round.data) if (form.round.data or "").isdigit() else None
+    unit_id = parse_id(form.unit.data)  # ASCII digits only: "²" is isdigit() but no int (evalapp.ids)
+    round_text = (form.round.data or "").strip()
+    round_id = parse_id(round_text) if round_text else None
+    if round_text and round_id is None:
+        round_id = 0  # no round has id 0: the service refuses it beside the field (批次不存在)
     try:
         interview = service.record(unit_id, round_id, held_on, form.participants.data, form.points_raised.data,
                                    requirements, data, name, current_user, address=request.remote_addr)

@@ -41,7 +41,7 @@ def parse_rectified(value: str) -> int | None:
     text = (value or "").strip().rstrip("%％")
     if text in ("", "defer"):
         return None
-    if not text.isdigit() or int(text) > 100:
+    if not (text.isascii() and text.isdigit()) or int(text) > 100:  # not "²": isdigit, but no int
         raise Invalid("subsidy.rectified_invalid", _l("整改后通过单位的拨付比例须为0至100之间的整数"),
                       {"rectified": _l("请填写0至100之间的整数，或选择暂缓拨付")})
     return int(text)
