@@ -120,21 +120,38 @@ def whole_numbers(text) -> Markup:
 
 def photo_provenance(ev):
     """What is shown under a photo (templates/_provenance.html): its capture time and place from EXIF, whether
-    that time is far from the inspection (domain.provenance.capture_far), who sent it."""
+    that time is far from the inspection (domain.provenance.capture_far), who sent it.
+
+    The place (EXIF GPS to about a metre, often a home of someone receiving assistance: personal information under
+    PIPL) only to the roles that may open the original (services.evidence.ORIGINAL_ROLES); the others learn only
+    that the photo has one (`located`). The uploader's name is not shown to the unit's own leads (township,
+    village: the results page they are published): they see the uploader's role."""
     from types import SimpleNamespace
 
     from flask import current_app
+    from flask_login import current_user
 
     from .domain.provenance import capture_far, format_e6
     from .domain.workdays import BEIJING
+    from .models.user import SCOPED_ROLES
+    from .services.evidence import ORIGINAL_ROLES
 
+    role = getattr(current_user, "role", None)
     days = int(current_app.config["EVIDENCE_CAPTURE_MAX_DAYS"])
     round_ = ev.sheet.round
     far = capture_far(ev.captured_at, round_.inspection_start, round_.inspection_end,
                       ev.uploaded_at.astimezone(BEIJING).date(), days)
-    gps = f"{format_e6(ev.gps_lat_e6)}, {format_e6(ev.gps_lon_e6)}" if ev.gps_lat_e6 is not None else ""
+    located = ev.gps_lat_e6 is not None and ev.gps_lon_e6 is not None
+    gps = f"{format_e6(ev.gps_lat_e6)}, {format_e6(ev.gps_lon_e6)}" if located and role in ORIGINAL_ROLES else ""
+    if ev.uploaded_by is None:
+        uploader = ""
+    elif role in SCOPED_ROLES:
+        uploader = _gettext(ev.uploaded_by.role_label)
+    else:
+        uploader = ev.uploaded_by.display_name
     return SimpleNamespace(captured=ev.captured_at.strftime("%Y-%m-%d %H:%M") if ev.captured_at else "", gps=gps,
-                           far=far, days=days, uploader=ev.uploaded_by.display_name if ev.uploaded_by else "")
+                           located=located and not gps, far=far, days=days, uploader=uploader,
+                           original=role in ORIGINAL_ROLES)
 
 
 def register(app: Flask) -> None:

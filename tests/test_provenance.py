@@ -15,7 +15,8 @@ from evalapp.domain.provenance import capture_far, degrees_e6, exif_datetime, fo
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, EvidenceFile
 from evalapp.services.storage import read_all, storage
-from tests.factories import app_of_world, make_sheet, VILLAGE, world  # noqa: F401 (fixtures)
+from tests.factories import app_of_world, make_sheet, TOWNSHIP, VILLAGE, world  # noqa: F401 (fixtures)
+from tests.test_unit_results import published, scored  # noqa: F401 (fixtures: a round published with photos)
 
 pytestmark = pytest.mark.both_storages
 
@@ -77,13 +78,17 @@ def test_capture_data_is_shown_under_each_photo_and_a_far_capture_is_marked(app,
     bare = upload(inspector, sheet, photo(captured=None, gps=False, color=(50, 50, 50)))
     page = inspector.get(f"/inspection/sheets/{sheet.id}").get_data(as_text=True)
     name = world.people["inspector"].display_name
-    assert caption(page, far.id).startswith("拍摄于 2026-03-05 10:20 距检查日期超过7天 位置 39.90420, 116.39150 接收于")
+    # the place (EXIF GPS, often a home: PIPL) only to those who may open the original; the inspector learns it has one
+    assert caption(page, far.id).startswith("拍摄于 2026-03-05 10:20 距检查日期超过7天 有定位信息 接收于")
+    assert "39.90420" not in page and "116.39150" not in page and "位置" not in caption(page, far.id)
     assert caption(page, far.id).endswith(f"· {name}")
     assert caption(page, near.id).startswith("拍摄于 2026-04-12 09:00 接收于")
     assert caption(page, bare.id).startswith("无拍摄信息 接收于")
     assert "原件" not in caption(page, far.id)  # the inspector is offered no original
-    text = login_as("district").get(f"/inspection/sheets/{sheet.id}").get_data(as_text=True)
-    assert f'href="/evidence/{far.id}/original"' in text
+    for username in ("district", "admin"):
+        text = login_as(username).get(f"/inspection/sheets/{sheet.id}").get_data(as_text=True)
+        assert f'href="/evidence/{far.id}/original"' in text
+        assert caption(text, far.id).startswith("拍摄于 2026-03-05 10:20 距检查日期超过7天 位置 39.90420, 116.39150 接收于")
 
 
 def test_only_district_and_admin_open_the_original_and_each_opening_is_audited(app, login_as, inspector, sheet):
@@ -97,6 +102,26 @@ def test_only_district_and_admin_open_the_original_and_each_opening_is_audited(a
     opened = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evidence.original_open")).all()
     assert [e.object_id for e in opened] == [ev.id, ev.id] and len({e.user_id for e in opened}) == 2
     assert login_as("district").get("/evidence/999999/original").status_code == 404
+
+
+def _opened() -> int:
+    return len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evidence.original_open")).all())
+
+
+def test_a_withdrawn_photos_original_is_404_and_not_audited(app, login_as, inspector, sheet):
+    ev = upload(inspector, sheet, photo())
+    assert inspector.delete(f"/api/v1/evidence/{ev.id}").status_code in (200, 204)
+    db.session.refresh(ev)
+    assert ev.deleted_at is not None and storage().exists(ev.original_key)  # kept on disk, no longer shown
+    assert login_as("district").get(f"/evidence/{ev.id}/original").status_code == 404
+    assert _opened() == 0
+
+
+def test_a_missing_original_file_is_404_and_not_audited(app, login_as, inspector, sheet):
+    ev = upload(inspector, sheet, photo())
+    storage().delete(ev.original_key)  # lost, or not yet copied to the object store
+    assert login_as("admin").get(f"/evidence/{ev.id}/original").status_code == 404
+    assert _opened() == 0
 
 
 def test_verify_evidence_recomputes_every_hash_and_names_a_tampered_file(app, inspector, sheet):
@@ -127,6 +152,10 @@ def test_originals_are_deleted_after_the_retention_period(app, login_as, inspect
     db.session.refresh(ev)
     assert not storage().exists(ev.original_key) and ev.original_deleted_at is not None
     assert storage().exists(ev.storage_key)  # the shown copy stays
+    # the place read from the original goes with it (PIPL); the capture time, which is no place, stays
+    assert (ev.gps_lat_e6, ev.gps_lon_e6) == (None, None) and ev.captured_at == datetime(2026, 3, 5, 10, 20, 30)
+    page = login_as("district").get(f"/inspection/sheets/{sheet.id}").get_data(as_text=True)
+    assert "位置" not in caption(page, ev.id) and "有定位信息" not in caption(page, ev.id) and "39.90420" not in page
     assert login_as("district").get(f"/evidence/{ev.id}/original").status_code == 404
     purged = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "evidence.original_purge"))
     assert purged.new["photos"] == [ev.id]
@@ -152,7 +181,8 @@ def test_the_original_services_commit_once_and_the_checks_never(app, inspector, 
     from tests.test_transactions import counted, once
 
     ev = upload(inspector, sheet, photo())
-    once(evidence.open_original, ev.id, world.people["district"])
+    _, file = once(evidence.open_original, ev.id, world.people["district"])
+    file.close()
     once(evidence.purge_originals, ev.uploaded_at + timedelta(days=400), 365)
     with counted() as seen:
         evidence_integrity.verify(storage())
@@ -170,3 +200,26 @@ def test_a_photo_stored_before_originals_were_kept_is_checked_for_presence(app, 
     storage().delete(ev.storage_key)
     bad = runner.invoke(args=["verify-evidence"])
     assert bad.exit_code == 1 and f"{ev.storage_key}（photo {ev.id}）：文件不存在" in bad.output
+
+
+def test_a_unit_lead_on_its_published_results_page_sees_no_place_and_no_uploaders_name(published, empty_app):
+    """The village and township leads read the photos behind their published result: where it was taken (GPS to a
+    metre, often a home) and who on the team took it are not theirs; the district, who may open the original, sees
+    the place."""
+    from tests.test_unit_results import _client, _url
+
+    w = published
+    ev = db.session.scalar(select(EvidenceFile).where(EvidenceFile.kind == "photo", EvidenceFile.deleted_at.is_(None))
+                           .order_by(EvidenceFile.id))
+    ev.gps_lat_e6, ev.gps_lon_e6 = 39904200, 116391500  # as read from the original's EXIF
+    db.session.commit()
+    unit = next(name for name in (VILLAGE, TOWNSHIP) if w.units[name].id == ev.sheet.unit_id)
+    uploader = ev.uploaded_by.display_name
+    for username in ("village", "township") if unit == VILLAGE else ("township",):
+        page = _client(empty_app, username).get(_url(w, unit)).get_data(as_text=True)
+        text = caption(page, ev.id)
+        assert "有定位信息" in text and "位置" not in text and "39.90420" not in page and "116.39150" not in page
+        assert uploader not in text and text.endswith("· 工作组成员"), text
+        assert f"/evidence/{ev.id}/original" not in page
+    district = _client(empty_app, "district").get(_url(w, unit)).get_data(as_text=True)
+    assert "位置 39.90420, 116.39150" in caption(district, ev.id) and f"· {uploader} 原件" in caption(district, ev.id)

@@ -213,10 +213,12 @@ def test_a_score_changed_after_publication_shows_only_once_republished(published
     assert page == api_score == before - 1 and api["version"] == 2
     assert village.get(f"/evidence/{later.id}/thumb").status_code == 200
     assert any(p["id"] == later.id for i in api["indicators"] for p in i["photos"])
-    # under it, what its camera recorded (nothing: "无拍摄信息") and who sent it (issue 34, point 5)
+    # under it, what its camera recorded (nothing: "无拍摄信息") and who sent it (issue 34, point 5): by role, not
+    # by name, to the unit's own lead
     html = village.get(_url(w, VILLAGE)).get_data(as_text=True)
-    assert re.search(rf'data-provenance="{later.id}">\s*<div>无拍摄信息</div>\s*<div>接收于 [^<]*· '
-                     rf'{w.people["leader"].display_name}</div>', html)
+    assert re.search(rf'data-provenance="{later.id}">\s*<div>无拍摄信息</div>\s*<div>接收于 [^<]*· 工作组成员</div>', html)
+    caption = re.search(rf'data-provenance="{later.id}">(.*?)</figcaption>', html, re.S).group(1)
+    assert w.people["leader"].display_name not in caption
     assert f"/evidence/{later.id}/original" not in html  # the village is offered no original
 
 

@@ -89,20 +89,28 @@ def evidence_original(evidence_id: int):
     retention period. An attachment, never cached."""
     from flask import abort
 
-    from ..sending import send_stored
+    from ..sending import send_download
     from ..services import evidence
     from ..services.errors import NotFound
 
     if current_user.role not in evidence.ORIGINAL_ROLES:
         abort(403)
-    try:
-        ev = evidence.open_original(evidence_id, current_user, address=request.remote_addr)
+    try:  # opened before the opening is audited: a withdrawn photo or a missing file is a 404 with no audit row
+        ev, file = evidence.open_original(evidence_id, current_user, address=request.remote_addr)
     except NotFound:
         abort(404)
-    suffix = ev.original_key.rpartition(".")[2]
-    mimetype = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(suffix, "application/octet-stream")
-    return send_stored(ev.original_key, f"original-{ev.id}.{suffix}", mimetype, fallback=f"original-{ev.id}.{suffix}",
-                       max_age=0)
+    try:
+        suffix = ev.original_key.rpartition(".")[2]
+        mimetype = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(suffix,
+                                                                                      "application/octet-stream")
+        response = send_download(file, f"original-{ev.id}.{suffix}", mimetype, fallback=f"original-{ev.id}.{suffix}",
+                                 max_age=0)
+    except BaseException:
+        file.close()
+        raise
+    if file.size is not None and response.status_code == 200:
+        response.content_length = file.size
+    return response
 
 
 @bp.get("/evidence/<int:evidence_id>/<any(full, thumb):variant>")

@@ -15,7 +15,7 @@ from ..models.base import utcnow
 from . import audit, proxy
 from .errors import Invalid, NotAllowed, NotFound, Text, _l
 from .figures import lock_sheet
-from .storage import storage
+from .storage import StoredFile, storage
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is the largest a tablet or phone camera takes
@@ -173,26 +173,38 @@ def remove(evidence: EvidenceFile, user: User, *, address: str | None = None) ->
 ORIGINAL_ROLES = ("district", "admin")
 
 
-def open_original(evidence_id: int, user: User, *, address: str | None = None) -> EvidenceFile:
+def open_original(evidence_id: int, user: User, *, address: str | None = None) -> tuple[EvidenceFile, StoredFile]:
     """A photo's original upload, for district and admin only (it carries the EXIF GPS of where it was taken,
     often a home: personal information under PIPL); every opening is audited. NotFound when the photo has none
-    (stored before originals were kept, or deleted after the retention period). The caller streams the file."""
+    (stored before originals were kept, or deleted after the retention period), was withdrawn, or its file is
+    missing — then nothing is audited: the file is opened before the audit row is written. Returns the photo and
+    its open original; the caller streams it (and closes it if it cannot)."""
     if user.role not in ORIGINAL_ROLES:
         raise NotAllowed("evidence.original_forbidden", _l("只有区级和管理员可以查看照片原件"))
+    not_found = NotFound("evidence.original_not_found", _l("照片原件不存在或已按保存期限删除"))
     evidence = db.session.get(EvidenceFile, evidence_id)
-    if evidence is None or evidence.kind != "photo" or not evidence.original_key \
+    if evidence is None or evidence.kind != "photo" or evidence.deleted_at is not None or not evidence.original_key \
             or evidence.original_deleted_at is not None:
-        raise NotFound("evidence.original_not_found", _l("照片原件不存在或已按保存期限删除"))
-    audit.record("evidence.original_open", user=user, address=address, obj=evidence, unit_id=evidence.sheet.unit_id,
-                 round_id=evidence.sheet.round_id, new={"sha256": evidence.sha256})
-    db.session.commit()
-    return evidence
+        raise not_found
+    try:
+        file = storage().open(evidence.original_key)
+    except FileNotFoundError:
+        raise not_found from None
+    try:
+        audit.record("evidence.original_open", user=user, address=address, obj=evidence,
+                     unit_id=evidence.sheet.unit_id, round_id=evidence.sheet.round_id, new={"sha256": evidence.sha256})
+        db.session.commit()
+    except BaseException:
+        file.close()
+        raise
+    return evidence, file
 
 
 def purge_originals(now: datetime, retention_days: int, *, user: User | None = None,
                     address: str | None = None) -> int:
     """Delete the originals uploaded more than `retention_days` days before `now` (the shown copy and thumbnail
-    stay; the recorded hash of the original can no longer be checked, and verify-evidence knows it). One audit row
+    stay; the recorded hash of the original can no longer be checked, and verify-evidence knows it), and the GPS
+    read from them (personal information kept no longer than the original; the capture time stays). One audit row
     naming the photos; one commit. Returns how many were deleted."""
     cutoff = now - timedelta(days=retention_days)
     due = db.session.execute(select(EvidenceFile.id, EvidenceFile.original_key).where(
@@ -204,7 +216,8 @@ def purge_originals(now: datetime, retention_days: int, *, user: User | None = N
     for _, key in due:
         store.delete(key)
     db.session.execute(update(EvidenceFile).where(EvidenceFile.id.in_([id_ for id_, _ in due]))
-                       .values(original_deleted_at=now).execution_options(synchronize_session=False))
+                       .values(original_deleted_at=now, gps_lat_e6=None, gps_lon_e6=None)
+                       .execution_options(synchronize_session=False))
     audit.record("evidence.original_purge", user=user, address=address,
                  new={"photos": [id_ for id_, _ in due], "retention_days": retention_days})
     db.session.commit()
