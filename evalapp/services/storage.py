@@ -190,7 +190,7 @@ class S3Storage:
     def _missing(exc) -> bool:
         """A missing key: 404 / NoSuchKey. A 403 is NOT read as missing, though a store answers 403 for a missing
         key to a reader without s3:ListBucket: 403 also means wrong credentials or a bucket policy, which must show
-        as the store unavailable (503, logged), not as files silently lost; grant s3:ListBucket (docs/deploy.md)."""
+        as the store unavailable (503, logged), not as files silently lost; so grant the app s3:ListBucket."""
         error = getattr(exc, "response", {}).get("Error", {})
         return error.get("Code") in ("NoSuchKey", "404", "NotFound")
 
