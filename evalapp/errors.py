@@ -8,6 +8,7 @@ from .bodylimits import BodyTooLarge, human
 from .domain.vocabulary import N_
 from .extensions import db
 from .services.seals import SealBroken
+from .services.storage import StorageUnavailable
 
 MESSAGES = {
     400: N_("请求有误"),
@@ -21,6 +22,7 @@ MESSAGES = {
     429: N_("操作过于频繁，请稍后再试"),
     500: N_("服务器出错了，请稍后再试"),
 }
+STORAGE_UNAVAILABLE = N_("文件存储暂时无法访问，请稍后再试；如持续出现请联系管理员")
 
 
 def _json(message: str, status: int, code: str | None = None):
@@ -70,6 +72,16 @@ def register(app: Flask) -> None:
         if _wants_json():
             return _json(exc.message, exc.status, code=exc.code)
         return render_template("seal_broken.html", error=exc), exc.status
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(exc: StorageUnavailable):
+        # The object store down, its bucket gone or credentials refused: a 503 that says so; the details (which
+        # may name the bucket) only in the log.
+        db.session.rollback()
+        app.logger.error("Storage unavailable on %s %s: %s", request.method, request.path, exc)
+        if _wants_json():
+            return _json(STORAGE_UNAVAILABLE, 503, code="storage.unavailable")
+        return render_template("error.html", code=503, message=STORAGE_UNAVAILABLE), 503
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

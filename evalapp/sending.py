@@ -26,7 +26,8 @@ def _suffix(name: str) -> str:
 
 def send_stored(key: str, name: str, mimetype: str, **kwargs):
     """A stored file (services.storage: the instance folder or the object store), streamed by send_download with
-    its length; a key that holds nothing (a file lost or not yet copied) is a 404, never a 500. Call it only after
+    its length; a key that holds nothing (a file lost or not yet copied) is a 404, never a 500; a store that fails
+otherwise raises services.storage.StorageUnavailable, a 503 with its message (evalapp.errors). Call it only after
     the route's scope check: this is the one way stored files leave the app."""
     from .services.storage import storage
 

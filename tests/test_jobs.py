@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from evalapp.extensions import db
 from evalapp.models import AuditEvent, Job
@@ -354,3 +354,203 @@ def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(
         queue.connection.close()
         client.close()
         empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+
+
+def _job_keys() -> list[str]:
+    return [k for k in storage().keys() if k.startswith("job-")]
+
+
+@pytest.mark.both_storages
+def test_a_job_whose_final_write_fails_leaves_no_file_and_is_failed(empty_app, published, storage_backend,  # noqa: F811
+                                                                    monkeypatch):
+    """The file stored, then the row's done write fails (a size past int4 once did): the job is failed with the
+    generic message (the details only in the log: they may name the bucket or the SQL), its file deleted."""
+    empty_app.config["JOBS_RUNNER"] = "none"
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    real, stored = jobs._write, []
+
+    def failing(job_id_, **values):
+        if values.get("state") == "done":
+            stored.extend(_job_keys())
+            raise RuntimeError("integer out of range in bucket secret-bucket")
+        return real(job_id_, **values)
+
+    monkeypatch.setattr(jobs, "_write", failing)
+    assert jobs.run(job_id) == "failed"
+    assert len(stored) == 1  # it was stored, and is no more
+    assert _job_keys() == []
+    db.session.expire_all()
+    row = db.session.get(Job, job_id)
+    assert (row.state, row.error, row.result_key) == ("failed", jobs.FAILED_ERROR, None)
+    status = district.get(f"/jobs/{job_id}/status").get_json()
+    assert status["state"] == "failed" and "secret" not in status["error"]
+
+
+@pytest.mark.both_storages
+def test_a_job_file_is_copied_in_chunks_with_its_hash_and_size(empty_app, published, storage_backend,  # noqa: F811
+                                                               monkeypatch):
+    """save_file, never the whole file read at once: the recorded SHA-256 and size are those of the stored
+    bytes (the size column a BigInteger: a zip past 2 GiB fits)."""
+    from evalapp.services import storage as storage_module
+
+    monkeypatch.setattr(storage_module, "CHUNK", 1000)
+    reads = []
+    real = jobs._Hashing.read
+
+    def read(self, size=-1):
+        chunk = real(self, size)
+        reads.append((size, len(chunk)))
+        return chunk
+
+    monkeypatch.setattr(jobs._Hashing, "read", read)
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    data = _file(district, job_id)
+    row = db.session.get(Job, job_id)
+    assert row.result_sha256 == hashlib.sha256(data).hexdigest() and row.result_size == len(data)
+    # never the whole file read at once: each read bounded (a read to the end only once nothing is left: boto3's
+    # check that what it took under its multipart threshold was all)
+    assert reads and all(size is not None and size > 0 or got == 0 for size, got in reads)
+    assert Job.__table__.c.result_size.type.__class__.__name__ == "BigInteger"
+
+
+class _Commits:
+    """Counts the commits of every session while it is entered."""
+
+    def __init__(self):
+        self.count = 0
+
+    def _seen(self, _session):
+        self.count += 1
+
+    def __enter__(self):
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        event.listen(Session, "after_commit", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        event.remove(Session, "after_commit", self._seen)
+
+
+def _stored_row(job_id):
+    with db.engine.connect() as conn:
+        return tuple(conn.execute(select(Job.__table__).where(Job.id == job_id)).one())
+
+
+def test_reads_show_a_stale_or_expired_job_without_writing_and_the_sweep_writes(empty_app, published,  # noqa: F811
+                                                                                 clock):
+    """GET of a job's page or status never commits: a running job past its heartbeat bound is shown failed (with
+    重新生成), a done one past its expiry shown expired, the rows and the file left as they are; `flask jobs-sweep`
+    then writes both (and deletes the file after its commit). Asking again for a done job commits nothing."""
+    empty_app.config["JOBS_RUNNER"] = "none"
+    district = _client(empty_app, "district")
+    stale = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook", data={"view": "draft"}))
+    db.session.execute(update(Job).where(Job.id == stale).values(state="running", attempts=1,
+                                                                     heartbeat_at=clock.at))
+    db.session.commit()
+    empty_app.config["JOBS_RUNNER"] = "sync"
+    done = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    assert done != stale
+    key = db.session.get(Job, done).result_key
+    with _Commits() as commits:
+        assert _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook")) == done
+    assert commits.count == 0
+    clock.at += timedelta(seconds=max(empty_app.config["JOBS_STALE_SECONDS"],
+                                      empty_app.config["JOBS_RESULT_SECONDS"]) + 1)
+    rows = {job_id: _stored_row(job_id) for job_id in (stale, done)}
+    with _Commits() as commits:
+        status = district.get(f"/jobs/{stale}/status").get_json()
+        assert (status["state"], status["error"]) == ("failed", jobs.STALE_ERROR)
+        page = district.get(f"/jobs/{stale}").get_data(as_text=True)
+        assert 'data-testid="job-retry"' in page and "生成失败" in page
+        assert district.get(f"/jobs/{done}/status").get_json()["state"] == "expired"
+        assert "文件已过期删除" in district.get(f"/jobs/{done}").get_data(as_text=True)
+        assert district.get(f"/jobs/{done}/file").status_code == 302
+    assert commits.count == 0
+    assert {job_id: _stored_row(job_id) for job_id in (stale, done)} == rows
+    assert storage().exists(key)
+
+    result = empty_app.test_cli_runner().invoke(args=["jobs-sweep"])
+    assert result.exit_code == 0 and "已删除 1 个过期文件" in result.output
+    db.session.expire_all()
+    assert db.session.get(Job, stale).state == "failed" and db.session.get(Job, done).state == "expired"
+    assert not storage().exists(key)
+
+
+def test_a_photo_missing_from_storage_is_listed_not_fatal(empty_app, clock):
+    """One photo's file lost: the zip is made with the others, and manifest.csv lists the lost one as 文件缺失 (the
+    others 正常), with no entry for it."""
+    from evalapp.services import evidence
+    from evalapp.services.sheet_views import find_indicator
+    from tests.test_evidence import image_bytes
+
+    w = make_round("inspection")
+    sheet = make_sheet(w, VILLAGE)
+    inspector = w.people["inspector"]
+    kept = evidence.add_photo(sheet, find_indicator(sheet, "A1"), image_bytes(color=(1, 2, 3)), "在.jpg", inspector)
+    lost = evidence.add_photo(sheet, find_indicator(sheet, "A1"), image_bytes(color=(4, 5, 6)), "丢.jpg", inspector)
+    storage().delete(lost.storage_key)
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{w.round.id}/evidence"))
+    assert db.session.get(Job, job_id).state == "done"
+    data = _file(district, job_id)
+    manifest = {int(m["照片编号"]): m for m in read_manifest(data)}
+    assert manifest[kept.id]["状态"] == "正常" and manifest[lost.id]["状态"] == "文件缺失"
+    assert manifest[lost.id]["SHA-256"] == "" and manifest[lost.id]["字节数"] == ""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert sorted(zf.namelist()) == sorted([manifest[kept.id]["路径"], "manifest.csv"])
+
+
+def test_the_job_file_is_closed_when_sending_fails(empty_app, published, monkeypatch):  # noqa: F811
+    """send_download raising after the file was opened: the file is closed (no descriptor left open)."""
+    from evalapp.jobs import routes
+
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    opened = []
+    real = jobs.downloaded
+
+    def downloaded(*args, **kwargs):
+        made = real(*args, **kwargs)
+        opened.append(made[0])
+        return made
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("sending failed")
+
+    monkeypatch.setattr(jobs, "downloaded", downloaded)
+    monkeypatch.setattr(routes, "send_download", broken)
+    assert district.get(f"/jobs/{job_id}/file").status_code == 500
+    assert len(opened) == 1 and opened[0].closed
+
+
+def _drop_bucket(settings):
+    import boto3
+
+    client = boto3.session.Session().client("s3", endpoint_url=settings["S3_ENDPOINT_URL"], region_name="us-east-1",
+                                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    for item in client.list_objects_v2(Bucket=settings["S3_BUCKET"]).get("Contents", ()):
+        client.delete_object(Bucket=settings["S3_BUCKET"], Key=item["Key"])
+    client.delete_bucket(Bucket=settings["S3_BUCKET"])
+    client.close()
+
+
+def test_a_job_download_from_a_store_gone_is_a_503(empty_app, published, s3_settings):  # noqa: F811
+    """The object store's bucket deleted under a done job: the download is a 503 saying the store is unavailable,
+    not a 500; the job is not marked lost (the file may come back with the store)."""
+    empty_app.config.update(s3_settings)
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    _drop_bucket(s3_settings)
+    response = district.get(f"/jobs/{job_id}/file")
+    assert response.status_code == 503
+    assert "文件存储暂时无法访问" in response.get_data(as_text=True)
+    assert s3_settings["S3_BUCKET"] not in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Job, job_id).state == "done"

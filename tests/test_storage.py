@@ -98,3 +98,61 @@ def test_migrate_evidence_copies_every_file_and_checks_each_hash(app, world, log
     assert f"{ev.thumb_key}（photo {ev.id} thumbnail）：源存储中的文件与数据库记录的SHA-256不符" in back.output
     assert f"{ev.storage_key}（photo {ev.id}）：源存储中没有这个文件" in back.output
     assert "迁移未通过：2 处问题" in back.output
+
+
+def test_save_file_copies_a_file_in_chunks(app, storage_backend, monkeypatch):
+    """save_file: a file object copied a chunk at a time (a .part then moved into place, locally), the same bytes
+    read back; nothing left behind when the copy fails midway."""
+    from evalapp.services import storage as storage_module
+
+    monkeypatch.setattr(storage_module, "CHUNK", 7)
+    store = storage()
+    key = store.new_key(".zip")
+    data = bytes(range(256)) * 3
+    store.save_file(key, io.BytesIO(data))
+    assert read_all(store, key) == data and list(store.keys()) == [key]
+
+    class Broken(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def read(self, size=-1):
+            raise OSError("disk gone")
+
+    other = store.new_key(".zip")
+    with pytest.raises(Exception):
+        store.save_file(other, Broken())
+    assert list(store.keys()) == [key] and not store.exists(other)
+    if storage_backend == "local":
+        assert not any(name.endswith(".part") for _, _, names in __import__("os").walk(app.config["UPLOAD_FOLDER"])
+                       for name in names)
+
+
+def test_a_store_that_fails_is_a_503_not_a_500(app, world, login_as, storage_backend, s3_settings):
+    """The object store's bucket deleted (the store down, credentials refused alike): a photo's page and the API
+    answer 503 with a message saying the file store is unavailable (JSON in the API's shape), never a 500 nor the
+    bucket's name; a missing key is still a 404."""
+    if storage_backend != "s3":
+        pytest.skip("the object store's failures")
+    import boto3
+
+    inspector = login_as("inspector")
+    ev = _upload(inspector, make_sheet(world, VILLAGE))
+    client = boto3.session.Session().client("s3", endpoint_url=s3_settings["S3_ENDPOINT_URL"], region_name="us-east-1",
+                                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    bucket = app.config["S3_BUCKET"]
+    for item in client.list_objects_v2(Bucket=bucket).get("Contents", ()):
+        client.delete_object(Bucket=bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=bucket)
+    client.close()
+    page = inspector.get(f"/evidence/{ev.id}/full")
+    assert page.status_code == 503 and "文件存储暂时无法访问" in page.get_data(as_text=True)
+    assert bucket not in page.get_data(as_text=True)
+    api = inspector.get(f"/api/v1/evidence/{ev.id}/full")
+    assert api.status_code == 503
+    body = api.get_json()
+    assert body["code"] == "storage.unavailable" and "文件存储暂时无法访问" in body["error"] and body["fields"] == {}
+    from evalapp.services.storage import StorageUnavailable
+
+    with pytest.raises(StorageUnavailable):
+        storage().save(ev.storage_key, b"x")

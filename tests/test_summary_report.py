@@ -303,3 +303,15 @@ def test_the_summary_renders_in_writer_with_its_chinese_headings_in_cjk_glyphs(t
     if shutil.which("pdftoppm"):
         os.makedirs(SHOTS, exist_ok=True)
         subprocess.run(["pdftoppm", "-png", "-r", "60", pdf, os.path.join(SHOTS, "summary")], check=True)
+
+
+def test_a_version_not_offered_is_refused_beside_its_field(app, demo_round):
+    """A version past any integer the database holds (an OverflowError on SQLite once), or one never published, is
+    refused by the form's choices: a 422 with the message beside the field, never a 500, nothing generated."""
+    _published(demo_round)
+    district = _client(app, "district")
+    for version in ("100000000000000000000", "7", "x"):
+        refused = district.post(f"/results/rounds/{demo_round.id}/summary.docx",
+                                data={"version": version, "signer": "王局长"})
+        assert refused.status_code == 422, (version, refused.status_code)
+        assert _field_errors(refused) and _field_errors(refused)[0].startswith("不是有效" if version != "x" else "选择无效")

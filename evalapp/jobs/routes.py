@@ -85,7 +85,11 @@ def file(job_id: int):
         data, name, mimetype, fallback = jobs.downloaded(job, current_user, address=request.remote_addr)
     except NotFound:
         return redirect(url_for("jobs.show", job_id=job.id))  # expired or not yet made: its page says which
-    return send_download(data, name, mimetype, fallback=fallback, max_age=0)
+    try:
+        return send_download(data, name, mimetype, fallback=fallback, max_age=0)
+    except BaseException:  # the response owns the file only once made (as sending.send_stored)
+        data.close()
+        raise
 
 
 @bp.post(f"/<{ID}:job_id>/retry")

@@ -2,7 +2,7 @@
 result file, one row per distinct request (`key`): the same request for the same data finds the same row."""
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -30,7 +30,7 @@ class Job(db.Model):
     result_key: Mapped[str | None] = mapped_column(String(100))   # services.storage key of the file
     result_name: Mapped[str | None] = mapped_column(String(255))  # the name it is downloaded as
     result_sha256: Mapped[str | None] = mapped_column(String(64))
-    result_size: Mapped[int | None] = mapped_column(Integer)
+    result_size: Mapped[int | None] = mapped_column(BigInteger)  # a zip may pass 2 GiB
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -32,7 +32,7 @@ class NarrativeForm(FlaskForm):
 
 
 class GenerateForm(FlaskForm):
-    version = SelectField(_l("公布版本"), coerce=int, validate_choice=False)
+    version = SelectField(_l("公布版本"), coerce=int)  # the choices are set before validate: a version not offered is refused
     signer = StringField(_l("签发人"), validators=[
         InputRequired(_l("请填写签发人")), Length(max=service.SIGNER_MAX, message=_l("签发人不能超过%(n)s字",
                                                                                 n=service.SIGNER_MAX))])

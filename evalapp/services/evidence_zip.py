@@ -5,6 +5,8 @@ The photos are those the requester's role sees (access.visible_sheets, the photo
 still shown); each is copied from storage into the zip a chunk at a time and hashed as it is copied, the zip written
 to a temporary file, never the round's photos in memory at once. The same photos give the same bytes: entries in
 unit, indicator and photo order, each dated by its upload (Beijing time), the manifest by the newest of them.
+A photo whose file is missing from storage is left out, not the whole zip failed: the manifest lists it with the
+status 文件缺失 (the others 正常), so whoever reads the zip knows what it lacks.
 """
 import csv
 import hashlib
@@ -27,7 +29,8 @@ CHUNK = 1024 * 1024
 PROGRESS_FILES = 20  # progress told every this many photos
 SHEET_KINDS_ZH = {"self": "自评", "inspector": "评估员", "final": "工作组"}
 MANIFEST = "manifest.csv"
-MANIFEST_HEAD = ["路径", "SHA-256", "字节数", "单位编码", "单位名称", "指标编码", "评分表", "照片编号", "上传时间(北京时间)"]
+MANIFEST_HEAD = ["路径", "SHA-256", "字节数", "单位编码", "单位名称", "指标编码", "评分表", "照片编号", "上传时间(北京时间)", "状态"]
+OK, MISSING = "正常", "文件缺失"
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry holds
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -81,16 +84,22 @@ def evidence_zip(round_: Round, user: User, progress=None):
                 info.compress_type = zipfile.ZIP_STORED  # JPEGs do not shrink
                 info.external_attr = 0o644 << 16
                 digest, size = hashlib.sha256(), 0
-                with store.open(key) as source, zf.open(info, "w", force_zip64=True) as target:
-                    while chunk := source.read(CHUNK):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        target.write(chunk)
+                try:
+                    source = store.open(key)  # before the entry is begun: a missing file leaves no half entry
+                except FileNotFoundError:
+                    source = None
+                if source is not None:
+                    with source, zf.open(info, "w", force_zip64=True) as target:
+                        while chunk := source.read(CHUNK):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            target.write(chunk)
                 at = uploaded_at.astimezone(TZ) if uploaded_at is not None else None
                 newest = at if newest is None or (at is not None and at > newest) else newest
-                writer.writerow([path, digest.hexdigest(), size, unit_code, unit_name, ind_code or "",
+                writer.writerow([path, digest.hexdigest() if source is not None else "",
+                                 size if source is not None else "", unit_code, unit_name, ind_code or "",
                                  SHEET_KINDS_ZH.get(sheet_kind, sheet_kind), ev_id,
-                                 at.strftime("%Y-%m-%d %H:%M:%S") if at else ""])
+                                 at.strftime("%Y-%m-%d %H:%M:%S") if at else "", OK if source is not None else MISSING])
                 if progress is not None and done % PROGRESS_FILES == 0:
                     progress(done, total)
             info = zipfile.ZipInfo(MANIFEST, _stamp(newest))

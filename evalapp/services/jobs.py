@@ -13,15 +13,18 @@ services.storage and marks the row done with an expiry. Where it runs (`JOBS_RUN
   start or run. A process that dies takes its thread with it: the heartbeat then goes stale as a worker's does;
 * ``sync`` (tests): inside the request, before it answers.
 
-A job whose heartbeat is older than `JOBS_STALE_SECONDS` (120 s) is failed by `reap` (called by every status read,
-and by `flask jobs-sweep`): never shown as running for good; its page offers a retry, which queues the same row again.
-A file is kept `JOBS_RESULT_SECONDS` after it was made, then deleted (`expire`, on access and by `flask jobs-sweep`).
+A job whose heartbeat is older than `JOBS_STALE_SECONDS` (120 s) is *shown* failed by every read (`visible_job`,
+which never writes) and failed for good by `reap` (`flask jobs-sweep`, a request or retry of it): never shown as
+running for good; its page offers a retry, which queues the same row again. A file is kept `JOBS_RESULT_SECONDS`
+after it was made: past that it is shown expired, and deleted by `expire` (`flask jobs-sweep`, a request or retry)
+only after the commit that forgets it.
 Each download is audited as the direct downloads are (`downloaded`).
 """
 import hashlib
 import json
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -45,6 +48,7 @@ ACTIVE = ("queued", "running")
 QUEUE_NAME = "evalapp"
 LOST_ERROR = N_("生成的文件已不在存储中")
 STALE_ERROR = N_("工作进程中断（心跳超时）")  # shown translated (templates/jobs/show.html)
+FAILED_ERROR = N_("生成文件时出错，详情已记入服务器日志")  # what a user sees of any other failure
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -181,11 +185,10 @@ def request_job(kind: str, params: dict, user: User) -> Job:
     job = _find(key)
     if job is not None:
         reap(job)
-        expire(job)
-        if job.state in ACTIVE or job.state == "done":
-            db.session.commit()
+        gone = expire(job)
+        if job.state in ACTIVE or job.state == "done":  # nothing changed (reap and expire move a row out of these)
             return job
-        return _requeue(job)
+        return _requeue(job, gone)
     job = Job(kind=kind, params=params, key=key, state="queued", done=0, total=0, attempts=0,
               requested_by_id=user.id, created_at=now(), heartbeat_at=now())
     db.session.add(job)
@@ -199,34 +202,54 @@ def request_job(kind: str, params: dict, user: User) -> Job:
 
 
 def retry(job: Job) -> Job:
-    """A failed (or expired) job queued again, the same row; one that runs or is done is left as it is."""
+    """A failed (or expired) job queued again, the same row; one that runs or is done is left as it is (no
+    commit)."""
+    job = db.session.get(Job, job.id)  # the row as stored (visible_job's may be a detached copy, shown otherwise)
     reap(job)
-    expire(job)
+    gone = expire(job)
     if job.state in ACTIVE or job.state == "done":
-        db.session.commit()
         return job
-    return _requeue(job)
+    return _requeue(job, gone)
 
 
-def _requeue(job: Job) -> Job:
-    """Queue a failed or expired row again: only the request that moves it out of that state enqueues it."""
+def _delete_files(keys) -> None:
+    """Delete the files of rows already committed as forgetting them (a failure is logged: at worst a file is
+    left behind, never a row naming a deleted file)."""
+    for key in keys:
+        if key:
+            try:
+                storage().delete(key)
+            except Exception:
+                log.exception("could not delete the job file %s", key)
+
+
+def _requeue(job: Job, gone=()) -> Job:
+    """Queue a failed or expired row again: only the request that moves it out of that state enqueues it. `gone`:
+    files of rows expired in this transaction, deleted once it is committed."""
     moved = db.session.execute(
         update(Job).where(Job.id == job.id, Job.state.in_(("failed", "expired")))
         .values(state="queued", done=0, total=0, error=None, heartbeat_at=now(), started_at=None, finished_at=None,
                 result_key=None, result_name=None, result_sha256=None, result_size=None, expires_at=None)
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    _delete_files(gone)
     db.session.refresh(job)
     if moved:
         enqueue(job)
     return job
 
 
+def _bounds():
+    """(running bound, queued bound): a running job whose heartbeat is older than the first is stale, a queued one
+    older than the second was never taken."""
+    return (now() - timedelta(seconds=stale_seconds()),
+            now() - timedelta(seconds=int(current_app.config.get("JOBS_QUEUED_SECONDS", 3600))))
+
+
 def reap(job: Job | None = None) -> int:
     """Fail the running jobs whose heartbeat is older than the bound (a killed worker), and the queued ones nobody
     took for as long (a queue lost); one job or all. Adds to the session's transaction: the caller commits."""
-    bound = now() - timedelta(seconds=stale_seconds())
-    queued_bound = now() - timedelta(seconds=int(current_app.config.get("JOBS_QUEUED_SECONDS", 3600)))
+    bound, queued_bound = _bounds()
     stmt = (update(Job).where((Job.state == "running") & (Job.heartbeat_at < bound)
                               | (Job.state == "queued") & (Job.heartbeat_at < queued_bound))
             .values(state="failed", error=STALE_ERROR, finished_at=now())
@@ -239,36 +262,54 @@ def reap(job: Job | None = None) -> int:
     return count
 
 
-def expire(job: Job | None = None) -> int:
-    """Delete the files kept past their expiry (one job's, or all) and mark their rows expired. Adds to the
-    session's transaction: the caller commits."""
+def expire(job: Job | None = None) -> list:
+    """Mark the rows kept past their expiry (one job's, or all) expired, forgetting their files; returns the files'
+    keys (one per row, None where it had none), to delete once the caller has committed (_delete_files)."""
     query = select(Job).where(Job.state == "done", Job.expires_at <= now())
     if job is not None:
         query = query.where(Job.id == job.id)
-    found = list(db.session.scalars(query))
-    for old in found:
-        if old.result_key:
-            storage().delete(old.result_key)
+    gone = []
+    for old in db.session.scalars(query):
+        gone.append(old.result_key)
         old.state, old.result_key = "expired", None
-    return len(found)
+    db.session.flush()
+    return gone
 
 
 def sweep() -> tuple[int, int]:
-    """`flask jobs-sweep`: reap stale jobs and expire old files; (reaped, expired). Commits once."""
-    reaped, expired = reap(), expire()
+    """`flask jobs-sweep`: reap stale jobs and expire old files; (reaped, expired). Commits once, then deletes the
+    expired files."""
+    reaped, gone = reap(), expire()
     db.session.commit()
-    return reaped, expired
+    _delete_files(gone)
+    return reaped, len(gone)
+
+
+def shown_state(job: Job) -> dict:
+    """What a read shows of a row that the sweep has not yet written (the attributes that differ; none for most):
+    a running job past its heartbeat bound (or a queued one never taken) failed, a done one past its expiry
+    expired. The same conditions as reap and expire, computed without writing."""
+    bound, queued_bound = _bounds()
+    if (job.state == "running" and job.heartbeat_at is not None and job.heartbeat_at < bound
+            or job.state == "queued" and job.heartbeat_at is not None and job.heartbeat_at < queued_bound):
+        return {"state": "failed", "error": STALE_ERROR, "finished_at": now()}
+    if job.state == "done" and job.expires_at is not None and job.expires_at <= now():
+        return {"state": "expired", "result_key": None}
+    return {}
 
 
 def visible_job(user: User, job_id: int) -> Job:
-    """The job if the user may fetch it (reaped and expired as needed, committed), else NotFound."""
+    """The job if the user may fetch it, else NotFound. A read: never writes. A row the sweep would fail or expire
+    is given as a copy detached from the session showing that state (shown_state), the row itself left alone."""
     job = db.session.get(Job, job_id)
     if job is None or not may_fetch(user, job):
         raise NotFound("job.not_found", _l("没有这个导出任务"))
-    if reap(job) or expire(job):
-        db.session.commit()
-    else:
-        db.session.rollback()
+    shown = shown_state(job)
+    if shown:
+        db.session.refresh(job)  # every attribute loaded before it leaves the session
+        db.session.expunge(job)
+        for name, value in shown.items():
+            setattr(job, name, value)
     return job
 
 
@@ -375,31 +416,54 @@ def run(job_id: int) -> str:
         if hook is not None:
             hook(job_id, done, total)
 
+    stored = None
     try:
         with _Heartbeat(current_app._get_current_object(), job_id, attempt):
             file, name = KINDS[job.kind].build(job, progress)
             try:
-                data = file.read()
+                db.session.rollback()  # the build's reads end here
+                key = f"job-{job_id}-{attempt}-{uuid.uuid4().hex[:16]}{_suffix(name)}"
+                copied = _Hashing(file)
+                stored = key
+                storage().save_file(key, copied)  # a chunk at a time, hashed as it is copied
             finally:
                 file.close()
-            db.session.rollback()  # the build's reads end here
-            digest = hashlib.sha256(data).hexdigest()
-            key = f"job-{job_id}-{attempt}-{digest[:16]}{_suffix(name)}"
-            storage().save(key, data)
-    except Exception as exc:  # the job's error is shown on its page; the worker goes on with the next job
+        at = now()
+        whole = max(told["total"], 1)
+        if not _write(job_id, attempt=attempt, state="done", done=whole, total=whole,
+                      result_key=key, result_name=name, result_sha256=copied.digest.hexdigest(),
+                      result_size=copied.size, finished_at=at, heartbeat_at=at,
+                      expires_at=at + timedelta(seconds=result_seconds())):
+            _delete_files([key])  # reaped meanwhile (or retried): this attempt's file is nobody's
+            return "lost"
+    except Exception:  # logged in full; the page shows a generic error; the worker goes on with the next job
         db.session.rollback()
         log.exception("job %s failed", job_id)
-        _write(job_id, attempt=attempt, state="failed", error=f"{type(exc).__name__}: {exc}"[:500],
-               finished_at=now())
+        if stored is not None:
+            _delete_files([stored])  # stored (or half stored) but never recorded: nobody's
+        try:
+            _write(job_id, attempt=attempt, state="failed", error=FAILED_ERROR, finished_at=now())
+        except Exception:  # the database itself failing: the row stays running until the reaper fails it
+            log.exception("job %s: could not record its failure", job_id)
         return "failed"
-    at = now()
-    whole = max(told["total"], 1)
-    if not _write(job_id, attempt=attempt, state="done", done=whole, total=whole,
-                  result_key=key, result_name=name, result_sha256=digest, result_size=len(data), finished_at=at,
-                  heartbeat_at=at, expires_at=at + timedelta(seconds=result_seconds())):
-        storage().delete(key)  # reaped meanwhile (or retried): this attempt's file is nobody's
-        return "lost"
     return "done"
+
+
+class _Hashing:
+    """A binary file read through, its SHA-256 and size taken as it is read (not seekable: a reader takes it in
+    order, once)."""
+
+    def __init__(self, raw):
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def readable(self) -> bool:
+        return True
 
 
 def _suffix(name: str) -> str:

@@ -3,9 +3,13 @@ when several app servers share the load (issue 34).
 
 Files are stored under generated keys, never under the names people gave them. The interface hands out open files,
 never paths (an object store has none): `save(key, data)`, `open(key)` (a binary file object, a context manager,
-that a response streams (sending.send_stored); FileNotFoundError when the key holds nothing), `delete(key)`, `exists(key)`, `keys()`
+that a response streams (sending.send_stored); FileNotFoundError when the key holds nothing), `save_file(key, fileobj)`
+(a file copied in chunks, never whole in memory), `delete(key)`, `exists(key)`, `keys()`
 (every stored key, for `flask migrate-evidence`) and `new_key(suffix)`. Files leave only through the app's routes,
 after their scope check: the object store's objects stay private, and no presigned or public URL is ever made.
+
+A store that fails otherwise than "no such key" (the object store down, the bucket gone, credentials refused)
+raises `StorageUnavailable`: a 503 with a message (evalapp.errors), the details only in the log.
 """
 import io
 import os
@@ -15,6 +19,10 @@ from collections.abc import Iterator
 from flask import current_app
 
 CHUNK = 256 * 1024
+
+
+class StorageUnavailable(Exception):
+    """The store failed otherwise than "no such key" (its message, for the log only, may name the bucket)."""
 
 
 def check_key(key: str) -> str:
@@ -90,6 +98,26 @@ class LocalStorage:
             os.fsync(f.fileno())
         os.replace(tmp, path)
 
+    def save_file(self, key: str, fileobj) -> None:
+        """`fileobj` (read from where it stands) copied a chunk at a time into a .part file, synced, then moved
+        into place as save does."""
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".part"
+        try:
+            with open(tmp, "wb") as f:
+                while chunk := fileobj.read(CHUNK):
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.remove(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
     def open(self, key: str) -> StoredFile:
         f = open(self._path(key), "rb")
         try:
@@ -160,36 +188,67 @@ class S3Storage:
 
     @staticmethod
     def _missing(exc) -> bool:
+        """A missing key: 404 / NoSuchKey. A 403 is NOT read as missing, though a store answers 403 for a missing
+        key to a reader without s3:ListBucket: 403 also means wrong credentials or a bucket policy, which must show
+        as the store unavailable (503, logged), not as files silently lost; so grant the app s3:ListBucket."""
         error = getattr(exc, "response", {}).get("Error", {})
         return error.get("Code") in ("NoSuchKey", "404", "NotFound")
 
+    def _call(self, what: str, key: str | None, call, **kwargs):
+        """One request to the store; a failure that is not "no such key" is StorageUnavailable (a missing key's
+        ClientError is raised as it is, for the caller to read)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return call(Bucket=self.bucket, **kwargs)
+        except ClientError as exc:
+            if self._missing(exc):
+                raise
+            raise StorageUnavailable(f"{what} {key or ''} on {self.describe()}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"{what} {key or ''} on {self.describe()}: {exc}") from exc
+
     def save(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
+        self._call("put", key, self.client.put_object, Key=self._name(key), Body=data)
+
+    def save_file(self, key: str, fileobj) -> None:
+        """`fileobj` uploaded from where it stands (boto3's managed transfer: a multipart upload past its
+        threshold, never the whole file in memory)."""
+        from boto3.exceptions import S3UploadFailedError
+
+        try:
+            self._call("upload", key, lambda Bucket, **kw: self.client.upload_fileobj(fileobj, Bucket, **kw),
+                       Key=self._name(key))
+        except S3UploadFailedError as exc:
+            raise StorageUnavailable(f"upload {key} on {self.describe()}: {exc}") from exc
 
     def open(self, key: str) -> StoredFile:
         from botocore.exceptions import ClientError
 
         try:
-            found = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
-        except ClientError as exc:
-            if self._missing(exc):
-                raise FileNotFoundError(key) from None
-            raise
+            found = self._call("get", key, self.client.get_object, Key=self._name(key))
+        except ClientError:  # only a missing key's comes through _call
+            raise FileNotFoundError(key) from None
         return StoredFile(found["Body"], found.get("ContentLength"))
 
     def exists(self, key: str) -> bool:
+        """False for a missing key. A HEAD answer has no body: a bucket gone is a bare 404 too, so reads as
+        missing here (open's GET tells NoSuchBucket apart: StorageUnavailable)."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
-        except ClientError as exc:
-            if self._missing(exc):
-                return False
-            raise
+            self._call("head", key, self.client.head_object, Key=self._name(key))
+        except ClientError:
+            return False
         return True
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._name(key))  # no error when nothing is there
+        from botocore.exceptions import ClientError
+
+        try:  # no error when nothing is there
+            self._call("delete", key, self.client.delete_object, Key=self._name(key))
+        except ClientError:
+            pass
 
     def keys(self) -> Iterator[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)

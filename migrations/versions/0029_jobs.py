@@ -31,7 +31,7 @@ def upgrade():
         sa.Column('result_key', sa.String(length=100), nullable=True),
         sa.Column('result_name', sa.String(length=255), nullable=True),
         sa.Column('result_sha256', sa.String(length=64), nullable=True),
-        sa.Column('result_size', sa.Integer(), nullable=True),
+        sa.Column('result_size', sa.BigInteger(), nullable=True),
         sa.Column('expires_at', sa.DateTime(), nullable=True),
         sa.Column('error', sa.Text(), nullable=True),
         sa.Column('requested_by_id', sa.Integer(), nullable=True),
