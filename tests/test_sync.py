@@ -78,6 +78,22 @@ def test_a_batch_with_one_bad_operation_applies_the_others_and_reports_that_one(
     assert sorted(scored.values()) == [3, 6]  # A1 full (3), A3 with two deductions (6); A2 untouched
 
 
+def test_control_characters_in_an_operations_code_or_type_are_rejected_not_a_server_error(inspector, world):
+    """What PostgreSQL refuses in a row (a NUL) never reaches the operation's row: the operation is rejected with the
+    field named, the others applied (the fuzz found a 500 on PostgreSQL)."""
+    sheet = make_sheet(world, VILLAGE)
+    ops = [op(sheet, "A1\x00", {"deductions": [], "version": 0}),
+           {**op(sheet, "A2", {"deductions": [], "version": 0}), "type": "sc\x00ore"},
+           op(sheet, "A3", {"deductions": [], "version": 0, "note": "x"})]
+    answer = sync(inspector, *ops)
+    assert answer.status_code == 200
+    results = answer.get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "applied"]
+    assert "indicator" in results[0]["data"]["fields"] and "type" in results[1]["data"]["fields"]
+    kept = db.session.execute(select(SyncOperation.indicator, SyncOperation.kind).order_by(SyncOperation.id)).all()
+    assert kept[:2] == [("", "score"), ("A2", "?")]
+
+
 def test_a_submitted_sheet_rejects_the_operation_with_the_reason(inspector, world):
     from evalapp.models import Sheet
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import SyncOperation, User
+from ..domain.text import bad_character
 from ..models.base import utcnow
 from .errors import Conflict, Invalid, ServiceError, Text, _l
 
@@ -130,7 +131,8 @@ def _operation(op_id: str, item: dict) -> Operation:
         problems["sheet_id"] = _l("不是有效的评分表编号")
         sheet_id = None
     indicator = item.get("indicator")
-    if not isinstance(indicator, str) or not 0 < len(indicator) <= 32:
+    # (a code: no control character, which PostgreSQL would refuse in the operation's row — a NUL is an error there)
+    if not isinstance(indicator, str) or not 0 < len(indicator) <= 32 or bad_character(indicator) is not None:
         problems["indicator"] = _l("不是有效的指标编号")
         indicator = ""
     device_time = None
@@ -143,7 +145,8 @@ def _operation(op_id: str, item: dict) -> Operation:
     if not isinstance(body, dict):
         problems["body"] = _l("操作内容应为JSON对象")
         body = None
-    return Operation(op_id, kind if isinstance(kind, str) else "", sheet_id, indicator, device_time, body, problems)
+    # (an unknown type is kept as "": its text is not stored, and could hold what PostgreSQL refuses, such as a NUL)
+    return Operation(op_id, kind if kind in KINDS else "", sheet_id, indicator, device_time, body, problems)
 
 
 def answered(user: User, op_ids: list[str]) -> dict[str, "Outcome"]:
