@@ -157,7 +157,7 @@ MATRIX = [
     ("GET", "/results/rounds/{r}/summary", "results.summary_page", expect({"admin", "district"})),
     ("POST", "/results/rounds/{r}/summary", "results.summary_page", expect({"admin", "district"}, 302)),
     ("POST", "/results/rounds/{r}/summary.docx", "results.summary_docx", expect({"admin", "district"}, 422)),
-    ("GET", "/results/summary/template.docx", "results.summary_template", expect({"admin", "district"})),
+    ("GET", "/results/summary/download/template.docx", "results.summary_template", expect({"admin", "district"})),
     ("POST", "/results/rounds/{r}/summary/template", "results.summary_template_upload",
      expect({"admin", "district"}, 422)),
     ("POST", "/results/rounds/{r}/summary/template/default", "results.summary_template_restore",

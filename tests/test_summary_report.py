@@ -236,7 +236,7 @@ def test_the_summary_numbers_are_the_versions_and_the_narratives_and_template_fo
     assert number in second
 
     # The district's own template: downloaded, edited, uploaded, used; the default restored.
-    default = district.get("/results/summary/template.docx")
+    default = district.get("/results/summary/download/template.docx")
     assert default.status_code == 200
     own = _edited_template(default.data, "区里修改的模板 {{ round_name }}")
     assert _upload(district, demo_round.id, own).status_code == 302

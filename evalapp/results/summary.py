@@ -113,7 +113,7 @@ def summary_docx(round_id: int):
     return send_download(io.BytesIO(data), name, service.DOCX, fallback="summary.docx")
 
 
-@bp.get("/summary/template.docx")
+@bp.get("/summary/download/template.docx")
 @role_required(*ROLES)
 def summary_template():
     """The template in force (the district's, else the default), to edit in Word and upload again."""
