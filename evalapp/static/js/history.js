@@ -18,9 +18,10 @@
   });
   var chart = window.echarts.init(node, null, { renderer: "canvas" });
   chart.setOption({
+    animation: false,  // drawn at once: what a reader (or a screenshot, or the printed page) sees is the whole chart
     tooltip: { trigger: "axis", renderMode: "richText" },
     legend: { top: 0, type: "scroll" },
-    grid: { left: 48, right: 48, bottom: 24, top: 40 },
+    grid: { left: 48, right: 56, bottom: 24, top: 64 },
     xAxis: { type: "category", data: data.labels },
     yAxis: [{ type: "value", name: labels.points, scale: true },
             { type: "value", name: labels.rate, min: 0, max: 100 }],
