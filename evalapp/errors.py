@@ -25,6 +25,18 @@ MESSAGES = {
 STORAGE_UNAVAILABLE = N_("文件存储暂时无法访问，请稍后再试；如持续出现请联系管理员")
 
 
+
+def attach_field_errors(form, exc) -> bool:
+    """A service's field messages (ServiceError.fields) beside the form's fields of those names; True when one found
+    its field (the page shows the rest as a flash)."""
+    placed = False
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+            placed = True
+    return placed
+
 def _json(message: str, status: int, code: str | None = None):
     """The API's error shape ({"error", "code", "fields"}, api.error) for errors no view answered itself."""
     from .api import error

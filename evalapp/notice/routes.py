@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..access import role_required
 from ..bodylimits import body_limit, uploaded_files
 from ..domain.objections import MAX_EVIDENCE_BYTES, MAX_FILES, MB
+from ..errors import attach_field_errors
 from ..extensions import db
 from ..models import CalendarDay, Objection, ObjectionFile, Round
 from ..services import notices, objections
@@ -16,17 +17,6 @@ from .forms import AssignForm, CalendarForm, DecideForm, NoticeForm, ObjectionFo
 
 ID = "int(max=2147483647)"
 UNITS = ("district", "admin", "finance", "township", "village")
-
-
-def _attach(form, exc: ServiceError) -> bool:
-    """The service's field messages beside their fields; True when one found its field."""
-    placed = False
-    for name, message in exc.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-            placed = True
-    return placed
 
 
 # -- the calendar (admin) ----------------------------------------------------------------------------------------
@@ -43,7 +33,7 @@ def calendar():
                                 address=request.remote_addr)
             except ServiceError as exc:
                 db.session.rollback()
-                if not _attach(form, exc):
+                if not attach_field_errors(form, exc):
                     flash(exc.message, "danger")
                 status = exc.status
             else:
@@ -146,7 +136,7 @@ def open_notice(round_id: int):
                             answer_days=form.answer_days.data, address=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        if not _attach(form, exc):
+        if not attach_field_errors(form, exc):
             flash(exc.message, "danger")
         return _notice_page(round_, notice_form=form, status=exc.status)
     flash(gettext("公示已发布"), "success")
@@ -186,7 +176,7 @@ def file_objection(round_id: int):
         db.session.rollback()
         if "code" in exc.fields:
             form.item.errors = list(form.item.errors) + [exc.fields["code"]]
-        if not _attach(form, exc) and "code" not in exc.fields:
+        if not attach_field_errors(form, exc) and "code" not in exc.fields:
             flash(exc.message, "danger")
         return _notice_page(round_, objection_form=form, status=exc.status)
     flash(gettext("异议已受理，受理编号：%(receipt)s", receipt=made.receipt), "success")
@@ -276,7 +266,7 @@ def assign(objection_id: int):
                           address=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        if not _attach(form, exc):
+        if not attach_field_errors(form, exc):
             flash(exc.message, "danger")
         return _objection_page(db.session.get(Objection, objection_id), assign_form=form, status=exc.status)
     flash(gettext("已分配复核组，答复期限：%(due)s", due=objection.due_on.isoformat()), "success")
@@ -300,7 +290,7 @@ def decide(objection_id: int):
         db.session.rollback()
         if "votes" in exc.fields:
             form.agree.errors = list(form.agree.errors) + [exc.fields["votes"]]
-        if not _attach(form, exc) and "votes" not in exc.fields:
+        if not attach_field_errors(form, exc) and "votes" not in exc.fields:
             flash(exc.message, "danger")
         return _objection_page(db.session.get(Objection, objection_id), decide_form=form, status=exc.status)
     flash(gettext("复核决定已录入"), "success")

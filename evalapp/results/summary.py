@@ -12,6 +12,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..access import role_required
 from ..bodylimits import body_limit
+from ..errors import attach_field_errors
 from ..extensions import db
 from ..models import Round
 from ..services import summary as service
@@ -40,16 +41,6 @@ class GenerateForm(FlaskForm):
 
 class TemplateForm(FlaskForm):
     template = FileField(_l("Word模板（.docx）"))
-
-
-def _attach(form, exc: ServiceError) -> bool:
-    placed = False
-    for name, message in exc.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-            placed = True
-    return placed
 
 
 def _page(round_: Round, *, narrative=None, generate=None, template=None, status=200):
@@ -83,7 +74,7 @@ def summary_page(round_id: int):
                                 current_user, address=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        if not _attach(form, exc):
+        if not attach_field_errors(form, exc):
             flash(exc.message, "danger")
         return _page(round_, narrative=form, status=exc.status)
     flash(gettext("已保存评估总结的文字"), "success")
@@ -107,7 +98,7 @@ def summary_docx(round_id: int):
                                               address=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        if not _attach(form, exc):
+        if not attach_field_errors(form, exc):
             flash(exc.message, "danger")
         return _page(round_, generate=form, status=exc.status)
     return send_download(io.BytesIO(data), name, service.DOCX, fallback="summary.docx")
@@ -138,7 +129,7 @@ def summary_template_upload(round_id: int):
                                 address=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        if not _attach(form, exc):
+        if not attach_field_errors(form, exc):
             flash(exc.message, "danger")
         return _page(round_, template=form, status=exc.status)
     flash(gettext("已启用新的评估总结模板"), "success")
