@@ -55,7 +55,7 @@ WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -c tests/pytest.ini --rootdir . -q -n $(WORKERS)
 
 test: setup $(VENV)/.tested
-	$(PYTEST)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-pg: setup $(VENV)/.tested
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(PYTEST)

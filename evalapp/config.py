@@ -8,6 +8,11 @@ class Defaults:
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled in create_app(): SQLite in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The app reaches PostgreSQL through PgBouncer in transaction mode (EVALAPP_DATABASE_PGBOUNCER=true): each
+    # transaction may run on another server connection, so psycopg must not prepare statements (a statement
+    # prepared on one connection is missing, or already taken, on the next). Session state is never relied on:
+    # locks are pg_advisory_xact_lock, settings SET LOCAL, isolation given with each BEGIN.
+    DATABASE_PGBOUNCER = False
     RESULTS_PAGE_SIZE = 50  # units per page of the results page (townships: half as many)
     WORKLIST_PAGE_SIZE = 50  # sheets per page of an inspector's worklist and of the district's review queue
     SESSION_COOKIE_HTTPONLY = True

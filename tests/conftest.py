@@ -21,6 +21,9 @@ from evalapp import create_app
 from evalapp.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# PgBouncer in transaction mode in front of TEST_DATABASE_URL's server (.ci/run starts one for the tests marked
+# `pgbouncer`): the test apps' connections go through it, while databases are made, cloned and renamed directly.
+PGBOUNCER_URL = os.environ.get("TEST_PGBOUNCER_URL")
 DEMO_PASSWORD = "demo-pass-2021"
 TEST_CONFIG = {
     "TESTING": True,
@@ -103,7 +106,8 @@ class Databases:
     def clone(self, template_url: str) -> str:
         name = _new_name()
         if PG_URL:
-            _admin(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"')
+            source = make_url(template_url).database
+            _admin(*_let_go(source), f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
             return _test_url(name)
         path = self.tmp_dir / (name + ".sqlite3")
         _sqlite_copy(make_url(template_url).database, path)
@@ -114,7 +118,7 @@ class Databases:
         PostgreSQL the old one is renamed out of the way, not dropped (see RUN)."""
         if PG_URL:
             name, source = make_url(url).database, make_url(template_url).database
-            _admin(f'ALTER DATABASE "{name}" RENAME TO "{_new_name()}"',
+            _admin(*_let_go(name, source), f'ALTER DATABASE "{name}" RENAME TO "{_new_name()}"',
                    f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
             return
         _sqlite_copy(make_url(template_url).database, make_url(url).database)
@@ -145,6 +149,25 @@ class Databases:
             for suffix in ("", "-wal", "-shm"):
                 if os.path.exists(path + suffix):
                     os.remove(path + suffix)
+
+
+def _let_go(*names: str) -> list[str]:
+    """Through PgBouncer, the server connections it keeps idle on these databases closed (a database being copied
+    or renamed must have none; PgBouncer opens new ones when next asked)."""
+    if not PGBOUNCER_URL:
+        return []
+    listed = ", ".join(f"'{name}'" for name in names)
+    return [f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ({listed})"
+            " AND pid <> pg_backend_pid()"]
+
+
+def _through_bouncer(url: str) -> tuple[str, dict]:
+    """A test app's database URL and settings: through PgBouncer when the run has one (TEST_PGBOUNCER_URL)."""
+    if not (PGBOUNCER_URL and PG_URL):
+        return url, {}
+    bouncer = make_url(PGBOUNCER_URL)
+    routed = make_url(url).set(host=bouncer.host, port=bouncer.port)
+    return routed.render_as_string(hide_password=False), {"DATABASE_PGBOUNCER": True}
 
 
 def _admin(*statements: str) -> None:
@@ -239,6 +262,8 @@ def storage_backend(request):
 
 
 def pytest_generate_tests(metafunc):
+    if PGBOUNCER_URL:  # the PgBouncer pass is about the database: its tests keep the files local
+        return
     if metafunc.definition.get_closest_marker("both_storages") and "storage_backend" in metafunc.fixturenames:
         metafunc.parametrize("storage_backend", ["local", "s3"], indirect=True)
 
@@ -249,7 +274,8 @@ def storage_settings(request, storage_backend):
 
 
 def _app_on(databases, url, uploads, settings=None):
-    app = make_app(url, UPLOAD_FOLDER=str(uploads), **(settings or {}))
+    routed, bouncer = _through_bouncer(url)
+    app = make_app(routed, UPLOAD_FOLDER=str(uploads), **bouncer, **(settings or {}))
     with app.app_context():
         yield app
         db.session.remove()

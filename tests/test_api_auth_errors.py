@@ -15,6 +15,8 @@ from evalapp.models import ApiToken, LoginFailure, Score
 from evalapp.models.base import utcnow
 from tests.factories import PASSWORD, VILLAGE, make_round, make_sheet
 
+pytestmark = pytest.mark.pgbouncer  # run again through PgBouncer by .ci/run
+
 
 @pytest.fixture
 def world(empty_app):

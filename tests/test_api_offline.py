@@ -12,6 +12,8 @@ from evalapp.models import ApiToken, AuditEvent, EvidenceFile, RefreshToken
 from evalapp.models.base import utcnow
 from tests.factories import PASSWORD, VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401
 
+pytestmark = pytest.mark.pgbouncer  # run again through PgBouncer by .ci/run
+
 
 @pytest.fixture
 def world(empty_app):

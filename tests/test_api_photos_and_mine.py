@@ -14,7 +14,8 @@ from evalapp.models import AuditEvent, EvidenceFile, Sheet
 from evalapp.services import accounts
 from tests.factories import (OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, make_round, make_sheet)
 
-pytestmark = pytest.mark.both_storages  # run again with the files in the local S3 server
+# run again with the files in the local S3 server, and again through PgBouncer by .ci/run
+pytestmark = [pytest.mark.both_storages, pytest.mark.pgbouncer]
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from tests.factories import (
     OTHER_TOWNSHIP, OTHER_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, app_of_world, make_round, make_sheet,  # noqa: F401
 )
 
+pytestmark = pytest.mark.pgbouncer  # run again through PgBouncer by .ci/run
+
 
 @pytest.fixture
 def world(empty_app):

@@ -9,6 +9,8 @@ from evalapp.extensions import db
 from evalapp.models import AuditEvent, Score, SyncOperation
 from tests.factories import INSPECTOR_NAME, VILLAGE, app_of_world, make_round, make_sheet  # noqa: F401
 
+pytestmark = pytest.mark.pgbouncer  # run again through PgBouncer by .ci/run
+
 
 @pytest.fixture
 def world(empty_app):
