@@ -26,3 +26,19 @@ def register(app: Flask) -> None:
 
         reaped, expired = jobs.sweep()
         click.echo(f"已标记失败 {reaped} 个中断的任务，已删除 {expired} 个过期文件")
+
+    @app.cli.command("jobs-cron")
+    def jobs_cron():
+        """Put the periodic work (services.periodic: reminders, the sweep, the audit seal) on the jobs queue at its
+        times, Beijing time: RQ's cron scheduler. Run one per deployment, beside the jobs-workers that run it."""
+        import os
+        import time
+
+        from .services import jobs, periodic
+
+        if not app.config.get("REDIS_URL"):
+            raise click.UsageError("REDIS_URL 未设置：没有 Redis 时请用 cron 或 systemd 定时器运行 notice-reminders、"
+                                   "jobs-sweep 和 seal-audit（见 docs/deploy.md）。")
+        os.environ["TZ"] = periodic.ZONE  # RQ reads cron fields in the process's local time
+        time.tzset()
+        periodic.scheduler(jobs.queue().connection).start()

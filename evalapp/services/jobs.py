@@ -502,18 +502,23 @@ def queue():
 
 
 def rq_entry(job_id: int) -> str:
-    """What RQ runs: `run` in the app's context (the jobs-worker's own; under a plain `rq worker`, an app made
-    from the environment as wsgi.py makes it)."""
+    """What RQ runs for an export job: `run` in the app's context."""
+    return in_app(run, job_id)
+
+
+def in_app(fn, *args):
+    """`fn(*args)` in the app's context: the jobs-worker's own (one context for every job: nothing kept from the
+    last one), or, under a plain `rq worker`, an app made from the environment as wsgi.py makes it."""
     from flask import has_app_context
 
-    if has_app_context():  # the jobs-worker's one context for every job: nothing kept from the last one
+    if has_app_context():
         db.session.rollback()
         db.session.expire_all()
-        return run(job_id)
+        return fn(*args)
     from .. import create_app
 
     with create_app().app_context():
         try:
-            return run(job_id)
+            return fn(*args)
         finally:
             db.session.remove()

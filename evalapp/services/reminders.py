@@ -1,5 +1,5 @@
-"""Reminders of 公示, 异议 and 复核 deadlines (issue 32, point 8), sent by `flask notice-reminders` run on a timer
-(cron or a systemd timer, docs/deploy.md) until the scale-out issue moves such work to its queue.
+"""Reminders of 公示, 异议 and 复核 deadlines (issue 32, point 8), sent every morning on the job queue (services.periodic,
+`flask jobs-cron`), or, without Redis, by `flask notice-reminders` run on a timer (docs/deploy.md).
 
 Each run writes an in-app reminder per person and subject once a day (a second run the same day writes none), then
 posts what is due to the district's group-robot webhook (企业微信 / 钉钉: a JSON POST to NOTICE_WEBHOOK_URL), retried,
