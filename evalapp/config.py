@@ -102,6 +102,7 @@ class Defaults:
     # the app process runs them (the embedded default). JOBS_RUNNER forces rq, thread or sync.
     REDIS_URL = None
     JOBS_RUNNER = None
+    JOBS_QUEUE = "evalapp"  # the RQ queue the app servers fill and `jobs-worker` empties
     JOBS_STALE_SECONDS = 120  # a running job whose heartbeat is older is failed (a killed worker), with a retry
     JOBS_QUEUED_SECONDS = 3600  # a queued job nobody took for this long is failed too (a lost queue)
     JOBS_RESULT_SECONDS = 24 * 3600  # a finished file is kept this long, then deleted

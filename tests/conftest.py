@@ -35,6 +35,9 @@ TEST_CONFIG = {
     # Cheap hashing in tests; production strength is tested on the production config.
     "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     "DEMO_PASSWORD": DEMO_PASSWORD,
+    # Each test process its own RQ queue on the tests' Redis: two xdist workers (or two runs) never take or empty
+    # each other's jobs.
+    "JOBS_QUEUE": f"evalapp-test-{uuid.uuid4().hex[:12]}",
     "JOBS_RUNNER": "sync",  # export jobs run inside the request (services.jobs); tests/test_jobs.py runs them otherwise
 }
 ROLE_USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]

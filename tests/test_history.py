@@ -463,7 +463,7 @@ def test_a_summary_generated_on_the_rollout_freezes_its_catalogues_lineage(two_r
     admin = two_rounds["world"].people["admin"]
     assert not lineage.lineage_of(v2.id).frozen
     lineage.save(v2, {"B2X": ("renamed", ["B2"])}, admin)  # still editable before the summary
-    summary.generate_summary(r2, 1, "张三", district)
+    summary.prepare_summary(r2, 1, "张三", district)
     assert lineage.lineage_of(v2.id).frozen
     with pytest.raises(Conflict):
         lineage.save(v2, {"B2X": ("renamed", ["B2"])}, admin)

@@ -321,7 +321,7 @@ def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(
         job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
         worker = subprocess.Popen(
             [sys.executable, "-m", "tests.job_worker_proc", empty_app.config["SQLALCHEMY_DATABASE_URI"],
-             empty_app.config["UPLOAD_FOLDER"], url], cwd=root, stdout=subprocess.PIPE, text=True)
+             empty_app.config["UPLOAD_FOLDER"], url, empty_app.config["JOBS_QUEUE"]], cwd=root, stdout=subprocess.PIPE, text=True)
         try:
             line = ""
             with selectors.DefaultSelector() as waiting:  # the worker's line (after RQ's own), a minute at most

@@ -58,7 +58,7 @@ def test_the_schedule_puts_each_task_on_the_jobs_queue_at_its_beijing_time(empty
     cron = periodic.scheduler(queued.connection)
     by_name = {job.func_name.rsplit(".", 1)[-1]: job for job in cron.get_jobs()}
     assert set(by_name) == {"notice_reminders", "sweep_jobs", "seal_audit"}
-    assert {job.queue_name for job in by_name.values()} == {jobs.QUEUE_NAME}
+    assert {job.queue_name for job in by_name.values()} == {queued.name}
     reminders_at = by_name["notice_reminders"].next_enqueue_time.astimezone(timezone.utc)
     # 08:30 in Beijing is 00:30 UTC, whatever day it is now
     assert (reminders_at.hour, reminders_at.minute) == (0, 30)

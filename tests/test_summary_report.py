@@ -118,9 +118,13 @@ def _doc_text(data: bytes) -> str:
 
 
 def _generate(client, round_id, signer="王局长", version=1):
+    """Issue the 评估总结 as the page does: a job (run inside the request in tests), its page, then its file."""
     response = client.post(f"/results/rounds/{round_id}/summary.docx", data={"version": version, "signer": signer})
-    assert response.status_code == 200, re.findall(r'invalid-feedback[^>]*>([^<]+)<', response.get_data(as_text=True))
-    assert response.mimetype.endswith("wordprocessingml.document")
+    assert response.status_code == 303, re.findall(r'invalid-feedback[^>]*>([^<]+)<', response.get_data(as_text=True))
+    job = response.headers["Location"]
+    assert 'data-state="done"' in client.get(job).get_data(as_text=True)
+    response = client.get(f"{job}/file")
+    assert response.status_code == 200 and response.mimetype.endswith("wordprocessingml.document")
     return response.data
 
 
@@ -315,3 +319,26 @@ def test_a_version_not_offered_is_refused_beside_its_field(app, demo_round):
                                 data={"version": version, "signer": "王局长"})
         assert refused.status_code == 422, (version, refused.status_code)
         assert _field_errors(refused) and _field_errors(refused)[0].startswith("不是有效" if version != "x" else "选择无效")
+
+
+def test_the_summary_is_made_by_a_job_once_per_request_and_its_download_is_audited(app, demo_round):
+    """Issue 34, point 2: the 评估总结 is a job — the same request (version, 签发人, texts, template, day) twice is one
+    job and one file; another 签发人 is another job under the same 文号; finance cannot fetch it."""
+    from evalapp.models import Job
+
+    _published(demo_round)
+    district = _client(app, "district")
+    first = district.post(f"/results/rounds/{demo_round.id}/summary.docx", data={"version": 1, "signer": "王局长"})
+    again = district.post(f"/results/rounds/{demo_round.id}/summary.docx", data={"version": 1, "signer": "王局长"})
+    assert first.status_code == again.status_code == 303 and first.headers["Location"] == again.headers["Location"]
+    page = district.get(first.headers["Location"]).get_data(as_text=True)
+    assert "返回评估总结" in page and f"/results/rounds/{demo_round.id}/summary" in page
+    other = district.post(f"/results/rounds/{demo_round.id}/summary.docx", data={"version": 1, "signer": "李局长"})
+    assert other.headers["Location"] != first.headers["Location"]
+    jobs_made = db.session.scalars(select(Job).where(Job.kind == "summary_docx")).all()
+    assert len(jobs_made) == 2 and len({j.params["doc_number"] for j in jobs_made}) == 1
+    body = district.get(f"{first.headers['Location']}/file").data
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.summary")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.new["sha256"] == hashlib.sha256(body).hexdigest() and event.new["signer"] == "王局长"
+    assert _client(app, "finance").get(f"{first.headers['Location']}/file").status_code in (403, 404)

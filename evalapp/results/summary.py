@@ -15,7 +15,7 @@ from ..bodylimits import body_limit
 from ..errors import attach_field_errors
 from ..extensions import db
 from ..models import Round
-from ..services import summary as service
+from ..services import jobs, summary as service
 from ..services.errors import ServiceError
 from . import bp
 
@@ -84,24 +84,22 @@ def summary_page(round_id: int):
 @bp.post(f"/rounds/<{ID}:round_id>/summary.docx")
 @role_required(*ROLES)
 def summary_docx(round_id: int):
-    """The .docx of the version chosen, generated now (audited; the round's 文号 taken the first time)."""
-    from ..sending import send_download
-    import io
-
+    """Issue the 评估总结 of the version chosen (the round's 文号 taken the first time) and hand its making to a job:
+    the job's page shows the progress and offers the .docx (its download audited)."""
     round_ = db.get_or_404(Round, round_id)
     form = GenerateForm()
     form.version.choices = [(v.version, str(v.version)) for v in service.versions_of(round_)]
     if not form.validate_on_submit():
         return _page(round_, generate=form, status=422)
     try:
-        data, name = service.generate_summary(round_, form.version.data, form.signer.data, current_user,
-                                              address=request.remote_addr)
+        params = service.prepare_summary(round_, form.version.data, form.signer.data, current_user)
     except ServiceError as exc:
         db.session.rollback()
         if not attach_field_errors(form, exc):
             flash(exc.message, "danger")
         return _page(round_, generate=form, status=exc.status)
-    return send_download(io.BytesIO(data), name, service.DOCX, fallback="summary.docx")
+    job = jobs.request_job("summary_docx", params, current_user)
+    return redirect(url_for("jobs.show", job_id=job.id), 303)
 
 
 @bp.get("/summary/download/template.docx")

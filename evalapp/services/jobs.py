@@ -45,7 +45,6 @@ from .storage import storage
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
-QUEUE_NAME = "evalapp"
 LOST_ERROR = N_("生成的文件已不在存储中")
 STALE_ERROR = N_("工作进程中断（心跳超时）")  # shown translated (templates/jobs/show.html)
 FAILED_ERROR = N_("生成文件时出错，详情已记入服务器日志")  # what a user sees of any other failure
@@ -57,6 +56,8 @@ class Kind:
     mimetype: str
     fallback: str          # the ASCII name a download falls back to
     build: Callable        # (job, progress) → (binary file, name)
+    action: str            # a download's audit action (the direct downloads' own)
+    audited: Callable = lambda params: {}  # what of the parameters a download's audit row records
 
 
 def now() -> datetime:
@@ -108,10 +109,27 @@ def _build_evidence_zip(job: Job, progress):
     return evidence_zip(round_, db.session.get(User, job.requested_by_id), progress=progress)
 
 
+def _build_summary(job: Job, progress):
+    from .summary import build_summary
+
+    return build_summary(job.params, progress)
+
+
+def _summary_audited(params: dict) -> dict:
+    from .summary import audited
+
+    return audited(params)
+
+
 KINDS = {
-    "results_workbook": Kind(XLSX, "results.xlsx", _build_workbook),
-    "audit_export": Kind(XLSX, "audit.xlsx", _build_audit),
-    "evidence_zip": Kind("application/zip", "evidence.zip", _build_evidence_zip),
+    "results_workbook": Kind(XLSX, "results.xlsx", _build_workbook, "export.results_workbook", lambda p: {
+        "status": "草稿" if p.get("draft") else "正式", "version": p.get("version"),
+        "publication_sha256": p.get("sha256")}),
+    "audit_export": Kind(XLSX, "audit.xlsx", _build_audit, "export.audit", lambda p: {"filters": p["filters"]}),
+    "evidence_zip": Kind("application/zip", "evidence.zip", _build_evidence_zip, "export.evidence_zip"),
+    # the 评估总结 (services.summary.prepare_summary makes its parameters)
+    "summary_docx": Kind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "summary.docx",
+                         _build_summary, "export.summary", _summary_audited),
 }
 # Who may fetch a kind's file: the roles that may ask for it (evidence: the roles that see the same sheets alike,
 # access.SHEET_KINDS_SEEN — the district's and the admin's zip is one file, finance's another).
@@ -337,14 +355,9 @@ def downloaded(job: Job, user: User, *, address: str | None = None):
                            .execution_options(synchronize_session=False))
         db.session.commit()
         raise NotFound("job.no_file", _l("文件尚未生成或已过期")) from None
-    params = job.params
-    version = ({"status": "草稿" if params.get("draft") else "正式", "version": params.get("version"),
-                "publication_sha256": params.get("sha256")} if job.kind == "results_workbook" else {})
-    round_id = params.get("round_id")
-    audit.record("export.results_workbook" if job.kind == "results_workbook"  # the direct downloads' actions
-                 else "export.audit" if job.kind == "audit_export" else "export.evidence_zip", user=user, address=address, obj=db.session.get(Round, round_id) if round_id else None,
-                 round_id=round_id, new={**version, "job": job.id, "sha256": job.result_sha256,
-                                         **({"filters": params["filters"]} if "filters" in params else {})},
+    round_id = job.params.get("round_id")
+    audit.record(kind.action, user=user, address=address, obj=db.session.get(Round, round_id) if round_id else None,
+                 round_id=round_id, new={**kind.audited(job.params), "job": job.id, "sha256": job.result_sha256},
                  detail=job.result_name or "")
     try:
         db.session.commit()
@@ -494,11 +507,11 @@ def _in_thread(app, job_id: int) -> None:
 
 
 def queue():
-    """The RQ queue on REDIS_URL."""
+    """The RQ queue (JOBS_QUEUE) on REDIS_URL."""
     from redis import Redis
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=Redis.from_url(current_app.config["REDIS_URL"]))
+    return Queue(current_app.config["JOBS_QUEUE"], connection=Redis.from_url(current_app.config["REDIS_URL"]))
 
 
 def rq_entry(job_id: int) -> str:

@@ -117,8 +117,8 @@ def save(version: CatalogueVersion, choices: dict[str, tuple[str, list[str]]], u
 
 def freeze_lineage(catalogue_version: CatalogueVersion, *, back_to: CatalogueVersion | None = None) -> list[int]:
     """Freeze the version's lineage — and, with `back_to`, every lineage on the way back to that version — once a
-    评估总结 uses it: never edited again. In the caller's transaction (the summary's generation commits it with its
-    audit row); returns the ids of the lineages frozen. Freezing a frozen lineage changes nothing."""
+    评估总结 uses it: never edited again. In the caller's transaction (services.summary.prepare_summary commits it with the
+    summary's 文号); returns the ids of the lineages frozen. Freezing a frozen lineage changes nothing."""
     frozen = []
     current, seen = catalogue_version.id, set()
     while current is not None and current not in seen:

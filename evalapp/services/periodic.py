@@ -56,6 +56,6 @@ def scheduler(connection):
 
     cron = CronScheduler(connection=connection, name="evalapp-cron")
     for name, spec in SCHEDULE:
-        cron.register(globals()[name], jobs.QUEUE_NAME, cron=spec, job_timeout=int(
+        cron.register(globals()[name], current_app.config["JOBS_QUEUE"], cron=spec, job_timeout=int(
             current_app.config.get("JOBS_TIMEOUT_SECONDS", 3600)))
     return cron

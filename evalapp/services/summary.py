@@ -14,6 +14,7 @@ Only the district and the admin write or generate (DISTRICT_ROLES); the routes r
 """
 import dataclasses
 import hashlib
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -258,13 +259,14 @@ def version_data(round_id: int, version: int) -> SummaryData:
             rectify_counts=rect_counts, interviews=_interviews(round_id), comparison=_comparison(round_, pub))
 
 
-# ---------------------------------------------------------------- a generation
+# ---------------------------------------------------------------- a generation (a job: services.jobs)
 
 
-def generate_summary(round_: Round, version: int, signer: str, user: User, *, address: str | None = None,
-                     now: datetime | None = None) -> tuple[bytes, str]:
-    """The 评估总结 of `version` of the round as a .docx: (bytes, file name). Takes the round's 文号 the first time,
-    keeps the 签发人, audits the generation (export.summary); one commit."""
+def prepare_summary(round_: Round, version: int, signer: str, user: User, *, now: datetime | None = None) -> dict:
+    """Issue the 评估总结 of `version`: take the round's 文号 the first time, keep the 签发人, freeze the lineage
+    it stands on; one commit. Returns what the document is made of — the parameters of its job (services.jobs,
+    kind ``summary_docx``): the same request (same version, 文号, 签发人, day, texts and template) is one job and
+    one file."""
     _district(user)
     signer = (signer or "").strip()
     check_text("summary.signer", "signer", _l("签发人"), signer)
@@ -273,10 +275,9 @@ def generate_summary(round_: Round, version: int, signer: str, user: User, *, ad
     if len(signer) > SIGNER_MAX:
         raise Invalid("summary.signer", _l("签发人不能超过%(n)s字", n=SIGNER_MAX),
                       {"signer": _l("签发人不能超过%(n)s字", n=SIGNER_MAX)})
-    if readmodel.version_of(round_.id, version) is None:
+    pub = readmodel.version_of(round_.id, version)
+    if pub is None:
         raise Invalid("summary.no_version", _l("请选择已公布的版本"), {"version": _l("请选择已公布的版本")})
-    data = version_data(round_.id, version)
-    narratives = narratives_of(round_.id)
     template, template_name = template_bytes()
     row = summary_of(round_.id)
     if row is None:
@@ -286,23 +287,39 @@ def generate_summary(round_: Round, version: int, signer: str, user: User, *, ad
     if not row.doc_number:  # 文号: the year of issue, as the 整改通知 and 约谈通报 are numbered
         row.doc_number = doc_numbers.take(doc_numbers.SUMMARY, moment.year).text
     row.signer = signer
-    data = dataclasses.replace(data, doc_number=row.doc_number, signer=signer, date=chinese_date(moment))
-    try:
-        body = generate(data, narratives, template)
-    except TemplateBroken as exc:  # a template in force that no longer renders (it rendered when uploaded)
-        db.session.rollback()
-        raise Invalid("summary.template_broken", _l("模板无法使用：%(why)s", why=str(exc)[:300]),
-                      {"template": _l("模板无法使用：%(why)s", why=str(exc)[:300])}) from None
-    name = f"{data.issuer}_{data.round_name}_评估总结_第{version}版.docx"
     # The catalogues' lineage (how each indicator relates to the version before) is never edited once a 评估总结
     # has gone out on it (issue 33, point 1).
-    frozen = [i for cat in (round_.township_catalogue, round_.village_catalogue) for i in lineage.freeze_lineage(cat)]
-    audit.record("export.summary", user=user, address=address, obj=round_, round_id=round_.id,
-                 new={"version": version, "publication_sha256": data.sha256, "lineage_frozen": frozen,
-                      "compared_with": data.comparison and {"version": data.comparison.before,
-                                                            "publication_sha256": data.comparison.before_sha256},
-                      "sha256": hashlib.sha256(body).hexdigest(), "doc_number": row.doc_number, "signer": signer,
-                      "template": template_name, "template_sha256": hashlib.sha256(template).hexdigest()},
-                 detail=name)
+    for cat in (round_.township_catalogue, round_.village_catalogue):
+        lineage.freeze_lineage(cat)
+    before = history.earlier_than(round_)
+    compared = None if before is None else {
+        "version": before.version, "publication_sha256": db.session.get(Publication, before.publication_id).sha256}
+    params = {"round_id": round_.id, "version": version, "sha256": pub.sha256, "compared_with": compared,
+              "doc_number": row.doc_number, "signer": signer, "date": chinese_date(moment),
+              "narratives": dataclasses.asdict(narratives_of(round_.id)), "template": template_name,
+              "template_sha256": hashlib.sha256(template).hexdigest(), "audience": list(DISTRICT_ROLES)}
     db.session.commit()
-    return body, name
+    return params
+
+
+def build_summary(params: dict, progress) -> tuple[io.BytesIO, str]:
+    """The .docx a job's parameters describe (prepare_summary): the version read and checked against its seals,
+    the document generated with the template it was asked with. (file, name)."""
+    progress(0, 2)
+    data = version_data(params["round_id"], params["version"])
+    if data.sha256 != params["sha256"]:
+        raise RuntimeError("the version's checksum is not the one the summary was asked for")
+    template, _name = template_bytes()
+    if hashlib.sha256(template).hexdigest() != params["template_sha256"]:  # replaced since: ask again
+        raise RuntimeError("the template in force changed since the summary was asked for")
+    progress(1, 2)
+    data = dataclasses.replace(data, doc_number=params["doc_number"], signer=params["signer"], date=params["date"])
+    body = generate(data, Narratives(**params["narratives"]), template)
+    return io.BytesIO(body), f"{data.issuer}_{data.round_name}_评估总结_第{params['version']}版.docx"
+
+
+def audited(params: dict) -> dict:
+    """What a download of the document records (services.jobs.downloaded: the job and the file's SHA-256 beside)."""
+    return {"version": params["version"], "publication_sha256": params["sha256"],
+            "compared_with": params["compared_with"], "doc_number": params["doc_number"], "signer": params["signer"],
+            "template": params["template"], "template_sha256": params["template_sha256"]}
