@@ -144,6 +144,11 @@ def test_a_restore_into_a_database_or_storage_holding_anything_is_refused_and_a_
         assert inspect(db.engine).get_table_names() == []
     again = empty_app.test_cli_runner().invoke(args=["backup", str(out)])
     assert again.exit_code == 1 and "不是空目录" in again.output, again.output
+    empty_app.config["DATABASE_PGBOUNCER"] = True  # pg_dump's snapshot and pg_restore need sessions of their own
+    through_pgbouncer = empty_app.test_cli_runner().invoke(args=["backup", str(out.parent / "another")])
+    assert through_pgbouncer.exit_code == 1 and "直接连接 PostgreSQL" in through_pgbouncer.output
+    fresh.config["DATABASE_PGBOUNCER"] = True
+    assert "直接连接 PostgreSQL" in run(fresh, "restore", str(out)).output
     assert json.loads((out / "backup.json").read_text(encoding="utf-8"))["format"] == 1  # left as it was
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, inspect, select, text
 
 from ..extensions import db
@@ -131,6 +132,14 @@ def _run_pg(name: str, *args: str) -> None:
         raise BackupError(f"{name} 失败（退出码 {done.returncode}）：{done.stderr.strip()}")
 
 
+def _direct() -> None:
+    """pg_dump's exported snapshot and pg_restore need sessions of their own: not through PgBouncer's transaction
+    mode, which may hand each transaction another server connection."""
+    if current_app.config.get("DATABASE_PGBOUNCER"):
+        raise BackupError("本系统经 PgBouncer 连接数据库：备份和恢复请直接连接 PostgreSQL"
+                          "（DATABASE_URL 指向 PostgreSQL 本身，不设 EVALAPP_DATABASE_PGBOUNCER）")
+
+
 def _dump_database(path: Path) -> None:
     """The database copied inside the session's transaction, which then reads the same rows as the copy."""
     kind = db.engine.dialect.name
@@ -168,6 +177,7 @@ def backup(directory: str, *, now: datetime | None = None) -> Report:
     kind = db.engine.dialect.name
     if kind not in DATABASE_FILES:
         raise BackupError(f"不支持的数据库：{kind}")
+    _direct()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BackupError(f"{out} 已存在且不是空目录：请为每次备份指定一个新目录")
     out.mkdir(parents=True, exist_ok=True)
@@ -271,6 +281,7 @@ def restore(directory: str) -> Report:
     kind = db.engine.dialect.name
     if described["database"]["kind"] != kind:
         raise BackupError(f"备份的数据库是 {described['database']['kind']}，本系统配置的是 {kind}：不能跨数据库恢复")
+    _direct()
     db.session.rollback()
     tables = inspect(db.engine).get_table_names()
     if tables:
