@@ -111,7 +111,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API checks the X-CSRFToken header itself (session clients only)
 
-    from . import assets, bodylimits, cli, cli_audit, cli_evidence, cli_jobs, cli_publication, errors, security, templating
+    from . import (assets, bodylimits, cli, cli_audit, cli_backup, cli_evidence, cli_jobs, cli_publication, errors,
+                   security, templating)
 
     @app.teardown_request
     def close_uploads(exc):
@@ -124,6 +125,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli_jobs.register(app)
     cli_audit.register(app)
     cli_evidence.register(app)
+    cli_backup.register(app)
     errors.register(app)
     security.register(app)
     templating.register(app)

@@ -80,27 +80,6 @@ def register(app: Flask) -> None:
             f.write(data.getvalue())
         click.echo(f"已写出 {output}（{name}，明细SHA-256 {digest}）")
 
-    @app.cli.command("backup")
-    @click.argument("output", type=click.Path(dir_okay=False))
-    def backup_command(output):
-        """A consistent copy of the SQLite database while writes go on (SQLite's online backup API).
-
-        For PostgreSQL use pg_dump (see docs/deploy.md); this command refuses rather than pretend.
-        """
-        import sqlite3
-
-        if db.engine.dialect.name != "sqlite":
-            raise click.ClickException("PostgreSQL：请用 pg_dump -Fc 备份（见 docs/deploy.md）")
-        source = db.engine.raw_connection()
-        try:
-            target = sqlite3.connect(output)
-            with target:
-                source.driver_connection.backup(target)
-            target.close()
-        finally:
-            source.close()
-        click.echo(f"已备份到 {output}")
-
     @app.cli.command("import-units")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     def import_units_command(path):

@@ -156,7 +156,7 @@ def test_backup_is_consistent_and_restores_every_sheet(app, world, tmp_path):
 
     from evalapp.models import Sheet
 
-    out = tmp_path / "backup.sqlite3"
+    out = tmp_path / "backup"
     sheet_id = make_sheet(world, VILLAGE).id
     stop = threading.Event()
     errors = []
@@ -183,7 +183,7 @@ def test_backup_is_consistent_and_restores_every_sheet(app, world, tmp_path):
         t.join()
     assert result.exit_code == 0, result.output
     assert errors == []
-    conn = sqlite3.connect(out)
+    conn = sqlite3.connect(out / "database.sqlite3")
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     sheets = conn.execute("SELECT count(*) FROM sheets").fetchone()[0]
     assert sheets == db.session.scalar(select(func.count(Sheet.id)))
