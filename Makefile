@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest bench manual-screenshots
+.PHONY: setup seal-key run test test-pg translations migrate seed clean loadtest loadtest-cluster bench manual-screenshots
 
 $(VENV)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -67,6 +67,12 @@ clean:
 loadtest: setup
 	$(BIN)/python bench/loadtest.py --db postgresql --seconds $${SECONDS_:-60}
 	$(BIN)/python bench/loadtest.py --db sqlite --seconds $${SECONDS_:-60}
+
+# The same on two app servers behind nginx (apt-get install nginx-light), sharing PostgreSQL, Redis (database 11) and
+# an S3-compatible store (moto's server), with a job worker; one server killed mid-load (docs/loadtest.md).
+loadtest-cluster: setup $(VENV)/.tested
+	command -v nginx >/dev/null || apt-get install -y -qq nginx-light || (apt-get update -qq && apt-get install -y -qq nginx-light)
+	$(BIN)/python bench/cluster.py --seconds $${SECONDS_:-60}
 
 # Benchmarks against same-run floors (bench/run.py), SQLite then PostgreSQL; SIZES=94x20 for a quick look.
 bench: setup

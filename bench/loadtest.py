@@ -33,17 +33,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_database(kind: str, users: int) -> tuple[str, dict]:
-    """A demo database with `users` inspectors on the first team, each with their own sheets."""
+def prepare_database(kind: str, users: int, name: str = "evalapp_load") -> tuple[str, dict]:
+    """A demo database with `users` inspectors on the first team, each with their own sheets (PostgreSQL: the
+    database `name`, made afresh)."""
     from sqlalchemy import create_engine, select, text
 
     if kind == "postgresql":
         engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(text('DROP DATABASE IF EXISTS "evalapp_load" WITH (FORCE)'))
-            conn.execute(text('CREATE DATABASE "evalapp_load"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/evalapp_load"
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     else:
         url = "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="evalapp-load-"), "load.sqlite3")
     from flask_migrate import upgrade
@@ -111,47 +112,68 @@ class Client:
     """A browser-like client: a cookie and a CSRF token, one keep-alive connection, compressed answers accepted.
 
     After each request, `last` holds the answer's headers (lower-case names) and `wire_bytes`, the bytes it took on
-    the wire: the status line, the headers and the body as sent (compressed or not)."""
+    the wire: the status line, the headers and the body as sent (compressed or not).
 
-    def __init__(self, port):
+    A request that meets a dropped connection (a killed worker) is sent again, as is one answered with a status in
+    `retry_statuses` (behind a proxy: 502/503/504 when no app server answered), up to `tries` times with the same
+    payload (saves are idempotent by version); `failures` counts each failed attempt by what it met ("connection"
+    or the status). The elapsed time returned runs from the first attempt to the answer: what the user waited."""
+
+    def __init__(self, port, retry_statuses=(), tries=3):
         self.port = port
         self.cookie = ""
         self.csrf = ""
         self.conn = None
         self.last: dict = {}
+        self.retry_statuses = tuple(retry_statuses)
+        self.tries = tries
+        self.failures: dict = {}
+
+    def _failed(self, what, attempt) -> bool:
+        """Count a failed attempt; True when another may follow (after a short wait)."""
+        self.failures[what] = self.failures.get(what, 0) + 1
+        if attempt == self.tries - 1:
+            return False
+        time.sleep(0.2 * (attempt + 1))
+        return True
 
     def request(self, method, path, body=None, form=False, headers=None):
-        for attempt in range(3):
+        first = time.perf_counter()
+        for attempt in range(self.tries):
             try:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                sent = {"Cookie": self.cookie, "X-CSRFToken": self.csrf, "Accept-Encoding": ACCEPT_ENCODING,
-                        **(headers or {})}
-                if form:
+                sent = {"Cookie": self.cookie, "X-CSRFToken": self.csrf, "Accept-Encoding": ACCEPT_ENCODING}
+                if isinstance(body, bytes):  # a body made by the caller (a multipart upload): its headers name it
+                    data = body
+                elif form:
                     data = "&".join(f"{k}={v}" for k, v in body.items())
                     sent["Content-Type"] = "application/x-www-form-urlencoded"
                 else:
                     data = json.dumps(body) if body is not None else None
                     sent["Content-Type"] = "application/json"
-                start = time.perf_counter()
+                sent.update(headers or {})
                 self.conn.request(method, path, body=data, headers=sent)
                 resp = self.conn.getresponse()
                 raw = resp.read()
-                elapsed = time.perf_counter() - start
                 answer = resp.getheaders()
-                for k, v in answer:
-                    if k.lower() == "set-cookie" and v.startswith("session="):
-                        self.cookie = v.split(";")[0]
-                self.last = {k.lower(): v for k, v in answer}
-                self.last["wire_bytes"] = (len(f"HTTP/1.1 {resp.status} {resp.reason}\r\n")
-                                           + sum(len(k) + len(v) + 4 for k, v in answer) + 2 + len(raw))
-                return resp.status, decode(raw, self.last.get("content-encoding")), elapsed
             except (ConnectionError, http.client.HTTPException, OSError):
                 # a killed worker drops its connections: reconnect and retry (the save is idempotent by version)
                 self.conn = None
-                if attempt == 2:
-                    return 0, b"", 0.0
-                time.sleep(0.2)
+                if self._failed("connection", attempt):
+                    continue
+                return 0, b"", time.perf_counter() - first
+            if resp.status in self.retry_statuses and self._failed(resp.status, attempt):
+                self.conn = None
+                continue
+            elapsed = time.perf_counter() - first
+            for k, v in answer:
+                if k.lower() == "set-cookie" and v.startswith("session="):
+                    self.cookie = v.split(";")[0]
+            self.last = {k.lower(): v for k, v in answer}
+            self.last["wire_bytes"] = (len(f"HTTP/1.1 {resp.status} {resp.reason}\r\n")
+                                       + sum(len(k) + len(v) + 4 for k, v in answer) + 2 + len(raw))
+            return resp.status, decode(raw, self.last.get("content-encoding")), elapsed
 
     def login(self, username, password=PASSWORD):
         status, body, _ = self.request("GET", "/login")
@@ -163,79 +185,93 @@ class Client:
         return status, elapsed
 
 
-def run(args) -> dict:
-    url, sheets = prepare_database(args.db, args.users)
-    port = free_port()
+def app_env(url: str, kind: str = "postgresql", **settings) -> dict:
+    """The environment of an app server (or job worker) on the load test's database; `settings`: more EVALAPP_*."""
     env = dict(os.environ, DATABASE_URL=url, EVALAPP_SECRET_KEY="load-test", EVALAPP_ENV="development",
-               EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute")
-    if args.db == "sqlite":
+               EVALAPP_LOGIN_LIMIT_PER_ADDRESS="100000 per minute", **settings)
+    if kind == "sqlite":
         env.pop("DATABASE_URL")
         env["EVALAPP_SQLALCHEMY_DATABASE_URI"] = url
-    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), "--workers", "4", "--threads", "4",
-                               "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "wsgi:app"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(100):
+    return env
+
+
+def wait_for_port(port: int, seconds: float = 10) -> None:
+    for _ in range(int(seconds * 10)):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return
         except OSError:
             time.sleep(0.1)
-    latencies, statuses, lock = [], {}, threading.Lock()
-    acknowledged: dict[tuple[int, str], tuple[int, str]] = {}
-    deadline = time.time() + args.seconds
-    codes = ["A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4", "B5", "C1"]
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
-    def inspector(username):
-        client = Client(port)
-        client.login(username)
-        versions = {}
-        rng = random.Random(username)
-        n = 0
-        while time.time() < deadline:
-            sheet_id = rng.choice(sheets[username])
-            code = rng.choice(codes)
-            n += 1
-            note = f"{username}-{n}"
-            status, body, elapsed = client.request(
-                "PUT", f"/api/v1/sheets/{sheet_id}/scores/{code}",
-                {"deductions": [], "note": note, "version": versions.get((sheet_id, code), 0)})
-            with lock:
-                statuses[status] = statuses.get(status, 0) + 1
-                latencies.append(elapsed)
-            if status == 200:
-                versions[(sheet_id, code)] = json.loads(body)["version"]
-                with lock:
-                    acknowledged[(sheet_id, code)] = (versions[(sheet_id, code)], note)
-            elif status == 409:
-                current = json.loads(body).get("current") or {}
-                versions[(sheet_id, code)] = current.get("version", 0)
-            time.sleep(rng.uniform(0.05, 0.3))  # a person taps, not a robot
 
-    login_latencies = []
+def serve(env: dict, port: int, workers: int = 4, threads: int = 4, **popen) -> subprocess.Popen:
+    """gunicorn serving the app on 127.0.0.1:port, once it listens."""
+    server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), "--workers", str(workers),
+                               "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, **popen)
+    wait_for_port(port)
+    return server
 
-    def login_burst():
-        for i in range(args.users):
-            status, elapsed = Client(port).login(f"load{i:03d}")
-            with lock:
-                statuses[f"login {status}"] = statuses.get(f"login {status}", 0) + 1
-                login_latencies.append(elapsed)
 
-    threads = [threading.Thread(target=inspector, args=(u,)) for u in sorted(sheets)]
-    for t in threads:
-        t.start()
-    time.sleep(args.seconds / 4)
-    burst = threading.Thread(target=login_burst)
-    burst.start()
-    time.sleep(args.seconds / 4)
-    workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
-    killed = workers[0] if workers else None
-    if killed:
-        os.kill(int(killed), signal.SIGKILL)  # a worker dies mid-load
-    for t in threads + [burst]:
-        t.join()
-    server.send_signal(signal.SIGTERM)
-    _, err = server.communicate(timeout=30)
+CODES = ["A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4", "B5", "C1"]
 
+
+class Record:
+    """What the inspectors saw: statuses, each save's (start, latency), the last acknowledged save of each score,
+    and the failed attempts their clients retried."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.statuses: dict = {}
+        self.latencies: list[tuple[float, float]] = []
+        self.acknowledged: dict[tuple[int, str], tuple[int, str]] = {}
+        self.failures: dict = {}
+
+    def count(self, status) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def inspector(username: str, client: "Client", sheet_ids: list, deadline, record: Record,
+              ready: threading.Barrier | None = None) -> None:
+    """One tablet: log in, then autosave a random score of its sheets with a person's pauses until the deadline
+    (a time, or a function giving it once `ready` — a barrier all tablets pass once logged in — lets them start)."""
+    client.login(username)
+    if ready is not None:
+        ready.wait()
+    deadline = deadline() if callable(deadline) else deadline
+    versions = {}
+    rng = random.Random(username)
+    n = 0
+    while time.time() < deadline:
+        sheet_id = rng.choice(sheet_ids)
+        code = rng.choice(CODES)
+        n += 1
+        note = f"{username}-{n}"
+        started = time.time()
+        status, body, elapsed = client.request(
+            "PUT", f"/api/v1/sheets/{sheet_id}/scores/{code}",
+            {"deductions": [], "note": note, "version": versions.get((sheet_id, code), 0)})
+        with record.lock:
+            record.statuses[status] = record.statuses.get(status, 0) + 1
+            record.latencies.append((started, elapsed))
+        if status == 200:
+            versions[(sheet_id, code)] = json.loads(body)["version"]
+            with record.lock:
+                record.acknowledged[(sheet_id, code)] = (versions[(sheet_id, code)], note)
+        elif status == 409:
+            current = json.loads(body).get("current") or {}
+            versions[(sheet_id, code)] = current.get("version", 0)
+        time.sleep(rng.uniform(0.05, 0.3))  # a person taps, not a robot
+    with record.lock:
+        for what, n in client.failures.items():
+            record.failures[what] = record.failures.get(what, 0) + n
+
+
+def check_saves(url: str, acknowledged: dict) -> tuple[list, int]:
+    """(lost saves, duplicated scores) in the database after the load."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
@@ -251,15 +287,57 @@ def run(args) -> dict:
         duplicates = conn.execute(text("SELECT count(*) FROM (SELECT sheet_id, indicator_id FROM scores "
                                        "GROUP BY sheet_id, indicator_id HAVING count(*) > 1) d")).scalar()
     engine.dispose()
+    return lost, duplicates
+
+
+def percentiles(seconds: list[float]) -> dict:
+    """p50 and p95 in milliseconds."""
+    ms = sorted(x * 1000 for x in seconds)
+    return {"p50_ms": round(statistics.median(ms), 1) if ms else None,
+            "p95_ms": round(ms[int(len(ms) * 0.95) - 1], 1) if ms else None}
+
+
+def run(args) -> dict:
+    url, sheets = prepare_database(args.db, args.users)
+    port = free_port()
+    server = serve(app_env(url, args.db), port)
+    record = Record()
+    deadline = time.time() + args.seconds
+    login_latencies = []
+
+    def login_burst():
+        for i in range(args.users):
+            status, elapsed = Client(port).login(f"load{i:03d}")
+            record.count(f"login {status}")
+            with record.lock:
+                login_latencies.append(elapsed)
+
+    threads = [threading.Thread(target=inspector, args=(u, Client(port), sheets[u], deadline, record))
+               for u in sorted(sheets)]
+    for t in threads:
+        t.start()
+    time.sleep(args.seconds / 4)
+    burst = threading.Thread(target=login_burst)
+    burst.start()
+    time.sleep(args.seconds / 4)
+    workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+    killed = workers[0] if workers else None
+    if killed:
+        os.kill(int(killed), signal.SIGKILL)  # a worker dies mid-load
+    for t in threads + [burst]:
+        t.join()
+    server.send_signal(signal.SIGTERM)
+    _, err = server.communicate(timeout=30)
+
+    lost, duplicates = check_saves(url, record.acknowledged)
+    statuses = record.statuses
     server_errors = sum(n for s, n in statuses.items() if isinstance(s, int) and s >= 500)
-    ms = sorted(x * 1000 for x in latencies)
     report = {
-        "db": args.db, "users": args.users, "seconds": args.seconds, "requests": len(latencies),
+        "db": args.db, "users": args.users, "seconds": args.seconds, "requests": len(record.latencies),
         "statuses": {str(k): v for k, v in sorted(statuses.items(), key=str)},
-        "p50_ms": round(statistics.median(ms), 1) if ms else None,
-        "p95_ms": round(ms[int(len(ms) * 0.95) - 1], 1) if ms else None,
+        **percentiles([elapsed for _, elapsed in record.latencies]),
         "login_p50_ms": round(statistics.median(login_latencies) * 1000, 1) if login_latencies else None,
-        "acknowledged_saves": len(acknowledged), "lost_saves": len(lost), "duplicated_scores": duplicates,
+        "acknowledged_saves": len(record.acknowledged), "lost_saves": len(lost), "duplicated_scores": duplicates,
         "server_errors_5xx": server_errors, "killed_worker": killed,
         "database_locked_errors": err.count("database is locked"),
     }
