@@ -7,10 +7,12 @@ the other, every job done and its file downloaded.
 
     python bench/cluster.py [--seconds 60] [--users 50] [--workers 2] [--threads 4]   (make loadtest-cluster)
 
-The run is cut in four equal windows so that the saves' figures can be set side by side:
-    1. both instances, no job            2. both instances, the district's workbook jobs one after another
-    3. instance A killed at its start    4. one instance, the workbook jobs again
-It makes its own PostgreSQL database (`evalapp_cluster`), a bucket on its own moto server, uses Redis database 11
+The district asks for workbooks one after another in the second and the fourth quarter of the run, and instance A is
+killed at its half, so each save falls in one of four cells set side by side in the report: two instances or one,
+a job running or none. CPU is measured per process group (/proc) beside the machine's: others may work on it too.
+
+It makes its own PostgreSQL database (`evalapp_cluster`: the demo, 50 inspectors and, with --scale, a round of
+`flask demo-scale`'s whose workbook the district asks for), a bucket on its own moto server, uses Redis database 11
 (LOADTEST_REDIS to change) and talks only to 127.0.0.1. Needs nginx (Debian: apt-get install nginx-light).
 """
 import argparse
@@ -122,6 +124,7 @@ class CpuMeter:
         self.groups = groups  # name → root pid, or a callable giving pids
         self.first: dict = {}
         self.last: dict = {}
+        self.series: list[tuple[float, float, float]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -142,22 +145,34 @@ class CpuMeter:
     def _loop(self):
         while not self.stop.wait(0.5):
             self.sample()
+            own = os.times()  # this process: the load generator (and this meter)
+            self.series.append((time.time(), machine_cpu()[0],
+                                sum(used - self.first[key] for key, used in self.last.items())
+                                + own.user + own.system))
+
+    def cores(self, inside) -> tuple[float, float]:
+        """(machine's busy cores, this test's cores) over the sample intervals whose middle `inside(t)` accepts."""
+        busy = ours = seconds = 0.0
+        for (t0, b0, o0), (t1, b1, o1) in zip(self.series, self.series[1:]):
+            if inside((t0 + t1) / 2):
+                busy, ours, seconds = busy + b1 - b0, ours + o1 - o0, seconds + t1 - t0
+        return (round(busy / seconds, 2), round(ours / seconds, 2)) if seconds else (None, None)
 
     def start(self):
         self.sample()
         self.thread.start()
 
-    def ours(self) -> float:
-        """CPU seconds used so far by every process measured."""
+    def snapshot(self) -> dict:
         self.sample()
-        return sum(used - self.first[key] for key, used in self.last.items())
+        return dict(self.last)
 
-    def totals(self) -> dict:
+    def totals(self, since: dict) -> dict:
+        """CPU seconds of each group from the snapshot `since` (a process begun after it: from its first sample)."""
         self.stop.set()
         self.thread.join()
         out: dict = {}
         for (name, pid), used in self.last.items():
-            out[name] = out.get(name, 0.0) + used - self.first[(name, pid)]
+            out[name] = out.get(name, 0.0) + used - since.get((name, pid), self.first[(name, pid)])
         return {name: round(v, 1) for name, v in out.items()}
 
 
@@ -252,7 +267,8 @@ class District:
         from sqlalchemy import text
 
         with self.engine.begin() as conn:
-            conn.execute(text("UPDATE results_versions SET n = n + 1 WHERE round_id = :r"), {"r": self.round_id})
+            conn.execute(text("INSERT INTO results_versions (round_id, n) VALUES (:r, 1) ON CONFLICT (round_id) "
+                              "DO UPDATE SET n = results_versions.n + 1"), {"r": self.round_id})
 
     def one(self) -> dict:
         c = self.client
@@ -273,19 +289,20 @@ class District:
                 break
             time.sleep(0.1)
         took = time.perf_counter() - started
-        result = {"job": job_id, "state": state.get("state"), "seconds": round(took, 2)}
+        result = {"job": job_id, "state": state.get("state"), "seconds": round(took, 2),
+                  "span": (time.time() - took, time.time())}
         if state.get("state") == "done":
             status, data, _ = c.request("GET", f"/jobs/{job_id}/file")
             result.update(downloaded=status == 200 and data[:2] == b"PK" and len(data) == state.get("size"),
                           bytes=len(data))
         return result
 
-    def loop(self, until: float, windows: list) -> None:
-        """Jobs one after another until `until`; `windows` gets (start, end) of the time jobs ran."""
-        begun = time.time()
-        while time.time() < until:
-            self.jobs.append(self.one())
-        windows.append((begun, time.time()))
+    def phases(self, *spans) -> None:
+        """Jobs one after another within each (start, end) span: none begun after its end."""
+        for start, end in spans:
+            time.sleep(max(0.0, start - time.time()))
+            while time.time() < end:
+                self.jobs.append(self.one())
 
 
 def run(args) -> dict:
@@ -296,11 +313,17 @@ def run(args) -> dict:
     tmp = tempfile.mkdtemp(prefix="evalapp-cluster-")
     os.chmod(tmp, 0o755)
     url, sheets = prepare_database("postgresql", args.users, name="evalapp_cluster")
+    if args.scale:  # the district's workbook of a larger round (flask demo-scale): a job that takes a while
+        townships, villages = (int(x) for x in args.scale.split("x"))
+        subprocess.run([os.path.join(ROOT, ".venv/bin/flask"), "--app", "wsgi", "demo-scale", "--townships",
+                        str(townships), "--villages-per-township", str(villages)], cwd=ROOT, env=app_env(url),
+                       check=True, stdout=subprocess.DEVNULL)
     engine = create_engine(url)
     with engine.connect() as conn:
         from evalapp.services.seed import ROUND_2021
 
-        round_id = conn.execute(text("SELECT id FROM rounds WHERE name = :n"), {"n": ROUND_2021}).scalar()
+        round_id = (conn.execute(text("SELECT max(id) FROM rounds")).scalar() if args.scale else
+                    conn.execute(text("SELECT id FROM rounds WHERE name = :n"), {"n": ROUND_2021}).scalar())
     engine.dispose()
     Queue("evalapp", connection=Redis.from_url(REDIS_URL)).empty()  # nothing left from an earlier run
 
@@ -332,13 +355,6 @@ def run(args) -> dict:
                           "job_worker": procs["worker"].pid, "nginx": procs["nginx"].pid, "moto": moto.pid,
                           "postgres_backends": postgres_backends, "redis": redis_server})
         meter.start()
-        marks = {}
-
-        def mark(name):
-            """The machine's and our processes' CPU at a moment (others work on the same 2 cores)."""
-            own = os.times()
-            marks[name] = (time.time(), *machine_cpu(), meter.ours() + own.user + own.system)
-
         record = Record()
         clock = {}
         ready = threading.Barrier(args.users + 1, action=lambda: clock.update(t0=time.time()))
@@ -350,23 +366,22 @@ def run(args) -> dict:
             t.start()
         ready.wait()  # every tablet logged in: the clock starts
         t0 = clock["t0"]
-        deadline = t0 + args.seconds
         quarter = args.seconds / 4
-        mark("start")
-        job_windows: list = []
-        time.sleep(max(0.0, t0 + quarter - time.time()))
-        mark("jobs 1")
-        district.loop(t0 + 2 * quarter, job_windows)  # window 2: jobs, both instances
-        mark("kill")
-        os.killpg(procs["app_a"].pid, signal.SIGKILL)  # window 3: instance A dies, master and workers
+        at_start, own_start = meter.snapshot(), os.times()
+        # the district's jobs in the second and the fourth quarter; instance A killed at the half
+        asking = threading.Thread(target=district.phases, args=((t0 + quarter, t0 + 2 * quarter),
+                                                                (t0 + 3 * quarter, t0 + args.seconds)))
+        asking.start()
+        time.sleep(max(0.0, t0 + 2 * quarter - time.time()))
+        killed_at = time.time()
+        os.killpg(procs["app_a"].pid, signal.SIGKILL)  # its master and workers at once
         procs["app_a"].wait()
-        time.sleep(max(0.0, t0 + 3 * quarter - time.time()))
-        mark("jobs 2")
-        district.loop(deadline, job_windows)  # window 4: jobs, one instance
-        for t in threads:
+        for t in threads + [asking]:
             t.join()
-        mark("end")
-        cpu = meter.totals()
+        ended = time.time()
+        cpu = meter.totals(at_start)
+        own = os.times()
+        cpu["load_generator"] = round(own.user + own.system - own_start.user - own_start.system, 1)
         photo_after = photo["client_b"].request("GET", photo["url"]) if "client_b" in photo else (0, b"", 0)
         same_after_kill = (photo_after[0] == 200
                            and hashlib.sha256(photo_after[1]).hexdigest()[:16] == photo.get("sha256"))
@@ -385,26 +400,38 @@ def run(args) -> dict:
                 proc.kill()
 
     lost, duplicates = check_saves(url, record.acknowledged)
-    wall = marks["end"][0] - t0
+    wall = ended - t0
     final_failures = sum(n for s, n in record.statuses.items() if s == 0 or (isinstance(s, int) and s >= 500))
     with open(os.path.join(tmp, "access.log")) as f:
         log = [line.split() for line in f]
     passed_on = sum(1 for fields in log if "," in fields[1])  # nginx tried one instance, then the other
     nginx_5xx = sum(1 for fields in log if fields[0].startswith("5"))
 
-    def window(first: str, last: str) -> dict:
-        start, busy0, total0, ours0 = marks[first]
-        end, busy1, total1, ours1 = marks[last]
-        inside = [lat for started, lat in record.latencies if start <= started < end]
-        return {"seconds": round(end - start, 1), "saves": len(inside),
-                "saves_per_s": round(len(inside) / (end - start), 1), **percentiles(inside),
-                # cores busy on the machine, and how many of them were this test's processes (the rest: others')
-                "machine_cores_busy": round((busy1 - busy0) / (end - start), 2),
-                "ours_cores": round((ours1 - ours0) / (end - start), 2)}
+    spans = [job["span"] for job in district.jobs if "span" in job]
 
-    windows = {"1 both, no job": window("start", "jobs 1"), "2 both, jobs": window("jobs 1", "kill"),
-               "3 one (A killed), no job": window("kill", "jobs 2"), "4 one, jobs": window("jobs 2", "end")}
-    app_cpu = cpu.get("app_a", 0) + cpu.get("app_b", 0)
+    def job_running(t: float) -> bool:
+        return any(a <= t < b for a, b in spans)
+
+    def overlap(a: float, b: float) -> float:
+        return sum(max(0.0, min(b, y) - max(a, x)) for x, y in spans)
+
+    def cell(a: float, b: float, jobs: bool) -> dict:
+        """The saves begun in [a, b) while a job ran (or while none did)."""
+        seconds = overlap(a, b) if jobs else (b - a) - overlap(a, b)
+        inside = [lat for started, lat in record.latencies if a <= started < b and job_running(started) == jobs]
+        busy, ours = meter.cores(lambda t: a <= t < b and job_running(t) == jobs)
+        return {"seconds": round(seconds, 1), "saves": len(inside),
+                "saves_per_s": round(len(inside) / seconds, 1) if seconds else None, **percentiles(inside),
+                # busy cores of the machine, and how many of them this test's processes took (the rest: others')
+                "machine_cores_busy": busy, "ours_cores": ours}
+
+    windows = {"both instances, no job": cell(t0, killed_at, False),
+               "both instances, a job running": cell(t0, killed_at, True),
+               "one instance (A killed), no job": cell(killed_at, ended, False),
+               "one instance, a job running": cell(killed_at, ended, True)}
+    for job in district.jobs:
+        job.pop("span", None)
+    app_cpu = cpu["app_a"] + cpu["app_b"]
     saves = len(record.latencies)
     jobs_done = [j for j in district.jobs if j.get("state") == "done" and j.get("downloaded")]
     report = {
@@ -421,10 +448,8 @@ def run(args) -> dict:
         "job_seconds_median": sorted(j["seconds"] for j in jobs_done)[len(jobs_done) // 2] if jobs_done else None,
         "district_failed_attempts_before_retry": {str(k): v for k, v in district.client.failures.items()},
         "photo": photo, "photo_via_b_after_kill": same_after_kill,
-        "cpu_seconds": {**cpu, "load_generator_and_meter": round(marks["end"][3] - marks["start"][3]
-                                                                 - sum(cpu.values()), 1),
-                        "machine_busy": round(marks["end"][1] - marks["start"][1], 1),
-                        "machine_total": round(marks["end"][2] - marks["start"][2], 1)},
+        "cpu_seconds": cpu, "machine_and_ours_cores": meter.cores(lambda t: t0 <= t < ended),
+        "killed_at_s": round(killed_at - t0, 1),
         "app_cores_used": round(app_cpu / wall, 2),
         "saves_per_app_cpu_second": round(saves / app_cpu, 1) if app_cpu else None,
         "tmp": tmp,
@@ -438,6 +463,8 @@ def main():
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--scale", default="94x20", help="townships x villages of the round whose workbook the "
+                        "district asks for (flask demo-scale; '' for the demo's 2021 round)")
     report = run(parser.parse_args())
     print(json.dumps(report, ensure_ascii=False, indent=2))
     ok = (report["failures_after_retry"] == 0 and report["lost_saves"] == 0 and report["duplicated_scores"] == 0
