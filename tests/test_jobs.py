@@ -299,6 +299,36 @@ def test_an_rq_worker_runs_the_job_from_redis(empty_app, published):  # noqa: F8
         empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
 
 
+def test_a_job_whose_queue_was_lost_is_queued_again_when_asked_again(empty_app, published):  # noqa: F811
+    """Redis lost (restarted empty, or failed over to a new one): the queued job's row is still queued but no queue
+    holds it. Asking again for the same export queues the same row again, and a worker then runs it; asking while it
+    is still queued adds nothing."""
+    from rq import SimpleWorker
+
+    url = "redis://127.0.0.1:6379/15"
+    client = _redis_or_skip(url)
+    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=url)
+    queue = jobs.queue()
+    try:
+        queue.empty()
+        district = _client(empty_app, "district")
+        ask = f"/jobs/rounds/{published.round.id}/workbook"
+        job_id = _job_id(district.post(ask))
+        assert _job_id(district.post(ask)) == job_id and queue.count == 1  # still queued: not queued twice
+        queue.empty()  # the queue lost with Redis
+        assert _job_id(district.post(ask)) == job_id
+        assert queue.count == 1
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+        db.session.expire_all()
+        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
+        assert db.session.scalar(select(func.count(Job.id))) == 1
+    finally:
+        queue.empty()
+        queue.connection.close()
+        client.close()
+        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+
+
 def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(empty_app, published,  # noqa: F811
                                                                                   clock):
     """`flask jobs-worker`'s RQ worker in a process of its own takes the job from Redis and is held at its first

@@ -205,6 +205,8 @@ def request_job(kind: str, params: dict, user: User) -> Job:
         reap(job)
         gone = expire(job)
         if job.state in ACTIVE or job.state == "done":  # nothing changed (reap and expire move a row out of these)
+            if job.state == "queued" and _lost_from_queue(job):
+                enqueue(job)  # its queue was lost with Redis: the same row queued again
             return job
         return _requeue(job, gone)
     job = Job(kind=kind, params=params, key=key, state="queued", done=0, total=0, attempts=0,
@@ -483,11 +485,25 @@ def _suffix(name: str) -> str:
     return "." + name.rsplit(".", 1)[-1] if "." in name and name.rsplit(".", 1)[-1].isalnum() else ""
 
 
+def _rq_id(job: Job) -> str:
+    return f"evalapp-job-{job.id}-{job.attempts}"
+
+
+def _lost_from_queue(job: Job) -> bool:
+    """A queued row that RQ no longer knows (Redis restarted empty, or a new one after a failover): no worker would
+    ever take it."""
+    if runner() != "rq":
+        return False
+    from rq.job import Job as RQJob
+
+    return not RQJob.exists(_rq_id(job), connection=queue().connection)
+
+
 def enqueue(job: Job) -> None:
     """Hand a queued job to its runner (JOBS_RUNNER)."""
     how = runner()
     if how == "rq":
-        queue().enqueue(rq_entry, job.id, job_id=f"evalapp-job-{job.id}-{job.attempts}",
+        queue().enqueue(rq_entry, job.id, job_id=_rq_id(job),
                         job_timeout=int(current_app.config.get("JOBS_TIMEOUT_SECONDS", 3600)))
     elif how == "thread":
         app = current_app._get_current_object()
