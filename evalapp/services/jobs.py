@@ -486,7 +486,9 @@ def _suffix(name: str) -> str:
 
 
 def _rq_id(job: Job) -> str:
-    return f"evalapp-job-{job.id}-{job.attempts}"
+    """RQ's id of the job's attempt, named after its queue (RQ's ids are one namespace per Redis database: two
+    queues there, as two test processes', must not share ids); "evalapp-job-<id>-<attempt>" on the default queue."""
+    return f"{current_app.config['JOBS_QUEUE']}-job-{job.id}-{job.attempts}"
 
 
 def _lost_from_queue(job: Job) -> bool:
