@@ -84,7 +84,7 @@ def start_nginx(tmp: str, port: int, a: int, b: int) -> subprocess.Popen:
         f.write(NGINX_CONF.format(tmp=tmp, user=user, port=port, a=a, b=b))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     proc = subprocess.Popen([nginx, "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     wait_for_port(port)
     return proc
 
@@ -208,7 +208,7 @@ def wait_for_worker(pid: int, seconds: float = 60) -> None:
     raise RuntimeError("the job worker did not start")
 
 
-def test_photo() -> bytes:
+def sample_photo() -> bytes:
     """A photo as a tablet sends it: a JPEG (a gradient, so it is not trivially small)."""
     from PIL import Image
 
@@ -232,7 +232,7 @@ def photo_across(port_a: int, port_b: int, username: str, sheet_id: int) -> dict
     a.login(username)
     boundary = "clusterboundary7d1f"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"site.jpg\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode() + test_photo() + f"\r\n--{boundary}--\r\n".encode()
+            f"Content-Type: image/jpeg\r\n\r\n").encode() + sample_photo() + f"\r\n--{boundary}--\r\n".encode()
     status, answer, _ = a.request("POST", f"/api/v1/sheets/{sheet_id}/scores/A1/photos", body,
                                   headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     if status not in (200, 201):
@@ -248,8 +248,8 @@ def photo_across(port_a: int, port_b: int, username: str, sheet_id: int) -> dict
 
 
 class District:
-    """The district asks for the district workbook through nginx, again and again while asked to: each time a job
-    (a new one: the draft's data changes under the autosaves), its status polled until done, its file downloaded."""
+    """The district asks for the district workbook through nginx, again and again while asked to: each time a new
+    job (the round's data changed just before: `changed`), its status polled until done, its file downloaded."""
 
     def __init__(self, port: int, round_id: int, url: str):
         from sqlalchemy import create_engine
@@ -337,8 +337,9 @@ def run(args) -> dict:
                       REDIS_URL=REDIS_URL, EVALAPP_JOBS_RUNNER="rq", EVALAPP_PROXY_FIX="1")
         port_a, port_b, port = free_port(), free_port(), free_port()
         # each instance its own process group: the kill takes its master and workers at once
-        procs["app_a"] = serve(env, port_a, args.workers, args.threads, start_new_session=True)
-        procs["app_b"] = serve(env, port_b, args.workers, args.threads, start_new_session=True)
+        for name, at in (("app_a", port_a), ("app_b", port_b)):
+            procs[name] = serve(env, at, args.workers, args.threads, start_new_session=True,
+                                stderr=open(os.path.join(tmp, f"{name}.log"), "w"))
         procs["worker"] = subprocess.Popen([os.path.join(ROOT, ".venv/bin/flask"), "--app", "wsgi", "jobs-worker"],
                                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                            stderr=open(os.path.join(tmp, "worker.log"), "w"))
@@ -379,6 +380,7 @@ def run(args) -> dict:
         for t in threads + [asking]:
             t.join()
         ended = time.time()
+        district.engine.dispose()
         cpu = meter.totals(at_start)
         own = os.times()
         cpu["load_generator"] = round(own.user + own.system - own_start.user - own_start.system, 1)
@@ -452,7 +454,7 @@ def run(args) -> dict:
         "killed_at_s": round(killed_at - t0, 1),
         "app_cores_used": round(app_cpu / wall, 2),
         "saves_per_app_cpu_second": round(saves / app_cpu, 1) if app_cpu else None,
-        "tmp": tmp,
+        "logs": tmp,  # nginx's access and error logs, each instance's, the worker's, moto's
     }
     return report
 

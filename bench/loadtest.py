@@ -206,11 +206,11 @@ def wait_for_port(port: int, seconds: float = 10) -> None:
 
 
 def serve(env: dict, port: int, workers: int = 4, threads: int = 4, **popen) -> subprocess.Popen:
-    """gunicorn serving the app on 127.0.0.1:port, once it listens."""
+    """gunicorn serving the app on 127.0.0.1:port, once it listens (its log: a pipe unless `stderr` is given)."""
+    popen.setdefault("stderr", subprocess.PIPE)
     server = subprocess.Popen([os.path.join(ROOT, ".venv/bin/gunicorn"), "--workers", str(workers),
                                "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, **popen)
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, text=True, **popen)
     wait_for_port(port)
     return server
 
