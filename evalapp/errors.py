@@ -2,6 +2,7 @@
 from flask import Flask, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from .bodylimits import BodyTooLarge, human
@@ -23,6 +24,7 @@ MESSAGES = {
     500: N_("服务器出错了，请稍后再试"),
 }
 STORAGE_UNAVAILABLE = N_("文件存储暂时无法访问，请稍后再试；如持续出现请联系管理员")
+QUEUE_UNAVAILABLE = N_("后台任务队列暂时无法访问，请稍后再试；如持续出现请联系管理员")
 
 
 
@@ -94,6 +96,17 @@ def register(app: Flask) -> None:
         if _wants_json():
             return _json(STORAGE_UNAVAILABLE, 503, code="storage.unavailable")
         return render_template("error.html", code=503, message=STORAGE_UNAVAILABLE), 503
+
+    @app.errorhandler(RedisError)
+    def queue_unavailable(exc: RedisError):
+        # Redis down (the job queue's, or the rate limiter's): a 503 that says so. A job row committed before its
+        # enqueue failed stays queued, and is queued again when the same export is asked for again
+        # (services.jobs.request_job: RQ does not know it).
+        db.session.rollback()
+        app.logger.error("Redis unavailable on %s %s: %s", request.method, request.path, exc)
+        if _wants_json():
+            return _json(QUEUE_UNAVAILABLE, 503, code="queue.unavailable")
+        return render_template("error.html", code=503, message=QUEUE_UNAVAILABLE), 503
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

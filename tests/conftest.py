@@ -35,9 +35,6 @@ TEST_CONFIG = {
     # Cheap hashing in tests; production strength is tested on the production config.
     "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     "DEMO_PASSWORD": DEMO_PASSWORD,
-    # Each test process its own RQ queue on the tests' Redis: two xdist workers (or two runs) never take or empty
-    # each other's jobs.
-    "JOBS_QUEUE": f"evalapp-test-{uuid.uuid4().hex[:12]}",
     "JOBS_RUNNER": "sync",  # export jobs run inside the request (services.jobs); tests/test_jobs.py runs them otherwise
 }
 ROLE_USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]
@@ -66,8 +63,10 @@ class IsolatedClient(FlaskClient):
 
 
 def make_app(url: str, **extra):
-    """An app on this database URL with the test configuration."""
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **extra})
+    """An app on this database URL with the test configuration, and an RQ queue of its own on the tests' Redis:
+    two xdist workers, two runs or two tests never take, empty or share ids with each other's jobs."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "JOBS_QUEUE": f"evalapp-test-{uuid.uuid4().hex}",
+                      **extra})
     app.test_client_class = IsolatedClient
     return app
 

@@ -329,6 +329,30 @@ def test_a_job_whose_queue_was_lost_is_queued_again_when_asked_again(empty_app, 
         empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
 
 
+def test_redis_down_is_a_503_that_says_so_and_the_job_is_queued_when_asked_again(empty_app, published):  # noqa: F811
+    """Redis not answering when an export is asked for: a 503 naming the queue (page and API shape), never a 500;
+    the job's row stays queued, and asking again once Redis answers queues that same row."""
+    url = "redis://127.0.0.1:6379/15"
+    client = _redis_or_skip(url)
+    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    district = _client(empty_app, "district")
+    ask = f"/jobs/rounds/{published.round.id}/workbook"
+    try:
+        down = district.post(ask)
+        assert down.status_code == 503 and "后台任务队列暂时无法访问" in down.get_data(as_text=True)
+        (row,) = db.session.scalars(select(Job)).all()
+        assert row.state == "queued"
+        empty_app.config.update(REDIS_URL=url)
+        queue = jobs.queue()
+        queue.empty()
+        assert _job_id(district.post(ask)) == row.id and queue.count == 1
+        queue.empty()
+        queue.connection.close()
+    finally:
+        client.close()
+        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+
+
 def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(empty_app, published,  # noqa: F811
                                                                                   clock):
     """`flask jobs-worker`'s RQ worker in a process of its own takes the job from Redis and is held at its first
