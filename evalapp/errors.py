@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        message = "页面已过期或来源不明（安全校验失败），请刷新页面后重试；已填写的内容请先复制保存。"
+        message = N_("页面已过期或来源不明（安全校验失败），请刷新页面后重试；已填写的内容请先复制保存。")  # error.html translates
         if _wants_json():
             return _json(N_("安全校验失败（CSRF），请刷新页面后重试"), 400, code="csrf")
         return render_template("error.html", code=400, message=message), 400

@@ -62,11 +62,11 @@ def issue_token():
     data = json_body()
     username, password = data.get("username"), data.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        return error("用户名或密码不正确", 401)
+        return error(_l("用户名或密码不正确"), 401)
     # (the whole name: the one the throttle counts)
     user = accounts.authenticate(username, password[:256], address=request.remote_addr)
     if user is None:
-        return error("用户名或密码不正确", 401)
+        return error(_l("用户名或密码不正确"), 401)
     if second_factor.required(user):  # the token of an account with a second factor: only with its code
         if not second_factor.enrolled(user):
             raise NotAllowed("token.second_factor_enrol_first",
@@ -128,7 +128,7 @@ def round_sheets(round_id: int):
         return error(_l("参数 mine 应为 1 或 0"), 422, {"mine": _l("应为 1（只列出本人填写的评分表）或 0")},
                      code="input.invalid")
     if db.session.get(Round, round_id) is None:
-        return error("批次不存在", 404)
+        return error(_l("批次不存在"), 404)
     query = access.visible_sheets(current_user, round_id)
     if mine:
         query = _own_sheets(query, current_user)
@@ -294,7 +294,7 @@ def add_photo(sheet_id: int, code: str):
     indicator = sheet_views.find_indicator(sheet, code[:32])
     upload = request.files.get("photo")
     if upload is None:
-        return error("请选择照片", 422, {"photo": "请选择照片"})
+        return error(_l("请选择照片"), 422, {"photo": _l("请选择照片")})
     ev, created = evidence_service.store_photo(sheet, indicator,
                                                upload.read(evidence_service.MAX_PHOTO_BYTES + 1),
                                                upload.filename or "", current_user, address=request.remote_addr)
@@ -322,7 +322,7 @@ def evidence_file(evidence_id: int, variant: str):
 def delete_evidence(evidence_id: int):
     ev = db.session.get(EvidenceFile, evidence_id)
     if ev is None or ev.deleted_at is not None:
-        return error("照片不存在", 404)
+        return error(_l("照片不存在"), 404)
     _sheet_for(ev.sheet_id, edit=True)
     evidence_service.remove(ev, current_user, address=request.remote_addr)
     return jsonify(id=evidence_id, removed=True)
@@ -416,9 +416,9 @@ def post_signature(sheet_id: int):
 def results(round_id: int):
     round_ = db.session.get(Round, round_id)
     if round_ is None:
-        return error("批次不存在", 404)
+        return error(_l("批次不存在"), 404)
     if current_user.role not in access.ALL_SEEING:
-        return error("您没有权限查看评估结果", 403)
+        return error(_l("您没有权限查看评估结果"), 403)
     from ..services import readmodel
 
     if request.args.get("view") not in (None, "draft"):  # never read silently as another view
