@@ -24,6 +24,9 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 # PgBouncer in transaction mode in front of TEST_DATABASE_URL's server (.ci/run starts one for the tests marked
 # `pgbouncer`): the test apps' connections go through it, while databases are made, cloned and renamed directly.
 PGBOUNCER_URL = os.environ.get("TEST_PGBOUNCER_URL")
+# The storages the `both_storages` tests run with: both unless told (.ci/run: the instance folder in the SQLite pass,
+# the local S3 server in the PostgreSQL pass — production's pairing — so neither pass runs those tests twice).
+STORAGES = [s for s in os.environ.get("EVALAPP_TEST_STORAGES", "local,s3").split(",") if s in ("local", "s3")]
 DEMO_PASSWORD = "demo-pass-2021"
 TEST_CONFIG = {
     "TESTING": True,
@@ -267,7 +270,7 @@ def pytest_generate_tests(metafunc):
     if PGBOUNCER_URL:  # the PgBouncer pass is about the database: its tests keep the files local
         return
     if metafunc.definition.get_closest_marker("both_storages") and "storage_backend" in metafunc.fixturenames:
-        metafunc.parametrize("storage_backend", ["local", "s3"], indirect=True)
+        metafunc.parametrize("storage_backend", STORAGES, indirect=True)
 
 
 @pytest.fixture
