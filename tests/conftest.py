@@ -289,10 +289,19 @@ def _app_on(databases, url, uploads, settings=None):
 
 
 @pytest.fixture
-def app(databases, tmp_path, storage_settings):
+def demo_app(databases, tmp_path, storage_settings):
     """The app on a fresh copy of the demo database (seeded, plus the outsider personas)."""
     yield from _app_on(databases, databases.clone(databases.template("demo")), tmp_path / "uploads",
                        storage_settings)
+
+
+@pytest.fixture
+def app(request):
+    """A test names its database: a module imports `app_on_demo` (the demo's) or `app_of_world` (a round of its own,
+    tests.factories), or defines its own `app`. One that names none fails here, rather than passing on the demo's
+    data by chance (the demo has a `leader` too)."""
+    pytest.fail(f"{request.node.module.__name__} names no database for `app`: import app_on_demo or app_of_world "
+                "from tests.factories, or define an `app` fixture", pytrace=False)
 
 
 @pytest.fixture

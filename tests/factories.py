@@ -241,6 +241,13 @@ def make_score(sheet: Sheet, code: str, points: str | None = None, *, by: User, 
     return score
 
 
+@pytest.fixture(name="app")
+def app_on_demo(demo_app):
+    """The app on the demo database, under the name the client fixtures (client, login_as) take, for the modules
+    that work on the demo: `from tests.factories import app_on_demo`."""
+    return demo_app
+
+
 # Fixtures for test modules that work on a round of their own: `from tests.factories import app_of_world, world`.
 @pytest.fixture
 def world(empty_app):

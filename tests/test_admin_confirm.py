@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import Round, Team, TeamMember, User
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def _whoami(html: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from evalapp.assets import IMMUTABLE
 from evalapp.extensions import db
 from evalapp.models import Sheet, User
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 BROWSER = "gzip, deflate, br, zstd"  # what Chromium sends
 ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')

@@ -12,6 +12,7 @@ from evalapp.extensions import db
 from evalapp.models import AuditCheckpoint, AuditEvent, OrgUnit, User
 from evalapp.models.base import utcnow
 from evalapp.services import audit, audit_trail
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 WAIT = 60  # seconds: only a broken run waits this long
 

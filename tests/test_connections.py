@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from evalapp.extensions import db
 
 from .conftest import PG_URL
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="pooled psycopg connections: PostgreSQL only")
 SOURCE = pathlib.Path(__file__).resolve().parents[1] / "evalapp"

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.ids import parse_id, parse_ids
 from evalapp.models import Round
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 ODD = ["²", "³", "١٢", "9" * 30, "2147483648", "-1", " 1", "1.0", ""]
 

@@ -2,6 +2,7 @@
 import pytest
 
 from evalapp import create_app
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def headers_of(tmp_path, **config):

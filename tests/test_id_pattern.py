@@ -5,6 +5,7 @@ import re
 import pytest
 
 from evalapp.ids import ID_MAX, up_to
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 @pytest.mark.parametrize("n", [0, 7, 10, 99, 100, 2019, 5000, ID_MAX])

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from evalapp.manual.routes import ROLES
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "evalapp")
 HELP_TEMPLATES = os.path.join(ROOT, "templates", "help")

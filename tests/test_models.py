@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from evalapp.extensions import db
 from evalapp.models import Indicator, OrgUnit, Round, Score, Sheet, User
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def _first_sheet(kind):

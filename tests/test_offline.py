@@ -6,6 +6,7 @@ import json
 
 from evalapp import assets
 from evalapp.offline import SHELL_ASSETS
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def _setup(client):

@@ -3,6 +3,7 @@ an id (its view's name) and a tag for each, and every route of the API is in it 
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from evalapp.api.openapi import _openapi_path
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def test_the_served_document_passes_openapi_spec_validator(client):

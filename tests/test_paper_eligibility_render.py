@@ -19,6 +19,7 @@ from evalapp.services import publication, rounds as rounds_service
 from evalapp.services.moves import move_sheet
 from evalapp.services.xlsx import PAPER_LAYOUT_LABEL
 from tests.test_paper_render import ARTIFACTS, _client, demo_round  # noqa: F401  (the fixture)
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 pytestmark = [pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
                                  reason="LibreOffice (soffice) and pdftotext needed"),

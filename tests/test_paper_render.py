@@ -16,6 +16,7 @@ from evalapp.extensions import db
 from evalapp.models import Round, User
 from tests.conftest import complete_round
 from tests.factories import PASSWORD
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 pytestmark = [pytest.mark.skipif(shutil.which("soffice") is None,
                                  reason="LibreOffice not installed (soffice); apt-get install libreoffice-calc"),

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from evalapp.extensions import db
 from evalapp.models import User
 from tests.conftest import DEMO_PASSWORD
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def field_error(html: str, name: str) -> str:

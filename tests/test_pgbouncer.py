@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, exc, make_url, text
 
 from evalapp.extensions import db
 from tests.conftest import PG_URL, PGBOUNCER_URL, make_app
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 pytestmark = pytest.mark.pgbouncer
 needs_bouncer = pytest.mark.skipif(not (PG_URL and PGBOUNCER_URL),

@@ -14,6 +14,7 @@ from evalapp.extensions import db
 from evalapp.models import ApiToken, AuditEvent, RecoveryCode, User, UserSession
 from evalapp.services import second_factor
 from tests.conftest import DEMO_PASSWORD, AuthActions, make_user
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 SECRET_ATTR = re.compile(r'data-secret="([A-Z2-7]+)"')
 CODES = re.compile(r'data-code="([a-z0-9-]+)"')

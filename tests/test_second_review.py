@@ -13,6 +13,7 @@ from evalapp.extensions import db
 from evalapp.models import ApiToken, User
 from evalapp.services.xlsx import read_text
 from tests.conftest import DEMO_PASSWORD
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def test_padded_long_names_do_not_escape_the_account_limit(client):

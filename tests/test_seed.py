@@ -6,6 +6,7 @@ from evalapp.models import (
     AuditEvent, CatalogueVersion, Indicator, OrgUnit, Round, RoundUnit, Score, Sheet, Team, TeamMember, User,
 )
 from evalapp.services.seed import ROUND_2021, ROUND_2022, seed_demo
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 COUNTED = [OrgUnit, User, CatalogueVersion, Indicator, Round, RoundUnit, Team, TeamMember, Sheet, Score]
 

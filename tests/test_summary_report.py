@@ -23,6 +23,7 @@ from evalapp.models import AuditEvent, Round, User
 from evalapp.services import publication, rounds as rounds_service
 from tests.test_history import _login, two_rounds  # noqa: F401  (the fixture)
 from tests.test_paper_render import ARTIFACTS, _client, demo_round  # noqa: F401  (the fixture)
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 HEADINGS = ["一、基本情况", "二、评估结果", "三、存在的问题", "四、整改要求及下一步"]
 # With an earlier published round (tests/test_summary_compare.py checks the section's figures).

@@ -18,6 +18,7 @@ from evalapp.extensions import db
 from evalapp.models import LoginFailure
 from evalapp.models.base import utcnow
 from tests.conftest import DEMO_PASSWORD, make_app
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ACCOUNT_REFUSED = "该账号登录失败次数过多，请15分钟后再试"

@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 from evalapp.domain import subsidy as domain_subsidy, vocabulary as v
 from evalapp.domain.workflow import ROUND_PHASES, SHEET_KINDS, SHEET_STATUSES
 from evalapp.models import OrgUnit, Round, Sheet, User
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None, "M_": None, "lazy_gettext": None}

@@ -16,6 +16,7 @@ from sqlalchemy import String, Text, select
 from evalapp.extensions import db
 
 from .conftest import log_in
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 USERS = ["admin", "district", "leader", "inspector", "township", "village", "finance"]

@@ -11,6 +11,7 @@ from evalapp.extensions import db
 from evalapp.models import Round
 from evalapp.services import export
 from tests.browser.conftest import log_in
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def test_the_district_sees_the_workbook_job_progress_then_the_file(app, live_server, browser, monkeypatch):

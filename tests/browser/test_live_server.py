@@ -5,6 +5,7 @@ import struct
 import time
 import urllib.request
 import warnings
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 BIG_STATIC = "/static/vendor/echarts/echarts.min.js"  # 1.1 MB: more than the socket buffers hold
 

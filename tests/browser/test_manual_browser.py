@@ -6,6 +6,7 @@ import unicodedata
 from pypdf import PdfReader
 
 from .conftest import log_in
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 RADICALS = str.maketrans({"⻓": "长", "⻚": "页"})
 ROLES = ["village", "township", "inspector", "leader", "district", "finance", "admin"]

@@ -12,6 +12,7 @@ from evalapp.models import User
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.browser.test_english_browser import COLLECT, data_strings, untranslated
 from tests.conftest import make_user
+from tests.factories import app_on_demo  # noqa: F401  (the demo database)
 
 
 def shot(page, name: str) -> None:
