@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from flask import has_app_context
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 
 from evalapp import create_app
 from evalapp.extensions import db
@@ -45,6 +46,24 @@ def _reuse_url_builders() -> None:
 
 
 _reuse_url_builders()
+
+
+class _SharedTemplates(BytecodeCache):
+    """Test speed only: Jinja's own bytecode cache, in memory and shared by the apps of a test process, so a template
+    is compiled once per process, not once per test's app (Jinja checks each entry against the template's source)."""
+
+    def __init__(self):
+        self.codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.codes:
+            bucket.bytecode_from_string(self.codes[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+SHARED_TEMPLATES = _SharedTemplates()
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 # PgBouncer in transaction mode in front of TEST_DATABASE_URL's server (.ci/run starts one for the tests marked
 # `pgbouncer`): the test apps' connections go through it, while databases are made, cloned and renamed directly.
@@ -96,6 +115,7 @@ def make_app(url: str, **extra):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "JOBS_QUEUE": f"evalapp-test-{uuid.uuid4().hex}",
                       **extra})
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = SHARED_TEMPLATES
     return app
 
 
