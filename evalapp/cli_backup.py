@@ -20,6 +20,17 @@ def _checkpoint(report) -> None:
         click.echo("操作日志尚无检查点")
 
 
+def _or_exit(step, refused: str):
+    """What `step()` returns, or its BackupError printed after `refused` and exit 1."""
+    from .services.backup import BackupError
+
+    try:
+        return step()
+    except BackupError as error:
+        click.echo(f"{refused}：{error}")
+        raise SystemExit(1)
+
+
 def register(app: Flask) -> None:
     @app.cli.command("backup")
     @click.argument("directory", type=click.Path(file_okay=False))
@@ -49,11 +60,7 @@ def register(app: Flask) -> None:
         against backup.json), e.g. after copying it off the machine. Exit 1 naming the first difference."""
         from .services import backup
 
-        try:
-            described = backup.check(directory)
-        except backup.BackupError as error:
-            click.echo(f"校验未通过：{error}")
-            raise SystemExit(1)
+        described = _or_exit(lambda: backup.check(directory), "校验未通过")
         click.echo(f"备份于 {described['created_at']}（{described['database']['kind']}，"
                    f"迁移版本 {described['database']['alembic_revision']}），{described['objects']['count']} 个文件")
         click.echo("校验通过")
@@ -66,11 +73,7 @@ def register(app: Flask) -> None:
         file that differs. Then run flask db upgrade, verify-audit, verify-evidence and verify-publication."""
         from .services import backup
 
-        try:
-            report = backup.restore(directory)
-        except backup.BackupError as error:
-            click.echo(f"未恢复：{error}")
-            raise SystemExit(1)
+        report = _or_exit(lambda: backup.restore(directory), "未恢复")
         click.echo(f"数据库（{report.database}）已恢复：{report.counts['rounds']} 个批次，"
                    f"{report.counts['evidence_files']} 个佐证文件记录，{report.counts['audit_events']} 条操作日志")
         _checkpoint(report)

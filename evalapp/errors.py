@@ -87,26 +87,24 @@ def register(app: Flask) -> None:
             return _json(exc.message, exc.status, code=exc.code)
         return render_template("seal_broken.html", error=exc), exc.status
 
+    def unavailable(what: str, exc: Exception, message: str, code: str):
+        """A service the app stands on is down: a 503 that says which; the details only in the log."""
+        db.session.rollback()
+        app.logger.error("%s unavailable on %s %s: %s", what, request.method, request.path, exc)
+        if _wants_json():
+            return _json(message, 503, code=code)
+        return render_template("error.html", code=503, message=message), 503
+
     @app.errorhandler(StorageUnavailable)
     def storage_unavailable(exc: StorageUnavailable):
-        # The object store down, its bucket gone or credentials refused: a 503 that says so; the details (which
-        # may name the bucket) only in the log.
-        db.session.rollback()
-        app.logger.error("Storage unavailable on %s %s: %s", request.method, request.path, exc)
-        if _wants_json():
-            return _json(STORAGE_UNAVAILABLE, 503, code="storage.unavailable")
-        return render_template("error.html", code=503, message=STORAGE_UNAVAILABLE), 503
+        # The object store down, its bucket gone or credentials refused (the details may name the bucket).
+        return unavailable("Storage", exc, STORAGE_UNAVAILABLE, "storage.unavailable")
 
     @app.errorhandler(RedisError)
     def queue_unavailable(exc: RedisError):
-        # Redis down (the job queue's, or the rate limiter's): a 503 that says so. A job row committed before its
-        # enqueue failed stays queued, and is queued again when the same export is asked for again
-        # (services.jobs.request_job: RQ does not know it).
-        db.session.rollback()
-        app.logger.error("Redis unavailable on %s %s: %s", request.method, request.path, exc)
-        if _wants_json():
-            return _json(QUEUE_UNAVAILABLE, 503, code="queue.unavailable")
-        return render_template("error.html", code=503, message=QUEUE_UNAVAILABLE), 503
+        # Redis down (the job queue's, or the rate limiter's). A job row committed before its enqueue failed stays
+        # queued, and is queued again when the same export is asked for again (services.jobs.request_job).
+        return unavailable("Redis", exc, QUEUE_UNAVAILABLE, "queue.unavailable")
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

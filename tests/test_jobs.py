@@ -262,7 +262,10 @@ def test_the_audit_export_job_holds_the_log_as_it_was_asked_for(empty_app, clock
     assert _exports("export.audit") == before + 1
 
 
-def _redis_or_skip(url="redis://127.0.0.1:6379/15"):
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+def _redis_or_skip(url=REDIS):
     redis = pytest.importorskip("redis")
     client = redis.Redis.from_url(url)
     try:
@@ -273,88 +276,73 @@ def _redis_or_skip(url="redis://127.0.0.1:6379/15"):
     return client
 
 
-def test_an_rq_worker_runs_the_job_from_redis(empty_app, published):  # noqa: F811
-    """REDIS_URL set: the request only queues the job in Redis; RQ's worker (as `flask jobs-worker` runs it) runs
-    the same job function and the file is there."""
+@pytest.fixture
+def rq_queue(empty_app):
+    """REDIS_URL set: the app's jobs go to RQ over the tests' Redis, on the test app's own queue (emptied before and
+    after), as `flask jobs-worker` takes them."""
+    client = _redis_or_skip()
+    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=REDIS)
+    queue = jobs.queue()
+    queue.empty()
+    yield queue
+    queue.empty()
+    queue.connection.close()
+    client.close()
+    empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+
+
+def _work(queue) -> None:
     from rq import SimpleWorker
 
-    url = "redis://127.0.0.1:6379/15"
-    client = _redis_or_skip(url)
-    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=url)
-    queue = jobs.queue()
-    try:
-        queue.empty()
-        district = _client(empty_app, "district")
-        job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
-        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "queued"
-        assert queue.count == 1
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
-        db.session.expire_all()
-        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
-        assert _file(district, job_id)[:2] == b"PK"
-    finally:
-        queue.empty()
-        queue.connection.close()
-        client.close()
-        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    db.session.expire_all()
 
 
-def test_a_job_whose_queue_was_lost_is_queued_again_when_asked_again(empty_app, published):  # noqa: F811
+def test_an_rq_worker_runs_the_job_from_redis(empty_app, published, rq_queue):  # noqa: F811
+    """REDIS_URL set: the request only queues the job in Redis; RQ's worker (as `flask jobs-worker` runs it) runs
+    the same job function and the file is there."""
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "queued"
+    assert rq_queue.count == 1
+    _work(rq_queue)
+    assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
+    assert _file(district, job_id)[:2] == b"PK"
+
+
+def test_a_job_whose_queue_was_lost_is_queued_again_when_asked_again(empty_app, published, rq_queue):  # noqa: F811
     """Redis lost (restarted empty, or failed over to a new one): the queued job's row is still queued but no queue
     holds it. Asking again for the same export queues the same row again, and a worker then runs it; asking while it
     is still queued adds nothing."""
-    from rq import SimpleWorker
-
-    url = "redis://127.0.0.1:6379/15"
-    client = _redis_or_skip(url)
-    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=url)
-    queue = jobs.queue()
-    try:
-        queue.empty()
-        district = _client(empty_app, "district")
-        ask = f"/jobs/rounds/{published.round.id}/workbook"
-        job_id = _job_id(district.post(ask))
-        assert _job_id(district.post(ask)) == job_id and queue.count == 1  # still queued: not queued twice
-        queue.empty()  # the queue lost with Redis
-        assert _job_id(district.post(ask)) == job_id
-        assert queue.count == 1
-        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
-        db.session.expire_all()
-        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
-        assert db.session.scalar(select(func.count(Job.id))) == 1
-    finally:
-        queue.empty()
-        queue.connection.close()
-        client.close()
-        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
-
-
-def test_redis_down_is_a_503_that_says_so_and_the_job_is_queued_when_asked_again(empty_app, published):  # noqa: F811
-    """Redis not answering when an export is asked for: a 503 naming the queue (page and API shape), never a 500;
-    the job's row stays queued, and asking again once Redis answers queues that same row."""
-    url = "redis://127.0.0.1:6379/15"
-    client = _redis_or_skip(url)
-    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
     district = _client(empty_app, "district")
     ask = f"/jobs/rounds/{published.round.id}/workbook"
-    try:
-        down = district.post(ask)
-        assert down.status_code == 503 and "后台任务队列暂时无法访问" in down.get_data(as_text=True)
-        (row,) = db.session.scalars(select(Job)).all()
-        assert row.state == "queued"
-        empty_app.config.update(REDIS_URL=url)
-        queue = jobs.queue()
-        queue.empty()
-        assert _job_id(district.post(ask)) == row.id and queue.count == 1
-        queue.empty()
-        queue.connection.close()
-    finally:
-        client.close()
-        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+    job_id = _job_id(district.post(ask))
+    assert _job_id(district.post(ask)) == job_id and rq_queue.count == 1  # still queued: not queued twice
+    rq_queue.empty()  # the queue lost with Redis
+    assert _job_id(district.post(ask)) == job_id
+    assert rq_queue.count == 1
+    _work(rq_queue)
+    assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
+    assert db.session.scalar(select(func.count(Job.id))) == 1
+
+
+def test_redis_down_is_a_503_that_says_so_and_the_job_is_queued_when_asked_again(empty_app, published,  # noqa: F811
+                                                                                 rq_queue):
+    """Redis not answering when an export is asked for: a 503 naming the queue (page and API shape), never a 500;
+    the job's row stays queued, and asking again once Redis answers queues that same row."""
+    district = _client(empty_app, "district")
+    ask = f"/jobs/rounds/{published.round.id}/workbook"
+    empty_app.config.update(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    down = district.post(ask)
+    assert down.status_code == 503 and "后台任务队列暂时无法访问" in down.get_data(as_text=True)
+    (row,) = db.session.scalars(select(Job)).all()
+    assert row.state == "queued"
+    empty_app.config.update(REDIS_URL=REDIS)
+    assert _job_id(district.post(ask)) == row.id and rq_queue.count == 1
 
 
 def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(empty_app, published,  # noqa: F811
-                                                                                  clock):
+                                                                                  clock, rq_queue):
     """`flask jobs-worker`'s RQ worker in a process of its own takes the job from Redis and is held at its first
     progress; SIGKILL: the row stays "running" (nothing ran to say otherwise) until its heartbeat is older than the
     bound, then the status says failed, and the retry makes the file."""
@@ -364,50 +352,40 @@ def test_a_real_worker_killed_with_sigkill_mid_job_is_shown_failed_then_retried(
     import subprocess
     import sys
 
-    url = "redis://127.0.0.1:6379/15"
-    client = _redis_or_skip(url)
-    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=url)
-    queue = jobs.queue()
-    queue.empty()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    district = _client(empty_app, "district")
+    job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.job_worker_proc", empty_app.config["SQLALCHEMY_DATABASE_URI"],
+         empty_app.config["UPLOAD_FOLDER"], REDIS, empty_app.config["JOBS_QUEUE"]], cwd=root,
+        stdout=subprocess.PIPE, text=True)
     try:
-        district = _client(empty_app, "district")
-        job_id = _job_id(district.post(f"/jobs/rounds/{published.round.id}/workbook"))
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "tests.job_worker_proc", empty_app.config["SQLALCHEMY_DATABASE_URI"],
-             empty_app.config["UPLOAD_FOLDER"], url, empty_app.config["JOBS_QUEUE"]], cwd=root, stdout=subprocess.PIPE, text=True)
-        try:
-            line = ""
-            with selectors.DefaultSelector() as waiting:  # the worker's line (after RQ's own), a minute at most
-                waiting.register(worker.stdout, selectors.EVENT_READ)
-                while not line.startswith("running"):
-                    assert waiting.select(timeout=60), "the worker never took the job"
-                    line = worker.stdout.readline()
-                    assert line, "the worker ended"
-            assert line.strip() == f"running {job_id}"
-            db.session.expire_all()
-            assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "running"
-            worker.send_signal(signal.SIGKILL)
-            assert worker.wait(timeout=60) == -signal.SIGKILL
-        finally:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
-            worker.stdout.close()
-        bound = empty_app.config["JOBS_STALE_SECONDS"]  # the worker's heartbeat was written on the real clock
-        clock.at = utcnow() + timedelta(seconds=bound - 5)
+        line = ""
+        with selectors.DefaultSelector() as waiting:  # the worker's line (after RQ's own), a minute at most
+            waiting.register(worker.stdout, selectors.EVENT_READ)
+            while not line.startswith("running"):
+                assert waiting.select(timeout=60), "the worker never took the job"
+                line = worker.stdout.readline()
+                assert line, "the worker ended"
+        assert line.strip() == f"running {job_id}"
+        db.session.expire_all()
         assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "running"
-        clock.at = utcnow() + timedelta(seconds=bound + 1)
-        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "failed"
-        empty_app.config.update(JOBS_RUNNER="sync")
-        district.post(f"/jobs/{job_id}/retry")
-        assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
-        assert _file(district, job_id)[:2] == b"PK"
+        worker.send_signal(signal.SIGKILL)
+        assert worker.wait(timeout=60) == -signal.SIGKILL
     finally:
-        queue.empty()
-        queue.connection.close()
-        client.close()
-        empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        worker.stdout.close()
+    bound = empty_app.config["JOBS_STALE_SECONDS"]  # the worker's heartbeat was written on the real clock
+    clock.at = utcnow() + timedelta(seconds=bound - 5)
+    assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "running"
+    clock.at = utcnow() + timedelta(seconds=bound + 1)
+    assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "failed"
+    empty_app.config.update(JOBS_RUNNER="sync")
+    district.post(f"/jobs/{job_id}/retry")
+    assert district.get(f"/jobs/{job_id}/status").get_json()["state"] == "done"
+    assert _file(district, job_id)[:2] == b"PK"
 
 
 def _job_keys() -> list[str]:

@@ -10,27 +10,11 @@ from sqlalchemy import select
 
 from evalapp.extensions import db
 from evalapp.models import AuditCheckpoint, Reminder
-from evalapp.services import jobs, periodic
+from evalapp.services import periodic
 from tests.factories import VILLAGE
-from tests.test_jobs import _redis_or_skip
+from tests.test_jobs import _work as work, rq_queue as queued  # noqa: F401  (the fixture)
 from tests.test_notice_reminders import pauses  # noqa: F401  (the fixture)
 from tests.test_objections import noticed  # noqa: F401  (the fixture)
-
-URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-def queued(empty_app):
-    """The app's jobs on RQ over the test Redis, the queue emptied before and after."""
-    client = _redis_or_skip(URL)
-    empty_app.config.update(JOBS_RUNNER=None, REDIS_URL=URL)
-    queue = jobs.queue()
-    queue.empty()
-    yield queue
-    queue.empty()
-    queue.connection.close()
-    client.close()
-    empty_app.config.update(JOBS_RUNNER="sync", REDIS_URL=None)
 
 
 @pytest.fixture
@@ -45,13 +29,6 @@ def beijing():
     else:
         os.environ["TZ"] = before
     time.tzset()
-
-
-def work(queue):
-    from rq import SimpleWorker
-
-    SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
-    db.session.expire_all()
 
 
 def test_the_schedule_puts_each_task_on_the_jobs_queue_at_its_beijing_time(empty_app, queued, beijing):
