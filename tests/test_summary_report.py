@@ -343,3 +343,20 @@ def test_the_summary_is_made_by_a_job_once_per_request_and_its_download_is_audit
                                .order_by(AuditEvent.id.desc())).first()
     assert event.new["sha256"] == hashlib.sha256(body).hexdigest() and event.new["signer"] == "王局长"
     assert _client(app, "finance").get(f"{first.headers['Location']}/file").status_code in (403, 404)
+
+
+def test_the_same_summary_made_again_is_byte_identical(app, demo_round, monkeypatch):
+    """The document is a function of its job's parameters: made again a day later (its file expired, say), the
+    same bytes."""
+    import time
+
+    from evalapp.services import summary
+
+    _published(demo_round)
+    district = db.session.scalar(select(User).where(User.username == "district"))
+    params = summary.prepare_summary(demo_round, 1, "王局长", district)
+    first, _ = summary.build_summary(params, lambda done, total: None)
+    later = time.time() + 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    again, _ = summary.build_summary(params, lambda done, total: None)
+    assert first.getvalue() == again.getvalue()

@@ -29,6 +29,7 @@ the date matplotlib would write into a PNG's metadata: the same data gives the s
 """
 import dataclasses
 import io
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -340,6 +341,17 @@ def generate(data: SummaryData, narratives: Narratives, template: bytes | None =
     props.author = data.issuer
     out = io.BytesIO()
     tpl.save(out)
+    return _steady(out.getvalue())
+
+
+def _steady(package: bytes) -> bytes:
+    """The .docx package with every part stamped 1980-01-01 (zip's earliest) instead of the moment it was written:
+    the same data, narratives and template give the same bytes whenever they are made (a job made again)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename),
+                         compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
