@@ -1,4 +1,4 @@
-"""Rules 1–4 of DESIGN.md: indicator scores, unit totals, results, and the team's proposed final scores."""
+"""Rules of docs/design.md §3: indicator scores, unit totals, results, and the team's proposed final scores."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
