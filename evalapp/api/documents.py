@@ -10,7 +10,7 @@ from ..services import documents
 from ..services.errors import NotFound, _l
 from ..sending import send_stored
 from . import bp
-from .summary import ID, _self_sheet
+from .summary import _self_sheet
 
 
 def _document_json(doc: EvidenceFile) -> dict:
@@ -18,7 +18,7 @@ def _document_json(doc: EvidenceFile) -> dict:
             "sha256": doc.sha256, "url": url_for("api.get_document", doc_id=doc.id)}
 
 
-@bp.post(f"/sheets/<{ID}:sheet_id>/documents")
+@bp.post("/sheets/<int:sheet_id>/documents")
 @body_limit("document")
 def add_document(sheet_id: int):
     """Upload a document (multipart field `document`) to a self-assessment the caller may edit: checked by content
@@ -31,7 +31,7 @@ def add_document(sheet_id: int):
     return jsonify(_document_json(doc)), 201
 
 
-@bp.get(f"/documents/<{ID}:doc_id>")
+@bp.get("/documents/<int:doc_id>")
 def get_document(doc_id: int):
     """A document's file, for a caller who may see its sheet (404 otherwise, so ids reveal nothing), as an
     attachment named as the page names it."""

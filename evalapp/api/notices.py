@@ -12,7 +12,6 @@ from ..services.errors import Invalid, NotAllowed, NotFound, _l
 from . import bp
 from .parsing import json_body
 
-ID = "int(max=2147483647)"
 
 
 def _round(round_id: int) -> Round:
@@ -40,7 +39,7 @@ def objection_json(o: Objection) -> dict:
                        "url": url_for("notice.objection_file", objection_id=o.id, file_id=f.id)} for f in o.files]}
 
 
-@bp.get(f"/rounds/<{ID}:round_id>/objections")
+@bp.get("/rounds/<int:round_id>/objections")
 def round_objections(round_id: int):
     """The round's objections the caller may see, and the notice period."""
     round_ = _round(round_id)
@@ -54,7 +53,7 @@ def round_objections(round_id: int):
         "objections": [objection_json(o) for o in listed]})
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/objections")
+@bp.post("/rounds/<int:round_id>/objections")
 @body_limit("document")
 def file_objection(round_id: int):
     """File an objection (multipart: unit_id, target, code, reason, objector for the district's paper entry,
@@ -81,7 +80,7 @@ def file_objection(round_id: int):
     return jsonify(objection_json(made)), 201
 
 
-@bp.get(f"/objections/<{ID}:objection_id>")
+@bp.get("/objections/<int:objection_id>")
 def get_objection(objection_id: int):
     return jsonify(objection_json(_objection(objection_id)))
 
@@ -92,7 +91,7 @@ def _ids(value, field: str) -> list[int]:
     return value
 
 
-@bp.post(f"/objections/<{ID}:objection_id>/assign")
+@bp.post("/objections/<int:objection_id>/assign")
 def assign_objection(objection_id: int):
     """Assign a re-check group: {"reviewers": [user ids], "leader": user id} — at least two inspectors, none of
     the scoring team (refused with why, field `reviewers`)."""
@@ -106,7 +105,7 @@ def assign_objection(objection_id: int):
     return jsonify(objection_json(made))
 
 
-@bp.post(f"/objections/<{ID}:objection_id>/decide")
+@bp.post("/objections/<int:objection_id>/decide")
 def decide_objection(objection_id: int):
     """The group leader records the decision: {"decision": "uphold"|"change", "answer", "new_value",
     "agree": [user ids of the members agreeing]}."""

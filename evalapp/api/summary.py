@@ -9,7 +9,6 @@ from ..services.errors import Invalid, NotFound, _l
 from . import bp
 
 # Ids beyond the INTEGER columns: no such row (PostgreSQL would refuse the look-up with an error, not none).
-ID = "int(max=2147483647)"
 from .parsing import json_body
 
 
@@ -21,14 +20,14 @@ def _self_sheet(sheet_id: int) -> Sheet:
     return sheet
 
 
-@bp.get(f"/sheets/<{ID}:sheet_id>/summary")
+@bp.get("/sheets/<int:sheet_id>/summary")
 def get_summary(sheet_id: int):
     sheet = _self_sheet(sheet_id)
     return jsonify(id=sheet.id, **selfassess.summary_state(sheet),
                    editable=access.can_edit_sheet(current_user, sheet))
 
 
-@bp.put(f"/sheets/<{ID}:sheet_id>/summary")
+@bp.put("/sheets/<int:sheet_id>/summary")
 def put_summary(sheet_id: int):
     """Save the summary: {"summary": "...", "version": <the sheet version it was based on>}; 409 with `current`
     when it was saved meanwhile from elsewhere, 422 by field on bad input, 403 once the sheet is submitted."""

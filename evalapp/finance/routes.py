@@ -15,7 +15,6 @@ from ..services.errors import ServiceError
 from . import bp
 
 # Ids in URLs as the database's integer column holds them: a larger one is a 404, not a database error.
-ID = "int(max=2147483647)"
 
 
 @bp.get("/")
@@ -51,13 +50,13 @@ def _render(round_: Round, status: int = 200, errors: dict | None = None, typed:
                            live_rules=subsidy.load_rules(round_)), status
 
 
-@bp.get(f"/rounds/<{ID}:round_id>")
+@bp.get("/rounds/<int:round_id>")
 @role_required("finance", "admin")
 def round_view(round_id: int):
     return _render(_round(round_id))
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/rules/<level>")
+@bp.post("/rounds/<int:round_id>/rules/<level>")
 @role_required("finance", "admin")
 def save_rule(round_id: int, level: str):
     round_ = _round(round_id)
@@ -79,7 +78,7 @@ def save_rule(round_id: int, level: str):
     return redirect(url_for("finance.round_view", round_id=round_id))
 
 
-@bp.get(f"/rounds/<{ID}:round_id>/eligibility.xlsx")
+@bp.get("/rounds/<int:round_id>/eligibility.xlsx")
 @role_required("finance", "admin", "district")
 def download(round_id: int):
     data, name, _ = downloads.eligibility_workbook(_round(round_id), current_user,

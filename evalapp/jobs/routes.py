@@ -13,7 +13,6 @@ from ..services import jobs
 from ..services.errors import NotFound
 from . import bp
 
-ID = "int(max=2147483647)"
 ROLES = ("district", "admin", "finance")  # every role that may ask for some kind of job
 
 
@@ -29,7 +28,7 @@ def _job_or_404(job_id: int):
         abort(404)
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/workbook")
+@bp.post("/rounds/<int:round_id>/workbook")
 @role_required("district", "admin")
 def request_workbook(round_id: int):
     _checked_form()
@@ -39,7 +38,7 @@ def request_workbook(round_id: int):
     return redirect(url_for("jobs.show", job_id=job.id), 303)
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/evidence")
+@bp.post("/rounds/<int:round_id>/evidence")
 @role_required("district", "admin", "finance")
 def request_evidence(round_id: int):
     _checked_form()
@@ -59,7 +58,7 @@ def request_audit():
     return redirect(url_for("jobs.show", job_id=job.id), 303)
 
 
-@bp.get(f"/<{ID}:job_id>")
+@bp.get("/<int:job_id>")
 @role_required(*ROLES)
 def show(job_id: int):
     job = _job_or_404(job_id)
@@ -68,7 +67,7 @@ def show(job_id: int):
                            stale_seconds=jobs.stale_seconds())
 
 
-@bp.get(f"/<{ID}:job_id>/status")
+@bp.get("/<int:job_id>/status")
 @role_required(*ROLES)
 def status(job_id: int):
     job = _job_or_404(job_id)
@@ -77,7 +76,7 @@ def status(job_id: int):
     return response
 
 
-@bp.get(f"/<{ID}:job_id>/file")
+@bp.get("/<int:job_id>/file")
 @role_required(*ROLES)
 def file(job_id: int):
     job = _job_or_404(job_id)
@@ -92,7 +91,7 @@ def file(job_id: int):
         raise
 
 
-@bp.post(f"/<{ID}:job_id>/retry")
+@bp.post("/<int:job_id>/retry")
 @role_required(*ROLES)
 def retry(job_id: int):
     _checked_form()

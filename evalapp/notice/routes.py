@@ -15,7 +15,6 @@ from ..services.errors import ServiceError
 from . import bp
 from .forms import AssignForm, CalendarForm, DecideForm, NoticeForm, ObjectionForm, choices
 
-ID = "int(max=2147483647)"
 UNITS = ("district", "admin", "finance", "township", "village")
 
 
@@ -44,7 +43,7 @@ def calendar():
     return render_template("notice/calendar.html", form=form, days=notices.calendar_days()), status
 
 
-@bp.post(f"/calendar/<{ID}:day_id>/remove")
+@bp.post("/calendar/<int:day_id>/remove")
 @role_required("admin")
 def calendar_remove(day_id: int):
     from ..auth.forms import EmptyForm
@@ -118,13 +117,13 @@ def _target_label(target: str) -> str:
     return gettext(objections.TARGET_LABELS[target])
 
 
-@bp.get(f"/rounds/<{ID}:round_id>")
+@bp.get("/rounds/<int:round_id>")
 @role_required(*UNITS)
 def round_notice(round_id: int):
     return _notice_page(_round_seen(round_id))
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/open")
+@bp.post("/rounds/<int:round_id>/open")
 @role_required("district")
 def open_notice(round_id: int):
     round_ = db.get_or_404(Round, round_id)
@@ -143,7 +142,7 @@ def open_notice(round_id: int):
     return redirect(url_for("notice.round_notice", round_id=round_id))
 
 
-@bp.get(f"/rounds/<{ID}:round_id>/print")
+@bp.get("/rounds/<int:round_id>/print")
 @role_required(*UNITS)
 def print_notice(round_id: int):
     round_ = _round_seen(round_id)
@@ -154,7 +153,7 @@ def print_notice(round_id: int):
                            ends=notices.ends_at(notice))
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/objections")
+@bp.post("/rounds/<int:round_id>/objections")
 @body_limit("document")
 @role_required("district", "township", "village")
 def file_objection(round_id: int):
@@ -183,7 +182,7 @@ def file_objection(round_id: int):
     return redirect(url_for("notice.objection", objection_id=made.id))
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/settle")
+@bp.post("/rounds/<int:round_id>/settle")
 @role_required("district")
 def settle(round_id: int):
     from ..auth.forms import EmptyForm
@@ -201,7 +200,7 @@ def settle(round_id: int):
     return redirect(url_for("notice.round_notice", round_id=round_id))
 
 
-@bp.get(f"/rounds/<{ID}:round_id>/dashboard")
+@bp.get("/rounds/<int:round_id>/dashboard")
 @role_required("district", "admin", "finance")
 def dashboard(round_id: int):
     round_ = db.get_or_404(Round, round_id)
@@ -235,13 +234,13 @@ def _objection_page(objection: Objection, *, assign_form=None, decide_form=None,
                            sheet=objections.final_sheet_of(objection)), status
 
 
-@bp.get(f"/objections/<{ID}:objection_id>")
+@bp.get("/objections/<int:objection_id>")
 @role_required("district", "admin", "township", "village", "inspector")
 def objection(objection_id: int):
     return _objection_page(_objection_seen(objection_id))
 
 
-@bp.get(f"/objections/<{ID}:objection_id>/files/<{ID}:file_id>")
+@bp.get("/objections/<int:objection_id>/files/<int:file_id>")
 @role_required("district", "admin", "township", "village", "inspector")
 def objection_file(objection_id: int, file_id: int):
     from ..sending import send_stored
@@ -254,7 +253,7 @@ def objection_file(objection_id: int, file_id: int):
                        fallback=f"objection-{row.id}", max_age=0)
 
 
-@bp.post(f"/objections/<{ID}:objection_id>/assign")
+@bp.post("/objections/<int:objection_id>/assign")
 @role_required("district")
 def assign(objection_id: int):
     objection = _objection_seen(objection_id)
@@ -273,7 +272,7 @@ def assign(objection_id: int):
     return redirect(url_for("notice.objection", objection_id=objection_id))
 
 
-@bp.post(f"/objections/<{ID}:objection_id>/decide")
+@bp.post("/objections/<int:objection_id>/decide")
 @role_required("inspector")
 def decide(objection_id: int):
     objection = _objection_seen(objection_id)
@@ -297,7 +296,7 @@ def decide(objection_id: int):
     return redirect(url_for("notice.objection", objection_id=objection_id))
 
 
-@bp.get(f"/objections/<{ID}:objection_id>/answer")
+@bp.get("/objections/<int:objection_id>/answer")
 @role_required("district", "admin", "township", "village", "inspector")
 def answer(objection_id: int):
     objection = _objection_seen(objection_id)

@@ -15,7 +15,7 @@ from ..services.errors import NotFound, ServiceError
 from ..services.rectification import is_unit_lead
 from . import bp, routes
 from .forms import CheckForm, EmptyForm, InterviewForm, InterviewReportForm, choices, parse_date
-from .routes import EVERYONE, ID, _apply, _upload, valid
+from .routes import EVERYONE, _apply, _upload, valid
 
 
 def _choices(form: InterviewForm) -> InterviewForm:
@@ -99,7 +99,7 @@ def _page(interview, status: int = 200, **forms):
                            check=forms.get("check") or CheckForm(formdata=None), empty=EmptyForm()), status
 
 
-@bp.get(f"/interviews/<{ID}:interview_id>")
+@bp.get("/interviews/<int:interview_id>")
 @role_required(*EVERYONE)
 def interview(interview_id: int):
     return _page(_visible(interview_id))
@@ -119,7 +119,7 @@ def _act(interview, name, form, action, done):
     return redirect(url_for("rectify.interview", interview_id=interview.id), 303)
 
 
-@bp.post(f"/interviews/<{ID}:interview_id>/report")
+@bp.post("/interviews/<int:interview_id>/report")
 @body_limit("document")
 @role_required("township", "village")
 def interview_report(interview_id: int):
@@ -133,7 +133,7 @@ def interview_report(interview_id: int):
         found, form.text.data, data, name, current_user, address=request.remote_addr), gettext("书面报告已报送"))
 
 
-@bp.post(f"/interviews/<{ID}:interview_id>/check")
+@bp.post("/interviews/<int:interview_id>/check")
 @role_required("district", "admin")
 def interview_check(interview_id: int):
     found = _visible(interview_id)
@@ -143,7 +143,7 @@ def interview_check(interview_id: int):
                                                             address=request.remote_addr), gettext("审核意见已保存"))
 
 
-@bp.post(f"/interviews/<{ID}:interview_id>/publish")
+@bp.post("/interviews/<int:interview_id>/publish")
 @role_required("district", "admin")
 def interview_publish(interview_id: int):
     found = _visible(interview_id)
@@ -153,7 +153,7 @@ def interview_publish(interview_id: int):
                 gettext("约谈通报已发布"))
 
 
-@bp.get(f"/interviews/<{ID}:interview_id>/notice")
+@bp.get("/interviews/<int:interview_id>/notice")
 @role_required(*EVERYONE)
 def interview_notice(interview_id: int):
     """The 约谈通报 (A4, Chinese): as published once published (frozen), else marked 草稿."""

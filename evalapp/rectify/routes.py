@@ -16,7 +16,6 @@ from ..services.errors import NotFound, ServiceError
 from . import bp
 from .forms import AssignForm, DecideForm, ExtensionForm, IssueForm, ReasonForm, ReportForm, choices, parse_date
 
-ID = "int(max=2147483647)"
 EVERYONE = ("admin", "district", "finance", "inspector", "township", "village")
 
 
@@ -93,13 +92,13 @@ def _round_page(round_id: int, forms: dict | None = None, status: int = 200):
                            today=today, statuses=rules.RectificationStatus), status
 
 
-@bp.get(f"/rounds/<{ID}:round_id>")
+@bp.get("/rounds/<int:round_id>")
 @role_required("district", "admin", "finance")
 def round_view(round_id: int):
     return _round_page(round_id)
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/issue")
+@bp.post("/rounds/<int:round_id>/issue")
 @role_required("district", "admin")
 def issue(round_id: int):
     round_ = db.session.get(Round, round_id)
@@ -153,13 +152,13 @@ def _detail(rect, status: int = 200, **forms):
         may_record=open_recheck is not None and service.may_record(current_user, open_recheck)), status
 
 
-@bp.get(f"/<{ID}:rect_id>")
+@bp.get("/<int:rect_id>")
 @role_required(*EVERYONE)
 def detail(rect_id: int):
     return _detail(_visible(rect_id))
 
 
-@bp.get(f"/<{ID}:rect_id>/notice")
+@bp.get("/<int:rect_id>/notice")
 @role_required(*EVERYONE)
 def notice(rect_id: int):
     """The printable 整改通知 (A4, Chinese whatever the reader's language: an official paper)."""
@@ -185,7 +184,7 @@ def _act(rect, form_name: str, form, action, done: str):
     return redirect(url_for("rectify.detail", rect_id=rect.id), 303)
 
 
-@bp.post(f"/<{ID}:rect_id>/extension")
+@bp.post("/<int:rect_id>/extension")
 @role_required("township", "village")
 def ask_extension(rect_id: int):
     rect = _visible(rect_id)
@@ -204,7 +203,7 @@ def ask_extension(rect_id: int):
         gettext("延期申请已提交，等待区级答复"))
 
 
-@bp.post(f"/extensions/<{ID}:ext_id>/decide")
+@bp.post("/extensions/<int:ext_id>/decide")
 @role_required("district", "admin")
 def decide_extension(ext_id: int):
     ext = db.session.get(RectificationExtension, ext_id)
@@ -226,7 +225,7 @@ def decide_extension(ext_id: int):
     return result
 
 
-@bp.post(f"/<{ID}:rect_id>/report")
+@bp.post("/<int:rect_id>/report")
 @body_limit("document")
 @role_required("township", "village")
 def report(rect_id: int):
@@ -241,7 +240,7 @@ def report(rect_id: int):
         gettext("整改报告已报送"))
 
 
-@bp.post(f"/<{ID}:rect_id>/recheck")
+@bp.post("/<int:rect_id>/recheck")
 @role_required("district", "admin")
 def assign_recheck(rect_id: int):
     rect = _visible(rect_id)
@@ -259,7 +258,7 @@ def assign_recheck(rect_id: int):
         gettext("已安排复查"))
 
 
-@bp.post(f"/<{ID}:rect_id>/second-chance")
+@bp.post("/<int:rect_id>/second-chance")
 @role_required("district", "admin")
 def second_chance(rect_id: int):
     rect = _visible(rect_id)
@@ -279,7 +278,7 @@ def _recheck_page(recheck, status: int = 200, typed=None, errors=None):
                            scopes=rules.RecheckScope, form=ReasonForm(formdata=None)), status
 
 
-@bp.route(f"/rechecks/<{ID}:recheck_id>", methods=["GET", "POST"])
+@bp.route("/rechecks/<int:recheck_id>", methods=["GET", "POST"])
 @role_required(*EVERYONE)
 def recheck(recheck_id: int):
     """The 复查 sheet: the indicators in its scope with their published scores; the assigned team's leader enters
@@ -305,7 +304,7 @@ def recheck(recheck_id: int):
     return redirect(url_for("rectify.detail", rect_id=found.rectification_id), 303)
 
 
-@bp.get(f"/files/<{ID}:file_id>")
+@bp.get("/files/<int:file_id>")
 @role_required(*EVERYONE)
 def file(file_id: int):
     """A 整改报告 or a 约谈 file, for those who may see its record."""

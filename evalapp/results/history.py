@@ -15,10 +15,9 @@ from ..sending import send_download
 from ..services import history, history_export, lineage
 from ..services.xlsx import XLSX_MIMETYPE
 from . import bp
-from .routes import ID
 
 
-@bp.get(f"/units/<{ID}:unit_id>/history")
+@bp.get("/units/<int:unit_id>/history")
 @login_required
 def unit_history(unit_id: int):
     """Every published version of every round the unit took part in, compared version by version; a 404 for a unit
@@ -61,7 +60,7 @@ def district_history():
     return render_template("results/district_history.html", form=form, found=found)
 
 
-@bp.get(f"/units/<{ID}:unit_id>/history.xlsx")
+@bp.get("/units/<int:unit_id>/history.xlsx")
 @login_required
 def unit_history_xlsx(unit_id: int):
     unit = db.session.get(OrgUnit, unit_id)

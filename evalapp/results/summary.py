@@ -19,7 +19,6 @@ from ..services import jobs, summary as service
 from ..services.errors import ServiceError
 from . import bp
 
-ID = "int(max=2147483647)"
 ROLES = service.DISTRICT_ROLES
 
 
@@ -59,7 +58,7 @@ def _page(round_: Round, *, narrative=None, generate=None, template=None, status
                            in_force=service.template_in_force()), status
 
 
-@bp.route(f"/rounds/<{ID}:round_id>/summary", methods=["GET", "POST"])
+@bp.route("/rounds/<int:round_id>/summary", methods=["GET", "POST"])
 @role_required(*ROLES)
 def summary_page(round_id: int):
     """The page; a POST saves the narrative sections (what was typed is kept when refused)."""
@@ -81,7 +80,7 @@ def summary_page(round_id: int):
     return redirect(url_for("results.summary_page", round_id=round_id))
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/summary.docx")
+@bp.post("/rounds/<int:round_id>/summary.docx")
 @role_required(*ROLES)
 def summary_docx(round_id: int):
     """Issue the 评估总结 of the version chosen (the round's 文号 taken the first time) and hand its making to a job:
@@ -113,7 +112,7 @@ def summary_template():
     return send_download(io.BytesIO(data), name, service.DOCX, fallback="summary-template.docx")
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/summary/template")
+@bp.post("/rounds/<int:round_id>/summary/template")
 @body_limit("document")
 @role_required(*ROLES)
 def summary_template_upload(round_id: int):
@@ -134,7 +133,7 @@ def summary_template_upload(round_id: int):
     return redirect(url_for("results.summary_page", round_id=round_id))
 
 
-@bp.post(f"/rounds/<{ID}:round_id>/summary/template/default")
+@bp.post("/rounds/<int:round_id>/summary/template/default")
 @role_required(*ROLES)
 def summary_template_restore(round_id: int):
     from flask import abort

@@ -10,7 +10,6 @@ from ..extensions import db
 from ..models import OrgUnit, Round
 from ..services import unit_results
 from . import bp
-from .routes import ID
 
 
 def page_or_404(round_id: int, unit_id: int) -> unit_results.UnitPage:
@@ -33,14 +32,14 @@ def my_units():
     return render_template("results/unit_rounds.html", lines=unit_results.rounds_of(current_user))
 
 
-@bp.get(f"/rounds/<{ID}:round_id>/units/<{ID}:unit_id>")
+@bp.get("/rounds/<int:round_id>/units/<int:unit_id>")
 @access.role_required(*access.UNIT_RESULT_ROLES)
 def unit_results_page(round_id: int, unit_id: int):
     page = page_or_404(round_id, unit_id)
     return render_template("results/unit.html", page=page)
 
 
-@bp.get(f"/rounds/<{ID}:round_id>/units/<{ID}:unit_id>/print")
+@bp.get("/rounds/<int:round_id>/units/<int:unit_id>/print")
 @access.role_required(*access.UNIT_RESULT_ROLES)
 def unit_problems_print(round_id: int, unit_id: int):
     """The 问题清单 on A4: an official paper, Chinese whatever the reader's language."""

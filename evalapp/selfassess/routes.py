@@ -19,7 +19,6 @@ from ..services.todos import todos_for
 from . import bp
 
 # Ids beyond the INTEGER columns: no such row (PostgreSQL would refuse the look-up with an error, not none).
-ID = "int(max=2147483647)"
 
 
 @bp.get("/")
@@ -82,7 +81,7 @@ def _render_errors(sheet: Sheet, status: int, errors: dict[str, str], **extra):
                    **extra)
 
 
-@bp.get(f"/sheets/<{ID}:sheet_id>")
+@bp.get("/sheets/<int:sheet_id>")
 @role_required("village", "township", "district", "admin", "inspector", "finance")
 def sheet(sheet_id: int):
     return _render(_self_sheet(sheet_id))
@@ -120,7 +119,7 @@ def _save_posted_summary(sheet: Sheet) -> tuple[int, dict, dict] | None:
     return None
 
 
-@bp.post(f"/sheets/<{ID}:sheet_id>/summary")
+@bp.post("/sheets/<int:sheet_id>/summary")
 @role_required("village", "township")
 def summary(sheet_id: int):
     sheet = _self_sheet(sheet_id)
@@ -135,7 +134,7 @@ def summary(sheet_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="summary-section"))
 
 
-@bp.post(f"/sheets/<{ID}:sheet_id>/documents")
+@bp.post("/sheets/<int:sheet_id>/documents")
 @body_limit("document")
 @role_required("village", "township")
 def upload_document(sheet_id: int):
@@ -160,7 +159,7 @@ def upload_document(sheet_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="documents"))
 
 
-@bp.post(f"/documents/<{ID}:doc_id>/delete")
+@bp.post("/documents/<int:doc_id>/delete")
 @role_required("village", "township")
 def delete_document(doc_id: int):
     doc = db.session.get(EvidenceFile, doc_id)
@@ -178,7 +177,7 @@ def delete_document(doc_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor="documents"))
 
 
-@bp.get(f"/documents/<{ID}:doc_id>")
+@bp.get("/documents/<int:doc_id>")
 @role_required("village", "township", "district", "admin", "inspector", "finance")
 def document(doc_id: int):
     doc = db.session.get(EvidenceFile, doc_id)
@@ -189,7 +188,7 @@ def document(doc_id: int):
     return send_stored(doc.storage_key, name, doc.content_type, fallback=fallback, max_age=0)
 
 
-@bp.post(f"/sheets/<{ID}:sheet_id>/submit")
+@bp.post("/sheets/<int:sheet_id>/submit")
 @role_required("village", "township")
 def submit(sheet_id: int):
     sheet = _self_sheet(sheet_id)
@@ -211,7 +210,7 @@ def submit(sheet_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
 
 
-@bp.post(f"/sheets/<{ID}:sheet_id>/comment")
+@bp.post("/sheets/<int:sheet_id>/comment")
 @role_required("township", "district")
 def comment(sheet_id: int):
     sheet = _posted_for_review(sheet_id)
@@ -225,7 +224,7 @@ def comment(sheet_id: int):
     return redirect(url_for("selfassess.sheet", sheet_id=sheet.id, _anchor=f"ind-{code}" if code else ""))
 
 
-@bp.post(f"/sheets/<{ID}:sheet_id>/review")
+@bp.post("/sheets/<int:sheet_id>/review")
 @role_required("township", "district")
 def review(sheet_id: int):
     sheet = _self_sheet(sheet_id)

@@ -48,9 +48,3 @@ def vetoes_of(sheet: Sheet) -> list[tuple[str, str, str]]:
         select(VetoItem.code, VetoItem.text, SheetVeto.description)
         .join(SheetVeto, SheetVeto.veto_item_id == VetoItem.id)
         .where(SheetVeto.sheet_id == sheet.id).order_by(VetoItem.position, VetoItem.id))]
-
-
-def final_points(final_sheet: Sheet) -> dict[int, Decimal]:
-    """Indicator id → final score (for adding the gap to the API's self-sheet response)."""
-    return dict(db.session.execute(select(Score.indicator_id, Score.points)  # a note-only row is unscored
-                                   .where(Score.sheet_id == final_sheet.id, Score.points.is_not(None))).all())
