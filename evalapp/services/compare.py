@@ -1,12 +1,11 @@
 """Self-assessment against the final sheet, per indicator and in total."""
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import select
 
 from ..domain.aggregation import Gap, gap
 from ..extensions import db
-from ..models import Score, Sheet, SheetVeto, VetoItem
+from ..models import Sheet, SheetVeto, VetoItem
 from .sheet_views import SheetView, sheet_view
 
 
