@@ -14,6 +14,7 @@ from ..ids import parse_id
 from ..services.review import final_review
 from ..services.signatures import signing
 from ..services.todos import todos_for
+from ..reviewing import review_submitted
 from . import bp
 
 
@@ -218,24 +219,18 @@ def _number(text: str | None) -> float | None:
 @bp.post("/sheets/<int:sheet_id>/review")
 @role_required("district")
 def review(sheet_id: int):
-    from flask import request
-
     sheet = _visible_sheet(sheet_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    if not access.can_review_sheet(current_user, sheet):
-        flash(gettext("此评分表当前不能审核（可能已被他人处理）"), "warning")
-        return redirect(url_for("inspection.sheet", sheet_id=sheet.id))
-    try:
-        outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
-                                     request.form.get("comment", ""), address=request.remote_addr)
-        flash(gettext("%(unit)s的评分表已审核通过", unit=sheet.unit.name) if outcome == "approved"
-              else gettext("%(unit)s的评分表已退回", unit=sheet.unit.name), "success")
-    except ServiceError as exc:
-        flash(exc.message, "danger")
+
+    def page_again(status: int, comment: str):
         return render_template("scoring/sheet.html", view=sheet_views.sheet_view(sheet), editable=False,
                                submit_url="", back_url=url_for("results.index"), form=EmptyForm(),
-                               can_review=True, typed_comment=request.form.get("comment", ""),
+                               can_review=True, typed_comment=comment,
                                review=final_review(sheet) if sheet.kind == "final" else None,
-                               signing=signing(sheet) if sheet.kind == "final" else None), exc.status
-    return redirect(url_for("results.index"))
+                               signing=signing(sheet) if sheet.kind == "final" else None), status
+
+    return review_submitted(
+        sheet, refused=gettext("此评分表当前不能审核（可能已被他人处理）"),
+        approved=gettext("%(unit)s的评分表已审核通过", unit=sheet.unit.name),
+        returned=gettext("%(unit)s的评分表已退回", unit=sheet.unit.name),
+        back_to=url_for("inspection.sheet", sheet_id=sheet.id), done_to=url_for("results.index"),
+        page_again=page_again)

@@ -16,6 +16,7 @@ from ..sending import send_stored
 from ..services import documents, moves, overview, proxy, selfassess, sheet_views
 from ..services.errors import Conflict, ServiceError
 from ..services.todos import todos_for
+from ..reviewing import review_submitted
 from . import bp
 
 # Ids beyond the INTEGER columns: no such row (PostgreSQL would refuse the look-up with an error, not none).
@@ -228,17 +229,10 @@ def comment(sheet_id: int):
 @role_required("township", "district")
 def review(sheet_id: int):
     sheet = _self_sheet(sheet_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    if not access.can_review_sheet(current_user, sheet):
-        flash(gettext("此自评表当前不能审核：可能已被退回、通过或撤回，请查看最新状态"), "warning")
-        return redirect(url_for("selfassess.sheet", sheet_id=sheet.id))
-    try:
-        outcome = moves.review_sheet(sheet, current_user, request.form.get("action", ""),
-                                     request.form.get("comment", ""), address=request.remote_addr)
-        flash(gettext("%(unit)s的自评表已审核通过", unit=sheet.unit.name) if outcome == "approved"
-              else gettext("%(unit)s的自评表已退回", unit=sheet.unit.name), "success")
-    except ServiceError as exc:
-        flash(exc.message, "danger")
-        return _render(sheet, exc.status, typed_comment=request.form.get("comment", ""))
-    return redirect(url_for("selfassess.township_home" if current_user.role == "township" else "results.index"))
+    return review_submitted(
+        sheet, refused=gettext("此自评表当前不能审核：可能已被退回、通过或撤回，请查看最新状态"),
+        approved=gettext("%(unit)s的自评表已审核通过", unit=sheet.unit.name),
+        returned=gettext("%(unit)s的自评表已退回", unit=sheet.unit.name),
+        back_to=url_for("selfassess.sheet", sheet_id=sheet.id),
+        done_to=url_for("selfassess.township_home" if current_user.role == "township" else "results.index"),
+        page_again=lambda status, comment: _render(sheet, status, typed_comment=comment))
