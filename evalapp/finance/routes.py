@@ -28,10 +28,7 @@ def index():
 
 
 def _round(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        abort(404)
-    return round_
+    return db.get_or_404(Round, round_id)
 
 
 def _render(round_: Round, status: int = 200, errors: dict | None = None, typed: dict | None = None):

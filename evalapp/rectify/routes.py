@@ -74,9 +74,7 @@ def index():
 
 
 def _round_page(round_id: int, forms: dict | None = None, status: int = 200):
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        abort(404)
+    round_ = db.get_or_404(Round, round_id)
     pub, candidates = service.candidates(round_id)
     today = _today()
     report_due, complete_due = rules.default_deadlines(today)
@@ -101,9 +99,7 @@ def round_view(round_id: int):
 @bp.post("/rounds/<int:round_id>/issue")
 @role_required("district", "admin")
 def issue(round_id: int):
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        abort(404)
+    round_ = db.get_or_404(Round, round_id)
     form = IssueForm()
     valid(form)
     try:
@@ -206,9 +202,7 @@ def ask_extension(rect_id: int):
 @bp.post("/extensions/<int:ext_id>/decide")
 @role_required("district", "admin")
 def decide_extension(ext_id: int):
-    ext = db.session.get(RectificationExtension, ext_id)
-    if ext is None:
-        abort(404)
+    ext = db.get_or_404(RectificationExtension, ext_id)
     rect = _visible(ext.rectification_id)
     form = DecideForm()
     if not valid(form):
@@ -283,9 +277,7 @@ def _recheck_page(recheck, status: int = 200, typed=None, errors=None):
 def recheck(recheck_id: int):
     """The 复查 sheet: the indicators in its scope with their published scores; the assigned team's leader enters
     what the re-inspection found."""
-    found = db.session.get(Recheck, recheck_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(Recheck, recheck_id)
     _visible(found.rectification_id)
     if request.method == "GET":
         return _recheck_page(found)
@@ -308,9 +300,7 @@ def recheck(recheck_id: int):
 @role_required(*EVERYONE)
 def file(file_id: int):
     """A 整改报告 or a 约谈 file, for those who may see its record."""
-    found = db.session.get(RectifyFile, file_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(RectifyFile, file_id)
     if found.rectification_id is not None:
         _visible(found.rectification_id)
     else:
