@@ -218,6 +218,14 @@
     return fn();
   }
 
+  /* A replay is answered `duplicate` with the first answer's status code (that answer was lost: the page closed
+   * while it came back). A first answer that refused the change (409: a conflict; any other: a refusal) is that
+   * again, never a settled change. */
+  function replayed(r) {
+    if (!r || r.status !== "duplicate" || (r.http >= 200 && r.http < 300)) { return r; }
+    return { op_id: r.op_id, status: r.http === 409 ? "conflict" : "rejected", http: r.http, data: r.data };
+  }
+
   /* Send the user's waiting changes, in order and in batches. Returns {results: [{item, result}], stopped}:
    * stopped is null when everything sendable was answered, else why it stopped ("offline", "login", "server"). */
   function sync(user, key) {
@@ -254,7 +262,7 @@
               results.forEach(function (r) { byId[r.op_id] = r; });
               return batch.reduce(function (p, i) {
                 return p.then(function () {
-                  var r = byId[i.op_id];
+                  var r = replayed(byId[i.op_id]);
                   if (!r) { return null; }  // not answered: it stays, sent again later with the same id
                   answered.push({ item: i, result: r });
                   if (r.status === "applied" || r.status === "duplicate" || r.status === "equal") {
