@@ -296,7 +296,8 @@ def prepare_summary(round_: Round, version: int, signer: str, user: User, *, now
         "version": before.version, "publication_sha256": db.session.get(Publication, before.publication_id).sha256}
     params = {"round_id": round_.id, "version": version, "sha256": pub.sha256, "compared_with": compared,
               "doc_number": row.doc_number, "signer": signer, "date": chinese_date(moment),
-              "narratives": dataclasses.asdict(narratives_of(round_.id)), "template": template_name,
+              "narratives": {"practice": row.practice, "analysis": row.analysis, "advice": row.advice},
+              "template": template_name,
               "template_sha256": hashlib.sha256(template).hexdigest(), "audience": list(DISTRICT_ROLES)}
     db.session.commit()
     return params
